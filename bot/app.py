@@ -1,0 +1,108 @@
+"""The one place that builds everything: config → database → Matrix client → handlers → scheduler.
+
+Nothing else creates long-lived objects; they are passed in from here.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from dataclasses import dataclass, field
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from nio import AsyncClient
+
+from bot.config import Config
+from bot.dispatcher import Dispatcher
+from bot.instance_lock import InstanceLock
+from bot.matrix_bot import MatrixBot, build_client
+from bot.rendering import Renderer, build_template_environment
+from bot.room_directory import RoomDirectory
+from bot.sender import Sender
+from handlers import help as help_handlers
+from handlers import rooms as room_handlers
+from handlers.context import Services
+from handlers.registry import CommandRegistry
+from handlers.replies import Reply
+from storage.database import Database
+
+log = logging.getLogger(__name__)
+
+
+def build_registry() -> CommandRegistry:
+    registry = CommandRegistry()
+    for module in (help_handlers, room_handlers):
+        module.register(registry)
+    return registry
+
+
+@dataclass
+class BotApp:
+    config: Config
+    db: Database
+    client: AsyncClient
+    sender: Sender
+    directory: RoomDirectory
+    services: Services
+    registry: CommandRegistry
+    matrix: MatrixBot
+    scheduler: AsyncIOScheduler
+    lock: InstanceLock
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def start(self) -> None:
+        """Log in and catch up; after this the bot is ready to serve (used by run() and by tests)."""
+        self.lock.acquire()
+        self.db.create_all()
+        await self.matrix.log_in()
+        await self.matrix.first_sync()
+        self.scheduler.start()
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self.stopping.set)
+        try:
+            await self.start()
+            sync = asyncio.create_task(self.matrix.sync_forever())
+            stop = asyncio.create_task(self.stopping.wait())
+            done, _ = await asyncio.wait({sync, stop}, return_when=asyncio.FIRST_COMPLETED)
+            if sync in done:
+                sync.result()  # surfaces why the sync loop ended
+            log.info("Stopping: finishing pending sends")
+            sync.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sync
+        finally:
+            await self.close()
+
+    async def close(self) -> None:
+        await self.sender.drain()
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        await self.client.close()
+        self.db.close()
+        self.lock.release()
+
+
+def build_app(config: Config) -> BotApp:
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database.in_dir(config.data_dir)
+    client = build_client(config)
+    renderer = Renderer(build_template_environment(config.bot.templates_dir))
+    sender = Sender(client, renderer, db)
+    directory = RoomDirectory(config, db, client)
+    scheduler = AsyncIOScheduler(timezone=config.bot.tz)
+
+    async def post(reply: Reply) -> str | None:
+        return await sender.send(reply, None, reply.txn_key)
+
+    services = Services(config=config, db=db, bot_user_id=config.matrix.user_id, post=post, scheduler=scheduler)
+    registry = build_registry()
+    dispatcher = Dispatcher(services, registry, sender.send_all, is_facilitator=directory.is_facilitator)
+    matrix = MatrixBot(config, client, directory, dispatcher, post)
+    app = BotApp(config=config, db=db, client=client, sender=sender, directory=directory, services=services,
+                 registry=registry, matrix=matrix, scheduler=scheduler, lock=InstanceLock(config.data_dir))
+    return app

@@ -1,0 +1,150 @@
+"""From an incoming Matrix event to the replies the handlers decide on.
+
+Order of precedence: a conversation in progress (listeners) owns its messages, then commands,
+then the fallback for messages addressed to the bot (mention, direct chat). Anything a handler
+raises is caught here: the user gets French, the log gets the traceback, the bot keeps serving.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+from typing import Awaitable, Callable
+
+from sqlmodel import select
+
+from handlers.context import CommandContext, Message, Reaction, RoomInfo, Services
+from handlers.registry import CommandRegistry, HandlerResult
+from handlers.replies import Reply, UserError
+from storage.messages import HandledEvent, SentMessage
+
+log = logging.getLogger(__name__)
+
+APOLOGY = ("Désolé, quelque chose s'est mal passé de mon côté et je n'ai pas pu traiter votre message. "
+           "L'équipe d'animation peut consulter le journal du bot ; réessayez dans un instant.")
+
+# A reply's fallback quotes the replied message ("> <@x:y> text") before a blank line.
+_REPLY_FALLBACK = re.compile(r"\A(?:>.*\n)+\n?")
+
+
+def as_list(result: HandlerResult) -> list[Reply]:
+    if result is None:
+        return []
+    return [result] if isinstance(result, Reply) else list(result)
+
+
+def strip_reply_fallback(body: str) -> str:
+    return _REPLY_FALLBACK.sub("", body, count=1)
+
+
+class Dispatcher:
+    def __init__(self, services: Services, registry: CommandRegistry,
+                 send: Callable[[list[Reply], Message | None], Awaitable[list[str | None]]],
+                 is_facilitator: Callable[[str], bool]) -> None:
+        self.services, self.registry, self.send, self.is_facilitator = services, registry, send, is_facilitator
+
+    @property
+    def prefix(self) -> str:
+        return self.services.config.bot.command_prefix
+
+    def claim(self, event_id: str) -> bool:
+        """Record the event as handled before acting: at most once, even if the sync token was not saved."""
+        with self.services.db.session() as session:
+            if session.get(HandledEvent, event_id):
+                return False
+            session.add(HandledEvent(event_id=event_id))
+        return True
+
+    async def on_message(self, message: Message) -> None:
+        if message.sender == self.services.bot_user_id or not self.claim(message.event_id):
+            return
+        ctx = CommandContext(message=message, services=self.services,
+                             is_facilitator=self.is_facilitator(message.sender))
+        try:
+            replies = await self._route(ctx)
+        except UserError as error:
+            replies = [Reply(text=error.message)]
+        except Exception:
+            # The body stays out of the log: it may come from a confidential room.
+            log.exception("Handler failed on event %s in %s", message.event_id, message.room_id)
+            replies = [Reply(text=APOLOGY)]
+        await self.send(self._guard_confidentiality(message.room, replies), message)
+
+    async def _route(self, ctx: CommandContext) -> list[Reply]:
+        message = ctx.message
+        limit = self.services.config.bot.max_message_length
+        if len(message.body) > limit:
+            if message.addressed or message.thread_root or message.room.is_direct:
+                return [Reply(text=f"Votre message est trop long ({len(message.body)} caractères, "
+                                   f"au plus {limit}). Je ne l'ai pas pris en compte : "
+                                   "pouvez-vous le raccourcir ou l'envoyer en plusieurs fois ?")]
+            return []
+        for name, listener in self.registry.listeners:
+            result = await listener(ctx)
+            if result is not None:
+                log.debug("Message %s taken by listener %s", message.event_id, name)
+                return as_list(result)
+        if message.body.startswith(self.prefix):
+            return await self._command(ctx)
+        if message.addressed and self.registry.fallback:
+            return as_list(await self.registry.fallback(ctx))
+        return []
+
+    async def _command(self, ctx: CommandContext) -> list[Reply]:
+        text = ctx.message.body[len(self.prefix):].strip()
+        word, _, args = text.partition(" ")
+        word = word.strip()
+        room = ctx.message.room
+        if not word:
+            return [Reply(text=f"Il manque le nom de la commande après « {self.prefix} ». "
+                               f"Tapez `{self.prefix}aide` pour la liste.")]
+        command = self.registry.find(word)
+        if command is None:
+            visible = self.registry.visible(is_facilitator=ctx.is_facilitator, room_kind=room.kind,
+                                            is_direct=room.is_direct)
+            guess = self.registry.suggest(word, visible) or self.registry.suggest(word)
+            hint = f" Vouliez-vous dire `{self.prefix}{guess}` ?" if guess else ""
+            return [Reply(text=f"Je ne connais pas la commande « {self.prefix}{word} ».{hint} "
+                               f"Tapez `{self.prefix}aide` pour voir ce que je sais faire.")]
+        if command.facilitators_only and not ctx.is_facilitator:
+            return [Reply(text=f"La commande `{self.prefix}{command.name}` est réservée à l'équipe d'animation.")]
+        if not command.allowed_in(room.kind, room.is_direct):
+            return [Reply(text=f"La commande `{self.prefix}{command.name}` n'est pas disponible dans ce salon.")]
+        scoped = CommandContext(message=ctx.message, services=ctx.services, is_facilitator=ctx.is_facilitator,
+                                command=word, args=args.strip())
+        return as_list(await command.handler(scoped))
+
+    def _guard_confidentiality(self, origin: RoomInfo, replies: list[Reply]) -> list[Reply]:
+        """The last line of defence: nothing from a confidential room goes elsewhere without consent."""
+        if not origin.confidential:
+            return replies
+        kept = []
+        for reply in replies:
+            leaves = reply.room_id is not None and reply.room_id != origin.room_id
+            if leaves and not reply.author_consented:
+                log.warning("Dropped a reply from confidential room %s to %s (no consent)",
+                            origin.room_id, reply.room_id)
+                continue
+            kept.append(reply)
+        return kept
+
+    async def on_reaction(self, room: RoomInfo, event_id: str, sender: str, key: str, target_event_id: str) -> None:
+        if sender == self.services.bot_user_id or not self.claim(event_id):
+            return
+        with self.services.db.session() as session:
+            sent = session.exec(select(SentMessage).where(SentMessage.event_id == target_event_id)).first()
+        if sent is None:
+            return
+        reaction = Reaction(room=room, event_id=event_id, sender=sender, key=key, target_event_id=target_event_id,
+                            target_tag=sent.tag, target_addressee=sent.addressee)
+        for handler in self.registry.reaction_handlers(sent.tag):
+            try:
+                replies = as_list(await handler(reaction, self.services))
+            except UserError as error:
+                replies = [Reply(text=error.message, in_reply=False)]
+            except Exception:
+                log.exception("Reaction handler failed on %s", event_id)
+                replies = [Reply(text=APOLOGY, in_reply=False)]
+            # A reaction is no message to reply to: replies go to the room (or the thread they name).
+            replies = [dataclasses.replace(r, room_id=r.room_id or room.room_id, in_reply=False) for r in replies]
+            await self.send(self._guard_confidentiality(room, replies), None)

@@ -1,0 +1,177 @@
+"""The Matrix side of the bot: session, sync loop, and turning nio events into handler input."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from nio import (AsyncClient, AsyncClientConfig, InviteMemberEvent, JoinError, LoginResponse, MatrixRoom,
+                 MegolmEvent, ReactionEvent, RoomMessageText, SyncError)
+from nio.store import SqliteStore
+
+from bot.config import Config
+from bot.dispatcher import Dispatcher, strip_reply_fallback
+from bot.room_directory import RoomDirectory, inviter_allowed
+from bot.session import StoredSession, load_session, save_session
+from handlers.context import Message
+from handlers.replies import Reply
+
+log = logging.getLogger(__name__)
+
+# Enough history to catch up on what was said while the bot was down.
+SYNC_FILTER = {"room": {"timeline": {"limit": 100}, "state": {"lazy_load_members": False}}}
+
+
+class StartupError(Exception):
+    """A problem that prevents start-up, worded for the person running the bot."""
+
+
+def build_client(config: Config) -> AsyncClient:
+    store = config.data_dir / "store"
+    client_config = AsyncClientConfig(store=SqliteStore, store_sync_tokens=True, encryption_enabled=True,
+                                      # nio waits what the server asks on M_LIMIT_EXCEEDED; bounded here.
+                                      max_limit_exceeded=8, max_timeouts=6)
+    return AsyncClient(config.matrix.homeserver, config.matrix.user_id, store_path=str(store), config=client_config)
+
+
+class MatrixBot:
+    def __init__(self, config: Config, client: AsyncClient, directory: RoomDirectory, dispatcher: Dispatcher,
+                 post) -> None:
+        self.config, self.client, self.directory, self.dispatcher = config, client, directory, dispatcher
+        self.post = post
+        self._invites_seen: set[str] = set()
+        self.ready = asyncio.Event()
+
+    # --- session -------------------------------------------------------------------------
+
+    async def log_in(self) -> None:
+        data_dir: Path = self.config.data_dir
+        (data_dir / "store").mkdir(parents=True, exist_ok=True)
+        stored = load_session(data_dir)
+        if stored and stored.user_id == self.config.matrix.user_id and stored.homeserver == self.config.matrix.homeserver:
+            self.client.restore_login(stored.user_id, stored.device_id, stored.access_token)
+            log.info("Session restored for %s (device %s)", stored.user_id, stored.device_id)
+        else:
+            if not self.config.matrix.password:
+                raise StartupError("Première connexion : il faut un mot de passe (clé matrix.password du fichier "
+                                   f"{self.config.path}, ou la variable MANUFACTURE_PASSWORD).")
+            answer = await self.client.login(self.config.matrix.password, device_name=self.config.matrix.device_name)
+            if not isinstance(answer, LoginResponse):
+                raise StartupError(f"Connexion refusée par {self.config.matrix.homeserver} : "
+                                   f"{getattr(answer, 'message', answer)}")
+            save_session(data_dir, StoredSession(self.config.matrix.homeserver, answer.user_id, answer.device_id,
+                                                 answer.access_token))
+            log.info("Logged in as %s, new device %s", answer.user_id, answer.device_id)
+        if self.client.should_upload_keys:
+            await self.client.keys_upload()
+
+    async def first_sync(self) -> None:
+        """Catch up on state. With no stored token, history is skipped: the bot never answers the past."""
+        self.client.add_event_callback(self._guarded(self._on_invite), InviteMemberEvent)
+        fresh = self.client.loaded_sync_token is None
+        if fresh:
+            answer = await self.client.sync(timeout=0, full_state=True, sync_filter=SYNC_FILTER)
+            if isinstance(answer, SyncError):
+                raise StartupError(f"Synchronisation impossible : {answer.message}")
+            log.info("First start: %d rooms, history skipped", len(self.client.rooms))
+        self.client.add_event_callback(self._guarded(self._on_text), RoomMessageText)
+        self.client.add_event_callback(self._guarded(self._on_reaction), ReactionEvent)
+        self.client.add_event_callback(self._guarded(self._on_undecryptable), MegolmEvent)
+        if not fresh:
+            # Resume from the stored token: what was said while the bot was down is handled now, once.
+            answer = await self.client.sync(timeout=0, full_state=True, sync_filter=SYNC_FILTER,
+                                            since=self.client.loaded_sync_token)
+            if isinstance(answer, SyncError):
+                raise StartupError(f"Synchronisation impossible : {answer.message}")
+        await self.directory.apply_config()
+        for room_id in list(self.client.rooms):
+            await self.warn_if_unencrypted(room_id)
+
+    async def sync_forever(self) -> None:
+        self.ready.set()
+        await self.client.sync_forever(timeout=30000, sync_filter=SYNC_FILTER, full_state=False)
+
+    # --- callbacks -----------------------------------------------------------------------
+
+    def _guarded(self, callback):
+        # An exception escaping a nio callback stops sync_forever: nothing may escape.
+        async def run(room, event):
+            try:
+                await callback(room, event)
+            except Exception:
+                log.exception("Callback %s failed on %s", callback.__name__, getattr(event, "event_id", "?"))
+        run.__name__ = callback.__name__
+        return run
+
+    async def _on_invite(self, room: MatrixRoom, event: InviteMemberEvent) -> None:
+        if event.state_key != self.client.user_id or event.membership != "invite":
+            return
+        if room.room_id in self._invites_seen:
+            return
+        self._invites_seen.add(room.room_id)
+        if inviter_allowed(self.config, event.sender):
+            if event.content.get("is_direct"):
+                self.directory.mark_direct(room.room_id)
+            answer = await self.client.join(room.room_id)
+            if isinstance(answer, JoinError):
+                log.warning("Could not join %s: %s", room.room_id, answer.message)
+            else:
+                log.info("Joined %s on invite from %s", room.room_id, event.sender)
+        else:
+            log.info("Declined invite to %s from %s (not in access.allowed_inviters)", room.room_id, event.sender)
+            await self.client.room_leave(room.room_id)
+
+    def _message(self, room: MatrixRoom, event) -> Message:
+        content = event.source.get("content", {})
+        relation = content.get("m.relates_to") or {}
+        thread_root = relation.get("event_id") if relation.get("rel_type") == "m.thread" else None
+        body = strip_reply_fallback(event.body or "").strip()
+        info = self.directory.info(room.room_id)
+        user_ids = (content.get("m.mentions") or {}).get("user_ids") or []
+        me = self.client.user_id
+        mentioned = me in user_ids or me in body or (room.user_name(me) or "\0") in body
+        if mentioned:
+            body = self._strip_mention(room, body)
+        prefix = self.config.bot.command_prefix
+        addressed = mentioned or info.is_direct or body.startswith(prefix)
+        return Message(room=info, event_id=event.event_id, sender=event.sender, body=body,
+                       thread_root=thread_root, mentions_bot=mentioned, addressed=addressed)
+
+    def _strip_mention(self, room: MatrixRoom, body: str) -> str:
+        for name in (self.client.user_id, room.user_name(self.client.user_id)):
+            if name and body.startswith(name):
+                return body[len(name):].lstrip(" :,").strip()
+        return body
+
+    async def _on_text(self, room: MatrixRoom, event: RoomMessageText) -> None:
+        if event.sender == self.client.user_id:
+            return
+        await self.warn_if_unencrypted(room.room_id)
+        await self.dispatcher.on_message(self._message(room, event))
+
+    async def _on_reaction(self, room: MatrixRoom, event: ReactionEvent) -> None:
+        await self.dispatcher.on_reaction(self.directory.info(room.room_id), event.event_id, event.sender,
+                                          event.key, event.reacts_to)
+
+    async def _on_undecryptable(self, room: MatrixRoom, event: MegolmEvent) -> None:
+        log.warning("Could not decrypt event %s in %s (session %s); asking for the key",
+                    event.event_id, room.room_id, event.session_id)
+        try:
+            await self.client.request_room_key(event)
+        except Exception:  # a key request already in flight raises; that's fine
+            log.debug("Key request not sent", exc_info=True)
+
+    # --- confidentiality -------------------------------------------------------------------
+
+    async def warn_if_unencrypted(self, room_id: str) -> None:
+        info = self.directory.info(room_id)
+        if info.kind != "peer_group" or info.encrypted or room_id not in self.client.rooms:
+            return
+        if not self.directory.mark_warned_unencrypted(room_id):
+            return
+        await self.post(Reply(room_id=room_id, template="rooms/unencrypted_warning.md.j2",
+                              context={"name": info.name}, txn_key=f"unencrypted-{room_id}"))
+        facilitators = self.directory.facilitators_room()
+        if facilitators:
+            await self.post(Reply(room_id=facilitators, template="rooms/unencrypted_alert.md.j2",
+                                  context={"name": info.name}, txn_key=f"unencrypted-alert-{room_id}"))

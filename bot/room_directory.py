@@ -1,0 +1,114 @@
+"""Which room is what: kinds come from config or from a facilitator in chat, and live in the database.
+
+Encryption and membership come from the Matrix client's view of the room.
+"""
+from __future__ import annotations
+
+import fnmatch
+import logging
+
+from nio import AsyncClient, RoomResolveAliasResponse
+from sqlmodel import select
+
+from bot.config import Config
+from handlers.context import RoomInfo
+from storage.database import Database
+from storage.rooms import TARGET_KINDS, RoomRecord, utcnow
+
+log = logging.getLogger(__name__)
+
+
+class RoomDirectory:
+    def __init__(self, config: Config, db: Database, client: AsyncClient) -> None:
+        self.config, self.db, self.client = config, db, client
+
+    async def apply_config(self) -> None:
+        """Store the kinds the config gives; a kind set in chat for an unlisted room stays."""
+        for room in self.config.rooms:
+            room_id = room.id or await self.resolve_alias(room.alias or "")
+            if not room_id:
+                log.warning("Room alias %s could not be resolved; skipped", room.alias)
+                continue
+            with self.db.session() as session:
+                record = session.get(RoomRecord, room_id) or RoomRecord(room_id=room_id)
+                record.kind, record.name, record.role = room.kind, room.name, room.role
+                record.updated_at = utcnow()
+                session.add(record)
+
+    async def resolve_alias(self, alias: str) -> str | None:
+        answer = await self.client.room_resolve_alias(alias)
+        return answer.room_id if isinstance(answer, RoomResolveAliasResponse) else None
+
+    def record(self, room_id: str) -> RoomRecord | None:
+        with self.db.session() as session:
+            return session.get(RoomRecord, room_id)
+
+    def info(self, room_id: str) -> RoomInfo:
+        record = self.record(room_id)
+        room = self.client.rooms.get(room_id)
+        encrypted = bool(room and room.encrypted)
+        kind = record.kind if record else None
+        # Direct chats are known from the invite's is_direct flag, set by the person's client.
+        is_direct = bool(record and record.is_direct and kind is None)
+        name = (record.name if record and record.name else None) or (room.display_name if room else room_id)
+        return RoomInfo(room_id=room_id, kind=kind, name=name, role=record.role if record else None,
+                        encrypted=encrypted, is_direct=is_direct)
+
+    def set_kind(self, room_id: str, kind: str, name: str, role: str | None) -> None:
+        with self.db.session() as session:
+            record = session.get(RoomRecord, room_id) or RoomRecord(room_id=room_id)
+            record.kind, record.name, record.role, record.updated_at = kind, name, role, utcnow()
+            session.add(record)
+
+    def mark_direct(self, room_id: str) -> None:
+        with self.db.session() as session:
+            record = session.get(RoomRecord, room_id) or RoomRecord(room_id=room_id)
+            record.is_direct = True
+            session.add(record)
+
+    def facilitators_room(self) -> str | None:
+        with self.db.session() as session:
+            record = session.exec(select(RoomRecord).where(RoomRecord.kind == "facilitators")).first()
+            return record.room_id if record else None
+
+    def rooms_of_kinds(self, kinds: tuple[str, ...]) -> list[str]:
+        with self.db.session() as session:
+            records = session.exec(select(RoomRecord).where(RoomRecord.kind.in_(kinds))).all()
+            return [r.room_id for r in records if r.room_id in self.client.rooms]
+
+    async def resolve_targets(self, targets: tuple[str, ...] | list[str]) -> list[str]:
+        """'tous', 'tribus', 'pairs', 'animation', '!id' or '#alias' -> room ids, in order, without repeats."""
+        found: list[str] = []
+        for target in targets:
+            if target in TARGET_KINDS:
+                ids = self.rooms_of_kinds(TARGET_KINDS[target])
+            elif target.startswith("#"):
+                resolved = await self.resolve_alias(target)
+                ids = [resolved] if resolved else []
+            else:
+                ids = [target]
+            found.extend(i for i in ids if i not in found)
+        return found
+
+    def is_facilitator(self, user_id: str) -> bool:
+        """Listed in access.facilitators, or power level high enough in the facilitators' room."""
+        access = self.config.access
+        if any(fnmatch.fnmatchcase(user_id, pattern) for pattern in access.facilitators):
+            return True
+        room_id = self.facilitators_room()
+        room = self.client.rooms.get(room_id) if room_id else None
+        return bool(room and room.power_levels.get_user_level(user_id) >= access.facilitator_power_level)
+
+    def mark_warned_unencrypted(self, room_id: str) -> bool:
+        """True the first time only: the warning about an unencrypted confidential room is said once."""
+        with self.db.session() as session:
+            record = session.get(RoomRecord, room_id)
+            if record is None or record.warned_unencrypted:
+                return False
+            record.warned_unencrypted = True
+            session.add(record)
+            return True
+
+
+def inviter_allowed(config: Config, user_id: str) -> bool:
+    return any(fnmatch.fnmatchcase(user_id, pattern) for pattern in config.access.allowed_inviters)

@@ -1,0 +1,166 @@
+"""A throwaway Synapse homeserver on 127.0.0.1, for the demo, the tests and the benchmarks.
+
+Synapse comes from the `demo` extra. Its config is written as JSON (valid YAML), with
+every rate limit lifted unless asked otherwise, so tests measure the bot and not the limiter.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+SERVER_NAME = "localhost"
+
+_LIFTED = {"per_second": 10000, "burst_count": 100000}
+
+
+def _lifted_rate_limits() -> dict:
+    return {
+        "rc_message": _LIFTED,
+        "rc_registration": _LIFTED,
+        "rc_login": {"address": _LIFTED, "account": _LIFTED, "failed_attempts": _LIFTED},
+        "rc_joins": {"local": _LIFTED, "remote": _LIFTED},
+        "rc_joins_per_room": _LIFTED,
+        "rc_invites": {"per_room": _LIFTED, "per_user": _LIFTED, "per_issuer": _LIFTED},
+        "rc_room_creation": _LIFTED,
+        "rc_key_requests": _LIFTED,
+        "rc_3pid_validation": _LIFTED,
+        "rc_admin_redaction": _LIFTED,
+        "rc_media_create": _LIFTED,
+        "rc_reports": _LIFTED,
+        "rc_presence": {"per_user": _LIFTED},
+        "rc_delayed_event_mgmt": _LIFTED,
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class RegisteredUser:
+    user_id: str
+    password: str
+    access_token: str
+    device_id: str
+
+
+class LocalSynapse:
+    """Start with start(), stop with stop(); nothing happens in the constructor."""
+
+    def __init__(self, directory: Path, *, lift_rate_limits: bool = True, port: int | None = None) -> None:
+        self.directory = Path(directory)
+        self.lift_rate_limits = lift_rate_limits
+        self.port = port
+        self.process: subprocess.Popen | None = None
+        self.shared_secret = ""
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def write_config(self) -> Path:
+        from signedjson.key import generate_signing_key, write_signing_keys
+
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.port = self.port or free_port()
+        secret_file = self.directory / "registration_secret"
+        if not secret_file.exists():
+            secret_file.write_text(secrets.token_hex(24))
+        self.shared_secret = secret_file.read_text().strip()
+        key_path = self.directory / "signing.key"
+        if not key_path.exists():
+            with key_path.open("w") as handle:
+                write_signing_keys(handle, [generate_signing_key("a_demo")])
+        config = {
+            "server_name": SERVER_NAME,
+            "pid_file": str(self.directory / "homeserver.pid"),
+            "listeners": [{"port": self.port, "bind_addresses": ["127.0.0.1"], "type": "http", "tls": False,
+                           "x_forwarded": False, "resources": [{"names": ["client"], "compress": False}]}],
+            "database": {"name": "sqlite3", "args": {"database": str(self.directory / "homeserver.db")}},
+            "media_store_path": str(self.directory / "media"),
+            "signing_key_path": str(key_path),
+            "report_stats": False,
+            "registration_shared_secret": self.shared_secret,
+            "enable_registration": False,
+            "bcrypt_rounds": 4,
+            "federation_domain_whitelist": [],
+            "trusted_key_servers": [],
+            "suppress_key_server_warning": True,
+            "presence": {"enabled": False},
+            "user_directory": {"enabled": False},
+            "url_preview_enabled": False,
+            "enable_metrics": False,
+            # Without this a restarted client without a sync token is served a cached /sync.
+            "caches": {"sync_response_cache_duration": 0},
+            **(_lifted_rate_limits() if self.lift_rate_limits else {}),
+        }
+        path = self.directory / "homeserver.yaml"
+        path.write_text(json.dumps(config, indent=1))
+        return path
+
+    def start(self, timeout: float = 60.0) -> "LocalSynapse":
+        config_path = self.write_config()
+        log = (self.directory / "synapse.log").open("ab")
+        env = {**os.environ, "SYNAPSE_NO_TLS": "1"}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "synapse.app.homeserver", "--config-path", str(config_path)],
+            cwd=self.directory, stdout=log, stderr=subprocess.STDOUT, env=env)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"Synapse exited with {self.process.returncode}; see {self.directory / 'synapse.log'}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/_matrix/client/versions", timeout=1):
+                    return self
+            except (urllib.error.URLError, ConnectionError, OSError):
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"Synapse did not answer within {timeout:.0f} s")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def _request(self, method: str, path: str, body: dict | None = None, token: str | None = None) -> dict:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(f"{self.url}{path}", data=data, method=method,
+                                         headers={"Content-Type": "application/json"})
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read() or b"{}")
+
+    def register(self, localpart: str, password: str | None = None, admin: bool = False) -> RegisteredUser:
+        """Create a user through the shared-secret admin API (registration is closed otherwise)."""
+        password = password or secrets.token_urlsafe(12)
+        nonce = self._request("GET", "/_synapse/admin/v1/register")["nonce"]
+        # The MAC covers the fields separated by NULs, without a trailing one.
+        mac = hmac.new(self.shared_secret.encode(), digestmod=hashlib.sha1)
+        mac.update("\x00".join([nonce, localpart, password, "admin" if admin else "notadmin"]).encode())
+        digest = mac.hexdigest()
+        answer = self._request("POST", "/_synapse/admin/v1/register", {
+            "nonce": nonce, "username": localpart, "password": password, "admin": admin, "mac": digest})
+        return RegisteredUser(answer["user_id"], password, answer["access_token"], answer["device_id"])
+
+    def user_id(self, localpart: str) -> str:
+        return f"@{localpart}:{SERVER_NAME}"

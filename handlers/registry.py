@@ -1,0 +1,111 @@
+"""One explicit registry of what the bot understands: commands, conversation listeners, reactions.
+
+Each domain module exposes ``register(registry)``; the help text and typo suggestions are
+generated from what is registered here, so they can never drift from the code.
+"""
+from __future__ import annotations
+
+import difflib
+import unicodedata
+from dataclasses import dataclass
+from typing import Awaitable, Callable, Iterable, Union
+
+from handlers.context import CommandContext, Reaction, Services
+from handlers.replies import Reply
+
+HandlerResult = Union[Reply, list[Reply], None]
+CommandHandler = Callable[[CommandContext], Awaitable[HandlerResult]]
+# A listener sees every message not already consumed; it returns None when the message is not its own.
+Listener = Callable[[CommandContext], Awaitable[HandlerResult]]
+ReactionHandler = Callable[[Reaction, Services], Awaitable[HandlerResult]]
+
+EVERYWHERE = None
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    handler: CommandHandler
+    usage: str
+    help: str
+    aliases: tuple[str, ...] = ()
+    facilitators_only: bool = False
+    # Room kinds where the command is offered ("tribe", "peer_group", "facilitators", "direct").
+    # None: everywhere.
+    room_kinds: frozenset[str] | None = EVERYWHERE
+    # Shown in the help under this heading.
+    section: str = "Général"
+
+    def allowed_in(self, room_kind: str | None, is_direct: bool) -> bool:
+        if self.room_kinds is None:
+            return True
+        return ("direct" in self.room_kinds and is_direct) or (room_kind in self.room_kinds)
+
+
+def fold(word: str) -> str:
+    """Lower-case, accents stripped: 'Déposer' and 'deposer' are the same command."""
+    decomposed = unicodedata.normalize("NFKD", word.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+class CommandRegistry:
+    def __init__(self) -> None:
+        self._commands: list[Command] = []
+        self._by_word: dict[str, Command] = {}
+        # Listeners run before commands: a form in progress owns its thread, controls included.
+        self._listeners: list[tuple[str, Listener]] = []
+        # Runs when a message is addressed to the bot but is no command (a question, typically).
+        self.fallback: CommandHandler | None = None
+        self._reactions: list[tuple[str, ReactionHandler]] = []
+
+    def add(self, command: Command) -> Command:
+        for word in (command.name, *command.aliases):
+            key = fold(word)
+            if key in self._by_word:
+                raise ValueError(f"command word {word!r} registered twice")
+            self._by_word[key] = command
+        self._commands.append(command)
+        return command
+
+    def command(self, name: str, *, usage: str, help: str, aliases: Iterable[str] = (),
+                facilitators_only: bool = False, room_kinds: Iterable[str] | None = EVERYWHERE,
+                section: str = "Général") -> Callable[[CommandHandler], CommandHandler]:
+        """Decorator form of add()."""
+        def decorate(handler: CommandHandler) -> CommandHandler:
+            self.add(Command(name=name, handler=handler, usage=usage, help=help, aliases=tuple(aliases),
+                             facilitators_only=facilitators_only,
+                             room_kinds=frozenset(room_kinds) if room_kinds is not None else None,
+                             section=section))
+            return handler
+        return decorate
+
+    def add_listener(self, name: str, listener: Listener) -> None:
+        self._listeners.append((name, listener))
+
+    def add_reaction_handler(self, tag_prefix: str, handler: ReactionHandler) -> None:
+        self._reactions.append((tag_prefix, handler))
+
+    @property
+    def commands(self) -> tuple[Command, ...]:
+        return tuple(self._commands)
+
+    @property
+    def listeners(self) -> tuple[tuple[str, Listener], ...]:
+        return tuple(self._listeners)
+
+    def find(self, word: str) -> Command | None:
+        return self._by_word.get(fold(word))
+
+    def suggest(self, word: str, candidates: Iterable[Command] | None = None) -> str | None:
+        """The closest command name to a typo, or None when nothing is close enough."""
+        pool = list(candidates) if candidates is not None else self._commands
+        words = {fold(w): c.name for c in pool for w in (c.name, *c.aliases)}
+        close = difflib.get_close_matches(fold(word), list(words), n=1, cutoff=0.6)
+        return words[close[0]] if close else None
+
+    def visible(self, *, is_facilitator: bool, room_kind: str | None, is_direct: bool) -> list[Command]:
+        return [c for c in self._commands
+                if (is_facilitator or not c.facilitators_only) and c.allowed_in(room_kind, is_direct)]
+
+    def reaction_handlers(self, tag: str) -> list[ReactionHandler]:
+        return [h for prefix, h in self._reactions if tag.startswith(prefix)]

@@ -1,0 +1,63 @@
+"""What a handler gives back: replies as data, never Matrix calls.
+
+The bot's sender (bot/sender.py) is the only code that turns a Reply into a Matrix
+event, so handlers stay testable without a homeserver.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file to upload with the reply (e.g. a CSV export)."""
+
+    filename: str
+    content: bytes
+    mimetype: str = "text/plain"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message the bot should post.
+
+    Exactly one of ``text`` (Markdown) or ``template`` (a template name under
+    handlers/templates, rendered with ``context``) is set.
+    """
+
+    text: str | None = None
+    template: str | None = None
+    context: dict[str, Any] = field(default_factory=dict)
+    # None: the room the triggering message came from.
+    room_id: str | None = None
+    # Reply to the triggering event (only meaningful in the same room).
+    in_reply: bool = True
+    # Post inside this thread (event id of its root). None: inherit the trigger's thread.
+    thread_root: str | None = None
+    # Open a thread rooted at the triggering event (used by conversational forms).
+    start_thread: bool = False
+    # Users to mention explicitly (m.mentions). The bot never mentions @room.
+    mentions: tuple[str, ...] = ()
+    attachment: Attachment | None = None
+    # Stored with the sent event id so later reactions/thread replies can be traced back
+    # to what this message was (e.g. "answer:12", "deposit-recap:7").
+    tag: str | None = None
+    # Idempotency key: the Matrix transaction id derives from it, so a retry (or a
+    # restart re-running the same job) never posts twice. None: derived by the sender.
+    txn_key: str | None = None
+    # A reply that carries content from a confidential room into another room is dropped
+    # by the dispatcher unless the content's author explicitly agreed.
+    author_consented: bool = False
+
+    def __post_init__(self) -> None:
+        if (self.text is None) == (self.template is None):
+            raise ValueError("Reply needs exactly one of text or template")
+
+
+class UserError(Exception):
+    """An expected failure: its message is French, addressed to the user, and safe to show."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message

@@ -1,0 +1,73 @@
+"""`!salon`: a facilitator tells the bot what kind of room this is (tribe, peer group, facilitators)."""
+from __future__ import annotations
+
+from sqlmodel import select
+
+from bot.config import PEER_ROLES
+from handlers.context import CommandContext
+from handlers.registry import CommandRegistry
+from handlers.replies import Reply, UserError
+from storage.rooms import RoomRecord, utcnow
+
+ROLE_ALIASES = {"elus": "elus", "élus": "elus", "elu": "elus", "élu": "elus",
+                "agents": "agents", "agent": "agents",
+                "etat": "etat", "état": "etat", "etat-territorial": "etat", "état-territorial": "etat",
+                "acteurs": "acteurs", "acteur": "acteurs", "acteurs-socio-economiques": "acteurs"}
+ROLE_LABELS = {"elus": "élus", "agents": "agents", "etat": "État territorial", "acteurs": "acteurs socio-économiques"}
+USAGE = "salon tribu <nom> | salon pairs <élus|agents|état|acteurs> | salon animation"
+
+
+def parse_room_kind(args: str) -> tuple[str, str, str | None]:
+    """'tribu Alimentation' -> ('tribe', 'Alimentation', None); raises UserError with the usage otherwise."""
+    word, _, rest = args.strip().partition(" ")
+    word, rest = word.lower(), rest.strip()
+    if word in ("tribu", "tribe"):
+        if not rest:
+            raise UserError("Il manque le nom de la tribu, par exemple : `!salon tribu Alimentation`.")
+        return "tribe", rest, None
+    if word in ("pairs", "pair", "groupe-de-pairs"):
+        role = ROLE_ALIASES.get(rest.lower().replace(" ", "-"))
+        if role is None:
+            raise UserError("Indiquez le rôle du groupe de pairs : élus, agents, état ou acteurs. "
+                            "Par exemple : `!salon pairs agents`.")
+        assert role in PEER_ROLES
+        return "peer_group", f"Pairs — {ROLE_LABELS[role]}", role
+    if word in ("animation", "facilitateurs", "facilitation"):
+        return "facilitators", rest or "Animation", None
+    raise UserError(f"Je n'ai pas compris. Utilisation : `!{USAGE}`.")
+
+
+def register(registry: CommandRegistry) -> None:
+    @registry.command("salon", aliases=("room",), usage=USAGE, facilitators_only=True,
+                      help="Déclare le type de ce salon : tribu, groupe de pairs (confidentiel) ou salon d'animation.",
+                      section="Animation")
+    async def set_room_kind(ctx: CommandContext) -> list[Reply]:
+        kind, name, role = parse_room_kind(ctx.args)
+        room = ctx.message.room
+        with ctx.services.db.session() as session:
+            if kind == "facilitators":
+                other = session.exec(select(RoomRecord).where(RoomRecord.kind == "facilitators",
+                                                              RoomRecord.room_id != room.room_id)).first()
+                if other:
+                    raise UserError(f"Le salon d'animation est déjà « {other.name} ». "
+                                    "Changez d'abord son type pour en désigner un autre.")
+            record = session.get(RoomRecord, room.room_id) or RoomRecord(room_id=room.room_id)
+            record.kind, record.name, record.role, record.updated_at = kind, name, role, utcnow()
+            record.warned_unencrypted = kind == "peer_group" and not room.encrypted
+            session.add(record)
+            facilitators = session.exec(select(RoomRecord).where(RoomRecord.kind == "facilitators")).first()
+        labels = {"tribe": f"la tribu « {name} »", "peer_group": f"le groupe de pairs des {ROLE_LABELS.get(role or '', '')}",
+                  "facilitators": "le salon de l'équipe d'animation"}
+        replies = [Reply(text=f"C'est noté : ce salon est désormais {labels[kind]}.")]
+        if kind == "peer_group":
+            if room.encrypted:
+                replies.append(Reply(text="Ce groupe de pairs est confidentiel : rien de ce qui s'y dit ne sera "
+                                          "repris ailleurs sans l'accord de son auteur.", in_reply=False))
+            else:
+                replies.append(Reply(template="rooms/unencrypted_warning.md.j2", context={"name": name},
+                                     in_reply=False))
+                if facilitators and facilitators.room_id != room.room_id:
+                    # Only the room's name leaves the room, which is what the facilitators need to act.
+                    replies.append(Reply(template="rooms/unencrypted_alert.md.j2", context={"name": name},
+                                         room_id=facilitators.room_id, author_consented=True))
+        return replies

@@ -1,0 +1,34 @@
+"""Rooms the bot is in, with their kind (tribe, peer group, facilitators)."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class RoomRecord(SQLModel, table=True):
+    room_id: str = Field(primary_key=True)
+    # tribe | peer_group | facilitators | None (not classified yet)
+    kind: str | None = None
+    name: str = ""
+    role: str | None = None
+    encrypted: bool = False
+    is_direct: bool = False
+    # Set once we told the room (and the facilitators) that a confidential room is unencrypted.
+    warned_unencrypted: bool = False
+    updated_at: datetime = Field(default_factory=utcnow)
+
+    @property
+    def confidential(self) -> bool:
+        # Peer-group rooms are confidential by nature; direct chats are private to their two members.
+        return self.kind == "peer_group" or self.is_direct
+
+
+# Room targets as written in config and commands: "tous", "tribus", "pairs", "animation",
+# a room id (!…) or an alias (#…, resolved by the caller beforehand).
+TARGET_KINDS = {"tribus": ("tribe",), "pairs": ("peer_group",), "animation": ("facilitators",),
+                "tous": ("tribe", "peer_group")}

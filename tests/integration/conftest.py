@@ -1,0 +1,90 @@
+"""A real Synapse on 127.0.0.1 for the whole session, a fresh bot account and person per test."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import os
+from pathlib import Path
+
+import pytest
+
+from bot.app import BotApp, build_app
+from bot.config import parse_config
+from bot.synapse_local import LocalSynapse
+from tests.integration.matrix_user import MatrixUser
+
+pytestmark = pytest.mark.synapse
+_names = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def synapse(tmp_path_factory):
+    server = LocalSynapse(tmp_path_factory.mktemp("synapse")).start()
+    yield server
+    server.stop()
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{os.getpid()}x{next(_names)}"
+
+
+def bot_config(synapse: LocalSynapse, data_dir: Path, bot_account, *, rooms: list[dict] | None = None,
+               facilitators: tuple[str, ...] = (), extra: dict | None = None):
+    raw = {
+        "matrix": {"homeserver": synapse.url, "user_id": bot_account.user_id, "password": bot_account.password},
+        "bot": {"data_dir": str(data_dir), "log_level": "DEBUG"},
+        "access": {"allowed_inviters": ["@human*:localhost", "@fac*:localhost"], "facilitators": list(facilitators)},
+        "rooms": rooms or [],
+    }
+    for key, value in (extra or {}).items():
+        raw.setdefault(key, {}).update(value) if isinstance(value, dict) else raw.__setitem__(key, value)
+    return parse_config(raw, data_dir / "config.toml")
+
+
+class RunningBot:
+    """Starts the bot in this event loop, as `manufacture-bot run` would, and stops it cleanly."""
+
+    def __init__(self, app: BotApp) -> None:
+        self.app = app
+        self.task: asyncio.Task | None = None
+
+    async def __aenter__(self) -> BotApp:
+        await self.app.start()
+        self.task = asyncio.create_task(self.app.matrix.sync_forever())
+        return self.app
+
+    async def __aexit__(self, *exc) -> None:
+        self.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await self.task
+        await self.app.close()
+
+
+@pytest.fixture
+def make_bot(synapse, tmp_path):
+    """make_bot(config) -> async context manager running the bot."""
+    def make(config) -> RunningBot:
+        return RunningBot(build_app(config))
+    return make
+
+
+@pytest.fixture
+def bot_account(synapse):
+    return synapse.register(unique("bot"))
+
+
+@pytest.fixture
+async def human(synapse, tmp_path):
+    account = synapse.register(unique("human"))
+    user = await MatrixUser(synapse.url, account, tmp_path / "human-store").start()
+    yield user
+    await user.stop()
+
+
+@pytest.fixture
+async def facilitator(synapse, tmp_path):
+    account = synapse.register(unique("fac"))
+    user = await MatrixUser(synapse.url, account, tmp_path / "fac-store").start()
+    yield user
+    await user.stop()

@@ -66,6 +66,7 @@ class BotApp:
                 loop.add_signal_handler(sig, self.stopping.set)
         try:
             await self.start()
+            log.info("Ready as %s in %d rooms", self.config.matrix.user_id, len(self.client.rooms))
             sync = asyncio.create_task(self.matrix.sync_forever())
             stop = asyncio.create_task(self.stopping.wait())
             done, _ = await asyncio.wait({sync, stop}, return_when=asyncio.FIRST_COMPLETED)

@@ -1,0 +1,120 @@
+"""The bot as an operator runs it: `manufacture-bot run`, SIGTERM, a second process, rate limits."""
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from bot.synapse_local import LocalSynapse
+from tests.integration.conftest import bot_config, unique
+from tests.integration.matrix_user import MatrixUser
+
+pytestmark = pytest.mark.synapse
+
+
+def write_toml(path, synapse, account, data_dir) -> None:
+    path.write_text(f'''
+[matrix]
+homeserver = "{synapse.url}"
+user_id = "{account.user_id}"
+password = "{account.password}"
+[bot]
+data_dir = "{data_dir}"
+[access]
+allowed_inviters = ["@human*:localhost"]
+''')
+
+
+def start_bot(config_path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "bot", "run", "--config", str(config_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def wait_for_line(process: subprocess.Popen, needle: str, timeout: float = 30.0) -> list[str]:
+    lines, deadline = [], time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if needle in line:
+            return lines
+    raise AssertionError(f"{needle!r} not seen; output: {''.join(lines)[-2000:]}")
+
+
+def test_second_process_refuses_and_sigterm_stops_cleanly(synapse, bot_account, tmp_path):
+    config_path = tmp_path / "config.toml"
+    write_toml(config_path, synapse, bot_account, tmp_path / "data")
+    first = start_bot(config_path)
+    try:
+        wait_for_line(first, "Ready as")
+        second = subprocess.run([sys.executable, "-m", "bot", "run", "--config", str(config_path)],
+                                capture_output=True, text=True, timeout=60)
+        assert second.returncode == 2
+        assert "Un autre processus du bot" in second.stderr
+        first.send_signal(signal.SIGTERM)
+        assert first.wait(timeout=20) == 0
+    finally:
+        if first.poll() is None:
+            first.kill()
+    # The lock went with the process: a new start is accepted.
+    third = start_bot(config_path)
+    try:
+        wait_for_line(third, "Ready as")
+    finally:
+        third.send_signal(signal.SIGTERM)
+        third.wait(timeout=20)
+
+
+def test_bad_config_names_the_key_and_the_file(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text('[matrix]\nhomeserver = "matrix.example.org"\nuser_id = "@bot:example.org"\n')
+    result = subprocess.run([sys.executable, "-m", "bot", "check-config", "--config", str(path)],
+                            capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "matrix.homeserver" in result.stderr and str(path) in result.stderr
+
+
+async def test_oversized_message_gets_a_clear_answer(synapse, make_bot, bot_account, human, tmp_path):
+    config = bot_config(synapse, tmp_path / "bot", bot_account)
+    async with make_bot(config):
+        room_id = await human.create_room("Tribu", invite=(bot_account.user_id,))
+        await human.wait_joined(room_id, bot_account.user_id)
+        await human.send(room_id, "!aide " + "x" * 5000)
+        reply = await human.wait_for_message(room_id, bot_account.user_id, contains="trop long")
+        assert "5006 caractères" in reply.body
+
+
+@pytest.fixture(scope="module")
+def strict_synapse(tmp_path_factory):
+    """Synapse with its default rate limits, to prove the bot copes with M_LIMIT_EXCEEDED."""
+    server = LocalSynapse(tmp_path_factory.mktemp("strict"), lift_rate_limits=False).start()
+    yield server
+    server.stop()
+
+
+async def test_default_rate_limits_delay_but_never_lose_or_duplicate_replies(make_bot, strict_synapse, tmp_path):
+    bot_account = strict_synapse.register(unique("bot"))
+    human = await MatrixUser(strict_synapse.url, strict_synapse.register(unique("human")), tmp_path / "h").start()
+    try:
+        config = bot_config(strict_synapse, tmp_path / "bot", bot_account)
+        async with make_bot(config):
+            room_id = await human.create_room("Tribu", invite=(bot_account.user_id,))
+            await human.wait_joined(room_id, bot_account.user_id)
+            count = 13  # Synapse's default burst is 10 messages: the last ones are rate limited.
+            sent = [await human.send(room_id, f"!aide aide {n}") for n in range(count)]
+            await human.wait_until(lambda: len(human.messages(room_id, bot_account.user_id)) >= count,
+                                   timeout=120, what=f"{count} replies")
+            await asyncio.sleep(1.0)
+            replies = human.messages(room_id, bot_account.user_id)
+            assert len(replies) == count
+            # Messages to one room keep their order.
+            replied_to = [r.source["content"]["m.relates_to"]["m.in_reply_to"]["event_id"] for r in replies]
+            assert replied_to == sent
+    finally:
+        await human.stop()

@@ -1,0 +1,60 @@
+"""Restarts: same device, no replay of what was handled, what was said meanwhile handled once."""
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from nio import AsyncClient
+
+from tests.integration.conftest import bot_config
+
+pytestmark = pytest.mark.synapse
+
+
+async def count_after(human, room_id, sender, settle: float = 2.0) -> int:
+    await asyncio.sleep(settle)
+    return len(human.messages(room_id, sender))
+
+
+async def test_restart_keeps_the_device_and_handles_missed_messages_exactly_once(
+        synapse, make_bot, bot_account, human, tmp_path):
+    config = bot_config(synapse, tmp_path / "bot", bot_account)
+    async with make_bot(config) as app:
+        first_device = app.client.device_id
+        room_id = await human.create_room("Pairs", encrypted=True, invite=(bot_account.user_id,))
+        await human.wait_joined(room_id, bot_account.user_id)
+        await human.send(room_id, "!aide")
+        await human.wait_for_message(room_id, bot_account.user_id, contains="Ce que je peux faire")
+
+    # While the bot is down, two commands arrive.
+    await human.send(room_id, "!aide salon")
+    await human.send(room_id, "!aide aide")
+
+    async with make_bot(config) as app:
+        assert app.client.device_id == first_device
+        await human.wait_for_message(room_id, bot_account.user_id, contains="salon tribu", after=1)
+        await human.wait_for_message(room_id, bot_account.user_id, contains="aide [commande]", after=1)
+        # Exactly three answers in all: the first !aide was not answered again.
+        assert await count_after(human, room_id, bot_account.user_id) == 3
+    stored = json.loads((tmp_path / "bot" / "session.json").read_text())
+    assert stored["device_id"] == first_device
+
+
+async def test_first_start_does_not_answer_the_rooms_history(synapse, make_bot, bot_account, human, tmp_path):
+    # The bot's account is already in the room (joined from elsewhere) when it first starts.
+    room_id = await human.create_room("Tribu", invite=(bot_account.user_id,))
+    other = AsyncClient(synapse.url, bot_account.user_id)
+    other.restore_login(bot_account.user_id, bot_account.device_id, bot_account.access_token)
+    await other.join(room_id)
+    await other.close()
+    await human.wait_joined(room_id, bot_account.user_id)
+    await human.send(room_id, "!aide")
+
+    config = bot_config(synapse, tmp_path / "bot", bot_account)
+    async with make_bot(config):
+        await asyncio.sleep(2.0)
+        assert human.messages(room_id, bot_account.user_id) == []
+        await human.send(room_id, "!aide")
+        await human.wait_for_message(room_id, bot_account.user_id, contains="Ce que je peux faire")
+        assert await count_after(human, room_id, bot_account.user_id, settle=1.0) == 1

@@ -77,10 +77,21 @@ class MatrixUser:
             return bool(room and user_id in room.users)
         await self.wait_until(joined, timeout, f"{user_id} to join {room_id}")
         if self.client.rooms[room_id].encrypted:
-            # Sending before the bot's device keys are known leaves it unable to decrypt.
-            await self.client.joined_members(room_id)
-            if self.client.should_query_keys:
-                await self.client.keys_query()
+            await self.wait_for_devices(user_id, timeout)
+
+    async def wait_for_devices(self, user_id: str, timeout: float = 20.0) -> None:
+        """Sending before the other side's device keys are known leaves it unable to decrypt.
+
+        A device list fetched while the other side was only invited may be empty and cached as
+        current, so the user is marked outdated again until a device shows up.
+        """
+        deadline = time.monotonic() + timeout
+        while not list(self.client.device_store.active_user_devices(user_id)):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no device keys for {user_id}")
+            self.client.olm.users_for_key_query.add(user_id)
+            await self.client.keys_query()
+            await asyncio.sleep(0.1)
 
     async def send(self, room_id: str, body: str, *, thread_root: str | None = None,
                    mentions: tuple[str, ...] = ()) -> str:

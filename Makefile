@@ -1,0 +1,42 @@
+# Two commands on a fresh machine:
+#   make demo   sets up .venv and runs the bot against a throwaway local Synapse
+#   make test   sets up .venv and runs the whole test suite (CI runs exactly this)
+PYTHON ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+
+.PHONY: demo chat test unit bench setup-demo setup-test clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# A stamp per extra set, rebuilt when pyproject.toml changes.
+$(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[demo]"
+	touch $@
+
+$(VENV)/.test-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[test,test-st]"
+	touch $@ $(VENV)/.demo-installed
+
+setup-demo: $(VENV)/.demo-installed
+setup-test: $(VENV)/.test-installed
+
+demo: setup-demo
+	$(BIN)/manufacture-bot demo --dir demo-data $(DEMO_ARGS)
+
+chat: setup-demo
+	$(BIN)/manufacture-bot chat --dir demo-data
+
+test: setup-test
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+unit: setup-test
+	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+bench: setup-test
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) demo-data .pytest_cache

@@ -1,0 +1,101 @@
+"""Talk to the bot from a terminal, as the demo user, on a machine with no Matrix client."""
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+from nio import (AsyncClient, AsyncClientConfig, LoginResponse, MatrixRoom, MegolmEvent, RoomMessage,
+                 RoomSendResponse)
+from nio.store import SqliteStore
+
+from bot.session import StoredSession, load_session, save_session
+
+HELP = ("Tapez un message et Entrée pour l'envoyer dans le salon courant.\n"
+        "  /salons      liste les salons\n"
+        "  /salon N     change de salon\n"
+        "  /quitter     termine la conversation")
+
+
+class TerminalChat:
+    def __init__(self, homeserver: str, user_id: str, password: str, state_dir: Path, rooms: dict[str, str],
+                 bot_user_id: str) -> None:
+        self.homeserver, self.user_id, self.password = homeserver, user_id, password
+        self.state_dir, self.rooms, self.bot_user_id = state_dir, rooms, bot_user_id
+        self.current = next(iter(rooms.values()))
+        self.client: AsyncClient | None = None
+
+    async def connect(self) -> None:
+        store = self.state_dir / "store"
+        store.mkdir(parents=True, exist_ok=True)
+        self.client = AsyncClient(self.homeserver, self.user_id, store_path=str(store),
+                                  config=AsyncClientConfig(store=SqliteStore, store_sync_tokens=True))
+        stored = load_session(self.state_dir)
+        if stored:
+            self.client.restore_login(stored.user_id, stored.device_id, stored.access_token)
+        else:
+            answer = await self.client.login(self.password, device_name="terminal")
+            if not isinstance(answer, LoginResponse):
+                raise RuntimeError(f"connexion impossible : {answer}")
+            save_session(self.state_dir, StoredSession(self.homeserver, answer.user_id, answer.device_id,
+                                                       answer.access_token))
+        if self.client.should_upload_keys:
+            await self.client.keys_upload()
+        await self.client.sync(timeout=0, full_state=True)
+        self.client.add_event_callback(self._show, (RoomMessage, MegolmEvent))
+
+    def _room_name(self, room_id: str) -> str:
+        return next((name for name, rid in self.rooms.items() if rid == room_id), room_id)
+
+    async def _show(self, room: MatrixRoom, event) -> None:
+        if event.sender != self.bot_user_id:
+            return
+        body = getattr(event, "body", "(message illisible : clé de chiffrement manquante)")
+        where = "" if room.room_id == self.current else f"[{self._room_name(room.room_id)}] "
+        print(f"\n🤖 {where}{body}\n", flush=True)
+
+    async def send(self, text: str) -> None:
+        answer = await self.client.room_send(self.current, "m.room.message", {"msgtype": "m.text", "body": text},
+                                             ignore_unverified_devices=True)
+        if not isinstance(answer, RoomSendResponse):
+            print(f"(non envoyé : {getattr(answer, 'message', answer)})")
+
+    async def run(self) -> None:
+        await self.connect()
+        sync = asyncio.create_task(self.client.sync_forever(timeout=30000))
+        print(HELP)
+        self._list_rooms()
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                # input() blocks: it runs in a thread so replies keep printing while you type.
+                line = await loop.run_in_executor(None, sys.stdin.readline)
+                if not line:
+                    break
+                line = line.strip()
+                if not line:
+                    continue
+                if line in ("/quitter", "/quit"):
+                    break
+                if line == "/salons":
+                    self._list_rooms()
+                elif line.startswith("/salon"):
+                    self._switch(line.partition(" ")[2].strip())
+                else:
+                    await self.send(line)
+        finally:
+            sync.cancel()
+            await self.client.close()
+
+    def _list_rooms(self) -> None:
+        for number, (name, room_id) in enumerate(self.rooms.items(), start=1):
+            marker = "→" if room_id == self.current else " "
+            print(f" {marker} {number}. {name}")
+
+    def _switch(self, choice: str) -> None:
+        names = list(self.rooms)
+        if choice.isdigit() and 1 <= int(choice) <= len(names):
+            self.current = self.rooms[names[int(choice) - 1]]
+            print(f"Salon courant : {names[int(choice) - 1]}")
+        else:
+            print("Donnez le numéro du salon (voir /salons).")

@@ -1,0 +1,168 @@
+"""A small in-process harness for the deposit handlers: a config, a database file, a clock we move,
+and a dispatcher that runs listeners before commands like the lead's one does."""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from bot.config import Config, load_config
+from bot.rendering import Renderer, build_template_environment
+from handlers import deposits
+from handlers.context import CommandContext, Message, Reaction, RoomInfo, Services
+from handlers.registry import CommandRegistry
+from handlers.replies import Reply
+from storage.database import Database
+
+TRIBE_ENERGY = RoomInfo("!energie:test", "tribe", "Énergie")
+TRIBE_FOOD = RoomInfo("!alimentation:test", "tribe", "Alimentation")
+FACILITATORS = RoomInfo("!animation:test", "facilitators", "Animation")
+PEERS = RoomInfo("!pairs:test", "peer_group", "Pairs élus", role="elus")
+DIRECT = RoomInfo("!dm-alice:test", None, "", is_direct=True)
+FACILITATOR = "@fanny:test"
+
+CONFIG_TOML = """
+[matrix]
+homeserver = "http://127.0.0.1:8008"
+user_id = "@bot:test"
+
+[bot]
+data_dir = "{data_dir}"
+
+[access]
+facilitators = ["{facilitator}"]
+
+[deposits]
+announce_in_tribe = {announce}
+
+[[rooms]]
+id = "!energie:test"
+kind = "tribe"
+name = "Énergie"
+
+[[rooms]]
+id = "!alimentation:test"
+kind = "tribe"
+name = "Alimentation"
+
+[[rooms]]
+id = "!animation:test"
+kind = "facilitators"
+name = "Animation"
+
+[[rooms]]
+id = "!pairs:test"
+kind = "peer_group"
+role = "elus"
+name = "Pairs élus"
+"""
+
+
+def write_config(tmp_path: Path, *, announce: bool = True) -> Path:
+    path = tmp_path / "manufacture.toml"
+    path.write_text(CONFIG_TOML.format(data_dir=tmp_path / "data", facilitator=FACILITATOR,
+                                       announce="true" if announce else "false"), encoding="utf-8")
+    return path
+
+
+class Clock:
+    def __init__(self, start: datetime = datetime(2027, 3, 1, 9, 0, tzinfo=timezone.utc)) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@dataclass
+class Sent:
+    """A reply as the lead's sender would see it, with its Markdown rendered for assertions."""
+
+    reply: Reply
+    text: str
+
+    def __getattr__(self, name):
+        return getattr(self.reply, name)
+
+
+@dataclass
+class Harness:
+    config: Config
+    db: Database
+    clock: Clock
+    registry: CommandRegistry
+    services: Services
+    posted: list[Reply] = field(default_factory=list)
+    renderer: Renderer = field(default_factory=lambda: Renderer(build_template_environment()))
+    ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    @classmethod
+    def build(cls, tmp_path: Path, clock: Clock | None = None, *, announce: bool = True) -> "Harness":
+        """A fresh registry and services over the database file in tmp_path (reused if present)."""
+        config = load_config(write_config(tmp_path, announce=announce))
+        db = Database("sqlite:///" + str(tmp_path / "t.db"))
+        db.create_all()
+        registry = CommandRegistry()
+        deposits.register(registry)
+        clock = clock or Clock()
+        posted: list[Reply] = []
+
+        async def post(reply: Reply) -> str | None:
+            posted.append(reply)
+            return f"$posted{len(posted)}"
+
+        services = Services(config=config, db=db, bot_user_id="@bot:test", post=post, clock=clock)
+        return cls(config=config, db=db, clock=clock, registry=registry, services=services, posted=posted)
+
+    def render(self, reply: Reply) -> Sent:
+        return Sent(reply, self.renderer.render(reply).plain)
+
+    async def say(self, user: str, body: str, room: RoomInfo = TRIBE_ENERGY, thread_root: str | None = None,
+                  event_id: str | None = None) -> list[Sent]:
+        """Dispatch like the bot: listeners first, then a command. Returns the rendered replies."""
+        message = Message(room=room, event_id=event_id or f"$ev{next(self.ids)}", sender=user, body=body,
+                          thread_root=thread_root, addressed=body.startswith("!") or room.is_direct)
+        is_facilitator = user in self.config.access.facilitators
+        ctx = CommandContext(message=message, services=self.services, is_facilitator=is_facilitator)
+        for _name, listener in self.registry.listeners:
+            result = await listener(ctx)
+            if result is not None:
+                return self._rendered(result)
+        if not body.startswith("!"):
+            return []
+        word, _, args = body[1:].partition(" ")
+        command = self.registry.find(word)
+        if command is None:
+            return []
+        assert is_facilitator or not command.facilitators_only, "facilitator command used by a member"
+        assert command.allowed_in(room.kind, room.is_direct), f"!{word} not offered in this room"
+        ctx = CommandContext(message=message, services=self.services, is_facilitator=is_facilitator,
+                             command=word, args=args.strip())
+        return self._rendered(await command.handler(ctx))
+
+    async def react(self, user: str, key: str, tag: str, room: RoomInfo = TRIBE_ENERGY) -> list[Sent]:
+        reaction = Reaction(room=room, event_id=f"$ev{next(self.ids)}", sender=user, key=key,
+                            target_event_id="$recap", target_tag=tag, target_addressee=user)
+        results = []
+        for handler in self.registry.reaction_handlers(tag):
+            results += self._rendered(await handler(reaction, self.services))
+        return results
+
+    def _rendered(self, result) -> list[Sent]:
+        replies = [] if result is None else ([result] if isinstance(result, Reply) else list(result))
+        return [self.render(r) for r in replies]
+
+
+def last_tag(sent: list[Sent]) -> str:
+    tags = [s.reply.tag for s in sent if s.reply.tag]
+    assert tags, "no tagged reply"
+    return tags[-1]
+
+
+# Answers that fill the default form for oneself, in order, for a non-confidential room.
+SELF_DEPOSIT = ["Cantine bio intercommunale", "2", "moi", "Pays de Lunel",
+                "Une cantine qui sert des produits locaux et bio aux écoles du territoire.",
+                "partenaires et financement", "en préparation", "alice@example.org", "1"]

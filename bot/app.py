@@ -20,19 +20,29 @@ from bot.matrix_bot import MatrixBot, build_client
 from bot.rendering import Renderer, build_template_environment
 from bot.room_directory import RoomDirectory
 from bot.sender import Sender
+from handlers import agenda, deposits, questions
 from handlers import help as help_handlers
 from handlers import rooms as room_handlers
+from handlers.agenda import ReminderService
 from handlers.context import Services
+from handlers.deposits import check_idle_drafts
 from handlers.registry import CommandRegistry
 from handlers.replies import Reply
+from knowledge.embedders import Embedder, build_embedder
+from knowledge.search import SearchService
 from storage.database import Database
 
 log = logging.getLogger(__name__)
 
 
+# How often unfinished deposit forms are checked for a reminder or abandonment.
+IDLE_DRAFTS_MINUTES = 5
+
+
 def build_registry() -> CommandRegistry:
     registry = CommandRegistry()
-    for module in (help_handlers, room_handlers):
+    # Order matters for listeners: a deposit form owns its thread before anything else looks at it.
+    for module in (help_handlers, room_handlers, deposits, agenda, questions):
         module.register(registry)
     return registry
 
@@ -49,15 +59,35 @@ class BotApp:
     matrix: MatrixBot
     scheduler: AsyncIOScheduler
     lock: InstanceLock
+    reminders: ReminderService
+    # A loaded embedder may be handed in (tests share one); otherwise start() loads the configured one.
+    embedder: Embedder | None = None
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def start(self) -> None:
         """Log in and catch up; after this the bot is ready to serve (used by run() and by tests)."""
         self.lock.acquire()
         self.db.create_all()
+        await self.start_search()
         await self.matrix.log_in()
         await self.matrix.first_sync()
         self.scheduler.start()
+        await self.reminders.start(self.scheduler)
+        self.scheduler.add_job(self.post_idle_draft_reminders, "interval", minutes=IDLE_DRAFTS_MINUTES,
+                               id="idle-drafts", replace_existing=True, coalesce=True, max_instances=1)
+
+    async def start_search(self) -> None:
+        # Loading the model and indexing the pack are slow: they run off the event loop.
+        embedder = self.embedder or await asyncio.to_thread(build_embedder, self.config.knowledge)
+        search = SearchService(self.db, embedder, threshold=self.config.knowledge.threshold,
+                               top_k=self.config.knowledge.top_k)
+        report = await search.start(self.config.knowledge.paths)
+        log.info("Search index ready: %s", report)
+        self.services.search = search
+
+    async def post_idle_draft_reminders(self) -> None:
+        for reply in await check_idle_drafts(self.services):
+            await self.services.post(reply)
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -88,7 +118,7 @@ class BotApp:
         self.lock.release()
 
 
-def build_app(config: Config) -> BotApp:
+def build_app(config: Config, *, embedder: Embedder | None = None) -> BotApp:
     config.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database.in_dir(config.data_dir)
     client = build_client(config)
@@ -104,6 +134,10 @@ def build_app(config: Config) -> BotApp:
     registry = build_registry()
     dispatcher = Dispatcher(services, registry, sender.send_all, is_facilitator=directory.is_facilitator)
     matrix = MatrixBot(config, client, directory, dispatcher, post)
+    reminders = ReminderService(services, is_facilitator=directory.is_facilitator,
+                                resolve_alias=directory.resolve_alias)
+    services.extras["reminders"] = reminders
     app = BotApp(config=config, db=db, client=client, sender=sender, directory=directory, services=services,
-                 registry=registry, matrix=matrix, scheduler=scheduler, lock=InstanceLock(config.data_dir))
+                 registry=registry, matrix=matrix, scheduler=scheduler, lock=InstanceLock(config.data_dir),
+                 reminders=reminders, embedder=embedder)
     return app

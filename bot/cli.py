@@ -7,9 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-from bot.config import ConfigError, load_config
-
-DEFAULT_CONFIG = "config.toml"
+from bot.config import ConfigError, default_config_path, load_config
 
 
 def setup_logging(level: str) -> None:
@@ -20,8 +18,8 @@ def setup_logging(level: str) -> None:
 
 
 def add_config_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", default=DEFAULT_CONFIG, metavar="PATH",
-                        help=f"fichier de configuration TOML (défaut : {DEFAULT_CONFIG})")
+    parser.add_argument("--config", default=default_config_path(), metavar="PATH",
+                        help="fichier de configuration TOML (défaut : $MANUFACTURE_CONFIG ou config.toml)")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -82,13 +80,14 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--dir", default="demo-data", help="dossier de la démo (défaut : demo-data)")
     chat.set_defaults(func=cmd_chat)
 
-    for register_cli in _domain_cli():
-        register_cli(sub, add_config_option)
+    from handlers.agenda.cli import register_cli as agenda_cli
+    from handlers.deposits.cli import register_cli as deposits_cli
+    from handlers.feedback_cli import register_cli as feedback_cli
+    from knowledge.cli import register_cli as knowledge_cli
+
+    for register_cli in (knowledge_cli, feedback_cli, deposits_cli, agenda_cli):
+        register_cli(sub)
     return parser
-
-
-def _domain_cli():
-    return []
 
 
 def main(argv: list[str] | None = None) -> int:

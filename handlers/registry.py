@@ -59,10 +59,12 @@ class CommandRegistry:
         self._reactions: list[tuple[str, ReactionHandler]] = []
 
     def add(self, command: Command) -> Command:
-        for word in (command.name, *command.aliases):
-            key = fold(word)
+        words = {fold(word) for word in (command.name, *command.aliases)}
+        for key in words:
+            # An accented alias folds onto its own command's name: that is no conflict.
             if key in self._by_word:
-                raise ValueError(f"command word {word!r} registered twice")
+                raise ValueError(f"command word {key!r} registered twice")
+        for key in words:
             self._by_word[key] = command
         self._commands.append(command)
         return command

@@ -35,6 +35,8 @@ class Reply:
     in_reply: bool = True
     # Post inside this thread (event id of its root). None: inherit the trigger's thread.
     thread_root: str | None = None
+    # Reply to this event of the target room (for a reply posted in another room than the trigger's).
+    reply_to: str | None = None
     # Open a thread rooted at the triggering event (used by conversational forms).
     start_thread: bool = False
     # Users to mention explicitly (m.mentions). The bot never mentions @room.
@@ -47,8 +49,10 @@ class Reply:
     # restart re-running the same job) never posts twice. None: derived by the sender.
     txn_key: str | None = None
     # A reply that carries content from a confidential room into another room is dropped
-    # by the dispatcher unless the content's author explicitly agreed.
+    # by the dispatcher unless the content's author explicitly agreed...
     author_consented: bool = False
+    # ...or unless it carries nothing said there (a bare deposit reference, a room's name).
+    contains_room_content: bool = True
 
     def __post_init__(self) -> None:
         if (self.text is None) == (self.template is None):

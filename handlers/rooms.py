@@ -69,5 +69,5 @@ def register(registry: CommandRegistry) -> None:
                 if facilitators and facilitators.room_id != room.room_id:
                     # Only the room's name leaves the room, which is what the facilitators need to act.
                     replies.append(Reply(template="rooms/unencrypted_alert.md.j2", context={"name": name},
-                                         room_id=facilitators.room_id, author_consented=True))
+                                         room_id=facilitators.room_id, contains_room_content=False))
         return replies

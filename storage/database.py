@@ -11,6 +11,8 @@ from sqlmodel import Session, SQLModel, create_engine
 # Importing the table modules registers them on SQLModel.metadata.
 from storage import models  # noqa: F401
 
+DATABASE_FILE = "manufacture.db"
+
 
 class Database:
     def __init__(self, url: str) -> None:
@@ -22,7 +24,7 @@ class Database:
     @classmethod
     def in_dir(cls, data_dir: Path) -> "Database":
         data_dir.mkdir(parents=True, exist_ok=True)
-        return cls(f"sqlite:///{data_dir / 'manufacture.db'}")
+        return cls(f"sqlite:///{data_dir / DATABASE_FILE}")
 
     def create_all(self) -> None:
         SQLModel.metadata.create_all(self.engine)

@@ -5,12 +5,16 @@ import asyncio
 import contextlib
 import itertools
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 
 from bot.app import BotApp, build_app
-from bot.config import parse_config
+from bot.config import KnowledgeConfig, parse_config
+from knowledge.embedders import build_embedder
+from knowledge.search import SearchService
+from storage.database import DATABASE_FILE, Database
 from bot.synapse_local import LocalSynapse
 from tests.integration.matrix_user import MatrixUser
 
@@ -61,11 +65,31 @@ class RunningBot:
         await self.app.close()
 
 
+@pytest.fixture(scope="session")
+def embedder():
+    """The default offline model, loaded once for the whole session."""
+    return build_embedder(KnowledgeConfig())
+
+
+@pytest.fixture(scope="session")
+def indexed_database(tmp_path_factory, embedder) -> Path:
+    """A database with the référentiel already indexed, copied into each bot's data_dir:
+    the bot still checks every chunk's hash at start, but embeds nothing again."""
+    directory = tmp_path_factory.mktemp("index")
+    db = Database.in_dir(directory)
+    SearchService(db, embedder).start_sync()
+    db.close()
+    return directory / DATABASE_FILE
+
+
 @pytest.fixture
-def make_bot(synapse, tmp_path):
+def make_bot(synapse, indexed_database, embedder):
     """make_bot(config) -> async context manager running the bot."""
     def make(config) -> RunningBot:
-        return RunningBot(build_app(config))
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        if not (config.data_dir / DATABASE_FILE).exists():
+            shutil.copy(indexed_database, config.data_dir / DATABASE_FILE)
+        return RunningBot(build_app(config, embedder=embedder))
     return make
 
 

@@ -19,3 +19,21 @@ SAMPLES = {
     "rooms/unencrypted_warning.md.j2": {"name": "Pairs — agents"},
     "rooms/unencrypted_alert.md.j2": {"name": "Pairs — agents"},
 }
+
+from tests.unit.deposit_helpers import DEPOSIT_TEMPLATE_SAMPLES  # noqa: E402
+from tests.unit.test_agenda_reminders import AGENDA_TEMPLATE_SAMPLES  # noqa: E402
+
+SAMPLES.update(DEPOSIT_TEMPLATE_SAMPLES)
+SAMPLES.update(AGENDA_TEMPLATE_SAMPLES)
+SAMPLES.update({
+    "questions/answer.md.j2": {"passage": "La permanence a lieu le premier mardi du mois.",
+                               "citation": "Animation › La permanence mensuelle",
+                               "see_also": ["Animation › Les chantiers"], "follow_up": True},
+    "questions/abstain.md.j2": {"can_forward": True, "confidential": False, "prefix": "!"},
+    "questions/forwarded.md.j2": {"number": 3, "asker": "@ana:example.org", "room_name": "Alimentation",
+                                  "question": "Qui contacter pour un local ?", "prefix": "!"},
+    "questions/queue.md.j2": {"questions": [{"id": 3, "asker": "@ana:example.org", "room_name": "Alimentation",
+                                             "question": "Qui contacter ?", "date": "mardi 2 mars 2027 à 10h00"}],
+                              "prefix": "!"},
+    "questions/facilitator_answer.md.j2": {"question": "Qui contacter ?", "answer": "L'équipe d'animation."},
+})

@@ -461,40 +461,46 @@ async def test_agenda_shows_events_for_this_room_and_permanence_its_link(tmp_pat
     assert "mardi 2 mars 2027 à 10h00" in text and "https://visio.example.org/permanence" in text
 
 
+# A sample context per agenda template; tests/unit/template_samples.py can merge this dict.
+AGENDA_TEMPLATE_SAMPLES = {f"agenda/{name}.md.j2": context for name, context in {
+    "reminder": {"title": "Permanence", "delay": "demain", "when": "mardi 2 mars 2027 à 10h00",
+                 "location": "Salle", "link": "https://x", "late": True, "all_day": False},
+    "broadcast": {"text": "Bonjour <b>", "late": False},
+    "cancellation": {"title": "Agora", "when": "mardi", "location": ""},
+    "agenda": {"events": [{"title": "A", "when": "w", "location": "", "link": ""}], "days": 31},
+    "permanence": {"event": None, "days": 60},
+    "scheduled": {"manual": [], "events": [{"when": "w", "targets": "tous", "title": "P"}]},
+    "scheduled_one": {"number": 3, "when": "w", "targets": "tous"},
+    "broadcast_done": {"posted": 1, "problem": ""},
+    "cancelled_one": {"number": 3},
+    "feed_down": {"feed": "F", "error": "réponse HTTP 500", "has_copy": True, "last_good": ""},
+    "feed_back": {"feed": "F"},
+    "delivery_problem": {"number": 1, "title": "t", "failed": ["!a:x"], "unresolved": [], "none": False},
+    "rights_revoked": {"number": 1, "author": "@a:x"},
+}.items()}
+
+
 def test_every_agenda_template_renders():
     renderer = Renderer(build_template_environment())
     folder = Path(__file__).resolve().parents[2] / "handlers" / "templates" / "agenda"
-    contexts = {
-        "reminder": {"title": "Permanence", "delay": "demain", "when": "mardi 2 mars 2027 à 10h00",
-                     "location": "Salle", "link": "https://x", "late": True, "all_day": False},
-        "broadcast": {"text": "Bonjour <b>", "late": False},
-        "cancellation": {"title": "Agora", "when": "mardi", "location": ""},
-        "agenda": {"events": [{"title": "A", "when": "w", "location": "", "link": ""}], "days": 31},
-        "permanence": {"event": None, "days": 60},
-        "scheduled": {"manual": [], "events": [{"when": "w", "targets": "tous", "title": "P"}]},
-        "scheduled_one": {"number": 3, "when": "w", "targets": "tous"},
-        "broadcast_done": {"posted": 1, "problem": ""},
-        "cancelled_one": {"number": 3},
-        "feed_down": {"feed": "F", "error": "réponse HTTP 500", "has_copy": True, "last_good": ""},
-        "feed_back": {"feed": "F"},
-        "delivery_problem": {"number": 1, "title": "t", "failed": ["!a:x"], "unresolved": [], "none": False},
-        "rights_revoked": {"number": 1, "author": "@a:x"},
-    }
-    names = sorted(path.name.removesuffix(".md.j2") for path in folder.glob("*.md.j2"))
-    assert names == sorted(contexts)
-    for name, ctx in contexts.items():
-        text = renderer.render(Reply(template=f"agenda/{name}.md.j2", context=ctx)).plain
-        assert text.strip()
-    assert "(rappel envoyé en retard)" in renderer.render(
-        Reply(template="agenda/reminder.md.j2", context=contexts["reminder"])).plain
+    names = sorted(f"agenda/{path.name}" for path in folder.glob("*.md.j2"))
+    assert names == sorted(AGENDA_TEMPLATE_SAMPLES)
+    for name, sample in AGENDA_TEMPLATE_SAMPLES.items():
+        rendered = renderer.render(Reply(template=name, context=sample))
+        assert rendered.plain.strip() and "{{" not in rendered.plain
+    reminder = renderer.render(Reply(template="agenda/reminder.md.j2",
+                                     context=AGENDA_TEMPLATE_SAMPLES["agenda/reminder.md.j2"]))
+    assert "(rappel envoyé en retard)" in reminder.plain
+    broadcast = renderer.render(Reply(template="agenda/broadcast.md.j2",
+                                      context=AGENDA_TEMPLATE_SAMPLES["agenda/broadcast.md.j2"]))
+    assert "&lt;b&gt;" in broadcast.html  # a facilitator's HTML is shown, not interpreted
 
 
 # ------------------------------------------------------------------ CLI
 
 def test_cli_lists_occurrences_as_json_and_falls_back_to_the_stored_copy(tmp_path, capsys):
     import argparse
-    from bot.cli import add_config_option
-    from handlers.agenda.cli import register_cli
+    from bot.cli import build_parser
     feed_path = tmp_path / "cal.ics"
     feed_path.write_text(ics(vevent("agora", "20270303T180000", "Agora", "LOCATION:Halle"),
                              vevent("annule", "20270304T180000", "Annulé", "STATUS:CANCELLED")), encoding="utf-8")
@@ -514,8 +520,7 @@ duration_minutes = 90
 url = "{feed_path}"
 name = "Local"
 """, encoding="utf-8")
-    parser = argparse.ArgumentParser()
-    register_cli(parser.add_subparsers(), add_config_option)
+    parser = build_parser()
 
     def run(*argv: str) -> int:
         args = parser.parse_args(["agenda", "--config", str(config_path), *argv])

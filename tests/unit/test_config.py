@@ -26,7 +26,7 @@ def test_every_config_key_is_documented_in_the_example():
         for field in dataclasses.fields(cls):
             if field.name in ("recurring", "feeds"):
                 continue
-            assert re.search(rf"^#?\s*\[?{field.name}\b", text, re.M), f"{cls.__name__}.{field.name} undocumented"
+            assert re.search(rf"^#?\s*\[?(\w+\.)*{field.name}\b", text, re.M), f"{cls.__name__}.{field.name} undocumented"
 
 
 @pytest.mark.parametrize("raw, key", [

@@ -9,7 +9,7 @@ import pytest
 
 from bot.rendering import build_template_environment
 from handlers.deposits.cli import register_cli
-from tests.unit.deposit_helpers import FACILITATOR, FACILITATORS, PEERS, SELF_DEPOSIT, TRIBE_ENERGY, Harness
+from tests.unit.deposit_helpers import DEPOSIT_TEMPLATE_SAMPLES, FACILITATOR, FACILITATORS, PEERS, SELF_DEPOSIT, TRIBE_ENERGY, Harness
 
 ALICE = "@alice:test"
 CONTRACT_KEYS = {"reference", "title", "tribe", "carrier", "depositor", "status", "visibility", "created_at", "answers"}
@@ -121,35 +121,11 @@ def _copy_db(h, data_dir: Path):
     source.close(), target.close()
 
 
-def test_every_deposit_template_renders():
+def test_every_deposit_template_has_a_sample_and_escapes_html():
     env = build_template_environment()
-    row = {"number": 1, "key": "title", "label": "Titre", "value": "Cantine <b>bio</b>"}
-    view = {"reference": "DEP-2027-0001", "title": "Cantine", "tribe": "Énergie", "status_label": "nouveau",
-            "visibility_label": "toute la communauté", "created": "1er mars 2027", "depositor": ALICE,
-            "origin_confidential": False, "content_shared": True, "rows": [row],
-            "history": [{"date": "1er mars 2027", "status_label": "nouveau", "by": ALICE, "comment": "ok"}]}
-    contexts = {
-        "question": {"intro": "Bonjour", "error": "Non", "label": "Titre", "question": "Titre ?", "type": "choices",
-                     "required": False, "options": ["A", "B"], "position": 1, "total": 2, "previous": "A"},
-        "recap": {"title": "Dépôt", "rows": [row]},
-        "help": {"in_recap": False, "field": {"label": "Titre", "question": "?", "help": "Aide", "options": ["A"],
-                                               "required": True, "position": 1, "total": 3}},
-        "confirmed": {"title": "Cantine", "reference": "DEP-2027-0001", "visibility": "community",
-                      "content_shared": True, "announced": True},
-        "facilitators_notice": {"reference": "DEP-2027-0001", "content_shared": True, "origin_confidential": True,
-                                "depositor": ALICE, "rows": [row]},
-        "tribe_announce": {"title": "Cantine", "reference": "DEP-2027-0001", "territory": "Lunel", "needs": "Un lieu"},
-        "deposit": {"d": view},
-        "list": {"deposits": [view], "filters": "nouveau"},
-        "mine": {"deposits": [view], "drafts": [{"title": "« X »", "status_label": "en cours", "updated": "2 mars 2027",
-                                                 "answered": 2}]},
-        "reminder": {"title": "Cantine", "question": "Titre ?"},
-        "abandoned": {"title": "Cantine", "days": "7"},
-        "status_changed": {"reference": "DEP-2027-0001", "title": "Cantine", "status_label": "clos", "comment": "Bravo"},
-    }
-    shipped = sorted(p.name.removesuffix(".md.j2") for p in
+    shipped = sorted(f"deposits/{p.name}" for p in
                      (Path(__file__).resolve().parents[2] / "handlers/templates/deposits").glob("*.md.j2"))
-    assert shipped == sorted(contexts)
-    for name, context in contexts.items():
-        text = env.get_template(f"deposits/{name}.md.j2").render(**context)
+    assert shipped == sorted(DEPOSIT_TEMPLATE_SAMPLES)
+    for name, context in DEPOSIT_TEMPLATE_SAMPLES.items():
+        text = env.get_template(name).render(**context)
         assert text.strip() and "<b>" not in text

@@ -1,0 +1,117 @@
+"""Agenda and reminder commands: what is coming up, and facilitators' broadcasts and reminders."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from handlers.agenda.french_time import parse_when
+from handlers.agenda.service import ReminderService
+from handlers.agenda.targets import shown_in_room, split_targets
+from handlers.context import CommandContext, Services
+from handlers.french import format_date_fr, format_datetime_fr
+from handlers.registry import CommandRegistry, fold
+from handlers.replies import Reply, UserError
+
+SECTION = "Agenda et rappels"
+AGENDA_DAYS = 31
+AGENDA_MAX = 8
+TARGETS_HELP = "Salons : ajoutez à la fin « -> tribus, pairs, animation, tous, #alias:serveur ou !id:serveur » (par défaut : tous)."
+
+
+def reminder_service(services: Services) -> ReminderService:
+    """The bot's service (with its rights check and scheduler) if registered, else a plain one."""
+    service = services.extras.get("reminders")
+    return service if service is not None else ReminderService(services)
+
+
+def _when(occurrence, tz) -> str:
+    if occurrence.all_day:
+        return f"{format_date_fr(occurrence.start, tz)} (toute la journée)"
+    return format_datetime_fr(occurrence.start, tz)
+
+
+def _event_view(occurrence, tz) -> dict:
+    return {"title": occurrence.title, "when": _when(occurrence, tz), "location": occurrence.location,
+            "link": occurrence.link}
+
+
+async def agenda(ctx: CommandContext) -> Reply:
+    service = reminder_service(ctx.services)
+    now = ctx.services.clock()
+    occurrences = await service.occurrences(now, now + timedelta(days=AGENDA_DAYS))
+    shown = [o for o in occurrences if not o.cancelled and shown_in_room(o.rooms, ctx.message.room, ctx.services.config)]
+    return Reply(template="agenda/agenda.md.j2",
+                 context={"events": [_event_view(o, service.tz) for o in shown[:AGENDA_MAX]], "days": AGENDA_DAYS})
+
+
+async def permanence(ctx: CommandContext) -> Reply:
+    service = reminder_service(ctx.services)
+    now = ctx.services.clock()
+    days = ctx.services.config.agenda.horizon_days
+    occurrences = await service.occurrences(now, now + timedelta(days=days))
+    found = next((o for o in occurrences if not o.cancelled and "permanence" in fold(o.title)), None)
+    return Reply(template="agenda/permanence.md.j2",
+                 context={"event": _event_view(found, service.tz) if found else None, "days": days})
+
+
+def _targets_text(targets: list[str]) -> str:
+    return ", ".join(targets)
+
+
+async def diffuser(ctx: CommandContext) -> Reply:
+    message, targets = split_targets(ctx.args)
+    if not message:
+        raise UserError("Il manque le message. Exemple : `!diffuser L'Agora commence ! -> tribus`")
+    service = reminder_service(ctx.services)
+    await service.check_targets(targets)
+    row = await service.broadcast_now(message, targets, ctx.message.sender)
+    return Reply(template="agenda/broadcast_done.md.j2",
+                 context={"posted": len(row.posted_room_list), "problem": f"Détail : {row.reason}." if row.reason else ""})
+
+
+async def rappel(ctx: CommandContext) -> Reply:
+    args = ctx.args.strip()
+    words = args.split()
+    service = reminder_service(ctx.services)
+    if words and fold(words[0]) == "annuler":
+        if len(words) != 2 or not words[1].lstrip("n°").isdigit():
+            raise UserError("Usage : `!rappel annuler <n°>` (le numéro vient de `!rappels`).")
+        row = service.cancel_manual(int(words[1].lstrip("n°")))
+        return Reply(template="agenda/cancelled_one.md.j2", context={"number": row.id})
+    if not args:
+        raise UserError("Usage : `!rappel <quand> <message> [-> salons]`, par exemple "
+                        "`!rappel demain 9h Pensez à l'Agora -> tribus`.")
+    text, targets = split_targets(args)
+    moment, message = parse_when(text, ctx.services.clock(), service.tz)
+    if not message:
+        raise UserError("Il manque le message après la date. Exemple : `!rappel lundi 10h Atelier à 14h -> pairs`")
+    await service.check_targets(targets)
+    row = service.schedule_manual(message, moment, targets, ctx.message.sender)
+    return Reply(template="agenda/scheduled_one.md.j2",
+                 context={"number": row.id, "when": format_datetime_fr(moment, service.tz),
+                          "targets": _targets_text(list(targets))})
+
+
+async def rappels(ctx: CommandContext) -> Reply:
+    service = reminder_service(ctx.services)
+    manual, events = service.scheduled()
+    tz = service.tz
+    return Reply(template="agenda/scheduled.md.j2", context={
+        "manual": [{"number": r.id, "when": format_datetime_fr(r.due_at, tz), "targets": _targets_text(r.target_list),
+                    "text": r.text if len(r.text) <= 80 else r.text[:79] + "…"} for r in manual],
+        "events": [{"when": format_datetime_fr(r.due_at, tz), "targets": _targets_text(r.target_list),
+                    "title": r.title} for r in events]})
+
+
+def register_commands(registry: CommandRegistry) -> None:
+    registry.command("agenda", usage="agenda", section=SECTION, aliases=("événements",),
+                     help="Les prochains rendez-vous de la communauté pour ce salon.")(agenda)
+    registry.command("permanence", usage="permanence", section=SECTION,
+                     help="La prochaine permanence, avec son lien.")(permanence)
+    registry.command("diffuser", usage="diffuser <message> [-> salons]", section=SECTION, facilitators_only=True,
+                     help="Publie un message maintenant. " + TARGETS_HELP)(diffuser)
+    registry.command("rappel", section=SECTION, facilitators_only=True,
+                     usage="rappel <quand> <message> [-> salons] | rappel annuler <n°>",
+                     help="Programme un message. Quand : « demain 9h », « le 12/03 à 14h30 », « dans 2 heures », "
+                          "« lundi 10h », « 12/03/2027 14:30 » (sans heure : 9h). " + TARGETS_HELP)(rappel)
+    registry.command("rappels", usage="rappels", section=SECTION, facilitators_only=True,
+                     help="Les rappels programmés (avec leur numéro) et les prochains rappels de l'agenda.")(rappels)

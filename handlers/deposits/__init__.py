@@ -1,0 +1,42 @@
+"""Project deposits (« déposer un projet à la Manufacture »): a conversational form whose state
+is saved after every step, numbered deposits, facilitators' follow-up and export.
+
+The lead wires: register(registry) at start, check_idle_drafts(services) from the scheduler,
+and register_cli(subparsers) from handlers.deposits.cli in bot/cli.py.
+"""
+from __future__ import annotations
+
+from handlers.deposits.conversation import form_listener, on_recap_reaction, start_deposit
+from handlers.deposits.facilitation import deposit_command, list_command, mine_command
+from handlers.deposits.idle import check_idle_drafts
+from handlers.registry import CommandRegistry
+
+SECTION = "Dépôts de projets"
+
+__all__ = ["register", "check_idle_drafts"]
+
+
+def register(registry: CommandRegistry) -> None:
+    # The registry folds accents, so « !déposer » and « !dépôts » already reach these commands;
+    # registering the accented spellings as aliases would count as duplicates.
+    registry.command(
+        "deposer", usage="deposer",
+        help="Déposer un projet à la Manufacture, pour vous ou pour quelqu'un d'autre : je vous pose "
+             "les questions une à une, dans un fil.",
+        section=SECTION)(start_deposit)
+    registry.command(
+        "mes-depots", usage="mes-depots",
+        help="Voir vos dépôts de projets et leur suivi, ainsi que vos dépôts non terminés.",
+        section=SECTION)(mine_command)
+    registry.command(
+        "depots", usage="depots [statut] [tribu] | depots export",
+        help="Lister les dépôts (filtrés par statut : nouveau, en-etude, accompagne, clos, et par tribu), "
+             "ou les exporter en CSV.",
+        facilitators_only=True, room_kinds={"facilitators"}, section=SECTION)(list_command)
+    registry.command(
+        "depot", usage="depot <référence> [statut <statut> [commentaire]]",
+        help="Voir un dépôt, ou changer son statut (son auteur en est prévenu).",
+        facilitators_only=True, room_kinds={"facilitators"}, section=SECTION)(deposit_command)
+    # Listeners run before commands: inside a form's thread, !retour, !passer, !aide… are the form's.
+    registry.add_listener("deposits", form_listener)
+    registry.add_reaction_handler("deposit-recap:", on_recap_reaction)

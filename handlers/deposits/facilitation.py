@@ -1,0 +1,158 @@
+"""Following deposits up: !depots and !depot for facilitators, !mes-depots for every member."""
+from __future__ import annotations
+
+import difflib
+import json
+
+from handlers.context import CommandContext
+from handlers.deposits.answers import fold
+from handlers.deposits.export import deposit_rows, to_csv
+from handlers.deposits.formsource import form_for, tribe_names
+from handlers.deposits.records import STATUS_LABELS, deposit_view, local_date
+from handlers.registry import HandlerResult
+from handlers.replies import Attachment, Reply, UserError
+from storage.deposits import DEPOSIT_STATUSES, drafts_of, find_deposit, list_deposits
+
+DRAFT_STATUS_LABELS = {"filling": "en cours", "recap": "à confirmer", "cancelled": "annulé",
+                       "abandoned": "interrompu"}
+
+
+def parse_status(word: str) -> str | None:
+    """« en étude », « en-etude », « etude », « accompagné »… -> a stored status."""
+    wanted = fold(word).replace(" ", "-")
+    by_name = {fold(s): s for s in DEPOSIT_STATUSES} | {"etude": "en-etude", "en-cours": "en-etude",
+                                                         "ferme": "clos", "termine": "clos"}
+    if wanted in by_name:
+        return by_name[wanted]
+    close = difflib.get_close_matches(wanted, list(by_name), n=1, cutoff=0.75)
+    return by_name[close[0]] if close else None
+
+
+def _statuses_text() -> str:
+    return ", ".join(f"`{s}`" for s in DEPOSIT_STATUSES)
+
+
+async def list_command(ctx: CommandContext) -> HandlerResult:
+    """!depots [statut] [tribu], or !depots export."""
+    args = ctx.args.strip()
+    if fold(args) == "export":
+        return await _export(ctx)
+    status, tribe = None, None
+    if args:
+        first, _, rest = args.partition(" ")
+        status = parse_status(first)
+        # « en étude » is two words: try them together before reading the rest as a tribe.
+        if status is None and rest:
+            two, _, rest_after_two = args.partition(" ")[2].partition(" ")
+            status = parse_status(f"{first} {two}")
+            rest = rest_after_two if status else rest
+        tribe_text = rest if status else args
+        if tribe_text:
+            tribe = _find_tribe(ctx, tribe_text)
+    form = await form_for(ctx.services)
+    tz = ctx.services.config.bot.tz
+    with ctx.services.db.session() as session:
+        deposits = list_deposits(session, status=status, tribe=tribe)
+    if tribe:
+        # Listing a deposit under its tribe would tell what its author chose not to share.
+        deposits = [d for d in deposits if d.content_shared]
+    filters = " · ".join(x for x in (STATUS_LABELS.get(status or "", ""), tribe or "") if x)
+    return Reply(template="deposits/list.md.j2",
+                 context={"deposits": [deposit_view(d, form, tz) for d in deposits], "filters": filters})
+
+
+def _find_tribe(ctx: CommandContext, text: str) -> str:
+    tribes = tribe_names(ctx.services)
+    by_fold = {fold(t): t for t in tribes}
+    close = difflib.get_close_matches(fold(text), list(by_fold), n=1, cutoff=0.6)
+    if not close:
+        known = ", ".join(tribes) or "aucune tribu n'est configurée"
+        raise UserError(f"Je ne connais ni le statut ni la tribu « {text} ». Statuts : {_statuses_text()} ; "
+                        f"tribus : {known}.")
+    return by_fold[close[0]]
+
+
+async def _export(ctx: CommandContext) -> HandlerResult:
+    form = await form_for(ctx.services)
+    with ctx.services.db.session() as session:
+        deposits = list_deposits(session)
+    data = to_csv(deposit_rows(deposits, form.keys()), for_spreadsheet=True)
+    stamp = ctx.services.clock().astimezone(ctx.services.config.bot.tz).strftime("%Y-%m-%d")
+    return Reply(text=f"Export des dépôts de projets ({len(deposits)} au total).",
+                 attachment=Attachment(f"depots-{stamp}.csv", data, "text/csv"))
+
+
+async def deposit_command(ctx: CommandContext) -> HandlerResult:
+    """!depot <réf>, or !depot <réf> statut <statut> [commentaire]."""
+    words = ctx.args.split()
+    if not words:
+        raise UserError("Indiquez la référence d'un dépôt, par exemple `!depot DEP-2027-0001`.")
+    form = await form_for(ctx.services)
+    tz = ctx.services.config.bot.tz
+    with ctx.services.db.session() as session:
+        deposit = find_deposit(session, words[0])
+    if deposit is None:
+        raise UserError(f"Aucun dépôt ne porte la référence « {words[0]} ». `!depots` les liste tous.")
+    if len(words) == 1:
+        return Reply(template="deposits/deposit.md.j2", context={"d": deposit_view(deposit, form, tz)})
+    if fold(words[1]) != "statut" or len(words) < 3:
+        raise UserError(f"Pour changer le statut : `!depot {deposit.reference} statut <statut> [commentaire]`, "
+                        f"avec un statut parmi {_statuses_text()}.")
+    return _change_status(ctx, deposit.reference, words[2:])
+
+
+def _change_status(ctx: CommandContext, reference: str, words: list[str]) -> list[Reply]:
+    status, comment = parse_status(words[0]), " ".join(words[1:])
+    if status is None and len(words) > 1:
+        status, comment = parse_status(f"{words[0]} {words[1]}"), " ".join(words[2:])
+    if status is None:
+        raise UserError(f"« {words[0]} » n'est pas un statut connu : {_statuses_text()}.")
+    now = ctx.services.clock()
+    with ctx.services.db.session() as session:
+        deposit = find_deposit(session, reference)
+        deposit.status = status
+        # A new list, so the JSON column sees the change.
+        deposit.history = [*deposit.history, {"status": status, "at": now.isoformat(),
+                                              "by": ctx.message.sender, "comment": comment}]
+        session.add(deposit)
+    label = STATUS_LABELS[status]
+    return [
+        Reply(text=f"Le dépôt {reference} est maintenant : **{label}**. Son auteur en est informé."),
+        # Told where the deposit was made (its thread if any), so nothing of a confidential room
+        # travels elsewhere; the title goes back to the very room it was typed in.
+        Reply(template="deposits/status_changed.md.j2", room_id=deposit.origin_room_id,
+              thread_root=deposit.origin_thread_root, in_reply=False, mentions=(deposit.depositor,),
+              context={"reference": reference, "title": deposit.title,
+                       "status_label": label, "comment": comment},
+              txn_key=f"deposit-status:{reference}:{len(deposit.history)}"),
+    ]
+
+
+async def mine_command(ctx: CommandContext) -> HandlerResult:
+    """A member's deposits and unfinished drafts. Content made in a confidential room only shows
+    back in that same room: elsewhere, others could read it over the member's shoulder."""
+    services, message = ctx.services, ctx.message
+    tz = services.config.bot.tz
+
+    def visible_here(origin_room: str, origin_confidential: bool) -> bool:
+        return not origin_confidential or origin_room == message.room_id
+
+    with services.db.session() as session:
+        deposits = list_deposits(session, depositor=message.sender)
+        drafts = drafts_of(session, message.sender)
+    deposit_items = [{
+        "reference": d.reference,
+        "title": d.title if visible_here(d.origin_room_id, d.origin_confidential) else "(déposé dans un espace confidentiel)",
+        "status_label": STATUS_LABELS.get(d.status, d.status), "created": local_date(d.created_at, tz),
+    } for d in deposits]
+    draft_items = []
+    for draft in drafts:
+        answers = json.loads(draft.state).get("answers", {}) if draft.state else {}
+        shown = visible_here(draft.room_id, draft.origin_confidential)
+        title = answers.get("title") if shown else None
+        draft_items.append({
+            "title": f"« {title} »" if title else ("(sans titre)" if shown else "(commencé dans un espace confidentiel)"),
+            "status_label": DRAFT_STATUS_LABELS.get(draft.status, draft.status),
+            "updated": local_date(draft.updated_at, tz), "answered": len(answers)})
+    return Reply(template="deposits/mine.md.j2", context={"deposits": deposit_items, "drafts": draft_items})
+

@@ -1,0 +1,140 @@
+"""The deposit record: made from a confirmed form, shown to people, announced to the right rooms.
+
+Confidential origin (peer group, direct chat) decides everything here: such a deposit is only
+for the facilitators, is never announced in a tribe room, and its content reaches the
+facilitators only when its author said yes to the explicit question of the form.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, select
+
+from handlers.context import Services
+from handlers.deposits.answers import display_value, fold, format_date_fr
+from handlers.deposits.form import FormDef
+from handlers.deposits.machine import FormState, applicable
+from handlers.replies import Reply
+from storage.deposits import Deposit, DepositDraft, as_utc, find_deposit, format_reference, next_sequence
+from storage.rooms import RoomRecord
+
+STATUS_LABELS = {"nouveau": "nouveau", "en-etude": "en étude", "accompagne": "accompagné", "clos": "clos"}
+VISIBILITY_LABELS = {"community": "toute la communauté", "facilitators": "équipe d'animation seulement"}
+
+
+def create_deposit(session: Session, form: FormDef, draft: DepositDraft, state: FormState,
+                   now: datetime, tz: ZoneInfo) -> Deposit:
+    """Turn a confirmed draft into a numbered deposit; confirming twice (« oui » then ✅) makes one."""
+    if draft.deposit_reference:
+        existing = find_deposit(session, draft.deposit_reference)
+        if existing is not None:
+            return existing
+    answers = state.answers
+    asked = {f.key for f in applicable(form, state)}
+    confidential = bool(state.facts.get("origin_confidential"))
+    year = now.astimezone(tz).year
+    sequence = next_sequence(session, year)
+    carrier = (answers.get("carrier_name") or "") if answers.get("carrier") == "other" else draft.user_id
+    deposit = Deposit(
+        reference=format_reference(year, sequence), year=year, sequence=sequence, draft_id=draft.id,
+        title=str(answers.get("title", "")), tribe=answers.get("tribe") if "tribe" in asked else None,
+        carrier=carrier or draft.user_id, depositor=draft.user_id, status="nouveau",
+        # A confidential-origin deposit is for the facilitators whatever else was said.
+        visibility="facilitators" if confidential else answers.get("visibility", "facilitators"),
+        origin_room_id=draft.room_id, origin_thread_root=draft.thread_root, origin_confidential=confidential,
+        content_shared=(not confidential) or answers.get("share_content") is True,
+        created_at=now,
+        # Every key of the form, so consumers of the export always find the same columns.
+        answers={f.key: (answers.get(f.key) if f.key in asked else None) for f in form.fields},
+        history=[{"status": "nouveau", "at": now.isoformat(), "by": draft.user_id, "comment": ""}],
+    )
+    session.add(deposit)
+    draft.deposit_reference = deposit.reference
+    session.add(draft)
+    return deposit
+
+
+def answer_rows(form: FormDef, answers: dict[str, Any]) -> list[dict[str, str]]:
+    """Label and French value of every answered field, in the form's order."""
+    rows = []
+    for f in form.fields:
+        if answers.get(f.key) is not None:
+            rows.append({"key": f.key, "label": f.label, "value": display_value(f, answers[f.key])})
+    known = set(form.keys())
+    # Fields removed from the form since the deposit still show: nothing typed disappears.
+    rows += [{"key": k, "label": k, "value": str(v)} for k, v in answers.items() if k not in known and v is not None]
+    return rows
+
+
+def local_date(moment: datetime, tz: ZoneInfo) -> str:
+    return format_date_fr(as_utc(moment).astimezone(tz).date())
+
+
+def deposit_view(deposit: Deposit, form: FormDef, tz: ZoneInfo) -> dict[str, Any]:
+    """What templates may show of a deposit; content only when its author agreed to share it."""
+    return {
+        "reference": deposit.reference,
+        "title": deposit.title,
+        "tribe": deposit.tribe if deposit.content_shared else None,
+        "status": deposit.status,
+        "status_label": STATUS_LABELS.get(deposit.status, deposit.status),
+        "visibility_label": VISIBILITY_LABELS.get(deposit.visibility, deposit.visibility),
+        "created": local_date(deposit.created_at, tz),
+        "depositor": deposit.depositor,
+        "origin_confidential": deposit.origin_confidential,
+        "content_shared": deposit.content_shared,
+        "rows": answer_rows(form, deposit.answers) if deposit.content_shared else [],
+        "history": [{"date": format_date_fr(datetime.fromisoformat(h["at"]).astimezone(tz).date()),
+                     "status_label": STATUS_LABELS.get(h["status"], h["status"]), "by": h.get("by", ""),
+                     "comment": h.get("comment", "")} for h in deposit.history],
+    }
+
+
+def room_of_kind(services: Services, kind: str, name: str | None = None) -> str | None:
+    """The id of a room of this kind (and name, for a tribe): the database first, then the config."""
+    with services.db.session() as session:
+        for record in session.exec(select(RoomRecord).where(RoomRecord.kind == kind)):
+            if name is None or fold(record.name) == fold(name):
+                return record.room_id
+    for room in services.config.rooms:
+        if room.kind == kind and room.id and (name is None or fold(room.name) == fold(name)):
+            return room.id
+    return None
+
+
+def confirmation_replies(services: Services, form: FormDef, deposit: Deposit) -> list[Reply]:
+    """The thank-you to the depositor, the facilitators' notice and, maybe, the tribe's announcement."""
+    replies: list[Reply] = []
+    tribe_room = None
+    if (services.config.deposits.announce_in_tribe and deposit.visibility == "community"
+            and not deposit.origin_confidential and deposit.tribe):
+        tribe_room = room_of_kind(services, "tribe", deposit.tribe)
+    replies.append(Reply(template="deposits/confirmed.md.j2", context={
+        "title": deposit.title, "reference": deposit.reference, "visibility": deposit.visibility,
+        "content_shared": deposit.content_shared, "announced": tribe_room is not None}))
+
+    facilitators_room = room_of_kind(services, "facilitators")
+    if facilitators_room:
+        replies.append(Reply(
+            template="deposits/facilitators_notice.md.j2", room_id=facilitators_room, in_reply=False,
+            context={"reference": deposit.reference, "content_shared": deposit.content_shared,
+                     "origin_confidential": deposit.origin_confidential, "depositor": deposit.depositor,
+                     "rows": answer_rows(form, deposit.answers) if deposit.content_shared else []},
+            # Consent is the explicit « oui » of the share_content question, and nothing else.
+            author_consented=deposit.origin_confidential and deposit.content_shared,
+            # Without consent the notice holds the reference alone: nothing said in the room.
+            contains_room_content=deposit.content_shared,
+            txn_key=f"deposit-notice:{deposit.reference}"))
+
+    if tribe_room:
+        fields = {f.key: f for f in form.fields}
+        needs = deposit.answers.get("needs")
+        replies.append(Reply(
+            template="deposits/tribe_announce.md.j2", room_id=tribe_room, in_reply=False,
+            context={"title": deposit.title, "reference": deposit.reference,
+                     "territory": deposit.answers.get("territory") or "",
+                     "needs": display_value(fields["needs"], needs) if needs and "needs" in fields else ""},
+            txn_key=f"deposit-announce:{deposit.reference}"))
+    return replies

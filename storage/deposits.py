@@ -1,0 +1,118 @@
+"""Tables: project deposit drafts (form states, saved after every step) and confirmed deposits.
+
+Drafts are never deleted: a cancelled or abandoned draft keeps every answer typed, and the
+member finds it again with !mes-depots.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import Column, JSON, Text, UniqueConstraint
+from sqlmodel import Field, Session, SQLModel, func, select
+
+from storage.rooms import utcnow
+
+DEPOSIT_STATUSES = ("nouveau", "en-etude", "accompagne", "clos")
+DRAFT_OPEN_STATUSES = ("filling", "recap")
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite gives datetimes back without their zone; every one we store is UTC."""
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+
+
+class DepositDraft(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    room_id: str = Field(index=True)
+    user_id: str = Field(index=True)
+    # The !deposer event that opened the form's thread; None in a direct chat.
+    thread_root: str | None = Field(default=None, index=True)
+    origin_confidential: bool = False
+    # handlers.deposits.machine.FormState as JSON.
+    state: str = Field(sa_column=Column(Text, nullable=False))
+    # Mirrors state.status so idle drafts can be found without parsing JSON.
+    status: str = Field(default="filling", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    reminded_at: datetime | None = None
+    deposit_reference: str | None = None
+
+
+class Deposit(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("year", "sequence"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(unique=True, index=True)
+    year: int
+    sequence: int
+    draft_id: int | None = Field(default=None, unique=True)
+    title: str
+    tribe: str | None = None
+    carrier: str
+    depositor: str = Field(index=True)
+    status: str = Field(default="nouveau", index=True)
+    # community | facilitators
+    visibility: str = "facilitators"
+    origin_room_id: str
+    origin_thread_root: str | None = None
+    origin_confidential: bool = False
+    # False only for a confidential-origin deposit whose author did not agree to share it.
+    content_shared: bool = True
+    created_at: datetime = Field(default_factory=utcnow)
+    # Every form field key -> value (None when not asked or skipped).
+    answers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # [{"status", "at" (ISO), "by", "comment"}], oldest first.
+    history: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+def open_draft(session: Session, room_id: str, user_id: str) -> DepositDraft | None:
+    """The member's form in progress in this room (there is at most one)."""
+    return session.exec(select(DepositDraft).where(
+        DepositDraft.room_id == room_id, DepositDraft.user_id == user_id,
+        DepositDraft.status.in_(DRAFT_OPEN_STATUSES)).order_by(DepositDraft.id.desc())).first()
+
+
+def draft_in_thread(session: Session, room_id: str, user_id: str, thread_root: str | None) -> DepositDraft | None:
+    """The member's latest draft of this thread, whatever its status (an abandoned one can resume)."""
+    return session.exec(select(DepositDraft).where(
+        DepositDraft.room_id == room_id, DepositDraft.user_id == user_id,
+        DepositDraft.thread_root == thread_root).order_by(DepositDraft.id.desc())).first()
+
+
+def idle_drafts(session: Session, before: datetime) -> list[DepositDraft]:
+    return list(session.exec(select(DepositDraft).where(
+        DepositDraft.status.in_(DRAFT_OPEN_STATUSES), DepositDraft.updated_at <= before)))
+
+
+def drafts_of(session: Session, user_id: str) -> list[DepositDraft]:
+    """A member's drafts not turned into a deposit, newest first."""
+    return list(session.exec(select(DepositDraft).where(
+        DepositDraft.user_id == user_id, DepositDraft.deposit_reference.is_(None))
+        .order_by(DepositDraft.updated_at.desc())))
+
+
+def next_sequence(session: Session, year: int) -> int:
+    """Per-year numbering: DEP-2027-0001 is the first deposit created in 2027."""
+    highest = session.exec(select(func.max(Deposit.sequence)).where(Deposit.year == year)).one()
+    return (highest or 0) + 1
+
+
+def format_reference(year: int, sequence: int) -> str:
+    return f"DEP-{year}-{sequence:04d}"
+
+
+def find_deposit(session: Session, reference: str) -> Deposit | None:
+    return session.exec(select(Deposit).where(Deposit.reference == reference.strip().upper())).first()
+
+
+def list_deposits(session: Session, *, status: str | None = None, tribe: str | None = None,
+                  depositor: str | None = None) -> list[Deposit]:
+    query = select(Deposit)
+    if status:
+        query = query.where(Deposit.status == status)
+    if tribe:
+        query = query.where(Deposit.tribe == tribe)
+    if depositor:
+        query = query.where(Deposit.depositor == depositor)
+    return list(session.exec(query.order_by(Deposit.year, Deposit.sequence)))

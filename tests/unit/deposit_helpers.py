@@ -1,16 +1,18 @@
 """A small in-process harness for the deposit handlers: a config, a database file, a clock we move,
-and a dispatcher that runs listeners before commands like the lead's one does."""
+and the bot's own dispatcher with a recording sender."""
 from __future__ import annotations
 
 import itertools
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from bot.config import Config, load_config
+from bot.dispatcher import Dispatcher
 from bot.rendering import Renderer, build_template_environment
 from handlers import deposits
-from handlers.context import CommandContext, Message, Reaction, RoomInfo, Services
+from handlers.context import Message, Reaction, RoomInfo, Services
 from handlers.registry import CommandRegistry
 from handlers.replies import Reply
 from storage.database import Database
@@ -122,26 +124,20 @@ class Harness:
 
     async def say(self, user: str, body: str, room: RoomInfo = TRIBE_ENERGY, thread_root: str | None = None,
                   event_id: str | None = None) -> list[Sent]:
-        """Dispatch like the bot: listeners first, then a command. Returns the rendered replies."""
-        message = Message(room=room, event_id=event_id or f"$ev{next(self.ids)}", sender=user, body=body,
+        """Dispatch through the bot's own dispatcher (listeners, commands, confidentiality guard)."""
+        # Event ids are unique across harnesses: the dispatcher ignores an event it already handled.
+        message = Message(room=room, event_id=event_id or f"$ev{uuid.uuid4().hex}", sender=user, body=body,
                           thread_root=thread_root, addressed=body.startswith("!") or room.is_direct)
-        is_facilitator = user in self.config.access.facilitators
-        ctx = CommandContext(message=message, services=self.services, is_facilitator=is_facilitator)
-        for _name, listener in self.registry.listeners:
-            result = await listener(ctx)
-            if result is not None:
-                return self._rendered(result)
-        if not body.startswith("!"):
-            return []
-        word, _, args = body[1:].partition(" ")
-        command = self.registry.find(word)
-        if command is None:
-            return []
-        assert is_facilitator or not command.facilitators_only, "facilitator command used by a member"
-        assert command.allowed_in(room.kind, room.is_direct), f"!{word} not offered in this room"
-        ctx = CommandContext(message=message, services=self.services, is_facilitator=is_facilitator,
-                             command=word, args=args.strip())
-        return self._rendered(await command.handler(ctx))
+        sent: list[Reply] = []
+
+        async def record(replies, trigger):
+            sent.extend(replies)
+            return [f"$sent{len(sent)}"] * len(replies)
+
+        dispatcher = Dispatcher(self.services, self.registry, record,
+                                is_facilitator=lambda who: who in self.config.access.facilitators)
+        await dispatcher.on_message(message)
+        return [self.render(r) for r in sent]
 
     async def react(self, user: str, key: str, tag: str, room: RoomInfo = TRIBE_ENERGY) -> list[Sent]:
         reaction = Reaction(room=room, event_id=f"$ev{next(self.ids)}", sender=user, key=key,

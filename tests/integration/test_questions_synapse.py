@@ -1,0 +1,72 @@
+"""Questions through a real Synapse: an answer with its citation in an encrypted room, the
+forward / !repondre loop across rooms, and a confidential question that stays where it was asked."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tests.integration.conftest import bot_config
+
+pytestmark = pytest.mark.synapse
+OUT_OF_DOMAIN = "Quel temps fera-t-il demain à Brest ?"
+
+
+async def rooms_with_bot(human, facilitator, bot_user_id):
+    peers = await human.create_room("Pairs — agents", encrypted=True, invite=(bot_user_id,))
+    tribe = await human.create_room("Tribu Alimentation", invite=(bot_user_id,))
+    animation = await facilitator.create_room("Animation", invite=(bot_user_id,))
+    return peers, tribe, animation
+
+
+def configured(synapse, tmp_path, bot_account, facilitator, peers, tribe, animation):
+    return bot_config(synapse, tmp_path / "bot", bot_account, facilitators=(facilitator.user_id,), rooms=[
+        {"id": peers, "kind": "peer_group", "name": "Pairs — agents", "role": "agents"},
+        {"id": tribe, "kind": "tribe", "name": "Alimentation"},
+        {"id": animation, "kind": "facilitators", "name": "Animation"}])
+
+
+async def test_answer_with_citation_in_an_encrypted_room_and_nothing_leaks(
+        synapse, make_bot, bot_account, human, facilitator, tmp_path):
+    peers, tribe, animation = await rooms_with_bot(human, facilitator, bot_account.user_id)
+    config = configured(synapse, tmp_path, bot_account, facilitator, peers, tribe, animation)
+    async with make_bot(config):
+        await human.wait_joined(peers, bot_account.user_id)
+        await facilitator.wait_joined(animation, bot_account.user_id)
+        await human.send(peers, "!question comment garder nos bénévoles motivés dans la durée ?")
+        answer = await human.wait_for_message(peers, bot_account.user_id, contains="Source :")
+        assert answer.decrypted and "›" in answer.body
+        assert "<em>Source :" in answer.source["content"]["formatted_body"]
+
+        # A mention works as a trigger too; an unanswerable question stays in the room.
+        await human.send(peers, f"{bot_account.user_id} {OUT_OF_DOMAIN}", mentions=(bot_account.user_id,))
+        abstain = await human.wait_for_message(peers, bot_account.user_id, contains="pas trouvé", after=1)
+        assert "confidentiel" in abstain.body and "transmette" not in abstain.body
+        await human.send(peers, "oui")
+        await asyncio.sleep(2.0)
+        assert len(human.messages(peers, bot_account.user_id)) == 2
+        assert facilitator.messages(animation, bot_account.user_id) == []
+
+
+async def test_forwarded_question_answered_by_a_facilitator_comes_back_and_feeds_the_faq(
+        synapse, make_bot, bot_account, human, facilitator, tmp_path):
+    peers, tribe, animation = await rooms_with_bot(human, facilitator, bot_account.user_id)
+    config = configured(synapse, tmp_path, bot_account, facilitator, peers, tribe, animation)
+    async with make_bot(config):
+        await human.wait_joined(tribe, bot_account.user_id)
+        await facilitator.wait_joined(animation, bot_account.user_id)
+        question = await human.send(tribe, f"!q {OUT_OF_DOMAIN}")
+        await human.wait_for_message(tribe, bot_account.user_id, contains="transmette")
+        await human.send(tribe, "oui")
+        await human.wait_for_message(tribe, bot_account.user_id, contains="transmis", after=1)
+        notice = await facilitator.wait_for_message(animation, bot_account.user_id, contains="Question n°1")
+        assert OUT_OF_DOMAIN in notice.body
+
+        await facilitator.send(animation, "!repondre 1 Consultez Météo-France, nous ne faisons pas la météo !")
+        back = await human.wait_for_message(tribe, bot_account.user_id, contains="Réponse de l'équipe", after=2)
+        assert back.source["content"]["m.relates_to"]["m.in_reply_to"]["event_id"] == question
+        assert human.user_id in back.source["content"]["m.mentions"]["user_ids"]
+
+        await human.send(tribe, "!q quel temps fera-t-il demain à Brest ?")
+        faq = await human.wait_for_message(tribe, bot_account.user_id, contains="Source :", after=3)
+        assert "Météo-France" in faq.body and "FAQ" in faq.body

@@ -233,15 +233,19 @@ def _path(base: Path, value: str) -> Path:
     return path if path.is_absolute() else (base / path)
 
 
+def read_toml(path: Path, error: type[ConfigError] = ConfigError) -> dict[str, Any]:
+    """A TOML file as a dict; a missing file or bad syntax raises `error` naming the file."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise error(path, "(fichier)", "fichier introuvable") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise error(path, "(syntaxe)", f"TOML invalide : {exc}") from None
+
+
 def load_config(path: str | Path) -> Config:
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(path, "(fichier)", "fichier introuvable") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(path, "(syntaxe)", f"TOML invalide : {exc}") from None
-    return parse_config(raw, path)
+    return parse_config(read_toml(path), path)
 
 
 def parse_config(raw: dict[str, Any], path: Path) -> Config:

@@ -79,7 +79,7 @@ def run_ingest(args: argparse.Namespace) -> int:
     service.db.create_all()
     report = service.ingest_sync(args.paths, args.collection, reload=False)
     print(format_ingest_report(report, args.collection))
-    return 1 if report.errors and not report.documents_changed and not report.chunks_reused else 0
+    return 1 if report.errors else 0
 
 
 def run_ask(args: argparse.Namespace) -> int:

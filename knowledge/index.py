@@ -28,6 +28,9 @@ from storage.database import Database
 from storage.knowledge import KnowledgeChunk, KnowledgeDocument, utcnow
 
 EMBED_BATCH = 16
+# Part of every document hash: bump it when the readers or the chunker change what a file yields,
+# so that unchanged files are parsed and chunked again (vectors of unchanged chunks are still reused).
+PIPELINE_VERSION = "1"
 
 
 # --- Ingestion ----------------------------------------------------------------------------------
@@ -159,8 +162,9 @@ class Ingestor:
     # -- steps ---------------------------------------------------------------------------------
 
     def _plan(self, file: SourceFile, collection: str) -> "_Plan | None":
-        data = file.path.read_bytes()
-        doc_hash = hashlib.sha256(data).hexdigest()
+        digest = hashlib.sha256(file.path.read_bytes())
+        digest.update(f"{PIPELINE_VERSION}|{self.options}".encode())
+        doc_hash = digest.hexdigest()
         with self.db.session() as session:
             existing = session.exec(select(KnowledgeDocument).where(
                 KnowledgeDocument.collection == collection, KnowledgeDocument.source == file.source)).first()

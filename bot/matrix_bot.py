@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 from nio import (AsyncClient, AsyncClientConfig, InviteMemberEvent, JoinError, LoginResponse, MatrixRoom,
-                 MegolmEvent, ReactionEvent, RoomMessageText, SyncError)
+                 MegolmEvent, ReactionEvent, RoomMessageText, SyncError, SyncResponse)
 from nio.store import SqliteStore
 
 from bot.config import Config
@@ -40,6 +40,8 @@ class MatrixBot:
         self.config, self.client, self.directory, self.dispatcher = config, client, directory, dispatcher
         self.post = post
         self._invites_seen: set[str] = set()
+        # Rooms whose confidentiality was checked since start: a room joined later is checked on arrival.
+        self._rooms_checked: set[str] = set()
         self.ready = asyncio.Event()
 
     # --- session -------------------------------------------------------------------------
@@ -68,6 +70,7 @@ class MatrixBot:
     async def first_sync(self) -> None:
         """Catch up on state. With no stored token, history is skipped: the bot never answers the past."""
         self.client.add_event_callback(self._guarded(self._on_invite), InviteMemberEvent)
+        self.client.add_response_callback(self._check_new_rooms, SyncResponse)
         fresh = self.client.loaded_sync_token is None
         if fresh:
             answer = await self.client.sync(timeout=0, full_state=True, sync_filter=SYNC_FILTER)
@@ -84,8 +87,7 @@ class MatrixBot:
             if isinstance(answer, SyncError):
                 raise StartupError(f"Synchronisation impossible : {answer.message}")
         await self.directory.apply_config()
-        for room_id in list(self.client.rooms):
-            await self.warn_if_unencrypted(room_id)
+        await self._check_rooms(list(self.client.rooms))
 
     async def sync_forever(self) -> None:
         self.ready.set()
@@ -162,6 +164,18 @@ class MatrixBot:
             log.debug("Key request not sent", exc_info=True)
 
     # --- confidentiality -------------------------------------------------------------------
+
+    async def _check_new_rooms(self, response: SyncResponse) -> None:
+        try:
+            await self._check_rooms([r for r in response.rooms.join if r not in self._rooms_checked])
+        except Exception:
+            log.exception("Checking newly joined rooms failed")
+
+    async def _check_rooms(self, room_ids: list[str]) -> None:
+        for room_id in room_ids:
+            self._rooms_checked.add(room_id)
+            await self.directory.remember_creator(room_id)
+            await self.warn_if_unencrypted(room_id)
 
     async def warn_if_unencrypted(self, room_id: str) -> None:
         info = self.directory.info(room_id)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import fnmatch
 import logging
 
-from nio import AsyncClient, RoomResolveAliasResponse
+from nio import AsyncClient, RoomGetStateResponse, RoomResolveAliasResponse
 from sqlmodel import select
 
 from bot.config import Config
@@ -21,6 +21,18 @@ log = logging.getLogger(__name__)
 class RoomDirectory:
     def __init__(self, config: Config, db: Database, client: AsyncClient) -> None:
         self.config, self.db, self.client = config, db, client
+        # Room creators, which nio does not keep; from room version 12 they hold every right.
+        self._creators: dict[str, set[str]] = {}
+
+    async def remember_creator(self, room_id: str) -> None:
+        if room_id in self._creators:
+            return
+        answer = await self.client.room_get_state(room_id)
+        if isinstance(answer, RoomGetStateResponse):
+            for event in answer.events:
+                if event.get("type") == "m.room.create":
+                    content = event.get("content", {})
+                    self._creators[room_id] = {event.get("sender"), *content.get("additional_creators", [])}
 
     async def apply_config(self) -> None:
         """Store the kinds the config gives; a kind set in chat for an unlisted room stays."""
@@ -97,7 +109,11 @@ class RoomDirectory:
             return True
         room_id = self.facilitators_room()
         room = self.client.rooms.get(room_id) if room_id else None
-        return bool(room and room.power_levels.get_user_level(user_id) >= access.facilitator_power_level)
+        if room is None:
+            return False
+        # From room version 12 on, a room's creator outranks everyone and is absent from power_levels.
+        return (user_id in self._creators.get(room_id, ())
+                or room.power_levels.get_user_level(user_id) >= access.facilitator_power_level)
 
     def mark_warned_unencrypted(self, room_id: str) -> bool:
         """True the first time only: the warning about an unencrypted confidential room is said once."""

@@ -60,7 +60,10 @@ class Sender:
 
     async def _send_locked(self, room_id: str, reply: Reply, trigger: Message | None, txn_key: str | None) -> str | None:
         rendered = self.renderer.render(reply)
-        same_room = trigger is not None and trigger.room_id == room_id
+        # A reply aimed at a room by id and not answering the trigger is a post to that room (an
+        # announcement, a notice): even in the trigger's own room it must not slip into its thread.
+        same_room = trigger is not None and trigger.room_id == room_id \
+            and not (reply.room_id is not None and not reply.in_reply)
         content: dict = {"msgtype": "m.notice", "body": rendered.plain,
                          "format": "org.matrix.custom.html", "formatted_body": rendered.html}
         mentions = list(reply.mentions)

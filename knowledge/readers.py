@@ -214,9 +214,10 @@ def _read_html(path: Path) -> tuple[str, list[Section]]:
 
 # --- PDF ----------------------------------------------------------------------------------------
 
-# « 2. Titre », « 2.1 Titre », « II. Titre », « Chapitre 3 : Titre »: short lines only.
+# « 2. Titre », « 2.1 Titre », « II. Titre », « Chapitre 3 : Titre »: short lines whose words start
+# with a capital, so that a wrapped body line such as « 2 000 habitants ont… » stays text.
 _PDF_HEADING = re.compile(
-    r"^(?:(?:\d+(?:\.\d+)*\.?|[IVXLC]+\.)\s+\S.{0,90}|(?:Chapitre|Partie|Annexe)\s+\S+.{0,90})$")
+    r"^(?:(?:\d{1,2}(?:\.\d{1,2})*\.?|[IVXLC]+\.)\s+[A-ZÀ-ÝŒ«].{0,90}|(?:Chapitre|Partie|Annexe)\s+\S+.{0,90})$")
 
 
 def _read_pdf(path: Path) -> tuple[str, list[Section]]:

@@ -83,3 +83,42 @@ async def test_a_failing_handler_gets_an_apology_and_the_bot_keeps_serving(synap
         assert any("secret internal detail" in (r.exc_text or "") for r in caplog.records)
         await human.send(room_id, "!aide")
         await human.wait_for_message(room_id, bot_account.user_id, contains="Ce que je peux faire")
+
+
+async def test_unencrypted_peer_room_is_flagged_once_and_facilitators_get_only_its_name(
+        synapse, make_bot, bot_account, human, facilitator, tmp_path):
+    peers = await human.create_room("Pairs élus (pas chiffré)", invite=(bot_account.user_id,))
+    animation = await facilitator.create_room("Animation", invite=(bot_account.user_id,))
+    config = bot_config(synapse, tmp_path / "bot", bot_account, rooms=[
+        {"id": peers, "kind": "peer_group", "name": "Pairs élus", "role": "elus"},
+        {"id": animation, "kind": "facilitators", "name": "Animation"}])
+    async with make_bot(config):
+        warning = await human.wait_for_message(peers, bot_account.user_id, contains="pas chiffré")
+        alert = await facilitator.wait_for_message(animation, bot_account.user_id, contains="Pairs élus")
+        assert "chiffrement" in warning.body and "non chiffré" in alert.body
+        await human.send(peers, "Notre budget secret est de 12 000 euros")
+    async with make_bot(config):
+        await human.send(peers, "!aide")
+        await human.wait_for_message(peers, bot_account.user_id, contains="Ce que je peux faire")
+        await asyncio.sleep(1.0)
+        assert len(human.messages(peers, bot_account.user_id)) == 2  # warned once, across restarts
+        assert len(facilitator.messages(animation, bot_account.user_id)) == 1
+        assert all("12 000" not in m.body for m in facilitator.messages(animation))
+
+
+async def test_power_level_in_the_facilitators_room_grants_facilitator_rights(
+        synapse, make_bot, bot_account, human, facilitator, tmp_path):
+    animation = await facilitator.create_room("Animation", invite=(bot_account.user_id,))
+    room_id = await human.create_room("Nouveau salon", invite=(bot_account.user_id, facilitator.user_id))
+    await facilitator.client.join(room_id)
+    # Nobody is listed as facilitator: the creator of the facilitators' room has power level 100 there.
+    config = bot_config(synapse, tmp_path / "bot", bot_account,
+                        rooms=[{"id": animation, "kind": "facilitators", "name": "Animation"}])
+    async with make_bot(config):
+        await human.wait_joined(room_id, bot_account.user_id)
+        await human.send(room_id, "!salon tribu Quartier Nord")
+        refusal = await human.wait_for_message(room_id, bot_account.user_id, contains="réservée")
+        assert "équipe d'animation" in refusal.body
+        await facilitator.wait_joined(room_id, bot_account.user_id)
+        await facilitator.send(room_id, "!salon tribu Quartier Nord")
+        await human.wait_for_message(room_id, bot_account.user_id, contains="la tribu « Quartier Nord »")

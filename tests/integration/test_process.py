@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -11,6 +11,7 @@ import time
 import pytest
 
 from bot.synapse_local import LocalSynapse
+from storage.database import DATABASE_FILE
 from tests.integration.conftest import bot_config, unique
 from tests.integration.matrix_user import MatrixUser
 
@@ -35,7 +36,7 @@ def start_bot(config_path) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def wait_for_line(process: subprocess.Popen, needle: str, timeout: float = 30.0) -> list[str]:
+def wait_for_line(process: subprocess.Popen, needle: str, timeout: float = 120.0) -> list[str]:
     lines, deadline = [], time.monotonic() + timeout
     while time.monotonic() < deadline:
         line = process.stdout.readline()
@@ -47,9 +48,12 @@ def wait_for_line(process: subprocess.Popen, needle: str, timeout: float = 30.0)
     raise AssertionError(f"{needle!r} not seen; output: {''.join(lines)[-2000:]}")
 
 
-def test_second_process_refuses_and_sigterm_stops_cleanly(synapse, bot_account, tmp_path):
+def test_second_process_refuses_and_sigterm_stops_cleanly(synapse, bot_account, tmp_path, indexed_database):
     config_path = tmp_path / "config.toml"
     write_toml(config_path, synapse, bot_account, tmp_path / "data")
+    # An already indexed référentiel: this test is about the process, not about embedding the pack.
+    (tmp_path / "data").mkdir()
+    shutil.copy(indexed_database, tmp_path / "data" / DATABASE_FILE)
     first = start_bot(config_path)
     try:
         wait_for_line(first, "Ready as")

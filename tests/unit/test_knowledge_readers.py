@@ -63,7 +63,7 @@ def test_pdf_text_per_page_with_numbered_headings(tmp_path):
     path = tmp_path / "rapport.pdf"
     path.write_bytes(make_pdf([
         ["1. Le diagnostic", "Le diagnostic sensible commence par des entretiens."],
-        ["2. La gouvernance", "Un comité réunit les élus et les habitants."],
+        ["2. La gouvernance", "Un comité réunit les élus et les habitants, et", "12 communes y siègent."],
     ], title="Rapport d'étape"))
     doc = read_document(path)
     assert doc.title == "Rapport d'étape"
@@ -71,6 +71,9 @@ def test_pdf_text_per_page_with_numbered_headings(tmp_path):
     assert sections["1. Le diagnostic"].heading_path == ("Rapport d'étape", "1. Le diagnostic")
     assert "entretiens" in sections["1. Le diagnostic"].text
     assert "comité réunit les élus" in sections["2. La gouvernance"].text
+    # A wrapped line starting with a number is body text, not a heading.
+    assert "12 communes y siègent." in sections["2. La gouvernance"].text
+    assert len(doc.sections) == 2
 
 
 def test_unsupported_format_is_refused(tmp_path):

@@ -8,6 +8,7 @@ from pathlib import Path
 from nio import (AsyncClient, AsyncClientConfig, InviteMemberEvent, JoinError, LoginResponse, MatrixRoom,
                  MegolmEvent, ReactionEvent, RoomMessageText, SyncError, SyncResponse)
 from nio.store import SqliteStore
+from peewee import SqliteDatabase
 
 from bot.config import Config
 from bot.dispatcher import Dispatcher, strip_reply_fallback
@@ -26,9 +27,18 @@ class StartupError(Exception):
     """A problem that prevents start-up, worded for the person running the bot."""
 
 
+class WalSqliteStore(SqliteStore):
+    """nio's store in WAL mode. nio commits the sync token after every sync, on the event loop;
+    with SQLite's default rollback journal each commit cost about 12 ms of fsyncs."""
+
+    def _create_database(self):
+        return SqliteDatabase(self.database_path, pragmas={"foreign_keys": 1, "secure_delete": 1,
+                                                           "journal_mode": "wal", "synchronous": "normal"})
+
+
 def build_client(config: Config) -> AsyncClient:
     store = config.data_dir / "store"
-    client_config = AsyncClientConfig(store=SqliteStore, store_sync_tokens=True, encryption_enabled=True,
+    client_config = AsyncClientConfig(store=WalSqliteStore, store_sync_tokens=True, encryption_enabled=True,
                                       # nio waits what the server asks on M_LIMIT_EXCEEDED; bounded here.
                                       max_limit_exceeded=8, max_timeouts=6)
     return AsyncClient(config.matrix.homeserver, config.matrix.user_id, store_path=str(store), config=client_config)

@@ -37,8 +37,9 @@ def build_template_environment(override_dir: Path | None = None) -> Environment:
 class Renderer:
     def __init__(self, env: Environment) -> None:
         self.env = env
-        # linkify needs an extra dependency; plain CommonMark plus tables and strikethrough is enough.
-        self.markdown = MarkdownIt("commonmark", {"html": False, "breaks": True}).enable(["table", "strikethrough"])
+        # Bare URLs (a video-call link, say) become links: not every client linkifies plain text.
+        self.markdown = MarkdownIt("commonmark", {"html": False, "breaks": True, "linkify": True}).enable(
+            ["table", "strikethrough", "linkify"])
 
     def markdown_source(self, reply: Reply) -> str:
         if reply.template is not None:

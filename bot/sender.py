@@ -25,6 +25,9 @@ from storage.messages import SentMessage
 log = logging.getLogger(__name__)
 
 
+ROOM_APPEAR_SECONDS = 10.0
+
+
 def transaction_id(key: str) -> str:
     return "mb" + hashlib.sha256(key.encode()).hexdigest()[:30]
 
@@ -58,7 +61,15 @@ class Sender:
             if task:
                 self._pending.discard(task)
 
+    async def _wait_for_room(self, room_id: str) -> None:
+        """A room the bot has just joined is known to others before our own client has synced it."""
+        deadline = asyncio.get_running_loop().time() + ROOM_APPEAR_SECONDS
+        while room_id not in self.client.rooms and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.2)
+
     async def _send_locked(self, room_id: str, reply: Reply, trigger: Message | None, txn_key: str | None) -> str | None:
+        if room_id not in self.client.rooms:
+            await self._wait_for_room(room_id)
         rendered = self.renderer.render(reply)
         # A reply aimed at a room by id and not answering the trigger is a post to that room (an
         # announcement, a notice): even in the trigger's own room it must not slip into its thread.

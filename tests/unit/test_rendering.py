@@ -37,6 +37,11 @@ def test_markdown_becomes_html_and_plain_drops_markers(renderer):
     assert rendered.plain == "Gras et code"
 
 
+def test_bare_links_become_clickable(renderer):
+    rendered = renderer.render(Reply(text="Lien : https://visio.example.org/permanence"))
+    assert '<a href="https://visio.example.org/permanence">' in rendered.html
+
+
 def test_a_deployment_can_override_a_template(tmp_path):
     (tmp_path / "rooms").mkdir()
     (tmp_path / "rooms" / "unencrypted_alert.md.j2").write_text("Salon {{ name }} à chiffrer.")

@@ -53,9 +53,11 @@ class Renderer:
         return RenderedMessage(plain=plain_text(source), html=self.markdown.render(source).strip())
 
 
-_EMPHASIS = re.compile(r"(\*\*|__|`)")
+_STRONG = re.compile(r"(\*\*|__|`)")
+# A single * or _ around words (emphasis), not one inside a word or standing alone.
+_EMPHASIS = re.compile(r"(?<![\w*_])[*_](?=\S)(.+?)(?<=\S)[*_](?![\w*_])")
 
 
 def plain_text(markdown_source: str) -> str:
     """The fallback body: the Markdown minus the markers a person would trip over."""
-    return _EMPHASIS.sub("", html.unescape(markdown_source))
+    return _EMPHASIS.sub(r"\1", _STRONG.sub("", html.unescape(markdown_source)))

@@ -12,8 +12,10 @@ from nio.store import SqliteStore
 from bot.session import StoredSession, load_session, save_session
 
 HELP = ("Tapez un message et Entrée pour l'envoyer dans le salon courant.\n"
+        "Quand le bot ouvre un fil (un formulaire de dépôt, par exemple), vos messages y vont.\n"
         "  /salons      liste les salons\n"
         "  /salon N     change de salon\n"
+        "  /fil         sort du fil et revient au salon\n"
         "  /quitter     termine la conversation")
 
 
@@ -23,6 +25,8 @@ class TerminalChat:
         self.homeserver, self.user_id, self.password = homeserver, user_id, password
         self.state_dir, self.rooms, self.bot_user_id = state_dir, rooms, bot_user_id
         self.current = next(iter(rooms.values()))
+        # The thread the bot last answered in, in the current room: where the next message goes.
+        self.thread: str | None = None
         self.client: AsyncClient | None = None
 
     async def connect(self) -> None:
@@ -51,11 +55,20 @@ class TerminalChat:
         if event.sender != self.bot_user_id:
             return
         body = getattr(event, "body", "(message illisible : clé de chiffrement manquante)")
+        relation = event.source.get("content", {}).get("m.relates_to") or {}
+        in_thread = relation.get("rel_type") == "m.thread"
+        if room.room_id == self.current and in_thread:
+            self.thread = relation.get("event_id")
         where = "" if room.room_id == self.current else f"[{self._room_name(room.room_id)}] "
-        print(f"\n🤖 {where}{body}\n", flush=True)
+        marker = "🧵 " if in_thread else ""
+        print(f"\n🤖 {where}{marker}{body}\n", flush=True)
 
     async def send(self, text: str) -> None:
-        answer = await self.client.room_send(self.current, "m.room.message", {"msgtype": "m.text", "body": text},
+        content = {"msgtype": "m.text", "body": text}
+        if self.thread:
+            content["m.relates_to"] = {"rel_type": "m.thread", "event_id": self.thread, "is_falling_back": True,
+                                       "m.in_reply_to": {"event_id": self.thread}}
+        answer = await self.client.room_send(self.current, "m.room.message", content,
                                              ignore_unverified_devices=True)
         if not isinstance(answer, RoomSendResponse):
             print(f"(non envoyé : {getattr(answer, 'message', answer)})")
@@ -79,6 +92,9 @@ class TerminalChat:
                     break
                 if line == "/salons":
                     self._list_rooms()
+                elif line == "/fil":
+                    self.thread = None
+                    print("Vous écrivez de nouveau dans le salon.")
                 elif line.startswith("/salon"):
                     self._switch(line.partition(" ")[2].strip())
                 else:
@@ -96,6 +112,7 @@ class TerminalChat:
         names = list(self.rooms)
         if choice.isdigit() and 1 <= int(choice) <= len(names):
             self.current = self.rooms[names[int(choice) - 1]]
+            self.thread = None
             print(f"Salon courant : {names[int(choice) - 1]}")
         else:
             print("Donnez le numéro du salon (voir /salons).")

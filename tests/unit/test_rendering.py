@@ -32,9 +32,9 @@ def test_user_html_is_escaped_in_templates_and_text(renderer):
 
 
 def test_markdown_becomes_html_and_plain_drops_markers(renderer):
-    rendered = renderer.render(Reply(text="**Gras** et `code`"))
+    rendered = renderer.render(Reply(text="**Gras**, `code` et *source* ou _note_ ; a*b reste, snake_case aussi"))
     assert "<strong>Gras</strong>" in rendered.html and "<code>code</code>" in rendered.html
-    assert rendered.plain == "Gras et code"
+    assert rendered.plain == "Gras, code et source ou note ; a*b reste, snake_case aussi"
 
 
 def test_bare_links_become_clickable(renderer):

@@ -7,7 +7,8 @@ import re
 from datetime import datetime
 
 import pytest
-from nio import MegolmEvent
+from nio import MegolmEvent, MemoryDownloadResponse, RoomEncryptedFile
+from nio.crypto.attachments import decrypt_attachment
 from sqlmodel import select
 
 from storage.deposits import Deposit, DepositDraft
@@ -151,6 +152,21 @@ async def test_a_whole_deposit_in_an_encrypted_tribe_room_reaches_the_facilitato
         # The notice went out once.
         await asyncio.sleep(1.0)
         assert len([e for e in facilitator.messages(animation, bot_id) if reference in e.body]) == 1
+
+        # The CSV export reaches the encrypted facilitators' room as an encrypted file.
+        before = len(facilitator.messages(animation, bot_id))
+        await facilitator.send(animation, "!depots export")
+        await facilitator.wait_until(
+            lambda: any(isinstance(e, RoomEncryptedFile) for e in facilitator.messages(animation, bot_id)[before:]),
+            what="the encrypted CSV file")
+        [upload] = [e for e in facilitator.messages(animation, bot_id)[before:] if isinstance(e, RoomEncryptedFile)]
+        assert upload.body.endswith(".csv")
+        downloaded = await facilitator.client.download(upload.url)
+        assert isinstance(downloaded, MemoryDownloadResponse)
+        assert reference.encode() not in downloaded.body  # stored encrypted on the homeserver
+        csv_text = decrypt_attachment(downloaded.body, upload.key["k"], upload.hashes["sha256"],
+                                      upload.iv).decode("utf-8-sig")
+        assert reference in csv_text and "Jardin partagé des Lilas" in csv_text
 
 
 async def test_a_restart_in_the_middle_of_a_form_resumes_at_the_next_question(

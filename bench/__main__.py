@@ -1,0 +1,35 @@
+"""Every benchmark, one after the other, each printing its figures: `python -m bench` (or `make bench`).
+
+Each runs in its own process so one's memory figure is not another's.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+BENCHMARKS = (
+    ("Aller-retour et mémoire du bot (issue 2)", ["bench.roundtrip"]),
+    ("Qualité de la recherche (issue 3)", ["bench.retrieval_eval"]),
+    ("Vitesse et mémoire de la recherche (issue 3)", ["bench.retrieval_speed"]),
+    ("Agenda : expansion des calendriers et planification (issue 5)", ["bench.agenda_bench"]),
+    ("Agenda : retard de 1 000 rappels simultanés (issue 5)", ["bench.reminder_lateness"]),
+)
+
+
+def main() -> int:
+    failed = []
+    for title, module in BENCHMARKS:
+        print(f"\n=== {title} ===", flush=True)
+        started = time.monotonic()
+        result = subprocess.run([sys.executable, "-m", *module])
+        print(f"({time.monotonic() - started:.0f} s)", flush=True)
+        if result.returncode != 0:
+            failed.append(module[0])
+    if failed:
+        print(f"\nÉchec : {', '.join(failed)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

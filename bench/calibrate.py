@@ -17,7 +17,8 @@ from bench.retrieval_eval import EVAL_DIR, build_service, load_questions, qualit
 
 def best_threshold(inside: list[float], outside: list[float]) -> tuple[float, float]:
     """(threshold, balanced accuracy) for confidences of in-domain and out-of-domain questions."""
-    values = sorted(set(inside) | set(outside))
+    # An infinite confidence stands for a question the rule answers whatever the threshold.
+    values = sorted(v for v in set(inside) | set(outside) if v != float("inf"))
     cuts = [values[0] - 1e-3] + [(a + b) / 2 for a, b in zip(values, values[1:])] + [values[-1] + 1e-3]
     gaps = [0.0] + [b - a for a, b in zip(values, values[1:])] + [0.0]
 
@@ -39,8 +40,15 @@ def main(argv: list[str] | None = None) -> int:
     service = build_service(args.backend, args.model, args.data_dir)
 
     runs = run_all(service, load_questions(EVAL_DIR / "questions.jsonl"), service.method)
-    inside = [service.rule.confidence(r.ranking) for r in runs if r.question.in_domain]
-    outside = [service.rule.confidence(r.ranking) for r in runs if not r.question.in_domain]
+    # Questions answered on lexical evidence (knowledge.calibration) do not depend on the threshold.
+    def confidence(ranking):
+        forced = service.rule.lexical_support and ranking.lexical_support
+        return float("inf") if forced else service.rule.confidence(ranking)
+
+    inside = [confidence(r.ranking) for r in runs if r.question.in_domain]
+    outside = [confidence(r.ranking) for r in runs if not r.question.in_domain]
+    print(f"answered on lexical evidence: {sum(c == float('inf') for c in inside)} in-domain, "
+          f"{sum(c == float('inf') for c in outside)} out-of-domain")
     threshold, accuracy = best_threshold(inside, outside)
     print(f"in-domain confidence: min {min(inside):.4f}, median {sorted(inside)[len(inside) // 2]:.4f}")
     print(f"out-of-domain confidence: max {max(outside):.4f}, median {sorted(outside)[len(outside) // 2]:.4f}")

@@ -71,9 +71,12 @@ def build_service(backend: str, model: str, data_dir: Path | None) -> SearchServ
 
 def run_all(service: SearchService, questions: list[Question], method: str) -> list[Run]:
     runs = []
+    allowed = list(PUBLIC_COLLECTIONS)
     for q in questions:
-        vector = service.embedder.embed_queries([q.question])[0]
-        runs.append(Run(q, service.index.search(vector, q.question, list(PUBLIC_COLLECTIONS), DEPTH, method=method)))
+        # As SearchService.search does: normalised text, embedded and searched.
+        text = service.index.normalise(q.question, allowed)
+        vector = service.embedder.embed_queries([text])[0]
+        runs.append(Run(q, service.index.search(vector, text, allowed, DEPTH, method=method)))
     return runs
 
 
@@ -87,8 +90,8 @@ def quality(runs: list[Run], rule: AbstentionRule | None) -> dict[str, float]:
         "mrr": sum(1 / x for x in ranks if x) / len(ranks),
     }
     if rule is not None:
-        figures["answered_in"] = sum(rule.confidence(r.ranking) >= rule.threshold for r in in_domain) / len(in_domain)
-        figures["abstained_out"] = (sum(rule.confidence(r.ranking) < rule.threshold for r in out) / len(out)
+        figures["answered_in"] = sum(rule.answers(r.ranking) for r in in_domain) / len(in_domain)
+        figures["abstained_out"] = (sum(not rule.answers(r.ranking) for r in out) / len(out)
                                     if out else float("nan"))
     return figures
 
@@ -101,9 +104,9 @@ def misses(runs: list[Run], rule: AbstentionRule | None) -> list[str]:
         if r.question.in_domain and r.rank() != 1:
             lines.append(f"  rank {r.rank()}  conf {conf:.3f}  {r.question.question!r} -> {top!r} "
                          f"(attendu {list(r.question.expected)})")
-        elif rule and r.question.in_domain and conf < rule.threshold:
+        elif rule and r.question.in_domain and not rule.answers(r.ranking):
             lines.append(f"  abstained conf {conf:.3f}  {r.question.question!r}")
-        elif rule and not r.question.in_domain and conf >= rule.threshold:
+        elif rule and not r.question.in_domain and rule.answers(r.ranking):
             lines.append(f"  answered OOD conf {conf:.3f}  {r.question.question!r} -> {top!r}")
     return lines
 

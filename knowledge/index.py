@@ -23,6 +23,7 @@ from tqdm import tqdm
 from knowledge.chunking import Chunk, ChunkingOptions, chunk_document, embedding_text
 from knowledge.embedders import Embedder
 from knowledge.lexical import FrenchAnalyzer, LexicalIndex
+from knowledge.normalise import QueryNormaliser, Vocabulary
 from knowledge.readers import SUPPORTED_SUFFIXES, Document, read_document
 from storage.database import Database
 from storage.knowledge import KnowledgeChunk, KnowledgeDocument, utcnow
@@ -285,6 +286,8 @@ class CollectionIndex:
     # (n, dim) float32, rows L2-normalised: dense scores are one matrix product.
     matrix: np.ndarray
     lexical: LexicalIndex
+    # Its words, for rewriting chat-style questions (knowledge.normalise).
+    vocabulary: Vocabulary
 
 
 @dataclass
@@ -300,6 +303,10 @@ class Ranking:
     candidates: list[Candidate]
     # Highest cosine over all allowed chunks, ranked first or not: the abstention statistic.
     best_dense: float
+    # Every word stem of the question occurs in the allowed chunks, and the best BM25 chunk is
+    # among the three best by cosine: lexical evidence that the question is in domain even when
+    # the cosine is low, as for a bare acronym (« SCIC »). See knowledge.calibration.
+    lexical_support: bool = False
 
 
 class SearchIndex:
@@ -310,6 +317,7 @@ class SearchIndex:
         # Weight of the standardised BM25 score against the standardised cosine in "hybrid"; 0.5 was
         # the best of 0.3/0.5/0.7 on both evaluation sets (bench/retrieval_eval.py).
         self.lexical_weight = lexical_weight
+        self.normaliser = QueryNormaliser()
         self._collections: dict[str, CollectionIndex] = {}
 
     @property
@@ -346,9 +354,17 @@ class SearchIndex:
         chunks = [chunk for chunk, _ in rows]
         matrix = np.frombuffer(b"".join(vector for _, vector in rows), dtype="<f4").reshape(len(rows), -1)
         matrix = matrix.astype(np.float32, copy=False)
-        lexical = LexicalIndex(self.analyzer).build([embedding_text(c.heading_path, c.text) for c in chunks])
+        texts = [embedding_text(c.heading_path, c.text) for c in chunks]
+        lexical = LexicalIndex(self.analyzer).build(texts)
+        vocabulary = self.normaliser.vocabulary(texts)
         # One assignment swaps the collection whole, so a concurrent search sees old or new, never half.
-        self._collections[name] = CollectionIndex(name, chunks, matrix, lexical)
+        self._collections[name] = CollectionIndex(name, chunks, matrix, lexical, vocabulary)
+
+    def normalise(self, question: str, collections: Iterable[str]) -> str:
+        """The question in the written French of the allowed collections (knowledge.normalise):
+        only their own words are used, so a tribe's vocabulary never shapes another room's search."""
+        vocabularies = [self._collections[c].vocabulary for c in dict.fromkeys(collections) if c in self._collections]
+        return self.normaliser.normalise(question, vocabularies)
 
     def search(self, query_vector: np.ndarray, query_text: str, collections: Iterable[str],
                k: int, method: str = "hybrid") -> Ranking:
@@ -385,7 +401,20 @@ class SearchIndex:
             slot = int(np.searchsorted(starts, i, side="right")) - 1
             part, row = parts[slot], int(i) - int(starts[slot])
             results.append(Candidate(part.chunks[row], float(dense[i]), float(lexical[i]), float(fused[i])))
-        return Ranking(results, float(dense.max()))
+        return Ranking(results, float(dense.max()), _lexical_support(terms, parts, dense, lexical))
+
+
+def _lexical_support(terms: list[str], parts: list[CollectionIndex], dense: np.ndarray,
+                     lexical: np.ndarray) -> bool:
+    """Whole stems only (n-grams, prefixed « # », match almost anything): an off-topic question
+    (« horaires de la piscine municipale ») always had a stem the pack never uses, whereas a
+    keyword question (« tiers-garant », « SCIC ») is all pack words — and the two signals agree."""
+    stems = {t for t in terms if not t.startswith("#")}
+    if not stems or float(lexical.max()) <= 0.0:
+        return False
+    if not all(any(p.lexical.knows(s) for p in parts) for s in stems):
+        return False
+    return int(np.argmax(lexical)) in set(_top(dense, 3).tolist())
 
 
 def _standardise(scores: np.ndarray) -> np.ndarray:

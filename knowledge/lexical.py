@@ -90,6 +90,9 @@ class LexicalIndex:
     def __len__(self) -> int:
         return self._size
 
+    def knows(self, term: str) -> bool:
+        return self._bm25 is not None and term in self._bm25.vocab_dict
+
     def scores(self, query_terms: list[str]) -> np.ndarray:
         """BM25 score of every text for the query (zeros when no term is known)."""
         if not self._size or self._bm25 is None:

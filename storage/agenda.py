@@ -17,7 +17,7 @@ from sqlmodel import Field, SQLModel
 EVENT, BROADCAST, CANCELLATION = "event", "broadcast", "cancellation"
 # Row statuses. "sending" is claimed just before posting, so two concurrent firings of the
 # same row (the scheduler job and the start-up catch-up) cannot both post it; a row left
-# "sending" by a crash is retried with the same transaction ids (see ReminderService.fire).
+# "sending" by a crash is retried with the same transaction ids (see handlers/agenda/service.py).
 PENDING, SENDING, SENT, SKIPPED, CANCELLED, FAILED = "pending", "sending", "sent", "skipped", "cancelled", "failed"
 
 
@@ -72,6 +72,8 @@ class ReminderRow(SQLModel, table=True):
     targets: str = Field(default="[]", sa_column=Column(String, nullable=False))
     created_by: str | None = None
     status: str = PENDING
+    # When it went out. While "sending": when the firing that claimed it started, which regroups
+    # the rows a crash left "sending" into the same firings (hence the same digest transaction ids).
     sent_at: datetime | None = _utc_column()
     late: bool = False
     superseded: bool = False

@@ -3,15 +3,19 @@
 Exactly once, across restarts:
 - The database row is the truth. The scheduler only holds one DateTrigger job per pending row
   ("reminder-<id>") and is rebuilt from the rows at every start; a job that fires re-reads its row
-  and does nothing unless it is still pending.
-- Firing claims the row (pending -> sending) in one conditional UPDATE, so the start-up catch-up and
-  a scheduler job cannot both post it.
-- Each room's post carries txn_key "reminder-<id>-<room>", from which the sender derives the Matrix
-  transaction id. The row is marked sent only AFTER posting: if the bot dies between the post and
-  the commit, the row is still "sending" at the next start and is posted again with the same
-  transaction ids, which the homeserver deduplicates for the same device's access token. Marking
-  before posting would instead lose the reminder on such a crash. Rooms already posted to are
-  recorded after each post, which narrows that window to a single room.
+  and does nothing unless it is still pending (or left "sending" by a crash).
+- A firing (a row's job, or the start-up catch-up) claims every pending row already due at once
+  (pending -> sending in one conditional UPDATE), so two firings never take the same row.
+- The claimed rows are grouped by room: one message per room, the row's own message when it is alone
+  there, a digest listing them all otherwise (ten reminders at the same minute are one ping, and
+  the homeserver has one event to persist instead of ten). Rooms are posted to concurrently.
+- Each message carries a txn_key that depends only on (room, set of rows): "reminder-<id>-<room>"
+  for a single row, "reminder-digest-<room>-<hash of the ids>" for a digest; the sender derives the
+  Matrix transaction id from it. A room reached is recorded for every row of its group right after
+  the post, and rows are marked sent only AFTER posting: if the bot dies in between, the rows are
+  still "sending" at the next start and are regrouped into the same groups (by their claim time), so
+  they are posted again with the same transaction ids, which the homeserver deduplicates for the same
+  device's access token. Marking before posting would instead lose the reminders on such a crash.
 - Lateness is ours to judge, not APScheduler's: within grace_minutes a reminder goes out marked
   late; beyond, it is skipped (logged by id, never by content).
 """
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
+import hashlib
 import json
 import logging
 import uuid
@@ -52,6 +57,19 @@ EARLY_TOLERANCE = timedelta(seconds=2)
 MATCH_MARGIN = timedelta(days=31)
 TEMPLATES = {EVENT: "agenda/reminder.md.j2", BROADCAST: "agenda/broadcast.md.j2",
              CANCELLATION: "agenda/cancellation.md.j2"}
+# Several reminders due together for the same room go out as one message.
+DIGEST_TEMPLATE = "agenda/digest.md.j2"
+# A delivery-problem notice about many reminders names this many of them.
+MAX_LISTED_PROBLEMS = 20
+
+
+def _ids_digest(row_ids) -> str:
+    return hashlib.sha256(",".join(str(i) for i in sorted(set(row_ids))).encode()).hexdigest()[:24]
+
+
+def digest_txn_key(room_id: str, row_ids) -> str:
+    """The idempotency key of a digest: the same room and set of rows always give the same key."""
+    return f"{JOB_PREFIX}digest-{room_id}-{_ids_digest(row_ids)}"
 
 
 class ReminderService:
@@ -160,7 +178,8 @@ class ReminderService:
         with self.services.db.session() as session:
             pending = session.exec(select(ReminderRow.id, ReminderRow.due_at).where(
                 col(ReminderRow.status).in_((PENDING, SENDING)))).all()
-        wanted = {f"{JOB_PREFIX}{row_id}": due for row_id, due in pending}
+        # Rows a firing of this process is posting right now need no job: it finishes them.
+        wanted = {f"{JOB_PREFIX}{row_id}": due for row_id, due in pending if row_id not in self._in_flight}
         for job in scheduler.get_jobs():
             if job.id.startswith(JOB_PREFIX) and job.id not in wanted:
                 job.remove()
@@ -185,99 +204,182 @@ class ReminderService:
     # ---------------------------------------------------------------- firing
 
     async def fire_due_now(self) -> int:
-        """Fires every pending row whose time has come (the catch-up after a restart). Returns how many."""
-        now = self.services.clock()
-        with self.services.db.session() as session:
-            due = session.exec(select(ReminderRow.id).where(
-                col(ReminderRow.status).in_((PENDING, SENDING)), ReminderRow.due_at <= now)
-                .order_by(ReminderRow.due_at, ReminderRow.id)).all()
-        for row_id in due:
-            await self.fire(row_id)
-        return len(due)
+        """Fires every row whose time has come (the catch-up after a restart). Returns how many."""
+        return await self._fire_due(None)
 
     async def fire(self, row_id: int) -> None:
-        if row_id in self._in_flight:
-            return
-        self._in_flight.add(row_id)
-        try:
-            await self._fire(row_id)
-        finally:
-            self._in_flight.discard(row_id)
+        """A row's job: fires that row together with every other row already due (one message per room)."""
+        await self._fire_due(row_id)
 
-    async def _fire(self, row_id: int) -> None:
+    async def _fire_due(self, trigger: int | None) -> int:
         now = self.services.clock()
-        row = self._claim(row_id, now)
-        if row is None:
-            return
-        lateness = now - row.due_at
-        if lateness > timedelta(minutes=self.services.config.agenda.grace_minutes):
-            self._finish(row_id, SKIPPED, reason=f"en retard de {int(lateness.total_seconds() // 60)} min")
-            log.info("reminder %d skipped: %s late, beyond the grace period", row_id, lateness)
-            return
-        if row.kind == BROADCAST and row.created_by and not self.is_facilitator(row.created_by):
-            self._finish(row_id, SKIPPED, reason="l'auteur n'est plus dans l'équipe d'animation")
-            log.info("reminder %d skipped: its author lost facilitator rights", row_id)
-            await self._notify_facilitators("agenda/rights_revoked.md.j2",
-                                            {"number": row_id, "author": row.created_by},
-                                            f"{JOB_PREFIX}{row_id}-revoked")
-            return
+        if trigger is not None and not self._trigger_is_due(trigger, now):
+            return 0
+        # No await between the claim and _in_flight: another job of this process firing meanwhile
+        # sees these rows as taken (the DB claim covers other processes).
+        batches = self._claim_due(trigger, now)
+        claimed = [row.id for batch in batches for row in batch]
+        self._in_flight.update(claimed)
+        try:
+            for batch in batches:
+                await self._fire_batch(batch, now)
+        finally:
+            self._in_flight.difference_update(claimed)
+        return len(claimed)
 
-        aliases = await resolve_aliases(row.target_list, self.services.config, self.resolve_alias)
-        with self.services.db.session() as session:
-            room_ids, unresolved = resolve_targets(row.target_list, session, aliases)
-        late = lateness > LATE_AFTER
-        posted, failed = await self._post_to_rooms(row, room_ids, late)
-        problem = failed + unresolved
-        reason = ("salons non atteints : " + ", ".join(problem)) if problem else \
-            ("" if room_ids else "aucun salon ne correspond")
-        self._finish(row_id, SENT if posted else FAILED, reason=reason, late=late)
-        if reason:
-            await self._notify_facilitators("agenda/delivery_problem.md.j2",
-                                            {"number": row_id, "title": row.title or row.text[:60],
-                                             "failed": failed, "unresolved": unresolved, "none": not room_ids},
-                                            f"{JOB_PREFIX}{row_id}-problem")
-
-    def _claim(self, row_id: int, now: datetime) -> ReminderRow | None:
-        """The row, now "sending" and ours to post; None when there is nothing to do."""
+    def _trigger_is_due(self, row_id: int, now: datetime) -> bool:
+        if row_id in self._in_flight:
+            return False  # being posted by another firing of this process
         with self.services.db.session() as session:
             row = session.get(ReminderRow, row_id)
-            if row is None:
-                return None
-            if row.status == PENDING and row.due_at - now > EARLY_TOLERANCE:
-                # A job left at an occurrence's old time after it moved later: wait for the new time.
-                self._schedule(row)
-                return None
-            claimed = session.execute(update(ReminderRow).where(
-                ReminderRow.id == row_id, ReminderRow.status == PENDING).values(status=SENDING)).rowcount
-            session.refresh(row)
-            # Not claimed and not left "sending" by a crash: sent, cancelled or skipped already.
-            return row if claimed or row.status == SENDING else None
+        if row is None or row.status not in (PENDING, SENDING):
+            return False  # sent, cancelled or skipped already (often by the firing that took it along)
+        if row.status == PENDING and row.due_at - now > EARLY_TOLERANCE:
+            # A job left at an occurrence's old time after it moved later: wait for the new time.
+            self._schedule(row)
+            return False
+        return True
 
-    async def _post_to_rooms(self, row: ReminderRow, room_ids: list[str], late: bool) -> tuple[set[str], list[str]]:
-        """Posts to each room not yet done, recording each success at once. Returns (posted, failed)."""
-        posted = set(row.posted_room_list)
-        failed: list[str] = []
-        context = self._reply_context(row, late)
-        for room_id in room_ids:
-            if room_id in posted:
-                continue
-            reply = Reply(template=TEMPLATES[row.kind], context=context, room_id=room_id, in_reply=False,
-                          txn_key=f"{JOB_PREFIX}{row.id}-{room_id}", tag=f"reminder:{row.id}",
+    def _claim_due(self, trigger: int | None, now: datetime) -> list[list[ReminderRow]]:
+        """Claims every pending row already due (pending -> sending in one conditional UPDATE) and
+        takes back the rows a crash left "sending". Returns the batches to post, each sorted by due time.
+
+        A claimed row's sent_at records the claim time until it is really sent: rows left "sending"
+        by a crash are regrouped by it into the firings they belonged to, so a retry forms the same
+        per-room groups, hence the same digest transaction ids (see _post_group).
+        """
+        due = col(ReminderRow.due_at) <= now
+        if trigger is not None:
+            # The job's own row may fire within EARLY_TOLERANCE of its time, as it always did.
+            due = due | ((ReminderRow.id == trigger) & (col(ReminderRow.due_at) <= now + EARLY_TOLERANCE))
+        with self.services.db.session() as session:
+            fresh = set(session.execute(
+                update(ReminderRow).where(ReminderRow.status == PENDING, due)
+                .values(status=SENDING, sent_at=now).returning(ReminderRow.id)
+                .execution_options(synchronize_session=False)).scalars())
+            sending = session.exec(select(ReminderRow).where(ReminderRow.status == SENDING)
+                                   .order_by(ReminderRow.due_at, ReminderRow.id)).all()
+        leftovers: dict[datetime | None, list[ReminderRow]] = {}
+        for row in sending:
+            if row.id not in fresh and row.id not in self._in_flight:
+                leftovers.setdefault(row.sent_at, []).append(row)
+        if leftovers:
+            log.info("resuming %d reminders left sending by an interrupted firing",
+                     sum(len(rows) for rows in leftovers.values()))
+        batches = list(leftovers.values())
+        new = [row for row in sending if row.id in fresh]
+        if new:
+            batches.append(new)
+        return batches
+
+    async def _fire_batch(self, rows: list[ReminderRow], now: datetime) -> None:
+        """Posts one message per room for the rows of one firing: a row's own message when it is
+        alone in that room, a digest of them all otherwise; then finishes every row."""
+        grace = timedelta(minutes=self.services.config.agenda.grace_minutes)
+        live: list[ReminderRow] = []
+        for row in rows:
+            lateness = now - row.due_at
+            if lateness > grace:
+                self._finish(row.id, SKIPPED, reason=f"en retard de {int(lateness.total_seconds() // 60)} min")
+                log.info("reminder %d skipped: %s late, beyond the grace period", row.id, lateness)
+            elif row.kind == BROADCAST and row.created_by and not self.is_facilitator(row.created_by):
+                self._finish(row.id, SKIPPED, reason="l'auteur n'est plus dans l'équipe d'animation")
+                log.info("reminder %d skipped: its author lost facilitator rights", row.id)
+                await self._notify_facilitators("agenda/rights_revoked.md.j2",
+                                                {"number": row.id, "author": row.created_by},
+                                                f"{JOB_PREFIX}{row.id}-revoked")
+            else:
+                live.append(row)
+        if not live:
+            return
+
+        all_targets = [target for row in live for target in row.target_list]
+        aliases = await resolve_aliases(all_targets, self.services.config, self.resolve_alias)
+        targets: dict[int, tuple[list[str], list[str]]] = {}
+        with self.services.db.session() as session:
+            for row in live:
+                targets[row.id] = resolve_targets(row.target_list, session, aliases)
+        late = {row.id: now - row.due_at > LATE_AFTER for row in live}
+        posted = {row.id: set(row.posted_room_list) for row in live}
+        failed: dict[int, list[str]] = {row.id: [] for row in live}
+        groups: dict[str, list[ReminderRow]] = {}
+        for row in live:  # in due order, so each room's digest lists them in that order
+            for room_id in targets[row.id][0]:
+                if room_id not in posted[row.id]:
+                    groups.setdefault(room_id, []).append(row)
+        posts = [self._post_group(room_id, group, late, posted, failed) for room_id, group in groups.items()]
+        if len(posts) == 1:
+            await posts[0]
+        else:
+            # Rooms concurrently; the sender keeps each room's messages in order.
+            await asyncio.gather(*posts)
+
+        problems: list[dict] = []
+        with self.services.db.session() as session:
+            for row in live:
+                room_ids, unresolved = targets[row.id]
+                problem = failed[row.id] + unresolved
+                reason = ("salons non atteints : " + ", ".join(problem)) if problem else \
+                    ("" if room_ids else "aucun salon ne correspond")
+                session.execute(update(ReminderRow).where(ReminderRow.id == row.id).values(
+                    status=SENT if posted[row.id] else FAILED, reason=reason, sent_at=self.services.clock(),
+                    late=late[row.id]))
+                if reason:
+                    problems.append({"number": row.id, "title": row.title or row.text[:60],
+                                     "failed": failed[row.id], "unresolved": unresolved, "none": not room_ids})
+        if len(problems) == 1:
+            await self._notify_facilitators("agenda/delivery_problem.md.j2", problems[0],
+                                            f"{JOB_PREFIX}{problems[0]['number']}-problem")
+        elif problems:
+            # One notice per firing, not one per reminder.
+            failed_rooms = sorted({room for p in problems for room in p["failed"]})
+            unresolved_targets = sorted({target for p in problems for target in p["unresolved"]})
+            context = {"number": None, "title": "", "failed": failed_rooms, "unresolved": unresolved_targets,
+                       "none": False, "items": problems[:MAX_LISTED_PROBLEMS],
+                       "more": max(0, len(problems) - MAX_LISTED_PROBLEMS)}
+            await self._notify_facilitators("agenda/delivery_problem.md.j2", context,
+                                            f"{JOB_PREFIX}problem-{_ids_digest(p['number'] for p in problems)}")
+
+    async def _post_group(self, room_id: str, group: list[ReminderRow], late: dict[int, bool],
+                          posted: dict[int, set[str]], failed: dict[int, list[str]]) -> None:
+        """One message to ``room_id`` for the rows of ``group``, then the room recorded as reached for
+        each of them before anything else.
+
+        Exactly once: the txn key depends only on (room, set of row ids) — the row's own key when
+        alone, a digest key otherwise. If the bot dies after the homeserver accepted the message but
+        before the commit below, the rows are still "sending" with this room not reached; the retry
+        regroups them by their claim (sent_at), so the room gets the same group, the same key, and the
+        homeserver drops the duplicate. The group can only differ if a row of it is skipped at the
+        retry (now beyond grace, or its author lost rights) or its targets changed meanwhile: then
+        this one room may see those reminders twice, the price of never losing one.
+        """
+        if len(group) == 1:
+            row = group[0]
+            reply = Reply(template=TEMPLATES[row.kind], context=self._reply_context(row, late[row.id]),
+                          room_id=room_id, in_reply=False, txn_key=f"{JOB_PREFIX}{row.id}-{room_id}",
+                          tag=f"reminder:{row.id}",
                           # Agenda content and facilitators' messages are meant for these rooms.
                           author_consented=True)
-            try:
-                event_id = await self.services.post(reply)
-            except Exception:
-                log.exception("reminder %d: posting to %s failed", row.id, room_id)
-                event_id = None
-            if event_id is None:
-                failed.append(room_id)
-                continue
-            posted.add(room_id)
-            with self.services.db.session() as session:
+        else:
+            items = [{"template": TEMPLATES[row.kind], **self._reply_context(row, late[row.id])} for row in group]
+            reply = Reply(template=DIGEST_TEMPLATE, context={"items": items}, room_id=room_id, in_reply=False,
+                          txn_key=digest_txn_key(room_id, (row.id for row in group)),
+                          tag="reminders:" + ",".join(str(row.id) for row in group), author_consented=True)
+        try:
+            event_id = await self.services.post(reply)
+        except Exception:
+            log.exception("reminders %s: posting to %s failed", [row.id for row in group], room_id)
+            event_id = None
+        if event_id is None:
+            for row in group:
+                failed[row.id].append(room_id)
+            return
+        # No await from here to the commit: concurrent rooms' tasks never interleave their updates.
+        with self.services.db.session() as session:
+            for row in group:
+                posted[row.id].add(room_id)
                 session.execute(update(ReminderRow).where(ReminderRow.id == row.id)
-                                .values(posted_rooms=json.dumps(sorted(posted))))
-        return posted, failed
+                                .values(posted_rooms=json.dumps(sorted(posted[row.id]))))
 
     def _finish(self, row_id: int, status: str, *, reason: str = "", late: bool = False) -> None:
         values = {"status": status, "reason": reason}

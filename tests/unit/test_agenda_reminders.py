@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import socket
 from datetime import datetime, timedelta, timezone
@@ -53,12 +54,19 @@ class Poster:
         self.attempts: list[tuple[str, str | None, str]] = []  # (room, txn_key, text)
         self.unreachable: set[str] = set()
         self.crash_after: int | None = None  # raise CancelledError after this many successful posts
+        # Like crash_after, but the homeserver has accepted the message when the bot dies (before
+        # the bot could record it).
+        self.crash_after_accepting: int | None = None
+        self.tags: list[str | None] = []
 
     async def __call__(self, reply: Reply) -> str | None:
         if self.crash_after is not None and len(self.attempts) >= self.crash_after:
             raise asyncio.CancelledError()
         text = self.renderer.render(reply).plain
         self.attempts.append((reply.room_id, reply.txn_key, text))
+        self.tags.append(reply.tag)
+        if self.crash_after_accepting is not None and len(self.attempts) > self.crash_after_accepting:
+            raise asyncio.CancelledError()
         if reply.room_id in self.unreachable:
             return None
         return f"$event{len(self.attempts)}"
@@ -477,6 +485,11 @@ AGENDA_TEMPLATE_SAMPLES = {f"agenda/{name}.md.j2": context for name, context in 
     "feed_back": {"feed": "F"},
     "delivery_problem": {"number": 1, "title": "t", "failed": ["!a:x"], "unresolved": [], "none": False},
     "rights_revoked": {"number": 1, "author": "@a:x"},
+    "digest": {"items": [
+        {"template": "agenda/reminder.md.j2", "title": "Permanence", "text": "", "delay": "dans 15 minutes",
+         "when": "mardi 2 mars 2027 à 10h00", "location": "", "link": "https://x", "late": False, "all_day": False},
+        {"template": "agenda/broadcast.md.j2", "title": "", "text": "Pensez à l'Agora <b>", "delay": "", "when": "",
+         "location": "", "link": "", "late": True, "all_day": False}]},
 }.items()}
 
 
@@ -491,6 +504,15 @@ def test_every_agenda_template_renders():
     reminder = renderer.render(Reply(template="agenda/reminder.md.j2",
                                      context=AGENDA_TEMPLATE_SAMPLES["agenda/reminder.md.j2"]))
     assert "(rappel envoyé en retard)" in reminder.plain
+    digest = renderer.render(Reply(template="agenda/digest.md.j2",
+                                   context=AGENDA_TEMPLATE_SAMPLES["agenda/digest.md.j2"]))
+    assert "2 rappels" in digest.plain and "📅 Permanence — dans 15 minutes" in digest.plain
+    assert "📢 Pensez à l'Agora" in digest.plain and digest.plain.count("(rappel envoyé en retard)") == 1
+    assert "&lt;b&gt;" in digest.html
+    problems = renderer.render(Reply(template="agenda/delivery_problem.md.j2", context={
+        "number": None, "title": "", "failed": ["!a:x"], "unresolved": [], "none": False, "more": 0,
+        "items": [{"number": 4, "title": "A", "none": False}, {"number": 5, "title": "B", "none": True}]}))
+    assert "2 rappels" in problems.plain and "!a:x" in problems.plain and "n°5 (B)" in problems.plain
     broadcast = renderer.render(Reply(template="agenda/broadcast.md.j2",
                                       context=AGENDA_TEMPLATE_SAMPLES["agenda/broadcast.md.j2"]))
     assert "&lt;b&gt;" in broadcast.html  # a facilitator's HTML is shown, not interpreted
@@ -603,3 +625,132 @@ async def test_aliases_resolve_through_config_then_the_bot_hook(harness):
     assert asked == ["#externe:x"]  # the configured alias needs no lookup
     with pytest.raises(UserError, match="introuvable"):
         await service.check_targets(("#absent:x",))
+
+
+# ------------------------------------------------------------------ several reminders due together
+
+def digest_key(room_id: str, row_ids) -> str:
+    """Computed here, independently of the service: the same room and set of rows, the same key."""
+    ids = ",".join(str(i) for i in sorted(row_ids))
+    return f"reminder-digest-{room_id}-{hashlib.sha256(ids.encode()).hexdigest()[:24]}"
+
+
+def manual_rows(service: ReminderService, due: datetime, *specs: tuple[str, tuple[str, ...]]) -> list[ReminderRow]:
+    return [service.schedule_manual(text, due, targets, ANIM) for text, targets in specs]
+
+
+async def test_rows_due_together_for_one_room_go_out_as_one_digest(harness):
+    service = harness.service()
+    await service.sync_from_config_and_feeds()
+    due = harness.clock.now + timedelta(hours=1)
+    early = service.schedule_manual("Rappel déjà en retard", due - timedelta(minutes=5), ("pairs",), ANIM)
+    rows = [early, *manual_rows(service, due, ("Agora à 14h", ("pairs",)), ("Apportez vos cartes", ("pairs",)))]
+    harness.clock.set(due)
+    await service.fire(rows[1].id)  # one row's job takes every row already due along
+    for row in rows:
+        await service.fire(row.id)  # the other jobs find nothing left to do
+    assert harness.poster.attempts and [room for room, _, _ in harness.poster.attempts] == [PEER]
+    _, key, text = harness.poster.attempts[0]
+    assert key == digest_key(PEER, [r.id for r in rows]) == digest_key(PEER, [r.id for r in reversed(rows)])
+    assert harness.poster.tags == ["reminders:" + ",".join(str(r.id) for r in rows)]
+    assert "3 rappels" in text
+    positions = [text.index(f"📢 {r.text}") for r in rows]
+    assert positions == sorted(positions)  # in due order
+    assert text.count("(rappel envoyé en retard)") == 1  # only the late one says so
+    stored = harness.rows(kind=BROADCAST)
+    assert [(r.status, r.posted_room_list, r.late) for r in stored] == \
+        [(SENT, [PEER], True), (SENT, [PEER], False), (SENT, [PEER], False)]
+    # The event reminders, not due yet, were left alone.
+    assert {r.status for r in harness.rows(kind=EVENT)} == {PENDING}
+
+
+async def test_rows_for_different_rooms_give_one_post_per_room(harness):
+    service = harness.service()
+    due = harness.clock.now + timedelta(hours=1)
+    a, b, c, d = manual_rows(service, due, ("A pour les pairs", ("pairs",)), ("B pour les pairs", ("pairs",)),
+                             ("C pour t1", ("!t1:x",)), ("D pour les tribus", ("tribus",)))
+    harness.clock.set(due)
+    assert await service.fire_due_now() == 4
+    attempts = {room: (key, text) for room, key, text in harness.poster.attempts}
+    assert len(harness.poster.attempts) == len(attempts) == 3  # one message per room
+    assert attempts[PEER][0] == digest_key(PEER, [a.id, b.id])
+    assert "A pour les pairs" in attempts[PEER][1] and "B pour les pairs" in attempts[PEER][1]
+    assert attempts["!t1:x"][0] == digest_key("!t1:x", [c.id, d.id])
+    assert "C pour t1" in attempts["!t1:x"][1] and "D pour les tribus" in attempts["!t1:x"][1]
+    # Alone in its room: the row's own message and key, exactly as before digests.
+    assert attempts["!t2:x"] == (f"reminder-{d.id}-!t2:x", "📢 D pour les tribus")
+    assert sorted(harness.rows(id=d.id)[0].posted_room_list) == ["!t1:x", "!t2:x"]
+    assert {r.status for r in harness.rows(kind=BROADCAST)} == {SENT}
+
+
+async def test_a_single_due_row_keeps_its_own_message_and_key(harness):
+    service = harness.service()
+    due = harness.clock.now + timedelta(hours=1)
+    row = service.schedule_manual("Pensez à l'Agora", due, ("pairs",), ANIM)
+    service.schedule_manual("Plus tard", due + timedelta(minutes=1), ("pairs",), ANIM)  # not due yet
+    harness.clock.set(due)
+    await service.fire(row.id)
+    assert harness.poster.attempts == [(PEER, f"reminder-{row.id}-{PEER}", "📢 Pensez à l'Agora")]
+    assert harness.poster.tags == [f"reminder:{row.id}"]
+    assert [r.status for r in harness.rows(kind=BROADCAST)] == [SENT, PENDING]
+
+
+async def test_restart_after_a_partial_digest_posts_only_to_the_rooms_not_reached(harness):
+    first = harness.service()
+    due = harness.clock.now + timedelta(hours=1)
+    rows = manual_rows(first, due, ("Agora", ("tous",)), ("Compost", ("tous",)))
+    ids = [r.id for r in rows]
+    harness.clock.set(due)
+    harness.poster.crash_after = 1  # the process dies after the first room's digest
+    with pytest.raises(asyncio.CancelledError):
+        await first.fire(rows[0].id)
+    crashed = harness.rows(kind=BROADCAST)
+    assert {r.status for r in crashed} == {SENDING}
+    reached = crashed[0].posted_room_list
+    assert len(reached) == 1 and crashed[1].posted_room_list == reached  # recorded for every row of the group
+    harness.poster.crash_after = None
+    harness.clock.set(due + timedelta(seconds=30))
+    await harness.service().fire_due_now()
+    rooms = [room for room, _, _ in harness.poster.attempts]
+    assert sorted(rooms) == sorted([*TRIBES, PEER])  # each room exactly once
+    assert harness.poster.txn_keys() == [digest_key(room, ids) for room in rooms]
+    assert all("Agora" in text and "Compost" in text for _, _, text in harness.poster.attempts)
+    assert [(r.status, sorted(r.posted_room_list)) for r in harness.rows(kind=BROADCAST)] == \
+        [(SENT, sorted([*TRIBES, PEER]))] * 2
+
+
+async def test_a_crash_between_post_and_record_retries_with_the_same_digest_key(harness):
+    first = harness.service()
+    due = harness.clock.now + timedelta(hours=1)
+    rows = manual_rows(first, due, ("Agora", ("pairs",)), ("Compost", ("pairs",)))
+    harness.clock.set(due)
+    harness.poster.crash_after_accepting = 0  # the homeserver took the digest; the bot died before recording it
+    with pytest.raises(asyncio.CancelledError):
+        await first.fire(rows[0].id)
+    assert [r.posted_room_list for r in harness.rows(kind=BROADCAST)] == [[], []]
+    harness.poster.crash_after_accepting = None
+    # A row falling due meanwhile must not change the group the retry forms.
+    later = harness.service().schedule_manual("Arrivé entre-temps", due + timedelta(seconds=20), ("pairs",), ANIM)
+    harness.clock.set(due + timedelta(seconds=30))
+    await harness.service().fire_due_now()
+    keys = harness.poster.txn_keys()
+    # The retry reuses the first key (the homeserver drops that duplicate); the newcomer goes alone.
+    assert keys == [digest_key(PEER, [r.id for r in rows])] * 2 + [f"reminder-{later.id}-{PEER}"]
+    assert {r.status for r in harness.rows(kind=BROADCAST)} == {SENT}
+
+
+async def test_an_unreachable_room_is_reported_once_per_firing(harness):
+    service = harness.service()
+    harness.poster.unreachable.add(PEER)
+    due = harness.clock.now + timedelta(hours=1)
+    rows = manual_rows(service, due, ("Agora", ("tous",)), ("Compost", ("tous",)), ("Pairs seuls", ("pairs",)))
+    harness.clock.set(due)
+    await service.fire_due_now()
+    notices = harness.poster.to(FACILITATORS)
+    assert len(notices) == 1 and PEER in notices[0]
+    assert all(f"n°{r.id}" in notices[0] for r in rows)
+    stored = {r.id: r for r in harness.rows(kind=BROADCAST)}
+    assert stored[rows[0].id].status == stored[rows[1].id].status == SENT
+    assert sorted(stored[rows[0].id].posted_room_list) == sorted(TRIBES)
+    assert PEER in stored[rows[0].id].reason
+    assert stored[rows[2].id].status == "failed" and stored[rows[2].id].posted_room_list == []

@@ -8,6 +8,14 @@ from handlers.registry import CommandRegistry
 from handlers.replies import Reply
 
 
+# What members use most comes first; the facilitators' tools last.
+SECTION_ORDER = ("Général", "Référentiel", "Dépôts de projets", "Agenda et rappels", "Animation")
+
+
+def _section_rank(section: str) -> tuple[int, str]:
+    return (SECTION_ORDER.index(section) if section in SECTION_ORDER else len(SECTION_ORDER), section)
+
+
 def register(registry: CommandRegistry) -> None:
     async def help_command(ctx: CommandContext) -> Reply:
         prefix = ctx.services.config.bot.command_prefix
@@ -21,7 +29,7 @@ def register(registry: CommandRegistry) -> None:
             return Reply(template="help/command.md.j2", context={"prefix": prefix, "command": command})
         visible = registry.visible(is_facilitator=ctx.is_facilitator, room_kind=room.kind, is_direct=room.is_direct)
         sections = [(name, list(commands)) for name, commands in groupby(
-            sorted(visible, key=lambda c: (c.section != "Général", c.section)), key=lambda c: c.section)]
+            sorted(visible, key=lambda c: _section_rank(c.section)), key=lambda c: c.section)]
         return Reply(template="help/overview.md.j2",
                      context={"prefix": prefix, "sections": sections, "room": room,
                               "is_facilitator": ctx.is_facilitator})

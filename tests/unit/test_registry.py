@@ -41,3 +41,31 @@ def test_a_word_registered_twice_is_refused():
     registry = make_registry()
     with pytest.raises(ValueError):
         registry.command("help", usage="x", help="x")(noop)
+
+
+async def test_help_lists_what_this_person_may_do_here_in_a_stable_order():
+    from pathlib import Path
+
+    from bot.app import build_registry
+    from bot.config import parse_config
+    from handlers.context import CommandContext, Message, RoomInfo, Services
+
+    registry = build_registry()
+    config = parse_config({"matrix": {"homeserver": "http://h", "user_id": "@b:h"}, "bot": {}}, Path("c.toml"))
+
+    async def post(reply):
+        return None
+
+    def context_in(kind: str, facilitator: bool) -> CommandContext:
+        return CommandContext(message=Message(room=RoomInfo("!r:h", kind, "Salon"), event_id="$e", sender="@a:h",
+                                             body="!aide"), services=Services(config, None, "@b:h", post),
+                             is_facilitator=facilitator)
+
+    member = await registry.find("aide").handler(context_in("tribe", False))
+    names = [name for name, _ in member.context["sections"]]
+    assert names == ["Général", "Référentiel", "Dépôts de projets", "Agenda et rappels"]
+    listed = {c.name for _, commands in member.context["sections"] for c in commands}
+    assert "diffuser" not in listed and "depots" not in listed and "deposer" in listed
+    facilitator = await registry.find("aide").handler(context_in("facilitators", True))
+    assert [name for name, _ in facilitator.context["sections"]][-1] == "Animation"
+    assert {"diffuser", "depots", "repondre"} <= {c.name for _, cs in facilitator.context["sections"] for c in cs}

@@ -70,3 +70,14 @@ async def test_forwarded_question_answered_by_a_facilitator_comes_back_and_feeds
         await human.send(tribe, "!q quel temps fera-t-il demain à Brest ?")
         faq = await human.wait_for_message(tribe, bot_account.user_id, contains="Source :", after=3)
         assert "Météo-France" in faq.body and "FAQ" in faq.body
+
+
+async def test_any_message_in_a_direct_chat_is_a_question(synapse, make_bot, bot_account, human, tmp_path):
+    config = bot_config(synapse, tmp_path / "bot", bot_account)
+    async with make_bot(config):
+        direct = await human.create_room("", encrypted=True, invite=(bot_account.user_id,), is_direct=True)
+        await human.wait_joined(direct, bot_account.user_id)
+        question = await human.send(direct, "c'est quand la permanence ?")
+        answer = await human.wait_for_message(direct, bot_account.user_id, contains="Source :")
+        assert "mardi" in answer.body.lower()
+        assert answer.source["content"]["m.relates_to"]["m.in_reply_to"]["event_id"] == question

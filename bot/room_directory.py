@@ -8,12 +8,11 @@ import fnmatch
 import logging
 
 from nio import AsyncClient, RoomGetStateResponse, RoomResolveAliasResponse
-from sqlmodel import select
 
 from bot.config import Config
 from handlers.context import RoomInfo
 from storage.database import Database
-from storage.rooms import TARGET_KINDS, RoomRecord, utcnow
+from storage.rooms import RoomRecord, facilitators_room_id, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -66,12 +65,6 @@ class RoomDirectory:
         return RoomInfo(room_id=room_id, kind=kind, name=name, role=record.role if record else None,
                         encrypted=encrypted, is_direct=is_direct)
 
-    def set_kind(self, room_id: str, kind: str, name: str, role: str | None) -> None:
-        with self.db.session() as session:
-            record = session.get(RoomRecord, room_id) or RoomRecord(room_id=room_id)
-            record.kind, record.name, record.role, record.updated_at = kind, name, role, utcnow()
-            session.add(record)
-
     def mark_direct(self, room_id: str) -> None:
         with self.db.session() as session:
             record = session.get(RoomRecord, room_id) or RoomRecord(room_id=room_id)
@@ -80,27 +73,7 @@ class RoomDirectory:
 
     def facilitators_room(self) -> str | None:
         with self.db.session() as session:
-            record = session.exec(select(RoomRecord).where(RoomRecord.kind == "facilitators")).first()
-            return record.room_id if record else None
-
-    def rooms_of_kinds(self, kinds: tuple[str, ...]) -> list[str]:
-        with self.db.session() as session:
-            records = session.exec(select(RoomRecord).where(RoomRecord.kind.in_(kinds))).all()
-            return [r.room_id for r in records if r.room_id in self.client.rooms]
-
-    async def resolve_targets(self, targets: tuple[str, ...] | list[str]) -> list[str]:
-        """'tous', 'tribus', 'pairs', 'animation', '!id' or '#alias' -> room ids, in order, without repeats."""
-        found: list[str] = []
-        for target in targets:
-            if target in TARGET_KINDS:
-                ids = self.rooms_of_kinds(TARGET_KINDS[target])
-            elif target.startswith("#"):
-                resolved = await self.resolve_alias(target)
-                ids = [resolved] if resolved else []
-            else:
-                ids = [target]
-            found.extend(i for i in ids if i not in found)
-        return found
+            return facilitators_room_id(session)
 
     def is_facilitator(self, user_id: str) -> bool:
         """Listed in access.facilitators, or power level high enough in the facilitators' room."""

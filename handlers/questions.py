@@ -17,7 +17,7 @@ from handlers.registry import CommandRegistry
 from handlers.replies import Reply, UserError
 from storage.messages import SentMessage
 from storage.questions import AnswerFeedback, AnswerRecord, ForwardedQuestion, ForwardOffer
-from storage.rooms import RoomRecord
+from storage.rooms import facilitators_room_id
 
 OFFER_LIFETIME = timedelta(minutes=30)
 PASSAGE_CHARS = 700
@@ -103,8 +103,7 @@ async def answer_question(ctx: CommandContext, question: str) -> list[Reply]:
 
 def _facilitators_room(services: Services) -> str | None:
     with services.db.session() as session:
-        record = session.exec(select(RoomRecord).where(RoomRecord.kind == "facilitators")).first()
-        return record.room_id if record else None
+        return facilitators_room_id(session)
 
 
 async def offer_listener(ctx: CommandContext) -> list[Reply] | None:

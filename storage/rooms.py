@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Session, SQLModel, select
 
 
 def utcnow() -> datetime:
@@ -32,3 +32,10 @@ class RoomRecord(SQLModel, table=True):
 # a room id (!…) or an alias (#…, resolved by the caller beforehand).
 TARGET_KINDS = {"tribus": ("tribe",), "pairs": ("peer_group",), "animation": ("facilitators",),
                 "tous": ("tribe", "peer_group")}
+
+
+def facilitators_room_id(session: Session) -> str | None:
+    """The facilitators' room, where notices, forwarded questions and deposits go."""
+    record = session.exec(select(RoomRecord).where(RoomRecord.kind == "facilitators")
+                          .order_by(RoomRecord.room_id)).first()
+    return record.room_id if record else None

@@ -16,6 +16,7 @@ from handlers.context import RoomInfo
 from handlers.registry import fold
 from handlers.replies import UserError
 from storage.rooms import TARGET_KINDS, RoomRecord
+from storage.rooms import facilitators_room_id as stored_facilitators_room
 
 KIND_TARGETS = tuple(TARGET_KINDS)  # tribus, pairs, animation, tous
 # What people type for the same thing.
@@ -102,11 +103,8 @@ def resolve_targets(targets: Iterable[str], session: Session,
 
 def facilitators_room_id(session: Session, config: Config) -> str | None:
     """Where operational notices go: the recorded facilitators' room, else the configured one."""
-    record = session.exec(select(RoomRecord).where(RoomRecord.kind == "facilitators")
-                          .order_by(RoomRecord.room_id)).first()
-    if record is not None:
-        return record.room_id
-    return next((room.id for room in config.rooms if room.kind == "facilitators" and room.id), None)
+    return stored_facilitators_room(session) or next(
+        (room.id for room in config.rooms if room.kind == "facilitators" and room.id), None)
 
 
 def shown_in_room(targets: Iterable[str], room: RoomInfo, config: Config) -> bool:

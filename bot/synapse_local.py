@@ -62,7 +62,8 @@ class LocalSynapse:
     """Start with start(), stop with stop(); nothing happens in the constructor."""
 
     def __init__(self, directory: Path, *, lift_rate_limits: bool = True, port: int | None = None) -> None:
-        self.directory = Path(directory)
+        # Absolute: Synapse runs with its own folder as working directory.
+        self.directory = Path(directory).absolute()
         self.lift_rate_limits = lift_rate_limits
         self.port = port
         self.process: subprocess.Popen | None = None

@@ -73,3 +73,11 @@ def test_relative_paths_resolve_against_the_config_folder_and_env_overrides_pass
 @pytest.mark.parametrize("text, minutes", [("15m", 15), ("2h", 120), ("1d", 1440), ("3j", 4320)])
 def test_offsets(text, minutes):
     assert parse_offset_minutes(text) == minutes
+
+
+def test_local_synapse_paths_do_not_depend_on_the_working_directory(tmp_path, monkeypatch):
+    from bot.synapse_local import LocalSynapse
+    monkeypatch.chdir(tmp_path)
+    server = LocalSynapse("demo-data/synapse", port=1)
+    config_path = server.write_config()
+    assert config_path.is_absolute() and config_path.exists()

@@ -13,7 +13,7 @@ from bot.config import ConfigError, default_config_path, load_config
 def setup_logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # nio and the HTTP stack are chatty at INFO and may log event content at DEBUG.
-    for noisy in ("nio", "aiohttp", "peewee", "apscheduler.executors", "httpx", "bm25s"):
+    for noisy in ("nio", "aiohttp", "peewee", "apscheduler", "httpx", "bm25s"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 

@@ -151,7 +151,8 @@ def run_demo(directory: Path, chat: bool = False) -> int:
     synapse, state = _prepare(directory)
     try:
         config = load_config(directory / "config.toml")
-        setup_logging("ERROR" if chat else config.bot.log_level)
+        # The demo is for trying: warnings only, so the login instructions stay on screen.
+        setup_logging("ERROR" if chat else "WARNING")
         print(_instructions(state, directory), flush=True)
 
         async def main() -> None:

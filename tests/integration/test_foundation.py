@@ -6,7 +6,6 @@ import asyncio
 import pytest
 from nio import RoomMessageNotice
 
-from handlers.replies import Reply
 from tests.integration.conftest import bot_config
 
 pytestmark = pytest.mark.synapse

@@ -1,5 +1,4 @@
 """A sample context for every shipped template, so a test can render each one."""
-from types import SimpleNamespace
 
 from handlers.context import RoomInfo
 from handlers.registry import Command

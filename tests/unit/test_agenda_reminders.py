@@ -521,7 +521,6 @@ def test_every_agenda_template_renders():
 # ------------------------------------------------------------------ CLI
 
 def test_cli_lists_occurrences_as_json_and_falls_back_to_the_stored_copy(tmp_path, capsys):
-    import argparse
     from bot.cli import build_parser
     feed_path = tmp_path / "cal.ics"
     feed_path.write_text(ics(vevent("agora", "20270303T180000", "Agora", "LOCATION:Halle"),

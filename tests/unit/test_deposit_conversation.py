@@ -66,7 +66,6 @@ async def test_a_complete_deposit_is_numbered_announced_and_notified(tmp_path):
 
 async def test_references_follow_a_per_year_sequence(tmp_path):
     h = Harness.build(tmp_path)
-    refs = []
     for n, when in enumerate(["2027-03-01", "2027-03-02", "2028-01-05"]):
         h.clock.now = h.clock.now.replace(year=int(when[:4]), month=int(when[5:7]), day=int(when[8:]))
         await h.say(ALICE, "!deposer", event_id=f"$r{n}")

@@ -1,5 +1,4 @@
 """Every shipped template renders with a sample context; HTML from users is escaped."""
-from pathlib import Path
 
 import pytest
 

@@ -79,7 +79,7 @@ class Sender:
                          "format": "org.matrix.custom.html", "formatted_body": rendered.html}
         mentions = list(reply.mentions)
         if reply.attachment is not None:
-            content = await self._upload(room_id, reply)
+            content = await self._upload(room_id, reply, content, txn_key)
             if content is None:
                 return None
         relation = self._relation(reply, trigger if same_room else None)
@@ -128,7 +128,7 @@ class Sender:
             return {"m.in_reply_to": {"event_id": trigger.event_id}}
         return None
 
-    async def _upload(self, room_id: str, reply: Reply) -> dict | None:
+    async def _upload(self, room_id: str, reply: Reply, caption: dict, txn_key: str | None) -> dict | None:
         attachment = reply.attachment
         room = self.client.rooms.get(room_id)
         encrypt = bool(room and room.encrypted)
@@ -138,7 +138,6 @@ class Sender:
         if not isinstance(answer, UploadResponse):
             log.warning("Upload to %s failed: %s", room_id, getattr(answer, "message", answer))
             return None
-        rendered = self.renderer.render(reply)
         content = {"msgtype": "m.file", "body": attachment.filename, "filename": attachment.filename,
                    "info": {"mimetype": attachment.mimetype, "size": len(attachment.content)}}
         if encrypt:
@@ -146,10 +145,8 @@ class Sender:
         else:
             content["url"] = answer.content_uri
         # The caption goes in a separate notice just before, so every client shows it.
-        await self.client.room_send(room_id, "m.room.message",
-                                    {"msgtype": "m.notice", "body": rendered.plain,
-                                     "format": "org.matrix.custom.html", "formatted_body": rendered.html,
-                                     "m.mentions": {}},
+        await self.client.room_send(room_id, "m.room.message", {**caption, "m.mentions": {}},
+                                    tx_id=transaction_id(f"{txn_key}:caption") if txn_key else None,
                                     ignore_unverified_devices=True)
         return content
 

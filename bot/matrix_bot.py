@@ -14,6 +14,7 @@ from bot.config import Config
 from bot.dispatcher import Dispatcher, strip_reply_fallback
 from bot.room_directory import RoomDirectory, inviter_allowed
 from bot.session import StoredSession, load_session, save_session
+from bot.sync_loop import sync_until_cancelled
 from handlers.context import Message
 from handlers.replies import Reply
 
@@ -101,7 +102,7 @@ class MatrixBot:
 
     async def sync_forever(self) -> None:
         self.ready.set()
-        await self.client.sync_forever(timeout=30000, sync_filter=SYNC_FILTER, full_state=False)
+        await sync_until_cancelled(self.client, timeout=30000, sync_filter=SYNC_FILTER, full_state=False)
 
     # --- callbacks -----------------------------------------------------------------------
 

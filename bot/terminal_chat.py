@@ -10,6 +10,7 @@ from nio import (AsyncClient, AsyncClientConfig, LoginResponse, MatrixRoom, Mego
 from nio.store import SqliteStore
 
 from bot.session import StoredSession, load_session, save_session
+from bot.sync_loop import sync_until_cancelled
 
 HELP = ("Tapez un message et Entrée pour l'envoyer dans le salon courant.\n"
         "Quand le bot ouvre un fil (un formulaire de dépôt, par exemple), vos messages y vont.\n"
@@ -75,7 +76,7 @@ class TerminalChat:
 
     async def run(self) -> None:
         await self.connect()
-        sync = asyncio.create_task(self.client.sync_forever(timeout=30000))
+        sync = asyncio.create_task(sync_until_cancelled(self.client, timeout=30000))
         print(HELP)
         self._list_rooms()
         loop = asyncio.get_running_loop()

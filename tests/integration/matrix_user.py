@@ -11,10 +11,12 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from nio import AsyncClient, AsyncClientConfig, MegolmEvent, RoomCreateResponse, RoomMessage, RoomSendResponse
+from nio import (AsyncClient, AsyncClientConfig, LocalProtocolError, MegolmEvent, RoomCreateResponse, RoomMessage,
+                 RoomSendResponse)
 from nio.store import SqliteStore
 
 from bot.synapse_local import RegisteredUser
+from bot.sync_loop import sync_until_cancelled
 
 
 class MatrixUser:
@@ -39,8 +41,9 @@ class MatrixUser:
             await self.client.keys_upload()
         await self.client.sync(timeout=0, full_state=True)
         self.client.add_event_callback(self._collect, (RoomMessage, MegolmEvent))
-        self._sync_task = asyncio.create_task(self.client.sync_forever(timeout=3000, full_state=True))
+        self._sync_task = asyncio.create_task(sync_until_cancelled(self.client, timeout=3000, full_state=True))
         return self
+
 
     async def stop(self) -> None:
         if self._sync_task:
@@ -90,7 +93,8 @@ class MatrixUser:
             if time.monotonic() > deadline:
                 raise AssertionError(f"no device keys for {user_id}")
             self.client.olm.users_for_key_query.add(user_id)
-            await self.client.keys_query()
+            with contextlib.suppress(LocalProtocolError):  # the sync loop's own query got there first
+                await self.client.keys_query()
             await asyncio.sleep(0.1)
 
     async def send(self, room_id: str, body: str, *, thread_root: str | None = None,

@@ -1,0 +1,30 @@
+"""A sync loop that survives what ends nio's own one.
+
+nio's `sync_forever` stops at the first exception: two key queries racing (one from the loop,
+one from `room_send` in a room whose members were not synced yet) raise LocalProtocolError, and
+a homeserver that stays unreachable past nio's own retries raises a connection error. A bot must
+keep going; it resumes from the client's sync token, so nothing said in the meantime is lost.
+"""
+from __future__ import annotations
+
+import logging
+
+from nio import AsyncClient
+from tenacity import AsyncRetrying, RetryCallState, wait_exponential
+
+log = logging.getLogger(__name__)
+
+
+async def sync_until_cancelled(client: AsyncClient, **sync_options) -> None:
+    """Runs `client.sync_forever(**sync_options)` again after any error, waiting longer each time
+    (up to a minute). Returns only if nio's loop is stopped on purpose."""
+    retrying = AsyncRetrying(wait=wait_exponential(multiplier=0.5, max=60), reraise=True,
+                             before_sleep=_log_interruption)
+    async for attempt in retrying:
+        with attempt:
+            await client.sync_forever(**sync_options)
+
+
+def _log_interruption(state: RetryCallState) -> None:
+    log.warning("Sync interrupted (attempt %d); resuming in %.1f s", state.attempt_number,
+                state.upcoming_sleep, exc_info=state.outcome.exception())

@@ -9,6 +9,7 @@ from __future__ import annotations
 from handlers.deposits.conversation import form_listener, on_recap_reaction, start_deposit
 from handlers.deposits.facilitation import deposit_command, list_command, mine_command
 from handlers.deposits.idle import check_idle_drafts
+from handlers.deposits.sharing import share_command
 from handlers.registry import CommandRegistry
 
 SECTION = "Dépôts de projets"
@@ -28,6 +29,11 @@ def register(registry: CommandRegistry) -> None:
         "mes-depots", usage="mes-depots",
         help="Voir vos dépôts de projets et leur suivi, ainsi que vos dépôts non terminés.",
         section=SECTION)(mine_command)
+    registry.command(
+        "partager", usage="partager <référence>",
+        help="Pour un dépôt fait dans un espace confidentiel dont vous aviez gardé le contenu pour vous : "
+             "le transmettre à l'équipe d'animation.",
+        section=SECTION)(share_command)
     registry.command(
         "depots", usage="depots [statut] [tribu] | depots export",
         help="Lister les dépôts (filtrés par statut : nouveau, en-etude, accompagne, clos, et par tribu), "

@@ -115,18 +115,9 @@ def confirmation_replies(services: Services, form: FormDef, deposit: Deposit) ->
         "title": deposit.title, "reference": deposit.reference, "visibility": deposit.visibility,
         "content_shared": deposit.content_shared, "announced": tribe_room is not None}))
 
-    facilitators_room = room_of_kind(services, "facilitators")
-    if facilitators_room:
-        replies.append(Reply(
-            template="deposits/facilitators_notice.md.j2", room_id=facilitators_room, in_reply=False,
-            context={"reference": deposit.reference, "content_shared": deposit.content_shared,
-                     "origin_confidential": deposit.origin_confidential, "depositor": deposit.depositor,
-                     "rows": answer_rows(form, deposit.answers) if deposit.content_shared else []},
-            # Consent is the explicit « oui » of the share_content question, and nothing else.
-            author_consented=deposit.origin_confidential and deposit.content_shared,
-            # Without consent the notice holds the reference alone: nothing said in the room.
-            contains_room_content=deposit.content_shared,
-            txn_key=f"deposit-notice:{deposit.reference}"))
+    notice = facilitators_notice(services, form, deposit)
+    if notice:
+        replies.append(notice)
 
     if tribe_room:
         fields = {f.key: f for f in form.fields}
@@ -138,3 +129,24 @@ def confirmation_replies(services: Services, form: FormDef, deposit: Deposit) ->
                      "needs": display_value(fields["needs"], needs) if needs and "needs" in fields else ""},
             txn_key=f"deposit-announce:{deposit.reference}"))
     return replies
+
+
+def facilitators_notice(services: Services, form: FormDef, deposit: Deposit, *,
+                        shared_later: bool = False) -> Reply | None:
+    """The notice of a deposit in the facilitators' room (None when no such room is known).
+    `shared_later`: its author, who first kept the content to themselves, now shares it."""
+    facilitators_room = room_of_kind(services, "facilitators")
+    if not facilitators_room:
+        return None
+    return Reply(
+        template="deposits/facilitators_notice.md.j2", room_id=facilitators_room, in_reply=False,
+        context={"reference": deposit.reference, "content_shared": deposit.content_shared,
+                 "origin_confidential": deposit.origin_confidential, "depositor": deposit.depositor,
+                 "shared_later": shared_later,
+                 "rows": answer_rows(form, deposit.answers) if deposit.content_shared else []},
+        # Consent is the author's explicit « oui » to the share_content question, or their
+        # own !partager afterwards, and nothing else.
+        author_consented=deposit.origin_confidential and deposit.content_shared,
+        # Without consent the notice holds the reference alone: nothing said in the room.
+        contains_room_content=deposit.content_shared,
+        txn_key=f"deposit-{'shared' if shared_later else 'notice'}:{deposit.reference}")

@@ -179,7 +179,7 @@ DEPOSIT_TEMPLATE_SAMPLES = {f"deposits/{name}.md.j2": context for name, context 
     "confirmed": {"title": "Cantine <b>bio</b>", "reference": "DEP-2027-0001", "visibility": "community",
                   "content_shared": True, "announced": True},
     "facilitators_notice": {"reference": "DEP-2027-0001", "content_shared": True, "origin_confidential": True,
-                            "depositor": "@alice:test", "rows": [_ROW]},
+                            "depositor": "@alice:test", "rows": [_ROW], "shared_later": False},
     "tribe_announce": {"title": "Cantine <b>bio</b>", "reference": "DEP-2027-0001", "territory": "Lunel",
                        "needs": "Un lieu"},
     "deposit": {"d": _VIEW},

@@ -5,7 +5,7 @@ from sqlmodel import select
 
 from handlers.deposits import check_idle_drafts
 from storage.deposits import Deposit, DepositDraft
-from tests.unit.deposit_helpers import (DIRECT, FACILITATORS, PEERS, SELF_DEPOSIT, TRIBE_ENERGY, Clock, Harness,
+from tests.unit.deposit_helpers import (DIRECT, FACILITATOR, FACILITATORS, PEERS, SELF_DEPOSIT, TRIBE_ENERGY, Clock, Harness,
                                         last_tag)
 
 ALICE, BOB = "@alice:test", "@bob:test"
@@ -157,6 +157,34 @@ async def test_confidential_deposit_without_consent_is_never_announced_nor_shown
     # The facilitators' view of it stays empty too.
     shown = await h.say("@fanny:test", "!depot DEP-2027-0001", room=FACILITATORS)
     assert "Cantine" not in shown[0].text and "pas souhaité partager" in shown[0].text
+
+
+async def test_the_author_may_share_a_withheld_deposit_later_and_only_the_author(tmp_path):
+    h = Harness.build(tmp_path)
+    await h.say(ALICE, "!deposer", room=PEERS, event_id="$root")
+    sent = await fill(h, ALICE, SELF_DEPOSIT[:-1] + ["non", "oui"], room=PEERS)
+    assert not deposits(h)[0].content_shared
+    assert "!partager DEP-2027-0001" in sent[0].text  # the way back is offered at once
+
+    # Someone else cannot, and learns nothing about the deposit.
+    [refused] = await h.say("@bob:test", "!partager DEP-2027-0001", room=PEERS)
+    assert "Vous n'avez pas de dépôt" in refused.text and "Cantine" not in refused.text
+    assert not deposits(h)[0].content_shared
+    [bad] = await h.say(ALICE, "!partager", room=PEERS)
+    assert "référence" in bad.text
+
+    sent = await h.say(ALICE, "!partager dep-2027-0001", room=PEERS)
+    assert deposits(h)[0].content_shared
+    confirmation, notice = sent
+    assert confirmation.room_id is None and "transmis à l'équipe d'animation" in confirmation.text
+    assert "Cantine" not in confirmation.text
+    assert notice.room_id == FACILITATORS.room_id and notice.author_consented
+    assert "son auteur en partage maintenant le contenu" in notice.text and "Cantine bio intercommunale" in notice.text
+    shown = await h.say(FACILITATOR, "!depot DEP-2027-0001", room=FACILITATORS)
+    assert "Cantine bio intercommunale" in shown[0].text
+
+    [again] = await h.say(ALICE, "!partager DEP-2027-0001", room=PEERS)
+    assert "déjà" in again.text
 
 
 async def test_confidential_deposit_with_consent_reaches_the_facilitators_only(tmp_path):

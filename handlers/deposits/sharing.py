@@ -1,0 +1,36 @@
+"""!partager: the author of a deposit made in a confidential room, who first kept its content to
+themselves, lets the facilitators read it after all. Only the author can; nothing is posted in
+the room where they say it, beyond a confirmation without content."""
+from __future__ import annotations
+
+from handlers.context import CommandContext
+from handlers.deposits.formsource import form_for
+from handlers.deposits.records import facilitators_notice
+from handlers.registry import HandlerResult
+from handlers.replies import Reply, UserError
+from storage.deposits import find_deposit
+
+
+async def share_command(ctx: CommandContext) -> HandlerResult:
+    words = ctx.args.split()
+    if len(words) != 1:
+        raise UserError("Indiquez la référence du dépôt à partager, par exemple `!partager DEP-2027-0001`. "
+                        "`!mes-depots` liste vos dépôts.")
+    sender = ctx.message.sender
+    with ctx.services.db.session() as session:
+        deposit = find_deposit(session, words[0])
+        # Someone else's reference gets the same answer as an unknown one: it tells nothing.
+        if deposit is None or deposit.depositor != sender:
+            raise UserError(f"Vous n'avez pas de dépôt « {words[0]} ». `!mes-depots` liste vos dépôts.")
+        if deposit.content_shared:
+            return Reply(text=f"L'équipe d'animation peut déjà lire le contenu du dépôt {deposit.reference} : "
+                              "il n'y a rien de plus à faire.")
+        deposit.content_shared = True
+        session.add(deposit)
+    form = await form_for(ctx.services)
+    notice = facilitators_notice(ctx.services, form, deposit, shared_later=True)
+    told = "Son contenu est transmis à l'équipe d'animation" if notice else \
+        "L'équipe d'animation pourra lire son contenu (son salon n'est pas encore configuré)"
+    return [Reply(text=f"C'est noté pour le dépôt {deposit.reference} : {told}. Il reste réservé à l'équipe "
+                       "d'animation et ne sera annoncé nulle part."),
+            *([notice] if notice else [])]

@@ -13,7 +13,7 @@ from peewee import SqliteDatabase
 from bot.config import Config
 from bot.dispatcher import Dispatcher, strip_reply_fallback
 from bot.room_directory import RoomDirectory, inviter_allowed
-from bot.session import StoredSession, load_session, save_session
+from bot.session import StoredSession, forget_session, load_session, save_session
 from bot.sync_loop import sync_until_cancelled
 from handlers.context import Message
 from handlers.replies import Reply
@@ -26,6 +26,25 @@ SYNC_FILTER = {"room": {"timeline": {"limit": 100}, "state": {"lazy_load_members
 
 class StartupError(Exception):
     """A problem that prevents start-up, worded for the person running the bot."""
+
+
+class SessionRevoked(StartupError):
+    """The homeserver refuses the stored access token (logged out, device deleted): no retry helps."""
+
+
+class SyncFailed(Exception):
+    """The homeserver answered a sync with an error; the sync loop tries again, waiting longer."""
+
+
+def sync_failure(answer: SyncError, data_dir: Path) -> Exception:
+    """The exception for a refused sync. A revoked session is forgotten, so that the next start
+    logs in again with the password (as a new device) instead of failing the same way forever."""
+    if answer.status_code == "M_UNKNOWN_TOKEN":
+        forget_session(data_dir)
+        return SessionRevoked("Le serveur Matrix ne reconnaît plus la session du bot (déconnectée ou appareil "
+                              "supprimé). Elle est oubliée : au prochain démarrage, le bot se reconnecte avec son "
+                              "mot de passe, comme un nouvel appareil.")
+    return SyncFailed(f"Synchronisation refusée : {answer.status_code} {answer.message}")
 
 
 class WalSqliteStore(SqliteStore):
@@ -86,7 +105,7 @@ class MatrixBot:
         if fresh:
             answer = await self.client.sync(timeout=0, full_state=True, sync_filter=SYNC_FILTER)
             if isinstance(answer, SyncError):
-                raise StartupError(f"Synchronisation impossible : {answer.message}")
+                raise self._startup_sync_error(answer)
             log.info("First start: %d rooms, history skipped", len(self.client.rooms))
         self.client.add_event_callback(self._guarded(self._on_text), RoomMessageText)
         self.client.add_event_callback(self._guarded(self._on_reaction), ReactionEvent)
@@ -96,13 +115,24 @@ class MatrixBot:
             answer = await self.client.sync(timeout=0, full_state=True, sync_filter=SYNC_FILTER,
                                             since=self.client.loaded_sync_token)
             if isinstance(answer, SyncError):
-                raise StartupError(f"Synchronisation impossible : {answer.message}")
+                raise self._startup_sync_error(answer)
         await self.directory.apply_config()
         await self._check_rooms(list(self.client.rooms))
 
+    def _startup_sync_error(self, answer: SyncError) -> StartupError:
+        failure = sync_failure(answer, self.config.data_dir)
+        return failure if isinstance(failure, StartupError) else StartupError(str(failure))
+
     async def sync_forever(self) -> None:
         self.ready.set()
-        await sync_until_cancelled(self.client, timeout=30000, sync_filter=SYNC_FILTER, full_state=False)
+        # nio's loop asks again at once after an error answer, forever: raising hands the error to
+        # sync_until_cancelled, which waits longer each time, and gives up on a revoked session.
+        self.client.add_response_callback(self._on_sync_error, SyncError)
+        await sync_until_cancelled(self.client, give_up_on=(SessionRevoked,), timeout=30000,
+                                   sync_filter=SYNC_FILTER, full_state=False)
+
+    async def _on_sync_error(self, answer: SyncError) -> None:
+        raise sync_failure(answer, self.config.data_dir)
 
     # --- callbacks -----------------------------------------------------------------------
 

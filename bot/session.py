@@ -37,3 +37,8 @@ def save_session(data_dir: Path, session: StoredSession) -> None:
     with os.fdopen(fd, "w") as handle:
         json.dump(asdict(session), handle)
     os.replace(tmp, path)
+
+
+def forget_session(data_dir: Path) -> None:
+    """Drop a session the homeserver no longer accepts: the next start logs in with the password."""
+    (data_dir / SESSION_FILE).unlink(missing_ok=True)

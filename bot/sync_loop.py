@@ -10,15 +10,19 @@ from __future__ import annotations
 import logging
 
 from nio import AsyncClient
-from tenacity import AsyncRetrying, RetryCallState, wait_exponential
+from tenacity import (AsyncRetrying, RetryCallState, retry_if_exception_type, retry_if_not_exception_type,
+                      wait_exponential)
 
 log = logging.getLogger(__name__)
 
 
-async def sync_until_cancelled(client: AsyncClient, **sync_options) -> None:
-    """Runs `client.sync_forever(**sync_options)` again after any error, waiting longer each time
-    (up to a minute). Returns only if nio's loop is stopped on purpose."""
+async def sync_until_cancelled(client: AsyncClient, *, give_up_on: tuple[type[Exception], ...] = (),
+                               **sync_options) -> None:
+    """Runs `client.sync_forever(**sync_options)` again after any error but those of `give_up_on`,
+    waiting longer each time (up to a minute). Returns only if nio's loop is stopped on purpose."""
     retrying = AsyncRetrying(wait=wait_exponential(multiplier=0.5, max=60), reraise=True,
+                             # Exception, not BaseException: a cancelled task must end, not sync again.
+                             retry=retry_if_exception_type(Exception) & retry_if_not_exception_type(give_up_on),
                              before_sleep=_log_interruption)
     async for attempt in retrying:
         with attempt:

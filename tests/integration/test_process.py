@@ -6,6 +6,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -31,21 +32,44 @@ allowed_inviters = ["@human*:localhost"]
 ''')
 
 
-def start_bot(config_path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "bot", "run", "--config", str(config_path)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+class BotProcess:
+    """`manufacture-bot run` in a child process. Its output is read all along by a thread: a bot
+    writing into a full pipe that nobody reads would block, and ignore SIGTERM with it."""
 
+    def __init__(self, config_path) -> None:
+        self.process = subprocess.Popen([sys.executable, "-m", "bot", "run", "--config", str(config_path)],
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
 
-def wait_for_line(process: subprocess.Popen, needle: str, timeout: float = 120.0) -> list[str]:
-    lines, deadline = [], time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        if needle in line:
-            return lines
-    raise AssertionError(f"{needle!r} not seen; output: {''.join(lines)[-2000:]}")
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.lines.append(line)
+
+    def output(self) -> str:
+        return "".join(self.lines)[-3000:]
+
+    def wait_for_line(self, needle: str, timeout: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not any(needle in line for line in self.lines):
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise AssertionError(f"{needle!r} not seen; output: {self.output()}")
+            time.sleep(0.05)
+
+    def terminate(self, timeout: float = 30.0) -> int:
+        """SIGTERM, then the exit code; on a timeout the process is killed and its output shown."""
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            raise AssertionError(f"no exit {timeout:.0f} s after SIGTERM; output: {self.output()}") from None
+
+    def kill_if_running(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
 
 
 def test_second_process_refuses_and_sigterm_stops_cleanly(synapse, bot_account, tmp_path, indexed_database):
@@ -54,25 +78,23 @@ def test_second_process_refuses_and_sigterm_stops_cleanly(synapse, bot_account, 
     # An already indexed référentiel: this test is about the process, not about embedding the pack.
     (tmp_path / "data").mkdir()
     shutil.copy(indexed_database, tmp_path / "data" / DATABASE_FILE)
-    first = start_bot(config_path)
+    first = BotProcess(config_path)
     try:
-        wait_for_line(first, "Ready as")
+        first.wait_for_line("Ready as")
         second = subprocess.run([sys.executable, "-m", "bot", "run", "--config", str(config_path)],
                                 capture_output=True, text=True, timeout=60)
         assert second.returncode == 2
         assert "Un autre processus du bot" in second.stderr
-        first.send_signal(signal.SIGTERM)
-        assert first.wait(timeout=20) == 0
+        assert first.terminate() == 0
     finally:
-        if first.poll() is None:
-            first.kill()
+        first.kill_if_running()
     # The lock went with the process: a new start is accepted.
-    third = start_bot(config_path)
+    third = BotProcess(config_path)
     try:
-        wait_for_line(third, "Ready as")
+        third.wait_for_line("Ready as")
+        assert third.terminate() == 0
     finally:
-        third.send_signal(signal.SIGTERM)
-        third.wait(timeout=20)
+        third.kill_if_running()
 
 
 def test_bad_config_names_the_key_and_the_file(tmp_path):

@@ -7,6 +7,7 @@ import json
 import pytest
 from nio import AsyncClient
 
+from bot.matrix_bot import SessionRevoked
 from tests.integration.conftest import bot_config
 
 pytestmark = pytest.mark.synapse
@@ -58,3 +59,31 @@ async def test_first_start_does_not_answer_the_rooms_history(synapse, make_bot, 
         await human.send(room_id, "!aide")
         await human.wait_for_message(room_id, bot_account.user_id, contains="Ce que je peux faire")
         assert await count_after(human, room_id, bot_account.user_id, settle=1.0) == 1
+
+
+async def test_a_revoked_session_stops_the_sync_and_the_next_start_logs_in_again(
+        synapse, make_bot, bot_account, human, tmp_path):
+    config = bot_config(synapse, tmp_path / "bot", bot_account)
+    session_file = tmp_path / "bot" / "session.json"
+    bot = make_bot(config)
+    async with bot as app:
+        first_device = app.client.device_id
+        # Someone logs the bot's device out (from another client, or an admin): its token dies.
+        other = AsyncClient(synapse.url, bot_account.user_id)
+        other.restore_login(bot_account.user_id, first_device, app.client.access_token)
+        await other.logout()
+        await other.close()
+        # The sync loop gives up at once instead of asking again forever, and says why.
+        await asyncio.wait({bot.task}, timeout=40)
+        assert bot.task.done()
+        error = bot.task.exception()
+        assert isinstance(error, SessionRevoked) and "mot de passe" in str(error)
+        assert not session_file.exists()
+
+    async with make_bot(config) as app:
+        assert app.client.device_id != first_device
+        room_id = await human.create_room("Tribu", invite=(bot_account.user_id,))
+        await human.wait_joined(room_id, bot_account.user_id)
+        await human.send(room_id, "!aide")
+        await human.wait_for_message(room_id, bot_account.user_id, contains="Ce que je peux faire")
+    assert json.loads(session_file.read_text())["device_id"] == app.client.device_id

@@ -30,5 +30,8 @@ async def sync_until_cancelled(client: AsyncClient, *, give_up_on: tuple[type[Ex
 
 
 def _log_interruption(state: RetryCallState) -> None:
-    log.warning("Sync interrupted (attempt %d); resuming in %.1f s", state.attempt_number,
-                state.upcoming_sleep, exc_info=state.outcome.exception())
+    error = state.outcome.exception()
+    # One line for the operator; the traceback only when debugging (a key-query race is routine).
+    log.warning("Sync interrupted (attempt %d: %s: %s); resuming in %.1f s", state.attempt_number,
+                type(error).__name__, error, state.upcoming_sleep)
+    log.debug("Sync interruption", exc_info=error)

@@ -36,7 +36,7 @@ async def test_the_sync_loop_starts_again_after_an_error_and_stays_up(caplog):
             await asyncio.sleep(0.05)
         assert client.calls == 3
         assert not task.done()
-        assert "Sync interrupted (attempt 2)" in caplog.text and "No key query required" in caplog.text
+        assert "Sync interrupted (attempt 2: LocalProtocolError: No key query required.)" in caplog.text
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)

@@ -82,15 +82,49 @@ def match_option(options: tuple[Option, ...], text: str) -> Option | None:
         return names[wanted]
     # The start of one label only (« alimentation » for « Alimentation durable »); long enough
     # that a stray « en » or « je » never picks an option.
-    if len(wanted) >= 4:
+    if len(wanted) >= 4 and wanted not in GENERIC_WORDS:
         starting = {o.value: o for name, o in names.items() if name.startswith(wanted + " ")}
         if len(starting) == 1:
             return next(iter(starting.values()))
     # A high cutoff: « finacement » is a typo of « financement », « je sais pas » is no choice.
-    close = difflib.get_close_matches(wanted, list(names), n=2, cutoff=0.8)
-    if close and (len(close) == 1 or names[close[0]] == names[close[1]]):
-        return names[close[0]]
-    return None
+    return _closest(wanted, names) or _by_distinctive_word(names, wanted)
+
+
+def _closest(wanted: str, candidates: dict[str, Option]) -> Option | None:
+    """The option of the closest spelling, if close enough and clearly closer than any other
+    option's: « quartier » is as near « quartier sud » as « quartier nord », so it picks neither."""
+    # A typo changes a letter or two, not the length: « quartiers » is no misspelling of « quartier sud ».
+    comparable = [name for name in candidates if abs(len(name) - len(wanted)) <= max(2, len(name) // 5)]
+    scored = sorted(((difflib.SequenceMatcher(None, wanted, name).ratio(), name) for name in comparable),
+                    reverse=True)
+    if not scored or scored[0][0] < 0.8:
+        return None
+    best_score, best = scored[0]
+    chosen = candidates[best]
+    if any(candidates[name].value != chosen.value and score > best_score - 0.1 for score, name in scored[1:]):
+        return None
+    return chosen
+
+
+# Words that name what a choice is (« Tribu Alimentation », « Groupe des élus »), not which one.
+GENERIC_WORDS = frozenset({"tribu", "tribus", "groupe", "groupes", "salon", "salons", "projet", "projets"})
+
+
+def _by_distinctive_word(names: dict[str, Option], wanted: str) -> Option | None:
+    """One word of a label, even misspelt: « alimantation » for « Tribu Alimentation ». Only a
+    word that belongs to a single option counts (« quartier » picks neither « Quartier Nord »
+    nor « Quartier Sud »), and only a word long enough to mean something."""
+    if len(wanted) < 4 or " " in wanted:
+        return None
+    owners: dict[str, set[str]] = {}
+    by_value = {}
+    for name, option in names.items():
+        by_value[option.value] = option
+        for word in name.split():
+            if len(word) >= 4 and word not in GENERIC_WORDS:
+                owners.setdefault(word, set()).add(option.value)
+    words = {word: by_value[next(iter(values))] for word, values in owners.items() if len(values) == 1}
+    return _closest(wanted, words)
 
 
 def _options_list(field: FieldDef) -> str:

@@ -55,6 +55,17 @@ def test_tribe_choice_ignores_accents():
     assert answer("tribe", "alimentation") == "Alimentation durable"
 
 
+def test_one_distinctive_word_of_a_label_is_enough_even_misspelt():
+    # Room names often carry a generic word: « Tribu Alimentation » (found by hand in the demo).
+    form = load_form().with_tribes(["Tribu Alimentation", "Quartier Nord", "Quartier Sud"])
+    assert parse_answer(form.field("tribe"), "alimantation") == "Tribu Alimentation"
+    assert parse_answer(form.field("tribe"), "Alimentation") == "Tribu Alimentation"
+    # A word shared by two options, or a generic one, picks nothing.
+    for vague in ("quartier", "quartiers", "tribu"):
+        with pytest.raises(InvalidAnswer, match="Répondez par un numéro"):
+            parse_answer(form.field("tribe"), vague)
+
+
 @pytest.mark.parametrize("text, value", [
     ("oui", True), ("O", True), ("ouais", True), ("yes", True), ("Oui, bien sûr !", True), ("d'accord", True),
     ("non", False), ("n", False), ("Non merci", False), ("nan", False),

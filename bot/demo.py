@@ -177,7 +177,9 @@ def run_chat_only(directory: Path) -> int:
     if not state_path.exists():
         print(f"Pas de démo dans {directory} : lancez d'abord `manufacture-bot demo`.")
         return 2
-    logging.basicConfig(level="WARNING")
+    # The person reads the conversation here: nio's retry warnings (a restarted demo server, say)
+    # would break it up, and a message that cannot be sent is reported on its own.
+    logging.basicConfig(level="ERROR")
     try:
         asyncio.run(_chat(json.loads(state_path.read_text()), directory).run())
     except KeyboardInterrupt:

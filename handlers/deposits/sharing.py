@@ -26,11 +26,14 @@ async def share_command(ctx: CommandContext) -> HandlerResult:
             return Reply(text=f"L'équipe d'animation peut déjà lire le contenu du dépôt {deposit.reference} : "
                               "il n'y a rien de plus à faire.")
         deposit.content_shared = True
+        if "share_content" in deposit.answers:
+            # The form's « non » is the author's word no more; a new dict, so the JSON column sees it.
+            deposit.answers = {**deposit.answers, "share_content": True}
         session.add(deposit)
     form = await form_for(ctx.services)
     notice = facilitators_notice(ctx.services, form, deposit, shared_later=True)
-    told = "Son contenu est transmis à l'équipe d'animation" if notice else \
-        "L'équipe d'animation pourra lire son contenu (son salon n'est pas encore configuré)"
+    told = "son contenu est transmis à l'équipe d'animation" if notice else \
+        "l'équipe d'animation pourra lire son contenu (son salon n'est pas encore configuré)"
     return [Reply(text=f"C'est noté pour le dépôt {deposit.reference} : {told}. Il reste réservé à l'équipe "
                        "d'animation et ne sera annoncé nulle part."),
             *([notice] if notice else [])]

@@ -180,6 +180,7 @@ async def test_the_author_may_share_a_withheld_deposit_later_and_only_the_author
     assert "Cantine" not in confirmation.text
     assert notice.room_id == FACILITATORS.room_id and notice.author_consented
     assert "son auteur en partage maintenant le contenu" in notice.text and "Cantine bio intercommunale" in notice.text
+    assert "Partage avec l'équipe : oui" in notice.text and deposits(h)[0].answers["share_content"] is True
     shown = await h.say(FACILITATOR, "!depot DEP-2027-0001", room=FACILITATORS)
     assert "Cantine bio intercommunale" in shown[0].text
 

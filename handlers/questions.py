@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlmodel import select
 
+from handlers.agenda.commands import next_permanence
 from handlers.context import CommandContext, Reaction, RoomInfo, Services
 from handlers.french import format_datetime_fr
 from handlers.registry import CommandRegistry
@@ -26,6 +27,8 @@ PASSAGE_CHARS = 700
 YES = {"oui", "o", "ouais", "yes", "oui merci", "ok", "d'accord", "volontiers", "oui svp", "oui stp"}
 NO = {"non", "n", "no", "non merci", "pas besoin"}
 UP, DOWN = ("👍",), ("👎",)
+# « c'est quand la perm ? »: the référentiel says how the permanence works, the agenda says when.
+PERMANENCE_WORDS = {"permanence", "permanences", "perm", "perma"}
 
 
 def fold(text: str) -> str:
@@ -42,6 +45,10 @@ def trim(text: str, limit: int = PASSAGE_CHARS) -> str:
     sentence_end = max(cut.rfind(". "), cut.rfind("? "), cut.rfind("! "))
     cut = cut[:sentence_end + 1] if sentence_end > limit // 2 else cut[:cut.rfind(" ")] + " …"
     return cut
+
+
+def mentions_permanence(question: str) -> bool:
+    return bool(PERMANENCE_WORDS & set(re.findall(r"\w+", fold(question))))
 
 
 def citation(result) -> str:
@@ -73,6 +80,10 @@ async def answer_question(ctx: CommandContext, question: str) -> list[Reply]:
     if services.search is None:
         raise UserError("La recherche dans le référentiel n'est pas disponible pour le moment.")
     response = await services.search.search(question, collections_for(message.room))
+    # The permanence's date and link, from the agenda, when the question is about it, and when a
+    # confidential room gets no answer: the permanence is where to ask instead.
+    wants_permanence = mentions_permanence(question) or (not response.answered and message.room.confidential)
+    upcoming = await next_permanence(services) if wants_permanence else None
     room = message.room
     record = AnswerRecord(room_id=room.room_id, asker=message.sender, answered=response.answered,
                           question=None if room.confidential else question, confidential=room.confidential)
@@ -90,7 +101,7 @@ async def answer_question(ctx: CommandContext, question: str) -> list[Reply]:
             answer_id = record.id
         return [Reply(template="questions/answer.md.j2",
                       context={"passage": trim(best.text), "citation": citation(best), "see_also": see_also[:2],
-                               "follow_up": True},
+                               "follow_up": True, "permanence": upcoming},
                       tag=f"answer:{answer_id}")]
     can_forward = room.kind != "peer_group" and _facilitators_room(services) is not None
     with services.db.session() as session:
@@ -99,7 +110,8 @@ async def answer_question(ctx: CommandContext, question: str) -> list[Reply]:
             session.add(ForwardOffer(room_id=room.room_id, asker=message.sender, question=question,
                                      event_id=message.event_id, thread_root=message.thread_root))
     return [Reply(template="questions/abstain.md.j2",
-                  context={"can_forward": can_forward, "confidential": room.kind == "peer_group", "prefix": prefix})]
+                  context={"can_forward": can_forward, "confidential": room.kind == "peer_group", "prefix": prefix,
+                           "permanence": upcoming})]
 
 
 def _facilitators_room(services: Services) -> str | None:

@@ -43,14 +43,19 @@ async def agenda(ctx: CommandContext) -> Reply:
                  context={"events": [_event_view(o, service.tz) for o in shown[:AGENDA_MAX]], "days": AGENDA_DAYS})
 
 
-async def permanence(ctx: CommandContext) -> Reply:
-    service = reminder_service(ctx.services)
-    now = ctx.services.clock()
-    days = ctx.services.config.agenda.horizon_days
-    occurrences = await service.occurrences(now, now + timedelta(days=days))
+async def next_permanence(services: Services) -> dict | None:
+    """The next permanence within the agenda's horizon, as templates show events; None if none."""
+    service = reminder_service(services)
+    now = services.clock()
+    occurrences = await service.occurrences(now, now + timedelta(days=services.config.agenda.horizon_days))
     found = next((o for o in occurrences if not o.cancelled and "permanence" in fold(o.title)), None)
+    return _event_view(found, service.tz) if found else None
+
+
+async def permanence(ctx: CommandContext) -> Reply:
     return Reply(template="agenda/permanence.md.j2",
-                 context={"event": _event_view(found, service.tz) if found else None, "days": days})
+                 context={"event": await next_permanence(ctx.services),
+                          "days": ctx.services.config.agenda.horizon_days})
 
 
 def _targets_text(targets: list[str]) -> str:

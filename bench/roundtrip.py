@@ -34,7 +34,7 @@ async def measure_room(human: MatrixUser, bot_user_id: str, encrypted: bool, cou
     await human.wait_joined(room_id, bot_user_id, timeout=60)
     timings = []
     # The first WARM_UP round trips (key sharing, caches of a fresh Synapse and bot) are not counted.
-    for n in range(WARM_UP + count):
+    for _ in range(WARM_UP + count):
         before = len(human.messages(room_id, bot_user_id))
         started = time.perf_counter()
         await human.send(room_id, "!aide")

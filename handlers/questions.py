@@ -24,6 +24,10 @@ from storage.rooms import facilitators_room_id
 
 OFFER_LIFETIME = timedelta(minutes=30)
 PASSAGE_CHARS = 700
+# How far (in cosine) below the answer a passage may score and still be offered as « voir aussi ».
+# The default model's scores are compressed (about 0.75 to 0.92): 0.03 keeps the permanence's two
+# sections together and drops the référentiel sections that trail a FAQ answer by 0.1.
+SEE_ALSO_MARGIN = 0.03
 YES = {"oui", "o", "ouais", "yes", "oui merci", "ok", "d'accord", "volontiers", "oui svp", "oui stp"}
 NO = {"non", "n", "no", "non merci", "pas besoin"}
 UP, DOWN = ("👍",), ("👎",)
@@ -93,7 +97,9 @@ async def answer_question(ctx: CommandContext, question: str) -> list[Reply]:
         see_also = []
         for other in response.results[1:]:
             label = citation(other)
-            if other.heading != best.heading and label not in see_also:
+            # Far below the answer, a « voir aussi » is noise: under a FAQ answer, unrelated sections came up.
+            close_enough = other.score >= best.score - SEE_ALSO_MARGIN
+            if other.heading != best.heading and label not in see_also and close_enough:
                 see_also.append(label)
         with services.db.session() as session:
             session.add(record)

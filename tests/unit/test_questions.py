@@ -75,6 +75,8 @@ async def test_an_answer_cites_its_section_and_is_tagged_for_votes(bot):
     assert reply.tag.startswith("answer:")
     assert "Source :" in text and "›" in text
     assert "mardi" in text.lower()
+    # The permanence has two sections (the command, the monthly call): each points to the other.
+    assert "Voir aussi" in text and "permanence" in text.split("Voir aussi")[1].lower()
 
 
 PERMANENCE = {"recurring": [{"title": "Permanence", "rrule": "FREQ=MONTHLY;BYDAY=1TU", "time": "10:00",
@@ -119,6 +121,7 @@ async def test_out_of_domain_abstains_offers_to_forward_and_the_loop_feeds_the_f
     # From now on the FAQ answers the same question, in other words too.
     [(reply, text)], _ = await bot.say(ANA, "!q comment on fait la pâte à crêpes ?")
     assert reply.tag.startswith("answer:") and "farine" in text and "FAQ" in text
+    assert "Voir aussi" not in text  # no unrelated référentiel section under a cooking answer
 
 
 async def test_declining_or_chatting_forwards_nothing(bot):

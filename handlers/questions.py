@@ -84,11 +84,12 @@ async def answer_question(ctx: CommandContext, question: str) -> list[Reply]:
     if services.search is None:
         raise UserError("La recherche dans le référentiel n'est pas disponible pour le moment.")
     response = await services.search.search(question, collections_for(message.room))
-    # The permanence's date and link, from the agenda, when the question is about it, and when a
-    # confidential room gets no answer: the permanence is where to ask instead.
-    wants_permanence = mentions_permanence(question) or (not response.answered and message.room.confidential)
-    upcoming = await next_permanence(services) if wants_permanence else None
     room = message.room
+    # A peer group's unanswered question never leaves the room: the permanence is where to ask it.
+    sent_to_permanence = not response.answered and room.kind == "peer_group"
+    # The permanence's date and link, from the agenda, when the question is about it or is sent there.
+    wants_permanence = mentions_permanence(question) or sent_to_permanence
+    upcoming = await next_permanence(services) if wants_permanence else None
     record = AnswerRecord(room_id=room.room_id, asker=message.sender, answered=response.answered,
                           question=None if room.confidential else question, confidential=room.confidential)
     if response.answered and response.results:
@@ -116,7 +117,7 @@ async def answer_question(ctx: CommandContext, question: str) -> list[Reply]:
             session.add(ForwardOffer(room_id=room.room_id, asker=message.sender, question=question,
                                      event_id=message.event_id, thread_root=message.thread_root))
     return [Reply(template="questions/abstain.md.j2",
-                  context={"can_forward": can_forward, "confidential": room.kind == "peer_group", "prefix": prefix,
+                  context={"can_forward": can_forward, "confidential": sent_to_permanence, "prefix": prefix,
                            "permanence": upcoming})]
 
 

@@ -116,14 +116,12 @@ def _by_distinctive_word(names: dict[str, Option], wanted: str) -> Option | None
     nor « Quartier Sud »), and only a word long enough to mean something."""
     if len(wanted) < 4 or " " in wanted:
         return None
-    owners: dict[str, set[str]] = {}
-    by_value = {}
+    owners: dict[str, dict[str, Option]] = {}  # word -> the options (by value) whose names hold it
     for name, option in names.items():
-        by_value[option.value] = option
         for word in name.split():
             if len(word) >= 4 and word not in GENERIC_WORDS:
-                owners.setdefault(word, set()).add(option.value)
-    words = {word: by_value[next(iter(values))] for word, values in owners.items() if len(values) == 1}
+                owners.setdefault(word, {})[option.value] = option
+    words = {word: next(iter(options.values())) for word, options in owners.items() if len(options) == 1}
     return _closest(wanted, words)
 
 

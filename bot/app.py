@@ -7,13 +7,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from nio import AsyncClient
 
 from bot.config import Config
+from bot.direct_chats import DirectChats
 from bot.dispatcher import Dispatcher
 from bot.instance_lock import InstanceLock
 from bot.matrix_bot import MatrixBot, build_client
@@ -27,16 +30,18 @@ from handlers.agenda import ReminderService
 from handlers.context import Services
 from handlers.deposits import check_idle_drafts
 from handlers.registry import CommandRegistry
-from handlers.replies import Reply
 from knowledge.embedders import Embedder, build_embedder
 from knowledge.search import SearchService
 from storage.database import Database
+from storage.files import secure_data_dir
 
 log = logging.getLogger(__name__)
 
 
 # How often unfinished deposit forms are checked for a reminder or abandonment.
 IDLE_DRAFTS_MINUTES = 5
+# How often direct chats whose member has not joined are looked at (a join normally sends at once).
+WAITING_DIRECT_SECONDS = 30
 
 
 def build_registry() -> CommandRegistry:
@@ -75,6 +80,10 @@ class BotApp:
         await self.reminders.start(self.scheduler)
         self.scheduler.add_job(self.post_idle_draft_reminders, "interval", minutes=IDLE_DRAFTS_MINUTES,
                                id="idle-drafts", replace_existing=True, coalesce=True, max_instances=1)
+        wait = timedelta(minutes=self.config.bot.direct_chat_wait_minutes)
+        self.scheduler.add_job(self.sender.service_pending, "interval", args=(wait,),
+                               seconds=min(WAITING_DIRECT_SECONDS, wait.total_seconds() / 2),
+                               id="waiting-direct-chats", replace_existing=True, coalesce=True, max_instances=1)
 
     async def start_search(self) -> None:
         if not self.config.knowledge.enabled:
@@ -122,21 +131,24 @@ class BotApp:
 
 
 def build_app(config: Config, *, embedder: Embedder | None = None) -> BotApp:
-    config.data_dir.mkdir(parents=True, exist_ok=True)
+    # The bot keeps confidential deposits and its encryption keys in files it creates as it runs
+    # (SQLite's -wal and -shm, nio's store, the session): born owner-only, none is readable by
+    # others even for a moment, whatever umask the service manager or shell started us with.
+    os.umask(0o077)
+    # Before anything in the folder is opened: an older release left it readable by others.
+    secure_data_dir(config.data_dir)
     db = Database.in_dir(config.data_dir)
     client = build_client(config)
     renderer = Renderer(build_template_environment(config.bot.templates_dir))
-    sender = Sender(client, renderer, db)
     directory = RoomDirectory(config, db, client)
+    direct_chats = DirectChats(client, db, directory)
+    sender = Sender(client, renderer, db, directory, direct_chats)
     scheduler = AsyncIOScheduler(timezone=config.bot.tz)
-
-    async def post(reply: Reply) -> str | None:
-        return await sender.send(reply, None, reply.txn_key)
-
-    services = Services(config=config, db=db, bot_user_id=config.matrix.user_id, post=post, scheduler=scheduler)
+    services = Services(config=config, db=db, bot_user_id=config.matrix.user_id, post=sender.post,
+                        scheduler=scheduler, direct_chats=direct_chats)
     registry = build_registry()
     dispatcher = Dispatcher(services, registry, sender.send_all, is_facilitator=directory.is_facilitator)
-    matrix = MatrixBot(config, client, directory, dispatcher, post)
+    matrix = MatrixBot(config, client, directory, dispatcher, sender, direct_chats)
     reminders = ReminderService(services, is_facilitator=directory.is_facilitator,
                                 resolve_alias=directory.resolve_alias)
     services.extras["reminders"] = reminders

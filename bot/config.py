@@ -50,6 +50,8 @@ class BotConfig:
     max_message_length: int = 4000
     log_level: str = "INFO"
     templates_dir: Path | None = None
+    # A member who has not joined the bot's direct chat after this long is told so where they asked.
+    direct_chat_wait_minutes: float = 10.0
 
     @property
     def tz(self) -> ZoneInfo:
@@ -282,6 +284,9 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise b.fail("log_level", "DEBUG, INFO, WARNING ou ERROR")
     templates_dir = b.get("templates_dir", str, "")
+    direct_wait = b.get("direct_chat_wait_minutes", float, 10.0)
+    if direct_wait <= 0:
+        raise b.fail("direct_chat_wait_minutes", "doit être positif")
     bot = BotConfig(
         data_dir=_path(base, b.get("data_dir", str, "./data")),
         timezone=timezone,
@@ -289,6 +294,7 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
         max_message_length=max_len,
         log_level=log_level,
         templates_dir=_path(base, templates_dir) if templates_dir else None,
+        direct_chat_wait_minutes=direct_wait,
     )
     b.no_unknown_keys()
 

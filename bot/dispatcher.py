@@ -14,8 +14,9 @@ from typing import Awaitable, Callable
 from sqlmodel import select
 
 from handlers.context import CommandContext, Message, Reaction, RoomInfo, Services
-from handlers.registry import CommandRegistry, HandlerResult
+from handlers.registry import CommandRegistry, HandlerResult, Redaction
 from handlers.replies import Reply, UserError
+from handlers.text import quote
 from storage.messages import HandledEvent, SentMessage
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ class Dispatcher:
             # The body stays out of the log: it may come from a confidential room.
             log.exception("Handler failed on event %s in %s", message.event_id, message.room_id)
             replies = [Reply(text=APOLOGY)]
-        await self.send(self._guard_confidentiality(message.room, replies), message)
+        await self.send(replies, message)
 
     async def _route(self, ctx: CommandContext) -> list[Reply]:
         message = ctx.message
@@ -104,7 +105,7 @@ class Dispatcher:
                                             is_direct=room.is_direct)
             guess = self.registry.suggest(word, visible) or self.registry.suggest(word)
             hint = f" Vouliez-vous dire `{self.prefix}{guess}` ?" if guess else ""
-            return [Reply(text=f"Je ne connais pas la commande « {self.prefix}{word} ».{hint} "
+            return [Reply(text=f"Je ne connais pas la commande « {quote(self.prefix + word)} ».{hint} "
                                f"Tapez `{self.prefix}aide` pour voir ce que je sais faire.")]
         if command.facilitators_only and not ctx.is_facilitator:
             return [Reply(text=f"La commande `{self.prefix}{command.name}` est réservée à l'équipe d'animation.")]
@@ -113,20 +114,6 @@ class Dispatcher:
         scoped = CommandContext(message=ctx.message, services=ctx.services, is_facilitator=ctx.is_facilitator,
                                 command=word, args=args.strip())
         return as_list(await command.handler(scoped))
-
-    def _guard_confidentiality(self, origin: RoomInfo, replies: list[Reply]) -> list[Reply]:
-        """The last line of defence: nothing from a confidential room goes elsewhere without consent."""
-        if not origin.confidential:
-            return replies
-        kept = []
-        for reply in replies:
-            leaves = reply.room_id is not None and reply.room_id != origin.room_id
-            if leaves and reply.contains_room_content and not reply.author_consented:
-                log.warning("Dropped a reply from confidential room %s to %s (no consent)",
-                            origin.room_id, reply.room_id)
-                continue
-            kept.append(reply)
-        return kept
 
     async def on_reaction(self, room: RoomInfo, event_id: str, sender: str, key: str, target_event_id: str) -> None:
         if sender == self.services.bot_user_id or not self.claim(event_id):
@@ -145,6 +132,19 @@ class Dispatcher:
             except Exception:
                 log.exception("Reaction handler failed on %s", event_id)
                 replies = [Reply(text=APOLOGY, in_reply=False)]
-            # A reaction is no message to reply to: replies go to the room (or the thread they name).
-            replies = [dataclasses.replace(r, room_id=r.room_id or room.room_id, in_reply=False) for r in replies]
-            await self.send(self._guard_confidentiality(room, replies), None)
+            # A reaction is no message to reply to: replies go to the room (or the thread they name),
+            # and they carry that room's words as far as the sender's guard is concerned.
+            replies = [dataclasses.replace(r, room_id=r.room_id or room.room_id, in_reply=False,
+                                           origin_room_id=r.origin_room_id or room.room_id) for r in replies]
+            await self.send(replies, None)
+
+    async def on_redaction(self, room: RoomInfo, event_id: str, sender: str, redacted_event_id: str) -> None:
+        """A redacted event's effect is undone (a vote withdrawn); nobody asked anything, so nothing is said."""
+        if not self.claim(event_id):
+            return
+        redaction = Redaction(room=room, sender=sender, redacted_event_id=redacted_event_id)
+        for handler in self.registry.redaction_handlers:
+            try:
+                await handler(redaction, self.services)
+            except Exception:
+                log.exception("Redaction handler failed on %s", event_id)

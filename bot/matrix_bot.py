@@ -6,17 +6,22 @@ import logging
 from pathlib import Path
 
 from nio import (AsyncClient, AsyncClientConfig, InviteMemberEvent, JoinError, LoginResponse, MatrixRoom,
-                 MegolmEvent, ReactionEvent, RoomMessageText, SyncError, SyncResponse)
+                 MegolmEvent, ReactionEvent, RedactionEvent, RoomMemberEvent, RoomMessageText, SyncError,
+                 SyncResponse)
 from nio.store import SqliteStore
 from peewee import SqliteDatabase
 
+from bot.addressing import Addressing, relations, strip_call
 from bot.config import Config
+from bot.direct_chats import DirectChats
 from bot.dispatcher import Dispatcher, strip_reply_fallback
 from bot.room_directory import RoomDirectory, inviter_allowed
+from bot.sender import Sender
 from bot.session import StoredSession, forget_session, load_session, save_session
 from bot.sync_loop import sync_until_cancelled
 from handlers.context import Message
 from handlers.replies import Reply
+from storage.messages import bot_in_thread, is_bot_message
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +71,11 @@ def build_client(config: Config) -> AsyncClient:
 
 class MatrixBot:
     def __init__(self, config: Config, client: AsyncClient, directory: RoomDirectory, dispatcher: Dispatcher,
-                 post) -> None:
+                 sender: Sender, direct_chats: DirectChats) -> None:
         self.config, self.client, self.directory, self.dispatcher = config, client, directory, dispatcher
-        self.post = post
+        self.sender, self.direct_chats = sender, direct_chats
+        self.post = sender.post
+        self.addressing = Addressing(config.matrix.user_id, config.bot.command_prefix)
         self._invites_seen: set[str] = set()
         # Rooms whose confidentiality was checked since start: a room joined later is checked on arrival.
         self._rooms_checked: set[str] = set()
@@ -100,6 +107,7 @@ class MatrixBot:
     async def first_sync(self) -> None:
         """Catch up on state. With no stored token, history is skipped: the bot never answers the past."""
         self.client.add_event_callback(self._guarded(self._on_invite), InviteMemberEvent)
+        self.client.add_event_callback(self._guarded(self._on_membership), RoomMemberEvent)
         self.client.add_response_callback(self._check_new_rooms, SyncResponse)
         fresh = self.client.loaded_sync_token is None
         if fresh:
@@ -109,6 +117,7 @@ class MatrixBot:
             log.info("First start: %d rooms, history skipped", len(self.client.rooms))
         self.client.add_event_callback(self._guarded(self._on_text), RoomMessageText)
         self.client.add_event_callback(self._guarded(self._on_reaction), ReactionEvent)
+        self.client.add_event_callback(self._guarded(self._on_redaction), RedactionEvent)
         self.client.add_event_callback(self._guarded(self._on_undecryptable), MegolmEvent)
         if not fresh:
             # Resume from the stored token: what was said while the bot was down is handled now, once.
@@ -154,7 +163,7 @@ class MatrixBot:
         self._invites_seen.add(room.room_id)
         if inviter_allowed(self.config, event.sender):
             if event.content.get("is_direct"):
-                self.directory.mark_direct(room.room_id)
+                self.direct_chats.adopt(room.room_id, event.sender)
             answer = await self.client.join(room.room_id)
             if isinstance(answer, JoinError):
                 log.warning("Could not join %s: %s", room.room_id, answer.message)
@@ -166,25 +175,19 @@ class MatrixBot:
 
     def _message(self, room: MatrixRoom, event) -> Message:
         content = event.source.get("content", {})
-        relation = content.get("m.relates_to") or {}
-        thread_root = relation.get("event_id") if relation.get("rel_type") == "m.thread" else None
+        where = relations(content)
         body = strip_reply_fallback(event.body or "").strip()
         info = self.directory.info(room.room_id)
-        user_ids = (content.get("m.mentions") or {}).get("user_ids") or []
-        me = self.client.user_id
-        mentioned = me in user_ids or me in body or (room.user_name(me) or "\0") in body
-        if mentioned:
-            body = self._strip_mention(room, body)
-        prefix = self.config.bot.command_prefix
-        addressed = mentioned or info.is_direct or body.startswith(prefix)
+        with self.dispatcher.services.db.session() as session:
+            replies_to_bot = bool(where.in_reply_to) and is_bot_message(session, where.in_reply_to)
+            in_bot_thread = bool(where.thread_root) and bot_in_thread(session, room.room_id, where.thread_root)
+        display_name = room.user_name(self.client.user_id)
+        addressed = self.addressing.is_addressed(body, content, display_name=display_name, is_direct=info.is_direct,
+                                                 replies_to_bot=replies_to_bot, in_bot_thread=in_bot_thread)
+        if addressed:
+            body = strip_call(body, self.addressing.names(display_name))
         return Message(room=info, event_id=event.event_id, sender=event.sender, body=body,
-                       thread_root=thread_root, mentions_bot=mentioned, addressed=addressed)
-
-    def _strip_mention(self, room: MatrixRoom, body: str) -> str:
-        for name in (self.client.user_id, room.user_name(self.client.user_id)):
-            if name and body.startswith(name):
-                return body[len(name):].lstrip(" :,").strip()
-        return body
+                       thread_root=where.thread_root, in_reply_to=where.in_reply_to, addressed=addressed)
 
     async def _on_text(self, room: MatrixRoom, event: RoomMessageText) -> None:
         if event.sender == self.client.user_id:
@@ -195,6 +198,20 @@ class MatrixBot:
     async def _on_reaction(self, room: MatrixRoom, event: ReactionEvent) -> None:
         await self.dispatcher.on_reaction(self.directory.info(room.room_id), event.event_id, event.sender,
                                           event.key, event.reacts_to)
+
+    async def _on_redaction(self, room: MatrixRoom, event: RedactionEvent) -> None:
+        await self.dispatcher.on_redaction(self.directory.info(room.room_id), event.event_id, event.sender,
+                                           event.redacts)
+
+    async def _on_membership(self, room: MatrixRoom, event: RoomMemberEvent) -> None:
+        """A member joining the direct chat the bot opened gets what waited for them; refusing it is said."""
+        member = self.direct_chats.member_of(room.room_id)
+        if member is None or event.state_key != member:
+            return
+        if event.membership == "join":
+            self.sender.flush_soon(room.room_id)
+        elif event.membership in ("leave", "ban") and event.prev_membership in ("invite", "join"):
+            await self.sender.member_declined(room.room_id)
 
     async def _on_undecryptable(self, room: MatrixRoom, event: MegolmEvent) -> None:
         log.warning("Could not decrypt event %s in %s (session %s); asking for the key",

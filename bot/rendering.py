@@ -1,22 +1,29 @@
 """Turns a Reply's text or template into the two bodies of a Matrix message.
 
-Templates produce Markdown. Autoescape is on, so user content interpolated into a template
-cannot inject HTML; markdown-it runs with raw HTML disabled for the same reason.
-The plain-text body is the Markdown source with entities decoded: readable as it is.
+Templates produce Markdown. Every value a template prints is Markdown-escaped unless it says
+otherwise (``|trusted`` for Markdown the bot wrote, ``|link`` for a URL the bot gives), so what
+members typed reads exactly as typed: no link, heading or bold can be slipped into the bot's
+message. markdown-it runs with raw HTML disabled and without linkify: a URL typed by a member
+stays text, and a bot-given link is an explicit autolink.
+The plain-text body is the Markdown source minus its markers and escapes: readable as it is.
 """
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
 from markdown_it import MarkdownIt
+from markupsafe import Markup
 
 from handlers.replies import Reply
+from handlers.text import escape_markdown
 
 SHIPPED_TEMPLATES = Path(__file__).resolve().parent.parent / "handlers" / "templates"
+
+# What a CommonMark autolink may hold: no spaces, no angle brackets.
+_WEB_URL = re.compile(r"https?://[^\s<>]+", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -25,27 +32,43 @@ class RenderedMessage:
     html: str
 
 
+def escape_value(value: object) -> str:
+    """Jinja's finalize: what a template prints is text, unless a filter marked it as Markdown."""
+    return value if isinstance(value, Markup) else escape_markdown(str(value))
+
+
+def trusted(markdown: object) -> Markup:
+    """Markdown the bot itself wrote (a command's usage, a form's help): printed as Markdown."""
+    return Markup(str(markdown))
+
+
+def link(url: object) -> Markup:
+    """A URL the bot gives (a configured video link, say) as a link; anything else stays text."""
+    text = str(url).strip()
+    return Markup(f"<{text}>" if _WEB_URL.fullmatch(text) else escape_markdown(text))
+
+
 def build_template_environment(override_dir: Path | None = None) -> Environment:
     """One environment for every template; a deployment's own directory wins over the shipped one."""
     loaders = [FileSystemLoader(str(override_dir))] if override_dir else []
     loaders.append(FileSystemLoader(str(SHIPPED_TEMPLATES)))
-    env = Environment(loader=ChoiceLoader(loaders), autoescape=True, undefined=StrictUndefined,
-                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False)
+    # No HTML autoescape: the output is Markdown, and escape_value is its escaping.
+    env = Environment(loader=ChoiceLoader(loaders), autoescape=False, finalize=escape_value,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False)
+    env.filters.update(trusted=trusted, link=link)
     return env
 
 
 class Renderer:
     def __init__(self, env: Environment) -> None:
         self.env = env
-        # Bare URLs (a video-call link, say) become links: not every client linkifies plain text.
-        self.markdown = MarkdownIt("commonmark", {"html": False, "breaks": True, "linkify": True}).enable(
-            ["table", "strikethrough", "linkify"])
+        self.markdown = MarkdownIt("commonmark", {"html": False, "breaks": True}).enable(
+            ["table", "strikethrough"])
 
     def markdown_source(self, reply: Reply) -> str:
         if reply.template is not None:
             return self.env.get_template(reply.template).render(**reply.context).strip()
-        # Plain text replies are trusted Markdown written by handlers; escape nothing but raw HTML,
-        # which markdown-it already refuses to pass through.
+        # Text replies are Markdown written by handlers, which quote() whatever a member typed.
         return (reply.text or "").strip()
 
     def render(self, reply: Reply) -> RenderedMessage:
@@ -53,11 +76,19 @@ class Renderer:
         return RenderedMessage(plain=plain_text(source), html=self.markdown.render(source).strip())
 
 
+# A backslash escape (CommonMark: before any ASCII punctuation), set aside while markers go.
+_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
+_SET_ASIDE = 0xE000  # private use: escaped characters wait there, out of the markers' way
+_SET_ASIDE_CHAR = re.compile("[\ue000-\ue07f]")
 _STRONG = re.compile(r"(\*\*|__|`)")
 # A single * or _ around words (emphasis), not one inside a word or standing alone.
 _EMPHASIS = re.compile(r"(?<![\w*_])[*_](?=\S)(.+?)(?<=\S)[*_](?![\w*_])")
+_AUTOLINK = re.compile(r"<(https?://[^\s<>]+)>", re.IGNORECASE)
 
 
 def plain_text(markdown_source: str) -> str:
-    """The fallback body: the Markdown minus the markers a person would trip over."""
-    return _EMPHASIS.sub(r"\1", _STRONG.sub("", html.unescape(markdown_source)))
+    """The fallback body: the Markdown minus the markers a person would trip over and minus the
+    escapes, so member text reads as typed."""
+    text = _ESCAPED.sub(lambda m: chr(_SET_ASIDE + ord(m.group(1))), markdown_source)
+    text = _AUTOLINK.sub(r"\1", _EMPHASIS.sub(r"\1", _STRONG.sub("", text)))
+    return _SET_ASIDE_CHAR.sub(lambda m: chr(ord(m.group(0)) - _SET_ASIDE), text)

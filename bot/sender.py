@@ -1,31 +1,43 @@
-"""The one place where a Reply becomes a Matrix event.
+"""The one way out: where every Reply becomes a Matrix event, and where confidentiality is checked.
 
-m.notice with HTML and a plain fallback, reply and thread relations, explicit m.mentions,
-encrypted uploads, a transaction id derived from the reply so a retry never posts twice,
-and one lock per room so messages to a room keep their order.
+Replies to messages, reactions' answers, reminders, broadcasts and warnings all come through
+here, so no path can skip the guard: nothing from a confidential room goes to another room
+unless its author agreed. Also: m.notice with HTML and a plain fallback, reply and thread
+relations, explicit m.mentions, encrypted uploads, a transaction id derived from the reply so a
+retry never posts twice, one lock per room so messages to a room keep their order, and direct
+chats whose messages wait (in the database) until their member has joined.
 """
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import io
 import logging
+import time
 import uuid
 from collections import defaultdict
+from datetime import datetime, timedelta, timezone
 
 from nio import AsyncClient, RoomSendResponse, UploadResponse
 from nio.exceptions import LocalProtocolError
 
+from bot.direct_chats import DirectChats
 from bot.rendering import Renderer
+from bot.room_directory import RoomDirectory
 from handlers.context import Message
 from handlers.replies import Reply
 from storage.database import Database
+from storage.direct_chats import PendingMessage, mark_noticed, pending_in, rooms_with_pending, unnoticed_before
 from storage.messages import SentMessage
 
 log = logging.getLogger(__name__)
 
 
 ROOM_APPEAR_SECONDS = 10.0
+# How long a flush waits for the device keys of a member who just joined a direct chat.
+DEVICE_KEYS_SECONDS = 10.0
+WAITING_TEMPLATE = "rooms/direct_chat_waiting.md.j2"
 
 
 def transaction_id(key: str) -> str:
@@ -33,10 +45,26 @@ def transaction_id(key: str) -> str:
 
 
 class Sender:
-    def __init__(self, client: AsyncClient, renderer: Renderer, db: Database) -> None:
+    def __init__(self, client: AsyncClient, renderer: Renderer, db: Database, directory: RoomDirectory,
+                 direct_chats: DirectChats) -> None:
         self.client, self.renderer, self.db = client, renderer, db
+        self.directory, self.direct_chats = directory, direct_chats
         self._room_locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._pending: set[asyncio.Task] = set()
+
+    async def post(self, reply: Reply) -> str | None:
+        """A message outside any conversation (reminders, broadcasts, notices, warnings)."""
+        return await self.send(reply, None, reply.txn_key)
+
+    def allowed(self, reply: Reply, room_id: str, trigger: Message | None) -> bool:
+        """The confidentiality guard: words from a confidential room stay there, unless their author
+        agreed, or the reply carries nothing said there (a bare reference, a room's name)."""
+        origin = reply.origin_room_id or (trigger.room_id if trigger else None)
+        if origin is None or origin == room_id or reply.author_consented or not reply.contains_room_content:
+            return True
+        if trigger is not None and origin == trigger.room_id:
+            return not trigger.room.confidential
+        return not self.directory.info(origin).confidential
 
     async def send_all(self, replies: list[Reply], trigger: Message | None) -> list[str | None]:
         results = []
@@ -51,6 +79,10 @@ class Sender:
         room_id = reply.room_id or (trigger.room_id if trigger else None)
         if room_id is None:
             raise ValueError("a reply without a trigger needs a room_id")
+        if not self.allowed(reply, room_id, trigger):
+            log.warning("Dropped a message from confidential room %s to %s (no consent)",
+                        reply.origin_room_id or (trigger.room_id if trigger else "?"), room_id)
+            return None
         task = asyncio.current_task()
         if task:
             self._pending.add(task)
@@ -68,7 +100,8 @@ class Sender:
             await asyncio.sleep(0.2)
 
     async def _send_locked(self, room_id: str, reply: Reply, trigger: Message | None, txn_key: str | None) -> str | None:
-        if room_id not in self.client.rooms:
+        waiting = not self.direct_chats.member_joined(room_id)
+        if room_id not in self.client.rooms and not waiting:
             await self._wait_for_room(room_id)
         rendered = self.renderer.render(reply)
         # A reply aimed at a room by id and not answering the trigger is a post to that room (an
@@ -79,7 +112,7 @@ class Sender:
                          "format": "org.matrix.custom.html", "formatted_body": rendered.html}
         mentions = list(reply.mentions)
         if reply.attachment is not None:
-            content = await self._upload(room_id, reply, content, txn_key)
+            content = await self._upload(room_id, reply, content, txn_key, trigger)
             if content is None:
                 return None
         relation = self._relation(reply, trigger if same_room else None)
@@ -90,6 +123,14 @@ class Sender:
                 mentions.append(trigger.sender)
         content["m.mentions"] = {"user_ids": mentions}
         tx_id = transaction_id(txn_key) if txn_key else uuid.uuid4().hex
+        addressee = trigger.sender if trigger else None
+        if waiting:
+            self._queue(room_id, content, tx_id, reply.tag, trigger)
+            return None
+        return await self._deliver(room_id, content, tx_id, reply.tag, addressee)
+
+    async def _deliver(self, room_id: str, content: dict, tx_id: str, tag: str | None,
+                       addressee: str | None) -> str | None:
         try:
             answer = await self.client.room_send(room_id, "m.room.message", content, tx_id=tx_id,
                                                  ignore_unverified_devices=True)
@@ -99,13 +140,89 @@ class Sender:
         if not isinstance(answer, RoomSendResponse):
             log.warning("Sending to %s failed: %s", room_id, getattr(answer, "message", answer))
             return None
-        if reply.tag:
-            thread_root = relation.get("event_id") if relation and relation.get("rel_type") == "m.thread" else None
-            with self.db.session() as session:
-                session.merge(SentMessage(event_id=answer.event_id, room_id=room_id, tag=reply.tag,
-                                          thread_root=thread_root,
-                                          addressee=trigger.sender if trigger else None))
+        relation = content.get("m.relates_to") or {}
+        thread_root = relation.get("event_id") if relation.get("rel_type") == "m.thread" else None
+        with self.db.session() as session:
+            # Every message is kept (tag or not): a reply to any of them, or an answer in its
+            # thread, is addressed to the bot.
+            session.merge(SentMessage(event_id=answer.event_id, room_id=room_id, tag=tag or "",
+                                      thread_root=thread_root, addressee=addressee))
         return answer.event_id
+
+    # --- direct chats whose member has not joined yet ----------------------------------------
+
+    def _queue(self, room_id: str, content: dict, tx_id: str, tag: str | None, trigger: Message | None) -> None:
+        user_id = self.direct_chats.member_of(room_id) or ""
+        notice_room = trigger.room_id if trigger is not None and trigger.room_id != room_id else None
+        with self.db.session() as session:
+            session.add(PendingMessage(room_id=room_id, user_id=user_id, content=content, txn_id=tx_id, tag=tag,
+                                       notice_room_id=notice_room))
+        log.debug("Message for %s waits for its member to join", room_id)
+
+    def flush_soon(self, room_id: str) -> None:
+        """Sends what waits for a direct chat, off the sync callback (keys may take a moment)."""
+        task = asyncio.create_task(self.flush_pending(room_id))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def flush_pending(self, room_id: str) -> int:
+        """Sends, in order, what waits for this direct chat if its member has joined; returns how many."""
+        async with self._room_locks[room_id]:
+            if not self.direct_chats.member_joined(room_id):
+                return 0
+            with self.db.session() as session:
+                rows = pending_in(session, room_id)
+            if not rows:
+                return 0
+            await self._know_devices(room_id, rows[0].user_id)
+            sent = 0
+            for row in rows:
+                if await self._deliver(room_id, row.content, row.txn_id, row.tag, row.user_id) is None:
+                    break  # kept for the next try, in order
+                with self.db.session() as session:
+                    session.delete(session.get(PendingMessage, row.id))
+                sent += 1
+            log.info("Delivered %d waiting message(s) to direct chat %s", sent, room_id)
+            return sent
+
+    async def _know_devices(self, room_id: str, user_id: str) -> None:
+        """Before the first message to someone who just joined: their device keys, or they cannot read it."""
+        room = self.client.rooms.get(room_id)
+        if room is None or not room.encrypted or not self.client.olm:
+            return
+        deadline = time.monotonic() + DEVICE_KEYS_SECONDS
+        while not list(self.client.device_store.active_user_devices(user_id)) and time.monotonic() < deadline:
+            self.client.olm.users_for_key_query.add(user_id)
+            with contextlib.suppress(LocalProtocolError):  # the sync loop's own query got there first
+                await self.client.keys_query()
+            await asyncio.sleep(0.2)
+
+    async def service_pending(self, wait: timedelta, now: datetime | None = None) -> None:
+        """Periodically: deliver what a missed join left waiting, and tell members who have not joined."""
+        now = now or datetime.now(timezone.utc)
+        with self.db.session() as session:
+            rooms = rooms_with_pending(session)
+            overdue = {row.room_id for row in unnoticed_before(session, now - wait)}
+        for room_id in rooms:
+            if self.direct_chats.member_joined(room_id):
+                await self.flush_pending(room_id)
+            elif room_id in overdue:
+                await self.tell_member(room_id, declined=False)
+
+    async def tell_member(self, room_id: str, *, declined: bool) -> None:
+        """In the rooms where the member asked: their direct chat is not open, and nothing is lost."""
+        with self.db.session() as session:
+            rows = mark_noticed(session, room_id)
+        for notice_room in sorted({row.notice_room_id for row in rows if row.notice_room_id}):
+            user_id = rows[0].user_id
+            await self.post(Reply(template=WAITING_TEMPLATE, room_id=notice_room, in_reply=False,
+                                  mentions=(user_id,), context={"declined": declined},
+                                  txn_key=f"direct-waiting:{room_id}:{rows[0].id}"))
+
+    async def member_declined(self, room_id: str) -> None:
+        """The member refused the invitation (or left): tell them where they asked, open anew next time."""
+        self.direct_chats.close(room_id)
+        await self.tell_member(room_id, declined=True)
 
     @staticmethod
     def _relation(reply: Reply, trigger: Message | None) -> dict | None:
@@ -116,10 +233,7 @@ class Sender:
             if reply.reply_to:
                 return {"m.in_reply_to": {"event_id": reply.reply_to}}
             return None
-        if reply.start_thread:
-            root = trigger.thread_root or trigger.event_id
-        else:
-            root = reply.thread_root or trigger.thread_root
+        root = reply.thread_root or trigger.thread_root
         if root:
             in_reply_to = trigger.event_id if reply.in_reply else root
             return {"rel_type": "m.thread", "event_id": root, "is_falling_back": not reply.in_reply,
@@ -128,7 +242,8 @@ class Sender:
             return {"m.in_reply_to": {"event_id": trigger.event_id}}
         return None
 
-    async def _upload(self, room_id: str, reply: Reply, caption: dict, txn_key: str | None) -> dict | None:
+    async def _upload(self, room_id: str, reply: Reply, caption: dict, txn_key: str | None,
+                      trigger: Message | None) -> dict | None:
         attachment = reply.attachment
         room = self.client.rooms.get(room_id)
         encrypt = bool(room and room.encrypted)
@@ -145,9 +260,12 @@ class Sender:
         else:
             content["url"] = answer.content_uri
         # The caption goes in a separate notice just before, so every client shows it.
-        await self.client.room_send(room_id, "m.room.message", {**caption, "m.mentions": {}},
-                                    tx_id=transaction_id(f"{txn_key}:caption") if txn_key else None,
-                                    ignore_unverified_devices=True)
+        caption = {**caption, "m.mentions": {}}
+        caption_tx = transaction_id(f"{txn_key}:caption") if txn_key else uuid.uuid4().hex
+        if self.direct_chats.member_joined(room_id):
+            await self._deliver(room_id, caption, caption_tx, None, None)
+        else:
+            self._queue(room_id, caption, caption_tx, None, trigger)
         return content
 
     async def drain(self, timeout: float = 10.0) -> None:

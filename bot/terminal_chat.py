@@ -5,15 +5,17 @@ import asyncio
 import sys
 from pathlib import Path
 
-from nio import (AsyncClient, AsyncClientConfig, LoginResponse, MatrixRoom, MegolmEvent, RoomMessage,
-                 RoomSendResponse)
+from nio import (AsyncClient, AsyncClientConfig, InviteMemberEvent, LoginResponse, MatrixRoom, MegolmEvent,
+                 RoomMessage, RoomSendResponse)
 from nio.store import SqliteStore
 
 from bot.session import StoredSession, load_session, save_session
 from bot.sync_loop import sync_until_cancelled
 
+PRIVATE = "Conversation privée avec le bot"
 HELP = ("Tapez un message et Entrée pour l'envoyer dans le salon courant.\n"
-        "Quand le bot ouvre un fil (un formulaire de dépôt, par exemple), vos messages y vont.\n"
+        "Quand le bot vous écrit en privé (un dépôt de projet, !mes-depots…), vos messages vont dans\n"
+        f"la « {PRIVATE} » ; quand il ouvre un fil, vos messages y vont.\n"
         "  /salons      liste les salons\n"
         "  /salon N     change de salon\n"
         "  /fil         sort du fil et revient au salon\n"
@@ -47,7 +49,23 @@ class TerminalChat:
         if self.client.should_upload_keys:
             await self.client.keys_upload()
         await self.client.sync(timeout=0, full_state=True)
+        for room_id, room in self.client.rooms.items():
+            if room_id not in self.rooms.values() and set(room.users) == {self.user_id, self.bot_user_id}:
+                self.rooms[PRIVATE] = room_id  # opened by the bot in an earlier session
         self.client.add_event_callback(self._show, (RoomMessage, MegolmEvent))
+        self.client.add_event_callback(self._on_invite, InviteMemberEvent)
+
+    async def _on_invite(self, room: MatrixRoom, event: InviteMemberEvent) -> None:
+        """The bot's invitation to a direct chat is accepted, and the conversation moves there."""
+        if event.state_key != self.user_id or event.membership != "invite" or event.sender != self.bot_user_id:
+            return
+        if room.room_id in self.rooms.values():
+            return
+        await self.client.join(room.room_id)
+        self.rooms[PRIVATE] = room.room_id
+        self.current, self.thread = room.room_id, None
+        print(f"\n(Le bot vous a ouvert une conversation privée : vos messages y vont maintenant. "
+              "/salons pour changer de salon.)\n", flush=True)
 
     def _room_name(self, room_id: str) -> str:
         return next((name for name, rid in self.rooms.items() if rid == room_id), room_id)

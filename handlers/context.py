@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Protocol
 
 from handlers.replies import Reply
 
@@ -34,13 +34,22 @@ class Message:
     body: str
     # Root of the thread the message is in, if any.
     thread_root: str | None = None
-    mentions_bot: bool = False
-    # The command prefix was used ("!aide"), or the bot was mentioned, or it is a direct chat.
+    # The event it replies to (a thread's fallback reply is none).
+    in_reply_to: str | None = None
+    # Meant for the bot: prefix, intentional mention, a call by name, a reply to the bot, a
+    # message in a thread the bot is in, or any message of a direct chat (bot/addressing.py).
     addressed: bool = False
 
     @property
     def room_id(self) -> str:
         return self.room.room_id
+
+
+class DirectChats(Protocol):
+    """A member's direct chat with the bot, where every private exchange happens (bot/direct_chats.py)."""
+
+    async def room_for(self, user_id: str) -> str:
+        """The room id of the member's direct chat, opened if need be; raises UserError if impossible."""
 
 
 def system_clock() -> datetime:
@@ -61,7 +70,15 @@ class Services:
     # Domain services, set by the entry point when they are built.
     search: Any = None
     scheduler: Any = None
+    direct_chats: DirectChats | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+
+
+async def private_room(services: Services, user_id: str) -> str:
+    """Where to write to one member alone: their direct chat with the bot."""
+    if services.direct_chats is None:
+        raise RuntimeError("direct chats are not wired")
+    return await services.direct_chats.room_for(user_id)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""`manufacture-bot feedback`: what people thought of the answers (👍/👎), per référentiel section.
+"""`manufacture-bot feedback`: what people thought of the answers (👍/👎), per référentiel section,
+counting people: each one's latest reaction on an answer, a withdrawn one not counted.
 
 Questions from confidential rooms were never stored, so this report cannot leak them.
 """
@@ -12,13 +13,13 @@ from sqlmodel import select
 
 from bot.config import default_config_path, load_config
 from storage.database import Database
-from storage.questions import AnswerFeedback, AnswerRecord, ForwardedQuestion
+from storage.questions import AnswerRecord, ForwardedQuestion, current_votes
 
 
 def build_report(db: Database) -> dict:
     with db.session() as session:
         answers = session.exec(select(AnswerRecord)).all()
-        votes = session.exec(select(AnswerFeedback)).all()
+        votes = current_votes(session)
         forwarded = session.exec(select(ForwardedQuestion)).all()
     by_answer = {a.id: a for a in answers}
     per_heading: dict[str, Counter] = defaultdict(Counter)

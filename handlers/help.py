@@ -6,6 +6,7 @@ from itertools import groupby
 from handlers.context import CommandContext
 from handlers.registry import CommandRegistry
 from handlers.replies import Reply
+from handlers.text import quote
 
 
 # What members use most comes first; the facilitators' tools last.
@@ -25,7 +26,7 @@ def register(registry: CommandRegistry) -> None:
             if command is None:
                 guess = registry.suggest(ctx.args.lstrip(prefix))
                 hint = f" Vouliez-vous dire `{prefix}{guess}` ?" if guess else ""
-                return Reply(text=f"Je ne connais pas la commande « {ctx.args} ».{hint}")
+                return Reply(text=f"Je ne connais pas la commande « {quote(ctx.args)} ».{hint}")
             return Reply(template="help/command.md.j2", context={"prefix": prefix, "command": command})
         visible = registry.visible(is_facilitator=ctx.is_facilitator, room_kind=room.kind, is_direct=room.is_direct)
         sections = [(name, list(commands)) for name, commands in groupby(

@@ -1,12 +1,15 @@
 """Questions to the référentiel: answers with a citation, honest abstention, and the loop that learns.
 
-An unanswered question may be forwarded to the facilitators, only if the asker says yes and
-never from a peer-group room; a facilitator's answer goes back to the asker and into the FAQ.
+An unanswered question may be forwarded to the facilitators, never from a peer-group room, and
+only on the asker's unambiguous yes to the offer: « oui » in reply to the offer message (or in its
+thread), or a ✅ on it, within the offer's lifetime. Any other « oui » is ordinary conversation.
+A facilitator's answer goes back to the asker and into the FAQ.
 """
 from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 from sqlmodel import select
@@ -14,12 +17,15 @@ from sqlmodel import select
 from handlers.agenda.commands import next_permanence
 from handlers.context import CommandContext, Reaction, RoomInfo, Services
 from handlers.french import format_datetime_fr
-from handlers.registry import CommandRegistry
+from handlers.registry import CommandRegistry, Redaction
 from handlers.replies import Reply, UserError
+from handlers.text import escape_markdown
 from knowledge.search import PUBLIC_COLLECTIONS
 from storage.knowledge import tribe_collection
-from storage.messages import SentMessage
-from storage.questions import AnswerFeedback, AnswerRecord, ForwardedQuestion, ForwardOffer
+from storage.deposits import as_utc
+from storage.messages import SentMessage, sent_with_tag
+from storage.questions import (AnswerFeedback, AnswerRecord, ForwardedQuestion, ForwardOffer, open_offer,
+                               withdraw_vote)
 from storage.rooms import facilitators_room_id
 
 OFFER_LIFETIME = timedelta(minutes=30)
@@ -30,7 +36,13 @@ PASSAGE_CHARS = 700
 SEE_ALSO_MARGIN = 0.03
 YES = {"oui", "o", "ouais", "yes", "oui merci", "ok", "d'accord", "volontiers", "oui svp", "oui stp"}
 NO = {"non", "n", "no", "non merci", "pas besoin"}
-UP, DOWN = ("👍",), ("👎",)
+OFFER_TAG = "forward-offer"
+ACCEPT_REACTIONS = ("✅", "✔️", "✔", "☑️")
+OFFER_HOW = ("Pour que je transmette votre question, répondez « oui » à mon message qui le propose (« Répondre »), "
+             "ou réagissez-y avec ✅.")
+UP, DOWN = "👍", "👎"
+# Variation selectors (👍️ is 👍 + U+FE0F) and skin tones (👍🏽) make other keys for the same vote.
+_PRESENTATION = dict.fromkeys([0xFE0E, 0xFE0F, *range(0x1F3FB, 0x1F400)])
 # « c'est quand la perm ? »: the référentiel says how the permanence works, the agenda says when.
 PERMANENCE_WORDS = {"permanence", "permanences", "perm", "perma"}
 
@@ -70,8 +82,8 @@ def collections_for(room: RoomInfo) -> list[str]:
 
 
 def vote_of(key: str) -> str | None:
-    base = key.rstrip("\ufe0f")[:1]
-    return "up" if base in UP else "down" if base in DOWN else None
+    base = key.translate(_PRESENTATION)
+    return "up" if base == UP else "down" if base == DOWN else None
 
 
 async def answer_question(ctx: CommandContext, question: str) -> list[Reply]:
@@ -111,12 +123,17 @@ async def answer_question(ctx: CommandContext, question: str) -> list[Reply]:
                                "follow_up": True, "permanence": upcoming},
                       tag=f"answer:{answer_id}")]
     can_forward = room.kind != "peer_group" and _facilitators_room(services) is not None
+    offer_id = None
     with services.db.session() as session:
         session.add(record)
         if can_forward:
-            session.add(ForwardOffer(room_id=room.room_id, asker=message.sender, question=question,
-                                     event_id=message.event_id, thread_root=message.thread_root))
-    return [Reply(template="questions/abstain.md.j2",
+            offer = ForwardOffer(room_id=room.room_id, asker=message.sender, question=question,
+                                 event_id=message.event_id, thread_root=message.thread_root)
+            session.add(offer)
+            session.flush()
+            offer_id = offer.id
+    # The offer message's tag ties a reply or a ✅ to this question, and to no other.
+    return [Reply(template="questions/abstain.md.j2", tag=f"{OFFER_TAG}:{offer_id}" if offer_id else None,
                   context={"can_forward": can_forward, "confidential": sent_to_permanence, "prefix": prefix,
                            "permanence": upcoming})]
 
@@ -126,31 +143,68 @@ def _facilitators_room(services: Services) -> str | None:
         return facilitators_room_id(session)
 
 
+def _offer_answered(services: Services, event_id: str | None) -> int | None:
+    """The offer whose message this event id is (the message replied to, or a thread's root)."""
+    if not event_id:
+        return None
+    with services.db.session() as session:
+        sent = sent_with_tag(session, event_id)
+    if sent is None or not sent.tag.startswith(OFFER_TAG + ":"):
+        return None
+    return int(sent.tag.split(":", 1)[1])
+
+
 async def offer_listener(ctx: CommandContext) -> list[Reply] | None:
-    """« oui » / « non » right after an offer to forward belongs to that offer."""
+    """« oui » / « non » in reply to an offer (or in its thread) answers that offer, and only it."""
     message, services = ctx.message, ctx.services
     answer = fold(message.body)
     if answer not in YES and answer not in NO:
         return None
+    offer_id = _offer_answered(services, message.in_reply_to) or _offer_answered(services, message.thread_root)
+    if offer_id is None:
+        if message.room.is_direct and answer in YES and _open_offer_of(services, message.room_id, message.sender):
+            # A bare « oui » may be meant for the offer, or not: say how to answer it, forward nothing.
+            return [Reply(text=OFFER_HOW)]
+        # A bare yes or no said to the bot is no question to search the référentiel for.
+        return [] if message.addressed and not message.body.startswith(services.config.bot.command_prefix) else None
+    # A yes or no to an offer is never a question, even from someone else or once the offer is closed.
+    return _decide(services, offer_id, message.sender, message.room.name, accept=answer in YES) or []
+
+
+async def on_offer_reaction(reaction: Reaction, services: Services) -> list[Reply] | None:
+    """A ✅ from the asker on the offer message forwards the question."""
+    if reaction.key not in ACCEPT_REACTIONS:
+        return None
+    offer_id = int(reaction.target_tag.split(":", 1)[1])
+    replies = _decide(services, offer_id, reaction.sender, reaction.room.name, accept=True)
+    # The acknowledgement answers the offer message itself.
+    return [replace(r, reply_to=reaction.target_event_id) if r.room_id is None else r for r in replies or []]
+
+
+def _open_offer_of(services: Services, room_id: str, asker: str) -> bool:
+    with services.db.session() as session:
+        return open_offer(session, room_id, asker, services.clock() - OFFER_LIFETIME) is not None
+
+
+def _decide(services: Services, offer_id: int, sender: str, room_name: str, *, accept: bool) -> list[Reply] | None:
+    """The asker's answer to their offer; anyone else's, a closed or an expired offer: nothing happens."""
     now = services.clock()
     with services.db.session() as session:
-        offer = session.exec(select(ForwardOffer).where(
-            ForwardOffer.room_id == message.room_id, ForwardOffer.asker == message.sender,
-            ForwardOffer.state == "open").order_by(ForwardOffer.id.desc())).first()
-        if offer is None:
+        offer = session.get(ForwardOffer, offer_id)
+        if offer is None or offer.asker != sender or offer.state != "open":
             return None
-        created = offer.created_at if offer.created_at.tzinfo else offer.created_at.replace(tzinfo=timezone.utc)
-        if now - created > OFFER_LIFETIME:
+        if now - as_utc(offer.created_at) > OFFER_LIFETIME:
             offer.state = "expired"
             session.add(offer)
-            return None
-        if answer in NO:
+            return [Reply(text="Cette proposition a expiré : reposez votre question si vous voulez que je la "
+                               "transmette.")]
+        if not accept:
             offer.state = "declined"
             session.add(offer)
             return [Reply(text="D'accord, je ne la transmets pas.")]
         offer.state = "accepted"
         session.add(offer)
-        forwarded = ForwardedQuestion(room_id=offer.room_id, room_name=message.room.name, asker=offer.asker,
+        forwarded = ForwardedQuestion(room_id=offer.room_id, room_name=room_name, asker=offer.asker,
                                       question=offer.question, event_id=offer.event_id, thread_root=offer.thread_root)
         session.add(forwarded)
         session.flush()
@@ -158,25 +212,11 @@ async def offer_listener(ctx: CommandContext) -> list[Reply] | None:
     facilitators = _facilitators_room(services)
     prefix = services.config.bot.command_prefix
     return [Reply(text="C'est transmis à l'équipe d'animation : la réponse arrivera ici."),
-            # The asker said yes: that is the consent needed to carry the question out of the room.
+            # The asker's explicit yes to this very offer is the consent needed to carry it out of the room.
             Reply(template="questions/forwarded.md.j2", room_id=facilitators, author_consented=True,
-                  context={"number": number, "asker": offer.asker, "room_name": message.room.name,
+                  origin_room_id=offer.room_id,
+                  context={"number": number, "asker": offer.asker, "room_name": room_name,
                            "question": offer.question, "prefix": prefix})]
-
-
-async def follow_up_listener(ctx: CommandContext) -> list[Reply] | None:
-    """A message in a thread where the bot answered is a follow-up question."""
-    message = ctx.message
-    root = message.thread_root
-    if not root or message.body.startswith(ctx.services.config.bot.command_prefix):
-        return None
-    with ctx.services.db.session() as session:
-        bot_answer = session.exec(select(SentMessage).where(
-            SentMessage.room_id == message.room_id, SentMessage.tag.startswith("answer:"),
-            (SentMessage.thread_root == root) | (SentMessage.event_id == root))).first()
-    if bot_answer is None:
-        return None
-    return await answer_question(ctx, message.body)
 
 
 async def record_vote(reaction: Reaction, services: Services) -> None:
@@ -185,14 +225,21 @@ async def record_vote(reaction: Reaction, services: Services) -> None:
         return None
     answer_id = int(reaction.target_tag.split(":", 1)[1])
     with services.db.session() as session:
-        session.add(AnswerFeedback(answer_id=answer_id, user_id=reaction.sender, vote=vote))
+        session.add(AnswerFeedback(answer_id=answer_id, user_id=reaction.sender, vote=vote,
+                                   event_id=reaction.event_id))
     return None
+
+
+async def withdraw_vote_on_redaction(redaction: Redaction, services: Services) -> None:
+    with services.db.session() as session:
+        withdraw_vote(session, redaction.redacted_event_id)
 
 
 def register(registry: CommandRegistry) -> None:
     registry.add_listener("forward-offer", offer_listener)
-    registry.add_listener("answer-follow-up", follow_up_listener)
+    registry.add_reaction_handler(OFFER_TAG + ":", on_offer_reaction)
     registry.add_reaction_handler("answer:", record_vote)
+    registry.add_redaction_handler(withdraw_vote_on_redaction)
 
     async def ask(ctx: CommandContext) -> list[Reply]:
         return await answer_question(ctx, ctx.args)
@@ -239,7 +286,7 @@ def register(registry: CommandRegistry) -> None:
         return [Reply(template="questions/facilitator_answer.md.j2", room_id=question.room_id,
                       thread_root=question.thread_root, reply_to=question.event_id, mentions=(question.asker,),
                       context={"question": question.question, "answer": text}, txn_key=f"faq-answer-{number}"),
-                Reply(text=f"Réponse envoyée à {question.asker} et ajoutée à la FAQ.")]
+                Reply(text=f"Réponse envoyée à {escape_markdown(question.asker)} et ajoutée à la FAQ.")]
 
 
 def _date(moment: datetime, tz) -> str:

@@ -1,4 +1,4 @@
-"""One explicit registry of what the bot understands: commands, conversation listeners, reactions.
+"""One explicit registry of what the bot understands: commands, conversation listeners, reactions, redactions.
 
 Each domain module exposes ``register(registry)``; the help text and typo suggestions are
 generated from what is registered here, so they can never drift from the code.
@@ -10,7 +10,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Awaitable, Callable, Iterable, Union
 
-from handlers.context import CommandContext, Reaction, Services
+from handlers.context import CommandContext, Reaction, RoomInfo, Services
 from handlers.replies import Reply
 
 HandlerResult = Union[Reply, list[Reply], None]
@@ -18,6 +18,20 @@ CommandHandler = Callable[[CommandContext], Awaitable[HandlerResult]]
 # A listener sees every message not already consumed; it returns None when the message is not its own.
 Listener = Callable[[CommandContext], Awaitable[HandlerResult]]
 ReactionHandler = Callable[[Reaction, Services], Awaitable[HandlerResult]]
+
+
+@dataclass(frozen=True)
+class Redaction:
+    """An event was redacted (a reaction taken back, say); each handler checks whether it was one of its own."""
+
+    room: RoomInfo
+    # Who redacted it: the author, or a moderator.
+    sender: str
+    redacted_event_id: str
+
+
+# A redaction only undoes: its handlers answer nothing.
+RedactionHandler = Callable[[Redaction, Services], Awaitable[None]]
 
 EVERYWHERE = None
 
@@ -57,6 +71,7 @@ class CommandRegistry:
         # Runs when a message is addressed to the bot but is no command (a question, typically).
         self.fallback: CommandHandler | None = None
         self._reactions: list[tuple[str, ReactionHandler]] = []
+        self._redactions: list[RedactionHandler] = []
 
     def add(self, command: Command) -> Command:
         words = {fold(word) for word in (command.name, *command.aliases)}
@@ -87,6 +102,9 @@ class CommandRegistry:
     def add_reaction_handler(self, tag_prefix: str, handler: ReactionHandler) -> None:
         self._reactions.append((tag_prefix, handler))
 
+    def add_redaction_handler(self, handler: RedactionHandler) -> None:
+        self._redactions.append(handler)
+
     @property
     def commands(self) -> tuple[Command, ...]:
         return tuple(self._commands)
@@ -111,3 +129,7 @@ class CommandRegistry:
 
     def reaction_handlers(self, tag: str) -> list[ReactionHandler]:
         return [h for prefix, h in self._reactions if tag.startswith(prefix)]
+
+    @property
+    def redaction_handlers(self) -> tuple[RedactionHandler, ...]:
+        return tuple(self._redactions)

@@ -37,8 +37,6 @@ class Reply:
     thread_root: str | None = None
     # Reply to this event of the target room (for a reply posted in another room than the trigger's).
     reply_to: str | None = None
-    # Open a thread rooted at the triggering event (used by conversational forms).
-    start_thread: bool = False
     # Users to mention explicitly (m.mentions). The bot never mentions @room.
     mentions: tuple[str, ...] = ()
     attachment: Attachment | None = None
@@ -48,8 +46,11 @@ class Reply:
     # Idempotency key: the Matrix transaction id derives from it, so a retry (or a
     # restart re-running the same job) never posts twice. None: derived by the sender.
     txn_key: str | None = None
+    # The room whose words this reply carries, when it is not the triggering message's room
+    # (a reaction's room, a stored deposit's origin). The sender's guard reads it.
+    origin_room_id: str | None = None
     # A reply that carries content from a confidential room into another room is dropped
-    # by the dispatcher unless the content's author explicitly agreed...
+    # by the sender unless the content's author explicitly agreed (or is its only reader)...
     author_consented: bool = False
     # ...or unless it carries nothing said there (a bare deposit reference, a room's name).
     contains_room_content: bool = True

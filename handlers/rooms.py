@@ -7,6 +7,7 @@ from bot.config import PEER_ROLES
 from handlers.context import CommandContext
 from handlers.registry import CommandRegistry
 from handlers.replies import Reply, UserError
+from handlers.text import quote
 from storage.rooms import RoomRecord, utcnow
 
 ROLE_ALIASES = {"elus": "elus", "élus": "elus", "elu": "elus", "élu": "elus",
@@ -49,14 +50,14 @@ def register(registry: CommandRegistry) -> None:
                 other = session.exec(select(RoomRecord).where(RoomRecord.kind == "facilitators",
                                                               RoomRecord.room_id != room.room_id)).first()
                 if other:
-                    raise UserError(f"Le salon d'animation est déjà « {other.name} ». "
+                    raise UserError(f"Le salon d'animation est déjà « {quote(other.name)} ». "
                                     "Changez d'abord son type pour en désigner un autre.")
             record = session.get(RoomRecord, room.room_id) or RoomRecord(room_id=room.room_id)
             record.kind, record.name, record.role, record.updated_at = kind, name, role, utcnow()
             record.warned_unencrypted = kind == "peer_group" and not room.encrypted
             session.add(record)
             facilitators = session.exec(select(RoomRecord).where(RoomRecord.kind == "facilitators")).first()
-        labels = {"tribe": f"la tribu « {name} »", "peer_group": f"le groupe de pairs des {ROLE_LABELS.get(role or '', '')}",
+        labels = {"tribe": f"la tribu « {quote(name)} »", "peer_group": f"le groupe de pairs des {ROLE_LABELS.get(role or '', '')}",
                   "facilitators": "le salon de l'équipe d'animation"}
         replies = [Reply(text=f"C'est noté : ce salon est désormais {labels[kind]}.")]
         if kind == "peer_group":

@@ -1,15 +1,19 @@
 """The SQLite database: the source of truth for rooms, forms, deposits, reminders and questions."""
 from __future__ import annotations
 
+import logging
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from sqlalchemy import event
+from sqlalchemy import Column, Connection, event, inspect, literal, text
 from sqlmodel import Session, SQLModel, create_engine
 
 # Importing the table modules registers them on SQLModel.metadata.
 from storage import models  # noqa: F401
+from storage.files import create_owner_only, secure_data_dir
+
+log = logging.getLogger(__name__)
 
 DATABASE_FILE = "manufacture.db"
 
@@ -23,11 +27,26 @@ class Database:
 
     @classmethod
     def in_dir(cls, data_dir: Path) -> "Database":
-        data_dir.mkdir(parents=True, exist_ok=True)
-        return cls(f"sqlite:///{data_dir / DATABASE_FILE}")
+        """The data folder's database, which holds unshared confidential deposits: owner-only."""
+        secure_data_dir(data_dir)
+        path = data_dir / DATABASE_FILE
+        create_owner_only(path)
+        return cls(f"sqlite:///{path}")
 
     def create_all(self) -> None:
+        """Create missing tables, and give a database of an earlier release the columns added since
+        (until migrations come): each added nullable or with its model's default, so old rows read as before."""
         SQLModel.metadata.create_all(self.engine)
+        with self.engine.begin() as connection:
+            inspector = inspect(connection)
+            for table in SQLModel.metadata.sorted_tables:
+                present = {column["name"] for column in inspector.get_columns(table.name)}
+                for column in table.columns:
+                    if column.name not in present:
+                        _add_column(connection, table.name, column)
+                # create_all makes a table's indexes only with the table, so an added column's are made here.
+                for index in table.indexes:
+                    index.create(connection, checkfirst=True)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -38,6 +57,24 @@ class Database:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _add_column(connection: Connection, table: str, column: Column) -> None:
+    dialect = connection.dialect
+    quote = dialect.identifier_preparer.quote
+    definition = f"{quote(column.name)} {column.type.compile(dialect)}"
+    default = column.default
+    if default is not None and default.is_scalar:
+        value = literal(default.arg, column.type).compile(dialect=dialect, compile_kwargs={"literal_binds": True})
+        definition += f" DEFAULT {value}"
+    elif not column.nullable:
+        # SQLite needs a constant to fill the existing rows of a NOT NULL column.
+        raise RuntimeError(f"Column {table}.{column.name} is NOT NULL without a scalar default: "
+                           "an existing database cannot get it without a migration.")
+    if not column.nullable:
+        definition += " NOT NULL"
+    connection.execute(text(f"ALTER TABLE {quote(table)} ADD COLUMN {definition}"))
+    log.info("Database upgraded: column %s.%s added", table, column.name)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

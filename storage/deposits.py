@@ -24,10 +24,14 @@ def as_utc(moment: datetime) -> datetime:
 
 class DepositDraft(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
+    # Where the form is filled in: the member's direct chat with the bot.
     room_id: str = Field(index=True)
     user_id: str = Field(index=True)
-    # The !deposer event that opened the form's thread; None in a direct chat.
+    # Only drafts of the 2026-12-01 release, filled in a thread of a shared room (the !deposer
+    # event opened it); they move to the direct chat as soon as they are touched.
     thread_root: str | None = Field(default=None, index=True)
+    # The room where !deposer was typed (None: room_id, for drafts of the 2026-12-01 release).
+    origin_room_id: str | None = None
     origin_confidential: bool = False
     # handlers.deposits.machine.FormState as JSON.
     state: str = Field(sa_column=Column(Text, nullable=False))
@@ -66,11 +70,23 @@ class Deposit(SQLModel, table=True):
     history: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
 
-def open_draft(session: Session, room_id: str, user_id: str) -> DepositDraft | None:
-    """The member's form in progress in this room (there is at most one)."""
+def open_draft(session: Session, user_id: str) -> DepositDraft | None:
+    """The member's form in progress, wherever it was started: one at a time, so forms never mix."""
     return session.exec(select(DepositDraft).where(
-        DepositDraft.room_id == room_id, DepositDraft.user_id == user_id,
+        DepositDraft.user_id == user_id,
         DepositDraft.status.in_(DRAFT_OPEN_STATUSES)).order_by(DepositDraft.id.desc())).first()
+
+
+def private_draft(session: Session, user_id: str) -> DepositDraft | None:
+    """The member's form in progress in their direct chat."""
+    return session.exec(select(DepositDraft).where(
+        DepositDraft.user_id == user_id, DepositDraft.thread_root.is_(None),
+        DepositDraft.status.in_(DRAFT_OPEN_STATUSES)).order_by(DepositDraft.id.desc())).first()
+
+
+def latest_draft(session: Session, user_id: str) -> DepositDraft | None:
+    return session.exec(select(DepositDraft).where(DepositDraft.user_id == user_id)
+                        .order_by(DepositDraft.id.desc())).first()
 
 
 def draft_in_thread(session: Session, room_id: str, user_id: str, thread_root: str | None) -> DepositDraft | None:

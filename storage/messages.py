@@ -1,9 +1,9 @@
-"""Messages the bot sent with a tag, so reactions and thread replies can be traced back."""
+"""Messages the bot sent (with a tag when reactions or replies to them mean something), and events handled."""
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Session, SQLModel, select
 
 from storage.rooms import utcnow
 
@@ -23,3 +23,18 @@ class HandledEvent(SQLModel, table=True):
 
     event_id: str = Field(primary_key=True)
     handled_at: datetime = Field(default_factory=utcnow)
+
+
+def is_bot_message(session: Session, event_id: str) -> bool:
+    return session.get(SentMessage, event_id) is not None
+
+
+def bot_in_thread(session: Session, room_id: str, root: str) -> bool:
+    """The bot started this thread or wrote in it."""
+    return session.get(SentMessage, root) is not None or session.exec(select(SentMessage.event_id).where(
+        SentMessage.room_id == room_id, SentMessage.thread_root == root)).first() is not None
+
+
+def sent_with_tag(session: Session, event_id: str) -> SentMessage | None:
+    sent = session.get(SentMessage, event_id)
+    return sent if sent is not None and sent.tag else None

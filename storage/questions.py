@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Session, SQLModel, func, select
 
 from storage.rooms import utcnow
 
@@ -51,9 +51,33 @@ class ForwardedQuestion(SQLModel, table=True):
 
 
 class AnswerFeedback(SQLModel, table=True):
+    """One 👍/👎 reaction on an answer. A person's vote is their latest one; redacting it deletes the row."""
+
     id: int | None = Field(default=None, primary_key=True)
     answer_id: int = Field(index=True)
     user_id: str
     # "up" or "down"
     vote: str
     created_at: datetime = Field(default_factory=utcnow)
+    # The reaction's event, so that its redaction withdraws it (None for votes an earlier release recorded).
+    event_id: str | None = Field(default=None, index=True)
+
+
+def current_votes(session: Session) -> list[AnswerFeedback]:
+    """One row per person and answer: the latest reaction they have not withdrawn."""
+    latest = select(func.max(AnswerFeedback.id)).group_by(AnswerFeedback.answer_id, AnswerFeedback.user_id)
+    return list(session.exec(select(AnswerFeedback).where(AnswerFeedback.id.in_(latest))))
+
+
+def withdraw_vote(session: Session, reaction_event_id: str) -> None:
+    """Forget a redacted reaction (any other redacted event is no vote and changes nothing)."""
+    feedback = session.exec(select(AnswerFeedback).where(AnswerFeedback.event_id == reaction_event_id)).first()
+    if feedback is not None:
+        session.delete(feedback)
+
+
+def open_offer(session: Session, room_id: str, asker: str, since: datetime) -> ForwardOffer | None:
+    """The asker's latest offer in this room still waiting for an answer."""
+    return session.exec(select(ForwardOffer).where(
+        ForwardOffer.room_id == room_id, ForwardOffer.asker == asker, ForwardOffer.state == "open",
+        ForwardOffer.created_at >= since).order_by(ForwardOffer.id.desc())).first()

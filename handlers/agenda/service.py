@@ -40,6 +40,7 @@ from handlers.agenda.targets import AliasResolver, facilitators_room_id, resolve
 from handlers.context import Services
 from handlers.french import format_date_fr, format_datetime_fr, format_delay_fr
 from handlers.replies import Reply, UserError
+from handlers.text import quote
 from storage.agenda import (BROADCAST, CANCELLATION, CANCELLED, EVENT, FAILED, PENDING, SENDING, SENT,
                             SKIPPED, ReminderRow)
 
@@ -420,7 +421,7 @@ class ReminderService:
         aliases = await resolve_aliases(targets, self.services.config, self.resolve_alias)
         unknown = [alias for alias, room_id in aliases.items() if room_id is None]
         if unknown:
-            raise UserError(f"Salon introuvable : {', '.join(unknown)}. Vérifiez l'alias (#nom:serveur).")
+            raise UserError(f"Salon introuvable : {quote(', '.join(unknown))}. Vérifiez l'alias (#nom:serveur).")
 
     def schedule_manual(self, text: str, due_at: datetime, targets: tuple[str, ...], created_by: str) -> ReminderRow:
         """A facilitator's reminder (!rappel): a row, and its job if a scheduler is running."""

@@ -15,6 +15,7 @@ from bot.config import Config
 from handlers.context import RoomInfo
 from handlers.registry import fold
 from handlers.replies import UserError
+from handlers.text import quote
 from storage.rooms import TARGET_KINDS, RoomRecord
 from storage.rooms import facilitators_room_id as stored_facilitators_room
 
@@ -38,13 +39,13 @@ def parse_targets(text: str) -> tuple[str, ...]:
             continue
         if word[0] in "!#":
             if not re.fullmatch(r"[!#][^:\s]+:\S+", word):
-                raise UserError(f"« {word} » n'est pas un salon valide : un identifiant ressemble à "
+                raise UserError(f"« {quote(word)} » n'est pas un salon valide : un identifiant ressemble à "
                                 "!abc:serveur et un alias à #nom:serveur.")
             target = word
         else:
             target = _SYNONYMS.get(fold(word))
             if target is None:
-                raise UserError(f"Salon « {word} » inconnu. Indiquez tous, tribus, pairs, animation, "
+                raise UserError(f"Salon « {quote(word)} » inconnu. Indiquez tous, tribus, pairs, animation, "
                                 "un alias (#nom:serveur) ou un identifiant (!abc:serveur), séparés par des virgules.")
         if target not in targets:
             targets.append(target)

@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 
 from handlers.deposits.form import FieldDef, Option
 from handlers.french import MONTHS, format_date_fr as _format_date_fr
+from handlers.text import quote
 YES = {"oui", "o", "ouais", "ouaip", "yes", "y", "yep", "ok", "okay", "d'accord", "daccord", "bien sur",
        "tout a fait", "absolument", "volontiers", "oui oui", "oui merci", "si", "exact", "certainement",
        "evidemment", "carrement", "oui bien sur", "avec plaisir", "j'accepte", "accepte", "vrai"}
@@ -132,7 +133,7 @@ def _options_list(field: FieldDef) -> str:
 def _choice(field: FieldDef, text: str) -> str:
     option = match_option(field.options, text)
     if option is None:
-        raise InvalidAnswer(f"Je n'ai pas reconnu « {text} » parmi les choix proposés. "
+        raise InvalidAnswer(f"Je n'ai pas reconnu « {quote(text)} » parmi les choix proposés. "
                             f"Répondez par un numéro ou par l'intitulé : {_options_list(field)}.")
     return option.value
 
@@ -149,7 +150,7 @@ def _choices(field: FieldDef, text: str) -> list[str]:
     for piece in pieces:
         option = match_option(field.options, piece)
         if option is None:
-            raise InvalidAnswer(f"Je n'ai pas reconnu « {piece.strip()} » parmi les choix proposés. "
+            raise InvalidAnswer(f"Je n'ai pas reconnu « {quote(piece)} » parmi les choix proposés. "
                                 f"Indiquez un ou plusieurs numéros ou intitulés, par exemple « 1, 3 » : "
                                 f"{_options_list(field)}.")
         if option.value not in chosen:
@@ -188,7 +189,7 @@ _EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-
 def _email(field: FieldDef, text: str) -> str:
     candidate = text.strip().removeprefix("mailto:").strip("<>").strip()
     if not _EMAIL.fullmatch(candidate):
-        raise InvalidAnswer(f"« {text} » ne ressemble pas à une adresse e-mail (par exemple nom@exemple.fr).")
+        raise InvalidAnswer(f"« {quote(text)} » ne ressemble pas à une adresse e-mail (par exemple nom@exemple.fr).")
     return candidate.lower()
 
 
@@ -198,7 +199,7 @@ def _url(field: FieldDef, text: str) -> str:
         candidate = "https://" + candidate
     parsed = urlparse(candidate)
     if parsed.scheme not in ("http", "https") or "." not in parsed.netloc or " " in candidate:
-        raise InvalidAnswer(f"« {text} » ne ressemble pas à une adresse web (par exemple https://exemple.fr).")
+        raise InvalidAnswer(f"« {quote(text)} » ne ressemble pas à une adresse web (par exemple https://exemple.fr).")
     return candidate
 
 
@@ -238,7 +239,7 @@ def parse_date(text: str) -> date | None:
 def _date(field: FieldDef, text: str) -> str:
     parsed = parse_date(text)
     if parsed is None:
-        raise InvalidAnswer(f"Je n'ai pas compris la date « {text} ». Écrivez-la par exemple "
+        raise InvalidAnswer(f"Je n'ai pas compris la date « {quote(text)} ». Écrivez-la par exemple "
                             "« 12/03/2027 » ou « 12 mars 2027 ».")
     return parsed.isoformat()
 
@@ -250,7 +251,7 @@ def _matrix_user(field: FieldDef, text: str) -> str:
     candidate = text.strip()
     if _MATRIX_USER.fullmatch(candidate):
         return candidate
-    raise InvalidAnswer(f"« {text} » n'est pas un identifiant Matrix ; il ressemble à @nom:serveur.")
+    raise InvalidAnswer(f"« {quote(text)} » n'est pas un identifiant Matrix ; il ressemble à @nom:serveur.")
 
 
 _PARSERS = {"short_text": _text, "long_text": _text, "choice": _choice, "tribe": _choice,

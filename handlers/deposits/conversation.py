@@ -1,8 +1,13 @@
-"""Where the form meets the chat: !deposer, the messages of a form's thread, the ✅ on the recap.
+"""Where the form meets the chat: !deposer, the member's messages in their direct chat, the ✅ on the recap.
 
-Each message loads the member's draft, runs one pure step of the machine and saves the new
-state before answering, so a restart at any moment resumes exactly where the member was.
-A draft is keyed by room + member + thread: two members filling forms in one room never mix.
+The form is a private exchange: wherever !deposer is typed, the questions and answers happen in the
+member's direct chat with the bot; the room only hears that the bot wrote to them privately. Each
+message loads the member's draft, runs one pure step of the machine and saves the new state
+before answering, so a restart at any moment resumes exactly where the member was. A member has
+one form in progress at a time, so two forms never mix.
+
+Drafts of the 2026-12-01 release were filled in a thread of the room: the first message in such a
+thread (or the next reminder) moves the draft to the direct chat, answers kept.
 """
 from __future__ import annotations
 
@@ -14,99 +19,126 @@ from handlers.deposits.formsource import form_for
 from handlers.deposits.machine import (ABANDONED, CONFIRMED, FILLING, RECAP, RECAP_TAG, Control, FormState,
                                        next_field, parse_event, question_reply, recap_reply, start, step)
 from handlers.deposits.records import confirmation_replies, create_deposit
+from handlers.private import private_room
 from handlers.registry import HandlerResult
 from handlers.replies import Reply
-from storage.deposits import DepositDraft, draft_in_thread, open_draft
+from storage.deposits import DepositDraft, draft_in_thread, latest_draft, open_draft, private_draft
 
 CONFIRM_REACTIONS = ("✅", "✔️", "✔", "☑️", "👍")
 
-
-def form_thread(message: Message) -> tuple[str | None, bool]:
-    """(thread root, whether to open it): a direct chat is the conversation itself; in a room the
-    bot opens a thread on the !deposer message, or stays in the thread it was typed in."""
-    if message.room.is_direct:
-        return None, False
-    if message.thread_root:
-        return message.thread_root, False
-    return message.event_id, True
+MOVED_TO_PRIVATE = ("Je vous écris en message privé pour le dépôt de votre projet (acceptez mon invitation si votre "
+                    "application vous la propose) : les questions et vos réponses ne s'afficheront pas ici.")
+THREAD_MOVED = ("Pour que vos réponses restent entre vous et moi, la suite de ce dépôt se passe en message privé : "
+                "je vous y attends.")
 
 
-def _in_draft(replies: list[Reply], draft: DepositDraft, *, in_reply: bool = True) -> list[Reply]:
-    """Pin the machine's replies to the draft's thread and give the recap its draft id."""
+def _in_draft(replies: list[Reply], draft: DepositDraft, trigger_room: str | None) -> list[Reply]:
+    """Send the machine's replies to the draft's direct chat and give the recap its draft id."""
     pinned = []
     for reply in replies:
-        changes = {"in_reply": in_reply and reply.in_reply}
-        if reply.room_id is None and draft.thread_root and not reply.start_thread:
-            changes["thread_root"] = draft.thread_root
+        changes: dict = {}
+        if reply.room_id is None:
+            # A reply to the member's own message only where that message is.
+            changes = {"room_id": draft.room_id, "in_reply": reply.in_reply and trigger_room == draft.room_id,
+                       # The member's own words, shown to them alone in their direct chat.
+                       "author_consented": True}
         if reply.tag == RECAP_TAG:
             changes["tag"] = f"{RECAP_TAG}:{draft.id}"
         pinned.append(replace(reply, **changes))
     return pinned
 
 
+async def _conversation_room(services: Services, message: Message) -> str:
+    """Where this member's form is filled in: the direct chat they are writing in, or theirs with the bot."""
+    return message.room_id if message.room.is_direct else await private_room(services, message.sender)
+
+
+def _move(services: Services, draft: DepositDraft, room_id: str) -> DepositDraft:
+    """Give a draft its direct chat (a draft of a room's thread, or one filled in another direct chat)."""
+    with services.db.session() as session:
+        stored = session.get(DepositDraft, draft.id)
+        # A draft of the previous release was started where it was filled in.
+        stored.origin_room_id = stored.origin_room_id or stored.room_id
+        stored.room_id, stored.thread_root = room_id, None
+        session.add(stored)
+    return stored
+
+
 async def start_deposit(ctx: CommandContext) -> HandlerResult:
     services, message = ctx.services, ctx.message
     form = await form_for(services)
-    now = services.clock()
+    told = [] if message.room.is_direct else [Reply(text=MOVED_TO_PRIVATE)]
     with services.db.session() as session:
-        existing = open_draft(session, message.room_id, message.sender)
+        existing = open_draft(session, message.sender)
+        latest = latest_draft(session, message.sender)
+    if existing is None and latest is not None and latest.status == ABANDONED:
+        # A form closed by silence, not by the member: !deposer picks it up again.
+        room_id = await _conversation_room(services, message)
+        return told + _resume(services, form, _move(services, latest, room_id), message.room_id)
     if existing is not None:
-        # One open form per member and room: send them back to it rather than losing it.
-        state = FormState.from_json(existing.state)
+        room_id = await _conversation_room(services, message)
+        draft = _move(services, existing, room_id)
+        state = FormState.from_json(draft.state)
         again = question_reply(form, state) if state.status == FILLING else recap_reply(form, state)
-        notice = Reply(text="Vous avez déjà un dépôt en cours ici : je vous repose la question là où vous en étiez. "
-                            "(`!annuler` dans ce fil pour l'abandonner et en commencer un autre.)")
-        return [notice, *_in_draft([again], existing, in_reply=False)]
+        notice = Reply(text="Vous avez déjà un dépôt en cours : je vous repose la question là où vous en étiez. "
+                            "(`!annuler` pour l'abandonner et en commencer un autre.)")
+        return told + _in_draft([notice, again], draft, message.room_id)
 
-    thread_root, open_thread = form_thread(message)
+    room_id = await _conversation_room(services, message)
+    now = services.clock()
     state, replies = start(form, {"origin_confidential": message.room.confidential}, now)
-    draft = DepositDraft(room_id=message.room_id, user_id=message.sender, thread_root=thread_root,
+    draft = DepositDraft(room_id=room_id, user_id=message.sender, origin_room_id=message.room_id,
                          origin_confidential=message.room.confidential, state=state.to_json(),
                          status=state.status, created_at=now, updated_at=now)
     with services.db.session() as session:
         session.add(draft)
         session.flush()
-    if open_thread:
-        replies = [replace(replies[0], start_thread=True), *replies[1:]]
-    return _in_draft(replies, draft)
+    return told + _in_draft(replies, draft, message.room_id)
 
 
 async def form_listener(ctx: CommandContext) -> HandlerResult:
-    """Owns every message of a member's form thread (controls included); None for anything else."""
+    """Owns the messages of a member's form (controls included): in their direct chat, or in the
+    room thread of a draft of the previous release. None for anything else."""
     services, message = ctx.services, ctx.message
-    thread_root = None if message.room.is_direct else message.thread_root
-    if not message.room.is_direct and thread_root is None:
+    if not message.room.is_direct and message.thread_root is None:
         return None
-    if _current_draft(services, message, thread_root) is None:
+    if _current_draft(services, message) is None:
         return None
     now = services.clock()
     event = parse_event(message.body, now, services.config.bot.command_prefix)
     if event is None:
-        return None  # another command typed in the thread: not the form's business
+        return None  # another command typed during the form: not the form's business
     form = await form_for(services)
     # Read again after the await: another message of the member may have moved the form meanwhile.
-    draft = _current_draft(services, message, thread_root)
+    draft = _current_draft(services, message)
     if draft is None:
         return None
+    told: list[Reply] = []
+    if not message.room.is_direct:
+        with services.db.session() as session:
+            other = private_draft(session, message.sender)
+        if other is not None and other.id != draft.id:
+            return Reply(text="Vous avez un autre dépôt en cours, en message privé : terminez-le (ou `!annuler`-le "
+                              "là-bas) avant de reprendre celui-ci.")
+        told = [Reply(text=THREAD_MOVED)]
+    if draft.room_id != message.room_id or draft.thread_root is not None:
+        draft = _move(services, draft, await _conversation_room(services, message))
     state = FormState.from_json(draft.state)
     if draft.status == ABANDONED:
-        return _resume(services, form, draft, state)
+        return told + _resume(services, form, draft, message.room_id)
     new_state, replies = step(form, state, event)
     notices = _save(services, form, draft, new_state)
-    return _in_draft(replies + notices, draft)
+    return told + _in_draft(replies + notices, draft, message.room_id)
 
 
-def _current_draft(services: Services, message: Message, thread_root: str | None) -> DepositDraft | None:
-    """The member's form of this thread, if it is open, or abandoned in a room's thread.
-
-    An abandoned form comes back when its author writes in its own thread; in a direct chat
-    there is no such thread, and any later message would otherwise reopen an old form.
-    """
+def _current_draft(services: Services, message: Message) -> DepositDraft | None:
+    """The member's open form, in their direct chat; or, in a room's thread, the form of the previous
+    release that lives there (even abandoned: writing in its thread takes it up again)."""
     with services.db.session() as session:
-        draft = draft_in_thread(session, message.room_id, message.sender, thread_root)
-    if draft is None:
-        return None
-    if draft.status in (FILLING, RECAP) or (draft.status == ABANDONED and thread_root is not None):
+        if message.room.is_direct:
+            return private_draft(session, message.sender)
+        draft = draft_in_thread(session, message.room_id, message.sender, message.thread_root)
+    if draft is not None and draft.status in (FILLING, RECAP, ABANDONED):
         return draft
     return None
 
@@ -126,7 +158,7 @@ async def on_recap_reaction(reaction: Reaction, services: Services) -> HandlerRe
             or draft.status != RECAP:
         return None
     new_state, replies = step(form, FormState.from_json(draft.state), Control("confirm", services.clock()))
-    return _in_draft(_save(services, form, draft, new_state) + replies, draft, in_reply=False)
+    return _in_draft(_save(services, form, draft, new_state) + replies, draft, None)
 
 
 def _save(services: Services, form: FormDef, draft: DepositDraft, state: FormState) -> list[Reply]:
@@ -145,15 +177,13 @@ def _save(services: Services, form: FormDef, draft: DepositDraft, state: FormSta
     return confirmation_replies(services, form, deposit)
 
 
-def _resume(services: Services, form: FormDef, draft: DepositDraft, state: FormState) -> HandlerResult:
-    """A member writing in the thread of an abandoned form gets it back, unless another one is open."""
-    with services.db.session() as session:
-        if open_draft(session, draft.room_id, draft.user_id) is not None:
-            return None
+def _resume(services: Services, form: FormDef, draft: DepositDraft, trigger_room: str) -> list[Reply]:
+    """An abandoned form taken up again, at the question where the member left it."""
+    state = FormState.from_json(draft.state)
     following = next_field(form, state)
     state = replace(state, status=FILLING if following else RECAP, current=following.key if following else None)
     _save(services, form, draft, state)
     # The message itself is not taken as an answer: after days away it is rarely one.
     welcome = Reply(text="Bon retour ! Vos réponses étaient conservées ; reprenons là où nous en étions.")
     again = question_reply(form, state) if following else recap_reply(form, state)
-    return _in_draft([welcome, again], draft)
+    return _in_draft([welcome, again], draft, trigger_room)

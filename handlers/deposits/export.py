@@ -1,9 +1,10 @@
 """Deposits as rows for other tools: the JSON and CSV contract of `manufacture-bot deposits export`.
 
 JSON objects always carry reference, title, tribe, carrier, depositor, status, visibility,
-created_at (ISO 8601) and answers (every field key -> value). A deposit from a confidential
-room whose author did not agree to share it is exported without content: its reference,
-depositor, status and dates only, every content value being null.
+created_at (ISO 8601) and answers (every field key -> value). What they hold follows the same rule
+as the bot's views (handlers.deposits.records.disclosed): a deposit from a confidential room whose
+author did not agree to share it is exported with its reference, status and dates only; who made
+it and every content value are null.
 """
 from __future__ import annotations
 
@@ -12,29 +13,18 @@ import io
 import json
 from typing import Any
 
-from storage.deposits import Deposit, as_utc
+from handlers.deposits.records import disclosed
+from storage.deposits import Deposit
 
 
 def deposit_rows(deposits: list[Deposit], keys: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     """One dict per deposit; ``keys`` (the form's field keys) are guaranteed in every answers dict."""
     rows = []
     for d in deposits:
-        shared = d.content_shared
-        answer_keys = list(dict.fromkeys([*keys, *d.answers]))
-        rows.append({
-            "reference": d.reference,
-            "title": d.title if shared else None,
-            "tribe": d.tribe if shared else None,
-            "carrier": d.carrier if shared else None,
-            "depositor": d.depositor,
-            "status": d.status,
-            "visibility": d.visibility,
-            "origin_confidential": d.origin_confidential,
-            "content_shared": shared,
-            "created_at": as_utc(d.created_at).isoformat(),
-            "answers": {k: (d.answers.get(k) if shared else None) for k in answer_keys},
-            "history": d.history,
-        })
+        seen = disclosed(d)
+        answer_keys = list(dict.fromkeys([*keys, *seen["answers"]]))
+        rows.append({**seen, "created_at": seen["created_at"].isoformat(),
+                     "answers": {k: seen["answers"].get(k) for k in answer_keys}})
     return rows
 
 

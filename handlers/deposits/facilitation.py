@@ -9,8 +9,10 @@ from handlers.deposits.answers import fold
 from handlers.deposits.export import deposit_rows, to_csv
 from handlers.deposits.formsource import form_for, tribe_names
 from handlers.deposits.records import STATUS_LABELS, deposit_view, local_date
+from handlers.private import in_private, private_room, to_member
 from handlers.registry import HandlerResult
 from handlers.replies import Attachment, Reply, UserError
+from handlers.text import quote
 from storage.deposits import DEPOSIT_STATUSES, drafts_of, find_deposit, list_deposits
 
 DRAFT_STATUS_LABELS = {"filling": "en cours", "recap": "à confirmer", "cancelled": "annulé",
@@ -67,7 +69,7 @@ def _find_tribe(ctx: CommandContext, text: str) -> str:
     close = difflib.get_close_matches(fold(text), list(by_fold), n=1, cutoff=0.6)
     if not close:
         known = ", ".join(tribes) or "aucune tribu n'est configurée"
-        raise UserError(f"Je ne connais ni le statut ni la tribu « {text} ». Statuts : {_statuses_text()} ; "
+        raise UserError(f"Je ne connais ni le statut ni la tribu « {quote(text)} ». Statuts : {_statuses_text()} ; "
                         f"tribus : {known}.")
     return by_fold[close[0]]
 
@@ -92,21 +94,21 @@ async def deposit_command(ctx: CommandContext) -> HandlerResult:
     with ctx.services.db.session() as session:
         deposit = find_deposit(session, words[0])
     if deposit is None:
-        raise UserError(f"Aucun dépôt ne porte la référence « {words[0]} ». `!depots` les liste tous.")
+        raise UserError(f"Aucun dépôt ne porte la référence « {quote(words[0])} ». `!depots` les liste tous.")
     if len(words) == 1:
         return Reply(template="deposits/deposit.md.j2", context={"d": deposit_view(deposit, form, tz)})
     if fold(words[1]) != "statut" or len(words) < 3:
         raise UserError(f"Pour changer le statut : `!depot {deposit.reference} statut <statut> [commentaire]`, "
                         f"avec un statut parmi {_statuses_text()}.")
-    return _change_status(ctx, deposit.reference, words[2:])
+    return await _change_status(ctx, deposit.reference, words[2:])
 
 
-def _change_status(ctx: CommandContext, reference: str, words: list[str]) -> list[Reply]:
+async def _change_status(ctx: CommandContext, reference: str, words: list[str]) -> list[Reply]:
     status, comment = parse_status(words[0]), " ".join(words[1:])
     if status is None and len(words) > 1:
         status, comment = parse_status(f"{words[0]} {words[1]}"), " ".join(words[2:])
     if status is None:
-        raise UserError(f"« {words[0]} » n'est pas un statut connu : {_statuses_text()}.")
+        raise UserError(f"« {quote(words[0])} » n'est pas un statut connu : {_statuses_text()}.")
     now = ctx.services.clock()
     with ctx.services.db.session() as session:
         deposit = find_deposit(session, reference)
@@ -116,43 +118,35 @@ def _change_status(ctx: CommandContext, reference: str, words: list[str]) -> lis
                                               "by": ctx.message.sender, "comment": comment}]
         session.add(deposit)
     label = STATUS_LABELS[status]
+    # Told in the depositor's direct chat: the title goes back to its author alone.
+    direct = await private_room(ctx.services, deposit.depositor)
     return [
-        Reply(text=f"Le dépôt {reference} est maintenant : **{label}**. Son auteur en est informé."),
-        # Told where the deposit was made (its thread if any), so nothing of a confidential room
-        # travels elsewhere; the title goes back to the very room it was typed in.
-        Reply(template="deposits/status_changed.md.j2", room_id=deposit.origin_room_id,
-              thread_root=deposit.origin_thread_root, in_reply=False, mentions=(deposit.depositor,),
-              context={"reference": reference, "title": deposit.title,
-                       "status_label": label, "comment": comment},
-              txn_key=f"deposit-status:{reference}:{len(deposit.history)}"),
+        Reply(text=f"Le dépôt {reference} est maintenant : **{label}**. Son auteur en est informé en message privé."),
+        to_member(Reply(template="deposits/status_changed.md.j2", in_reply=False, mentions=(deposit.depositor,),
+                        context={"reference": reference, "title": deposit.title,
+                                 "status_label": label, "comment": comment},
+                        txn_key=f"deposit-status:{reference}:{len(deposit.history)}"), direct),
     ]
 
 
 async def mine_command(ctx: CommandContext) -> HandlerResult:
-    """A member's deposits and unfinished drafts. Content made in a confidential room only shows
-    back in that same room: elsewhere, others could read it over the member's shoulder."""
+    """A member's deposits and unfinished drafts, in their direct chat: nobody reads over their shoulder."""
     services, message = ctx.services, ctx.message
     tz = services.config.bot.tz
-
-    def visible_here(origin_room: str, origin_confidential: bool) -> bool:
-        return not origin_confidential or origin_room == message.room_id
-
     with services.db.session() as session:
         deposits = list_deposits(session, depositor=message.sender)
         drafts = drafts_of(session, message.sender)
     deposit_items = [{
-        "reference": d.reference,
-        "title": d.title if visible_here(d.origin_room_id, d.origin_confidential) else "(déposé dans un espace confidentiel)",
+        "reference": d.reference, "title": d.title,
         "status_label": STATUS_LABELS.get(d.status, d.status), "created": local_date(d.created_at, tz),
     } for d in deposits]
     draft_items = []
     for draft in drafts:
         answers = json.loads(draft.state).get("answers", {}) if draft.state else {}
-        shown = visible_here(draft.room_id, draft.origin_confidential)
-        title = answers.get("title") if shown else None
         draft_items.append({
-            "title": f"« {title} »" if title else ("(sans titre)" if shown else "(commencé dans un espace confidentiel)"),
+            "title": answers.get("title") or "",
             "status_label": DRAFT_STATUS_LABELS.get(draft.status, draft.status),
             "updated": local_date(draft.updated_at, tz), "answered": len(answers)})
-    return Reply(template="deposits/mine.md.j2", context={"deposits": deposit_items, "drafts": draft_items})
+    listing = Reply(template="deposits/mine.md.j2", context={"deposits": deposit_items, "drafts": draft_items})
+    return await in_private(ctx, [listing])
 

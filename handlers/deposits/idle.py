@@ -1,18 +1,23 @@
 """Forms left silent: one gentle reminder, then closing as abandoned (answers kept).
 
-The lead's scheduler calls check_idle_drafts every few minutes; it returns the replies to
-post (each pinned to the form's room and thread, with an idempotency key) and never posts itself.
+The scheduler calls check_idle_drafts every few minutes; it returns the replies to post (each
+for the member's direct chat, with an idempotency key) and never posts itself. A draft of the
+previous release, still in a room's thread, moves to the direct chat with its reminder.
 """
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from handlers.context import Services
 from handlers.deposits.form import FormDef
 from handlers.deposits.formsource import form_for
 from handlers.deposits.machine import FormState, abandon
-from handlers.replies import Reply
+from handlers.private import private_room
+from handlers.replies import Reply, UserError
 from storage.deposits import as_utc, idle_drafts
+
+log = logging.getLogger(__name__)
 
 
 async def check_idle_drafts(services: Services) -> list[Reply]:
@@ -23,11 +28,25 @@ async def check_idle_drafts(services: Services) -> list[Reply]:
     form = await form_for(services)
     replies: list[Reply] = []
     with services.db.session() as session:
-        for draft in idle_drafts(session, remind_before):
+        waiting = idle_drafts(session, remind_before)
+    for draft in waiting:
+        if draft.thread_root is not None:
+            try:
+                room_id = await private_room(services, draft.user_id)
+            except UserError:
+                log.warning("Draft %s: no direct chat with its member yet; reminder postponed", draft.id)
+                continue
+            draft.origin_room_id = draft.origin_room_id or draft.room_id
+            draft.room_id, draft.thread_root = room_id, None
+    with services.db.session() as session:
+        for draft in waiting:
+            if draft.thread_root is not None:
+                continue
             state = FormState.from_json(draft.state)
             title = state.answers.get("title", "")
-            where = {"room_id": draft.room_id, "thread_root": draft.thread_root, "in_reply": False,
-                     "mentions": (draft.user_id,)}
+            # The member's own words, in their own direct chat.
+            where = {"room_id": draft.room_id, "in_reply": False, "mentions": (draft.user_id,),
+                     "author_consented": True}
             if as_utc(draft.updated_at) <= abandon_before:
                 # updated_at stays the last activity of the member, which !mes-depots shows.
                 draft.state, draft.status = abandon(state, now).to_json(), "abandoned"

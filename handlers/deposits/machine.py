@@ -15,6 +15,7 @@ from typing import Any
 from handlers.deposits.answers import InvalidAnswer, display_value, fold, parse_answer, parse_yes_no
 from handlers.deposits.form import FieldDef, FormDef
 from handlers.replies import Reply
+from handlers.text import quote
 
 FILLING, RECAP, CONFIRMED, CANCELLED, ABANDONED = "filling", "recap", "confirmed", "cancelled", "abandoned"
 OPEN_STATUSES = (FILLING, RECAP)
@@ -208,7 +209,7 @@ def _modify(form: FormDef, state: FormState, argument: str) -> tuple[FormState, 
     target = find_field(fields, argument)
     if target is None:
         names = ", ".join(f"{i}. {f.label}" for i, f in enumerate(fields, 1))
-        asked = f"« {argument} » ne correspond à aucune question. " if argument else ""
+        asked = f"« {quote(argument)} » ne correspond à aucune question. " if argument else ""
         return state, [Reply(text=f"{asked}Écrivez `!modifier` suivi du numéro ou du nom d'une question : {names}.")]
     if state.current and state.current != target.key and state.status == FILLING:
         _leave(state, state.current)

@@ -43,7 +43,8 @@ def create_deposit(session: Session, form: FormDef, draft: DepositDraft, state: 
         carrier=carrier or draft.user_id, depositor=draft.user_id, status="nouveau",
         # A confidential-origin deposit is for the facilitators whatever else was said.
         visibility="facilitators" if confidential else answers.get("visibility", "facilitators"),
-        origin_room_id=draft.room_id, origin_thread_root=draft.thread_root, origin_confidential=confidential,
+        origin_room_id=draft.origin_room_id or draft.room_id, origin_thread_root=draft.thread_root,
+        origin_confidential=confidential,
         content_shared=(not confidential) or answers.get("share_content") is True,
         created_at=now,
         # Every key of the form, so consumers of the export always find the same columns.
@@ -72,23 +73,49 @@ def local_date(moment: datetime, tz: ZoneInfo) -> str:
     return format_date_fr(as_utc(moment).astimezone(tz).date())
 
 
-def deposit_view(deposit: Deposit, form: FormDef, tz: ZoneInfo) -> dict[str, Any]:
-    """What templates may show of a deposit; content only when its author agreed to share it."""
+def disclosed(deposit: Deposit) -> dict[str, Any]:
+    """All the facilitators may know of a deposit: the one rule of every view and of the export.
+
+    Its author's « non » to the share_content question (until their !partager) leaves a
+    reference, a date and a status: neither who made it (depositor, carrier, their own line of
+    the history) nor what it says, every answer being None. The facilitators' own status
+    changes still show."""
+    shared = deposit.content_shared
     return {
         "reference": deposit.reference,
-        "title": deposit.title,
-        "tribe": deposit.tribe if deposit.content_shared else None,
+        "title": deposit.title if shared else None,
+        "tribe": deposit.tribe if shared else None,
+        "carrier": deposit.carrier if shared else None,
+        "depositor": deposit.depositor if shared else None,
         "status": deposit.status,
-        "status_label": STATUS_LABELS.get(deposit.status, deposit.status),
-        "visibility_label": VISIBILITY_LABELS.get(deposit.visibility, deposit.visibility),
-        "created": local_date(deposit.created_at, tz),
-        "depositor": deposit.depositor,
+        "visibility": deposit.visibility,
         "origin_confidential": deposit.origin_confidential,
-        "content_shared": deposit.content_shared,
-        "rows": answer_rows(form, deposit.answers) if deposit.content_shared else [],
+        "content_shared": shared,
+        "created_at": as_utc(deposit.created_at),
+        "answers": {k: (v if shared else None) for k, v in deposit.answers.items()},
+        "history": [entry if shared or entry.get("by") != deposit.depositor else {**entry, "by": None}
+                    for entry in deposit.history],
+    }
+
+
+def deposit_view(deposit: Deposit, form: FormDef, tz: ZoneInfo) -> dict[str, Any]:
+    """What templates may show of a deposit: what `disclosed` allows, in French."""
+    seen = disclosed(deposit)
+    return {
+        "reference": seen["reference"],
+        "title": seen["title"],
+        "tribe": seen["tribe"],
+        "status": seen["status"],
+        "status_label": STATUS_LABELS.get(seen["status"], seen["status"]),
+        "visibility_label": VISIBILITY_LABELS.get(seen["visibility"], seen["visibility"]),
+        "created": local_date(seen["created_at"], tz),
+        "depositor": seen["depositor"],
+        "origin_confidential": seen["origin_confidential"],
+        "content_shared": seen["content_shared"],
+        "rows": answer_rows(form, seen["answers"]),
         "history": [{"date": format_date_fr(datetime.fromisoformat(h["at"]).astimezone(tz).date()),
-                     "status_label": STATUS_LABELS.get(h["status"], h["status"]), "by": h.get("by", ""),
-                     "comment": h.get("comment", "")} for h in deposit.history],
+                     "status_label": STATUS_LABELS.get(h["status"], h["status"]), "by": h.get("by") or "",
+                     "comment": h.get("comment", "")} for h in seen["history"]],
     }
 
 
@@ -127,6 +154,9 @@ def confirmation_replies(services: Services, form: FormDef, deposit: Deposit) ->
             context={"title": deposit.title, "reference": deposit.reference,
                      "territory": deposit.answers.get("territory") or "",
                      "needs": display_value(fields["needs"], needs) if needs and "needs" in fields else ""},
+            # The form was filled in the author's direct chat; « toute la communauté » to the
+            # visibility question, confirmed at the recap, is their explicit yes to this announcement.
+            author_consented=True,
             txn_key=f"deposit-announce:{deposit.reference}"))
     return replies
 
@@ -140,13 +170,11 @@ def facilitators_notice(services: Services, form: FormDef, deposit: Deposit, *,
         return None
     return Reply(
         template="deposits/facilitators_notice.md.j2", room_id=facilitators_room, in_reply=False,
-        context={"reference": deposit.reference, "content_shared": deposit.content_shared,
-                 "origin_confidential": deposit.origin_confidential, "depositor": deposit.depositor,
-                 "shared_later": shared_later,
-                 "rows": answer_rows(form, deposit.answers) if deposit.content_shared else []},
-        # Consent is the author's explicit « oui » to the share_content question, or their
-        # own !partager afterwards, and nothing else.
-        author_consented=deposit.origin_confidential and deposit.content_shared,
+        context={**deposit_view(deposit, form, services.config.bot.tz), "shared_later": shared_later},
+        # The form is filled in the author's direct chat. Its purpose is to reach the facilitators:
+        # confirming the recap is the author's consent; from a confidential room it also takes the
+        # explicit « oui » to the share_content question, or their own !partager afterwards.
+        author_consented=deposit.content_shared,
         # Without consent the notice holds the reference alone: nothing said in the room.
         contains_room_content=deposit.content_shared,
         txn_key=f"deposit-{'shared' if shared_later else 'notice'}:{deposit.reference}")

@@ -1,13 +1,15 @@
 """!partager: the author of a deposit made in a confidential room, who first kept its content to
-themselves, lets the facilitators read it after all. Only the author can; nothing is posted in
-the room where they say it, beyond a confirmation without content."""
+themselves, lets the facilitators read it after all. Only the author can; the confirmation goes
+to their direct chat, and the room where they typed it only hears that it did."""
 from __future__ import annotations
 
 from handlers.context import CommandContext
 from handlers.deposits.formsource import form_for
 from handlers.deposits.records import facilitators_notice
+from handlers.private import in_private
 from handlers.registry import HandlerResult
 from handlers.replies import Reply, UserError
+from handlers.text import quote
 from storage.deposits import find_deposit
 
 
@@ -21,10 +23,10 @@ async def share_command(ctx: CommandContext) -> HandlerResult:
         deposit = find_deposit(session, words[0])
         # Someone else's reference gets the same answer as an unknown one: it tells nothing.
         if deposit is None or deposit.depositor != sender:
-            raise UserError(f"Vous n'avez pas de dépôt « {words[0]} ». `!mes-depots` liste vos dépôts.")
+            raise UserError(f"Vous n'avez pas de dépôt « {quote(words[0])} ». `!mes-depots` liste vos dépôts.")
         if deposit.content_shared:
-            return Reply(text=f"L'équipe d'animation peut déjà lire le contenu du dépôt {deposit.reference} : "
-                              "il n'y a rien de plus à faire.")
+            return await in_private(ctx, [Reply(text=f"L'équipe d'animation peut déjà lire le contenu du dépôt "
+                                                     f"{deposit.reference} : il n'y a rien de plus à faire.")])
         deposit.content_shared = True
         if "share_content" in deposit.answers:
             # The form's « non » is the author's word no more; a new dict, so the JSON column sees it.
@@ -34,6 +36,6 @@ async def share_command(ctx: CommandContext) -> HandlerResult:
     notice = facilitators_notice(ctx.services, form, deposit, shared_later=True)
     told = "son contenu est transmis à l'équipe d'animation" if notice else \
         "l'équipe d'animation pourra lire son contenu (son salon n'est pas encore configuré)"
-    return [Reply(text=f"C'est noté pour le dépôt {deposit.reference} : {told}. Il reste réservé à l'équipe "
-                       "d'animation et ne sera annoncé nulle part."),
-            *([notice] if notice else [])]
+    confirmation = Reply(text=f"C'est noté pour le dépôt {deposit.reference} : {told}. Il reste réservé à "
+                              "l'équipe d'animation et ne sera annoncé nulle part.")
+    return [*await in_private(ctx, [confirmation]), *([notice] if notice else [])]

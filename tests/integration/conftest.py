@@ -112,3 +112,12 @@ async def facilitator(synapse, tmp_path):
     user = await MatrixUser(synapse.url, account, tmp_path / "fac-store").start()
     yield user
     await user.stop()
+
+
+@pytest.fixture
+async def member(synapse, tmp_path):
+    """A second, ordinary member of the same rooms: the seat from which privacy is tested."""
+    account = synapse.register(unique("human"))
+    user = await MatrixUser(synapse.url, account, tmp_path / "member-store").start()
+    yield user
+    await user.stop()

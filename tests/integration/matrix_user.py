@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from nio import (AsyncClient, AsyncClientConfig, LocalProtocolError, MegolmEvent, RoomCreateResponse, RoomMessage,
-                 RoomSendResponse)
+from nio import (AsyncClient, AsyncClientConfig, InviteMemberEvent, LocalProtocolError, MegolmEvent,
+                 RoomCreateResponse, RoomMessage, RoomRedactResponse, RoomSendResponse)
 from nio.store import SqliteStore
 
 from bot.synapse_local import RegisteredUser
@@ -20,8 +20,12 @@ from bot.sync_loop import sync_until_cancelled
 
 
 class MatrixUser:
-    def __init__(self, homeserver: str, account: RegisteredUser, store_dir: Path) -> None:
+    def __init__(self, homeserver: str, account: RegisteredUser, store_dir: Path, *,
+                 accept_invites: bool | None = True) -> None:
         self.account = account
+        # What the person's client does with invitations: True joins, False refuses, None leaves them be.
+        self.accept_invites = accept_invites
+        self.invites: list[str] = []
         store_dir.mkdir(parents=True, exist_ok=True)
         self.client = AsyncClient(homeserver, account.user_id, device_id=account.device_id,
                                   store_path=str(store_dir),
@@ -41,6 +45,7 @@ class MatrixUser:
             await self.client.keys_upload()
         await self.client.sync(timeout=0, full_state=True)
         self.client.add_event_callback(self._collect, (RoomMessage, MegolmEvent))
+        self.client.add_event_callback(self._on_invite, InviteMemberEvent)
         self._sync_task = asyncio.create_task(sync_until_cancelled(self.client, timeout=3000, full_state=True))
         return self
 
@@ -57,6 +62,28 @@ class MatrixUser:
         async with self._arrived:
             self.received.append(event)
             self._arrived.notify_all()
+
+    async def _on_invite(self, room, event: InviteMemberEvent) -> None:
+        if event.state_key != self.user_id or event.membership != "invite" or room.room_id in self.invites:
+            return
+        self.invites.append(room.room_id)
+        if self.accept_invites:
+            await self.client.join(room.room_id)
+        elif self.accept_invites is False:
+            await self.client.room_leave(room.room_id)
+
+    def direct_room_with(self, user_id: str) -> str | None:
+        """A room `user_id` invited this person to, the two of them alone (the bot's direct chat)."""
+        for room_id in reversed(self.invites):
+            room = self.client.rooms.get(room_id)
+            if room is not None and set(room.users) == {self.user_id, user_id} and not room.invited_users:
+                return room_id
+        return None
+
+    async def wait_direct_room(self, user_id: str, timeout: float = 20.0) -> str:
+        await self.wait_until(lambda: self.direct_room_with(user_id) is not None, timeout,
+                              f"a direct chat with {user_id}")
+        return self.direct_room_with(user_id)
 
     async def create_room(self, name: str, *, encrypted: bool = False, invite: tuple[str, ...] = (),
                           is_direct: bool = False) -> str:
@@ -98,11 +125,20 @@ class MatrixUser:
             await asyncio.sleep(0.1)
 
     async def send(self, room_id: str, body: str, *, thread_root: str | None = None,
-                   mentions: tuple[str, ...] = ()) -> str:
-        content: dict = {"msgtype": "m.text", "body": body, "m.mentions": {"user_ids": list(mentions)}}
+                   mentions: tuple[str, ...] | None = (), reply_to: str | None = None,
+                   formatted_body: str | None = None) -> str:
+        """`mentions=None` leaves m.mentions out, as older clients do."""
+        content: dict = {"msgtype": "m.text", "body": body}
+        if mentions is not None:
+            content["m.mentions"] = {"user_ids": list(mentions)}
+        if formatted_body is not None:
+            content["format"], content["formatted_body"] = "org.matrix.custom.html", formatted_body
         if thread_root:
-            content["m.relates_to"] = {"rel_type": "m.thread", "event_id": thread_root, "is_falling_back": True,
-                                       "m.in_reply_to": {"event_id": thread_root}}
+            content["m.relates_to"] = {"rel_type": "m.thread", "event_id": thread_root,
+                                       "is_falling_back": reply_to is None,
+                                       "m.in_reply_to": {"event_id": reply_to or thread_root}}
+        elif reply_to:
+            content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
         answer = await self.client.room_send(room_id, "m.room.message", content, ignore_unverified_devices=True)
         assert isinstance(answer, RoomSendResponse), answer
         return answer.event_id
@@ -112,6 +148,10 @@ class MatrixUser:
         answer = await self.client.room_send(room_id, "m.reaction", content, ignore_unverified_devices=True)
         assert isinstance(answer, RoomSendResponse), answer
         return answer.event_id
+
+    async def redact(self, room_id: str, event_id: str) -> None:
+        answer = await self.client.room_redact(room_id, event_id)
+        assert isinstance(answer, RoomRedactResponse), answer
 
     def messages(self, room_id: str | None = None, sender: str | None = None) -> list:
         return [e for e in self.received

@@ -1,16 +1,19 @@
-"""Project deposits through a real Synapse: the form in a thread of an encrypted tribe room,
-the facilitators' notice, a restart in the middle of a form, two members filling forms at once."""
+"""Project deposits through a real Synapse: the form moves from an encrypted tribe room to the member's
+encrypted direct chat, the facilitators' notice, a restart in the middle of a form, two members at once, an
+invitation declined or never answered, and a draft the previous release left in a room's thread. A second
+ordinary member of the tribe room sits in every test: none of the private words may reach them."""
 from __future__ import annotations
 
 import asyncio
 import re
-from datetime import datetime
+from datetime import datetime, timezone
 
 import pytest
 from nio import MegolmEvent, MemoryDownloadResponse, RoomEncryptedFile
 from nio.crypto.attachments import decrypt_attachment
 from sqlmodel import select
 
+from handlers.deposits.machine import FormState
 from storage.deposits import Deposit, DepositDraft
 from tests.integration.conftest import bot_config
 from tests.integration.matrix_user import MatrixUser
@@ -18,6 +21,7 @@ from tests.integration.matrix_user import MatrixUser
 pytestmark = pytest.mark.synapse
 
 REFERENCE = re.compile(r"DEP-(\d{4})-\d{4}")
+DESCRIPTION = "Un jardin partagé au pied des immeubles, avec des ateliers pour les écoles du quartier."
 
 
 def thread_root_of(event) -> str | None:
@@ -25,34 +29,38 @@ def thread_root_of(event) -> str | None:
     return relation.get("event_id") if relation.get("rel_type") == "m.thread" else None
 
 
-class FormThread:
-    """One member filling the deposit form in a thread, as a person with a Matrix client would."""
+class PrivateForm:
+    """One member filling the deposit form in their direct chat with the bot, as a person would."""
 
     def __init__(self, user: MatrixUser, room_id: str, bot_id: str) -> None:
         self.user, self.room_id, self.bot_id = user, room_id, bot_id
-        self.root: str | None = None
+        self.direct: str | None = None
 
     def bot_messages(self) -> list:
-        """The bot's messages in this thread, in arrival order (undecryptable ones included)."""
-        return [e for e in self.user.messages(self.room_id, self.bot_id)
-                if isinstance(e, MegolmEvent) or thread_root_of(e) == self.root]
+        """The bot's messages in the direct chat, in arrival order (undecryptable ones included)."""
+        return self.user.messages(self.direct, self.bot_id) if self.direct else []
 
     async def _next_reply(self, before: int, expect: str, timeout: float):
         await self.user.wait_until(lambda: len(self.bot_messages()) > before, timeout,
-                                   f"the bot's reply in the thread (expecting {expect!r})")
+                                   f"the bot's reply in the direct chat (expecting {expect!r})")
         reply = self.bot_messages()[before]
         assert not isinstance(reply, MegolmEvent), f"could not decrypt {reply.event_id}"
-        assert expect in reply.body, f"expected {expect!r} in the thread, got: {reply.body[:400]!r}"
+        assert expect in reply.body, f"expected {expect!r} in the direct chat, got: {reply.body[:400]!r}"
         return reply
 
-    async def open(self) -> object:
-        self.root = await self.user.send(self.room_id, "!deposer")
-        return await self._next_reply(0, "Question 1/", 15)
+    async def open(self, expect: str = "Question 1/") -> object:
+        """!deposer in the shared room: the room is told, the questions come in the direct chat."""
+        before = len(self.user.messages(self.room_id, self.bot_id))
+        await self.user.send(self.room_id, "!deposer")
+        told = await self.user.wait_for_message(self.room_id, self.bot_id, contains="message privé", after=before)
+        self.direct = await self.user.wait_direct_room(self.bot_id)
+        assert self.user.client.rooms[self.direct].encrypted
+        return told, await self._next_reply(0, expect, 20)
 
     async def answer(self, text: str, expect: str, timeout: float = 15.0):
-        """Sends `text` in the thread; the bot's first reply in the thread must contain `expect`."""
+        """Sends `text` in the direct chat; the bot's first reply there must contain `expect`."""
         before = len(self.bot_messages())
-        await self.user.send(self.room_id, text, thread_root=self.root)
+        await self.user.send(self.direct, text)
         return await self._next_reply(before, expect, timeout)
 
     async def fill(self, steps: list[tuple[str, str]]):
@@ -60,6 +68,11 @@ class FormThread:
         for text, expect in steps:
             reply = await self.answer(text, expect)
         return reply
+
+
+def read_by(user: MatrixUser, room_id: str) -> str:
+    """Everything `user` can read in a room, as one text."""
+    return "\n".join(getattr(e, "body", "") for e in user.messages(room_id))
 
 
 def answers_until_recap(title: str, *, carrier: list[tuple[str, str]] | None = None, total: int = 9):
@@ -71,8 +84,7 @@ def answers_until_recap(title: str, *, carrier: list[tuple[str, str]] | None = N
         ("Alimentation", "Question 3/9 — Porteur du projet"),
         *carrier,
         ("Communauté de communes du Diois", f"Question {n + 1}/{total} — Description"),
-        ("Un jardin partagé au pied des immeubles, avec des ateliers pour les écoles du quartier.",
-         f"Question {n + 2}/{total} — Besoins"),
+        (DESCRIPTION, f"Question {n + 2}/{total} — Besoins"),
         ("des partenaires et un financement", f"Question {n + 3}/{total} — Avancement"),
         ("idée", f"Question {n + 4}/{total} — E-mail de contact"),
         ("porteur@example.org", f"Question {n + 5}/{total} — Visibilité"),
@@ -85,10 +97,15 @@ def deposits_in(app) -> list[Deposit]:
         return list(session.exec(select(Deposit).order_by(Deposit.sequence)))
 
 
-async def setup_rooms(human: MatrixUser, facilitator: MatrixUser, bot_id: str) -> tuple[str, str]:
-    """A tribe room made by a member and the facilitators' room, both encrypted, the bot invited."""
-    tribe = await human.create_room("Tribu Alimentation", encrypted=True, invite=(bot_id,))
+async def setup_rooms(human: MatrixUser, facilitator: MatrixUser, bot_id: str,
+                      member: MatrixUser | None = None) -> tuple[str, str]:
+    """A tribe room made by a member (with a second member, if given) and the facilitators' room, both
+    encrypted, the bot invited."""
+    invite = (bot_id, member.user_id) if member else (bot_id,)
+    tribe = await human.create_room("Tribu Alimentation", encrypted=True, invite=invite)
     animation = await facilitator.create_room("Animation", encrypted=True, invite=(bot_id,))
+    if member:
+        await human.wait_joined(tribe, member.user_id)
     return tribe, animation
 
 
@@ -97,20 +114,20 @@ def rooms_config(tribe: str, animation: str) -> list[dict]:
             {"id": animation, "kind": "facilitators", "name": "Animation"}]
 
 
-async def test_a_whole_deposit_in_an_encrypted_tribe_room_reaches_the_facilitators(
-        synapse, make_bot, bot_account, human, facilitator, tmp_path):
+async def test_a_whole_deposit_started_in_an_encrypted_tribe_room_is_filled_in_private(
+        synapse, make_bot, bot_account, human, member, facilitator, tmp_path):
     bot_id = bot_account.user_id
-    tribe, animation = await setup_rooms(human, facilitator, bot_id)
+    tribe, animation = await setup_rooms(human, facilitator, bot_id, member)
     config = bot_config(synapse, tmp_path / "bot", bot_account, rooms=rooms_config(tribe, animation),
                         facilitators=(facilitator.user_id,))
     async with make_bot(config) as app:
-        # Pending invites are accepted at the first sync.
         await human.wait_joined(tribe, bot_id)
+        await member.wait_joined(tribe, bot_id)
         await facilitator.wait_joined(animation, bot_id)
 
-        form = FormThread(human, tribe, bot_id)
-        first = await form.open()
-        assert first.decrypted
+        form = PrivateForm(human, tribe, bot_id)
+        told, first = await form.open()
+        assert first.decrypted and set(human.client.rooms[form.direct].users) == {human.user_id, bot_id}
         assert "Merci de déposer un projet" in first.body and "Quel est le titre du projet ?" in first.body
         tribe_question = await form.answer("Jardin partagé des Lilas", "Question 2/9 — Tribu")
         assert "1. Alimentation" in tribe_question.body
@@ -121,37 +138,45 @@ async def test_a_whole_deposit_in_an_encrypted_tribe_room_reaches_the_facilitato
                      "Visibilité : Toute la communauté"):
             assert line in recap.body, recap.body
         thanks = await form.answer("oui", "Merci ! Votre projet « Jardin partagé des Lilas » est déposé")
-
-        # Every bot message of the form sits in the thread of the !deposer message and notifies the member.
-        messages = form.bot_messages()
-        assert len(messages) == 11  # 9 questions, the recap, the thanks
-        for message in messages:
-            relation = message.source["content"]["m.relates_to"]
-            assert relation["rel_type"] == "m.thread" and relation["event_id"] == form.root
-            assert message.source["content"]["m.mentions"] == {"user_ids": [human.user_id]}
-        match = REFERENCE.search(thanks.body)
-        assert match, thanks.body
-        reference = match.group(0)
-        assert int(match.group(1)) == datetime.now(config.bot.tz).year
+        assert len(form.bot_messages()) == 11  # 9 questions, the recap, the thanks
+        reference = REFERENCE.search(thanks.body).group(0)
+        assert int(REFERENCE.search(thanks.body).group(1)) == datetime.now(config.bot.tz).year
 
         notice = await facilitator.wait_for_message(animation, bot_id, contains=reference)
-        assert notice.decrypted
-        assert "Nouveau dépôt de projet" in notice.body
+        assert notice.decrypted and "Nouveau dépôt de projet" in notice.body
         assert "Titre : Jardin partagé des Lilas" in notice.body and human.user_id in notice.body
-        assert thread_root_of(notice) is None
-        # Visibility « toute la communauté » and a tribe: the tribe room hears of it, outside the thread.
-        announce = await human.wait_for_message(tribe, bot_id, contains="Un nouveau projet rejoint la tribu")
-        assert reference in announce.body and thread_root_of(announce) is None
+        # « Toute la communauté »: the tribe room hears of it, as an announcement.
+        announce = await member.wait_for_message(tribe, bot_id, contains="Un nouveau projet rejoint la tribu")
+        assert reference in announce.body
+
+        # The second member of the tribe room read the pointer and the announcement, none of the form.
+        seen = read_by(member, tribe)
+        assert "message privé" in seen
+        for private in ("Quel est le titre", "Question 2/9", DESCRIPTION, "porteur@example.org", "Récapitulatif",
+                        "Merci ! Votre projet"):
+            assert private not in seen, private
+        assert form.direct not in member.client.rooms
 
         [deposit] = deposits_in(app)
         assert deposit.reference == reference and deposit.title == "Jardin partagé des Lilas"
-        assert deposit.tribe == "Alimentation" and deposit.carrier == human.user_id
-        assert deposit.depositor == human.user_id and deposit.visibility == "community"
-        assert deposit.origin_thread_root == form.root
+        assert deposit.depositor == human.user_id and deposit.origin_room_id == tribe
         assert deposit.answers["needs"] == ["partners", "funding"] and deposit.answers["stage"] == "idea"
-        # The notice went out once.
         await asyncio.sleep(1.0)
         assert len([e for e in facilitator.messages(animation, bot_id) if reference in e.body]) == 1
+
+        # A status change reaches the depositor in the direct chat, not the tribe room.
+        before = len(form.bot_messages())
+        await facilitator.send(animation, f"!depot {reference} statut en étude Rendez-vous pris le 12 mars")
+        status = await form._next_reply(before, "en étude", 20)
+        assert "Rendez-vous pris le 12 mars" in status.body and "Jardin partagé des Lilas" in status.body
+        # !mes-depots in the tribe room: the listing goes to the direct chat too.
+        before = len(form.bot_messages())
+        await human.send(tribe, "!mes-depots")
+        listing = await form._next_reply(before, reference, 20)
+        assert "Jardin partagé des Lilas" in listing.body
+        await asyncio.sleep(1.0)
+        seen = read_by(member, tribe)
+        assert "Rendez-vous pris" not in seen and "Vos dépôts" not in seen
 
         # The CSV export reaches the encrypted facilitators' room as an encrypted file.
         before = len(facilitator.messages(animation, bot_id))
@@ -160,7 +185,6 @@ async def test_a_whole_deposit_in_an_encrypted_tribe_room_reaches_the_facilitato
             lambda: any(isinstance(e, RoomEncryptedFile) for e in facilitator.messages(animation, bot_id)[before:]),
             what="the encrypted CSV file")
         [upload] = [e for e in facilitator.messages(animation, bot_id)[before:] if isinstance(e, RoomEncryptedFile)]
-        assert upload.body.endswith(".csv")
         downloaded = await facilitator.client.download(upload.url)
         assert isinstance(downloaded, MemoryDownloadResponse)
         assert reference.encode() not in downloaded.body  # stored encrypted on the homeserver
@@ -176,7 +200,7 @@ async def test_a_restart_in_the_middle_of_a_form_resumes_at_the_next_question(
     config = bot_config(synapse, tmp_path / "bot", bot_account, rooms=rooms_config(tribe, animation),
                         facilitators=(facilitator.user_id,))
     steps = answers_until_recap("Ressourcerie du Diois")
-    form = FormThread(human, tribe, bot_id)
+    form = PrivateForm(human, tribe, bot_id)
     async with make_bot(config):
         await human.wait_joined(tribe, bot_id)
         await form.open()
@@ -186,77 +210,134 @@ async def test_a_restart_in_the_middle_of_a_form_resumes_at_the_next_question(
     async with make_bot(config) as app:
         # "moi" would be a valid title (3 characters): had the form restarted, the tribe would come next.
         resumed = await form.answer("moi", "Question 4/9 — Territoire")
-        assert thread_root_of(resumed) == form.root
-        # Nothing was said again at start-up: the next bot message in the thread is the answer to "moi".
+        # Nothing was said again at start-up: the next bot message is the answer to "moi".
         assert form.bot_messages()[before_restart] is resumed
         recap = await form.fill(steps[3:])
-        assert "Titre : Ressourcerie du Diois" in recap.body
-        assert "Tribu : Alimentation" in recap.body and "Porteur du projet : Moi-même" in recap.body
+        assert "Titre : Ressourcerie du Diois" in recap.body and "Porteur du projet : Moi-même" in recap.body
 
         # Confirmed with ✅ on the recap, as the recap invites.
         before = len(form.bot_messages())
-        await human.react(tribe, recap.event_id, "✅")
-        await human.wait_until(lambda: len(form.bot_messages()) > before, 15, "the thanks after ✅")
-        thanks = form.bot_messages()[before]
+        await human.react(form.direct, recap.event_id, "✅")
+        thanks = await form._next_reply(before, "Ressourcerie du Diois", 15)
         reference = REFERENCE.search(thanks.body).group(0)
-        assert "Ressourcerie du Diois" in thanks.body
         await facilitator.wait_for_message(animation, bot_id, contains=reference)
-
         [deposit] = deposits_in(app)
-        assert deposit.reference == reference
         assert deposit.answers["title"] == "Ressourcerie du Diois" and deposit.answers["tribe"] == "Alimentation"
         with app.db.session() as session:
             drafts = list(session.exec(select(DepositDraft)))
-        assert len(drafts) == 1 and drafts[0].status == "confirmed" and drafts[0].thread_root == form.root
+        assert len(drafts) == 1 and drafts[0].status == "confirmed" and drafts[0].room_id == form.direct
 
 
-async def test_two_members_filling_forms_at_once_in_one_room_do_not_mix(
-        synapse, make_bot, bot_account, human, facilitator, tmp_path):
+async def test_two_members_filling_forms_at_once_each_in_their_own_direct_chat(
+        synapse, make_bot, bot_account, human, member, facilitator, tmp_path):
     bot_id = bot_account.user_id
-    tribe = await human.create_room("Tribu Alimentation", encrypted=True, invite=(bot_id, facilitator.user_id))
+    tribe = await human.create_room("Tribu Alimentation", encrypted=True, invite=(bot_id, member.user_id))
     config = bot_config(synapse, tmp_path / "bot", bot_account,
                         rooms=[{"id": tribe, "kind": "tribe", "name": "Alimentation"}],
                         facilitators=(facilitator.user_id,))
     async with make_bot(config) as app:
-        await facilitator.client.join(tribe)
         await human.wait_joined(tribe, bot_id)
-        await human.wait_joined(tribe, facilitator.user_id)
-        await facilitator.wait_joined(tribe, bot_id)
+        await human.wait_joined(tribe, member.user_id)
+        await member.wait_joined(tribe, bot_id)
 
-        mine = FormThread(human, tribe, bot_id)
-        theirs = FormThread(facilitator, tribe, bot_id)
+        mine, theirs = PrivateForm(human, tribe, bot_id), PrivateForm(member, tribe, bot_id)
         await asyncio.gather(mine.open(), theirs.open())
-        assert mine.root != theirs.root
-        # The facilitator deposits on behalf of another member (the carrier): two more questions.
+        assert mine.direct != theirs.direct
+        # The member deposits on behalf of someone else (the carrier): two more questions.
         on_behalf = [("autre", "Question 4/11 — Nom du porteur"),
                      ("Camille Martin", "Question 5/11 — Contact du porteur"),
                      (human.user_id, "Question 6/11 — Territoire")]
-        recaps = await asyncio.gather(
+        mine_recap, their_recap = await asyncio.gather(
             mine.fill(answers_until_recap("Jardin partagé des Lilas")),
             theirs.fill(answers_until_recap("Cantine bio intercommunale", carrier=on_behalf, total=11)))
-        mine_recap, their_recap = recaps
         assert "Jardin partagé des Lilas" in mine_recap.body and "Cantine" not in mine_recap.body
         assert "Cantine bio intercommunale" in their_recap.body and "Jardin" not in their_recap.body
-        assert "Porteur du projet : Moi-même" in mine_recap.body and "Camille" not in mine_recap.body
-        assert "Porteur du projet : Une autre personne" in their_recap.body
         assert "Nom du porteur : Camille Martin" in their_recap.body
-        assert f"Contact du porteur : {human.user_id}" in their_recap.body
-
-        # Each thread only ever addressed its own member.
-        for form, user in ((mine, human), (theirs, facilitator)):
-            assert len(form.bot_messages()) >= 9
-            for message in form.bot_messages():
-                assert message.source["content"]["m.mentions"] == {"user_ids": [user.user_id]}, message.body
 
         thanks = await asyncio.gather(mine.answer("oui", "Jardin partagé des Lilas"),
                                       theirs.answer("oui", "Cantine bio intercommunale"))
         references = [REFERENCE.search(t.body).group(0) for t in thanks]
-        assert references[0] != references[1]
-
         deposits = {d.reference: d for d in deposits_in(app)}
-        assert set(deposits) == set(references)
-        own, on_behalf_of = deposits[references[0]], deposits[references[1]]
-        assert own.depositor == human.user_id and own.carrier == human.user_id
-        assert on_behalf_of.depositor == facilitator.user_id and on_behalf_of.carrier == "Camille Martin"
-        assert on_behalf_of.answers["carrier_contact"] == human.user_id
-        assert own.origin_thread_root == mine.root and on_behalf_of.origin_thread_root == theirs.root
+        assert set(deposits) == set(references) and references[0] != references[1]
+        assert deposits[references[0]].depositor == human.user_id
+        assert deposits[references[1]].depositor == member.user_id
+        assert deposits[references[1]].carrier == "Camille Martin"
+        # Each read nothing of the other's form: in the room, only the announcements of both projects.
+        for user in (human, member):
+            seen = read_by(user, tribe)
+            for private in ("Question", "Récapitulatif", "Camille Martin", "porteur@example.org", "Merci !"):
+                assert private not in seen, private
+        assert theirs.direct not in human.client.rooms and mine.direct not in member.client.rooms
+
+
+async def test_an_invitation_declined_or_left_unanswered_is_said_in_the_room_and_nothing_is_lost(
+        synapse, make_bot, bot_account, human, member, facilitator, tmp_path):
+    bot_id = bot_account.user_id
+    tribe, animation = await setup_rooms(human, facilitator, bot_id, member)
+    # A minute's tenth: the scheduler looks every three seconds.
+    config = bot_config(synapse, tmp_path / "bot", bot_account, rooms=rooms_config(tribe, animation),
+                        facilitators=(facilitator.user_id,), extra={"bot": {"direct_chat_wait_minutes": 0.1}})
+    async with make_bot(config) as app:
+        await human.wait_joined(tribe, bot_id)
+        await member.wait_joined(tribe, bot_id)
+        # The human's client declines the bot's invitation.
+        human.accept_invites = False
+        await human.send(tribe, "!deposer")
+        refused = await human.wait_for_message(tribe, bot_id, contains="refusée", timeout=30)
+        assert human.user_id in refused.source["content"]["m.mentions"]["user_ids"]
+        assert "Question" not in refused.body
+        with app.db.session() as session:
+            [draft] = session.exec(select(DepositDraft)).all()
+        assert draft.status == "filling"  # the draft stays
+
+        # The next time, the client never answers the invitation: after the wait, one notice.
+        human.accept_invites = None  # neither join nor refuse
+        before = len(human.messages(tribe, bot_id))
+        await human.send(tribe, "!deposer")
+        waiting = await human.wait_for_message(tribe, bot_id, contains="pas encore rejoint", after=before,
+                                               timeout=30)
+        assert "Question" not in waiting.body
+        # Joining late gets every message that waited, in order, and the form goes on.
+        late = human.invites[-1]  # the second invitation, left unanswered until now
+        await human.client.join(late)
+        # What waited for the refused chat, then what the second !deposer said: the form in progress.
+        await human.wait_until(lambda: len(human.messages(late, bot_id)) >= 3, 30, "the waiting messages")
+        bodies = [getattr(e, "body", "") for e in human.messages(late, bot_id)]
+        assert "Question 1/" in bodies[0] and "déjà un dépôt en cours" in bodies[1] and "Question 1/" in bodies[2]
+        form = PrivateForm(human, tribe, bot_id)
+        form.direct = late
+        await form.answer("Jardin partagé des Lilas", "Question 2/9")
+        assert "Jardin" not in read_by(member, tribe)
+
+
+async def test_a_draft_left_in_a_room_thread_by_the_previous_release_goes_on_in_private(
+        synapse, make_bot, bot_account, human, member, facilitator, tmp_path):
+    bot_id = bot_account.user_id
+    tribe, animation = await setup_rooms(human, facilitator, bot_id, member)
+    config = bot_config(synapse, tmp_path / "bot", bot_account, rooms=rooms_config(tribe, animation),
+                        facilitators=(facilitator.user_id,))
+    async with make_bot(config) as app:
+        await human.wait_joined(tribe, bot_id)
+        await member.wait_joined(tribe, bot_id)
+        # Stands for the !deposer the previous release opened its thread on.
+        root = await human.send(tribe, "Je dépose mon projet de ressourcerie")
+        # As the 2026-12-01 release left it: the draft lives in the thread of that message, title answered.
+        now = datetime.now(timezone.utc)
+        state = FormState(current="tribe", answers={"title": "Ressourcerie du Diois"}, history=["title"],
+                          facts={"origin_confidential": False}, started_at=now.isoformat(), updated_at=now.isoformat())
+        with app.db.session() as session:
+            session.add(DepositDraft(room_id=tribe, user_id=human.user_id, thread_root=root, state=state.to_json(),
+                                     status="filling", created_at=now, updated_at=now))
+        before = len(human.messages(tribe, bot_id))
+        await human.send(tribe, "1", thread_root=root)
+        moved = await human.wait_for_message(tribe, bot_id, contains="message privé", after=before)
+        assert thread_root_of(moved) == root
+        form = PrivateForm(human, tribe, bot_id)
+        form.direct = await human.wait_direct_room(bot_id)
+        carrier = await form._next_reply(0, "Question 3/9 — Porteur du projet", 20)
+        assert carrier.decrypted
+        await form.fill(answers_until_recap("Ressourcerie du Diois")[2:])
+        await form.answer("oui", "Ressourcerie du Diois")
+        [deposit] = deposits_in(app)
+        assert deposit.title == "Ressourcerie du Diois" and deposit.origin_room_id == tribe
+        assert "Porteur du projet" not in read_by(member, tribe)

@@ -42,22 +42,32 @@ async def test_answer_with_citation_in_an_encrypted_room_and_nothing_leaks(
         await human.send(peers, f"{bot_account.user_id} {OUT_OF_DOMAIN}", mentions=(bot_account.user_id,))
         abstain = await human.wait_for_message(peers, bot_account.user_id, contains="pas trouvé", after=1)
         assert "confidentiel" in abstain.body and "transmette" not in abstain.body
-        await human.send(peers, "oui")
+        await human.send(peers, "oui", reply_to=abstain.event_id)
         await asyncio.sleep(2.0)
         assert len(human.messages(peers, bot_account.user_id)) == 2
         assert facilitator.messages(animation, bot_account.user_id) == []
 
 
 async def test_forwarded_question_answered_by_a_facilitator_comes_back_and_feeds_the_faq(
-        synapse, make_bot, bot_account, human, facilitator, tmp_path):
+        synapse, make_bot, bot_account, human, member, facilitator, tmp_path):
     peers, tribe, animation = await rooms_with_bot(human, facilitator, bot_account.user_id)
+    await human.client.room_invite(tribe, member.user_id)
     config = configured(synapse, tmp_path, bot_account, facilitator, peers, tribe, animation)
     async with make_bot(config):
         await human.wait_joined(tribe, bot_account.user_id)
+        await human.wait_joined(tribe, member.user_id)
         await facilitator.wait_joined(animation, bot_account.user_id)
         question = await human.send(tribe, f"!q {OUT_OF_DOMAIN}")
-        await human.wait_for_message(tribe, bot_account.user_id, contains="transmette")
-        await human.send(tribe, "oui")
+        offer = await human.wait_for_message(tribe, bot_account.user_id, contains="transmette")
+        assert "répondez **oui** à ce message" in offer.source["content"]["body"] or "répondez oui à ce message" in offer.body
+        # Not consent: an « ok » said to someone else, and another member's « oui » in reply to the offer.
+        await human.send(tribe, "ok")
+        await member.send(tribe, "oui", reply_to=offer.event_id)
+        await asyncio.sleep(2.0)
+        assert facilitator.messages(animation, bot_account.user_id) == []
+        assert len(human.messages(tribe, bot_account.user_id)) == 1
+        # The asker's « oui » in reply to the offer is.
+        await human.send(tribe, "oui", reply_to=offer.event_id)
         await human.wait_for_message(tribe, bot_account.user_id, contains="transmis", after=1)
         notice = await facilitator.wait_for_message(animation, bot_account.user_id, contains="Question n°1")
         assert OUT_OF_DOMAIN in notice.body

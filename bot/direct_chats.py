@@ -1,0 +1,112 @@
+"""Each member's direct chat with the bot: found again (m.direct, the bot's own records) or opened.
+
+A chat the bot opens is encrypted and invites the member; the sender keeps its messages waiting
+until the member has joined (a message sent before the member's devices are known is unreadable).
+"""
+from __future__ import annotations
+
+import json
+import logging
+
+from nio import AsyncClient, DirectRoomsResponse, RoomCreateResponse
+from nio.api import Api, RoomPreset
+
+from bot.room_directory import RoomDirectory
+from handlers.replies import UserError
+from storage.database import Database
+from storage.direct_chats import DirectChat, chat_in, move_pending, open_chat_of
+
+log = logging.getLogger(__name__)
+
+ENCRYPTION = {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
+
+
+class DirectChats:
+    def __init__(self, client: AsyncClient, db: Database, directory: RoomDirectory) -> None:
+        self.client, self.db, self.directory = client, db, directory
+
+    async def room_for(self, user_id: str) -> str:
+        """The member's direct chat with the bot, opened (and the member invited) if there is none."""
+        with self.db.session() as session:
+            chat = open_chat_of(session, user_id)
+        if chat is not None and self._still_private(chat.room_id, user_id):
+            return chat.room_id
+        if chat is not None:
+            self.close(chat.room_id)
+        room_id = await self._existing_direct_room(user_id) or await self._open(user_id)
+        self.adopt(room_id, user_id)
+        return room_id
+
+    def adopt(self, room_id: str, user_id: str) -> None:
+        """Record a direct chat (one the bot opened, or one the member invited it to)."""
+        with self.db.session() as session:
+            chat = chat_in(session, room_id) or DirectChat(room_id=room_id, user_id=user_id)
+            chat.user_id, chat.state = user_id, "open"
+            session.add(chat)
+            move_pending(session, user_id, room_id)
+        self.directory.mark_direct(room_id)
+
+    def close(self, room_id: str) -> None:
+        with self.db.session() as session:
+            chat = chat_in(session, room_id)
+            if chat is not None and chat.state != "closed":
+                chat.state = "closed"
+                session.add(chat)
+
+    def member_of(self, room_id: str) -> str | None:
+        """The member a direct chat is with, if the bot keeps it as one."""
+        with self.db.session() as session:
+            chat = chat_in(session, room_id)
+        return chat.user_id if chat is not None else None
+
+    def member_joined(self, room_id: str) -> bool:
+        """Whether messages to this room can go now: not a direct chat, or its member has joined."""
+        user_id = self.member_of(room_id)
+        if user_id is None:
+            return True
+        room = self.client.rooms.get(room_id)
+        return bool(room and user_id in room.users and user_id not in room.invited_users)
+
+    def _still_private(self, room_id: str, user_id: str) -> bool:
+        room = self.client.rooms.get(room_id)
+        if room is None:
+            # Opened a moment ago: the bot's next sync brings it.
+            return True
+        others = set(room.users) - {self.client.user_id}
+        return others == {user_id}
+
+    async def _existing_direct_room(self, user_id: str) -> str | None:
+        """A room in the bot's m.direct for this member, joined, encrypted, with the two of them only."""
+        answer = await self.client.list_direct_rooms()
+        if not isinstance(answer, DirectRoomsResponse):
+            return None
+        for room_id in answer.rooms.get(user_id, []):
+            room = self.client.rooms.get(room_id)
+            if room is not None and room.encrypted and set(room.users) == {self.client.user_id, user_id} \
+                    and user_id not in room.invited_users:
+                return room_id
+        return None
+
+    async def _open(self, user_id: str) -> str:
+        answer = await self.client.room_create(is_direct=True, invite=[user_id], preset=RoomPreset.trusted_private_chat,
+                                               initial_state=[ENCRYPTION])
+        if not isinstance(answer, RoomCreateResponse):
+            log.warning("Could not open a direct chat: %s", getattr(answer, "message", answer))
+            raise UserError("Je n'arrive pas à ouvrir une conversation privée avec vous pour le moment. "
+                            "Réessayez dans un instant, ou écrivez-moi vous-même en message privé.")
+        log.info("Opened direct chat %s with %s", answer.room_id, user_id)
+        await self._add_to_m_direct(user_id, answer.room_id)
+        return answer.room_id
+
+    async def _add_to_m_direct(self, user_id: str, room_id: str) -> None:
+        """Clients list a room as a direct chat from m.direct; the spec has both sides keep it."""
+        answer = await self.client.list_direct_rooms()
+        rooms = dict(answer.rooms) if isinstance(answer, DirectRoomsResponse) else {}
+        rooms[user_id] = [*[r for r in rooms.get(user_id, []) if r != room_id], room_id]
+        path = Api._build_path(["user", self.client.user_id, "account_data", "m.direct"])
+        response = await self.client.send("PUT", path, json.dumps(rooms),
+                                          headers={"Authorization": f"Bearer {self.client.access_token}",
+                                                   "Content-Type": "application/json"})
+        if response.status != 200:
+            log.warning("Could not update m.direct (HTTP %s)", response.status)
+        response.release()

@@ -1,0 +1,46 @@
+"""Helpers for text that people typed, on its way into the bot's own messages.
+
+The bot writes Markdown; a member's words inside it must read exactly as typed, never as a
+link, a heading or bold. escape_markdown() backslash-escapes (CommonMark) only what could start
+a construct, so the escaped source stays readable.
+"""
+from __future__ import annotations
+
+import re
+
+# Characters that open or close an inline construct wherever they stand: emphasis, code spans,
+# links and images, autolinks and raw HTML, strikethrough, table cells, and the escape itself.
+_INLINE_MARKERS = re.compile(r"([\\`*_\[\]<>~|])")
+# « &amp; » or « &#233; » would be decoded into a character; a lone « & » is left alone.
+_ENTITY_START = re.compile(r"&(?=#?[0-9A-Za-z]+;)")
+# Indentation: four spaces make a code block, and Markdown shows no indentation anyway.
+_INDENT = re.compile(r"^[ \t]+", re.M)
+# Constructs recognised at the start of a line only (inline markers are already escaped).
+_HEADING_OR_BULLET = re.compile(r"^(#{1,6}|[-+])(?=[ \t]|$)", re.M)
+_ORDERED = re.compile(r"^(\d{1,9})([.)])(?=[ \t]|$)", re.M)
+# Setext underlines (« === », « --- ») and thematic breaks (« - - - »).
+_RULE = re.compile(r"^([-=])(?=[-= \t]*$)", re.M)
+
+QUOTE_LIMIT = 80
+
+
+def escape_markdown(text: str) -> str:
+    """``text`` as Markdown that renders exactly as typed."""
+    # A lone carriage return ends a line for markdown-it, but not for the line-start patterns.
+    text = _INDENT.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = _INLINE_MARKERS.sub(r"\\\1", text)
+    text = _ENTITY_START.sub(r"\\&", text)
+    text = _HEADING_OR_BULLET.sub(r"\\\1", text)
+    text = _ORDERED.sub(r"\1\\\2", text)
+    return _RULE.sub(r"\\\1", text)
+
+
+def quote(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """Member text to echo inside a sentence: on one line, cut at a word when too long, escaped."""
+    text = " ".join(text.split())
+    if len(text) > limit:
+        cut = text[:limit]
+        word_end = cut.rfind(" ")
+        # No space in the second half (one very long word): cut where it stands.
+        text = (cut[:word_end] if word_end > limit // 2 else cut).rstrip(" ,;:.") + " …"
+    return escape_markdown(text)

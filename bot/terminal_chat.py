@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 from pathlib import Path
 
 from nio import (AsyncClient, AsyncClientConfig, InviteMemberEvent, LoginResponse, MatrixRoom, MegolmEvent,
@@ -13,12 +14,16 @@ from bot.session import StoredSession, load_session, save_session
 from bot.sync_loop import sync_until_cancelled
 
 PRIVATE = "Conversation privée avec le bot"
+# A private message from the bot this soon after yours answers it.
+ANSWER_SECONDS = 10.0
 HELP = ("Tapez un message et Entrée pour l'envoyer dans le salon courant.\n"
         "Quand le bot vous écrit en privé (un dépôt de projet, !mes-depots…), vos messages vont dans\n"
         f"la « {PRIVATE} » ; quand il ouvre un fil, vos messages y vont.\n"
         "  /salons      liste les salons\n"
         "  /salon N     change de salon\n"
         "  /fil         sort du fil et revient au salon\n"
+        "  /repondre TEXTE   répond au dernier message du bot dans ce salon (« Répondre »)\n"
+        "  /reagir EMOJI     réagit au dernier message du bot dans ce salon (par exemple /reagir ✅)\n"
         "  /quitter     termine la conversation")
 
 
@@ -30,6 +35,10 @@ class TerminalChat:
         self.current = next(iter(rooms.values()))
         # The thread the bot last answered in, in the current room: where the next message goes.
         self.thread: str | None = None
+        # The bot's last message in each room: what /repondre and /reagir answer.
+        self.last_from_bot: dict[str, str] = {}
+        # When you last sent something: the bot's private answer to it takes you to the private chat.
+        self.last_sent_at = 0.0
         self.client: AsyncClient | None = None
 
     async def connect(self) -> None:
@@ -74,23 +83,50 @@ class TerminalChat:
         if event.sender != self.bot_user_id:
             return
         body = getattr(event, "body", "(message illisible : clé de chiffrement manquante)")
+        self.last_from_bot[room.room_id] = event.event_id
         relation = event.source.get("content", {}).get("m.relates_to") or {}
         in_thread = relation.get("rel_type") == "m.thread"
         if room.room_id == self.current and in_thread:
             self.thread = relation.get("event_id")
+        moved = (room.room_id == self.rooms.get(PRIVATE) and room.room_id != self.current
+                 and time.monotonic() - self.last_sent_at < ANSWER_SECONDS)
+        if moved:
+            # The bot answered what you just typed privately: the conversation goes on there.
+            self.current, self.thread = room.room_id, None
         where = "" if room.room_id == self.current else f"[{self._room_name(room.room_id)}] "
         marker = "🧵 " if in_thread else ""
         print(f"\n🤖 {where}{marker}{body}\n", flush=True)
+        if moved:
+            print(f"(Vous écrivez maintenant dans la « {PRIVATE} » ; /salons pour changer.)\n", flush=True)
 
-    async def send(self, text: str) -> None:
+    async def send(self, text: str, *, reply_to: str | None = None) -> None:
         content = {"msgtype": "m.text", "body": text}
         if self.thread:
-            content["m.relates_to"] = {"rel_type": "m.thread", "event_id": self.thread, "is_falling_back": True,
-                                       "m.in_reply_to": {"event_id": self.thread}}
-        answer = await self.client.room_send(self.current, "m.room.message", content,
-                                             ignore_unverified_devices=True)
+            content["m.relates_to"] = {"rel_type": "m.thread", "event_id": self.thread,
+                                       "is_falling_back": reply_to is None,
+                                       "m.in_reply_to": {"event_id": reply_to or self.thread}}
+        elif reply_to:
+            content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
+        await self._send_event("m.room.message", content)
+
+    async def _send_event(self, event_type: str, content: dict) -> None:
+        self.last_sent_at = time.monotonic()
+        answer = await self.client.room_send(self.current, event_type, content, ignore_unverified_devices=True)
         if not isinstance(answer, RoomSendResponse):
             print(f"(non envoyé : {getattr(answer, 'message', answer)})")
+
+    async def answer_bot(self, command: str, argument: str) -> None:
+        """/repondre and /reagir: on the bot's last message in the current room."""
+        target = self.last_from_bot.get(self.current)
+        if target is None:
+            print("Le bot n'a encore rien écrit dans ce salon depuis le lancement du chat.")
+        elif not argument:
+            print(f"Écrivez ce qui suit la commande, par exemple « {command} {'✅' if command == '/reagir' else 'oui'} ».")
+        elif command == "/reagir":
+            await self._send_event("m.reaction", {"m.relates_to": {"rel_type": "m.annotation", "event_id": target,
+                                                                   "key": argument}})
+        else:
+            await self.send(argument, reply_to=target)
 
     async def run(self) -> None:
         await self.connect()
@@ -116,6 +152,9 @@ class TerminalChat:
                     print("Vous écrivez de nouveau dans le salon.")
                 elif line.startswith("/salon"):
                     self._switch(line.partition(" ")[2].strip())
+                elif line.split(" ", 1)[0] in ("/repondre", "/reagir"):
+                    command, _, argument = line.partition(" ")
+                    await self.answer_bot(command, argument.strip())
                 else:
                     await self.send(line)
         finally:

@@ -51,6 +51,9 @@ class DirectChats(Protocol):
     async def room_for(self, user_id: str) -> str:
         """The room id of the member's direct chat, opened if need be; raises UserError if impossible."""
 
+    def member_joined(self, room_id: str) -> bool:
+        """Whether the member has joined it (a chat just opened waits for them to accept the invitation)."""
+
 
 def system_clock() -> datetime:
     return datetime.now(timezone.utc)

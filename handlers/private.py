@@ -10,8 +10,9 @@ from dataclasses import replace
 from handlers.context import CommandContext, Services
 from handlers.replies import Reply
 
-TOLD_PRIVATELY = ("Je vous ai répondu en message privé (acceptez mon invitation si votre application vous la "
-                  "propose).")
+TOLD_PRIVATELY = "Je vous ai répondu en message privé."
+# Said when the member has yet to accept the bot's invitation to the chat.
+ACCEPT_INVITATION = " Acceptez mon invitation à notre conversation privée pour lire mon message."
 
 
 async def private_room(services: Services, user_id: str) -> str:
@@ -26,10 +27,16 @@ def to_member(reply: Reply, room_id: str) -> Reply:
     return replace(reply, room_id=reply.room_id or room_id, author_consented=True)
 
 
+def pointer(services: Services, room_id: str, told: str) -> Reply:
+    """What the shared room hears: that the bot wrote privately, and nothing of what."""
+    joined = services.direct_chats is not None and services.direct_chats.member_joined(room_id)
+    return Reply(text=told if joined else told + ACCEPT_INVITATION)
+
+
 async def in_private(ctx: CommandContext, replies: list[Reply], told: str = TOLD_PRIVATELY) -> list[Reply]:
     """The replies, moved to the sender's direct chat; in a shared room, a content-free pointer there."""
     message = ctx.message
     if message.room.is_direct:
         return replies
     room_id = await private_room(ctx.services, message.sender)
-    return [Reply(text=told), *[to_member(reply, room_id) for reply in replies]]
+    return [pointer(ctx.services, room_id, told), *[to_member(reply, room_id) for reply in replies]]

@@ -19,15 +19,15 @@ from handlers.deposits.formsource import form_for
 from handlers.deposits.machine import (ABANDONED, CONFIRMED, FILLING, RECAP, RECAP_TAG, Control, FormState,
                                        next_field, parse_event, question_reply, recap_reply, start, step)
 from handlers.deposits.records import confirmation_replies, create_deposit
-from handlers.private import private_room
+from handlers.private import pointer, private_room
 from handlers.registry import HandlerResult
 from handlers.replies import Reply
 from storage.deposits import DepositDraft, draft_in_thread, latest_draft, open_draft, private_draft
 
 CONFIRM_REACTIONS = ("✅", "✔️", "✔", "☑️", "👍")
 
-MOVED_TO_PRIVATE = ("Je vous écris en message privé pour le dépôt de votre projet (acceptez mon invitation si votre "
-                    "application vous la propose) : les questions et vos réponses ne s'afficheront pas ici.")
+MOVED_TO_PRIVATE = ("Je vous écris en message privé pour le dépôt de votre projet : les questions et vos réponses "
+                    "ne s'afficheront pas ici.")
 THREAD_MOVED = ("Pour que vos réponses restent entre vous et moi, la suite de ce dépôt se passe en message privé : "
                 "je vous y attends.")
 
@@ -67,16 +67,15 @@ def _move(services: Services, draft: DepositDraft, room_id: str) -> DepositDraft
 async def start_deposit(ctx: CommandContext) -> HandlerResult:
     services, message = ctx.services, ctx.message
     form = await form_for(services)
-    told = [] if message.room.is_direct else [Reply(text=MOVED_TO_PRIVATE)]
+    room_id = await _conversation_room(services, message)
+    told = [] if message.room.is_direct else [pointer(services, room_id, MOVED_TO_PRIVATE)]
     with services.db.session() as session:
         existing = open_draft(session, message.sender)
         latest = latest_draft(session, message.sender)
     if existing is None and latest is not None and latest.status == ABANDONED:
         # A form closed by silence, not by the member: !deposer picks it up again.
-        room_id = await _conversation_room(services, message)
         return told + _resume(services, form, _move(services, latest, room_id), message.room_id)
     if existing is not None:
-        room_id = await _conversation_room(services, message)
         draft = _move(services, existing, room_id)
         state = FormState.from_json(draft.state)
         again = question_reply(form, state) if state.status == FILLING else recap_reply(form, state)
@@ -84,7 +83,6 @@ async def start_deposit(ctx: CommandContext) -> HandlerResult:
                             "(`!annuler` pour l'abandonner et en commencer un autre.)")
         return told + _in_draft([notice, again], draft, message.room_id)
 
-    room_id = await _conversation_room(services, message)
     now = services.clock()
     state, replies = start(form, {"origin_confidential": message.room.confidential}, now)
     draft = DepositDraft(room_id=room_id, user_id=message.sender, origin_room_id=message.room_id,

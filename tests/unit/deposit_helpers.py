@@ -78,10 +78,14 @@ class FakeDirectChats:
 
     def __init__(self) -> None:
         self.opened: list[str] = []
+        self.joined = True
 
     async def room_for(self, user_id: str) -> str:
         self.opened.append(user_id)
         return direct_room_of(user_id).room_id
+
+    def member_joined(self, room_id: str) -> bool:
+        return self.joined
 
 
 class Clock:

@@ -47,6 +47,16 @@ async def test_deposer_in_a_room_continues_in_the_members_direct_chat(tmp_path):
     assert second.room_id == h.dm(ALICE).room_id and "Question 2/" in second.text
 
 
+async def test_a_member_yet_to_join_the_direct_chat_is_told_to_accept_the_invitation(tmp_path):
+    h = Harness.build(tmp_path)
+    h.services.direct_chats.joined = False
+    told, _ = await h.say(ALICE, "!deposer")
+    assert "Acceptez mon invitation" in told.text
+    h.services.direct_chats.joined = True
+    told, _ = await h.say(ALICE, "!mes-depots")
+    assert told.text == "Je vous ai répondu en message privé."
+
+
 async def test_a_complete_deposit_is_numbered_announced_and_notified(tmp_path):
     h = Harness.build(tmp_path)
     await h.say(ALICE, "!deposer")

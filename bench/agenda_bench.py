@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.config import AccessConfig, AgendaConfig, BotConfig, Config, FeedConfig, MatrixConfig
+from config import AccessConfig, AgendaConfig, BotConfig, Config, FeedConfig, MatrixConfig
 from handlers.agenda import ReminderService
 from handlers.agenda.occurrences import expand_calendar, parse_calendar
 from handlers.context import Services

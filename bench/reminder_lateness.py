@@ -20,7 +20,7 @@ from pathlib import Path
 import psutil
 
 from bot.app import build_app
-from bot.config import parse_config
+from config import parse_config
 from bot.synapse_local import LocalSynapse
 from bench.roundtrip import percentile
 from tests.integration.matrix_user import MatrixUser

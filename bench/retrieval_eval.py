@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.config import KnowledgeConfig
+from config import KnowledgeConfig
 from knowledge.calibration import AbstentionRule
 from knowledge.embedders import build_embedder
 from knowledge.index import Ranking

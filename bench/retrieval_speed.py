@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 
-from bot.config import KnowledgeConfig
+from config import KnowledgeConfig
 from knowledge.embedders import build_embedder
 from knowledge.index import Ingestor, SearchIndex, SourceFile
 from knowledge.search import SearchService, referentiel_dir

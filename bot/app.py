@@ -15,7 +15,7 @@ from datetime import timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from nio import AsyncClient
 
-from bot.config import Config
+from config import Config
 from bot.direct_chats import DirectChats
 from bot.dispatcher import Dispatcher
 from bot.instance_lock import InstanceLock

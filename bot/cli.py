@@ -7,7 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-from bot.config import ConfigError, default_config_path, load_config
+from config import ConfigError, default_config_path, load_config
 
 
 def setup_logging(level: str) -> None:

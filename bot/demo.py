@@ -16,7 +16,7 @@ from nio import AsyncClient, RoomCreateResponse
 
 from bot.app import build_app
 from bot.cli import setup_logging
-from bot.config import load_config
+from config import load_config
 from bot.synapse_local import LocalSynapse
 from bot.terminal_chat import TerminalChat
 

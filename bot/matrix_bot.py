@@ -12,7 +12,7 @@ from nio.store import SqliteStore
 from peewee import SqliteDatabase
 
 from bot.addressing import Addressing, relations, strip_call
-from bot.config import Config
+from config import Config
 from bot.direct_chats import DirectChats
 from bot.dispatcher import Dispatcher, strip_reply_fallback
 from bot.room_directory import RoomDirectory, inviter_allowed

@@ -9,7 +9,7 @@ import logging
 
 from nio import AsyncClient, RoomGetStateResponse, RoomResolveAliasResponse
 
-from bot.config import Config
+from config import Config
 from handlers.context import RoomInfo
 from storage.database import Database
 from storage.rooms import RoomRecord, facilitators_room_id, utcnow

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Protocol
 from handlers.replies import Reply
 
 if TYPE_CHECKING:
-    from bot.config import Config
+    from config import Config
     from storage.database import Database
 
 

@@ -11,7 +11,7 @@ from collections import Counter, defaultdict
 
 from sqlmodel import select
 
-from bot.config import default_config_path, load_config
+from config import default_config_path, load_config
 from storage.database import Database
 from storage.questions import AnswerRecord, ForwardedQuestion, current_votes
 

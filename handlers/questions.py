@@ -8,7 +8,6 @@ A facilitator's answer goes back to the asker and into the FAQ.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
@@ -19,6 +18,7 @@ from handlers.context import CommandContext, Reaction, RoomInfo, Services
 from handlers.french import format_datetime_fr
 from handlers.registry import CommandRegistry, Redaction
 from handlers.replies import Reply, UserError
+from handlers.text import fold, parse_yes_no
 from handlers.text import escape_markdown
 from knowledge.search import PUBLIC_COLLECTIONS
 from storage.knowledge import tribe_collection
@@ -34,8 +34,6 @@ PASSAGE_CHARS = 700
 # The default model's scores are compressed (about 0.75 to 0.92): 0.03 keeps the permanence's two
 # sections together and drops the référentiel sections that trail a FAQ answer by 0.1.
 SEE_ALSO_MARGIN = 0.03
-YES = {"oui", "o", "ouais", "yes", "oui merci", "ok", "d'accord", "volontiers", "oui svp", "oui stp"}
-NO = {"non", "n", "no", "non merci", "pas besoin"}
 OFFER_TAG = "forward-offer"
 ACCEPT_REACTIONS = ("✅", "✔️", "✔", "☑️")
 OFFER_HOW = ("Pour que je transmette votre question, répondez « oui » à mon message qui le propose (« Répondre »), "
@@ -45,11 +43,6 @@ UP, DOWN = "👍", "👎"
 _PRESENTATION = dict.fromkeys([0xFE0E, 0xFE0F, *range(0x1F3FB, 0x1F400)])
 # « c'est quand la perm ? »: the référentiel says how the permanence works, the agenda says when.
 PERMANENCE_WORDS = {"permanence", "permanences", "perm", "perma"}
-
-
-def fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).replace("!", " ").split())
 
 
 def trim(text: str, limit: int = PASSAGE_CHARS) -> str:
@@ -157,18 +150,18 @@ def _offer_answered(services: Services, event_id: str | None) -> int | None:
 async def offer_listener(ctx: CommandContext) -> list[Reply] | None:
     """« oui » / « non » in reply to an offer (or in its thread) answers that offer, and only it."""
     message, services = ctx.message, ctx.services
-    answer = fold(message.body)
-    if answer not in YES and answer not in NO:
+    answer = parse_yes_no(message.body)
+    if answer is None or message.body.startswith(services.config.bot.command_prefix):
         return None
     offer_id = _offer_answered(services, message.in_reply_to) or _offer_answered(services, message.thread_root)
     if offer_id is None:
-        if message.room.is_direct and answer in YES and _open_offer_of(services, message.room_id, message.sender):
+        if message.room.is_direct and answer and _open_offer_of(services, message.room_id, message.sender):
             # A bare « oui » may be meant for the offer, or not: say how to answer it, forward nothing.
             return [Reply(text=OFFER_HOW)]
         # A bare yes or no said to the bot is no question to search the référentiel for.
-        return [] if message.addressed and not message.body.startswith(services.config.bot.command_prefix) else None
+        return [] if message.addressed else None
     # A yes or no to an offer is never a question, even from someone else or once the offer is closed.
-    return _decide(services, offer_id, message.sender, message.room.name, accept=answer in YES) or []
+    return _decide(services, offer_id, message.sender, message.room.name, accept=answer) or []
 
 
 async def on_offer_reaction(reaction: Reaction, services: Services) -> list[Reply] | None:

@@ -6,12 +6,12 @@ generated from what is registered here, so they can never drift from the code.
 from __future__ import annotations
 
 import difflib
-import unicodedata
 from dataclasses import dataclass
 from typing import Awaitable, Callable, Iterable, Union
 
 from handlers.context import CommandContext, Reaction, RoomInfo, Services
 from handlers.replies import Reply
+from handlers.text import fold_accents as fold
 
 HandlerResult = Union[Reply, list[Reply], None]
 CommandHandler = Callable[[CommandContext], Awaitable[HandlerResult]]
@@ -54,12 +54,6 @@ class Command:
         if self.room_kinds is None:
             return True
         return ("direct" in self.room_kinds and is_direct) or (room_kind in self.room_kinds)
-
-
-def fold(word: str) -> str:
-    """Lower-case, accents stripped: 'Déposer' and 'deposer' are the same command."""
-    decomposed = unicodedata.normalize("NFKD", word.lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 class CommandRegistry:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from bot.config import PEER_ROLES
+from config import PEER_ROLES
 from handlers.context import CommandContext
 from handlers.registry import CommandRegistry
 from handlers.replies import Reply, UserError

@@ -1,12 +1,48 @@
-"""Helpers for text that people typed, on its way into the bot's own messages.
+"""Text that people type: how the bot compares it, reads yes and no, and writes it back.
 
-The bot writes Markdown; a member's words inside it must read exactly as typed, never as a
-link, a heading or bold. escape_markdown() backslash-escapes (CommonMark) only what could start
-a construct, so the escaped source stays readable.
+Folding (case, accents, punctuation) is how words are compared everywhere in the chat: commands,
+choices, answers. The bot writes Markdown; a member's words inside it must read exactly as
+typed, never as a link, a heading or bold. escape_markdown() backslash-escapes (CommonMark) only
+what could start a construct, so the escaped source stays readable.
 """
 from __future__ import annotations
 
 import re
+import unicodedata
+
+YES_WORDS = {"oui", "o", "ouais", "ouaip", "yes", "y", "yep", "ok", "okay", "d'accord", "daccord", "bien sur",
+             "tout a fait", "absolument", "volontiers", "oui oui", "oui merci", "si", "exact", "certainement",
+             "evidemment", "carrement", "oui bien sur", "avec plaisir", "j'accepte", "accepte", "vrai", "oui svp",
+             "oui stp"}
+NO_WORDS = {"non", "n", "nan", "no", "nope", "non merci", "pas du tout", "surtout pas", "jamais", "faux",
+            "je refuse", "refuse", "non non", "pas question", "pas besoin"}
+
+
+def fold_accents(text: str) -> str:
+    """Lower-case, accents stripped, typographic apostrophes made plain: « Déposer » is « deposer »."""
+    decomposed = unicodedata.normalize("NFKD", text.lower().replace("’", "'"))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def fold(text: str) -> str:
+    """fold_accents(), punctuation stripped and spaces collapsed: how answers and names are compared."""
+    plain = re.sub(r"[^\w'@.+-]+", " ", fold_accents(text))
+    return " ".join(plain.split()).strip(" .")
+
+
+def parse_yes_no(text: str) -> bool | None:
+    """« oui », « d'accord », « non merci »… → True / False; None when it is neither."""
+    folded = fold(text).rstrip("!. ")
+    if folded in YES_WORDS:
+        return True
+    if folded in NO_WORDS:
+        return False
+    first = folded.split(" ")[0] if folded else ""
+    if first in ("oui", "ouais", "yes") and not any(w in folded.split() for w in ("non", "pas")):
+        return True
+    if first in ("non", "nan", "no"):
+        return False
+    return None
 
 # Characters that open or close an inline construct wherever they stand: emphasis, code spans,
 # links and images, autolinks and raw HTML, strikethrough, table cells, and the escape itself.

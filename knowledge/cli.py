@@ -12,7 +12,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from bot.config import BotConfig, Config, ConfigError, MatrixConfig, default_config_path, load_config
+from config import BotConfig, Config, ConfigError, MatrixConfig, default_config_path, load_config
 from knowledge.embedders import build_embedder
 from knowledge.index import IngestReport
 from knowledge.search import PUBLIC_COLLECTIONS, SearchResponse, SearchService

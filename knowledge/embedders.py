@@ -15,7 +15,7 @@ from typing import Protocol
 
 import numpy as np
 
-from bot.config import KnowledgeConfig
+from config import KnowledgeConfig
 
 
 class Embedder(Protocol):

@@ -28,10 +28,6 @@ class RoomRecord(SQLModel, table=True):
         return self.kind == "peer_group" or self.is_direct
 
 
-# Room targets as written in config and commands: "tous", "tribus", "pairs", "animation",
-# a room id (!…) or an alias (#…, resolved by the caller beforehand).
-TARGET_KINDS = {"tribus": ("tribe",), "pairs": ("peer_group",), "animation": ("facilitators",),
-                "tous": ("tribe", "peer_group")}
 
 
 def facilitators_room_id(session: Session) -> str | None:

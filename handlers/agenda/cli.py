@@ -7,7 +7,7 @@ import json
 import sys
 from datetime import date, datetime, time, timedelta
 
-from bot.config import Config, ConfigError, default_config_path, load_config
+from config import Config, ConfigError, default_config_path, load_config
 from handlers.agenda.feeds import fetch_text, feed_label
 from handlers.agenda.occurrences import Occurrence, expand_all, feed_source, parse_calendar
 from handlers.french import format_date_fr, format_time_fr

@@ -8,7 +8,8 @@ from handlers.agenda.service import ReminderService
 from handlers.agenda.targets import shown_in_room, split_targets
 from handlers.context import CommandContext, Services
 from handlers.french import format_date_fr, format_datetime_fr
-from handlers.registry import CommandRegistry, fold
+from handlers.registry import CommandRegistry
+from handlers.text import fold_accents as fold
 from handlers.replies import Reply, UserError
 
 SECTION = "Agenda et rappels"

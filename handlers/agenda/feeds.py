@@ -15,7 +15,7 @@ import aiohttp
 import icalendar
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from bot.config import FeedConfig
+from config import FeedConfig
 from handlers.agenda.occurrences import feed_source, parse_calendar
 from handlers.context import Services
 from storage.agenda import FeedCache

@@ -15,7 +15,7 @@ import re
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 
 from handlers.french import DAYS, MONTHS
-from handlers.registry import fold
+from handlers.text import fold_accents as fold
 from handlers.replies import UserError
 
 DEFAULT_TIME = time(9, 0)

@@ -16,8 +16,8 @@ import recurring_ical_events
 import x_wr_timezone
 from dateutil.rrule import rrulestr
 
-from bot.config import FeedConfig, RecurringEventConfig
-from handlers.registry import fold
+from config import FeedConfig, RecurringEventConfig
+from handlers.text import fold_accents as fold
 
 CONFIG_SOURCE = "config"
 # All-day events have no time; their reminders count back from 09:00 local on the day, so a

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlmodel import Session, col, select
 
-from bot.config import parse_offset_minutes
+from config import parse_offset_minutes
 from handlers.agenda.occurrences import Occurrence
 from storage.agenda import (CANCELLATION, CANCELLED, EVENT, FAILED, PENDING, SENDING, SENT, SKIPPED,
                             ReminderRow)

@@ -11,12 +11,13 @@ from typing import Awaitable, Callable, Iterable
 
 from sqlmodel import Session, col, select
 
-from bot.config import Config
+from config import Config
 from handlers.context import RoomInfo
-from handlers.registry import fold
+from handlers.text import fold_accents as fold
 from handlers.replies import UserError
 from handlers.text import quote
-from storage.rooms import TARGET_KINDS, RoomRecord
+from config import TARGET_KINDS
+from storage.rooms import RoomRecord
 from storage.rooms import facilitators_room_id as stored_facilitators_room
 
 KIND_TARGETS = tuple(TARGET_KINDS)  # tribus, pairs, animation, tous

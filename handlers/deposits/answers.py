@@ -9,18 +9,12 @@ from __future__ import annotations
 
 import difflib
 import re
-import unicodedata
 from datetime import date
 from urllib.parse import urlparse
 
 from handlers.deposits.form import FieldDef, Option
 from handlers.french import MONTHS, format_date_fr as _format_date_fr
-from handlers.text import quote
-YES = {"oui", "o", "ouais", "ouaip", "yes", "y", "yep", "ok", "okay", "d'accord", "daccord", "bien sur",
-       "tout a fait", "absolument", "volontiers", "oui oui", "oui merci", "si", "exact", "certainement",
-       "evidemment", "carrement", "oui bien sur", "avec plaisir", "j'accepte", "accepte", "vrai"}
-NO = {"non", "n", "nan", "no", "nope", "non merci", "pas du tout", "surtout pas", "jamais", "faux",
-      "je refuse", "refuse", "non non", "pas question"}
+from handlers.text import fold, fold_accents, parse_yes_no, quote
 # Little words that carry no choice: « des partenaires » is « partenaires ».
 ARTICLES = {"le", "la", "les", "l", "un", "une", "des", "du", "de", "d", "au", "aux"}
 
@@ -31,14 +25,6 @@ class InvalidAnswer(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-
-
-def fold(text: str) -> str:
-    """Lower-case, accents and punctuation stripped, spaces collapsed: how we compare words."""
-    decomposed = unicodedata.normalize("NFKD", text.lower().replace("’", "'"))
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    plain = re.sub(r"[^\w'@.+-]+", " ", plain)
-    return " ".join(plain.split()).strip(" .")
 
 
 def _core(text: str) -> str:
@@ -162,20 +148,6 @@ def _choices(field: FieldDef, text: str) -> list[str]:
     return sorted(chosen, key=order.index)
 
 
-def parse_yes_no(text: str) -> bool | None:
-    folded = fold(text).rstrip("!. ")
-    if folded in YES:
-        return True
-    if folded in NO:
-        return False
-    first = folded.split(" ")[0] if folded else ""
-    if first in ("oui", "ouais", "yes") and not any(w in folded.split() for w in ("non", "pas")):
-        return True
-    if first in ("non", "nan", "no"):
-        return False
-    return None
-
-
 def _yes_no(field: FieldDef, text: str) -> bool:
     answer = parse_yes_no(text)
     if answer is None:
@@ -211,8 +183,7 @@ _WORD_DATE = re.compile(r"(?:\w+\s+)?(\d{1,2})\s*(?:er|e)?\s+([a-z]+)\.?\s+(\d{4
 def parse_date(text: str) -> date | None:
     """« 12/03/2027 », « 12-03-2027 », « 12 mars 2027 », « 1er avril 2027 », « 2027-03-12 »."""
     # Not fold(): its punctuation stripping would eat the slashes.
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    folded = " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split()).strip(" .")
+    folded = " ".join(fold_accents(text).split()).strip(" .")
     try:
         if m := _ISO_DATE.fullmatch(folded):
             return date(int(m[1]), int(m[2]), int(m[3]))

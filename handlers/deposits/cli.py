@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bot.config import default_config_path
+from config import default_config_path
 from handlers.deposits.export import deposit_rows, to_csv, to_json
 from handlers.deposits.form import load_form
 from handlers.deposits.records import STATUS_LABELS
@@ -36,7 +36,7 @@ def _config_argument(parser: argparse.ArgumentParser) -> None:
 
 def _rows(config_path: str) -> list[dict]:
     # Imported here so `--help` works without the bot's heavier modules.
-    from bot.config import load_config
+    from config import load_config
     from storage.database import Database
     from storage.deposits import list_deposits
 
@@ -52,7 +52,7 @@ def _rows(config_path: str) -> list[dict]:
 
 
 def _load(config_path: str) -> list[dict] | None:
-    from bot.config import ConfigError
+    from config import ConfigError
 
     try:
         return _rows(config_path)

@@ -5,7 +5,7 @@ import difflib
 import json
 
 from handlers.context import CommandContext
-from handlers.deposits.answers import fold
+from handlers.text import fold
 from handlers.deposits.export import deposit_rows, to_csv
 from handlers.deposits.formsource import form_for, tribe_names
 from handlers.deposits.records import STATUS_LABELS, deposit_view, local_date

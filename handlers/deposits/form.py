@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from bot.config import ConfigError, read_toml
+from config import ConfigError, TomlReader, read_toml
 
 DEFAULT_FORM_PATH = Path(__file__).resolve().parent / "default_form.toml"
 
@@ -120,122 +120,80 @@ def load_form(path: Path | str | None = None) -> FormDef:
 
 
 def parse_form(raw: dict[str, Any], path: Path | str) -> FormDef:
-    def fail(key: str, problem: str) -> FormError:
-        return FormError(path, key, problem)
-
-    def text(table: dict, name: str, where: str, default: str | None = None) -> str:
-        value = table.get(name, default)
-        if value is None:
-            raise fail(f"{where}.{name}" if where else name, "obligatoire mais absente")
-        if not isinstance(value, str):
-            raise fail(f"{where}.{name}" if where else name, "doit être un texte")
-        return value
-
-    known_top = {"title", "intro", "fields"}
-    for key in raw:
-        if key not in known_top:
-            raise fail(key, "clé inconnue (faute de frappe ?)")
-    fields_raw = raw.get("fields")
-    if not isinstance(fields_raw, list) or not fields_raw:
-        raise fail("fields", "il faut au moins un champ ([[fields]])")
-
+    root = TomlReader(Path(path), raw, error=FormError)
+    title, intro = root.get("title", str, "Dépôt d'un projet"), root.get("intro", str, "")
+    tables = root.items("fields")
+    root.no_unknown_keys()
+    if not tables:
+        raise root.fail("fields", "il faut au moins un champ ([[fields]])")
     fields: list[FieldDef] = []
-    seen: set[str] = set()
-    for i, table in enumerate(fields_raw):
-        where = f"fields[{i}]"
-        if not isinstance(table, dict):
-            raise fail(where, "doit être une table")
-        fields.append(_parse_field(table, where, seen, fail, text))
-        seen.add(fields[-1].key)
-
+    for table in tables:
+        fields.append(_parse_field(table, {f.key for f in fields}))
+    keys = {f.key for f in fields}
     for key in REQUIRED_KEYS:
-        if key not in seen:
-            raise fail("fields", f"le champ « {key} » est obligatoire dans tout formulaire de dépôt")
-    return FormDef(path=str(path), title=text(raw, "title", "", "Dépôt d'un projet"),
-                   intro=text(raw, "intro", "", ""), fields=tuple(fields))
+        if key not in keys:
+            raise root.fail("fields", f"le champ « {key} » est obligatoire dans tout formulaire de dépôt")
+    return FormDef(path=str(path), title=title, intro=intro, fields=tuple(fields))
 
 
-_FIELD_KEYS = {"key", "label", "question", "type", "required", "help", "options", "min_length",
-               "max_length", "pattern", "pattern_hint", "condition", "question_if_confidential"}
-
-
-def _parse_field(table: dict, where: str, earlier: set[str], fail, text) -> FieldDef:
-    for name in table:
-        if name not in _FIELD_KEYS:
-            raise fail(f"{where}.{name}", "clé inconnue (faute de frappe ?)")
-    key = text(table, "key", where)
+def _parse_field(t: TomlReader, earlier: set[str]) -> FieldDef:
+    key = t.get("key", str, required=True)
     if not re.fullmatch(r"[a-z][a-z0-9_]*", key):
-        raise fail(f"{where}.key", f"« {key} » : lettres minuscules, chiffres et _ seulement")
+        raise t.fail("key", f"« {key} » : lettres minuscules, chiffres et _ seulement")
     if key in earlier:
-        raise fail(f"{where}.key", f"« {key} » est déjà utilisé par un autre champ")
-    ftype = text(table, "type", where)
+        raise t.fail("key", f"« {key} » est déjà utilisé par un autre champ")
+    ftype = t.get("type", str, required=True)
     if ftype not in FIELD_TYPES:
-        raise fail(f"{where}.type", f"« {ftype} » : valeurs possibles {', '.join(FIELD_TYPES)}")
-
-    required = table.get("required", True)
-    if not isinstance(required, bool):
-        raise fail(f"{where}.required", "doit valoir true ou false")
+        raise t.fail("type", f"« {ftype} » : valeurs possibles {', '.join(FIELD_TYPES)}")
     lengths = {}
     for name in ("min_length", "max_length"):
-        value = table.get(name)
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
-            raise fail(f"{where}.{name}", "doit être un entier positif")
+        value = t.get(name, int, None)
+        if value is not None and value < 0:
+            raise t.fail(name, "doit être un entier positif")
         lengths[name] = value
-    pattern = table.get("pattern")
+    pattern = t.get("pattern", str, None)
     if pattern is not None:
-        if not isinstance(pattern, str):
-            raise fail(f"{where}.pattern", "doit être un texte (expression régulière)")
         try:
             re.compile(pattern)
         except re.error as exc:
-            raise fail(f"{where}.pattern", f"expression régulière invalide : {exc}") from None
-
-    options = _parse_options(table.get("options"), f"{where}.options", fail)
+            raise t.fail("pattern", f"expression régulière invalide : {exc}") from None
+    options = _parse_options(t)
     if ftype in ("choice", "choices") and not options:
-        raise fail(f"{where}.options", f"un champ de type {ftype} a besoin d'options")
+        raise t.fail("options", f"un champ de type {ftype} a besoin d'options")
     if ftype not in ("choice", "choices") and options:
-        raise fail(f"{where}.options", f"un champ de type {ftype} n'a pas d'options")
-
-    return FieldDef(
-        key=key, label=text(table, "label", where), question=text(table, "question", where), type=ftype,
-        required=required, help=text(table, "help", where, ""), options=options,
+        raise t.fail("options", f"un champ de type {ftype} n'a pas d'options")
+    field = FieldDef(
+        key=key, label=t.get("label", str, required=True), question=t.get("question", str, required=True),
+        type=ftype, required=t.get("required", bool, True), help=t.get("help", str, ""), options=options,
         min_length=lengths["min_length"], max_length=lengths["max_length"], pattern=pattern,
-        pattern_hint=text(table, "pattern_hint", where, ""),
-        condition=_parse_condition(table.get("condition"), f"{where}.condition", earlier, fail),
-        question_if_confidential=text(table, "question_if_confidential", where, ""),
+        pattern_hint=t.get("pattern_hint", str, ""), condition=_parse_condition(t, earlier),
+        question_if_confidential=t.get("question_if_confidential", str, ""),
     )
+    t.no_unknown_keys()
+    return field
 
 
-def _parse_options(raw: Any, where: str, fail) -> tuple[Option, ...]:
-    if raw is None:
-        return ()
-    if not isinstance(raw, list):
-        raise fail(where, "doit être une liste de tables { value, label }")
+def _parse_options(t: TomlReader) -> tuple[Option, ...]:
     options, values = [], set()
-    for i, item in enumerate(raw):
-        if not isinstance(item, dict) or not isinstance(item.get("value"), str) \
-                or not isinstance(item.get("label"), str):
-            raise fail(f"{where}[{i}]", "chaque option est { value = \"…\", label = \"…\" }")
-        if item["value"] in values:
-            raise fail(f"{where}[{i}].value", f"« {item['value']} » apparaît deux fois")
-        aliases = item.get("aliases", [])
-        if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
-            raise fail(f"{where}[{i}].aliases", "doit être une liste de textes")
-        values.add(item["value"])
-        options.append(Option(value=item["value"], label=item["label"], aliases=tuple(aliases)))
+    for item in t.items("options"):
+        value, label = item.get("value", str, required=True), item.get("label", str, required=True)
+        if value in values:
+            raise item.fail("value", f"« {value} » apparaît deux fois")
+        values.add(value)
+        options.append(Option(value=value, label=label, aliases=item.strings("aliases")))
+        item.no_unknown_keys()
     return tuple(options)
 
 
-def _parse_condition(raw: Any, where: str, earlier: set[str], fail) -> Condition | None:
-    if raw is None:
+def _parse_condition(t: TomlReader, earlier: set[str]) -> Condition | None:
+    if "condition" not in t.table:
         return None
-    if not isinstance(raw, dict) or not isinstance(raw.get("field"), str) or "equals" not in raw:
-        raise fail(where, "s'écrit { field = \"clé\", equals = valeur ou [valeurs] }")
-    if set(raw) - {"field", "equals"}:
-        raise fail(where, "seules les clés field et equals sont permises")
-    field = raw["field"]
+    c = t.sub("condition")
+    field = c.get("field", str, required=True)
+    equals = c.get("equals", (str, int, float, bool, list), required=True)
+    c.no_unknown_keys()
     # Only earlier answers: a condition on a later field could never be evaluated in time.
     if field not in earlier and field not in FACTS:
-        raise fail(f"{where}.field", f"« {field} » n'est ni un champ précédent ni un fait connu ({', '.join(FACTS)})")
-    values = raw["equals"] if isinstance(raw["equals"], list) else [raw["equals"]]
+        raise c.fail("field", f"« {field} » n'est ni un champ précédent ni un fait connu ({', '.join(FACTS)})")
+    values = equals if isinstance(equals, list) else [equals]
     return Condition(field=field, values=tuple(values))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 
 from handlers.context import Services
-from handlers.deposits.answers import fold
+from handlers.text import fold
 from handlers.deposits.form import DEFAULT_FORM_PATH, FormDef, FormError, load_form
 from handlers.replies import UserError
 from storage.rooms import RoomRecord

@@ -12,7 +12,8 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from handlers.deposits.answers import InvalidAnswer, display_value, fold, parse_answer, parse_yes_no
+from handlers.deposits.answers import InvalidAnswer, display_value, parse_answer
+from handlers.text import fold, parse_yes_no
 from handlers.deposits.form import FieldDef, FormDef
 from handlers.replies import Reply
 from handlers.text import quote

@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, select
 
 from handlers.context import Services
-from handlers.deposits.answers import display_value, fold, format_date_fr
+from handlers.deposits.answers import display_value, format_date_fr
+from handlers.text import fold
 from handlers.deposits.form import FormDef
 from handlers.deposits.machine import FormState, applicable
 from handlers.replies import Reply

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import BotApp, build_app
-from bot.config import KnowledgeConfig, parse_config
+from config import KnowledgeConfig, parse_config
 from knowledge.embedders import build_embedder
 from knowledge.search import SearchService
 from storage.database import DATABASE_FILE, Database

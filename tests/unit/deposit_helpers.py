@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from bot.config import Config, load_config
+from config import Config, load_config
 from bot.dispatcher import Dispatcher
 from bot.rendering import Renderer, build_template_environment
 from handlers import deposits

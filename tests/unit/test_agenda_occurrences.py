@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from bot.config import FeedConfig, RecurringEventConfig
+from config import FeedConfig, RecurringEventConfig
 from handlers.agenda.occurrences import expand_calendar, expand_recurring, parse_calendar, route
 from handlers.french import format_date_fr, format_datetime_fr, format_delay_fr, format_time_fr
 

@@ -13,7 +13,7 @@ import pytest
 from aiohttp import web
 from sqlmodel import select
 
-from bot.config import (AccessConfig, AgendaConfig, BotConfig, Config, FeedConfig, MatrixConfig,
+from config import (AccessConfig, AgendaConfig, BotConfig, Config, FeedConfig, MatrixConfig,
                         RecurringEventConfig, RoomConfig)
 from bot.rendering import Renderer, build_template_environment
 from handlers.agenda import ReminderService

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, load_config, parse_config, parse_offset_minutes
+from config import ConfigError, load_config, parse_config, parse_offset_minutes
 
 ROOT = Path(__file__).resolve().parents[2]
 MINIMAL = {"matrix": {"homeserver": "https://m.example.org", "user_id": "@bot:example.org"}, "bot": {}}
@@ -19,7 +19,7 @@ def test_example_config_is_valid_and_complete():
 def test_every_config_key_is_documented_in_the_example():
     text = (ROOT / "config.example.toml").read_text()
     import dataclasses
-    from bot import config as module
+    import config as module
     for cls in (module.MatrixConfig, module.BotConfig, module.AccessConfig, module.RoomConfig,
                 module.KnowledgeConfig, module.DepositsConfig, module.RecurringEventConfig, module.FeedConfig,
                 module.AgendaConfig):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import build_app
-from bot.config import parse_config
+from config import parse_config
 from bot.session import StoredSession, save_session
 from storage.database import DATABASE_FILE, Database
 from storage.files import secure_data_dir

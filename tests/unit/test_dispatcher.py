@@ -3,7 +3,7 @@ import logging
 
 import pytest
 
-from bot.config import parse_config
+from config import parse_config
 from bot.dispatcher import APOLOGY, Dispatcher, strip_reply_fallback
 from handlers.context import Message, RoomInfo, Services
 from handlers.registry import CommandRegistry

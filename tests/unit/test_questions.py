@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from bot.config import parse_config
+from config import parse_config
 from bot.dispatcher import Dispatcher
 from bot.rendering import Renderer, build_template_environment
 from handlers import questions

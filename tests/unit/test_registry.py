@@ -47,7 +47,7 @@ async def test_help_lists_what_this_person_may_do_here_in_a_stable_order():
     from pathlib import Path
 
     from bot.app import build_registry
-    from bot.config import parse_config
+    from config import parse_config
     from handlers.context import CommandContext, Message, RoomInfo, Services
 
     registry = build_registry()

@@ -12,7 +12,7 @@ import pytest
 from nio import RoomSendResponse
 from sqlmodel import select
 
-from bot.config import parse_config
+from config import parse_config
 from bot.direct_chats import DirectChats
 from bot.dispatcher import Dispatcher
 from bot.rendering import Renderer, build_template_environment

@@ -3,7 +3,7 @@ import itertools
 
 import pytest
 
-from bot.config import parse_config
+from config import parse_config
 from bot.dispatcher import Dispatcher
 from handlers import questions
 from handlers.context import RoomInfo, Services

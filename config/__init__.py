@@ -1,0 +1,62 @@
+"""The bot's configuration: parsed once from TOML into typed, frozen objects.
+
+The bottom of the layering: this package imports nothing of the project, and every other
+package may import it. One module per section; every error names the file and the dotted key.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from config.access import AccessConfig, parse_access
+from config.agenda import AgendaConfig, FeedConfig, RecurringEventConfig, parse_agenda, parse_offset_minutes
+from config.bot import BotConfig, parse_bot
+from config.deposits import DepositsConfig, parse_deposits
+from config.knowledge import EMBEDDER_BACKENDS, KnowledgeConfig, parse_knowledge
+from config.matrix import MatrixConfig, parse_matrix
+from config.reader import ConfigError, TomlReader, read_toml
+from config.rooms import PEER_ROLES, ROOM_KINDS, TARGET_KINDS, RoomConfig, parse_room
+
+__all__ = ["AccessConfig", "AgendaConfig", "BotConfig", "Config", "ConfigError", "DepositsConfig", "EMBEDDER_BACKENDS",
+           "FeedConfig", "KnowledgeConfig", "MatrixConfig", "PEER_ROLES", "ROOM_KINDS", "RecurringEventConfig",
+           "RoomConfig", "TARGET_KINDS", "TomlReader", "default_config_path", "load_config", "parse_config",
+           "parse_offset_minutes", "read_toml"]
+
+
+def default_config_path() -> str:
+    """Where commands look for the configuration when --config is not given."""
+    return os.environ.get("MANUFACTURE_CONFIG", "config.toml")
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    matrix: MatrixConfig
+    bot: BotConfig
+    access: AccessConfig = field(default_factory=AccessConfig)
+    rooms: tuple[RoomConfig, ...] = ()
+    knowledge: KnowledgeConfig = field(default_factory=KnowledgeConfig)
+    deposits: DepositsConfig = field(default_factory=DepositsConfig)
+    agenda: AgendaConfig = field(default_factory=AgendaConfig)
+
+    @property
+    def data_dir(self) -> Path:
+        return self.bot.data_dir
+
+
+def load_config(path: str | Path) -> Config:
+    path = Path(path)
+    return parse_config(read_toml(path), path)
+
+
+def parse_config(raw: dict[str, Any], path: Path) -> Config:
+    root = TomlReader(path, raw)
+    config = Config(path=path, matrix=parse_matrix(root.sub("matrix")), bot=parse_bot(root.sub("bot")),
+                    access=parse_access(root.sub("access")),
+                    rooms=tuple(parse_room(r) for r in root.items("rooms")),
+                    knowledge=parse_knowledge(root.sub("knowledge")), deposits=parse_deposits(root.sub("deposits")),
+                    agenda=parse_agenda(root.sub("agenda")))
+    root.no_unknown_keys()
+    return config

@@ -12,13 +12,16 @@ import signal
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from aiohttp import ClientError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from nio import AsyncClient
 
 from config import Config
+from bot.cross_signing import CrossSigning, CrossSigningError
 from bot.direct_chats import DirectChats
 from bot.dispatcher import Dispatcher
 from bot.instance_lock import InstanceLock
+from bot.late_keys import SWEEP_SECONDS, LateKeys
 from bot.matrix_bot import MatrixBot, build_client
 from bot.rendering import Renderer, build_template_environment
 from bot.room_directory import RoomDirectory
@@ -30,7 +33,8 @@ from handlers.agenda import ReminderService
 from handlers.context import Services
 from handlers.deposits import check_idle_drafts
 from handlers.registry import CommandRegistry
-from knowledge.embedders import Embedder, build_embedder
+from handlers.deposits.form import load_form
+from knowledge.embedders import Embedder, configured_embedder
 from knowledge.search import SearchService
 from storage.database import Database
 from storage.files import secure_data_dir
@@ -44,11 +48,14 @@ IDLE_DRAFTS_MINUTES = 5
 WAITING_DIRECT_SECONDS = 30
 
 
-def build_registry() -> CommandRegistry:
+def build_registry(reminders: ReminderService) -> CommandRegistry:
     registry = CommandRegistry()
-    # Order matters for listeners: a deposit form owns its thread before anything else looks at it.
-    for module in (help_handlers, room_handlers, deposits, agenda, questions):
-        module.register(registry)
+    # Order matters for listeners: a form in progress owns its member's messages before anything else.
+    help_handlers.register(registry)
+    room_handlers.register(registry)
+    deposits.register(registry)
+    agenda.register(registry, reminders)
+    questions.register(registry, reminders)
     return registry
 
 
@@ -65,8 +72,8 @@ class BotApp:
     scheduler: AsyncIOScheduler
     lock: InstanceLock
     reminders: ReminderService
-    # A loaded embedder may be handed in (tests share one); otherwise start() loads the configured one.
-    embedder: Embedder | None = None
+    cross_signing: CrossSigning
+    late_keys: LateKeys
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def start(self) -> None:
@@ -75,8 +82,13 @@ class BotApp:
         self.db.create_all()
         await self.start_search()
         await self.matrix.log_in()
+        await self.sign_own_device()
         await self.matrix.first_sync()
+        # Events kept unreadable before a stop whose key came meanwhile are handled now.
+        await self.late_keys.sweep()
         self.scheduler.start()
+        self.scheduler.add_job(self.late_keys.sweep, "interval", seconds=SWEEP_SECONDS, id="late-keys",
+                               replace_existing=True, coalesce=True, max_instances=1)
         await self.reminders.start(self.scheduler)
         self.scheduler.add_job(self.post_idle_draft_reminders, "interval", minutes=IDLE_DRAFTS_MINUTES,
                                id="idle-drafts", replace_existing=True, coalesce=True, max_instances=1)
@@ -85,17 +97,21 @@ class BotApp:
                                seconds=min(WAITING_DIRECT_SECONDS, wait.total_seconds() / 2),
                                id="waiting-direct-chats", replace_existing=True, coalesce=True, max_instances=1)
 
+    async def sign_own_device(self) -> None:
+        try:
+            await self.cross_signing.ensure()
+        except (CrossSigningError, ClientError, asyncio.TimeoutError) as error:
+            # The bot still serves; only members whose clients exclude unsigned devices cannot reach it.
+            log.warning("Cross-signing not set up, the bot's device stays unsigned: %s", error)
+
     async def start_search(self) -> None:
-        if not self.config.knowledge.enabled:
+        search = self.services.search
+        if search is None:
             log.info("Search disabled (knowledge.enabled = false): no model loaded")
             return
         # Loading the model and indexing the pack are slow: they run off the event loop.
-        embedder = self.embedder or await asyncio.to_thread(build_embedder, self.config.knowledge)
-        search = SearchService(self.db, embedder, threshold=self.config.knowledge.threshold,
-                               top_k=self.config.knowledge.top_k)
         report = await search.start(self.config.knowledge.paths)
         log.info("Search index ready: %s", report)
-        self.services.search = search
 
     async def post_idle_draft_reminders(self) -> None:
         for reply in await check_idle_drafts(self.services):
@@ -122,6 +138,7 @@ class BotApp:
             await self.close()
 
     async def close(self) -> None:
+        await self.late_keys.drain()
         await self.sender.drain()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
@@ -131,6 +148,9 @@ class BotApp:
 
 
 def build_app(config: Config, *, embedder: Embedder | None = None) -> BotApp:
+    """Everything the bot is made of, built once. `embedder`: one already loaded (tests share one);
+    by default the configured one, loaded at start off the event loop. A broken deposit form file
+    raises FormError here, before anything starts."""
     # The bot keeps confidential deposits and its encryption keys in files it creates as it runs
     # (SQLite's -wal and -shm, nio's store, the session): born owner-only, none is readable by
     # others even for a moment, whatever umask the service manager or shell started us with.
@@ -144,15 +164,21 @@ def build_app(config: Config, *, embedder: Embedder | None = None) -> BotApp:
     direct_chats = DirectChats(client, db, directory)
     sender = Sender(client, renderer, db, directory, direct_chats)
     scheduler = AsyncIOScheduler(timezone=config.bot.tz)
+    search = None
+    if config.knowledge.enabled:
+        search = SearchService(db, embedder or configured_embedder(config.knowledge),
+                               threshold=config.knowledge.threshold, top_k=config.knowledge.top_k)
     services = Services(config=config, db=db, bot_user_id=config.matrix.user_id, post=sender.post,
-                        scheduler=scheduler, direct_chats=direct_chats)
-    registry = build_registry()
-    dispatcher = Dispatcher(services, registry, sender.send_all, is_facilitator=directory.is_facilitator)
-    matrix = MatrixBot(config, client, directory, dispatcher, sender, direct_chats)
+                        scheduler=scheduler, direct_chats=direct_chats, search=search,
+                        deposit_form=load_form(config.deposits.form_path))
     reminders = ReminderService(services, is_facilitator=directory.is_facilitator,
                                 resolve_alias=directory.resolve_alias)
-    services.extras["reminders"] = reminders
+    registry = build_registry(reminders)
+    dispatcher = Dispatcher(services, registry, sender.send_all, is_facilitator=directory.is_facilitator)
+    late_keys = LateKeys(client, db, sender.post)
+    matrix = MatrixBot(config, client, directory, dispatcher, sender, direct_chats, late_keys)
     app = BotApp(config=config, db=db, client=client, sender=sender, directory=directory, services=services,
                  registry=registry, matrix=matrix, scheduler=scheduler, lock=InstanceLock(config.data_dir),
-                 reminders=reminders, embedder=embedder)
+                 reminders=reminders, cross_signing=CrossSigning(client, config.data_dir, config.matrix.password),
+                 late_keys=late_keys)
     return app

@@ -47,6 +47,67 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+RESET_WARNING = ("Une nouvelle identité de signature croisée va remplacer celle du compte {user} : les membres qui "
+                 "ont vérifié le bot verront que son identité a changé. Tapez « oui » pour continuer : ")
+
+
+def cmd_crypto(args: argparse.Namespace) -> int:
+    from bot.cross_signing import CrossSigningError, State, describe
+    from bot.instance_lock import AlreadyRunning, InstanceLock
+    from bot.session import load_session
+
+    config = load_config(args.config)
+    session = load_session(config.data_dir)
+    if session is None or session.user_id != config.matrix.user_id:
+        print(f"Erreur : le bot ne s'est pas encore connecté en tant que {config.matrix.user_id} (pas de session "
+              f"dans {config.data_dir}) : lancez-le une fois avec `manufacture-bot run`.", file=sys.stderr)
+        return 2
+    lock = InstanceLock(config.data_dir)
+    if args.crypto_action == "reset":
+        try:
+            # The bot reads its keys at start: replacing them under a starting bot would split the identity.
+            lock.acquire()
+        except AlreadyRunning:
+            print(f"Erreur : le bot tourne sur {config.data_dir} : arrêtez-le avant de changer son identité.",
+                  file=sys.stderr)
+            return 2
+    try:
+        if args.crypto_action == "reset" and not _confirmed(RESET_WARNING.format(user=session.user_id)):
+            print("Rien n'a changé.")
+            return 1
+        status, keys_path = asyncio.run(_crypto(config, session, args.crypto_action))
+    except CrossSigningError as error:
+        print(f"Erreur : {error}", file=sys.stderr)
+        return 2
+    finally:
+        lock.release()
+    print(describe(status, keys_path))
+    return 0 if status.state is State.SIGNED else 1
+
+
+def _confirmed(question: str) -> bool:
+    try:
+        return input(question).strip().lower() == "oui"
+    except EOFError:
+        return False
+
+
+async def _crypto(config, session, action: str):
+    from nio import AsyncClient, AsyncClientConfig
+
+    from bot.cross_signing import CrossSigning
+
+    # The bot's account, but not its device's store: the CLI signs with the identity, it never decrypts.
+    client = AsyncClient(config.matrix.homeserver, session.user_id,
+                         config=AsyncClientConfig(encryption_enabled=False))
+    client.restore_login(session.user_id, session.device_id, session.access_token)
+    try:
+        signing = CrossSigning(client, config.data_dir, config.matrix.password)
+        return await (signing.reset() if action == "reset" else signing.status()), signing.keys_path
+    finally:
+        await client.close()
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
@@ -75,6 +136,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--dir", default="demo-data", help="dossier de la démo (défaut : demo-data)")
     demo.add_argument("--chat", action="store_true", help="discuter avec le bot depuis ce terminal")
     demo.set_defaults(func=cmd_demo)
+
+    crypto = sub.add_parser("crypto", help="identité de signature croisée du bot (ce qu'Element vérifie)")
+    crypto_actions = crypto.add_subparsers(dest="crypto_action", required=True)
+    status = crypto_actions.add_parser("status", help="l'identité du compte et si l'appareil du bot est signé")
+    add_config_option(status)
+    reset = crypto_actions.add_parser("reset", help="crée une nouvelle identité (demande confirmation)")
+    add_config_option(reset)
+    crypto.set_defaults(func=cmd_crypto)
 
     chat = sub.add_parser("chat", help="discuter avec le bot de la démo depuis le terminal (démo déjà lancée)")
     chat.add_argument("--dir", default="demo-data", help="dossier de la démo (défaut : demo-data)")

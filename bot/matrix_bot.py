@@ -5,9 +5,9 @@ import asyncio
 import logging
 from pathlib import Path
 
-from nio import (AsyncClient, AsyncClientConfig, InviteMemberEvent, JoinError, LoginResponse, MatrixRoom,
-                 MegolmEvent, ReactionEvent, RedactionEvent, RoomMemberEvent, RoomMessageText, SyncError,
-                 SyncResponse)
+from nio import (AsyncClient, AsyncClientConfig, ForwardedRoomKeyEvent, InviteMemberEvent, JoinError, LoginResponse,
+                 MatrixRoom, MegolmEvent, ReactionEvent, RedactionEvent, RoomKeyEvent, RoomMemberEvent, RoomMessageText,
+                 SyncError, SyncResponse)
 from nio.store import SqliteStore
 from peewee import SqliteDatabase
 
@@ -15,6 +15,7 @@ from bot.addressing import Addressing, relations, strip_call
 from config import Config
 from bot.direct_chats import DirectChats
 from bot.dispatcher import Dispatcher, strip_reply_fallback
+from bot.late_keys import LateKeys
 from bot.room_directory import RoomDirectory, inviter_allowed
 from bot.sender import Sender
 from bot.session import StoredSession, forget_session, load_session, save_session
@@ -71,9 +72,9 @@ def build_client(config: Config) -> AsyncClient:
 
 class MatrixBot:
     def __init__(self, config: Config, client: AsyncClient, directory: RoomDirectory, dispatcher: Dispatcher,
-                 sender: Sender, direct_chats: DirectChats) -> None:
+                 sender: Sender, direct_chats: DirectChats, late_keys: LateKeys) -> None:
         self.config, self.client, self.directory, self.dispatcher = config, client, directory, dispatcher
-        self.sender, self.direct_chats = sender, direct_chats
+        self.sender, self.direct_chats, self.late_keys = sender, direct_chats, late_keys
         self.post = sender.post
         self.addressing = Addressing(config.matrix.user_id, config.bot.command_prefix)
         self._invites_seen: set[str] = set()
@@ -109,6 +110,8 @@ class MatrixBot:
         self.client.add_event_callback(self._guarded(self._on_invite), InviteMemberEvent)
         self.client.add_event_callback(self._guarded(self._on_membership), RoomMemberEvent)
         self.client.add_response_callback(self._check_new_rooms, SyncResponse)
+        # Before any sync: a key arriving in the catch-up sync may be the one a kept event waits for.
+        self.client.add_to_device_callback(self._on_room_key, (RoomKeyEvent, ForwardedRoomKeyEvent))
         fresh = self.client.loaded_sync_token is None
         if fresh:
             answer = await self.client.sync(timeout=0, full_state=True, sync_filter=SYNC_FILTER)
@@ -214,12 +217,14 @@ class MatrixBot:
             await self.sender.member_declined(room.room_id)
 
     async def _on_undecryptable(self, room: MatrixRoom, event: MegolmEvent) -> None:
-        log.warning("Could not decrypt event %s in %s (session %s); asking for the key",
-                    event.event_id, room.room_id, event.session_id)
+        await self.late_keys.on_undecryptable(room, event)
+
+    async def _on_room_key(self, event: RoomKeyEvent | ForwardedRoomKeyEvent) -> None:
+        # A to-device callback, outside _guarded's (room, event) shape: nothing may escape it either.
         try:
-            await self.client.request_room_key(event)
-        except Exception:  # a key request already in flight raises; that's fine
-            log.debug("Key request not sent", exc_info=True)
+            await self.late_keys.on_room_key(event)
+        except Exception:
+            log.exception("Room key callback failed for session %s", event.session_id)
 
     # --- confidentiality -------------------------------------------------------------------
 

@@ -1,14 +1,18 @@
 """What a handler receives: the message, who sent it, where, and the services built at start."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Protocol
+from typing import TYPE_CHECKING, Awaitable, Callable, Protocol
 
 from handlers.replies import Reply
 
 if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
     from config import Config
+    from handlers.deposits.form import FormDef
+    from knowledge.search import SearchService
     from storage.database import Database
 
 
@@ -59,29 +63,23 @@ def system_clock() -> datetime:
     return datetime.now(timezone.utc)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Services:
-    """Everything the entry point built, passed to handlers instead of module-level singletons."""
+    """Everything the composition root (bot/app.py) built, passed to handlers instead of singletons."""
 
     config: "Config"
     db: "Database"
     bot_user_id: str
-    # Posts a reply outside the request/response flow (scheduled reminders, notices).
-    # Returns the event id, or None when it could not be posted.
+    # Posts a reply outside the request/response flow (scheduled reminders, notices), through the
+    # bot's one sender. Returns the event id, or None when it could not be posted.
     post: Callable[[Reply], Awaitable[str | None]]
     clock: Callable[[], datetime] = system_clock
-    # Domain services, set by the entry point when they are built.
-    search: Any = None
-    scheduler: Any = None
+    # None when knowledge.enabled = false: questions then get a polite « not available ».
+    search: "SearchService | None" = None
+    scheduler: "AsyncIOScheduler | None" = None
     direct_chats: DirectChats | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
-
-
-async def private_room(services: Services, user_id: str) -> str:
-    """Where to write to one member alone: their direct chat with the bot."""
-    if services.direct_chats is None:
-        raise RuntimeError("direct chats are not wired")
-    return await services.direct_chats.room_for(user_id)
+    # The deposit form as loaded and checked at start (tribes are added as they are known).
+    deposit_form: "FormDef | None" = None
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlmodel import select
 
+from handlers.agenda import ReminderService
 from handlers.agenda.commands import next_permanence
 from handlers.context import CommandContext, Reaction, RoomInfo, Services
 from handlers.french import format_datetime_fr
@@ -79,7 +80,8 @@ def vote_of(key: str) -> str | None:
     return "up" if base == UP else "down" if base == DOWN else None
 
 
-async def answer_question(ctx: CommandContext, question: str) -> list[Reply]:
+async def answer_question(ctx: CommandContext, question: str, agenda: ReminderService | None) -> list[Reply]:
+    """The référentiel's answer, with the permanence's date from `agenda` (None: no agenda)."""
     services, message = ctx.services, ctx.message
     prefix = services.config.bot.command_prefix
     question = question.strip()
@@ -94,7 +96,7 @@ async def answer_question(ctx: CommandContext, question: str) -> list[Reply]:
     sent_to_permanence = not response.answered and room.kind == "peer_group"
     # The permanence's date and link, from the agenda, when the question is about it or is sent there.
     wants_permanence = mentions_permanence(question) or sent_to_permanence
-    upcoming = await next_permanence(services) if wants_permanence else None
+    upcoming = await next_permanence(agenda, services.clock()) if wants_permanence and agenda else None
     record = AnswerRecord(room_id=room.room_id, asker=message.sender, answered=response.answered,
                           question=None if room.confidential else question, confidential=room.confidential)
     if response.answered and response.results:
@@ -228,17 +230,18 @@ async def withdraw_vote_on_redaction(redaction: Redaction, services: Services) -
         withdraw_vote(session, redaction.redacted_event_id)
 
 
-def register(registry: CommandRegistry) -> None:
+def register(registry: CommandRegistry, agenda: ReminderService | None = None) -> None:
+    """`agenda` gives the permanence's next date to questions about it (None: a bot without agenda)."""
     registry.add_listener("forward-offer", offer_listener)
     registry.add_reaction_handler(OFFER_TAG + ":", on_offer_reaction)
     registry.add_reaction_handler("answer:", record_vote)
     registry.add_redaction_handler(withdraw_vote_on_redaction)
 
     async def ask(ctx: CommandContext) -> list[Reply]:
-        return await answer_question(ctx, ctx.args)
+        return await answer_question(ctx, ctx.args, agenda)
 
     async def addressed(ctx: CommandContext) -> list[Reply]:
-        return await answer_question(ctx, ctx.message.body)
+        return await answer_question(ctx, ctx.message.body, agenda)
 
     registry.fallback = addressed
     registry.command("question", aliases=("q", "demander"), usage="question <votre question>",

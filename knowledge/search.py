@@ -59,7 +59,8 @@ class SearchResponse:
 
 
 class SearchService:
-    """Built once at start with the loaded embedder; `start()` indexes and loads, then `search()`.
+    """Built once by the composition root with its embedder; `start()` loads the model, indexes and
+    loads the index (off the event loop), then `search()`.
 
     Collections: "referentiel" (the pack and configured documents) and "faq" are searchable from
     every room; "tribu:<name>" only from that tribe's room — the caller passes what is allowed.
@@ -85,7 +86,9 @@ class SearchService:
         return await asyncio.to_thread(self.start_sync, tuple(extra_paths))
 
     def start_sync(self, extra_paths: Iterable[Path] = ()) -> IngestReport:
-        """Index the pack (and configured documents) incrementally, then load the in-memory index."""
+        """Load the model, index the pack (and configured documents) incrementally, then load the
+        in-memory index."""
+        self.embedder.load()
         self.db.create_all()
         report = self.index_referentiel()
         for path in extra_paths:
@@ -173,6 +176,11 @@ class SerialisedEmbedder:
     def embed_passages(self, texts: list[str]):
         with self._lock:
             return self.inner.embed_passages(texts)
+
+    def load(self) -> "SerialisedEmbedder":
+        with self._lock:
+            self.inner.load()
+        return self
 
 
 def _result(rank: int, candidate: Candidate) -> SearchResult:

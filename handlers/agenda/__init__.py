@@ -12,5 +12,5 @@ from handlers.registry import CommandRegistry
 __all__ = ["ReminderService", "register"]
 
 
-def register(registry: CommandRegistry) -> None:
-    register_commands(registry)
+def register(registry: CommandRegistry, reminders: ReminderService) -> None:
+    register_commands(registry, reminders)

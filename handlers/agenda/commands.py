@@ -1,12 +1,13 @@
 """Agenda and reminder commands: what is coming up, and facilitators' broadcasts and reminders."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import partial
 
 from handlers.agenda.french_time import parse_when
 from handlers.agenda.service import ReminderService
 from handlers.agenda.targets import shown_in_room, split_targets
-from handlers.context import CommandContext, Services
+from handlers.context import CommandContext
 from handlers.french import format_date_fr, format_datetime_fr
 from handlers.registry import CommandRegistry
 from handlers.text import fold_accents as fold
@@ -16,12 +17,6 @@ SECTION = "Agenda et rappels"
 AGENDA_DAYS = 31
 AGENDA_MAX = 8
 TARGETS_HELP = "Salons : ajoutez à la fin « -> tribus, pairs, animation, tous, #alias:serveur ou !id:serveur » (par défaut : tous)."
-
-
-def reminder_service(services: Services) -> ReminderService:
-    """The bot's service (with its rights check and scheduler) if registered, else a plain one."""
-    service = services.extras.get("reminders")
-    return service if service is not None else ReminderService(services)
 
 
 def _when(occurrence, tz) -> str:
@@ -35,8 +30,7 @@ def _event_view(occurrence, tz) -> dict:
             "link": occurrence.link}
 
 
-async def agenda(ctx: CommandContext) -> Reply:
-    service = reminder_service(ctx.services)
+async def agenda(service: ReminderService, ctx: CommandContext) -> Reply:
     now = ctx.services.clock()
     occurrences = await service.occurrences(now, now + timedelta(days=AGENDA_DAYS))
     shown = [o for o in occurrences if not o.cancelled and shown_in_room(o.rooms, ctx.message.room, ctx.services.config)]
@@ -44,18 +38,16 @@ async def agenda(ctx: CommandContext) -> Reply:
                  context={"events": [_event_view(o, service.tz) for o in shown[:AGENDA_MAX]], "days": AGENDA_DAYS})
 
 
-async def next_permanence(services: Services) -> dict | None:
+async def next_permanence(service: ReminderService, now: datetime) -> dict | None:
     """The next permanence within the agenda's horizon, as templates show events; None if none."""
-    service = reminder_service(services)
-    now = services.clock()
-    occurrences = await service.occurrences(now, now + timedelta(days=services.config.agenda.horizon_days))
+    occurrences = await service.occurrences(now, now + timedelta(days=service.services.config.agenda.horizon_days))
     found = next((o for o in occurrences if not o.cancelled and "permanence" in fold(o.title)), None)
     return _event_view(found, service.tz) if found else None
 
 
-async def permanence(ctx: CommandContext) -> Reply:
+async def permanence(service: ReminderService, ctx: CommandContext) -> Reply:
     return Reply(template="agenda/permanence.md.j2",
-                 context={"event": await next_permanence(ctx.services),
+                 context={"event": await next_permanence(service, ctx.services.clock()),
                           "days": ctx.services.config.agenda.horizon_days})
 
 
@@ -63,21 +55,19 @@ def _targets_text(targets: list[str]) -> str:
     return ", ".join(targets)
 
 
-async def diffuser(ctx: CommandContext) -> Reply:
+async def diffuser(service: ReminderService, ctx: CommandContext) -> Reply:
     message, targets = split_targets(ctx.args)
     if not message:
         raise UserError("Il manque le message. Exemple : `!diffuser L'Agora commence ! -> tribus`")
-    service = reminder_service(ctx.services)
     await service.check_targets(targets)
     row = await service.broadcast_now(message, targets, ctx.message.sender)
     return Reply(template="agenda/broadcast_done.md.j2",
                  context={"posted": len(row.posted_room_list), "problem": f"Détail : {row.reason}." if row.reason else ""})
 
 
-async def rappel(ctx: CommandContext) -> Reply:
+async def rappel(service: ReminderService, ctx: CommandContext) -> Reply:
     args = ctx.args.strip()
     words = args.split()
-    service = reminder_service(ctx.services)
     if words and fold(words[0]) == "annuler":
         if len(words) != 2 or not words[1].lstrip("n°").isdigit():
             raise UserError("Usage : `!rappel annuler <n°>` (le numéro vient de `!rappels`).")
@@ -97,8 +87,7 @@ async def rappel(ctx: CommandContext) -> Reply:
                           "targets": _targets_text(list(targets))})
 
 
-async def rappels(ctx: CommandContext) -> Reply:
-    service = reminder_service(ctx.services)
+async def rappels(service: ReminderService, ctx: CommandContext) -> Reply:
     manual, events = service.scheduled()
     tz = service.tz
     return Reply(template="agenda/scheduled.md.j2", context={
@@ -108,16 +97,19 @@ async def rappels(ctx: CommandContext) -> Reply:
                     "title": r.title} for r in events]})
 
 
-def register_commands(registry: CommandRegistry) -> None:
+def register_commands(registry: CommandRegistry, service: ReminderService) -> None:
+    """The commands, each bound to the bot's one reminder service."""
+    agenda_, permanence_, diffuser_, rappel_, rappels_ = (partial(handler, service) for handler in
+                                                        (agenda, permanence, diffuser, rappel, rappels))
     registry.command("agenda", usage="agenda", section=SECTION, aliases=("événements",),
-                     help="Les prochains rendez-vous de la communauté pour ce salon.")(agenda)
+                     help="Les prochains rendez-vous de la communauté pour ce salon.")(agenda_)
     registry.command("permanence", usage="permanence", section=SECTION,
-                     help="La prochaine permanence, avec son lien.")(permanence)
+                     help="La prochaine permanence, avec son lien.")(permanence_)
     registry.command("diffuser", usage="diffuser <message> [-> salons]", section=SECTION, facilitators_only=True,
-                     help="Publie un message maintenant. " + TARGETS_HELP)(diffuser)
+                     help="Publie un message maintenant. " + TARGETS_HELP)(diffuser_)
     registry.command("rappel", section=SECTION, facilitators_only=True,
                      usage="rappel <quand> <message> [-> salons] | rappel annuler <n°>",
                      help="Programme un message. Quand : « demain 9h », « le 12/03 à 14h30 », « dans 2 heures », "
-                          "« lundi 10h », « 12/03/2027 14:30 » (sans heure : 9h). " + TARGETS_HELP)(rappel)
+                          "« lundi 10h », « 12/03/2027 14:30 » (sans heure : 9h). " + TARGETS_HELP)(rappel_)
     registry.command("rappels", usage="rappels", section=SECTION, facilitators_only=True,
-                     help="Les rappels programmés (avec leur numéro) et les prochains rappels de l'agenda.")(rappels)
+                     help="Les rappels programmés (avec leur numéro) et les prochains rappels de l'agenda.")(rappels_)

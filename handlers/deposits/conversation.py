@@ -66,7 +66,7 @@ def _move(services: Services, draft: DepositDraft, room_id: str) -> DepositDraft
 
 async def start_deposit(ctx: CommandContext) -> HandlerResult:
     services, message = ctx.services, ctx.message
-    form = await form_for(services)
+    form = form_for(services)
     room_id = await _conversation_room(services, message)
     told = [] if message.room.is_direct else [pointer(services, room_id, MOVED_TO_PRIVATE)]
     with services.db.session() as session:
@@ -100,17 +100,13 @@ async def form_listener(ctx: CommandContext) -> HandlerResult:
     services, message = ctx.services, ctx.message
     if not message.room.is_direct and message.thread_root is None:
         return None
-    if _current_draft(services, message) is None:
-        return None
-    now = services.clock()
-    event = parse_event(message.body, now, services.config.bot.command_prefix)
-    if event is None:
-        return None  # another command typed during the form: not the form's business
-    form = await form_for(services)
-    # Read again after the await: another message of the member may have moved the form meanwhile.
     draft = _current_draft(services, message)
     if draft is None:
         return None
+    event = parse_event(message.body, services.clock(), services.config.bot.command_prefix)
+    if event is None:
+        return None  # another command typed during the form: not the form's business
+    form = form_for(services)
     told: list[Reply] = []
     if not message.room.is_direct:
         with services.db.session() as session:
@@ -149,7 +145,7 @@ async def on_recap_reaction(reaction: Reaction, services: Services) -> HandlerRe
         draft_id = int(reaction.target_tag.split(":", 1)[1])
     except (IndexError, ValueError):
         return None
-    form = await form_for(services)
+    form = form_for(services)
     with services.db.session() as session:
         draft = session.get(DepositDraft, draft_id)
     if draft is None or draft.user_id != reaction.sender or draft.room_id != reaction.room.room_id \

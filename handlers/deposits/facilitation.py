@@ -51,7 +51,7 @@ async def list_command(ctx: CommandContext) -> HandlerResult:
         tribe_text = rest if status else args
         if tribe_text:
             tribe = _find_tribe(ctx, tribe_text)
-    form = await form_for(ctx.services)
+    form = form_for(ctx.services)
     tz = ctx.services.config.bot.tz
     with ctx.services.db.session() as session:
         deposits = list_deposits(session, status=status, tribe=tribe)
@@ -75,7 +75,7 @@ def _find_tribe(ctx: CommandContext, text: str) -> str:
 
 
 async def _export(ctx: CommandContext) -> HandlerResult:
-    form = await form_for(ctx.services)
+    form = form_for(ctx.services)
     with ctx.services.db.session() as session:
         deposits = list_deposits(session)
     data = to_csv(deposit_rows(deposits, form.keys()), for_spreadsheet=True)
@@ -89,7 +89,7 @@ async def deposit_command(ctx: CommandContext) -> HandlerResult:
     words = ctx.args.split()
     if not words:
         raise UserError("Indiquez la référence d'un dépôt, par exemple `!depot DEP-2027-0001`.")
-    form = await form_for(ctx.services)
+    form = form_for(ctx.services)
     tz = ctx.services.config.bot.tz
     with ctx.services.db.session() as session:
         deposit = find_deposit(session, words[0])

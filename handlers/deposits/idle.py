@@ -25,7 +25,7 @@ async def check_idle_drafts(services: Services) -> list[Reply]:
     now = services.clock()
     remind_before = now - timedelta(hours=settings.reminder_after_hours)
     abandon_before = now - timedelta(days=settings.abandon_after_days)
-    form = await form_for(services)
+    form = form_for(services)
     replies: list[Reply] = []
     with services.db.session() as session:
         waiting = idle_drafts(session, remind_before)

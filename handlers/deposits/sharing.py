@@ -32,7 +32,7 @@ async def share_command(ctx: CommandContext) -> HandlerResult:
             # The form's « non » is the author's word no more; a new dict, so the JSON column sees it.
             deposit.answers = {**deposit.answers, "share_content": True}
         session.add(deposit)
-    form = await form_for(ctx.services)
+    form = form_for(ctx.services)
     notice = facilitators_notice(ctx.services, form, deposit, shared_later=True)
     told = "son contenu est transmis à l'équipe d'animation" if notice else \
         "l'équipe d'animation pourra lire son contenu (son salon n'est pas encore configuré)"

@@ -13,6 +13,7 @@ from bot.dispatcher import Dispatcher
 from bot.rendering import Renderer, build_template_environment
 from handlers import deposits
 from handlers.context import Message, Reaction, RoomInfo, Services
+from handlers.deposits.form import load_form
 from handlers.registry import CommandRegistry
 from handlers.replies import Reply
 from storage.database import Database
@@ -137,7 +138,7 @@ class Harness:
             return f"$posted{len(posted)}"
 
         services = Services(config=config, db=db, bot_user_id="@bot:test", post=post, clock=clock,
-                            direct_chats=FakeDirectChats())
+                            direct_chats=FakeDirectChats(), deposit_form=load_form(config.deposits.form_path))
         return cls(config=config, db=db, clock=clock, registry=registry, services=services, posted=posted)
 
     def render(self, reply: Reply) -> Sent:

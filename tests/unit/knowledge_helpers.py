@@ -29,6 +29,9 @@ class HashingEmbedder:
         self.passages_embedded.extend(texts)
         return self.embed_queries(texts)
 
+    def load(self) -> "HashingEmbedder":
+        return self
+
     def _vector(self, text: str) -> np.ndarray:
         vector = np.zeros(self.dim, dtype=np.float32)
         for word in re.findall(r"\w+", text.lower()):

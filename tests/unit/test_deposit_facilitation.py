@@ -177,7 +177,7 @@ async def withheld(tmp_path):
     store_deposit(h, 1, ALICE, TRIBE_ENERGY, ORDINARY)
     follow_up = {"status": "en-etude", "at": h.clock().isoformat(), "by": FACILITATOR, "comment": "Premier échange prévu"}
     bob_deposit = store_deposit(h, 2, BOB, PEERS, WITHHELD, (follow_up,))
-    notice = facilitators_notice(h.services, await form_for(h.services), bob_deposit)
+    notice = facilitators_notice(h.services, form_for(h.services), bob_deposit)
     return h, h.render(notice).text
 
 

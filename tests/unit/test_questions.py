@@ -2,6 +2,7 @@
 dispatcher, a recording sender. Forwarding, the facilitators' answer, the FAQ and votes."""
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import uuid
 from datetime import datetime, timezone
@@ -12,6 +13,7 @@ from config import parse_config
 from bot.dispatcher import Dispatcher
 from bot.rendering import Renderer, build_template_environment
 from handlers import questions
+from handlers.agenda import ReminderService
 from handlers.context import Message, RoomInfo, Services
 from handlers.feedback_cli import build_report
 from handlers.registry import CommandRegistry
@@ -48,7 +50,7 @@ class Bot:
         self.services = Services(config=config, db=self.db, bot_user_id="@bot:t", post=post, search=self.search,
                                  **({"clock": clock} if clock else {}))
         self.registry = CommandRegistry()
-        questions.register(self.registry)
+        questions.register(self.registry, ReminderService(self.services))
         self.renderer = Renderer(build_template_environment())
         self.sent = []
 
@@ -237,6 +239,7 @@ async def test_usage_errors_are_explained(bot):
 
 
 async def test_with_search_disabled_questions_get_a_polite_answer(bot):
-    bot.services.search = None
+    bot.services = dataclasses.replace(bot.services, search=None)
+    bot.dispatcher.services = bot.services
     [(_, text)], _ = await bot.say(ANA, "!q c'est quand la permanence ?")
     assert "n'est pas disponible" in text

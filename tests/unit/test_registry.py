@@ -48,13 +48,14 @@ async def test_help_lists_what_this_person_may_do_here_in_a_stable_order():
 
     from bot.app import build_registry
     from config import parse_config
+    from handlers.agenda import ReminderService
     from handlers.context import CommandContext, Message, RoomInfo, Services
 
-    registry = build_registry()
     config = parse_config({"matrix": {"homeserver": "http://h", "user_id": "@b:h"}, "bot": {}}, Path("c.toml"))
 
     async def post(reply):
         return None
+    registry = build_registry(ReminderService(Services(config, None, "@b:h", post)))
 
     def context_in(kind: str, facilitator: bool) -> CommandContext:
         return CommandContext(message=Message(room=RoomInfo("!r:h", kind, "Salon"), event_id="$e", sender="@a:h",

@@ -1,0 +1,181 @@
+"""No message lost to a late key: an event that arrives before its room key is handled when the key comes.
+
+An undecryptable event is kept (storage/undecryptable.py: where it is, never what it says) and
+its key asked for. When a room key for its session arrives (m.room_key, or a forwarded key), or
+at a later retry, the event is fetched again, decrypted, and goes through the client's event
+callbacks as if the sync had brought it readable; the dispatcher's record of handled events makes
+that exactly once, across restarts too. If it is still unreadable after a few minutes, its sender
+gets one short notice in that room.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+from itertools import groupby
+from typing import Awaitable, Callable
+
+from nio import (AsyncClient, ForwardedRoomKeyEvent, MatrixRoom, MegolmEvent, RoomGetEventError, RoomKeyEvent)
+from nio.exceptions import LocalProtocolError
+
+from handlers.context import system_clock
+from handlers.replies import Reply
+from storage.database import Database
+from storage.undecryptable import (UndecryptableEvent, due_for_notice, due_for_retry, forget, noticed_since,
+                                   received_before, remember, waiting_for_session)
+
+log = logging.getLogger(__name__)
+
+# How long a key may take before the sender is told (keys normally come within seconds).
+NOTICE_AFTER = timedelta(minutes=3)
+# A sender is told once per room in this time, however many of their messages stay unreadable.
+NOTICE_QUIET = timedelta(hours=24)
+# Retries wait twice as long each time, up to this.
+LONGEST_RETRY_WAIT = timedelta(hours=1)
+# After this, a key is not coming: the event is forgotten.
+KEEP_FOR = timedelta(days=7)
+# How often sweep() runs (set up by the composition root).
+SWEEP_SECONDS = 60
+ROOM_APPEAR_SECONDS = 10.0
+
+NOTICE_ONE = ("Je n'ai pas pu lire votre message chiffré : sa clé de déchiffrement ne m'est pas parvenue. "
+              "S'il m'était destiné, renvoyez-le.")
+NOTICE_MANY = ("Je n'ai pas pu lire {count} de vos messages chiffrés : leur clé de déchiffrement ne m'est pas "
+               "parvenue. S'ils m'étaient destinés, renvoyez-les.")
+NOTICE_FIX = (" Si cela se reproduit, votre application ne me transmet pas ses clés : mettez-la à jour, "
+              "ou déconnectez-vous puis reconnectez-vous, et réessayez.")
+
+
+def notice_text(count: int) -> str:
+    return (NOTICE_ONE if count == 1 else NOTICE_MANY.format(count=count)) + NOTICE_FIX
+
+
+class LateKeys:
+    def __init__(self, client: AsyncClient, db: Database, post: Callable[[Reply], Awaitable[str | None]], *,
+                 clock: Callable[[], datetime] = system_clock, notice_after: timedelta = NOTICE_AFTER) -> None:
+        self.client, self.db, self.post, self.clock = client, db, post, clock
+        self.notice_after = notice_after
+        # One retry at a time: a key arriving during a sweep must not fetch the same event twice at once.
+        self._lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task] = set()
+
+    async def on_undecryptable(self, room: MatrixRoom, event: MegolmEvent) -> None:
+        if event.sender == self.client.user_id:
+            return
+        with self.db.session() as session:
+            kept = remember(session, event.event_id, room.room_id, event.sender, event.session_id)
+        if not kept:
+            return
+        log.info("Could not decrypt event %s in %s (session %s): kept until its key arrives",
+                 event.event_id, room.room_id, event.session_id)
+        try:
+            await self.client.request_room_key(event)
+        except LocalProtocolError:  # this session's key is already asked for
+            log.debug("Key request for session %s not sent", event.session_id, exc_info=True)
+
+    async def on_room_key(self, event: RoomKeyEvent | ForwardedRoomKeyEvent) -> None:
+        """A to-device callback, run inside the sync: the events are fetched off it."""
+        with self.db.session() as session:
+            waiting = waiting_for_session(session, event.session_id)
+        if not waiting:
+            return
+        log.info("Room key for session %s arrived: %d waiting event(s)", event.session_id, len(waiting))
+        task = asyncio.create_task(self._retry_logged([row.event_id for row in waiting]))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def sweep(self) -> None:
+        """Periodically: retry what is due, tell senders about what stays unreadable, forget what is too old."""
+        now = self.clock()
+        with self.db.session() as session:
+            for row in received_before(session, now - KEEP_FOR):
+                log.info("Gave up on event %s in %s: its key never came", row.event_id, row.room_id)
+                session.delete(row)
+            due = [row.event_id for row in due_for_retry(session, now)]
+        await self.retry(due)
+        await self._notify(now)
+
+    async def retry(self, event_ids: list[str]) -> int:
+        """Fetches, decrypts and handles these events if their key is there now; returns how many were."""
+        handled = 0
+        async with self._lock:
+            for event_id in event_ids:
+                with self.db.session() as session:
+                    row = session.get(UndecryptableEvent, event_id)
+                if row is not None and await self._try(row):
+                    handled += 1
+        return handled
+
+    async def _retry_logged(self, event_ids: list[str]) -> None:
+        try:
+            await self.retry(event_ids)
+        except Exception:
+            log.exception("Retrying events after a room key failed")
+
+    async def _try(self, row: UndecryptableEvent) -> bool:
+        room = await self._room(row.room_id)
+        if room is None:
+            self._later(row.event_id)
+            return False
+        answer = await self.client.room_get_event(row.room_id, row.event_id)
+        if isinstance(answer, RoomGetEventError):
+            if answer.status_code in ("M_NOT_FOUND", "M_FORBIDDEN"):
+                self._forget(row.event_id)  # redacted, or no longer ours to read: nothing left to handle
+            else:
+                self._later(row.event_id)
+            return False
+        if isinstance(answer.event, MegolmEvent):
+            self._later(row.event_id)
+            return False
+        # nio decrypted it on the way in; handled exactly as the sync would have handled it.
+        for callback in self.client.event_callbacks:
+            await callback.async_execute(answer.event, room)
+        self._forget(row.event_id)
+        log.info("Event %s in %s decrypted late and handled", row.event_id, row.room_id)
+        return True
+
+    async def _room(self, room_id: str) -> MatrixRoom | None:
+        """The client's room. A key arriving in the first sync after a restart comes before nio
+        has rebuilt its rooms from that same sync: they appear a moment later."""
+        deadline = asyncio.get_running_loop().time() + ROOM_APPEAR_SECONDS
+        while room_id not in self.client.rooms and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.2)
+        return self.client.rooms.get(room_id)
+
+    def _later(self, event_id: str) -> None:
+        with self.db.session() as session:
+            row = session.get(UndecryptableEvent, event_id)
+            row.attempts += 1
+            row.next_try_at = self.clock() + min(timedelta(minutes=2 ** row.attempts), LONGEST_RETRY_WAIT)
+            session.add(row)
+
+    def _forget(self, event_id: str) -> None:
+        with self.db.session() as session:
+            forget(session, event_id)
+
+    async def _notify(self, now: datetime) -> None:
+        with self.db.session() as session:
+            due = due_for_notice(session, now - self.notice_after)
+        due.sort(key=lambda row: (row.room_id, row.sender))
+        for (room_id, sender), rows in groupby(due, key=lambda row: (row.room_id, row.sender)):
+            rows = list(rows)
+            with self.db.session() as session:
+                told_lately = noticed_since(session, room_id, sender, now - NOTICE_QUIET)
+            if not told_lately:
+                log.warning("%d event(s) from %s in %s still undecryptable: telling the sender",
+                            len(rows), sender, room_id)
+                # Replying to the unreadable message shows which one; the transaction id keeps it single.
+                await self.post(Reply(text=notice_text(len(rows)), room_id=room_id, reply_to=rows[0].event_id,
+                                      mentions=(sender,), contains_room_content=False,
+                                      txn_key=f"undecryptable-{rows[0].event_id}"))
+            with self.db.session() as session:
+                for row in rows:
+                    row = session.get(UndecryptableEvent, row.event_id)
+                    if row is not None:
+                        row.noticed = True
+                        session.add(row)
+
+    async def drain(self) -> None:
+        """Lets retries started by a room key finish (at shutdown)."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: demo chat test unit bench setup-demo setup-test clean
+.PHONY: demo chat test unit bench setup-demo setup-test setup-js clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,13 +23,23 @@ $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 setup-demo: $(VENV)/.demo-installed
 setup-test: $(VENV)/.test-installed
 
+# The person on Element's own crypto in the integration tests: matrix-js-sdk under Node, versions
+# locked in package-lock.json. Debian's Node comes in only where the machine has none.
+JS_HUMAN = tests/integration/js
+$(JS_HUMAN)/node_modules/.installed: $(JS_HUMAN)/package.json $(JS_HUMAN)/package-lock.json
+	{ command -v node && command -v npm; } >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs npm; }
+	npm ci --prefix $(JS_HUMAN) --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup-js: $(JS_HUMAN)/node_modules/.installed
+
 demo: setup-demo
 	$(BIN)/manufacture-bot demo --dir demo-data $(DEMO_ARGS)
 
 chat: setup-demo
 	$(BIN)/manufacture-bot chat --dir demo-data
 
-test: setup-test
+test: setup-test setup-js
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 unit: setup-test
@@ -39,4 +49,4 @@ bench: setup-test
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) demo-data .pytest_cache
+	rm -rf $(VENV) demo-data .pytest_cache $(JS_HUMAN)/node_modules

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import psutil
 
-from bot.app import build_app
-from config import parse_config
-from bot.synapse_local import LocalSynapse
 from bench.roundtrip import percentile
-from tests.integration.matrix_user import MatrixUser
+from bot.app import build_app
+from bot.matrix_person import MatrixUser
+from bot.synapse_local import LocalSynapse
+from config import parse_config
 
 LEAD_SECONDS = 20
 

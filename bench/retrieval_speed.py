@@ -23,7 +23,8 @@ import psutil
 
 from config import KnowledgeConfig
 from knowledge.embedders import build_embedder
-from knowledge.index import Ingestor, SearchIndex, SourceFile
+from knowledge.index import SearchIndex
+from knowledge.ingestion import Ingestor, SourceFile
 from knowledge.search import SearchService, referentiel_dir
 from storage.database import Database
 from storage.knowledge import KnowledgeChunk

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import psutil
 
+from bot.matrix_person import MatrixUser
 from bot.synapse_local import LocalSynapse
-from tests.integration.matrix_user import MatrixUser
 
 
 WARM_UP = 10

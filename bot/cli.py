@@ -7,7 +7,9 @@ import logging
 import sys
 from pathlib import Path
 
-from config import ConfigError, default_config_path, load_config
+from config import ConfigError
+from config.cli import add_config_option, config_from
+from handlers.deposits.form import load_form
 
 
 def setup_logging(level: str) -> None:
@@ -17,17 +19,12 @@ def setup_logging(level: str) -> None:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
-def add_config_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", default=default_config_path(), metavar="PATH",
-                        help="fichier de configuration TOML (défaut : $MANUFACTURE_CONFIG ou config.toml)")
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     from bot.app import build_app
     from bot.instance_lock import AlreadyRunning
     from bot.matrix_bot import StartupError
 
-    config = load_config(args.config)
+    config = config_from(args)
     setup_logging(config.bot.log_level)
     try:
         asyncio.run(build_app(config).run())
@@ -38,12 +35,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
+    config = config_from(args)
+    form = load_form(config.deposits.form_path)  # the bot reads it at start: a mistake there stops it too
     print(f"Configuration valide : {args.config}")
     print(f"  serveur : {config.matrix.homeserver} ({config.matrix.user_id})")
     print(f"  données : {config.data_dir}")
     print(f"  salons déclarés : {len(config.rooms)} ; événements récurrents : {len(config.agenda.recurring)} ; "
           f"flux d'agenda : {len(config.agenda.feeds)}")
+    print(f"  formulaire de dépôt : {form.path} ({len(form.fields)} questions)")
     return 0
 
 
@@ -56,7 +55,7 @@ def cmd_crypto(args: argparse.Namespace) -> int:
     from bot.instance_lock import AlreadyRunning, InstanceLock
     from bot.session import load_session
 
-    config = load_config(args.config)
+    config = config_from(args)
     session = load_session(config.data_dir)
     if session is None or session.user_id != config.matrix.user_id:
         print(f"Erreur : le bot ne s'est pas encore connecté en tant que {config.matrix.user_id} (pas de session "

@@ -48,6 +48,10 @@ def signable_bytes(obj: dict) -> bytes:
 class SigningKey:
     seed: bytes
 
+    def __post_init__(self) -> None:
+        if len(self.seed) != 32:
+            raise ValueError("an Ed25519 seed is 32 bytes")
+
     @classmethod
     def generate(cls) -> "SigningKey":
         return cls(os.urandom(32))
@@ -95,9 +99,12 @@ def load_identity(data_dir: Path) -> Identity | None:
     path = data_dir / KEYS_FILE
     if not path.exists():
         return None
-    stored = json.loads(path.read_text())
-    return Identity(SigningKey(from_unpadded_b64(stored["master_seed"])),
-                    SigningKey(from_unpadded_b64(stored["self_signing_seed"])))
+    try:
+        stored = json.loads(path.read_text())
+        return Identity(SigningKey(from_unpadded_b64(stored["master_seed"])),
+                        SigningKey(from_unpadded_b64(stored["self_signing_seed"])))
+    except (ValueError, KeyError, TypeError):
+        raise CrossSigningError(f"Le fichier {path} est illisible : remettez-le depuis une sauvegarde.") from None
 
 
 def save_identity(path: Path, identity: Identity) -> None:
@@ -267,19 +274,23 @@ class CrossSigning:
             headers={"Authorization": f"Bearer {self.client.access_token}", "Content-Type": "application/json"})
         try:
             answer = await response.json(content_type=None)
+        except ValueError:  # not JSON: a proxy's error page, say; the status tells what happened
+            answer = {}
         finally:
             response.release()
         return response.status, answer if isinstance(answer, dict) else {}
 
 
 VERDICTS = {
-    State.SIGNED: "Tout va bien : l'appareil du bot est signé par son identité, Element ne le signale pas.",
+    State.SIGNED: "Tout va bien : l'appareil du bot est signé par son identité ; Element n'affiche aucun "
+                  "avertissement sur ses messages.",
     State.UNSIGNED: "L'appareil n'est pas encore signé : le bot le signe à son prochain démarrage.",
     State.NO_IDENTITY: "Le compte n'a pas encore d'identité de signature croisée : le bot la crée à son prochain "
                        "démarrage.",
-    State.KEYS_LOST: "L'identité du compte n'est pas celle gardée dans {path} (clés perdues ?). Restaurez ce fichier "
-                     "depuis une sauvegarde, ou créez une nouvelle identité avec `manufacture-bot crypto reset` : "
-                     "les membres qui avaient vérifié le bot verront alors que son identité a changé.",
+    State.KEYS_LOST: "L'identité du compte n'est pas celle gardée dans {path} (clés perdues ?). Restaurez ce "
+                     "fichier depuis une sauvegarde puis redémarrez le bot, ou créez une nouvelle identité avec "
+                     "`manufacture-bot crypto reset` : les membres qui avaient vérifié le bot verront alors que son "
+                     "identité a changé.",
 }
 
 

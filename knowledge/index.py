@@ -1,273 +1,22 @@
-"""Ingestion into the database, and the in-memory index searched at question time.
+"""The in-memory index searched at question time.
 
-Ingestion is incremental: a document whose bytes did not change is not even parsed, a chunk whose
-embedded text (and model) did not change keeps its stored vector, and documents that vanished from
-an ingested folder lose their chunks. That makes re-indexing the shipped pack at every start cheap.
-
-The in-memory index holds, per collection, a float32 matrix of chunk vectors (dense search is one
-matrix product) and a BM25 index; both are rebuilt from the database, the source of truth.
+It holds, per collection, a float32 matrix of chunk vectors (dense search is one matrix product)
+and a BM25 index; both are rebuilt from the database, the source of truth, which
+knowledge.ingestion fills.
 """
 from __future__ import annotations
 
-import hashlib
-import sys
-import time
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Iterable
 
 import numpy as np
-from sqlmodel import col, delete, select
-from tqdm import tqdm
 
-from knowledge.chunking import Chunk, ChunkingOptions, chunk_document, embedding_text
-from knowledge.embedders import Embedder
+from knowledge.chunking import embedding_text
 from knowledge.lexical import FrenchAnalyzer, LexicalIndex
 from knowledge.normalise import QueryNormaliser, Vocabulary
-from knowledge.readers import SUPPORTED_SUFFIXES, Document, read_document
 from storage.database import Database
-from storage.knowledge import KnowledgeChunk, KnowledgeDocument, utcnow
+from storage.knowledge import collections_with_chunks, index_rows
 
-EMBED_BATCH = 16
-# Part of every document hash: bump it when the readers or the chunker change what a file yields,
-# so that unchanged files are parsed and chunked again (vectors of unchanged chunks are still reused).
-PIPELINE_VERSION = "1"
-
-
-# --- Ingestion ----------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class SourceFile:
-    path: Path
-    # Name stored with the chunks: relative to the ingested folder, prefixed by the folder's name.
-    source: str
-    # The ingestion root this file was found under (see KnowledgeDocument.root).
-    root: str
-
-
-@dataclass
-class IngestReport:
-    documents: int = 0
-    documents_changed: int = 0
-    documents_removed: int = 0
-    chunks_added: int = 0
-    chunks_reused: int = 0
-    chunks_removed: int = 0
-    embed_seconds: float = 0.0
-    seconds: float = 0.0
-    errors: list[str] = field(default_factory=list)
-
-    @property
-    def embed_rate(self) -> float:
-        """Chunks embedded per second of embedding (0 when nothing was embedded)."""
-        return self.chunks_added / self.embed_seconds if self.embed_seconds > 0 else 0.0
-
-    def merge(self, other: "IngestReport") -> "IngestReport":
-        for name in ("documents", "documents_changed", "documents_removed", "chunks_added",
-                     "chunks_reused", "chunks_removed", "embed_seconds", "seconds"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.errors.extend(other.errors)
-        return self
-
-
-def discover(path: Path) -> list[SourceFile]:
-    """The supported files under `path` (a file or a folder), in a stable order."""
-    path = path.expanduser()
-    if path.is_file():
-        return [SourceFile(path, path.name, str(path.resolve()))]
-    if not path.is_dir():
-        raise FileNotFoundError(path)
-    root = path.resolve()
-    files = sorted(p for p in root.rglob("*")
-                   if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES and not p.name.startswith("."))
-    return [SourceFile(p, f"{root.name}/{p.relative_to(root).as_posix()}", str(root)) for p in files]
-
-
-def pack_sources(folder: Path, root: str = "pack:referentiel") -> list[SourceFile]:
-    """The shipped pack: sources are bare file names and the root is a fixed label, so moving the
-    installation (a new virtualenv) does not look like a new set of documents."""
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)
-    return [SourceFile(p, p.relative_to(folder).as_posix(), root) for p in files]
-
-
-class Ingestor:
-    """Brings the database in line with a set of files, embedding only what changed. Blocking."""
-
-    def __init__(self, db: Database, embedder: Embedder, *,
-                 options: ChunkingOptions = ChunkingOptions(), progress: bool | None = None) -> None:
-        self.db = db
-        self.embedder = embedder
-        self.options = options
-        # None: show a progress bar only on a terminal (not in logs, tests or CI).
-        self.progress = progress
-
-    def ingest(self, files: Iterable[SourceFile], collection: str, *,
-               roots: Iterable[str] | None = None) -> IngestReport:
-        """Index `files` into `collection`. Documents of `roots` (default: the files' roots) that
-        are not among `files` any more are removed; pass `roots=()` to only add."""
-        started = time.perf_counter()
-        files = list(files)
-        report = IngestReport(documents=len(files))
-        plans = []
-        for file in files:
-            try:
-                plan = self._plan(file, collection)
-            except Exception as exc:  # one unreadable file must not stop the others
-                report.errors.append(f"{file.source} : {exc}")
-                continue
-            if plan is None:
-                continue
-            plans.append(plan)
-        # Unchanged documents are counted from the database, without parsing them again.
-        report.chunks_reused += self._count_unchanged(files, collection, {p.file.source for p in plans})
-        to_embed = sum(len(p.missing) for p in plans)
-        with tqdm(total=to_embed, unit="passage", desc="Indexation", disable=self._no_progress(to_embed)) as bar:
-            for plan in plans:
-                self._apply(plan, collection, report, bar)
-        seen = {f.source for f in files}
-        for root in set(roots) if roots is not None else {f.root for f in files}:
-            self._remove_missing(collection, root, seen, report)
-        report.seconds = time.perf_counter() - started
-        return report
-
-    def add_document(self, document: Document, collection: str, root: str) -> IngestReport:
-        """Index a document built in memory (a FAQ entry), with the same hashing as files."""
-        started = time.perf_counter()
-        report = IngestReport(documents=1)
-        doc_hash = hashlib.sha256(repr((document.title, document.sections)).encode("utf-8")).hexdigest()
-        plan = self._plan_chunks(SourceFile(Path(document.source), document.source, root), doc_hash,
-                                 document, collection)
-        self._apply(plan, collection, report, None)
-        report.seconds = time.perf_counter() - started
-        return report
-
-    def reembed_stale(self, collections: Iterable[str] | None = None) -> int:
-        """Re-embed chunks stored with another model (the configured backend changed). Returns count."""
-        with self.db.session() as session:
-            query = select(KnowledgeChunk).where(KnowledgeChunk.embedder != self.embedder.name)
-            if collections is not None:
-                query = query.where(col(KnowledgeChunk.collection).in_(list(collections)))
-            stale = session.exec(query).all()
-        with tqdm(total=len(stale), unit="passage", desc="Ré-encodage", disable=self._no_progress(len(stale))) as bar:
-            for start in range(0, len(stale), EMBED_BATCH):
-                batch = stale[start:start + EMBED_BATCH]
-                vectors = self.embedder.embed_passages(
-                    [embedding_text(c.heading_path, c.text) for c in batch])
-                with self.db.session() as session:
-                    for chunk, vector in zip(batch, vectors):
-                        chunk.embedding, chunk.embedder = KnowledgeChunk.pack(vector), self.embedder.name
-                        session.add(chunk)
-                bar.update(len(batch))
-        return len(stale)
-
-    # -- steps ---------------------------------------------------------------------------------
-
-    def _plan(self, file: SourceFile, collection: str) -> "_Plan | None":
-        digest = hashlib.sha256(file.path.read_bytes())
-        digest.update(f"{PIPELINE_VERSION}|{self.options}".encode())
-        doc_hash = digest.hexdigest()
-        with self.db.session() as session:
-            existing = session.exec(select(KnowledgeDocument).where(
-                KnowledgeDocument.collection == collection, KnowledgeDocument.source == file.source)).first()
-            if existing is not None and existing.doc_hash == doc_hash:
-                stale = session.exec(select(KnowledgeChunk.id).where(
-                    KnowledgeChunk.collection == collection, KnowledgeChunk.source == file.source,
-                    KnowledgeChunk.embedder != self.embedder.name)).first()
-                if stale is None:
-                    if existing.root != file.root:
-                        existing.root = file.root
-                        session.add(existing)
-                    return None
-        document = read_document(file.path, file.source)
-        return self._plan_chunks(file, doc_hash, document, collection)
-
-    def _plan_chunks(self, file: SourceFile, doc_hash: str, document: Document, collection: str) -> "_Plan":
-        chunks = chunk_document(document, self.options)
-        hashes = list({c.content_hash for c in chunks})
-        known: dict[str, bytes] = {}
-        with self.db.session() as session:
-            # Any chunk with the same embedded text and model, whatever its document, lends its vector:
-            # renaming or moving a file costs no inference.
-            for start in range(0, len(hashes), 500):
-                rows = session.exec(select(KnowledgeChunk.content_hash, KnowledgeChunk.embedding).where(
-                    col(KnowledgeChunk.content_hash).in_(hashes[start:start + 500]),
-                    KnowledgeChunk.embedder == self.embedder.name)).all()
-                known.update({h: e for h, e in rows if e})
-        missing = [c for c in chunks if c.content_hash not in known]
-        return _Plan(file=file, doc_hash=doc_hash, title=document.title, chunks=chunks, known=known,
-                     missing=missing)
-
-    def _apply(self, plan: "_Plan", collection: str, report: IngestReport, bar: tqdm | None) -> None:
-        vectors = dict(plan.known)
-        started = time.perf_counter()
-        unique_missing = list({c.content_hash: c for c in plan.missing}.values())
-        for start in range(0, len(unique_missing), EMBED_BATCH):
-            batch = unique_missing[start:start + EMBED_BATCH]
-            embedded = self.embedder.embed_passages([c.embedding_text for c in batch])
-            for chunk, vector in zip(batch, embedded):
-                vectors[chunk.content_hash] = KnowledgeChunk.pack(vector)
-            if bar is not None:
-                bar.update(len(batch))
-        report.embed_seconds += time.perf_counter() - started
-        with self.db.session() as session:
-            removed = session.exec(delete(KnowledgeChunk).where(
-                KnowledgeChunk.collection == collection, KnowledgeChunk.source == plan.file.source))
-            old_count = removed.rowcount or 0
-            for chunk in plan.chunks:
-                session.add(KnowledgeChunk(
-                    collection=collection, source=chunk.source, ordinal=chunk.ordinal, heading=chunk.heading,
-                    heading_path=list(chunk.heading_path), text=chunk.text, content_hash=chunk.content_hash,
-                    embedding=vectors[chunk.content_hash], embedder=self.embedder.name))
-            document = session.exec(select(KnowledgeDocument).where(
-                KnowledgeDocument.collection == collection,
-                KnowledgeDocument.source == plan.file.source)).first() or KnowledgeDocument(
-                collection=collection, source=plan.file.source, root=plan.file.root, doc_hash="")
-            document.root, document.title, document.doc_hash = plan.file.root, plan.title, plan.doc_hash
-            document.updated_at = utcnow()
-            session.add(document)
-        added = len(unique_missing)
-        report.documents_changed += 1
-        report.chunks_added += added
-        report.chunks_reused += len(plan.chunks) - added
-        report.chunks_removed += max(0, old_count - len(plan.chunks))
-
-    def _count_unchanged(self, files: list[SourceFile], collection: str, changed: set[str]) -> int:
-        unchanged = [f.source for f in files if f.source not in changed]
-        if not unchanged:
-            return 0
-        with self.db.session() as session:
-            return len(session.exec(select(KnowledgeChunk.id).where(
-                KnowledgeChunk.collection == collection, col(KnowledgeChunk.source).in_(unchanged))).all())
-
-    def _remove_missing(self, collection: str, root: str, seen: set[str], report: IngestReport) -> None:
-        with self.db.session() as session:
-            gone = session.exec(select(KnowledgeDocument).where(
-                KnowledgeDocument.collection == collection, KnowledgeDocument.root == root,
-                col(KnowledgeDocument.source).not_in(seen))).all()
-            for document in gone:
-                result = session.exec(delete(KnowledgeChunk).where(
-                    KnowledgeChunk.collection == collection, KnowledgeChunk.source == document.source))
-                report.chunks_removed += result.rowcount or 0
-                report.documents_removed += 1
-                session.delete(document)
-
-    def _no_progress(self, total: int) -> bool:
-        if self.progress is None:
-            return total < 50 or not sys.stderr.isatty()
-        return not self.progress
-
-
-@dataclass
-class _Plan:
-    file: SourceFile
-    doc_hash: str
-    title: str
-    chunks: list[Chunk]
-    known: dict[str, bytes]
-    missing: list[Chunk]
-
-
-# --- In-memory index ----------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class IndexedChunk:
@@ -333,16 +82,11 @@ class SearchIndex:
         """(Re)build the given collections (all when None) from the database."""
         with db.session() as session:
             if collections is None:
-                collections = list(session.exec(select(KnowledgeChunk.collection).distinct()).all())
+                collections = collections_with_chunks(session)
                 for gone in set(self._collections) - set(collections):
                     del self._collections[gone]
             for name in collections:
-                # Plain columns, not ORM objects: loading 50,000 chunks stays a matter of seconds.
-                rows = session.exec(select(
-                    KnowledgeChunk.id, KnowledgeChunk.collection, KnowledgeChunk.source, KnowledgeChunk.heading,
-                    KnowledgeChunk.heading_path, KnowledgeChunk.text, KnowledgeChunk.embedding).where(
-                    KnowledgeChunk.collection == name, KnowledgeChunk.embedder == embedder_name)
-                    .order_by(KnowledgeChunk.source, KnowledgeChunk.ordinal)).all()
+                rows = index_rows(session, name, embedder_name)
                 self.install(name, [(IndexedChunk(r[0], r[1], r[2], r[3], tuple(r[4]), r[5]), r[6]) for r in rows])
         return self
 

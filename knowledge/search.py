@@ -14,7 +14,8 @@ from typing import Any, Iterable
 
 from knowledge.calibration import AbstentionRule, default_rule
 from knowledge.embedders import Embedder
-from knowledge.index import Candidate, IngestReport, Ingestor, SearchIndex, discover, pack_sources
+from knowledge.index import Candidate, SearchIndex
+from knowledge.ingestion import IngestReport, Ingestor, discover, pack_sources
 from knowledge.readers import Document, Section
 from storage.database import Database
 from storage.knowledge import FAQ, REFERENTIEL

@@ -7,39 +7,20 @@ the pending rows at every start, so a restart neither loses nor repeats a remind
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, String, TypeDecorator, text
-from sqlmodel import Field, SQLModel
+from sqlalchemy import Column, Index, String, text, update
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from storage.time import UTCDateTime, utcnow
 
 # Row kinds.
 EVENT, BROADCAST, CANCELLATION = "event", "broadcast", "cancellation"
 # Row statuses. "sending" is claimed just before posting, so two concurrent firings of the
 # same row (the scheduler job and the start-up catch-up) cannot both post it; a row left
-# "sending" by a crash is retried with the same transaction ids (see handlers/agenda/service.py).
+# "sending" by a crash is retried with the same transaction ids (see handlers/agenda/engine.py).
 PENDING, SENDING, SENT, SKIPPED, CANCELLED, FAILED = "pending", "sending", "sent", "skipped", "cancelled", "failed"
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-class UTCDateTime(TypeDecorator):
-    """Stores naive UTC (SQLite has no time zones) and always gives back aware UTC datetimes."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        return None if value is None else value.replace(tzinfo=timezone.utc)
 
 
 def _utc_column(nullable: bool = True, index: bool = False) -> Any:
@@ -117,3 +98,75 @@ class FeedCache(SQLModel, table=True):
     failing_since: datetime | None = _utc_column()
     # The facilitators were told about the current outage (reset when the feed comes back).
     outage_notified: bool = False
+
+
+# ---------------------------------------------------------------- reminder queries
+
+def reminders_a_sync_may_change(session: Session, now: datetime) -> list[ReminderRow]:
+    """The current (not superseded) event and cancellation rows of occurrences still ahead, and any
+    still pending: what a sync compares with the occurrences it reads."""
+    return list(session.exec(select(ReminderRow).where(
+        col(ReminderRow.kind).in_((EVENT, CANCELLATION)), ReminderRow.superseded == False,  # noqa: E712
+        (ReminderRow.start >= now) | (ReminderRow.status == PENDING))).all())
+
+
+def unfinished_due_times(session: Session) -> list[tuple[int, datetime]]:
+    """(id, due time) of every row still to post: pending, or left "sending" by an interrupted firing."""
+    return list(session.exec(select(ReminderRow.id, ReminderRow.due_at).where(
+        col(ReminderRow.status).in_((PENDING, SENDING)))).all())
+
+
+def claim_due_reminders(session: Session, now: datetime, *, trigger: int | None = None,
+                        trigger_due_by: datetime | None = None) -> set[int]:
+    """Marks "sending", in one conditional UPDATE, every pending row due by ``now`` (and the
+    ``trigger`` row if it is due by ``trigger_due_by``), so two firings never take the same row.
+    Their sent_at records the claim time until they are really sent. Returns the ids claimed."""
+    due = col(ReminderRow.due_at) <= now
+    if trigger is not None:
+        due = due | ((ReminderRow.id == trigger) & (col(ReminderRow.due_at) <= trigger_due_by))
+    return set(session.execute(
+        update(ReminderRow).where(ReminderRow.status == PENDING, due)
+        .values(status=SENDING, sent_at=now).returning(ReminderRow.id)
+        .execution_options(synchronize_session=False)).scalars())
+
+
+def sending_reminders(session: Session) -> list[ReminderRow]:
+    """Every row claimed and not finished yet, in due order."""
+    return list(session.exec(select(ReminderRow).where(ReminderRow.status == SENDING)
+                             .order_by(ReminderRow.due_at, ReminderRow.id)).all())
+
+
+def record_posted_rooms(session: Session, row_id: int, room_ids: set[str]) -> None:
+    """The rooms a row has reached so far: a retry after a crash skips them."""
+    session.execute(update(ReminderRow).where(ReminderRow.id == row_id)
+                    .values(posted_rooms=json.dumps(sorted(room_ids))))
+
+
+def finish_reminder(session: Session, row_id: int, status: str, *, reason: str, sent_at: datetime,
+                    late: bool) -> None:
+    """A posting is over: SENT if some room was reached, else FAILED; ``reason`` names the problems."""
+    session.execute(update(ReminderRow).where(ReminderRow.id == row_id).values(
+        status=status, reason=reason, sent_at=sent_at, late=late))
+
+
+def skip_reminder(session: Session, row_id: int, reason: str) -> None:
+    """A row that will not be posted (too late, or its author lost the right to send it)."""
+    session.execute(update(ReminderRow).where(ReminderRow.id == row_id).values(status=SKIPPED, reason=reason))
+
+
+def pending_broadcasts(session: Session) -> list[ReminderRow]:
+    """Every facilitators' message still to post, in due order."""
+    return list(session.exec(select(ReminderRow).where(
+        ReminderRow.kind == BROADCAST, ReminderRow.status == PENDING).order_by(ReminderRow.due_at)).all())
+
+
+def next_event_reminders(session: Session, limit: int) -> list[ReminderRow]:
+    """The next ``limit`` event reminders still to post, in due order."""
+    return list(session.exec(select(ReminderRow).where(
+        ReminderRow.kind == EVENT, ReminderRow.status == PENDING)
+        .order_by(ReminderRow.due_at).limit(limit)).all())
+
+
+def feed_cache(session: Session, url: str) -> FeedCache:
+    """The stored state of a feed, or a blank one (not added to the session) for a feed never read."""
+    return session.get(FeedCache, url) or FeedCache(url=url)

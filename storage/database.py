@@ -59,6 +59,13 @@ class Database:
         self.engine.dispose()
 
 
+def open_database(data_dir: Path) -> Database:
+    """The data folder's database with every table and column of this release: what a command works on."""
+    db = Database.in_dir(data_dir)
+    db.create_all()
+    return db
+
+
 def _add_column(connection: Connection, table: str, column: Column) -> None:
     dialect = connection.dialect
     quote = dialect.identifier_preparer.quote

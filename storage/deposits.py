@@ -5,21 +5,16 @@ member finds it again with !mes-depots.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Column, JSON, Text, UniqueConstraint
 from sqlmodel import Field, Session, SQLModel, func, select
 
-from storage.rooms import utcnow
+from storage.time import utc_field, utcnow
 
 DEPOSIT_STATUSES = ("nouveau", "en-etude", "accompagne", "clos")
 DRAFT_OPEN_STATUSES = ("filling", "recap")
-
-
-def as_utc(moment: datetime) -> datetime:
-    """SQLite gives datetimes back without their zone; every one we store is UTC."""
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
 
 
 class DepositDraft(SQLModel, table=True):
@@ -37,9 +32,9 @@ class DepositDraft(SQLModel, table=True):
     state: str = Field(sa_column=Column(Text, nullable=False))
     # Mirrors state.status so idle drafts can be found without parsing JSON.
     status: str = Field(default="filling", index=True)
-    created_at: datetime = Field(default_factory=utcnow)
-    updated_at: datetime = Field(default_factory=utcnow)
-    reminded_at: datetime | None = None
+    created_at: datetime = utc_field(utcnow)
+    updated_at: datetime = utc_field(utcnow)
+    reminded_at: datetime | None = utc_field()
     deposit_reference: str | None = None
 
 
@@ -63,7 +58,7 @@ class Deposit(SQLModel, table=True):
     origin_confidential: bool = False
     # False only for a confidential-origin deposit whose author did not agree to share it.
     content_shared: bool = True
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = utc_field(utcnow)
     # Every form field key -> value (None when not asked or skipped).
     answers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     # [{"status", "at" (ISO), "by", "comment"}], oldest first.

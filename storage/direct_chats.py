@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, Session, SQLModel, select
 
-from storage.rooms import utcnow
+from storage.time import utc_field, utcnow
 
 
 class DirectChat(SQLModel, table=True):
@@ -20,7 +20,7 @@ class DirectChat(SQLModel, table=True):
     user_id: str = Field(index=True)
     # open: usable · closed: the member declined the invitation or left; a new chat is opened next time.
     state: str = "open"
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = utc_field(utcnow)
 
 
 class PendingMessage(SQLModel, table=True):
@@ -34,7 +34,7 @@ class PendingMessage(SQLModel, table=True):
     tag: str | None = None
     # The room where the member asked, told if they do not join in time (None: nowhere to tell).
     notice_room_id: str | None = None
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = utc_field(utcnow)
     noticed: bool = False
 
 

@@ -5,20 +5,19 @@ start, and a chunk's vector is recomputed only when its text or the embedding mo
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
+from typing import Iterable
 
 import numpy as np
 from sqlalchemy import JSON, Column, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Session, SQLModel, col, delete, func, select
+
+from storage.time import utc_field, utcnow
 
 # Collections searchable from every room; tribe collections are named "tribu:<name>".
 REFERENTIEL = "referentiel"
 FAQ = "faq"
 TRIBE_PREFIX = "tribu:"
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def tribe_collection(name: str) -> str:
@@ -38,7 +37,7 @@ class KnowledgeDocument(SQLModel, table=True):
     root: str = Field(index=True)
     title: str = ""
     doc_hash: str
-    updated_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = utc_field(utcnow)
 
 
 class KnowledgeChunk(SQLModel, table=True):
@@ -64,3 +63,98 @@ class KnowledgeChunk(SQLModel, table=True):
     @staticmethod
     def pack(vector: np.ndarray) -> bytes:
         return np.asarray(vector, dtype="<f4").tobytes()
+
+
+# --- Queries ------------------------------------------------------------------------------------
+
+# SQLite caps the bound parameters of one statement, so long IN lists are asked in slices.
+_IN_SLICE = 500
+
+
+def find_document(session: Session, collection: str, source: str) -> KnowledgeDocument | None:
+    return session.exec(select(KnowledgeDocument).where(
+        KnowledgeDocument.collection == collection, KnowledgeDocument.source == source)).first()
+
+
+def save_document(session: Session, collection: str, source: str, *, root: str, title: str,
+                  doc_hash: str) -> KnowledgeDocument:
+    """Record that `source` was indexed from `root` with this content hash."""
+    document = find_document(session, collection, source) or KnowledgeDocument(
+        collection=collection, source=source, root=root, doc_hash="")
+    document.root, document.title, document.doc_hash = root, title, doc_hash
+    document.updated_at = utcnow()
+    session.add(document)
+    return document
+
+
+def documents_gone_from(session: Session, collection: str, root: str, present: set[str]) -> list[KnowledgeDocument]:
+    """The documents `root` gave to `collection` whose source is not among `present` any more."""
+    return list(session.exec(select(KnowledgeDocument).where(
+        KnowledgeDocument.collection == collection, KnowledgeDocument.root == root,
+        col(KnowledgeDocument.source).not_in(present))).all())
+
+
+def delete_document(session: Session, document: KnowledgeDocument) -> int:
+    """Remove a document and its chunks; returns how many chunks went."""
+    removed = _delete_chunks(session, document.collection, document.source)
+    session.delete(document)
+    return removed
+
+
+def replace_chunks(session: Session, collection: str, source: str, chunks: list[KnowledgeChunk]) -> int:
+    """The chunks of `source` become `chunks`; returns how many it had before."""
+    removed = _delete_chunks(session, collection, source)
+    session.add_all(chunks)
+    return removed
+
+
+def count_chunks(session: Session, collection: str, sources: list[str]) -> int:
+    return session.exec(select(func.count()).select_from(KnowledgeChunk).where(
+        KnowledgeChunk.collection == collection, col(KnowledgeChunk.source).in_(sources))).one()
+
+
+def embedded_by_another_model(session: Session, collection: str, source: str, embedder: str) -> bool:
+    return session.exec(select(KnowledgeChunk.id).where(
+        KnowledgeChunk.collection == collection, KnowledgeChunk.source == source,
+        KnowledgeChunk.embedder != embedder)).first() is not None
+
+
+def vectors_by_content_hash(session: Session, content_hashes: list[str], embedder: str) -> dict[str, bytes]:
+    """The stored vectors `embedder` made for these embedded texts, whatever their document."""
+    known: dict[str, bytes] = {}
+    for start in range(0, len(content_hashes), _IN_SLICE):
+        rows = session.exec(select(KnowledgeChunk.content_hash, KnowledgeChunk.embedding).where(
+            col(KnowledgeChunk.content_hash).in_(content_hashes[start:start + _IN_SLICE]),
+            KnowledgeChunk.embedder == embedder)).all()
+        known.update({content_hash: vector for content_hash, vector in rows if vector})
+    return known
+
+
+def chunks_embedded_otherwise(session: Session, embedder: str,
+                              collections: Iterable[str] | None = None) -> list[KnowledgeChunk]:
+    """The chunks (of these collections, or all) whose stored vector another model made."""
+    query = select(KnowledgeChunk).where(KnowledgeChunk.embedder != embedder)
+    if collections is not None:
+        query = query.where(col(KnowledgeChunk.collection).in_(list(collections)))
+    return list(session.exec(query).all())
+
+
+def collections_with_chunks(session: Session) -> list[str]:
+    return list(session.exec(select(KnowledgeChunk.collection).distinct()).all())
+
+
+def index_rows(session: Session, collection: str, embedder: str) -> list[tuple[int, str, str, str, list[str], str, bytes]]:
+    """(id, collection, source, heading, heading_path, text, embedding) of the chunks `embedder`
+    encoded, in document order. Plain columns, not ORM objects: loading 50,000 chunks stays a
+    matter of seconds."""
+    return list(session.exec(select(
+        KnowledgeChunk.id, KnowledgeChunk.collection, KnowledgeChunk.source, KnowledgeChunk.heading,
+        KnowledgeChunk.heading_path, KnowledgeChunk.text, KnowledgeChunk.embedding).where(
+        KnowledgeChunk.collection == collection, KnowledgeChunk.embedder == embedder)
+        .order_by(KnowledgeChunk.source, KnowledgeChunk.ordinal)).all())
+
+
+def _delete_chunks(session: Session, collection: str, source: str) -> int:
+    result = session.exec(delete(KnowledgeChunk).where(
+        KnowledgeChunk.collection == collection, KnowledgeChunk.source == source))
+    return result.rowcount or 0

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from sqlmodel import Field, Session, SQLModel, select
 
-from storage.rooms import utcnow
+from storage.time import utc_field, utcnow
 
 
 class SentMessage(SQLModel, table=True):
@@ -15,14 +15,14 @@ class SentMessage(SQLModel, table=True):
     thread_root: str | None = Field(default=None, index=True)
     # Who the message answered (the user whose reactions count for it).
     addressee: str | None = None
-    sent_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime = utc_field(utcnow)
 
 
 class HandledEvent(SQLModel, table=True):
     """Events already acted on: with nio's stored sync token this makes handling exactly-once."""
 
     event_id: str = Field(primary_key=True)
-    handled_at: datetime = Field(default_factory=utcnow)
+    handled_at: datetime = utc_field(utcnow)
 
 
 def is_bot_message(session: Session, event_id: str) -> bool:

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from sqlmodel import Field, Session, SQLModel, func, select
 
-from storage.rooms import utcnow
+from storage.time import utc_field, utcnow
 
 
 class AnswerRecord(SQLModel, table=True):
@@ -19,7 +19,7 @@ class AnswerRecord(SQLModel, table=True):
     heading: str | None = None
     source: str | None = None
     confidential: bool = False
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = utc_field(utcnow)
 
 
 class ForwardOffer(SQLModel, table=True):
@@ -31,7 +31,7 @@ class ForwardOffer(SQLModel, table=True):
     question: str
     event_id: str
     thread_root: str | None = None
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = utc_field(utcnow)
     # open | accepted | declined | expired
     state: str = "open"
 
@@ -44,10 +44,10 @@ class ForwardedQuestion(SQLModel, table=True):
     question: str
     event_id: str
     thread_root: str | None = None
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = utc_field(utcnow)
     answered_by: str | None = None
     answer: str | None = None
-    answered_at: datetime | None = None
+    answered_at: datetime | None = utc_field()
 
 
 class AnswerFeedback(SQLModel, table=True):
@@ -58,7 +58,7 @@ class AnswerFeedback(SQLModel, table=True):
     user_id: str
     # "up" or "down"
     vote: str
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = utc_field(utcnow)
     # The reaction's event, so that its redaction withdraws it (None for votes an earlier release recorded).
     event_id: str | None = Field(default=None, index=True)
 
@@ -81,3 +81,17 @@ def open_offer(session: Session, room_id: str, asker: str, since: datetime) -> F
     return session.exec(select(ForwardOffer).where(
         ForwardOffer.room_id == room_id, ForwardOffer.asker == asker, ForwardOffer.state == "open",
         ForwardOffer.created_at >= since).order_by(ForwardOffer.id.desc())).first()
+
+
+def waiting_questions(session: Session) -> list[ForwardedQuestion]:
+    """The facilitators' queue: forwarded questions not answered yet, oldest first."""
+    return list(session.exec(select(ForwardedQuestion).where(ForwardedQuestion.answer.is_(None))
+                             .order_by(ForwardedQuestion.id)))
+
+
+def answers_given(session: Session) -> list[AnswerRecord]:
+    return list(session.exec(select(AnswerRecord)))
+
+
+def forwarded_questions(session: Session) -> list[ForwardedQuestion]:
+    return list(session.exec(select(ForwardedQuestion)))

@@ -1,13 +1,13 @@
 """Rooms the bot is in, with their kind (tribe, peer group, facilitators)."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
+from typing import Iterable
 
-from sqlmodel import Field, Session, SQLModel, select
+from sqlalchemy import literal_column
+from sqlmodel import Field, Session, SQLModel, col, select
 
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+from storage.time import utc_field, utcnow
 
 
 class RoomRecord(SQLModel, table=True):
@@ -20,7 +20,7 @@ class RoomRecord(SQLModel, table=True):
     is_direct: bool = False
     # Set once we told the room (and the facilitators) that a confidential room is unencrypted.
     warned_unencrypted: bool = False
-    updated_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = utc_field(utcnow)
 
     @property
     def confidential(self) -> bool:
@@ -28,10 +28,29 @@ class RoomRecord(SQLModel, table=True):
         return self.kind == "peer_group" or self.is_direct
 
 
-
-
 def facilitators_room_id(session: Session) -> str | None:
     """The facilitators' room, where notices, forwarded questions and deposits go."""
     record = session.exec(select(RoomRecord).where(RoomRecord.kind == "facilitators")
                           .order_by(RoomRecord.room_id)).first()
     return record.room_id if record else None
+
+
+def room_ids_of_kinds(session: Session, kinds: Iterable[str]) -> list[str]:
+    """The shared rooms (never a direct chat) of these kinds, in a stable order."""
+    return list(session.exec(select(RoomRecord.room_id).where(
+        col(RoomRecord.kind).in_(tuple(kinds)), RoomRecord.is_direct == False)  # noqa: E712
+        .order_by(RoomRecord.room_id)))
+
+
+def rooms_of_kind(session: Session, kind: str) -> list[RoomRecord]:
+    """In the order they were first recorded, which the configuration's order decides for its rooms:
+    the deposit form lists the tribes that way."""
+    return list(session.exec(select(RoomRecord).where(RoomRecord.kind == kind).order_by(literal_column("rowid"))))
+
+
+def classify_room(session: Session, room_id: str, kind: str, name: str, role: str | None) -> RoomRecord:
+    """Record what kind of room this is (from the config or a facilitator's !salon)."""
+    record = session.get(RoomRecord, room_id) or RoomRecord(room_id=room_id)
+    record.kind, record.name, record.role, record.updated_at = kind, name, role, utcnow()
+    session.add(record)
+    return record

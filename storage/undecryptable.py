@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlmodel import Field, Session, SQLModel, select
 
-from storage.rooms import utcnow
+from storage.time import utc_field, utcnow
 
 
 class UndecryptableEvent(SQLModel, table=True):
@@ -17,19 +17,20 @@ class UndecryptableEvent(SQLModel, table=True):
     room_id: str = Field(index=True)
     sender: str
     session_id: str = Field(index=True)
-    received_at: datetime = Field(default_factory=utcnow)
+    received_at: datetime = utc_field(utcnow)
     # The sender was told the bot could not read it (at most once per event).
     noticed: bool = False
     # Tries to fetch and decrypt it again, and when the next one is due.
     attempts: int = 0
-    next_try_at: datetime = Field(default_factory=utcnow, index=True)
+    next_try_at: datetime = utc_field(utcnow, index=True)
 
 
-def remember(session: Session, event_id: str, room_id: str, sender: str, session_id: str) -> bool:
+def remember(session: Session, event_id: str, room_id: str, sender: str, session_id: str, now: datetime) -> bool:
     """Keeps the event; False if it was kept already (the same event seen again after a restart)."""
     if session.get(UndecryptableEvent, event_id) is not None:
         return False
-    session.add(UndecryptableEvent(event_id=event_id, room_id=room_id, sender=sender, session_id=session_id))
+    session.add(UndecryptableEvent(event_id=event_id, room_id=room_id, sender=sender, session_id=session_id,
+                                   received_at=now, next_try_at=now))
     return True
 
 

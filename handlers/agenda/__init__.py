@@ -1,7 +1,9 @@
 """Agenda and reminders: recurring events and calendar feeds, reminders posted exactly once.
 
-Modules: occurrences (expanding events), feeds (fetching with a stored fallback), targets (room
-names), french_time (« demain 9h »), service (ReminderService: rows, jobs, firing), commands, cli.
+Modules: occurrences (expanding events), feeds (fetching with a stored fallback), calendars (both
+over a window), planning and sync (occurrences -> reminder rows), jobs (scheduler), engine (posting
+each row exactly once), notices (the facilitators' room), manual (!rappel, !diffuser), targets (room
+names), french_time (« demain 9h »), service (ReminderService, the façade), commands, cli.
 """
 from __future__ import annotations
 

@@ -7,19 +7,20 @@ import json
 import sys
 from datetime import date, datetime, time, timedelta
 
-from config import Config, ConfigError, default_config_path, load_config
+from config import Config
+from config.cli import add_config_option, config_from
 from handlers.agenda.feeds import fetch_text, feed_label
 from handlers.agenda.occurrences import Occurrence, expand_all, feed_source, parse_calendar
 from handlers.french import format_date_fr, format_time_fr
-
+from storage.agenda import feed_cache
+from storage.database import DATABASE_FILE, open_database
 
 
 def register_cli(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("agenda", help="Liste les rendez-vous (événements récurrents et calendriers).",
                                    description="Liste les occurrences de chaque événement configuré et de chaque "
                                                "calendrier entre deux dates (annulations exclues).")
-    parser.add_argument("--config", default=default_config_path(), metavar="PATH",
-                        help="fichier de configuration TOML (défaut : $MANUFACTURE_CONFIG ou config.toml)")
+    add_config_option(parser)
     parser.add_argument("--from", dest="date_from", type=_day, default=None,
                         help="premier jour, AAAA-MM-JJ (défaut : aujourd'hui)")
     parser.add_argument("--to", dest="date_to", type=_day, default=None,
@@ -37,16 +38,12 @@ def _day(text: str) -> date:
 
 def _cached_body(config: Config, url: str) -> str:
     """The bot's stored copy of a feed, without creating a database that does not exist."""
-    db_path = config.data_dir / "manufacture.db"
-    if not db_path.exists():
+    if not (config.data_dir / DATABASE_FILE).exists():
         return ""
-    from storage.agenda import FeedCache
-    from storage.database import Database
-    database = Database(f"sqlite:///{db_path}")
+    database = open_database(config.data_dir)
     try:
         with database.session() as session:
-            cache = session.get(FeedCache, url)
-            return cache.body if cache else ""
+            return feed_cache(session, url).body
     finally:
         database.close()
 
@@ -81,11 +78,7 @@ def _text_line(occurrence: Occurrence, tz) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    config = config_from(args)
     tz = config.bot.tz
     first = args.date_from or datetime.now(tz).date()
     last = args.date_to or first + timedelta(days=config.agenda.horizon_days)

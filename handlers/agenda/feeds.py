@@ -18,7 +18,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 from config import FeedConfig
 from handlers.agenda.occurrences import feed_source, parse_calendar
 from handlers.context import Services
-from storage.agenda import FeedCache
+from storage.agenda import feed_cache
 
 log = logging.getLogger(__name__)
 
@@ -94,9 +94,9 @@ class FeedPoller:
         """Fetches the feed unless it is backing off; always returns the best copy available."""
         now = self.services.clock()
         with self.services.db.session() as session:
-            cache = session.get(FeedCache, feed.url)
-            backing_off = cache is not None and cache.next_attempt_at is not None and now < cache.next_attempt_at
-            cached_body = cache.body if cache else ""
+            cache = feed_cache(session, feed.url)
+            backing_off = cache.next_attempt_at is not None and now < cache.next_attempt_at
+            cached_body = cache.body
         if backing_off:
             return FeedState(feed, await self._parse_cached(cached_body), fresh=False)
         try:
@@ -120,7 +120,7 @@ class FeedPoller:
 
     async def _record_failure(self, feed: FeedConfig, now: datetime, error: str) -> None:
         with self.services.db.session() as session:
-            cache = session.get(FeedCache, feed.url) or FeedCache(url=feed.url)
+            cache = feed_cache(session, feed.url)
             if cache.failures == 0:
                 cache.failing_since = now
             cache.failures += 1
@@ -139,7 +139,7 @@ class FeedPoller:
 
     async def _record_success(self, feed: FeedConfig, now: datetime, body: str) -> None:
         with self.services.db.session() as session:
-            cache = session.get(FeedCache, feed.url) or FeedCache(url=feed.url)
+            cache = feed_cache(session, feed.url)
             was_notified, since = cache.outage_notified, cache.failing_since
             cache.body, cache.fetched_at = body, now
             cache.failures, cache.last_error, cache.next_attempt_at = 0, "", None
@@ -154,8 +154,7 @@ def cached_calendars(services: Services) -> dict[str, tuple[FeedConfig, icalenda
     """The stored copy of every configured feed, parsed (synchronous: run it in a thread)."""
     calendars = {}
     with services.db.session() as session:
-        bodies = {feed.url: (session.get(FeedCache, feed.url) or FeedCache(url=feed.url)).body
-                  for feed in services.config.agenda.feeds}
+        bodies = {feed.url: feed_cache(session, feed.url).body for feed in services.config.agenda.feeds}
     for feed in services.config.agenda.feeds:
         if bodies[feed.url]:
             try:

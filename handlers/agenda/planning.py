@@ -10,12 +10,12 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from config import parse_offset_minutes
 from handlers.agenda.occurrences import Occurrence
 from storage.agenda import (CANCELLATION, CANCELLED, EVENT, FAILED, PENDING, SENDING, SENT, SKIPPED,
-                            ReminderRow)
+                            ReminderRow, reminders_a_sync_may_change)
 
 
 @dataclass
@@ -39,9 +39,7 @@ def apply_occurrences(session: Session, occurrences: list[Occurrence], live_sour
     sources are cancelled, whereas a configured source missing from ``live_sources`` (a feed never
     read successfully) keeps its rows untouched.
     """
-    rows = session.exec(select(ReminderRow).where(
-        col(ReminderRow.kind).in_((EVENT, CANCELLATION)), ReminderRow.superseded == False,  # noqa: E712
-        (ReminderRow.start >= now) | (ReminderRow.status == PENDING))).all()
+    rows = reminders_a_sync_may_change(session, now)
     existing = {(r.kind, r.source, r.occurrence_key, r.offset_minutes): r for r in rows}
     present: set[tuple[str, str]] = set()
     for occurrence in occurrences:

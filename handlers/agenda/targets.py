@@ -9,7 +9,7 @@ import re
 import inspect
 from typing import Awaitable, Callable, Iterable
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from config import Config
 from handlers.context import RoomInfo
@@ -17,10 +17,8 @@ from handlers.text import fold_accents as fold
 from handlers.replies import UserError
 from handlers.text import quote
 from config import TARGET_KINDS
-from storage.rooms import RoomRecord
-from storage.rooms import facilitators_room_id as stored_facilitators_room
+from storage.rooms import room_ids_of_kinds
 
-KIND_TARGETS = tuple(TARGET_KINDS)  # tribus, pairs, animation, tous
 # What people type for the same thing.
 _SYNONYMS = {"tribu": "tribus", "tribus": "tribus", "pair": "pairs", "pairs": "pairs",
              "groupes-de-pairs": "pairs", "animation": "animation", "animateurs": "animation",
@@ -89,9 +87,7 @@ def resolve_targets(targets: Iterable[str], session: Session,
     unresolved: list[str] = []
     for target in targets:
         if target in TARGET_KINDS:
-            found = list(session.exec(select(RoomRecord.room_id).where(
-                col(RoomRecord.kind).in_(TARGET_KINDS[target]), RoomRecord.is_direct == False)  # noqa: E712
-                .order_by(RoomRecord.room_id)))
+            found = room_ids_of_kinds(session, TARGET_KINDS[target])
         elif target.startswith("#"):
             room_id = aliases.get(target)
             found = [room_id] if room_id else []
@@ -101,12 +97,6 @@ def resolve_targets(targets: Iterable[str], session: Session,
             unresolved.append(target)
         room_ids.extend(r for r in found if r not in room_ids)
     return room_ids, unresolved
-
-
-def facilitators_room_id(session: Session, config: Config) -> str | None:
-    """Where operational notices go: the recorded facilitators' room, else the configured one."""
-    return stored_facilitators_room(session) or next(
-        (room.id for room in config.rooms if room.kind == "facilitators" and room.id), None)
 
 
 def shown_in_room(targets: Iterable[str], room: RoomInfo, config: Config) -> bool:

@@ -1,17 +1,21 @@
 """`manufacture-bot deposits list|export`: the deposits for people and for other tools.
 
 The JSON shape is a contract (see export.py); it reads the database directly, which WAL mode
-allows while the bot runs.
+allows while the bot runs. A mistake in the config or the form file is a ConfigError, which
+bot/cli.py's main() prints.
 """
 from __future__ import annotations
 
 import argparse
 import sys
 
-from config import default_config_path
+from config.cli import add_config_option, config_from
 from handlers.deposits.export import deposit_rows, to_csv, to_json
 from handlers.deposits.form import load_form
 from handlers.deposits.records import STATUS_LABELS
+from storage.database import open_database
+from storage.deposits import list_deposits
+
 
 def register_cli(subparsers: argparse._SubParsersAction) -> None:
     deposits = subparsers.add_parser("deposits", help="Dépôts de projets : liste et export.")
@@ -19,52 +23,29 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
 
     listing = actions.add_parser("list", help="Lister les dépôts.")
     listing.add_argument("--json", action="store_true", help="Sortie JSON (même format que l'export).")
-    _config_argument(listing)
+    add_config_option(listing)
     listing.set_defaults(func=_list)
 
     export = actions.add_parser("export", help="Exporter les dépôts (CSV ou JSON).")
     export.add_argument("--format", choices=("csv", "json"), default="csv")
     export.add_argument("--output", "-o", help="Fichier de sortie (par défaut : la sortie standard).")
-    _config_argument(export)
+    add_config_option(export)
     export.set_defaults(func=_export)
 
 
-def _config_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", default=default_config_path(), metavar="PATH",
-                        help="Fichier de configuration (par défaut : $MANUFACTURE_CONFIG ou config.toml).")
-
-
-def _rows(config_path: str) -> list[dict]:
-    # Imported here so `--help` works without the bot's heavier modules.
-    from config import load_config
-    from storage.database import Database
-    from storage.deposits import list_deposits
-
-    config = load_config(config_path)
+def _rows(args: argparse.Namespace) -> list[dict]:
+    config = config_from(args)
     form = load_form(config.deposits.form_path)
-    db = Database.in_dir(config.data_dir)
+    db = open_database(config.data_dir)
     try:
-        db.create_all()
         with db.session() as session:
             return deposit_rows(list_deposits(session), form.keys())
     finally:
         db.close()
 
 
-def _load(config_path: str) -> list[dict] | None:
-    from config import ConfigError
-
-    try:
-        return _rows(config_path)
-    except ConfigError as exc:  # FormError included: both name the file and the key
-        print(f"Erreur de configuration : {exc}", file=sys.stderr)
-        return None
-
-
 def _list(args: argparse.Namespace) -> int:
-    rows = _load(args.config)
-    if rows is None:
-        return 2
+    rows = _rows(args)
     if args.json:
         print(to_json(rows))
         return 0
@@ -79,9 +60,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    rows = _load(args.config)
-    if rows is None:
-        return 2
+    rows = _rows(args)
     data = to_json(rows).encode("utf-8") + b"\n" if args.format == "json" else to_csv(rows)
     if args.output:
         with open(args.output, "wb") as handle:

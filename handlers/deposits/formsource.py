@@ -6,12 +6,10 @@ surprising a member at their first !deposer.
 """
 from __future__ import annotations
 
-from sqlmodel import select
-
 from handlers.context import Services
 from handlers.deposits.form import FormDef
 from handlers.text import fold
-from storage.rooms import RoomRecord
+from storage.rooms import rooms_of_kind
 
 
 def form_for(services: Services) -> FormDef:
@@ -24,7 +22,7 @@ def tribe_names(services: Services) -> list[str]:
     """Tribe rooms from the config and from the database (rooms classified at run time)."""
     names = [room.name for room in services.config.rooms if room.kind == "tribe" and room.name]
     with services.db.session() as session:
-        names += [r.name for r in session.exec(select(RoomRecord).where(RoomRecord.kind == "tribe")) if r.name]
+        names += [room.name for room in rooms_of_kind(session, "tribe") if room.name]
     unique: dict[str, str] = {}
     for name in names:
         unique.setdefault(fold(name), name)

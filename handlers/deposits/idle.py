@@ -15,7 +15,7 @@ from handlers.deposits.formsource import form_for
 from handlers.deposits.machine import FormState, abandon
 from handlers.private import private_room
 from handlers.replies import Reply, UserError
-from storage.deposits import as_utc, idle_drafts
+from storage.deposits import idle_drafts
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ async def check_idle_drafts(services: Services) -> list[Reply]:
             # The member's own words, in their own direct chat.
             where = {"room_id": draft.room_id, "in_reply": False, "mentions": (draft.user_id,),
                      "author_consented": True}
-            if as_utc(draft.updated_at) <= abandon_before:
+            if draft.updated_at <= abandon_before:
                 # updated_at stays the last activity of the member, which !mes-depots shows.
                 draft.state, draft.status = abandon(state, now).to_json(), "abandoned"
                 replies.append(Reply(template="deposits/abandoned.md.j2", txn_key=f"deposit-abandoned:{draft.id}",
@@ -56,7 +56,7 @@ async def check_idle_drafts(services: Services) -> list[Reply]:
                 draft.reminded_at = now
                 replies.append(Reply(
                     template="deposits/reminder.md.j2",
-                    txn_key=f"deposit-reminder:{draft.id}:{as_utc(draft.updated_at).isoformat()}",
+                    txn_key=f"deposit-reminder:{draft.id}:{draft.updated_at.isoformat()}",
                     context={"title": title, "question": _pending_question(form, state)}, **where))
             else:
                 continue

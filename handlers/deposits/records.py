@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from handlers.context import Services
 from handlers.deposits.answers import display_value, format_date_fr
@@ -18,8 +18,8 @@ from handlers.text import fold
 from handlers.deposits.form import FormDef
 from handlers.deposits.machine import FormState, applicable
 from handlers.replies import Reply
-from storage.deposits import Deposit, DepositDraft, as_utc, find_deposit, format_reference, next_sequence
-from storage.rooms import RoomRecord
+from storage.deposits import Deposit, DepositDraft, find_deposit, format_reference, next_sequence
+from storage.rooms import facilitators_room_id, rooms_of_kind
 
 STATUS_LABELS = {"nouveau": "nouveau", "en-etude": "en étude", "accompagne": "accompagné", "clos": "clos"}
 VISIBILITY_LABELS = {"community": "toute la communauté", "facilitators": "équipe d'animation seulement"}
@@ -71,7 +71,7 @@ def answer_rows(form: FormDef, answers: dict[str, Any]) -> list[dict[str, str]]:
 
 
 def local_date(moment: datetime, tz: ZoneInfo) -> str:
-    return format_date_fr(as_utc(moment).astimezone(tz).date())
+    return format_date_fr(moment.astimezone(tz).date())
 
 
 def disclosed(deposit: Deposit) -> dict[str, Any]:
@@ -92,7 +92,7 @@ def disclosed(deposit: Deposit) -> dict[str, Any]:
         "visibility": deposit.visibility,
         "origin_confidential": deposit.origin_confidential,
         "content_shared": shared,
-        "created_at": as_utc(deposit.created_at),
+        "created_at": deposit.created_at,
         "answers": {k: (v if shared else None) for k, v in deposit.answers.items()},
         "history": [entry if shared or entry.get("by") != deposit.depositor else {**entry, "by": None}
                     for entry in deposit.history],
@@ -120,38 +120,34 @@ def deposit_view(deposit: Deposit, form: FormDef, tz: ZoneInfo) -> dict[str, Any
     }
 
 
-def room_of_kind(services: Services, kind: str, name: str | None = None) -> str | None:
-    """The id of a room of this kind (and name, for a tribe): the database first, then the config."""
+def tribe_room(services: Services, tribe: str) -> str | None:
+    """The room of this tribe, names compared folded: the form may spell it as the config does
+    (« Énergie ») and the room as a facilitator's !salon did (« energie »)."""
     with services.db.session() as session:
-        for record in session.exec(select(RoomRecord).where(RoomRecord.kind == kind)):
-            if name is None or fold(record.name) == fold(name):
-                return record.room_id
-    for room in services.config.rooms:
-        if room.kind == kind and room.id and (name is None or fold(room.name) == fold(name)):
-            return room.id
-    return None
+        return next((room.room_id for room in rooms_of_kind(session, "tribe") if fold(room.name) == fold(tribe)),
+                    None)
 
 
 def confirmation_replies(services: Services, form: FormDef, deposit: Deposit) -> list[Reply]:
     """The thank-you to the depositor, the facilitators' notice and, maybe, the tribe's announcement."""
     replies: list[Reply] = []
-    tribe_room = None
+    announce_in = None
     if (services.config.deposits.announce_in_tribe and deposit.visibility == "community"
             and not deposit.origin_confidential and deposit.tribe):
-        tribe_room = room_of_kind(services, "tribe", deposit.tribe)
+        announce_in = tribe_room(services, deposit.tribe)
     replies.append(Reply(template="deposits/confirmed.md.j2", context={
         "title": deposit.title, "reference": deposit.reference, "visibility": deposit.visibility,
-        "content_shared": deposit.content_shared, "announced": tribe_room is not None}))
+        "content_shared": deposit.content_shared, "announced": announce_in is not None}))
 
     notice = facilitators_notice(services, form, deposit)
     if notice:
         replies.append(notice)
 
-    if tribe_room:
+    if announce_in:
         fields = {f.key: f for f in form.fields}
         needs = deposit.answers.get("needs")
         replies.append(Reply(
-            template="deposits/tribe_announce.md.j2", room_id=tribe_room, in_reply=False,
+            template="deposits/tribe_announce.md.j2", room_id=announce_in, in_reply=False,
             context={"title": deposit.title, "reference": deposit.reference,
                      "territory": deposit.answers.get("territory") or "",
                      "needs": display_value(fields["needs"], needs) if needs and "needs" in fields else ""},
@@ -166,7 +162,8 @@ def facilitators_notice(services: Services, form: FormDef, deposit: Deposit, *,
                         shared_later: bool = False) -> Reply | None:
     """The notice of a deposit in the facilitators' room (None when no such room is known).
     `shared_later`: its author, who first kept the content to themselves, now shares it."""
-    facilitators_room = room_of_kind(services, "facilitators")
+    with services.db.session() as session:
+        facilitators_room = facilitators_room_id(session)
     if not facilitators_room:
         return None
     return Reply(

@@ -15,8 +15,8 @@ from config import KnowledgeConfig, parse_config
 from knowledge.embedders import build_embedder
 from knowledge.search import SearchService
 from storage.database import DATABASE_FILE, Database
+from bot.matrix_person import MatrixUser
 from bot.synapse_local import LocalSynapse
-from tests.integration.matrix_user import MatrixUser
 
 pytestmark = pytest.mark.synapse
 _names = itertools.count()

@@ -13,10 +13,10 @@ from nio import MegolmEvent, MemoryDownloadResponse, RoomEncryptedFile
 from nio.crypto.attachments import decrypt_attachment
 from sqlmodel import select
 
+from bot.matrix_person import MatrixUser
 from handlers.deposits.machine import FormState
 from storage.deposits import Deposit, DepositDraft
 from tests.integration.conftest import bot_config
-from tests.integration.matrix_user import MatrixUser
 
 pytestmark = pytest.mark.synapse
 

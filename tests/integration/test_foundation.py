@@ -29,7 +29,7 @@ async def test_joins_on_allowed_invite_and_answers_help_in_a_plain_room(synapse,
 
 async def test_declines_invite_from_a_stranger(synapse, make_bot, bot_account, tmp_path):
     from tests.integration.conftest import unique
-    from tests.integration.matrix_user import MatrixUser
+    from bot.matrix_person import MatrixUser
 
     stranger = await MatrixUser(synapse.url, synapse.register(unique("stranger")), tmp_path / "s").start()
     try:

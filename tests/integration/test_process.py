@@ -11,10 +11,10 @@ import time
 
 import pytest
 
+from bot.matrix_person import MatrixUser
 from bot.synapse_local import LocalSynapse
 from storage.database import DATABASE_FILE
 from tests.integration.conftest import bot_config, unique
-from tests.integration.matrix_user import MatrixUser
 
 pytestmark = pytest.mark.synapse
 

@@ -20,8 +20,8 @@ SAMPLES = {
     "rooms/direct_chat_waiting.md.j2": {"declined": True},
 }
 
-from tests.unit.deposit_helpers import DEPOSIT_TEMPLATE_SAMPLES  # noqa: E402
-from tests.unit.test_agenda_reminders import AGENDA_TEMPLATE_SAMPLES  # noqa: E402
+from tests.unit.handlers.deposits.samples import DEPOSIT_TEMPLATE_SAMPLES  # noqa: E402
+from tests.unit.handlers.agenda.samples import AGENDA_TEMPLATE_SAMPLES  # noqa: E402
 
 SAMPLES.update(DEPOSIT_TEMPLATE_SAMPLES)
 SAMPLES.update(AGENDA_TEMPLATE_SAMPLES)

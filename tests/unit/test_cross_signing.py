@@ -46,7 +46,8 @@ class Homeserver:
         self.devices[device_id] = {
             "user_id": USER, "device_id": device_id,
             "algorithms": ["m.olm.v1.curve25519-aes-sha2", "m.megolm.v1.aes-sha2"],
-            "keys": {f"curve25519:{device_id}": unpadded_b64(b"c" * 32), f"ed25519:{device_id}": unpadded_b64(b"e" * 32)},
+            "keys": {f"curve25519:{device_id}": unpadded_b64(b"c" * 32),
+                     f"ed25519:{device_id}": unpadded_b64(b"e" * 32)},
             "signatures": {USER: {f"ed25519:{device_id}": "self-signature"}},
         }
 
@@ -226,3 +227,11 @@ async def test_an_identity_kept_but_never_published_is_published_as_it_is(server
     save_identity(tmp_path / KEYS_FILE, identity)
     status = await CrossSigning(Client(server, "DEVICE1"), tmp_path).ensure()
     assert status.state is State.SIGNED and server.public(server.master) == identity.master.public
+
+
+async def test_a_damaged_keys_file_is_an_error_that_names_it(server, tmp_path):
+    short = unpadded_b64(b"x" * 16)
+    (tmp_path / KEYS_FILE).write_text(json.dumps({"master_seed": short, "self_signing_seed": short}))
+    with pytest.raises(CrossSigningError, match=KEYS_FILE):
+        await CrossSigning(Client(server, "DEVICE1"), tmp_path).ensure()
+    assert server.master is None

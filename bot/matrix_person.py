@@ -1,0 +1,177 @@
+"""A real Matrix user for the tests and the benchmarks: its own nio client, device and encryption store.
+
+It stands for a person with a Matrix client: it creates rooms, invites the bot, sends
+messages and reads (and decrypts) what the bot answers. It lives here, next to
+bot/synapse_local.py, so the benchmarks need nothing from tests/.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from pathlib import Path
+from typing import Callable
+
+from nio import (AsyncClient, AsyncClientConfig, InviteMemberEvent, LocalProtocolError, MegolmEvent,
+                 RoomCreateResponse, RoomMessage, RoomRedactResponse, RoomSendResponse)
+from nio.store import SqliteStore
+
+from bot.synapse_local import RegisteredUser
+from bot.sync_loop import sync_until_cancelled
+
+
+class MatrixUser:
+    def __init__(self, homeserver: str, account: RegisteredUser, store_dir: Path, *,
+                 accept_invites: bool | None = True) -> None:
+        self.account = account
+        # What the person's client does with invitations: True joins, False refuses, None leaves them be.
+        self.accept_invites = accept_invites
+        self.invites: list[str] = []
+        store_dir.mkdir(parents=True, exist_ok=True)
+        self.client = AsyncClient(homeserver, account.user_id, device_id=account.device_id,
+                                  store_path=str(store_dir),
+                                  config=AsyncClientConfig(store=SqliteStore, encryption_enabled=True,
+                                                           store_sync_tokens=True, max_limit_exceeded=20))
+        self.received: list[RoomMessage | MegolmEvent] = []
+        self._arrived = asyncio.Condition()
+        self._sync_task: asyncio.Task | None = None
+
+    @property
+    def user_id(self) -> str:
+        return self.account.user_id
+
+    async def start(self) -> "MatrixUser":
+        self.client.restore_login(self.account.user_id, self.account.device_id, self.account.access_token)
+        if self.client.should_upload_keys:
+            await self.client.keys_upload()
+        await self.client.sync(timeout=0, full_state=True)
+        self.client.add_event_callback(self._collect, (RoomMessage, MegolmEvent))
+        self.client.add_event_callback(self._on_invite, InviteMemberEvent)
+        self._sync_task = asyncio.create_task(sync_until_cancelled(self.client, timeout=3000, full_state=True))
+        return self
+
+    async def stop(self) -> None:
+        if self._sync_task:
+            self._sync_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._sync_task
+        await self.client.close()
+
+    async def _collect(self, room, event) -> None:
+        event.room_id = room.room_id  # remember where it came from
+        async with self._arrived:
+            self.received.append(event)
+            self._arrived.notify_all()
+
+    async def _on_invite(self, room, event: InviteMemberEvent) -> None:
+        if event.state_key != self.user_id or event.membership != "invite" or room.room_id in self.invites:
+            return
+        self.invites.append(room.room_id)
+        if self.accept_invites:
+            await self.client.join(room.room_id)
+        elif self.accept_invites is False:
+            await self.client.room_leave(room.room_id)
+
+    def direct_room_with(self, user_id: str) -> str | None:
+        """A room `user_id` invited this person to, the two of them alone (the bot's direct chat)."""
+        for room_id in reversed(self.invites):
+            room = self.client.rooms.get(room_id)
+            if room is not None and set(room.users) == {self.user_id, user_id} and not room.invited_users:
+                return room_id
+        return None
+
+    async def wait_direct_room(self, user_id: str, timeout: float = 20.0) -> str:
+        await self.wait_until(lambda: self.direct_room_with(user_id) is not None, timeout,
+                              f"a direct chat with {user_id}")
+        return self.direct_room_with(user_id)
+
+    async def create_room(self, name: str, *, encrypted: bool = False, invite: tuple[str, ...] = (),
+                          is_direct: bool = False) -> str:
+        initial_state = [{"type": "m.room.encryption", "state_key": "",
+                          "content": {"algorithm": "m.megolm.v1.aes-sha2"}}] if encrypted else []
+        answer = await self.client.room_create(name=name, invite=list(invite), initial_state=initial_state,
+                                               is_direct=is_direct)
+        assert isinstance(answer, RoomCreateResponse), answer
+        return answer.room_id
+
+    async def wait_until(self, condition: Callable[[], bool], timeout: float = 20.0, what: str = "condition") -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what}")
+            await asyncio.sleep(0.05)
+
+    async def wait_joined(self, room_id: str, user_id: str, timeout: float = 20.0) -> None:
+        def joined() -> bool:
+            room = self.client.rooms.get(room_id)
+            return bool(room and user_id in room.users)
+        await self.wait_until(joined, timeout, f"{user_id} to join {room_id}")
+        if self.client.rooms[room_id].encrypted:
+            await self.wait_for_devices(user_id, timeout)
+
+    async def wait_for_devices(self, user_id: str, timeout: float = 20.0) -> None:
+        """Sending before the other side's device keys are known leaves it unable to decrypt.
+
+        A device list fetched while the other side was only invited may be empty and cached as
+        current, so the user is marked outdated again until a device shows up.
+        """
+        deadline = time.monotonic() + timeout
+        while not list(self.client.device_store.active_user_devices(user_id)):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no device keys for {user_id}")
+            self.client.olm.users_for_key_query.add(user_id)
+            with contextlib.suppress(LocalProtocolError):  # the sync loop's own query got there first
+                await self.client.keys_query()
+            await asyncio.sleep(0.1)
+
+    async def send(self, room_id: str, body: str, *, thread_root: str | None = None,
+                   mentions: tuple[str, ...] | None = (), reply_to: str | None = None,
+                   formatted_body: str | None = None) -> str:
+        """`mentions=None` leaves m.mentions out, as older clients do."""
+        content: dict = {"msgtype": "m.text", "body": body}
+        if mentions is not None:
+            content["m.mentions"] = {"user_ids": list(mentions)}
+        if formatted_body is not None:
+            content["format"], content["formatted_body"] = "org.matrix.custom.html", formatted_body
+        if thread_root:
+            content["m.relates_to"] = {"rel_type": "m.thread", "event_id": thread_root,
+                                       "is_falling_back": reply_to is None,
+                                       "m.in_reply_to": {"event_id": reply_to or thread_root}}
+        elif reply_to:
+            content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
+        answer = await self.client.room_send(room_id, "m.room.message", content, ignore_unverified_devices=True)
+        assert isinstance(answer, RoomSendResponse), answer
+        return answer.event_id
+
+    async def react(self, room_id: str, event_id: str, key: str) -> str:
+        content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
+        answer = await self.client.room_send(room_id, "m.reaction", content, ignore_unverified_devices=True)
+        assert isinstance(answer, RoomSendResponse), answer
+        return answer.event_id
+
+    async def redact(self, room_id: str, event_id: str) -> None:
+        answer = await self.client.room_redact(room_id, event_id)
+        assert isinstance(answer, RoomRedactResponse), answer
+
+    def messages(self, room_id: str | None = None, sender: str | None = None) -> list:
+        return [e for e in self.received
+                if (room_id is None or e.room_id == room_id) and (sender is None or e.sender == sender)]
+
+    async def wait_for_message(self, room_id: str, sender: str, *, contains: str = "", after: int = 0,
+                               timeout: float = 20.0):
+        """The first message from `sender` in `room_id`, past the first `after` ones, containing `contains`."""
+        deadline = time.monotonic() + timeout
+        async with self._arrived:
+            while True:
+                found = [e for e in self.messages(room_id, sender)[after:]
+                         if isinstance(e, MegolmEvent) or contains in getattr(e, "body", "")]
+                if found:
+                    event = found[0]
+                    assert not isinstance(event, MegolmEvent), f"could not decrypt {event.event_id}"
+                    return event
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    seen = [getattr(e, "body", "?")[:80] for e in self.messages(room_id, sender)]
+                    raise AssertionError(f"no message from {sender} containing {contains!r}; seen: {seen}")
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._arrived.wait(), remaining)

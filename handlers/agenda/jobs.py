@@ -1,0 +1,64 @@
+"""The scheduler's side of reminders: one APScheduler DateTrigger job per unfinished row, and the
+agenda's polling job.
+
+A job is only a wake-up call: the jobs are rebuilt from the rows at every start and poll, and a job
+that fires re-reads its row before doing anything (see engine.py).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Awaitable, Callable
+
+from handlers.context import Services
+from storage.agenda import ReminderRow, unfinished_due_times
+
+JOB_PREFIX = "reminder-"
+POLL_JOB_ID = "agenda-poll"
+
+
+class ReminderJobs:
+    def __init__(self, services: Services, fire: Callable[[int], Awaitable[None]]) -> None:
+        self.services = services
+        # What a row's job runs, given the row id.
+        self.fire = fire
+        # The scheduler given to the service's start(), else the one in services (None in most unit tests).
+        self.given_scheduler = None
+
+    @property
+    def scheduler(self):
+        return self.given_scheduler or self.services.scheduler
+
+    def rebuild(self, scheduler, *, in_flight: set[int]) -> int:
+        """One DateTrigger job per row still to post; stale reminder jobs removed. Returns the job count.
+
+        ``in_flight``: rows a firing of this process is posting right now; they need no job, that
+        firing finishes them.
+        """
+        with self.services.db.session() as session:
+            unfinished = unfinished_due_times(session)
+        wanted = {f"{JOB_PREFIX}{row_id}": due for row_id, due in unfinished if row_id not in in_flight}
+        for job in scheduler.get_jobs():
+            if job.id.startswith(JOB_PREFIX) and job.id not in wanted:
+                job.remove()
+        for job_id, due in wanted.items():
+            self._add(scheduler, int(job_id[len(JOB_PREFIX):]), due)
+        return len(wanted)
+
+    def schedule(self, row: ReminderRow) -> None:
+        if self.scheduler is not None:
+            self._add(self.scheduler, row.id, row.due_at)
+
+    def unschedule(self, row_id: int) -> None:
+        scheduler = self.scheduler
+        if scheduler is not None and scheduler.get_job(f"{JOB_PREFIX}{row_id}") is not None:
+            scheduler.remove_job(f"{JOB_PREFIX}{row_id}")
+
+    def _add(self, scheduler, row_id: int, due: datetime) -> None:
+        # misfire_grace_time=None: APScheduler always runs a late job; the engine decides about lateness.
+        scheduler.add_job(self.fire, "date", run_date=due, args=[row_id], id=f"{JOB_PREFIX}{row_id}",
+                          replace_existing=True, misfire_grace_time=None, coalesce=True)
+
+
+def add_poll_job(scheduler, poll: Callable[[], Awaitable[object]], minutes: float) -> None:
+    scheduler.add_job(poll, "interval", minutes=minutes, id=POLL_JOB_ID, replace_existing=True, coalesce=True,
+                      max_instances=1, misfire_grace_time=None)

@@ -1,0 +1,73 @@
+"""Facilitators' messages: a reminder for later (!rappel), a broadcast now (!diffuser), the list of
+what is scheduled (!rappels) and a cancellation (!rappel annuler).
+
+Each is a reminder row like the agenda's, so the engine posts it exactly once.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timezone
+from typing import Awaitable, Callable
+
+from handlers.agenda.jobs import ReminderJobs
+from handlers.agenda.targets import AliasResolver, resolve_aliases
+from handlers.context import Services
+from handlers.replies import UserError
+from handlers.text import quote
+from storage.agenda import (BROADCAST, CANCELLED, PENDING, ReminderRow, next_event_reminders,
+                            pending_broadcasts)
+
+MANUAL_SOURCE = "manual"
+
+
+class ManualReminders:
+    def __init__(self, services: Services, jobs: ReminderJobs, fire: Callable[[int], Awaitable[None]], *,
+                 resolve_alias: AliasResolver | None) -> None:
+        self.services = services
+        self.jobs = jobs
+        self.fire = fire
+        self.resolve_alias = resolve_alias
+
+    async def check_targets(self, targets: tuple[str, ...]) -> None:
+        """UserError now, rather than a failed reminder later, for an alias that names no room."""
+        aliases = await resolve_aliases(targets, self.services.config, self.resolve_alias)
+        unknown = [alias for alias, room_id in aliases.items() if room_id is None]
+        if unknown:
+            raise UserError(f"Salon introuvable : {quote(', '.join(unknown))}. Vérifiez l'alias (#nom:serveur).")
+
+    def schedule(self, text: str, due_at: datetime, targets: tuple[str, ...], created_by: str) -> ReminderRow:
+        """A facilitator's reminder (!rappel): a row, and its job if a scheduler is running."""
+        row = ReminderRow(kind=BROADCAST, source=MANUAL_SOURCE, occurrence_key=f"manual-{uuid.uuid4().hex}", text=text,
+                          due_at=due_at.astimezone(timezone.utc), targets=json.dumps(list(targets)),
+                          created_by=created_by)
+        with self.services.db.session() as session:
+            session.add(row)
+            session.flush()
+        self.jobs.schedule(row)
+        return row
+
+    async def broadcast_now(self, text: str, targets: tuple[str, ...], created_by: str) -> ReminderRow:
+        """!diffuser: recorded like any reminder, so a retry after a crash does not post it twice."""
+        row = self.schedule(text, self.services.clock(), targets, created_by)
+        self.jobs.unschedule(row.id)
+        await self.fire(row.id)
+        with self.services.db.session() as session:
+            return session.get(ReminderRow, row.id)
+
+    def scheduled(self, *, limit: int = 10) -> tuple[list[ReminderRow], list[ReminderRow]]:
+        """Pending manual reminders (all) and the next pending event reminders (up to ``limit``)."""
+        with self.services.db.session() as session:
+            return pending_broadcasts(session), next_event_reminders(session, limit)
+
+    def cancel(self, row_id: int) -> ReminderRow:
+        with self.services.db.session() as session:
+            row = session.get(ReminderRow, row_id)
+            if row is None or row.kind != BROADCAST:
+                raise UserError(f"Aucun rappel n°{row_id}. La liste : `!rappels`.")
+            if row.status != PENDING:
+                raise UserError(f"Le rappel n°{row_id} ne peut plus être annulé (déjà traité).")
+            row.status, row.reason = CANCELLED, "annulé par l'équipe d'animation"
+            session.add(row)
+        self.jobs.unschedule(row_id)
+        return row

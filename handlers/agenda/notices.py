@@ -1,0 +1,31 @@
+"""Notices for the facilitators' room: a feed down or back, a reminder not delivered, a reminder
+whose author lost facilitator rights.
+
+The room is the one recorded in the database (rooms of the configuration are recorded at start).
+"""
+from __future__ import annotations
+
+import logging
+
+from handlers.context import Services
+from handlers.replies import Reply
+from storage.rooms import facilitators_room_id
+
+log = logging.getLogger(__name__)
+
+
+async def notify_facilitators(services: Services, template: str, context: dict, txn_key: str) -> None:
+    """Posts the notice; a failure is logged, never raised, since the reminders go on without it."""
+    with services.db.session() as session:
+        room_id = facilitators_room_id(session)
+    if room_id is None:
+        log.warning("no facilitators' room known for notice %s", txn_key)
+        return
+    try:
+        posted = await services.post(Reply(template=template, context=context, room_id=room_id,
+                                           in_reply=False, txn_key=txn_key, tag="agenda-notice"))
+    except Exception:
+        log.exception("notice %s could not be posted", txn_key)
+        posted = None
+    if posted is None:
+        log.warning("notice %s could not be posted to the facilitators' room", txn_key)

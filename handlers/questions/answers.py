@@ -1,0 +1,106 @@
+"""The référentiel's answer to a question, cited; or an honest « je ne sais pas », offering to forward it."""
+from __future__ import annotations
+
+import re
+
+from handlers.agenda import ReminderService
+from handlers.agenda.commands import next_permanence
+from handlers.context import CommandContext, RoomInfo
+from handlers.questions.offers import may_forward_from, offer_tag
+from handlers.replies import Reply, UserError
+from handlers.text import fold
+from knowledge.search import PUBLIC_COLLECTIONS
+from storage.knowledge import tribe_collection
+from storage.questions import AnswerRecord, ForwardOffer
+
+# Votes are reactions on a message with this tag (handlers/questions/votes.py).
+ANSWER_TAG = "answer"
+PASSAGE_CHARS = 700
+# How far (in cosine) below the answer a passage may score and still be offered as « voir aussi ».
+# The default model's scores are compressed (about 0.75 to 0.92): 0.03 keeps the permanence's two
+# sections together and drops the référentiel sections that trail a FAQ answer by 0.1.
+SEE_ALSO_MARGIN = 0.03
+# « c'est quand la perm ? »: the référentiel says how the permanence works, the agenda says when.
+PERMANENCE_WORDS = {"permanence", "permanences", "perm", "perma"}
+
+
+def trim(text: str, limit: int = PASSAGE_CHARS) -> str:
+    """Cut at a sentence (or word) boundary, never mid-word."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    sentence_end = max(cut.rfind(". "), cut.rfind("? "), cut.rfind("! "))
+    cut = cut[:sentence_end + 1] if sentence_end > limit // 2 else cut[:cut.rfind(" ")] + " …"
+    return cut
+
+
+def mentions_permanence(question: str) -> bool:
+    return bool(PERMANENCE_WORDS & set(re.findall(r"\w+", fold(question))))
+
+
+def citation(result) -> str:
+    """« Document › Section » — the document title is the first element of the heading path."""
+    path = list(result.heading_path) or [result.heading]
+    return " › ".join(path) if len(path) > 1 else f"{result.source} › {path[0]}"
+
+
+def collections_for(room: RoomInfo) -> list[str]:
+    """The référentiel and the FAQ everywhere; a tribe's own documents only in its room."""
+    allowed = list(PUBLIC_COLLECTIONS)
+    if room.kind == "tribe" and room.name:
+        allowed.append(tribe_collection(room.name))
+    return allowed
+
+
+async def answer_question(ctx: CommandContext, question: str, agenda: ReminderService | None) -> list[Reply]:
+    """The référentiel's answer, with the permanence's date from `agenda` (None: no agenda)."""
+    services, message = ctx.services, ctx.message
+    prefix = services.config.bot.command_prefix
+    question = question.strip()
+    if not question:
+        raise UserError(f"Posez votre question après la commande, par exemple : `{prefix}question comment "
+                        "fonctionne la permanence ?`")
+    if services.search is None:
+        raise UserError("La recherche dans le référentiel n'est pas disponible pour le moment.")
+    response = await services.search.search(question, collections_for(message.room))
+    room = message.room
+    # A peer group's unanswered question never leaves the room: the permanence is where to ask it.
+    sent_to_permanence = not response.answered and room.kind == "peer_group"
+    # The permanence's date and link, from the agenda, when the question is about it or is sent there.
+    wants_permanence = mentions_permanence(question) or sent_to_permanence
+    upcoming = await next_permanence(agenda, services.clock()) if wants_permanence and agenda else None
+    record = AnswerRecord(room_id=room.room_id, asker=message.sender, answered=response.answered,
+                          question=None if room.confidential else question, confidential=room.confidential)
+    if response.answered and response.results:
+        best = response.results[0]
+        record.heading, record.source = best.heading, best.source
+        see_also = []
+        for other in response.results[1:]:
+            label = citation(other)
+            # Far below the answer, a « voir aussi » is noise: under a FAQ answer, unrelated sections came up.
+            close_enough = other.score >= best.score - SEE_ALSO_MARGIN
+            if other.heading != best.heading and label not in see_also and close_enough:
+                see_also.append(label)
+        with services.db.session() as session:
+            session.add(record)
+            session.flush()
+            answer_id = record.id
+        return [Reply(template="questions/answer.md.j2",
+                      context={"passage": trim(best.text), "citation": citation(best), "see_also": see_also[:2],
+                               "follow_up": True, "permanence": upcoming},
+                      tag=f"{ANSWER_TAG}:{answer_id}")]
+    can_forward = may_forward_from(services, room)
+    offer_id = None
+    with services.db.session() as session:
+        session.add(record)
+        if can_forward:
+            offer = ForwardOffer(room_id=room.room_id, asker=message.sender, question=question,
+                                 event_id=message.event_id, thread_root=message.thread_root)
+            session.add(offer)
+            session.flush()
+            offer_id = offer.id
+    # The offer message's tag ties a reply or a ✅ to this question, and to no other.
+    return [Reply(template="questions/abstain.md.j2", tag=offer_tag(offer_id) if offer_id else None,
+                  context={"can_forward": can_forward, "confidential": sent_to_permanence, "prefix": prefix,
+                           "permanence": upcoming})]

@@ -1,0 +1,31 @@
+"""👍/👎 on an answer: one vote per person (their latest), withdrawn when the reaction is redacted."""
+from __future__ import annotations
+
+from handlers.context import Reaction, Services
+from handlers.registry import Redaction
+from storage.questions import AnswerFeedback, withdraw_vote
+
+UP, DOWN = "👍", "👎"
+# Variation selectors (👍️ is 👍 + U+FE0F) and skin tones (👍🏽) make other keys for the same vote.
+_PRESENTATION = dict.fromkeys([0xFE0E, 0xFE0F, *range(0x1F3FB, 0x1F400)])
+
+
+def vote_of(key: str) -> str | None:
+    base = key.translate(_PRESENTATION)
+    return "up" if base == UP else "down" if base == DOWN else None
+
+
+async def record_vote(reaction: Reaction, services: Services) -> None:
+    vote = vote_of(reaction.key)
+    if vote is None:
+        return None
+    answer_id = int(reaction.target_tag.split(":", 1)[1])
+    with services.db.session() as session:
+        session.add(AnswerFeedback(answer_id=answer_id, user_id=reaction.sender, vote=vote,
+                                   event_id=reaction.event_id))
+    return None
+
+
+async def withdraw_vote_on_redaction(redaction: Redaction, services: Services) -> None:
+    with services.db.session() as session:
+        withdraw_vote(session, redaction.redacted_event_id)

@@ -1,0 +1,118 @@
+"""Which room is what — kinds from the config and from chat, kept in the database — and who the
+facilitators are: listed in the config, or holding power (or a creator's rights) in their room."""
+from __future__ import annotations
+
+import logging
+
+from nio import MatrixRoom, RoomGetStateResponse, RoomResolveAliasError, RoomResolveAliasResponse
+
+from bot.room_directory import RoomDirectory
+from storage.rooms import RoomRecord
+
+BOT = "@bot:h"
+TRIBE, PEERS, MOBILITY, FAC, DM = "!tribe:h", "!peers:h", "!mobilite:h", "!fac:h", "!dm:h"
+
+
+class Homeserver:
+    """What the directory asks of nio's client: its view of the rooms, alias lookups, room state."""
+
+    def __init__(self) -> None:
+        self.rooms: dict[str, MatrixRoom] = {}
+        self.aliases: dict[str, str] = {}
+        self.create_events: dict[str, dict] = {}
+        self.state_requests: list[str] = []
+
+    def join(self, room_id: str, *, name: str | None = None, encrypted: bool = False,
+             levels: dict[str, int] | None = None) -> None:
+        room = MatrixRoom(room_id, BOT, encrypted=encrypted)
+        room.name = name
+        room.power_levels.users.update(levels or {})
+        self.rooms[room_id] = room
+
+    async def room_resolve_alias(self, alias: str):
+        if alias not in self.aliases:
+            return RoomResolveAliasError("Room alias not found", "M_NOT_FOUND")
+        return RoomResolveAliasResponse(alias, self.aliases[alias], ["h"])
+
+    async def room_get_state(self, room_id: str):
+        self.state_requests.append(room_id)
+        return RoomGetStateResponse([self.create_events[room_id]], room_id)
+
+
+def declare(db, room_id: str, kind: str, name: str = "") -> None:
+    """A kind given in chat (`!salon`), as it is stored."""
+    with db.session() as session:
+        session.add(RoomRecord(room_id=room_id, kind=kind, name=name))
+
+
+async def test_config_kinds_are_stored_by_id_or_alias_and_a_kind_set_in_chat_stays(make_config, db, caplog):
+    config = make_config(rooms=[{"id": TRIBE, "kind": "tribe", "name": "Alimentation"},
+                                {"alias": "#pairs:h", "kind": "peer_group", "role": "elus", "name": "Pairs élus"},
+                                {"alias": "#disparu:h", "kind": "tribe"}])
+    server = Homeserver()
+    server.aliases["#pairs:h"] = PEERS
+    declare(db, MOBILITY, "tribe", "Mobilité")  # a room the config does not list
+    declare(db, TRIBE, "facilitators", "Ancien nom")  # a room the config lists otherwise
+    directory = RoomDirectory(config, db, server)
+    with caplog.at_level(logging.WARNING, logger="bot.room_directory"):
+        await directory.apply_config()
+    tribe, peers, mobility = directory.info(TRIBE), directory.info(PEERS), directory.info(MOBILITY)
+    assert (tribe.kind, tribe.name, tribe.confidential) == ("tribe", "Alimentation", False)
+    assert (peers.kind, peers.name, peers.role, peers.confidential) == ("peer_group", "Pairs élus", "elus", True)
+    assert (mobility.kind, mobility.name) == ("tribe", "Mobilité")
+    assert [r.getMessage() for r in caplog.records] == ["Room alias #disparu:h could not be resolved; skipped"]
+
+
+def test_a_room_without_a_kind_is_named_by_matrix_and_a_direct_chat_known_by_its_invitation(make_config, db):
+    server = Homeserver()
+    server.join("!nouveau:h", name="Nouveau salon", encrypted=True)
+    server.join(DM, encrypted=True)
+    directory = RoomDirectory(make_config(), db, server)
+    new = directory.info("!nouveau:h")
+    assert (new.kind, new.name, new.encrypted, new.is_direct, new.confidential) == (
+        None, "Nouveau salon", True, False, False)
+    assert directory.info("!inconnu:h").name == "!inconnu:h"
+    directory.mark_direct(DM)
+    assert directory.info(DM).is_direct and directory.info(DM).confidential
+    # A room a facilitator declared is of that kind, whatever its invitation said.
+    with db.session() as session:
+        record = session.get(RoomRecord, DM)
+        record.kind = "tribe"
+        session.add(record)
+    assert not directory.info(DM).is_direct
+
+
+def test_facilitators_listed_in_the_config_by_id_or_pattern(make_config, db):
+    config = make_config(access={"facilitators": ["@ana:h", "@*:animation.example"]})
+    directory = RoomDirectory(config, db, Homeserver())
+    assert directory.is_facilitator("@ana:h") and directory.is_facilitator("@leo:animation.example")
+    assert not directory.is_facilitator("@bea:h")  # and there is no facilitators' room to look at
+
+
+def test_facilitators_by_power_level_in_the_facilitators_room_only(make_config, db):
+    server = Homeserver()
+    server.join(FAC, levels={"@mod:h": 50, "@membre:h": 49})
+    server.join(TRIBE, levels={"@admin-tribu:h": 100})
+    declare(db, FAC, "facilitators")
+    declare(db, TRIBE, "tribe")
+    directory = RoomDirectory(make_config(), db, server)
+    assert directory.is_facilitator("@mod:h")
+    assert not directory.is_facilitator("@membre:h") and not directory.is_facilitator("@admin-tribu:h")
+    lower = RoomDirectory(make_config(access={"facilitator_power_level": 40}), db, server)
+    assert lower.is_facilitator("@membre:h")
+
+
+async def test_the_creators_of_the_facilitators_room_are_facilitators_once_its_state_is_read(make_config, db):
+    server = Homeserver()
+    # From room version 12, creators hold every right and are absent from power_levels.
+    server.join(FAC)
+    server.create_events[FAC] = {"type": "m.room.create", "sender": "@fondatrice:h", "state_key": "",
+                                 "content": {"room_version": "12", "additional_creators": ["@cofondateur:h"]}}
+    declare(db, FAC, "facilitators")
+    directory = RoomDirectory(make_config(), db, server)
+    assert not directory.is_facilitator("@fondatrice:h")
+    await directory.remember_creator(FAC)
+    await directory.remember_creator(FAC)
+    assert directory.is_facilitator("@fondatrice:h") and directory.is_facilitator("@cofondateur:h")
+    assert not directory.is_facilitator("@passant:h")
+    assert server.state_requests == [FAC]  # the creators do not change: the state is read once

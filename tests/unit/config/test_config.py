@@ -1,0 +1,83 @@
+import re
+from pathlib import Path
+
+import pytest
+
+from config import ConfigError, load_config, parse_config, parse_offset_minutes
+
+ROOT = Path(__file__).resolve().parents[3]
+MINIMAL = {"matrix": {"homeserver": "https://m.example.org", "user_id": "@bot:example.org"}, "bot": {}}
+
+
+def test_example_config_is_valid_and_complete():
+    config = load_config(ROOT / "config.example.toml")
+    assert config.matrix.user_id == "@manufacture:example.org"
+    assert {r.kind for r in config.rooms} == {"tribe", "peer_group", "facilitators"}
+    assert config.agenda.recurring[0].rrule == "FREQ=MONTHLY;BYDAY=1TU"
+
+
+def test_every_config_key_is_documented_in_the_example():
+    text = (ROOT / "config.example.toml").read_text()
+    import dataclasses
+    import config as module
+    for cls in (module.MatrixConfig, module.BotConfig, module.AccessConfig, module.RoomConfig,
+                module.KnowledgeConfig, module.DepositsConfig, module.RecurringEventConfig, module.FeedConfig,
+                module.AgendaConfig):
+        for field in dataclasses.fields(cls):
+            if field.name in ("recurring", "feeds"):
+                continue
+            assert re.search(rf"^#?\s*\[?(\w+\.)*{field.name}\b", text, re.M), f"{cls.__name__}.{field.name} undocumented"
+
+
+@pytest.mark.parametrize("raw, key", [
+    ({"bot": {}}, "matrix.homeserver"),
+    ({**MINIMAL, "matrix": {**MINIMAL["matrix"], "homeserver": "m.example.org"}}, "matrix.homeserver"),
+    ({**MINIMAL, "bot": {"timezone": "Europe/Nowhere"}}, "bot.timezone"),
+    ({**MINIMAL, "bot": {"max_message_length": "long"}}, "bot.max_message_length"),
+    ({**MINIMAL, "bot": {"datadir": "x"}}, "bot.datadir"),
+    ({**MINIMAL, "rooms": [{"id": "!a:b", "kind": "tribu"}]}, "rooms[0].kind"),
+    ({**MINIMAL, "rooms": [{"id": "!a:b", "kind": "peer_group"}]}, "rooms[0].role"),
+    ({**MINIMAL, "rooms": [{"kind": "tribe"}]}, "rooms[0].id"),
+    ({**MINIMAL, "knowledge": {"backend": "sentence-transformers"}}, "knowledge.model"),
+    ({**MINIMAL, "agenda": {"recurring": [{"title": "P", "rrule": "FREQ=SOMETIMES", "time": "10:00"}]}},
+     "agenda.recurring[0].rrule"),
+    ({**MINIMAL, "agenda": {"recurring": [{"title": "P", "rrule": "FREQ=DAILY", "time": "25:00"}]}},
+     "agenda.recurring[0].time"),
+    ({**MINIMAL, "agenda": {"feeds": [{"url": "x.ics", "reminders": ["demain"]}]}}, "agenda.feeds[0].reminders"),
+    ({**MINIMAL, "agenda": {"feeds": [{"url": "x.ics", "rooms": ["partout"]}]}}, "agenda.feeds[0].rooms"),
+])
+def test_errors_name_the_key_and_the_file(raw, key, tmp_path):
+    path = tmp_path / "conf.toml"
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw, path)
+    assert caught.value.key == key
+    assert str(path) in str(caught.value) and key in str(caught.value)
+
+
+def test_syntax_error_and_missing_file_are_reported(tmp_path):
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[matrix\n")
+    with pytest.raises(ConfigError, match="TOML invalide"):
+        load_config(broken)
+    with pytest.raises(ConfigError, match="introuvable"):
+        load_config(tmp_path / "absent.toml")
+
+
+def test_relative_paths_resolve_against_the_config_folder_and_env_overrides_password(tmp_path, monkeypatch):
+    monkeypatch.setenv("MANUFACTURE_PASSWORD", "from-env")
+    config = parse_config({**MINIMAL, "bot": {"data_dir": "data"}}, tmp_path / "c.toml")
+    assert config.data_dir == tmp_path.resolve() / "data"
+    assert config.matrix.password == "from-env"
+
+
+@pytest.mark.parametrize("text, minutes", [("15m", 15), ("2h", 120), ("1d", 1440), ("3j", 4320)])
+def test_offsets(text, minutes):
+    assert parse_offset_minutes(text) == minutes
+
+
+def test_local_synapse_paths_do_not_depend_on_the_working_directory(tmp_path, monkeypatch):
+    from bot.synapse_local import LocalSynapse
+    monkeypatch.chdir(tmp_path)
+    server = LocalSynapse("demo-data/synapse", port=1)
+    config_path = server.write_config()
+    assert config_path.is_absolute() and config_path.exists()

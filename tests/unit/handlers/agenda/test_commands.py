@@ -1,0 +1,78 @@
+"""!agenda, !permanence, !rappel, !rappels, !diffuser as the registry runs them."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bot.rendering import Renderer, build_template_environment
+from config import RecurringEventConfig
+from handlers.agenda.commands import agenda, diffuser, permanence, rappel, rappels
+from handlers.context import CommandContext, Message, RoomInfo
+from handlers.replies import Reply, UserError
+from storage.agenda import BROADCAST, CANCELLED
+from tests.unit.handlers.agenda.harness import (ANIM, FACILITATORS, PEER, PERMANENCE, PERMANENCE_START,
+                                                Harness)
+
+
+def context(harness: Harness, args: str, *, room: RoomInfo | None = None, sender: str = ANIM) -> CommandContext:
+    service = harness.last_service = harness.service()
+    room = room or RoomInfo(room_id=FACILITATORS, kind="facilitators")
+    return CommandContext(message=Message(room=room, event_id="$cmd", sender=sender, body=args),
+                          services=service.services, is_facilitator=sender in harness.facilitators, args=args)
+
+
+async def call(harness: Harness, command, args: str, **where):
+    """A command as the registry runs it: bound to a reminder service, given the message's context."""
+    ctx = context(harness, args, **where)
+    return await command(harness.last_service, ctx)
+
+
+def render(reply: Reply) -> str:
+    return Renderer(build_template_environment()).render(reply).plain
+
+
+async def test_rappel_rappels_and_annuler(harness):
+    reply = await call(harness, rappel, "demain 9h Pensez à l'Agora -> tribus, #atelier:x")
+    text = render(reply)
+    row = harness.rows(kind=BROADCAST)[0]
+    assert f"n°{row.id}" in text and "vendredi 26 février 2027 à 9h00" in text
+    assert row.target_list == ["tribus", "#atelier:x"] and row.text == "Pensez à l'Agora"
+    listing = render(await call(harness, rappels, ""))
+    assert f"n°{row.id}" in listing and "Pensez à l'Agora" in listing
+    assert "Annulé" not in listing
+    render(await call(harness, rappel, f"annuler {row.id}"))
+    assert harness.rows(id=row.id)[0].status == CANCELLED
+    with pytest.raises(UserError, match="ne peut plus"):
+        await call(harness, rappel, f"annuler {row.id}")
+    with pytest.raises(UserError, match="Aucun rappel"):
+        await call(harness, rappel, "annuler 999")
+    with pytest.raises(UserError, match="pas compris"):
+        await call(harness, rappel, "un jour Agora")
+    with pytest.raises(UserError, match="inconnu"):
+        await call(harness, rappel, "demain 9h Agora -> cuisine")
+    with pytest.raises(UserError, match="Il manque le message"):
+        await call(harness, rappel, "demain 9h")
+
+
+async def test_diffuser_posts_now_to_the_named_rooms(harness):
+    reply = await call(harness, diffuser, "L'Agora commence ! -> pairs, #atelier:x")
+    assert "2 salons" in render(reply)
+    assert sorted(room for room, _, _ in harness.poster.attempts) == sorted([PEER, "!t2:x"])
+    assert "L'Agora commence !" in harness.poster.to(PEER)[0]
+    with pytest.raises(UserError):
+        await call(harness, diffuser, "  -> pairs")
+
+
+async def test_agenda_shows_events_for_this_room_and_permanence_its_link(tmp_path):
+    pairs_only = RecurringEventConfig(title="Journée des pairs", rrule="FREQ=WEEKLY;BYDAY=TH", time="09:30",
+                                      rooms=("pairs",))
+    harness = Harness(tmp_path, PERMANENCE_START - timedelta(days=5), recurring=(PERMANENCE, pairs_only))
+    tribe = RoomInfo(room_id="!t1:x", kind="tribe")
+    peer = RoomInfo(room_id=PEER, kind="peer_group")
+    tribe_text = render(await call(harness, agenda, "", room=tribe))
+    peer_text = render(await call(harness, agenda, "", room=peer))
+    assert "mardi 2 mars 2027 à 10h00" in tribe_text and "pairs" not in tribe_text
+    assert "Journée des pairs" in peer_text and "jeudi 4 mars 2027 à 9h30" in peer_text
+    text = render(await call(harness, permanence, "", room=tribe))
+    assert "mardi 2 mars 2027 à 10h00" in text and "https://visio.example.org/permanence" in text

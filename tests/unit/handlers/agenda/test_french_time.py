@@ -1,0 +1,55 @@
+"""« demain 9h », « le 12/03 à 14h30 »...: when a facilitator's reminder should go out."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from handlers.agenda.french_time import parse_when
+from handlers.replies import UserError
+
+PARIS = ZoneInfo("Europe/Paris")
+NOW = datetime(2027, 3, 10, 10, 0, tzinfo=PARIS)  # a Wednesday
+
+
+@pytest.mark.parametrize("text, expected, rest", [
+    ("demain 9h Réunion d'équipe", datetime(2027, 3, 11, 9, 0), "Réunion d'équipe"),
+    ("le 12/03 à 14h30 : Atelier", datetime(2027, 3, 12, 14, 30), "Atelier"),
+    ("dans 2 heures Début de l'Agora", datetime(2027, 3, 10, 12, 0), "Début de l'Agora"),
+    ("dans 30 min café", datetime(2027, 3, 10, 10, 30), "café"),
+    ("lundi 10h Permanence", datetime(2027, 3, 15, 10, 0), "Permanence"),
+    ("mercredi 9h Déjà passé aujourd'hui", datetime(2027, 3, 17, 9, 0), "Déjà passé aujourd'hui"),
+    ("12/03/2027 14:30 Séance", datetime(2027, 3, 12, 14, 30), "Séance"),
+    ("le 1er avril 2027 à 9h Poisson", datetime(2027, 4, 1, 9, 0), "Poisson"),
+    ("Après-demain Été", datetime(2027, 3, 12, 9, 0), "Été"),
+    ("le 3/2 Rappel", datetime(2028, 2, 3, 9, 0), "Rappel"),
+    ("8h30 Demain matin", datetime(2027, 3, 11, 8, 30), "Demain matin"),
+    ("Demain à midi, déjeuner", datetime(2027, 3, 11, 12, 0), "déjeuner"),
+    ("dans une semaine bilan", datetime(2027, 3, 17, 10, 0), "bilan"),
+])
+def test_french_moments(text, expected, rest):
+    moment, remainder = parse_when(text, NOW, PARIS)
+    assert moment == expected.replace(tzinfo=PARIS)
+    assert remainder == rest
+
+
+def test_hours_are_elapsed_time_across_dst():
+    before_change = datetime(2027, 3, 28, 1, 30, tzinfo=PARIS)  # 00:30Z, clocks jump at 01:00Z
+    moment, _ = parse_when("dans 2 heures x", before_change, PARIS)
+    assert moment.astimezone(timezone.utc) == datetime(2027, 3, 28, 2, 30, tzinfo=timezone.utc)
+    assert moment.hour == 4  # 02:00-03:00 local does not exist that night
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("bientôt vraiment", "pas compris"),
+    ("31/02 à 10h x", "Date invalide"),
+    ("demain 25h x", "Heure invalide"),
+    ("12/03/2026 10h x", "déjà passé"),
+    ("aujourd'hui 8h x", "déjà passé"),
+])
+def test_errors_are_french(text, fragment):
+    with pytest.raises(UserError) as error:
+        parse_when(text, NOW, PARIS)
+    assert fragment in error.value.message
+

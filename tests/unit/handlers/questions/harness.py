@@ -1,0 +1,77 @@
+"""The question handlers without a homeserver: the real search over the shipped pack, the real
+dispatcher, and a recording sender that keeps tagged messages as the bot's sender does."""
+from __future__ import annotations
+
+import shutil
+import uuid
+
+from bot.dispatcher import Dispatcher
+from bot.rendering import Renderer, build_template_environment
+from config import parse_config
+from handlers import questions
+from handlers.agenda import ReminderService
+from handlers.context import Message, RoomInfo, Services
+from handlers.registry import CommandRegistry
+from knowledge.search import SearchService
+from storage.database import open_database
+from storage.messages import SentMessage
+from storage.rooms import RoomRecord
+
+TRIBE = RoomInfo("!tribe:t", "tribe", "Alimentation")
+PEERS = RoomInfo("!peers:t", "peer_group", "Pairs — agents", role="agents", encrypted=True)
+FACILITATORS = RoomInfo("!fac:t", "facilitators", "Animation")
+ANA, FANNY = "@ana:t", "@fanny:t"
+OUT_OF_DOMAIN = "Quelle est la recette de la pâte à crêpes ?"
+
+
+class Bot:
+    def __init__(self, tmp_path, embedder, data_dir, *, agenda: dict | None = None, clock=None):
+        shutil.copytree(data_dir, tmp_path / "data")
+        config = parse_config({"matrix": {"homeserver": "http://h", "user_id": "@bot:t"},
+                               "bot": {"data_dir": str(tmp_path / "data")},
+                               "access": {"facilitators": [FANNY]}, **({"agenda": agenda} if agenda else {})},
+                              tmp_path / "c.toml")
+        self.db = open_database(config.data_dir)
+        with self.db.session() as session:
+            for room in (TRIBE, PEERS, FACILITATORS):
+                session.add(RoomRecord(room_id=room.room_id, kind=room.kind, name=room.name, role=room.role))
+        self.search = SearchService(self.db, embedder)
+        self.search.start_sync()
+
+        async def post(reply):
+            return None
+        self.services = Services(config=config, db=self.db, bot_user_id="@bot:t", post=post, search=self.search,
+                                 **({"clock": clock} if clock else {}))
+        self.registry = CommandRegistry()
+        questions.register(self.registry, ReminderService(self.services))
+        self.renderer = Renderer(build_template_environment())
+        self.sent = []
+
+        async def record(replies, trigger):
+            # As the bot's sender does: every message kept with its tag, so replies and ✅ find it.
+            ids = []
+            for reply in replies:
+                self.sent.append(reply)
+                ids.append(f"$out{len(self.sent)}")
+                with self.db.session() as session:
+                    session.add(SentMessage(event_id=ids[-1], room_id=reply.room_id or trigger.room_id,
+                                            tag=reply.tag or "", addressee=trigger.sender if trigger else None))
+            return ids
+        self.dispatcher = Dispatcher(self.services, self.registry, record, is_facilitator=lambda u: u == FANNY)
+
+    async def say(self, user, body, room=TRIBE, thread_root=None, addressed=None, in_reply_to=None):
+        before = len(self.sent)
+        event_id = f"$in{uuid.uuid4().hex[:8]}"
+        await self.dispatcher.on_message(Message(room=room, event_id=event_id, sender=user, body=body,
+                                                 thread_root=thread_root, in_reply_to=in_reply_to,
+                                                 addressed=body.startswith("!") if addressed is None else addressed))
+        return [(r, self.renderer.render(r).plain) for r in self.sent[before:]], event_id
+
+    def last_id(self) -> str:
+        """The event id the bot's last message got."""
+        return f"$out{len(self.sent)}"
+
+    async def react(self, user, key, target_event_id, room=TRIBE):
+        before = len(self.sent)
+        await self.dispatcher.on_reaction(room, f"$r{uuid.uuid4().hex[:8]}", user, key, target_event_id)
+        return [(r, self.renderer.render(r).plain) for r in self.sent[before:]]

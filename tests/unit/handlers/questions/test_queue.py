@@ -1,0 +1,32 @@
+"""The facilitators' queue: !questions, !repondre, and the answer that feeds the FAQ."""
+from tests.unit.handlers.questions.harness import ANA, FACILITATORS, FANNY, OUT_OF_DOMAIN, TRIBE
+
+
+async def test_out_of_domain_abstains_offers_to_forward_and_the_loop_feeds_the_faq(bot):
+    [(_, text)], question_event = await bot.say(ANA, f"!question {OUT_OF_DOMAIN}")
+    assert "pas trouvé de réponse fiable" in text and "transmette" in text
+    replies, _ = await bot.say(ANA, "Oui", addressed=True, in_reply_to=bot.last_id())
+    [(to_asker, confirm), (to_fac, notice)] = replies
+    assert "transmis" in confirm
+    assert to_fac.room_id == FACILITATORS.room_id and OUT_OF_DOMAIN in notice and "n°1" in notice
+
+    [(_, queue)], _ = await bot.say(FANNY, "!questions", room=FACILITATORS)
+    assert OUT_OF_DOMAIN in queue
+    answer_text = "Mélangez farine, œufs et lait, puis laissez reposer une heure."
+    [(back, back_text), (ack, ack_text)], _ = await bot.say(FANNY, f"!repondre 1 {answer_text}", room=FACILITATORS)
+    assert back.room_id == TRIBE.room_id and back.reply_to == question_event and back.mentions == (ANA,)
+    assert answer_text in back_text and "FAQ" in ack_text
+    [(_, queue)], _ = await bot.say(FANNY, "!questions", room=FACILITATORS)
+    assert "Aucune question en attente" in queue
+
+    # From now on the FAQ answers the same question, in other words too.
+    [(reply, text)], _ = await bot.say(ANA, "!q comment on fait la pâte à crêpes ?")
+    assert reply.tag.startswith("answer:") and "farine" in text and "FAQ" in text
+    assert "Voir aussi" not in text  # no unrelated référentiel section under a cooking answer
+
+
+async def test_usage_errors_are_explained(bot):
+    [(_, text)], _ = await bot.say(FANNY, "!repondre trois", room=FACILITATORS)
+    assert "Utilisation" in text
+    [(_, text)], _ = await bot.say(FANNY, "!repondre 42 réponse", room=FACILITATORS)
+    assert "pas de question n°42" in text

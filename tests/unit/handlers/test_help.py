@@ -1,0 +1,66 @@
+"""!aide: generated from the registry, for this person in this room."""
+import pytest
+
+from bot.rendering import Renderer, build_template_environment
+from handlers import help, rooms
+from handlers.context import CommandContext, Message, RoomInfo
+from handlers.registry import CommandRegistry
+
+TRIBE = RoomInfo("!tribe:t", "tribe", "Alimentation")
+FACILITATORS = RoomInfo("!fac:t", "facilitators", "Animation")
+DIRECT = RoomInfo("!dm:t", None, "", is_direct=True)
+RENDERER = Renderer(build_template_environment())
+
+
+@pytest.fixture
+def registry():
+    registry = CommandRegistry()
+
+    async def queue(ctx):
+        return None
+
+    # Registered first, shown last: the facilitators' tools come after what members use.
+    registry.command("questions", usage="questions", facilitators_only=True, room_kinds=("facilitators",),
+                     help="Liste les questions transmises.", section="Animation")(queue)
+    help.register(registry)
+    rooms.register(registry)
+    return registry
+
+
+async def ask_help(registry, make_services, args="", room=TRIBE, is_facilitator=False) -> str:
+    ctx = CommandContext(message=Message(room=room, event_id="$e", sender="@ana:t", body=f"!aide {args}".strip()),
+                         services=make_services(), is_facilitator=is_facilitator, command="aide", args=args)
+    return RENDERER.render(await registry.find("aide").handler(ctx)).plain
+
+
+async def test_a_member_sees_what_members_may_do_in_this_room(registry, make_services):
+    text = await ask_help(registry, make_services)
+    assert "(Alimentation)" in text and "!aide [commande]" in text
+    assert "!salon" not in text and "!questions" not in text
+    assert "me mentionner pour me poser une question" in text
+
+
+async def test_a_facilitator_sees_their_tools_after_the_general_ones_and_only_where_they_work(registry,
+                                                                                              make_services):
+    in_tribe = await ask_help(registry, make_services, is_facilitator=True)
+    assert "!salon tribu <nom> | !salon pairs" in in_tribe and "!questions" not in in_tribe
+    in_facilitators = await ask_help(registry, make_services, room=FACILITATORS, is_facilitator=True)
+    lines = in_facilitators.splitlines()
+    assert lines.index("Général") < lines.index("Animation") < lines.index("- !questions — Liste les questions transmises.")
+
+
+async def test_in_a_direct_chat_a_question_needs_no_command(registry, make_services):
+    assert "sans commande" in await ask_help(registry, make_services, room=DIRECT)
+
+
+async def test_the_detail_of_one_command_with_or_without_its_prefix(registry, make_services):
+    for args in ("salon", "!salon", "room"):
+        text = await ask_help(registry, make_services, args)
+        assert "Déclare le type de ce salon" in text and "Autres noms : !room" in text, args
+        assert "Réservée à l'équipe d'animation." in text
+
+
+async def test_an_unknown_command_gets_the_closest_one(registry, make_services):
+    assert await ask_help(registry, make_services, "salom") == ("Je ne connais pas la commande « salom ». "
+                                                                 "Vouliez-vous dire !salon ?")
+    assert await ask_help(registry, make_services, "xyzzy") == "Je ne connais pas la commande « xyzzy »."

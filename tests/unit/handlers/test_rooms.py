@@ -1,0 +1,92 @@
+"""!salon: a facilitator declares what kind of room this is; a peer group is confidential."""
+import pytest
+
+from bot.rendering import Renderer, build_template_environment
+from handlers import rooms
+from handlers.context import CommandContext, Message, RoomInfo
+from handlers.registry import CommandRegistry
+from handlers.replies import UserError
+from handlers.rooms import parse_room_kind
+from storage.rooms import RoomRecord, facilitators_room_id
+
+RENDERER = Renderer(build_template_environment())
+
+
+@pytest.mark.parametrize("args, kind", [
+    ("tribu Alimentation durable", ("tribe", "Alimentation durable", None)),
+    ("Tribe Énergie", ("tribe", "Énergie", None)),
+    ("pairs élus", ("peer_group", "Pairs — élus", "elus")),
+    ("pairs État territorial", ("peer_group", "Pairs — État territorial", "etat")),
+    ("groupe-de-pairs acteur", ("peer_group", "Pairs — acteurs socio-économiques", "acteurs")),
+    ("animation", ("facilitators", "Animation", None)),
+    ("facilitateurs Équipe", ("facilitators", "Équipe", None)),
+])
+def test_what_facilitators_type_names_a_kind(args, kind):
+    assert parse_room_kind(args) == kind
+
+
+@pytest.mark.parametrize("args, explanation", [
+    ("tribu", "Il manque le nom de la tribu"),
+    ("pairs maires", "Indiquez le rôle du groupe de pairs"),
+    ("cuisine", "Je n'ai pas compris. Utilisation : `!salon tribu <nom> | salon pairs"),
+])
+def test_a_kind_not_understood_is_explained(args, explanation):
+    with pytest.raises(UserError) as raised:
+        parse_room_kind(args)
+    assert explanation in str(raised.value)
+
+
+@pytest.fixture
+def salon(make_services):
+    """`!salon <args>` typed by a facilitator in `room`: the replies, rendered."""
+    registry = CommandRegistry()
+    rooms.register(registry)
+    services = make_services()
+
+    async def say(args: str, room: RoomInfo) -> list[tuple[str | None, str]]:
+        ctx = CommandContext(message=Message(room=room, event_id="$e", sender="@fanny:t", body=f"!salon {args}"),
+                             services=services, is_facilitator=True, command="salon", args=args)
+        replies = await registry.find("salon").handler(ctx)
+        return [(reply.room_id, RENDERER.render(reply).plain) for reply in replies]
+
+    say.db = services.db
+    return say
+
+
+async def test_a_room_declared_is_stored_with_its_kind(salon):
+    [(room_id, text)] = await salon("tribu Alimentation", RoomInfo("!a:t", None, "Salon A"))
+    assert room_id is None and text == "C'est noté : ce salon est désormais la tribu « Alimentation »."
+    with salon.db.session() as session:
+        record = session.get(RoomRecord, "!a:t")
+        assert (record.kind, record.name, record.role) == ("tribe", "Alimentation", None)
+    # Declared again, it changes kind.
+    await salon("animation", RoomInfo("!a:t", "tribe", "Alimentation"))
+    with salon.db.session() as session:
+        assert session.get(RoomRecord, "!a:t").kind == "facilitators" and facilitators_room_id(session) == "!a:t"
+
+
+async def test_there_is_one_facilitators_room(salon):
+    await salon("animation Équipe", RoomInfo("!fac:t", None, ""))
+    with pytest.raises(UserError) as raised:
+        await salon("animation", RoomInfo("!other:t", None, ""))
+    assert "Le salon d'animation est déjà « Équipe »" in str(raised.value)
+    with salon.db.session() as session:
+        assert facilitators_room_id(session) == "!fac:t" and session.get(RoomRecord, "!other:t") is None
+
+
+async def test_an_unencrypted_peer_group_is_warned_and_the_facilitators_learn_only_its_name(salon):
+    await salon("animation", RoomInfo("!fac:t", None, ""))
+    [(_, noted), (here, warning), (there, alert)] = await salon("pairs agents", RoomInfo("!peers:t", None, ""))
+    assert noted == "C'est noté : ce salon est désormais le groupe de pairs des agents."
+    assert here is None and "Ce salon n'est pas chiffré" in warning
+    assert there == "!fac:t" and "Pairs — agents" in alert and "non chiffré" in alert
+    with salon.db.session() as session:
+        assert session.get(RoomRecord, "!peers:t").warned_unencrypted  # said once: the room directory won't repeat it
+
+
+async def test_an_encrypted_peer_group_is_told_it_is_confidential(salon):
+    await salon("animation", RoomInfo("!fac:t", None, ""))
+    [_, (here, text)] = await salon("pairs élus", RoomInfo("!peers:t", None, "", encrypted=True))
+    assert here is None and "Ce groupe de pairs est confidentiel" in text
+    with salon.db.session() as session:
+        assert not session.get(RoomRecord, "!peers:t").warned_unencrypted

@@ -1,0 +1,47 @@
+"""The in-memory index: it mirrors the database and ranks by each method, reads a keyword question's
+lexical support, and normalises questions with the allowed collections' words only."""
+from __future__ import annotations
+
+import numpy as np
+
+from knowledge.index import IndexedChunk, SearchIndex
+from knowledge.ingestion import Ingestor, discover
+from tests.unit.knowledge.helpers import HashingEmbedder
+
+CORPUS = ["L'agenda des journées entre pairs, puis l'Agora. Les élus, on comprend.",
+          "La SCIC associe habitants et entreprises. Où aller ? À la permanence."]
+
+
+def test_search_index_mirrors_database_and_ranks_the_matching_chunk(db, corpus):
+    embedder = HashingEmbedder()
+    Ingestor(db, embedder).ingest(discover(corpus), "tribu:nord")
+    index = SearchIndex().load(db, embedder.name)
+    assert index.collections == ["tribu:nord"] and index.size() == 5
+    question = "où est le jardin partagé"
+    for method in ("dense", "lexical", "hybrid", "rrf"):
+        ranking = index.search(embedder.embed_queries([question])[0], question, ["tribu:nord"], 3, method=method)
+        assert ranking.candidates[0].chunk.heading == "Un", method
+    assert index.search(np.ones(embedder.dim), question, ["referentiel"], 3).candidates == []
+
+
+def _index() -> tuple[SearchIndex, np.ndarray]:
+    index = SearchIndex()
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(len(CORPUS), 8)).astype("<f4")
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    rows = [(IndexedChunk(i, "referentiel", "s.md", f"H{i}", ("T", f"H{i}"), text), vectors[i].tobytes())
+            for i, text in enumerate(CORPUS)]
+    index.install("referentiel", rows)
+    return index, vectors
+
+
+def test_lexical_support_needs_every_stem_in_the_corpus():
+    index, vectors = _index()
+    assert index.search(vectors[1], "SCIC", ["referentiel"], 1).lexical_support
+    assert not index.search(vectors[1], "SCIC piscine", ["referentiel"], 1).lexical_support
+
+
+def test_index_normalises_with_allowed_collections_only():
+    index, _ = _index()
+    assert index.normalise("lagenda", ["referentiel"]) == "l'agenda"
+    assert index.normalise("lagenda", ["tribu:autre"]) == "lagenda"

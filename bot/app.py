@@ -159,7 +159,7 @@ def build_app(config: Config, *, embedder: Embedder | None = None) -> BotApp:
     secure_data_dir(config.data_dir)
     db = Database.in_dir(config.data_dir)
     client = build_client(config)
-    renderer = Renderer(build_template_environment(config.bot.templates_dir))
+    renderer = Renderer(build_template_environment(config.bot.templates_dir), config.bot.command_prefix)
     directory = RoomDirectory(config, db, client)
     direct_chats = DirectChats(client, db, directory)
     sender = Sender(client, renderer, db, directory, direct_chats)

@@ -59,17 +59,29 @@ def build_template_environment(override_dir: Path | None = None) -> Environment:
     return env
 
 
+# A command the bot names, as it writes them everywhere (templates, handlers' text, the form
+# file): in a code span, after « ! ». Member text cannot make one: its backticks are escaped.
+_COMMAND_SPAN = re.compile(r"(?<!\\)`!(?=\w)")
+
+
 class Renderer:
-    def __init__(self, env: Environment) -> None:
+    def __init__(self, env: Environment, command_prefix: str = "!") -> None:
+        """`command_prefix`: the configured prefix, written in every command the bot names. This is
+        its one home: handlers, templates and the form file all write commands with « ! »."""
         self.env = env
+        self.command_prefix = command_prefix
         self.markdown = MarkdownIt("commonmark", {"html": False, "breaks": True}).enable(
             ["table", "strikethrough"])
 
     def markdown_source(self, reply: Reply) -> str:
         if reply.template is not None:
-            return self.env.get_template(reply.template).render(**reply.context).strip()
-        # Text replies are Markdown written by handlers, which quote() whatever a member typed.
-        return (reply.text or "").strip()
+            source = self.env.get_template(reply.template).render(**reply.context).strip()
+        else:
+            # Text replies are Markdown written by handlers, which quote() whatever a member typed.
+            source = (reply.text or "").strip()
+        if self.command_prefix != "!":
+            source = _COMMAND_SPAN.sub(lambda _: "`" + self.command_prefix, source)
+        return source
 
     def render(self, reply: Reply) -> RenderedMessage:
         source = self.markdown_source(reply)

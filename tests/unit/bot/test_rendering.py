@@ -186,3 +186,14 @@ def test_a_deployment_can_override_a_template(tmp_path):
     (tmp_path / "rooms" / "unencrypted_alert.md.j2").write_text("Salon {{ name }} à chiffrer.")
     renderer = Renderer(build_template_environment(tmp_path))
     assert renderer.render(Reply(template="rooms/unencrypted_alert.md.j2", context={"name": "X"})).plain == "Salon X à chiffrer."
+
+
+def test_the_configured_prefix_is_written_in_every_command_the_bot_names():
+    renderer = Renderer(build_template_environment(), command_prefix="?")
+    text = renderer.render(Reply(text="Tapez `!aide`, ou `!deposer` pour commencer.")).plain
+    assert text == "Tapez ?aide, ou ?deposer pour commencer."
+    recap = renderer.render(Reply(template="deposits/abandoned.md.j2", context={"days": "7", "title": "!aide"})).plain
+    assert "?mes-depots" in recap and "?deposer" in recap
+    # A member's own « `!x` » stays as typed: their backticks are escaped, so no command span is made.
+    assert "« `!x` »" in renderer.render(Reply(template="deposits/abandoned.md.j2",
+                                              context={"days": "7", "title": "`!x`"})).plain

@@ -15,7 +15,7 @@ from sqlmodel import select
 
 from handlers.context import CommandContext, Message, Reaction, RoomInfo, Services
 from handlers.registry import CommandRegistry, HandlerResult, Redaction
-from handlers.replies import Reply, UserError
+from handlers.replies import Post, Reply, UserError
 from handlers.text import quote
 from storage.messages import HandledEvent, SentMessage
 
@@ -128,13 +128,13 @@ class Dispatcher:
             try:
                 replies = as_list(await handler(reaction, self.services))
             except UserError as error:
-                replies = [Reply(text=error.message, in_reply=False)]
+                replies = [Reply(text=error.message, to=Post(room.room_id))]
             except Exception:
                 log.exception("Reaction handler failed on %s", event_id)
-                replies = [Reply(text=APOLOGY, in_reply=False)]
+                replies = [Reply(text=APOLOGY, to=Post(room.room_id))]
             # A reaction is no message to reply to: replies go to the room (or the thread they name),
             # and they carry that room's words as far as the sender's guard is concerned.
-            replies = [dataclasses.replace(r, room_id=r.room_id or room.room_id, in_reply=False,
+            replies = [dataclasses.replace(r, to=r.to if isinstance(r.to, Post) else Post(room.room_id),
                                            origin_room_id=r.origin_room_id or room.room_id) for r in replies]
             await self.send(replies, None)
 

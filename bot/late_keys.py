@@ -20,7 +20,7 @@ from nio import (AsyncClient, BadEvent, ForwardedRoomKeyEvent, MatrixRoom, Megol
 from nio.exceptions import LocalProtocolError
 
 from handlers.context import system_clock
-from handlers.replies import Reply
+from handlers.replies import Post, Reply
 from storage.database import Database
 from storage.undecryptable import (UndecryptableEvent, due_for_notice, due_for_retry, forget, noticed_since,
                                    received_before, remember, waiting_for_session)
@@ -166,7 +166,7 @@ class LateKeys:
                 log.warning("%d event(s) from %s in %s still undecryptable: telling the sender",
                             len(rows), sender, room_id)
                 # Replying to the unreadable message shows which one; the transaction id keeps it single.
-                await self.post(Reply(text=notice_text(len(rows)), room_id=room_id, reply_to=rows[0].event_id,
+                await self.post(Reply(text=notice_text(len(rows)), to=Post(room_id, reply_to=rows[0].event_id),
                                       mentions=(sender,), contains_room_content=False,
                                       txn_key=f"undecryptable-{rows[0].event_id}"))
             with self.db.session() as session:

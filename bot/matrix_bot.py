@@ -1,7 +1,6 @@
 """The Matrix side of the bot: session, sync loop, and turning nio events into handler input."""
 from __future__ import annotations
 
-import asyncio
 import logging
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from bot.sender import Sender
 from bot.session import StoredSession, forget_session, load_session, save_session
 from bot.sync_loop import sync_until_cancelled
 from handlers.context import Message
-from handlers.replies import Reply
+from handlers.replies import Post, Reply
 from storage.messages import bot_in_thread, is_bot_message
 
 log = logging.getLogger(__name__)
@@ -80,7 +79,6 @@ class MatrixBot:
         self._invites_seen: set[str] = set()
         # Rooms whose confidentiality was checked since start: a room joined later is checked on arrival.
         self._rooms_checked: set[str] = set()
-        self.ready = asyncio.Event()
 
     # --- session -------------------------------------------------------------------------
 
@@ -136,7 +134,6 @@ class MatrixBot:
         return failure if isinstance(failure, StartupError) else StartupError(str(failure))
 
     async def sync_forever(self) -> None:
-        self.ready.set()
         # nio's loop asks again at once after an error answer, forever: raising hands the error to
         # sync_until_cancelled, which waits longer each time, and gives up on a revoked session.
         self.client.add_response_callback(self._on_sync_error, SyncError)
@@ -246,9 +243,9 @@ class MatrixBot:
             return
         if not self.directory.mark_warned_unencrypted(room_id):
             return
-        await self.post(Reply(room_id=room_id, template="rooms/unencrypted_warning.md.j2",
+        await self.post(Reply(to=Post(room_id), template="rooms/unencrypted_warning.md.j2",
                               context={"name": info.name}, txn_key=f"unencrypted-{room_id}"))
         facilitators = self.directory.facilitators_room()
         if facilitators:
-            await self.post(Reply(room_id=facilitators, template="rooms/unencrypted_alert.md.j2",
+            await self.post(Reply(to=Post(facilitators), template="rooms/unencrypted_alert.md.j2",
                                   context={"name": info.name}, txn_key=f"unencrypted-alert-{room_id}"))

@@ -26,7 +26,7 @@ from bot.direct_chats import DirectChats
 from bot.rendering import Renderer
 from bot.room_directory import RoomDirectory
 from handlers.context import Message
-from handlers.replies import Reply
+from handlers.replies import Answer, Post, Reply
 from storage.database import Database
 from storage.direct_chats import PendingMessage, mark_noticed, pending_in, rooms_with_pending, unnoticed_before
 from storage.messages import SentMessage
@@ -104,10 +104,6 @@ class Sender:
         if room_id not in self.client.rooms and not waiting:
             await self._wait_for_room(room_id)
         rendered = self.renderer.render(reply)
-        # A reply aimed at a room by id and not answering the trigger is a post to that room (an
-        # announcement, a notice): even in the trigger's own room it must not slip into its thread.
-        same_room = trigger is not None and trigger.room_id == room_id \
-            and not (reply.room_id is not None and not reply.in_reply)
         content: dict = {"msgtype": "m.notice", "body": rendered.plain,
                          "format": "org.matrix.custom.html", "formatted_body": rendered.html}
         mentions = list(reply.mentions)
@@ -115,12 +111,12 @@ class Sender:
             content = await self._upload(room_id, reply, content, txn_key, trigger)
             if content is None:
                 return None
-        relation = self._relation(reply, trigger if same_room else None)
+        relation = self._relation(reply, trigger)
         if relation:
             content["m.relates_to"] = relation
-            if same_room and reply.in_reply and trigger.sender not in mentions:
-                # Replying notifies the person replied to, and only them.
-                mentions.append(trigger.sender)
+        if isinstance(reply.to, Answer) and trigger is not None and trigger.sender not in mentions:
+            # Replying notifies the person replied to, and only them.
+            mentions.append(trigger.sender)
         content["m.mentions"] = {"user_ids": mentions}
         tx_id = transaction_id(txn_key) if txn_key else uuid.uuid4().hex
         addressee = trigger.sender if trigger else None
@@ -215,7 +211,7 @@ class Sender:
             rows = mark_noticed(session, room_id)
         for notice_room in sorted({row.notice_room_id for row in rows if row.notice_room_id}):
             user_id = rows[0].user_id
-            await self.post(Reply(template=WAITING_TEMPLATE, room_id=notice_room, in_reply=False,
+            await self.post(Reply(template=WAITING_TEMPLATE, to=Post(notice_room),
                                   mentions=(user_id,), context={"declined": declined},
                                   txn_key=f"direct-waiting:{room_id}:{rows[0].id}"))
 
@@ -226,21 +222,17 @@ class Sender:
 
     @staticmethod
     def _relation(reply: Reply, trigger: Message | None) -> dict | None:
-        if trigger is None:
-            if reply.thread_root:
-                return {"rel_type": "m.thread", "event_id": reply.thread_root, "is_falling_back": not reply.reply_to,
-                        "m.in_reply_to": {"event_id": reply.reply_to or reply.thread_root}}
-            if reply.reply_to:
-                return {"m.in_reply_to": {"event_id": reply.reply_to}}
-            return None
-        root = reply.thread_root or trigger.thread_root
-        if root:
-            in_reply_to = trigger.event_id if reply.in_reply else root
-            return {"rel_type": "m.thread", "event_id": root, "is_falling_back": not reply.in_reply,
-                    "m.in_reply_to": {"event_id": in_reply_to}}
-        if reply.in_reply:
-            return {"m.in_reply_to": {"event_id": trigger.event_id}}
-        return None
+        to = reply.to
+        if isinstance(to, Post):
+            if to.thread_root:
+                return {"rel_type": "m.thread", "event_id": to.thread_root, "is_falling_back": not to.reply_to,
+                        "m.in_reply_to": {"event_id": to.reply_to or to.thread_root}}
+            return {"m.in_reply_to": {"event_id": to.reply_to}} if to.reply_to else None
+        answers = isinstance(to, Answer)
+        if trigger.thread_root:
+            return {"rel_type": "m.thread", "event_id": trigger.thread_root, "is_falling_back": not answers,
+                    "m.in_reply_to": {"event_id": trigger.event_id if answers else trigger.thread_root}}
+        return {"m.in_reply_to": {"event_id": trigger.event_id}} if answers else None
 
     async def _upload(self, room_id: str, reply: Reply, caption: dict, txn_key: str | None,
                       trigger: Message | None) -> dict | None:

@@ -162,6 +162,3 @@ class LocalSynapse:
         answer = self._request("POST", "/_synapse/admin/v1/register", {
             "nonce": nonce, "username": localpart, "password": password, "admin": admin, "mac": digest})
         return RegisteredUser(answer["user_id"], password, answer["access_token"], answer["device_id"])
-
-    def user_id(self, localpart: str) -> str:
-        return f"@{localpart}:{SERVER_NAME}"

@@ -73,7 +73,7 @@ class TerminalChat:
         await self.client.join(room.room_id)
         self.rooms[PRIVATE] = room.room_id
         self.current, self.thread = room.room_id, None
-        print(f"\n(Le bot vous a ouvert une conversation privée : vos messages y vont maintenant. "
+        print("\n(Le bot vous a ouvert une conversation privée : vos messages y vont maintenant. "
               "/salons pour changer de salon.)\n", flush=True)
 
     def _room_name(self, room_id: str) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from handlers.context import CommandContext, Services
-from handlers.replies import Reply
+from handlers.replies import Post, Reply
 
 TOLD_PRIVATELY = "Je vous ai répondu en message privé."
 # Said when the member has yet to accept the bot's invitation to the chat.
@@ -24,7 +24,7 @@ async def private_room(services: Services, user_id: str) -> str:
 
 def to_member(reply: Reply, room_id: str) -> Reply:
     # Shown to its author alone: no one else reads the chat, so nothing leaves for anyone.
-    return replace(reply, room_id=reply.room_id or room_id, author_consented=True)
+    return replace(reply, to=reply.to if isinstance(reply.to, Post) else Post(room_id), author_consented=True)
 
 
 def pointer(services: Services, room_id: str, told: str) -> Reply:

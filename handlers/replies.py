@@ -19,6 +19,30 @@ class Attachment:
 
 
 @dataclass(frozen=True)
+class Answer:
+    """In the triggering message's room (and thread), as a reply to it: what most replies are."""
+
+
+@dataclass(frozen=True)
+class Beside:
+    """In the triggering message's room (and thread), without replying to it."""
+
+
+@dataclass(frozen=True)
+class Post:
+    """In this room, whatever triggered it: an announcement, a notice, a message in a direct chat.
+    In `thread_root`'s thread if given; as a reply to `reply_to` (an event of that room) if given."""
+
+    room_id: str
+    thread_root: str | None = None
+    reply_to: str | None = None
+
+
+ANSWER, BESIDE = Answer(), Beside()
+Destination = Answer | Beside | Post
+
+
+@dataclass(frozen=True)
 class Reply:
     """One message the bot should post.
 
@@ -29,14 +53,8 @@ class Reply:
     text: str | None = None
     template: str | None = None
     context: dict[str, Any] = field(default_factory=dict)
-    # None: the room the triggering message came from.
-    room_id: str | None = None
-    # Reply to the triggering event (only meaningful in the same room).
-    in_reply: bool = True
-    # Post inside this thread (event id of its root). None: inherit the trigger's thread.
-    thread_root: str | None = None
-    # Reply to this event of the target room (for a reply posted in another room than the trigger's).
-    reply_to: str | None = None
+    # Where it goes: the one field that says it (the sender turns it into a room and a relation).
+    to: Destination = ANSWER
     # Users to mention explicitly (m.mentions). The bot never mentions @room.
     mentions: tuple[str, ...] = ()
     attachment: Attachment | None = None
@@ -58,6 +76,11 @@ class Reply:
     def __post_init__(self) -> None:
         if (self.text is None) == (self.template is None):
             raise ValueError("Reply needs exactly one of text or template")
+
+    @property
+    def room_id(self) -> str | None:
+        """The room it is posted to; None: the triggering message's."""
+        return self.to.room_id if isinstance(self.to, Post) else None
 
 
 class UserError(Exception):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from config import PEER_ROLES
 from handlers.context import CommandContext
 from handlers.registry import CommandRegistry
-from handlers.replies import Reply, UserError
+from handlers.replies import BESIDE, Post, Reply, UserError
 from handlers.text import quote
 from storage.rooms import classify_room, facilitators_room_id, rooms_of_kind
 
@@ -58,12 +58,12 @@ def register(registry: CommandRegistry) -> None:
         if kind == "peer_group":
             if room.encrypted:
                 replies.append(Reply(text="Ce groupe de pairs est confidentiel : rien de ce qui s'y dit ne sera "
-                                          "repris ailleurs sans l'accord de son auteur.", in_reply=False))
+                                          "repris ailleurs sans l'accord de son auteur.", to=BESIDE))
             else:
                 replies.append(Reply(template="rooms/unencrypted_warning.md.j2", context={"name": name},
-                                     in_reply=False))
+                                     to=BESIDE))
                 if facilitators and facilitators != room.room_id:
                     # Only the room's name leaves the room, which is what the facilitators need to act.
                     replies.append(Reply(template="rooms/unencrypted_alert.md.j2", context={"name": name},
-                                         room_id=facilitators, contains_room_content=False))
+                                         to=Post(facilitators), contains_room_content=False))
         return replies

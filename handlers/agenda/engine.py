@@ -33,7 +33,7 @@ from handlers.agenda.notices import notify_facilitators
 from handlers.agenda.targets import AliasResolver, resolve_aliases, resolve_targets
 from handlers.context import Services
 from handlers.french import format_date_fr, format_datetime_fr, format_delay_fr
-from handlers.replies import Reply
+from handlers.replies import Post, Reply
 from storage.agenda import (BROADCAST, CANCELLATION, EVENT, FAILED, PENDING, SENDING, SENT, ReminderRow,
                             claim_due_reminders, finish_reminder, record_posted_rooms, sending_reminders,
                             skip_reminder)
@@ -225,13 +225,13 @@ class ReminderEngine:
         if len(group) == 1:
             row = group[0]
             reply = Reply(template=TEMPLATES[row.kind], context=self._reply_context(row, late[row.id]),
-                          room_id=room_id, in_reply=False, txn_key=f"{KEY_PREFIX}{row.id}-{room_id}",
+                          to=Post(room_id), txn_key=f"{KEY_PREFIX}{row.id}-{room_id}",
                           tag=f"reminder:{row.id}",
                           # Agenda content and facilitators' messages are meant for these rooms.
                           author_consented=True)
         else:
             items = [{"template": TEMPLATES[row.kind], **self._reply_context(row, late[row.id])} for row in group]
-            reply = Reply(template=DIGEST_TEMPLATE, context={"items": items}, room_id=room_id, in_reply=False,
+            reply = Reply(template=DIGEST_TEMPLATE, context={"items": items}, to=Post(room_id),
                           txn_key=digest_txn_key(room_id, (row.id for row in group)),
                           tag="reminders:" + ",".join(str(row.id) for row in group), author_consented=True)
         try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 
 from handlers.context import Services
-from handlers.replies import Reply
+from handlers.replies import Post, Reply
 from storage.rooms import facilitators_room_id
 
 log = logging.getLogger(__name__)
@@ -22,8 +22,8 @@ async def notify_facilitators(services: Services, template: str, context: dict, 
         log.warning("no facilitators' room known for notice %s", txn_key)
         return
     try:
-        posted = await services.post(Reply(template=template, context=context, room_id=room_id,
-                                           in_reply=False, txn_key=txn_key, tag="agenda-notice"))
+        posted = await services.post(Reply(template=template, context=context, to=Post(room_id),
+                                           txn_key=txn_key, tag="agenda-notice"))
     except Exception:
         log.exception("notice %s could not be posted", txn_key)
         posted = None

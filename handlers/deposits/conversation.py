@@ -21,7 +21,7 @@ from handlers.deposits.machine import (ABANDONED, CONFIRMED, FILLING, RECAP, REC
 from handlers.deposits.records import confirmation_replies, create_deposit
 from handlers.private import pointer, private_room
 from handlers.registry import HandlerResult
-from handlers.replies import Reply
+from handlers.replies import ANSWER, Post, Reply
 from storage.deposits import DepositDraft, draft_in_thread, latest_draft, open_draft, private_draft
 
 CONFIRM_REACTIONS = ("✅", "✔️", "✔", "☑️", "👍")
@@ -37,11 +37,11 @@ def _in_draft(replies: list[Reply], draft: DepositDraft, trigger_room: str | Non
     pinned = []
     for reply in replies:
         changes: dict = {}
-        if reply.room_id is None:
+        if not isinstance(reply.to, Post):
             # A reply to the member's own message only where that message is.
-            changes = {"room_id": draft.room_id, "in_reply": reply.in_reply and trigger_room == draft.room_id,
-                       # The member's own words, shown to them alone in their direct chat.
-                       "author_consented": True}
+            answers = reply.to == ANSWER and trigger_room == draft.room_id
+            # The member's own words, shown to them alone in their direct chat.
+            changes = {"to": ANSWER if answers else Post(draft.room_id), "author_consented": True}
         if reply.tag == RECAP_TAG:
             changes["tag"] = f"{RECAP_TAG}:{draft.id}"
         pinned.append(replace(reply, **changes))

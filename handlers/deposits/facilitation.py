@@ -11,7 +11,7 @@ from handlers.deposits.formsource import form_for, tribe_names
 from handlers.deposits.records import STATUS_LABELS, deposit_view, local_date
 from handlers.private import in_private, private_room, to_member
 from handlers.registry import HandlerResult
-from handlers.replies import Attachment, Reply, UserError
+from handlers.replies import Attachment, Post, Reply, UserError
 from handlers.text import quote
 from storage.deposits import DEPOSIT_STATUSES, drafts_of, find_deposit, list_deposits
 
@@ -122,7 +122,7 @@ async def _change_status(ctx: CommandContext, reference: str, words: list[str]) 
     direct = await private_room(ctx.services, deposit.depositor)
     return [
         Reply(text=f"Le dépôt {reference} est maintenant : **{label}**. Son auteur en est informé en message privé."),
-        to_member(Reply(template="deposits/status_changed.md.j2", in_reply=False, mentions=(deposit.depositor,),
+        to_member(Reply(template="deposits/status_changed.md.j2", to=Post(direct), mentions=(deposit.depositor,),
                         context={"reference": reference, "title": deposit.title,
                                  "status_label": label, "comment": comment},
                         txn_key=f"deposit-status:{reference}:{len(deposit.history)}"), direct),

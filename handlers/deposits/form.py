@@ -71,10 +71,6 @@ class FieldDef:
     # A replacement question when the deposit comes from a confidential room.
     question_if_confidential: str = ""
 
-    @property
-    def has_options(self) -> bool:
-        return self.type in ("choice", "choices", "tribe")
-
     def question_for(self, origin_confidential: bool) -> str:
         if origin_confidential and self.question_if_confidential:
             return self.question_if_confidential

@@ -14,7 +14,7 @@ from handlers.deposits.form import FormDef
 from handlers.deposits.formsource import form_for
 from handlers.deposits.machine import FormState, abandon
 from handlers.private import private_room
-from handlers.replies import Reply, UserError
+from handlers.replies import Post, Reply, UserError
 from storage.deposits import idle_drafts
 
 log = logging.getLogger(__name__)
@@ -45,8 +45,7 @@ async def check_idle_drafts(services: Services) -> list[Reply]:
             state = FormState.from_json(draft.state)
             title = state.answers.get("title", "")
             # The member's own words, in their own direct chat.
-            where = {"room_id": draft.room_id, "in_reply": False, "mentions": (draft.user_id,),
-                     "author_consented": True}
+            where = {"to": Post(draft.room_id), "mentions": (draft.user_id,), "author_consented": True}
             if draft.updated_at <= abandon_before:
                 # updated_at stays the last activity of the member, which !mes-depots shows.
                 draft.state, draft.status = abandon(state, now).to_json(), "abandoned"

@@ -17,7 +17,7 @@ from handlers.deposits.answers import display_value, format_date_fr
 from handlers.text import fold
 from handlers.deposits.form import FormDef
 from handlers.deposits.machine import FormState, applicable
-from handlers.replies import Reply
+from handlers.replies import Post, Reply
 from storage.deposits import Deposit, DepositDraft, find_deposit, format_reference, next_sequence
 from storage.rooms import facilitators_room_id, rooms_of_kind
 
@@ -147,7 +147,7 @@ def confirmation_replies(services: Services, form: FormDef, deposit: Deposit) ->
         fields = {f.key: f for f in form.fields}
         needs = deposit.answers.get("needs")
         replies.append(Reply(
-            template="deposits/tribe_announce.md.j2", room_id=announce_in, in_reply=False,
+            template="deposits/tribe_announce.md.j2", to=Post(announce_in),
             context={"title": deposit.title, "reference": deposit.reference,
                      "territory": deposit.answers.get("territory") or "",
                      "needs": display_value(fields["needs"], needs) if needs and "needs" in fields else ""},
@@ -167,7 +167,7 @@ def facilitators_notice(services: Services, form: FormDef, deposit: Deposit, *,
     if not facilitators_room:
         return None
     return Reply(
-        template="deposits/facilitators_notice.md.j2", room_id=facilitators_room, in_reply=False,
+        template="deposits/facilitators_notice.md.j2", to=Post(facilitators_room),
         context={**deposit_view(deposit, form, services.config.bot.tz), "shared_later": shared_later},
         # The form is filled in the author's direct chat. Its purpose is to reach the facilitators:
         # confirming the recap is the author's consent; from a confidential room it also takes the

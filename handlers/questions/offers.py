@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from handlers.context import CommandContext, Reaction, RoomInfo, Services
-from handlers.replies import Reply
+from handlers.replies import Post, Reply
 from handlers.text import parse_yes_no
 from storage.messages import sent_with_tag
 from storage.questions import ForwardedQuestion, ForwardOffer, open_offer
@@ -72,7 +72,8 @@ async def on_offer_reaction(reaction: Reaction, services: Services) -> list[Repl
     offer_id = int(reaction.target_tag.split(":", 1)[1])
     replies = _decide(services, offer_id, reaction.sender, reaction.room.name, accept=True)
     # The acknowledgement answers the offer message itself.
-    return [replace(r, reply_to=reaction.target_event_id) if r.room_id is None else r for r in replies or []]
+    return [r if isinstance(r.to, Post) else replace(r, to=Post(reaction.room.room_id, reply_to=reaction.target_event_id))
+            for r in replies or []]
 
 
 def _open_offer_of(services: Services, room_id: str, asker: str) -> bool:
@@ -107,7 +108,7 @@ def _decide(services: Services, offer_id: int, sender: str, room_name: str, *, a
     prefix = services.config.bot.command_prefix
     return [Reply(text="C'est transmis à l'équipe d'animation : la réponse arrivera ici."),
             # The asker's explicit yes to this very offer is the consent needed to carry it out of the room.
-            Reply(template="questions/forwarded.md.j2", room_id=facilitators, author_consented=True,
+            Reply(template="questions/forwarded.md.j2", to=Post(facilitators), author_consented=True,
                   origin_room_id=offer.room_id,
                   context={"number": number, "asker": offer.asker, "room_name": room_name,
                            "question": offer.question, "prefix": prefix})]

@@ -6,7 +6,7 @@ import re
 
 from handlers.context import CommandContext
 from handlers.french import format_datetime_fr
-from handlers.replies import Reply, UserError
+from handlers.replies import Post, Reply, UserError
 from handlers.text import escape_markdown
 from storage.questions import ForwardedQuestion, waiting_questions
 
@@ -37,7 +37,8 @@ async def answer_command(ctx: CommandContext) -> list[Reply]:
         session.add(question)
     if ctx.services.search is not None:
         await ctx.services.search.add_faq(question.question, text)
-    return [Reply(template="questions/facilitator_answer.md.j2", room_id=question.room_id,
-                  thread_root=question.thread_root, reply_to=question.event_id, mentions=(question.asker,),
+    return [Reply(template="questions/facilitator_answer.md.j2",
+                  to=Post(question.room_id, thread_root=question.thread_root, reply_to=question.event_id),
+                  mentions=(question.asker,),
                   context={"question": question.question, "answer": text}, txn_key=f"faq-answer-{number}"),
             Reply(text=f"Réponse envoyée à {escape_markdown(question.asker)} et ajoutée à la FAQ.")]

@@ -19,7 +19,7 @@ from bot.room_directory import RoomDirectory
 from bot.sender import Sender
 from handlers.context import Message, RoomInfo
 from handlers.registry import CommandRegistry
-from handlers.replies import Reply
+from handlers.replies import Post, Reply
 from storage.direct_chats import DirectChat, PendingMessage
 from storage.messages import SentMessage
 from storage.rooms import RoomRecord
@@ -76,20 +76,20 @@ async def test_the_guard_holds_on_replies_reactions_and_posts(bot, make_services
     peers = directory.info(PEERS)
     assert peers.confidential
     # A reply to a message of the peer group: only what its author agreed to, or what says nothing, goes out.
-    await sender.send_all([Reply(text="ici"), Reply(text="secret des pairs", room_id=FAC),
-                           Reply(text="avec accord", room_id=FAC, author_consented=True),
-                           Reply(text="DEP-2027-0001", room_id=FAC, contains_room_content=False)],
+    await sender.send_all([Reply(text="ici"), Reply(text="secret des pairs", to=Post(FAC)),
+                           Reply(text="avec accord", to=Post(FAC), author_consented=True),
+                           Reply(text="DEP-2027-0001", to=Post(FAC), contains_room_content=False)],
                           message(peers, "!x"))
     assert server.bodies(PEERS) == ["ici"]
     assert server.bodies(FAC) == ["avec accord", "DEP-2027-0001"]
     # A post (reminders, notices, broadcasts) carrying a peer group's words is held back the same way…
-    assert await sender.post(Reply(text="secret posté", room_id=FAC, origin_room_id=PEERS)) is None
+    assert await sender.post(Reply(text="secret posté", to=Post(FAC), origin_room_id=PEERS)) is None
     # …and so is what a reaction in the peer group leads to (the dispatcher names the reaction's room).
     services = make_services(config, post=sender.post)
     registry = CommandRegistry()
 
     async def on_vote(reaction, _services):
-        return Reply(text="secret par réaction", room_id=FAC)
+        return Reply(text="secret par réaction", to=Post(FAC))
     registry.add_reaction_handler("vote:", on_vote)
     with db.session() as session:
         session.add(SentMessage(event_id="$tagged", room_id=PEERS, tag="vote:1"))
@@ -97,7 +97,7 @@ async def test_the_guard_holds_on_replies_reactions_and_posts(bot, make_services
     await dispatcher.on_reaction(peers, "$reaction", ANA, "👍", "$tagged")
     assert "secret posté" not in server.bodies(FAC) and "secret par réaction" not in server.bodies(FAC)
     # From a tribe room, the same replies go out: a tribe is no confidential room.
-    await sender.send_all([Reply(text="question publique", room_id=FAC)], message(directory.info(TRIBE), "!x", "$t"))
+    await sender.send_all([Reply(text="question publique", to=Post(FAC))], message(directory.info(TRIBE), "!x", "$t"))
     assert "question publique" in server.bodies(FAC)
 
 
@@ -116,7 +116,7 @@ async def test_a_direct_chat_waits_for_its_member_then_gets_everything_in_order(
     server.rooms[DM] = Room(users={BOT: None, ANA: None}, invited_users={ANA: None})  # invited, not joined
     trigger = message(directory.info(TRIBE), "!deposer")
     await sender.send_all([Reply(text="Je vous écris en privé."),
-                           Reply(text="Question 1", room_id=DM), Reply(text="Récap", room_id=DM, tag="recap:1")],
+                           Reply(text="Question 1", to=Post(DM)), Reply(text="Récap", to=Post(DM), tag="recap:1")],
                           trigger)
     assert server.bodies(TRIBE) == ["Je vous écris en privé."] and server.bodies(DM) == []
     with db.session() as session:
@@ -144,7 +144,7 @@ async def test_a_declined_invitation_is_said_and_the_next_chat_gets_what_waited(
     sender, server, db, directory, direct_chats, _ = bot
     direct_chats.adopt(DM, ANA)
     server.rooms[DM] = Room(users={BOT: None, ANA: None}, invited_users={ANA: None})
-    await sender.send_all([Reply(text="Votre liste", room_id=DM)], message(directory.info(TRIBE), "!mes-depots"))
+    await sender.send_all([Reply(text="Votre liste", to=Post(DM))], message(directory.info(TRIBE), "!mes-depots"))
     del server.rooms[DM].users[ANA]
     await sender.member_declined(DM)
     [notice] = server.bodies(TRIBE)

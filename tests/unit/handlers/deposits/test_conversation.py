@@ -1,5 +1,6 @@
 """The deposit form in the chat: in the member's direct chat wherever it starts, restarts, two members at
 once, confidential rooms, and drafts of the previous release left in a room's thread."""
+from handlers.replies import ANSWER, Post
 from tests.unit.handlers.deposits.harness import (ALICE, BOB, FACILITATOR, FACILITATORS, PEERS, SELF_DEPOSIT,
                                                   TRIBE_ENERGY, Clock, Harness, deposits, drafts, fill, last_tag,
                                                   thread_draft_of_the_previous_release)
@@ -19,7 +20,7 @@ async def test_deposer_in_a_room_continues_in_the_members_direct_chat(tmp_path):
     assert await h.say(ALICE, "Cantine bio") == []
     assert await h.say(ALICE, "Cantine bio", thread_root="$root") == []
     [second] = await h.say(ALICE, "Cantine bio", room=h.dm(ALICE))
-    assert second.room_id == h.dm(ALICE).room_id and "Question 2/" in second.text
+    assert second.to == ANSWER and "Question 2/" in second.text  # a reply to the answer, in the direct chat
 
 
 async def test_a_member_yet_to_join_the_direct_chat_is_told_to_accept_the_invitation(tmp_path):
@@ -45,7 +46,7 @@ async def test_a_complete_deposit_is_numbered_announced_and_notified(tmp_path):
     assert deposit.origin_room_id == TRIBE_ENERGY.room_id and not deposit.origin_confidential
     assert deposit.answers["needs"] == ["partners", "funding"] and deposit.answers["carrier_name"] is None
     by_room = {s.room_id: s for s in sent}
-    assert "DEP-2027-0001" in by_room[h.dm(ALICE).room_id].text
+    assert "DEP-2027-0001" in by_room[None].text  # the thanks answers the « oui », in the direct chat
     notice = by_room[FACILITATORS.room_id]
     assert "DEP-2027-0001" in notice.text and "Cantine bio intercommunale" in notice.text
     # Typed in a direct chat, it reaches the facilitators by the author's confirmed recap.
@@ -78,7 +79,7 @@ async def test_confirmation_by_reaction_from_the_author_only(tmp_path):
     assert deposits(h) == []
     sent = await h.react(ALICE, "✅", tag)
     assert deposits(h)[0].reference == "DEP-2027-0001"
-    assert sent[0].room_id == h.dm(ALICE).room_id and not sent[0].in_reply
+    assert sent[0].to == Post(h.dm(ALICE).room_id)
 
 
 async def test_restart_in_the_middle_resumes_exactly_there(tmp_path):
@@ -160,7 +161,8 @@ async def test_confidential_deposit_with_consent_reaches_the_facilitators_only(t
     h = Harness.build(tmp_path)
     await h.say(ALICE, "!deposer", room=PEERS)
     sent = await fill(h, ALICE, SELF_DEPOSIT[:-1] + ["oui", "oui"])
-    assert {s.room_id for s in sent} == {h.dm(ALICE).room_id, FACILITATORS.room_id}
+    # The thanks answers the « oui » in the direct chat; the notice goes to the facilitators.
+    assert {s.room_id for s in sent} == {None, FACILITATORS.room_id}
     [notice] = [s for s in sent if s.room_id == FACILITATORS.room_id]
     assert notice.author_consented and "Cantine bio intercommunale" in notice.text
     assert deposits(h)[0].visibility == "facilitators"
@@ -169,7 +171,7 @@ async def test_confidential_deposit_with_consent_reaches_the_facilitators_only(t
 async def test_a_form_started_in_a_direct_chat_stays_there(tmp_path):
     h = Harness.build(tmp_path)
     [question] = await h.say(ALICE, "!deposer", room=h.dm(ALICE))
-    assert question.room_id == h.dm(ALICE).room_id and question.in_reply and "Question 1/" in question.text
+    assert question.to == ANSWER and "Question 1/" in question.text  # answers !deposer where it was typed
     sent = await h.say(ALICE, "Cantine bio", room=h.dm(ALICE))
     assert "Question 2/" in sent[0].text
     assert drafts(h)[0].origin_confidential  # a direct chat is a confidential place to start from

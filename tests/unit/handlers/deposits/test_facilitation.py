@@ -11,6 +11,7 @@ from handlers.deposits.records import facilitators_notice
 from storage.deposits import Deposit, format_reference
 from tests.unit.handlers.deposits.harness import (ALICE, BOB, FACILITATOR, FACILITATORS, PEERS, TRIBE_ENERGY, Harness,
                                                   copy_db, form_keys, run_cli)
+from handlers.replies import Post
 
 
 async def test_list_and_filter(h):
@@ -30,7 +31,7 @@ async def test_show_and_change_status_tells_the_depositor(h):
     assert "en étude" in sent[0].text
     told = sent[1]
     # Told in the depositor's direct chat, where only they read the title and the comment.
-    assert (told.room_id, told.thread_root, told.mentions) == (h.dm(ALICE).room_id, None, (ALICE,))
+    assert (told.to, told.mentions) == (Post(h.dm(ALICE).room_id), (ALICE,))
     assert told.author_consented and "Rendez-vous pris le 12 mars" in told.text
     [shown] = await h.say(FACILITATOR, "!depot DEP-2027-0001", room=FACILITATORS)
     assert "en étude" in shown.text and "Rendez-vous pris" in shown.text

@@ -3,6 +3,7 @@ import json
 
 from handlers.deposits import check_idle_drafts
 from tests.unit.handlers.deposits.harness import ALICE, Harness, drafts, thread_draft_of_the_previous_release
+from handlers.replies import Post
 
 
 async def test_idle_form_gets_one_reminder_then_is_abandoned_and_kept(tmp_path):
@@ -13,7 +14,7 @@ async def test_idle_form_gets_one_reminder_then_is_abandoned_and_kept(tmp_path):
     assert await check_idle_drafts(h.services) == []
     h.clock.advance(hours=2)
     [reminder] = [h.render(r) for r in await check_idle_drafts(h.services)]
-    assert reminder.room_id == h.dm(ALICE).room_id and reminder.thread_root is None
+    assert reminder.to == Post(h.dm(ALICE).room_id)
     assert reminder.mentions == (ALICE,) and "Cantine bio" in reminder.text and "tribu" in reminder.text
     h.clock.advance(hours=30)
     assert await check_idle_drafts(h.services) == []  # one reminder only
@@ -49,7 +50,7 @@ async def test_a_silent_draft_of_the_previous_release_is_reminded_in_the_direct_
     thread_draft_of_the_previous_release(h)
     h.clock.advance(hours=25)
     [reminder] = [h.render(r) for r in await check_idle_drafts(h.services)]
-    assert reminder.room_id == h.dm(ALICE).room_id and reminder.thread_root is None
+    assert reminder.to == Post(h.dm(ALICE).room_id)
     assert "Cantine bio intercommunale" in reminder.text
     [draft] = drafts(h)
     assert draft.room_id == h.dm(ALICE).room_id and draft.thread_root is None

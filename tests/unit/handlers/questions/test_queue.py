@@ -1,5 +1,6 @@
 """The facilitators' queue: !questions, !repondre, and the answer that feeds the FAQ."""
 from tests.unit.handlers.questions.harness import ANA, FACILITATORS, FANNY, OUT_OF_DOMAIN, TRIBE
+from handlers.replies import Post
 
 
 async def test_out_of_domain_abstains_offers_to_forward_and_the_loop_feeds_the_faq(bot):
@@ -14,7 +15,7 @@ async def test_out_of_domain_abstains_offers_to_forward_and_the_loop_feeds_the_f
     assert OUT_OF_DOMAIN in queue
     answer_text = "Mélangez farine, œufs et lait, puis laissez reposer une heure."
     [(back, back_text), (ack, ack_text)], _ = await bot.say(FANNY, f"!repondre 1 {answer_text}", room=FACILITATORS)
-    assert back.room_id == TRIBE.room_id and back.reply_to == question_event and back.mentions == (ANA,)
+    assert back.to == Post(TRIBE.room_id, reply_to=question_event) and back.mentions == (ANA,)
     assert answer_text in back_text and "FAQ" in ack_text
     [(_, queue)], _ = await bot.say(FANNY, "!questions", room=FACILITATORS)
     assert "Aucune question en attente" in queue

@@ -16,7 +16,7 @@ from storage.knowledge import FAQ, KnowledgeChunk, KnowledgeDocument
 from storage.questions import AnswerFeedback, ForwardedQuestion, ForwardOffer
 from storage.rooms import RoomRecord
 
-FIXTURE = Path(__file__).parent.parent / "fixtures" / "release-2026-12-01.sql"
+FIXTURE = Path(__file__).parents[2] / "fixtures" / "release-2026-12-01.sql"
 
 
 def read(path: Path) -> dict[str, tuple[set[str], list[dict]]]:

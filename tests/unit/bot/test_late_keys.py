@@ -12,6 +12,7 @@ from sqlalchemy import inspect
 from bot.late_keys import KEEP_FOR, NOTICE_AFTER, LateKeys
 from storage.database import Database
 from storage.undecryptable import UndecryptableEvent
+from handlers.replies import Post
 
 BOT, ALICE, BOB = "@bot:example.org", "@alice:example.org", "@bob:example.org"
 ROOM = "!pairs:example.org"
@@ -182,7 +183,7 @@ async def test_still_unreadable_after_a_few_minutes_its_sender_gets_one_notice(l
     clock.now = T0 + NOTICE_AFTER
     await late.sweep()
     (notice,) = posted
-    assert notice.room_id == ROOM and notice.reply_to == "$e1" and notice.mentions == (ALICE,)
+    assert notice.to == Post(ROOM, reply_to="$e1") and notice.mentions == (ALICE,)
     assert "pas pu lire votre message chiffré" in notice.text and "renvoyez-le" in notice.text
     assert notice.txn_key == "undecryptable-$e1"
     clock.now = T0 + NOTICE_AFTER * 3
@@ -202,7 +203,7 @@ async def test_several_unreadable_messages_make_one_notice_per_sender_and_not_ag
     await arrive(late, client, encrypted("$b1", session_id="S2", sender=BOB))
     clock.now = T0 + NOTICE_AFTER
     await late.sweep()
-    assert sorted((reply.mentions, reply.reply_to) for reply in posted) == [((ALICE,), "$a1"), ((BOB,), "$b1")]
+    assert sorted((reply.mentions, reply.to.reply_to) for reply in posted) == [((ALICE,), "$a1"), ((BOB,), "$b1")]
     assert "2 de vos messages chiffrés" in next(r.text for r in posted if r.mentions == (ALICE,))
     clock.now = T0 + timedelta(hours=2)
     await arrive(late, client, encrypted("$a3", session_id="S3"))

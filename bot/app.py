@@ -15,6 +15,7 @@ from datetime import timedelta
 from aiohttp import ClientError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from nio import AsyncClient
+from prometheus_client import CollectorRegistry
 
 from config import Config
 from bot.cross_signing import CrossSigning, CrossSigningError
@@ -22,7 +23,8 @@ from bot.direct_chats import DirectChats
 from bot.dispatcher import Dispatcher
 from bot.instance_lock import InstanceLock
 from bot.late_keys import SWEEP_SECONDS, LateKeys
-from bot.matrix_bot import MatrixBot, build_client
+from bot.matrix_bot import MatrixBot, StartupError, build_client
+from bot.metrics_server import MetricsServer
 from bot.rendering import Renderer, build_template_environment
 from bot.room_directory import RoomDirectory
 from bot.sender import Sender
@@ -34,8 +36,9 @@ from handlers.context import Services
 from handlers.deposits import check_idle_drafts
 from handlers.registry import CommandRegistry
 from handlers.deposits.form import load_form
+from handlers.metrics import Metrics
 from knowledge.embedders import Embedder, configured_embedder
-from knowledge.search import SearchService
+from knowledge.search import INDEX_FOLDER, SearchService
 from storage.database import Database
 from storage.files import secure_data_dir
 
@@ -74,11 +77,16 @@ class BotApp:
     reminders: ReminderService
     cross_signing: CrossSigning
     late_keys: LateKeys
+    metrics: Metrics
+    # None unless [metrics] listen is set.
+    metrics_server: MetricsServer | None = None
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def start(self) -> None:
         """Log in and catch up; after this the bot is ready to serve (used by run() and by tests)."""
         self.lock.acquire()
+        # First: while the bot logs in and catches up, /healthz already answers (503, no sync yet).
+        await self.start_metrics_server()
         self.db.create_all()
         await self.start_search()
         await self.matrix.log_in()
@@ -96,6 +104,15 @@ class BotApp:
         self.scheduler.add_job(self.sender.service_pending, "interval", args=(wait,),
                                seconds=min(WAITING_DIRECT_SECONDS, wait.total_seconds() / 2),
                                id="waiting-direct-chats", replace_existing=True, coalesce=True, max_instances=1)
+
+    async def start_metrics_server(self) -> None:
+        if self.metrics_server is None:
+            return
+        try:
+            await self.metrics_server.start()
+        except OSError as error:
+            raise StartupError(f"Impossible d'écouter sur {self.config.metrics.listen} (clé metrics.listen du "
+                               f"fichier {self.config.path}) : {error.strerror or error}") from None
 
     async def sign_own_device(self) -> None:
         try:
@@ -143,6 +160,8 @@ class BotApp:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         await self.client.close()
+        if self.metrics_server is not None:
+            await self.metrics_server.stop()
         self.db.close()
         self.lock.release()
 
@@ -159,26 +178,29 @@ def build_app(config: Config, *, embedder: Embedder | None = None) -> BotApp:
     secure_data_dir(config.data_dir)
     db = Database.in_dir(config.data_dir)
     client = build_client(config)
+    metrics = Metrics(CollectorRegistry())
     renderer = Renderer(build_template_environment(config.bot.templates_dir), config.bot.command_prefix)
     directory = RoomDirectory(config, db, client)
     direct_chats = DirectChats(client, db, directory)
-    sender = Sender(client, renderer, db, directory, direct_chats)
+    sender = Sender(client, renderer, db, directory, direct_chats, metrics)
     scheduler = AsyncIOScheduler(timezone=config.bot.tz)
     search = None
     if config.knowledge.enabled:
         search = SearchService(db, embedder or configured_embedder(config.knowledge),
-                               threshold=config.knowledge.threshold, top_k=config.knowledge.top_k)
+                               threshold=config.knowledge.threshold, top_k=config.knowledge.top_k,
+                               index_dir=config.data_dir / INDEX_FOLDER)
     services = Services(config=config, db=db, bot_user_id=config.matrix.user_id, post=sender.post,
                         scheduler=scheduler, direct_chats=direct_chats, search=search,
-                        deposit_form=load_form(config.deposits.form_path))
+                        deposit_form=load_form(config.deposits.form_path), metrics=metrics)
     reminders = ReminderService(services, is_facilitator=directory.is_facilitator,
                                 resolve_alias=directory.resolve_alias)
     registry = build_registry(reminders)
     dispatcher = Dispatcher(services, registry, sender.send_all, is_facilitator=directory.is_facilitator)
-    late_keys = LateKeys(client, db, sender.post)
-    matrix = MatrixBot(config, client, directory, dispatcher, sender, direct_chats, late_keys)
+    late_keys = LateKeys(client, db, sender.post, metrics=metrics)
+    matrix = MatrixBot(config, client, directory, dispatcher, sender, direct_chats, late_keys, metrics)
     app = BotApp(config=config, db=db, client=client, sender=sender, directory=directory, services=services,
                  registry=registry, matrix=matrix, scheduler=scheduler, lock=InstanceLock(config.data_dir),
                  reminders=reminders, cross_signing=CrossSigning(client, config.data_dir, config.matrix.password),
-                 late_keys=late_keys)
+                 late_keys=late_keys, metrics=metrics,
+                 metrics_server=MetricsServer(metrics, config.metrics) if config.metrics.enabled else None)
     return app

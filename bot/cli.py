@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from config import ConfigError
+from config.agenda import check_local_feeds
 from config.cli import add_config_option, config_from
 from handlers.deposits.form import load_form
 
@@ -15,7 +16,7 @@ from handlers.deposits.form import load_form
 def setup_logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # nio and the HTTP stack are chatty at INFO and may log event content at DEBUG.
-    for noisy in ("nio", "aiohttp", "peewee", "apscheduler", "httpx", "bm25s"):
+    for noisy in ("nio", "aiohttp", "peewee", "apscheduler", "httpx", "bm25s", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
@@ -37,6 +38,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_check_config(args: argparse.Namespace) -> int:
     config = config_from(args)
     form = load_form(config.deposits.form_path)  # the bot reads it at start: a mistake there stops it too
+    check_local_feeds(config.agenda, config.path)
     print(f"Configuration valide : {args.config}")
     print(f"  serveur : {config.matrix.homeserver} ({config.matrix.user_id})")
     print(f"  données : {config.data_dir}")
@@ -107,6 +109,84 @@ async def _crypto(config, session, action: str):
         await client.close()
 
 
+def cmd_db(args: argparse.Namespace) -> int:
+    from storage.database import Database, UnknownSchema, head_revision, schema_history
+
+    config = config_from(args)
+    if args.db_action == "history":
+        for revision in schema_history():
+            print(f"{revision.id} — {revision.summary.splitlines()[0]}")
+        return 0
+    db = Database.in_dir(config.data_dir)
+    try:
+        if args.db_action == "current":
+            current = db.revision()
+            if current is None:
+                print(f"La base {db.engine.url.database} n'a pas encore d'historique de migrations "
+                      "(elle en recevra un à la prochaine ouverture).")
+                return 1
+            print(f"Révision actuelle : {current}" + (" (à jour)" if current == head_revision() else
+                                                      f" ; la dernière est {head_revision()}"))
+            return 0
+        upgrade = db.create_all()
+    except UnknownSchema as error:
+        print(f"Erreur : {error}", file=sys.stderr)
+        return 2
+    finally:
+        db.close()
+    if upgrade is None:
+        print(f"La base est à jour (révision {head_revision()}).")
+    else:
+        print(f"Base mise à jour de la révision {upgrade.before} à {upgrade.after}."
+              + (f" Copie d'avant la mise à jour : {upgrade.copy}" if upgrade.copy else ""))
+    return 0
+
+
+RESTORE_WARNING = ("La sauvegarde {source} ({contents}) va remplacer la base, la session et le magasin de clés de "
+                   "{data_dir}. Tapez « oui » pour continuer : ")
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from bot.backup import BackupError, back_up
+
+    config = config_from(args)
+    try:
+        contents = back_up(config.data_dir, Path(args.destination))
+    except BackupError as error:
+        print(f"Erreur : {error}", file=sys.stderr)
+        return 2
+    print(f"Sauvegarde faite dans {args.destination} : {contents.describe()}.")
+    if not contents.cross_signing:
+        print(f"(Pas encore de clés de signature croisée dans {config.data_dir} : elles y seront après le "
+              "premier démarrage ; refaites alors une sauvegarde.)")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from bot.backup import BackupError, describe_backup, restore
+    from bot.instance_lock import AlreadyRunning
+
+    config = config_from(args)
+    source = Path(args.source)
+    try:
+        contents = describe_backup(source)
+        if not args.yes and not _confirmed(RESTORE_WARNING.format(
+                source=source, contents=contents.describe(), data_dir=config.data_dir)):
+            print("Rien n'a changé.")
+            return 1
+        restore(source, config.data_dir)
+    except BackupError as error:
+        print(f"Erreur : {error}", file=sys.stderr)
+        return 2
+    except AlreadyRunning:
+        print(f"Erreur : le bot tourne sur {config.data_dir} : arrêtez-le avant de restaurer une sauvegarde.",
+              file=sys.stderr)
+        return 2
+    print(f"Sauvegarde restaurée dans {config.data_dir} : {contents.describe()}. "
+          "Au prochain démarrage, le bot reprend avec le même appareil.")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
@@ -143,6 +223,25 @@ def build_parser() -> argparse.ArgumentParser:
     reset = crypto_actions.add_parser("reset", help="crée une nouvelle identité (demande confirmation)")
     add_config_option(reset)
     crypto.set_defaults(func=cmd_crypto)
+
+    db = sub.add_parser("db", help="la base de données : mise à jour de son schéma, révision, historique")
+    db_actions = db.add_subparsers(dest="db_action", required=True)
+    for action, help_text in (("upgrade", "met la base à jour (une copie est faite avant)"),
+                              ("current", "la révision où en est la base"),
+                              ("history", "les révisions du schéma, de la plus ancienne à la plus récente")):
+        add_config_option(db_actions.add_parser(action, help=help_text))
+    db.set_defaults(func=cmd_db)
+
+    backup = sub.add_parser("backup", help="sauvegarde la base, la session et les clés, même bot en marche")
+    backup.add_argument("destination", metavar="DEST", help="dossier neuf (ou vide) où écrire la sauvegarde")
+    add_config_option(backup)
+    backup.set_defaults(func=cmd_backup)
+
+    restore = sub.add_parser("restore", help="remet une sauvegarde en place (bot arrêté ; demande confirmation)")
+    restore.add_argument("source", metavar="SRC", help="dossier d'une sauvegarde faite par `manufacture-bot backup`")
+    restore.add_argument("--yes", action="store_true", help="ne pas demander de confirmation")
+    add_config_option(restore)
+    restore.set_defaults(func=cmd_restore)
 
     chat = sub.add_parser("chat", help="discuter avec le bot de la démo depuis le terminal (démo déjà lancée)")
     chat.add_argument("--dir", default="demo-data", help="dossier de la démo (défaut : demo-data)")

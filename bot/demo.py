@@ -153,6 +153,9 @@ def run_demo(directory: Path, chat: bool = False) -> int:
         config = load_config(directory / "config.toml")
         # The demo is for trying: warnings only, so the login instructions stay on screen.
         setup_logging("ERROR" if chat else "WARNING")
+        # nio warns « Missing session for device … » for every device it is about to open a session
+        # with: routine in a fresh demo, and noise under the instructions.
+        logging.getLogger("nio.crypto").setLevel(logging.ERROR)
         print(_instructions(state, directory), flush=True)
 
         async def main() -> None:
@@ -168,7 +171,10 @@ def run_demo(directory: Path, chat: bool = False) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        print("\nArrêt de la démo…", flush=True)
         synapse.stop()
+    print(f"Démo arrêtée (le bot et le serveur Matrix local). Tout est gardé dans {directory} : "
+          "relancez-la pour reprendre là où vous en étiez, ou supprimez ce dossier pour repartir de zéro.")
     return 0
 
 

@@ -68,13 +68,15 @@ class Dispatcher:
         except Exception:
             # The body stays out of the log: it may come from a confidential room.
             log.exception("Handler failed on event %s in %s", message.event_id, message.room_id)
+            self.services.metrics.handler_failures.inc()
             replies = [Reply(text=APOLOGY)]
         await self.send(replies, message)
 
     async def _route(self, ctx: CommandContext) -> list[Reply]:
-        message = ctx.message
+        message, count = ctx.message, self.services.metrics.message_handled
         limit = self.services.config.bot.max_message_length
         if len(message.body) > limit:
+            count("too_long")
             if message.addressed or message.thread_root or message.room.is_direct:
                 return [Reply(text=f"Votre message est trop long ({len(message.body)} caractères, "
                                    f"au plus {limit}). Je ne l'ai pas pris en compte : "
@@ -84,11 +86,14 @@ class Dispatcher:
             result = await listener(ctx)
             if result is not None:
                 log.debug("Message %s taken by listener %s", message.event_id, name)
+                count("listener")
                 return as_list(result)
         if message.body.startswith(self.prefix):
             return await self._command(ctx)
         if message.addressed and self.registry.fallback:
+            count("question")
             return as_list(await self.registry.fallback(ctx))
+        count("ignored")
         return []
 
     async def _command(self, ctx: CommandContext) -> list[Reply]:
@@ -97,9 +102,11 @@ class Dispatcher:
         word = word.strip()
         room = ctx.message.room
         if not word:
+            self.services.metrics.message_handled("unknown_command")
             return [Reply(text=f"Il manque le nom de la commande après « {self.prefix} ». "
                                f"Tapez `{self.prefix}aide` pour la liste.")]
         command = self.registry.find(word)
+        self.services.metrics.message_handled("unknown_command" if command is None else "command")
         if command is None:
             visible = self.registry.visible(is_facilitator=ctx.is_facilitator, room_kind=room.kind,
                                             is_direct=room.is_direct)
@@ -124,6 +131,7 @@ class Dispatcher:
             return
         reaction = Reaction(room=room, event_id=event_id, sender=sender, key=key, target_event_id=target_event_id,
                             target_tag=sent.tag, target_addressee=sent.addressee)
+        self.services.metrics.message_handled("reaction")
         for handler in self.registry.reaction_handlers(sent.tag):
             try:
                 replies = as_list(await handler(reaction, self.services))
@@ -131,6 +139,7 @@ class Dispatcher:
                 replies = [Reply(text=error.message, to=Post(room.room_id))]
             except Exception:
                 log.exception("Reaction handler failed on %s", event_id)
+                self.services.metrics.handler_failures.inc()
                 replies = [Reply(text=APOLOGY, to=Post(room.room_id))]
             # A reaction is no message to reply to: replies go to the room (or the thread they name),
             # and they carry that room's words as far as the sender's guard is concerned.
@@ -143,6 +152,7 @@ class Dispatcher:
         if not self.claim(event_id):
             return
         redaction = Redaction(room=room, sender=sender, redacted_event_id=redacted_event_id)
+        self.services.metrics.message_handled("redaction")
         for handler in self.registry.redaction_handlers:
             try:
                 await handler(redaction, self.services)

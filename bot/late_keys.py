@@ -20,6 +20,7 @@ from nio import (AsyncClient, BadEvent, ForwardedRoomKeyEvent, MatrixRoom, Megol
 from nio.exceptions import LocalProtocolError
 
 from handlers.context import system_clock
+from handlers.metrics import Metrics
 from handlers.replies import Post, Reply
 from storage.database import Database
 from storage.undecryptable import (UndecryptableEvent, due_for_notice, due_for_retry, forget, noticed_since,
@@ -53,8 +54,10 @@ def notice_text(count: int) -> str:
 
 class LateKeys:
     def __init__(self, client: AsyncClient, db: Database, post: Callable[[Reply], Awaitable[str | None]], *,
-                 clock: Callable[[], datetime] = system_clock, notice_after: timedelta = NOTICE_AFTER) -> None:
+                 clock: Callable[[], datetime] = system_clock, notice_after: timedelta = NOTICE_AFTER,
+                 metrics: Metrics | None = None) -> None:
         self.client, self.db, self.post, self.clock = client, db, post, clock
+        self.metrics = metrics or Metrics()
         self.notice_after = notice_after
         # One retry at a time: a key arriving during a sweep must not fetch the same event twice at once.
         self._lock = asyncio.Lock()
@@ -67,6 +70,7 @@ class LateKeys:
             kept = remember(session, event.event_id, room.room_id, event.sender, event.session_id, self.clock())
         if not kept:
             return
+        self.metrics.undecryptable.inc()
         log.info("Could not decrypt event %s in %s (session %s): kept until its key arrives",
                  event.event_id, room.room_id, event.session_id)
         try:

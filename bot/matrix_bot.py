@@ -4,9 +4,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from nio import (AsyncClient, AsyncClientConfig, ForwardedRoomKeyEvent, InviteMemberEvent, JoinError, LoginResponse,
-                 MatrixRoom, MegolmEvent, ReactionEvent, RedactionEvent, RoomKeyEvent, RoomMemberEvent, RoomMessageText,
-                 SyncError, SyncResponse)
+from nio import (AsyncClient, AsyncClientConfig, ErrorResponse, ForwardedRoomKeyEvent, InviteMemberEvent, JoinError,
+                 LoginResponse, MatrixRoom, MegolmEvent, ReactionEvent, RedactionEvent, RoomKeyEvent, RoomMemberEvent,
+                 RoomMessageText, SyncError, SyncResponse)
 from nio.store import SqliteStore
 from peewee import SqliteDatabase
 
@@ -20,7 +20,9 @@ from bot.sender import Sender
 from bot.session import StoredSession, forget_session, load_session, save_session
 from bot.sync_loop import sync_until_cancelled
 from handlers.context import Message
+from handlers.metrics import Metrics
 from handlers.replies import Post, Reply
+from handlers.text import normalise_input
 from storage.messages import bot_in_thread, is_bot_message
 
 log = logging.getLogger(__name__)
@@ -71,9 +73,13 @@ def build_client(config: Config) -> AsyncClient:
 
 class MatrixBot:
     def __init__(self, config: Config, client: AsyncClient, directory: RoomDirectory, dispatcher: Dispatcher,
-                 sender: Sender, direct_chats: DirectChats, late_keys: LateKeys) -> None:
+                 sender: Sender, direct_chats: DirectChats, late_keys: LateKeys,
+                 metrics: Metrics | None = None) -> None:
         self.config, self.client, self.directory, self.dispatcher = config, client, directory, dispatcher
         self.sender, self.direct_chats, self.late_keys = sender, direct_chats, late_keys
+        self.metrics = metrics or Metrics()
+        # nio runs response callbacks on each M_LIMIT_EXCEEDED it waits out before retrying.
+        self.client.add_response_callback(self._count_rate_limit, ErrorResponse)
         self.post = sender.post
         self.addressing = Addressing(config.matrix.user_id, config.bot.command_prefix)
         self._invites_seen: set[str] = set()
@@ -115,6 +121,7 @@ class MatrixBot:
             answer = await self.client.sync(timeout=0, full_state=True, sync_filter=SYNC_FILTER)
             if isinstance(answer, SyncError):
                 raise self._startup_sync_error(answer)
+            self.metrics.sync_succeeded()
             log.info("First start: %d rooms, history skipped", len(self.client.rooms))
         self.client.add_event_callback(self._guarded(self._on_text), RoomMessageText)
         self.client.add_event_callback(self._guarded(self._on_reaction), ReactionEvent)
@@ -126,6 +133,7 @@ class MatrixBot:
                                             since=self.client.loaded_sync_token)
             if isinstance(answer, SyncError):
                 raise self._startup_sync_error(answer)
+            self.metrics.sync_succeeded()
         await self.directory.apply_config()
         await self._check_rooms(list(self.client.rooms))
 
@@ -137,11 +145,20 @@ class MatrixBot:
         # nio's loop asks again at once after an error answer, forever: raising hands the error to
         # sync_until_cancelled, which waits longer each time, and gives up on a revoked session.
         self.client.add_response_callback(self._on_sync_error, SyncError)
+        self.client.add_response_callback(self._on_sync, SyncResponse)
         await sync_until_cancelled(self.client, give_up_on=(SessionRevoked,), timeout=30000,
                                    sync_filter=SYNC_FILTER, full_state=False)
 
     async def _on_sync_error(self, answer: SyncError) -> None:
+        self.metrics.sync_failures.inc()
         raise sync_failure(answer, self.config.data_dir)
+
+    async def _on_sync(self, answer: SyncResponse) -> None:
+        self.metrics.sync_succeeded()
+
+    async def _count_rate_limit(self, answer: ErrorResponse) -> None:
+        if answer.status_code in ("M_LIMIT_EXCEEDED", 429):
+            self.metrics.rate_limited.inc()
 
     # --- callbacks -----------------------------------------------------------------------
 
@@ -176,7 +193,8 @@ class MatrixBot:
     def _message(self, room: MatrixRoom, event) -> Message:
         content = event.source.get("content", {})
         where = relations(content)
-        body = strip_reply_fallback(event.body or "").strip()
+        # The one place member text comes in: every handler reads it normalised.
+        body = strip_reply_fallback(normalise_input(event.body or "")).strip()
         info = self.directory.info(room.room_id)
         with self.dispatcher.services.db.session() as session:
             replies_to_bot = bool(where.in_reply_to) and is_bot_message(session, where.in_reply_to)
@@ -193,6 +211,8 @@ class MatrixBot:
         if event.sender == self.client.user_id:
             return
         await self.warn_if_unencrypted(room.room_id)
+        # From the sender's homeserver to us: how far behind the sync (or a restart's catch-up) runs.
+        self.metrics.event_lag.observe(max(0.0, self.metrics.clock() - event.server_timestamp / 1000))
         await self.dispatcher.on_message(self._message(room, event))
 
     async def _on_reaction(self, room: MatrixRoom, event: ReactionEvent) -> None:

@@ -26,6 +26,7 @@ from bot.direct_chats import DirectChats
 from bot.rendering import Renderer
 from bot.room_directory import RoomDirectory
 from handlers.context import Message
+from handlers.metrics import Metrics
 from handlers.replies import Answer, Post, Reply
 from storage.database import Database
 from storage.direct_chats import PendingMessage, mark_noticed, pending_in, rooms_with_pending, unnoticed_before
@@ -46,9 +47,10 @@ def transaction_id(key: str) -> str:
 
 class Sender:
     def __init__(self, client: AsyncClient, renderer: Renderer, db: Database, directory: RoomDirectory,
-                 direct_chats: DirectChats) -> None:
+                 direct_chats: DirectChats, metrics: Metrics | None = None) -> None:
         self.client, self.renderer, self.db = client, renderer, db
         self.directory, self.direct_chats = directory, direct_chats
+        self.metrics = metrics or Metrics()
         self._room_locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._pending: set[asyncio.Task] = set()
 
@@ -132,10 +134,13 @@ class Sender:
                                                  ignore_unverified_devices=True)
         except LocalProtocolError as exc:
             log.warning("Cannot send to %s: %s", room_id, exc)
+            self.metrics.send_failed("local_error")
             return None
         if not isinstance(answer, RoomSendResponse):
             log.warning("Sending to %s failed: %s", room_id, getattr(answer, "message", answer))
+            self.metrics.send_failed("refused")
             return None
+        self.metrics.sends.inc()
         relation = content.get("m.relates_to") or {}
         thread_root = relation.get("event_id") if relation.get("rel_type") == "m.thread" else None
         with self.db.session() as session:
@@ -244,6 +249,7 @@ class Sender:
                                                 encrypt=encrypt, filesize=len(attachment.content))
         if not isinstance(answer, UploadResponse):
             log.warning("Upload to %s failed: %s", room_id, getattr(answer, "message", answer))
+            self.metrics.send_failed("upload")
             return None
         content = {"msgtype": "m.file", "body": attachment.filename, "filename": attachment.filename,
                    "info": {"mimetype": attachment.mimetype, "size": len(attachment.content)}}

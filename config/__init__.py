@@ -16,13 +16,14 @@ from config.bot import BotConfig, parse_bot
 from config.deposits import DepositsConfig, parse_deposits
 from config.knowledge import EMBEDDER_BACKENDS, KnowledgeConfig, parse_knowledge
 from config.matrix import MatrixConfig, parse_matrix
+from config.metrics import MetricsConfig, parse_metrics
 from config.reader import ConfigError, TomlReader, read_toml
 from config.rooms import PEER_ROLES, ROOM_KINDS, TARGET_KINDS, RoomConfig, parse_room
 
 __all__ = ["AccessConfig", "AgendaConfig", "BotConfig", "Config", "ConfigError", "DepositsConfig", "EMBEDDER_BACKENDS",
-           "FeedConfig", "KnowledgeConfig", "MatrixConfig", "PEER_ROLES", "ROOM_KINDS", "RecurringEventConfig",
-           "RoomConfig", "TARGET_KINDS", "TomlReader", "default_config_path", "load_config", "parse_config",
-           "parse_offset_minutes", "read_toml"]
+           "FeedConfig", "KnowledgeConfig", "MatrixConfig", "MetricsConfig", "PEER_ROLES", "ROOM_KINDS",
+           "RecurringEventConfig", "RoomConfig", "TARGET_KINDS", "TomlReader", "default_config_path", "load_config",
+           "parse_config", "parse_offset_minutes", "read_toml"]
 
 
 def default_config_path() -> str:
@@ -40,6 +41,7 @@ class Config:
     knowledge: KnowledgeConfig = field(default_factory=KnowledgeConfig)
     deposits: DepositsConfig = field(default_factory=DepositsConfig)
     agenda: AgendaConfig = field(default_factory=AgendaConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
 
     @property
     def data_dir(self) -> Path:
@@ -57,6 +59,6 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
                     access=parse_access(root.sub("access")),
                     rooms=tuple(parse_room(r) for r in root.items("rooms")),
                     knowledge=parse_knowledge(root.sub("knowledge")), deposits=parse_deposits(root.sub("deposits")),
-                    agenda=parse_agenda(root.sub("agenda")))
+                    agenda=parse_agenda(root.sub("agenda")), metrics=parse_metrics(root.sub("metrics")))
     root.no_unknown_keys()
     return config

@@ -4,10 +4,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from dateutil.rrule import rrulestr
 
-from config.reader import TomlReader, resolve_path
+from config.reader import ConfigError, TomlReader, resolve_path
 from config.rooms import room_targets
 
 DEFAULT_REMINDERS = ("1d", "15m")
@@ -84,11 +85,23 @@ def _recurring(r: TomlReader) -> RecurringEventConfig:
     return config
 
 
+def is_remote(url: str) -> bool:
+    return url.startswith(("http://", "https://"))
+
+
+def check_local_feeds(agenda: AgendaConfig, path: Path) -> None:
+    """check-config's verdict on local feed files. The bot itself starts without one (its feed
+    poller says it is unreadable and keeps the last good copy): a file may come later."""
+    for index, feed in enumerate(agenda.feeds):
+        if not is_remote(feed.url) and not Path(feed.url).is_file():
+            raise ConfigError(path, f"agenda.feeds[{index}].url", f"fichier introuvable : {feed.url}")
+
+
 def _feed(f: TomlReader) -> FeedConfig:
     url = f.get("url", str, required=True)
     categories_reader = f.sub("categories")
     categories = {name: room_targets(categories_reader, name) for name in categories_reader.table}
-    config = FeedConfig(url=url if url.startswith(("http://", "https://")) else str(resolve_path(f.base, url)),
+    config = FeedConfig(url=url if is_remote(url) else str(resolve_path(f.base, url)),
                         rooms=room_targets(f, "rooms"), reminders=_reminder_offsets(f, "reminders"),
                         categories=categories, name=f.get("name", str, FeedConfig.name))
     f.no_unknown_keys()

@@ -4,6 +4,7 @@ Every error names the file and the dotted key, so a deployment can fix it withou
 """
 from __future__ import annotations
 
+import difflib
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,8 @@ class ConfigError(Exception):
     """A configuration problem, with the file and key it comes from."""
 
     def __init__(self, path: Path | str, key: str, problem: str) -> None:
-        super().__init__(f"{path}: clé « {key} » : {problem}")
+        # A problem of the whole file (missing, bad syntax) has no key to name.
+        super().__init__(f"{path}: clé « {key} » : {problem}" if key else f"{path}: {problem}")
         self.path, self.key, self.problem = str(path), key, problem
 
 
@@ -22,9 +24,9 @@ def read_toml(path: Path, error: type[ConfigError] = ConfigError) -> dict[str, A
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise error(path, "(fichier)", "fichier introuvable") from None
+        raise error(path, "", "fichier introuvable") from None
     except tomllib.TOMLDecodeError as exc:
-        raise error(path, "(syntaxe)", f"TOML invalide : {exc}") from None
+        raise error(path, "", f"TOML invalide : {exc}") from None
 
 
 def resolve_path(base: Path, value: str) -> Path:
@@ -86,7 +88,9 @@ class TomlReader:
     def no_unknown_keys(self) -> None:
         unknown = sorted(set(self.table) - self.used)
         if unknown:
-            raise self.fail(unknown[0], "clé inconnue (faute de frappe ?)")
+            close = difflib.get_close_matches(unknown[0], sorted(self.used), n=1, cutoff=0.75)
+            hint = f"vouliez-vous dire « {self.key(close[0])} » ?" if close else "faute de frappe ?"
+            raise self.fail(unknown[0], f"clé inconnue ({hint})")
 
 
 def _french_type(name: str) -> str:

@@ -1,10 +1,11 @@
 """What a handler receives: the message, who sent it, where, and the services built at start."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Awaitable, Callable, Protocol
 
+from handlers.metrics import Metrics
 from handlers.replies import Reply
 
 if TYPE_CHECKING:
@@ -80,6 +81,8 @@ class Services:
     direct_chats: DirectChats | None = None
     # The deposit form as loaded and checked at start (tribes are added as they are known).
     deposit_form: "FormDef | None" = None
+    # What the operator sees at /metrics; by default counts nobody scrapes.
+    metrics: Metrics = field(default_factory=Metrics)
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,8 @@ def print_report(report: dict) -> None:
     if report["sections"]:
         print("\nPar section du référentiel :")
         for row in report["sections"]:
-            print(f"  {row['answers']:4d} réponses  👍 {row['up']:3d}  👎 {row['down']:3d}  {row['heading']}")
+            answers = "réponse " if row["answers"] == 1 else "réponses"
+            print(f"  {row['answers']:4d} {answers}  👍 {row['up']:3d}  👎 {row['down']:3d}  {row['heading']}")
     if report["disliked"]:
         print("\nRéponses jugées mauvaises (hors salons confidentiels) :")
         for row in report["disliked"]:

@@ -18,6 +18,22 @@ NO_WORDS = {"non", "n", "nan", "no", "nope", "non merci", "pas du tout", "surtou
             "je refuse", "refuse", "non non", "pas question", "pas besoin"}
 
 
+# Kept: line breaks and tabs are layout; every other control character (a null byte) and format
+# character (zero-width space, soft hyphen, bidi marks) is invisible and would split or hide words.
+_KEPT_CONTROLS = {"\n", "\r", "\t"}
+ZERO_WIDTH_JOINER = "\u200d"
+# Between two emoji the joiner makes one (👩‍💻); touching a letter it only hides a word (« ba‍li‍se »).
+_JOINER_IN_WORD = re.compile(r"(?<=\w)\u200d|\u200d(?=\w)")
+
+
+def normalise_input(text: str) -> str:
+    """What a member typed, as everything downstream reads it: NFKC (ligatures, full-width and
+    compatibility forms made plain) and no invisible characters."""
+    text = _JOINER_IN_WORD.sub("", unicodedata.normalize("NFKC", text))
+    return "".join(c for c in text if c in _KEPT_CONTROLS or c == ZERO_WIDTH_JOINER
+                   or unicodedata.category(c) not in ("Cc", "Cf"))
+
+
 def fold_accents(text: str) -> str:
     """Lower-case, accents stripped, typographic apostrophes made plain: « Déposer » is « deposer »."""
     decomposed = unicodedata.normalize("NFKD", text.lower().replace("’", "'"))

@@ -16,7 +16,7 @@ from config import KnowledgeConfig, default_config_path, load_config
 from config.cli import CONFIG_HELP
 from knowledge.embedders import build_embedder
 from knowledge.ingestion import IngestReport
-from knowledge.search import PUBLIC_COLLECTIONS, SearchResponse, SearchService
+from knowledge.search import INDEX_FOLDER, PUBLIC_COLLECTIONS, SearchResponse, SearchService
 from storage.database import open_database
 from storage.knowledge import REFERENTIEL
 
@@ -62,7 +62,8 @@ def knowledge_settings(path: str | None) -> tuple[Path, KnowledgeConfig]:
 def build_search_service(data_dir: Path, knowledge: KnowledgeConfig) -> SearchService:
     """Database, embedder (loaded once) and service; nothing indexed yet."""
     embedder = build_embedder(knowledge)
-    return SearchService(open_database(data_dir), embedder, threshold=knowledge.threshold, top_k=knowledge.top_k)
+    return SearchService(open_database(data_dir), embedder, threshold=knowledge.threshold, top_k=knowledge.top_k,
+                         index_dir=data_dir / INDEX_FOLDER)
 
 
 def run_ingest(args: argparse.Namespace) -> int:
@@ -82,6 +83,10 @@ def run_ingest(args: argparse.Namespace) -> int:
 def run_ask(args: argparse.Namespace) -> int:
     if args.question is None and sys.stdin.isatty():
         print("Donnez une question, ou envoyez-en une par ligne sur l'entrée standard.", file=sys.stderr)
+        return 2
+    if args.question is not None and not args.question.strip():
+        print("La question est vide : écrivez-la entre guillemets, par exemple "
+              "manufacture-bot ask \"c'est quoi une tribu ?\"", file=sys.stderr)
         return 2
     if args.k is not None and args.k < 1:
         print("-k doit valoir au moins 1.", file=sys.stderr)

@@ -1,21 +1,25 @@
-"""The in-memory index searched at question time.
+"""The index searched at question time.
 
 It holds, per collection, a float32 matrix of chunk vectors (dense search is one matrix product)
-and a BM25 index; both are rebuilt from the database, the source of truth, which
-knowledge.ingestion fills.
+and a BM25 index; both are built from the database, the source of truth, which knowledge.ingestion
+fills, and saved in data_dir (knowledge.index_store) so that the next start loads them, memory-mapped,
+and rebuilds only the collections whose chunks changed. The chunks' texts stay in the database:
+a search reads only those of its results.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 
 from knowledge.chunking import embedding_text
+from knowledge.index_store import IndexStore, StoredCollection, index_key
 from knowledge.lexical import FrenchAnalyzer, LexicalIndex
 from knowledge.normalise import QueryNormaliser, Vocabulary
 from storage.database import Database
-from storage.knowledge import collections_with_chunks, index_rows
+from storage.knowledge import chunks_by_id, collections_with_chunks, index_fingerprint, index_rows
 
 
 @dataclass(frozen=True)
@@ -31,12 +35,15 @@ class IndexedChunk:
 @dataclass
 class CollectionIndex:
     name: str
-    chunks: list[IndexedChunk]
+    # Chunk id of every row.
+    ids: np.ndarray
     # (n, dim) float32, rows L2-normalised: dense scores are one matrix product.
     matrix: np.ndarray
     lexical: LexicalIndex
     # Its words, for rewriting chat-style questions (knowledge.normalise).
     vocabulary: Vocabulary
+    # The chunks, when given in memory (`install`); None: read from the database by id.
+    chunks: list[IndexedChunk] | None = None
 
 
 @dataclass
@@ -59,10 +66,14 @@ class Ranking:
 
 
 class SearchIndex:
-    """Per-collection dense matrices and BM25 indexes, rebuilt from the database. Blocking."""
+    """Per-collection dense matrices and BM25 indexes, built from the database and, given a folder,
+    saved there and loaded from there while the database has not changed. Blocking."""
 
-    def __init__(self, analyzer: FrenchAnalyzer | None = None, *, lexical_weight: float = 0.5) -> None:
+    def __init__(self, analyzer: FrenchAnalyzer | None = None, *, lexical_weight: float = 0.5,
+                 folder: Path | None = None) -> None:
         self.analyzer = analyzer or FrenchAnalyzer()
+        self.store = IndexStore(folder) if folder is not None else None
+        self._db: Database | None = None
         # Weight of the standardised BM25 score against the standardised cosine in "hybrid"; 0.5 was
         # the best of 0.3/0.5/0.7 on both evaluation sets (bench/retrieval_eval.py).
         self.lexical_weight = lexical_weight
@@ -75,34 +86,60 @@ class SearchIndex:
 
     def size(self, collection: str | None = None) -> int:
         if collection is not None:
-            return len(self._collections[collection].chunks) if collection in self._collections else 0
-        return sum(len(c.chunks) for c in self._collections.values())
+            return len(self._collections[collection].ids) if collection in self._collections else 0
+        return sum(len(c.ids) for c in self._collections.values())
 
     def load(self, db: Database, embedder_name: str, collections: Iterable[str] | None = None) -> "SearchIndex":
-        """(Re)build the given collections (all when None) from the database."""
+        """(Re)load the given collections (all when None): from the folder when it holds them as
+        the database has them, else built from the database (and saved)."""
+        self._db = db
         with db.session() as session:
             if collections is None:
                 collections = collections_with_chunks(session)
                 for gone in set(self._collections) - set(collections):
                     del self._collections[gone]
+                if self.store is not None:
+                    self.store.keep_only(collections)
             for name in collections:
-                rows = index_rows(session, name, embedder_name)
-                self.install(name, [(IndexedChunk(r[0], r[1], r[2], r[3], tuple(r[4]), r[5]), r[6]) for r in rows])
+                key = index_key(name, embedder_name, self.analyzer.signature,
+                                index_fingerprint(session, name, embedder_name))
+                stored = self.store.load(name, key, LexicalIndex(self.analyzer)) if self.store else None
+                if stored is None:
+                    stored = self._build(name, index_rows(session, name, embedder_name), key)
+                if stored is None:
+                    self._collections.pop(name, None)
+                else:
+                    # One assignment swaps the collection whole: a concurrent search sees old or new.
+                    self._collections[name] = CollectionIndex(name, stored.ids, stored.matrix, stored.lexical,
+                                                              stored.vocabulary)
         return self
 
+    def _build(self, name: str, rows: list, key: str) -> StoredCollection | None:
+        """Build collection `name` from its database rows, save it, and return it as the folder
+        gives it back (memory-mapped), so a fresh build holds no more memory than a load."""
+        if not rows:
+            return None
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        matrix = _matrix([r[6] for r in rows])
+        texts = [embedding_text(tuple(r[4]), r[5]) for r in rows]
+        lexical = LexicalIndex(self.analyzer).build(texts)
+        vocabulary = self.normaliser.vocabulary(texts)
+        built = StoredCollection(ids, matrix, lexical, vocabulary)
+        if self.store is None:
+            return built
+        self.store.save(name, key, ids, matrix, lexical, vocabulary)
+        return self.store.load(name, key, LexicalIndex(self.analyzer)) or built
+
     def install(self, name: str, rows: list[tuple[IndexedChunk, bytes]]) -> None:
-        """Replace collection `name` by these chunks and their packed vectors."""
+        """Replace collection `name` by these chunks and their packed vectors, held in memory."""
         if not rows:
             self._collections.pop(name, None)
             return
         chunks = [chunk for chunk, _ in rows]
-        matrix = np.frombuffer(b"".join(vector for _, vector in rows), dtype="<f4").reshape(len(rows), -1)
-        matrix = matrix.astype(np.float32, copy=False)
         texts = [embedding_text(c.heading_path, c.text) for c in chunks]
-        lexical = LexicalIndex(self.analyzer).build(texts)
-        vocabulary = self.normaliser.vocabulary(texts)
-        # One assignment swaps the collection whole, so a concurrent search sees old or new, never half.
-        self._collections[name] = CollectionIndex(name, chunks, matrix, lexical, vocabulary)
+        self._collections[name] = CollectionIndex(
+            name, np.array([c.id for c in chunks], dtype=np.int64), _matrix([v for _, v in rows]),
+            LexicalIndex(self.analyzer).build(texts), self.normaliser.vocabulary(texts), chunks)
 
     def normalise(self, question: str, collections: Iterable[str]) -> str:
         """The question in the written French of the allowed collections (knowledge.normalise):
@@ -139,13 +176,26 @@ class SearchIndex:
             raise ValueError(f"unknown search method {method!r}")
 
         # Where each collection starts in the concatenated scores, to map a position back to its chunk.
-        starts = np.cumsum([0] + [len(p.chunks) for p in parts[:-1]])
-        results = []
+        starts = np.cumsum([0] + [len(p.ids) for p in parts[:-1]])
+        top = []
         for i in _top(fused, k):
             slot = int(np.searchsorted(starts, i, side="right")) - 1
-            part, row = parts[slot], int(i) - int(starts[slot])
-            results.append(Candidate(part.chunks[row], float(dense[i]), float(lexical[i]), float(fused[i])))
+            top.append((int(i), parts[slot], int(i) - int(starts[slot])))
+        chunks = self._chunks(top)
+        # A chunk deleted since the index was loaded (its document is being re-ingested) is skipped.
+        results = [Candidate(chunks[part.name, row], float(dense[i]), float(lexical[i]), float(fused[i]))
+                   for i, part, row in top if (part.name, row) in chunks]
         return Ranking(results, float(dense.max()), _lexical_support(terms, parts, dense, lexical))
+
+    def _chunks(self, top: list[tuple[int, CollectionIndex, int]]) -> dict[tuple[str, int], IndexedChunk]:
+        """The chunks at these rows: from memory, or in one query by id."""
+        found = {(part.name, row): part.chunks[row] for _, part, row in top if part.chunks is not None}
+        wanted = {int(part.ids[row]): (part.name, row) for _, part, row in top if part.chunks is None}
+        if wanted and self._db is not None:
+            with self._db.session() as session:
+                for r in chunks_by_id(session, list(wanted)):
+                    found[wanted[r[0]]] = IndexedChunk(r[0], r[1], r[2], r[3], tuple(r[4]), r[5])
+        return found
 
 
 def _lexical_support(terms: list[str], parts: list[CollectionIndex], dense: np.ndarray,
@@ -159,6 +209,10 @@ def _lexical_support(terms: list[str], parts: list[CollectionIndex], dense: np.n
     if not all(any(p.lexical.knows(s) for p in parts) for s in stems):
         return False
     return int(np.argmax(lexical)) in set(_top(dense, 3).tolist())
+
+
+def _matrix(vectors: list[bytes]) -> np.ndarray:
+    return np.frombuffer(b"".join(vectors), dtype="<f4").reshape(len(vectors), -1).astype(np.float32, copy=False)
 
 
 def _standardise(scores: np.ndarray) -> np.ndarray:

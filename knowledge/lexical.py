@@ -13,6 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 
 import bm25s
 import numpy as np
@@ -49,6 +50,11 @@ class FrenchAnalyzer:
     def stop_words(self) -> frozenset[str]:
         words = get_stop_words("french")
         return frozenset(fold_accents(w.lower()) for w in words)
+
+    @property
+    def signature(self) -> str:
+        """What the terms depend on: a saved index made with other settings is not reused."""
+        return f"french-snowball|min{self.min_length}|ngram{self.ngram}"
 
     def terms(self, text: str) -> list[str]:
         terms: list[str] = []
@@ -89,6 +95,18 @@ class LexicalIndex:
 
     def __len__(self) -> int:
         return self._size
+
+    def save(self, folder: Path) -> None:
+        assert self._bm25 is not None
+        self._bm25.save(str(folder), show_progress=False)
+
+    def load(self, folder: Path, size: int) -> "LexicalIndex":
+        """The index `save` wrote, memory-mapped: a search reads only the columns of its terms."""
+        bm25 = bm25s.BM25.load(str(folder), mmap=True, show_progress=False)
+        if bm25.scores.get("num_docs") != size:
+            raise ValueError(f"BM25 index of {bm25.scores.get('num_docs')} texts, expected {size}")
+        self._bm25, self._size = bm25, size
+        return self
 
     def knows(self, term: str) -> bool:
         return self._bm25 is not None and term in self._bm25.vocab_dict

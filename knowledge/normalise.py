@@ -53,6 +53,18 @@ class Vocabulary:
         self.written = {folded: c.most_common(1)[0][0] for folded, c in forms.items()}
         self.stems = frozenset(fold_accents(stemmer.stemWord(w)) for w in counts if len(w) > 2)
 
+    def to_json(self) -> dict:
+        return {"words": sorted(self.words), "written": self.written, "stems": sorted(self.stems)}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Vocabulary":
+        """A vocabulary saved by `to_json` (knowledge.index_store), without reading the texts again."""
+        vocabulary = cls.__new__(cls)
+        vocabulary.words = frozenset(data["words"])
+        vocabulary.written = dict(data["written"])
+        vocabulary.stems = frozenset(data["stems"])
+        return vocabulary
+
 
 class QueryNormaliser:
     def __init__(self) -> None:

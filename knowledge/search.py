@@ -22,6 +22,8 @@ from storage.knowledge import FAQ, REFERENTIEL
 
 # Collections every room may search; tribe collections ("tribu:<name>") are added by the caller.
 PUBLIC_COLLECTIONS = (REFERENTIEL, FAQ)
+# The saved search index, inside data_dir (knowledge.index_store).
+INDEX_FOLDER = "search-index"
 
 
 def referentiel_dir() -> Path:
@@ -69,7 +71,7 @@ class SearchService:
 
     def __init__(self, db: Database, embedder: Embedder, *, threshold: float | None = None,
                  top_k: int = 3, method: str = "hybrid", rule: AbstentionRule | None = None,
-                 pack_dir: Path | None = None) -> None:
+                 pack_dir: Path | None = None, index_dir: Path | None = None) -> None:
         self.db = db
         # One model context, used from worker threads: inference calls take turns.
         self.embedder = SerialisedEmbedder(embedder)
@@ -79,7 +81,8 @@ class SearchService:
         if threshold is not None:
             self.rule = self.rule.with_threshold(threshold)
         self.pack_dir = pack_dir or referentiel_dir()
-        self.index = SearchIndex()
+        # None keeps the index in memory only: every start builds it again.
+        self.index = SearchIndex(folder=index_dir)
 
     # -- start -------------------------------------------------------------------------------
 
@@ -88,7 +91,7 @@ class SearchService:
 
     def start_sync(self, extra_paths: Iterable[Path] = ()) -> IngestReport:
         """Load the model, index the pack (and configured documents) incrementally, then load the
-        in-memory index."""
+        search index (saved collections whose chunks did not change are not rebuilt)."""
         self.embedder.load()
         self.db.create_all()
         report = self.index_referentiel()

@@ -2,20 +2,32 @@
 from __future__ import annotations
 
 import logging
-from contextlib import contextmanager
+import sqlite3
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Iterator
 
-from sqlalchemy import Column, Connection, event, inspect, literal, text
+from alembic import command
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, event, inspect
 from sqlmodel import Session, SQLModel, create_engine
 
 # Importing the table modules registers them on SQLModel.metadata.
 from storage import models  # noqa: F401
 from storage.files import create_owner_only, secure_data_dir
+from storage.time import utcnow
 
 log = logging.getLogger(__name__)
 
 DATABASE_FILE = "manufacture.db"
+MIGRATIONS = Path(__file__).parent / "migrations"
+VERSION_TABLE = "alembic_version"
+# The last release before migrations: its databases have its tables and no version table.
+RELEASE_2026_12_01 = "0001_release_2026_12_01"
 
 
 class Database:
@@ -33,20 +45,44 @@ class Database:
         create_owner_only(path)
         return cls(f"sqlite:///{path}")
 
-    def create_all(self) -> None:
-        """Create missing tables, and give a database of an earlier release the columns added since
-        (until migrations come): each added nullable or with its model's default, so old rows read as before."""
-        SQLModel.metadata.create_all(self.engine)
+    def create_all(self) -> SchemaUpgrade | None:
+        """Bring the database to this release's schema (the last migration), or say it already is.
+
+        A new database is created at once with every table and stamped; one of the 2026-12-01 release
+        (tables, no version table) is stamped as that release; an older revision is upgraded, a SQLite
+        database being first copied beside itself. None when there was nothing to upgrade."""
+        head = head_revision()
         with self.engine.begin() as connection:
-            inspector = inspect(connection)
-            for table in SQLModel.metadata.sorted_tables:
-                present = {column["name"] for column in inspector.get_columns(table.name)}
-                for column in table.columns:
-                    if column.name not in present:
-                        _add_column(connection, table.name, column)
-                # create_all makes a table's indexes only with the table, so an added column's are made here.
-                for index in table.indexes:
-                    index.create(connection, checkfirst=True)
+            current = MigrationContext.configure(connection).get_current_revision()
+            if current is None:
+                current = _recognise(connection)
+                if current is None:
+                    SQLModel.metadata.create_all(connection)
+                    command.stamp(_alembic_config(connection), head)
+                    return None
+                command.stamp(_alembic_config(connection), current)
+                log.info("Database without migration history recognised as revision %s", current)
+        if current == head:
+            return None
+        copy = self._copy_beside(current)
+        with self.engine.begin() as connection:
+            apply_revisions(connection, head)
+        log.info("Database upgraded from revision %s to %s (copy before the upgrade: %s)", current, head, copy)
+        return SchemaUpgrade(current, head, copy)
+
+    def revision(self) -> str | None:
+        """The revision the database is at; None for a database never opened by a release with migrations."""
+        with self.engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+
+    def _copy_beside(self, revision: str) -> Path | None:
+        """A consistent copy of a SQLite database file, named after the moment and the revision it holds."""
+        if self.engine.url.get_backend_name() != "sqlite" or not self.engine.url.database:
+            return None
+        path = Path(self.engine.url.database)
+        copy = path.with_name(f"{path.stem}-{utcnow():%Y%m%d-%H%M%S}-{revision}{path.suffix}")
+        copy_sqlite(path, copy)
+        return copy
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -60,28 +96,96 @@ class Database:
 
 
 def open_database(data_dir: Path) -> Database:
-    """The data folder's database with every table and column of this release: what a command works on."""
+    """The data folder's database at this release's schema: what a command works on."""
     db = Database.in_dir(data_dir)
     db.create_all()
     return db
 
 
-def _add_column(connection: Connection, table: str, column: Column) -> None:
-    dialect = connection.dialect
-    quote = dialect.identifier_preparer.quote
-    definition = f"{quote(column.name)} {column.type.compile(dialect)}"
-    default = column.default
-    if default is not None and default.is_scalar:
-        value = literal(default.arg, column.type).compile(dialect=dialect, compile_kwargs={"literal_binds": True})
-        definition += f" DEFAULT {value}"
-    elif not column.nullable:
-        # SQLite needs a constant to fill the existing rows of a NOT NULL column.
-        raise RuntimeError(f"Column {table}.{column.name} is NOT NULL without a scalar default: "
-                           "an existing database cannot get it without a migration.")
-    if not column.nullable:
-        definition += " NOT NULL"
-    connection.execute(text(f"ALTER TABLE {quote(table)} ADD COLUMN {definition}"))
-    log.info("Database upgraded: column %s.%s added", table, column.name)
+@dataclass(frozen=True)
+class SchemaUpgrade:
+    before: str
+    after: str
+    copy: Path | None
+
+
+@dataclass(frozen=True)
+class Revision:
+    id: str
+    summary: str
+
+
+def schema_history() -> list[Revision]:
+    """Every revision of the schema, oldest first."""
+    return [Revision(script.revision, script.doc) for script in reversed(list(_scripts().walk_revisions()))]
+
+
+def head_revision() -> str:
+    return _scripts().get_current_head()
+
+
+def copy_sqlite(source: Path, destination: Path) -> None:
+    """A consistent copy of a SQLite database that may be in use (its WAL included), owner-only: the
+    online backup API copies pages under SQLite's own locks, which a file copy would not respect."""
+    create_owner_only(destination)
+    with closing(sqlite3.connect(source)) as reader, closing(sqlite3.connect(destination)) as writer:
+        reader.execute("PRAGMA busy_timeout=5000")
+        reader.backup(writer)
+
+
+class UnknownSchema(RuntimeError):
+    pass
+
+
+def _alembic_config(connection: Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def apply_revisions(connection: Connection, revision: str) -> None:
+    """Run the revisions from the connection's current one up to `revision` ("head": the last)."""
+    command.upgrade(_alembic_config(connection), revision)
+
+
+@cache
+def _scripts() -> ScriptDirectory:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return ScriptDirectory.from_config(config)
+
+
+def _recognise(connection: Connection) -> str | None:
+    """Which revision a database without a version table is at: None when empty; the 2026-12-01 release
+    (before migrations) or the last revision (made by create_all in between) when its tables are theirs."""
+    tables = _tables(connection)
+    if not tables:
+        return None
+    for revision in (RELEASE_2026_12_01, head_revision()):
+        if tables == _tables_at(revision):
+            return revision
+    raise UnknownSchema(
+        f"La base {connection.engine.url.database} n'a pas d'historique de migrations et ses tables ne sont ni "
+        "celles de la version du 2026-12-01 ni celles d'aujourd'hui : elle ne peut pas être mise à jour "
+        "automatiquement.")
+
+
+def _tables(connection: Connection) -> dict[str, set[str]]:
+    inspector = inspect(connection)
+    return {table: {column["name"] for column in inspector.get_columns(table)}
+            for table in inspector.get_table_names() if table != VERSION_TABLE}
+
+
+@cache
+def _tables_at(revision: str) -> dict[str, set[str]]:
+    engine = create_engine("sqlite://")
+    try:
+        with engine.begin() as connection:
+            apply_revisions(connection, revision)
+            return _tables(connection)
+    finally:
+        engine.dispose()
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -1,10 +1,12 @@
 """Tables: the knowledge base — indexed documents and their chunks, with cached embeddings.
 
-The database is the source of truth: the in-memory search index is rebuilt from these rows at
-start, and a chunk's vector is recomputed only when its text or the embedding model changed.
+The database is the source of truth: the search index is built from these rows (and saved in
+data_dir by knowledge.index_store, keyed by their fingerprint), and a chunk's vector is
+recomputed only when its text or the embedding model changed.
 """
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Iterable
 
@@ -152,6 +154,29 @@ def index_rows(session: Session, collection: str, embedder: str) -> list[tuple[i
         KnowledgeChunk.heading_path, KnowledgeChunk.text, KnowledgeChunk.embedding).where(
         KnowledgeChunk.collection == collection, KnowledgeChunk.embedder == embedder)
         .order_by(KnowledgeChunk.source, KnowledgeChunk.ordinal)).all())
+
+
+def index_fingerprint(session: Session, collection: str, embedder: str) -> str:
+    """A digest of what the search index of `collection` is made of (the chunks `embedder` encoded,
+    in index order): re-ingesting a changed document gives its chunks new ids, so the digest moves."""
+    digest = hashlib.sha256()
+    rows = session.exec(select(KnowledgeChunk.id, KnowledgeChunk.source, KnowledgeChunk.content_hash).where(
+        KnowledgeChunk.collection == collection, KnowledgeChunk.embedder == embedder)
+        .order_by(KnowledgeChunk.source, KnowledgeChunk.ordinal))
+    for chunk_id, source, content_hash in rows:
+        digest.update(f"{chunk_id}\x1f{source}\x1f{content_hash}\x1e".encode("utf-8"))
+    return digest.hexdigest()
+
+
+def chunks_by_id(session: Session, ids: list[int]) -> list[tuple[int, str, str, str, list[str], str]]:
+    """(id, collection, source, heading, heading_path, text) of these chunks, those that still exist."""
+    rows: list[tuple[int, str, str, str, list[str], str]] = []
+    for start in range(0, len(ids), _IN_SLICE):
+        rows.extend(session.exec(select(
+            KnowledgeChunk.id, KnowledgeChunk.collection, KnowledgeChunk.source, KnowledgeChunk.heading,
+            KnowledgeChunk.heading_path, KnowledgeChunk.text).where(
+            col(KnowledgeChunk.id).in_(ids[start:start + _IN_SLICE]))).all())
+    return rows
 
 
 def _delete_chunks(session: Session, collection: str, source: str) -> int:

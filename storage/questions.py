@@ -5,6 +5,7 @@ from datetime import datetime
 
 from sqlmodel import Field, Session, SQLModel, func, select
 
+from storage.messages import SentMessage
 from storage.time import utc_field, utcnow
 
 
@@ -74,6 +75,22 @@ def withdraw_vote(session: Session, reaction_event_id: str) -> None:
     feedback = session.exec(select(AnswerFeedback).where(AnswerFeedback.event_id == reaction_event_id)).first()
     if feedback is not None:
         session.delete(feedback)
+
+
+def answer_followed_up(session: Session, room_id: str, *, reply_to: str | None,
+                       thread_root: str | None) -> AnswerRecord | None:
+    """The answer a follow-up is about: the bot's answer it replies to, else the latest answer in its thread."""
+    tagged = None
+    if reply_to:
+        tagged = session.get(SentMessage, reply_to)
+    if (tagged is None or not tagged.tag.startswith("answer:")) and thread_root:
+        tagged = session.exec(select(SentMessage).where(
+            SentMessage.room_id == room_id, SentMessage.tag.startswith("answer:"),
+            (SentMessage.thread_root == thread_root) | (SentMessage.event_id == thread_root))
+            .order_by(SentMessage.sent_at.desc())).first()
+    if tagged is None or not tagged.tag.startswith("answer:"):
+        return None
+    return session.get(AnswerRecord, int(tagged.tag.split(":", 1)[1]))
 
 
 def open_offer(session: Session, room_id: str, asker: str, since: datetime) -> ForwardOffer | None:

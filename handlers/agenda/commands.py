@@ -34,8 +34,12 @@ async def agenda(service: ReminderService, ctx: CommandContext) -> Reply:
     now = ctx.services.clock()
     occurrences = await service.occurrences(now, now + timedelta(days=AGENDA_DAYS))
     shown = [o for o in occurrences if not o.cancelled and shown_in_room(o.rooms, ctx.message.room, ctx.services.config)]
+    events = [_event_view(o, service.tz) for o in shown[:AGENDA_MAX]]
+    # The permanence is the one date everyone looks for: shown even when it falls beyond the window.
+    later = await next_permanence(service, now)
     return Reply(template="agenda/agenda.md.j2",
-                 context={"events": [_event_view(o, service.tz) for o in shown[:AGENDA_MAX]], "days": AGENDA_DAYS})
+                 context={"events": events, "days": AGENDA_DAYS,
+                          "permanence": later if later not in events else None})
 
 
 async def next_permanence(service: ReminderService, now: datetime) -> dict | None:
@@ -71,8 +75,15 @@ async def rappel(service: ReminderService, ctx: CommandContext) -> Reply:
     if words and fold(words[0]) == "annuler":
         if len(words) != 2 or not words[1].lstrip("n°").isdigit():
             raise UserError("Usage : `!rappel annuler <n°>` (le numéro vient de `!rappels`).")
-        row = service.cancel_manual(int(words[1].lstrip("n°")))
-        return Reply(template="agenda/cancelled_one.md.j2", context={"number": row.id})
+        number = int(words[1].lstrip("n°"))
+        pending = service.scheduled()[0]
+        if not 1 <= number <= len(pending):
+            raise UserError(f"Aucun rappel n°{number} : {_count_text(len(pending))}. La liste : `!rappels`.")
+        row = service.cancel_manual(pending[number - 1].id)
+        # The list may have moved since it was read: saying which one was cancelled shows any mistake.
+        return Reply(template="agenda/cancelled_one.md.j2",
+                     context={"number": number, "when": format_datetime_fr(row.due_at, service.tz),
+                              "text": _short(row.text)})
     if not args:
         raise UserError("Usage : `!rappel <quand> <message> [-> salons]`, par exemple "
                         "`!rappel demain 9h Pensez à l'Agora -> tribus`.")
@@ -83,16 +94,31 @@ async def rappel(service: ReminderService, ctx: CommandContext) -> Reply:
     await service.check_targets(targets)
     row = service.schedule_manual(message, moment, targets, ctx.message.sender)
     return Reply(template="agenda/scheduled_one.md.j2",
-                 context={"number": row.id, "when": format_datetime_fr(moment, service.tz),
+                 context={"number": _number_in_list(service, row.id), "when": format_datetime_fr(moment, service.tz),
                           "targets": _targets_text(list(targets))})
+
+
+def _number_in_list(service: ReminderService, row_id: int) -> int:
+    """A reminder's number is its place in `!rappels` (soonest first), not a database id."""
+    return next(i for i, r in enumerate(service.scheduled()[0], 1) if r.id == row_id)
+
+
+def _count_text(count: int) -> str:
+    return {0: "aucun rappel n'est programmé", 1: "un seul rappel est programmé"}.get(
+        count, f"{count} rappels sont programmés")
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 80 else text[:79] + "…"
 
 
 async def rappels(service: ReminderService, ctx: CommandContext) -> Reply:
     manual, events = service.scheduled()
     tz = service.tz
     return Reply(template="agenda/scheduled.md.j2", context={
-        "manual": [{"number": r.id, "when": format_datetime_fr(r.due_at, tz), "targets": _targets_text(r.target_list),
-                    "text": r.text if len(r.text) <= 80 else r.text[:79] + "…"} for r in manual],
+        "manual": [{"number": number, "when": format_datetime_fr(r.due_at, tz),
+                    "targets": _targets_text(r.target_list), "text": _short(r.text)}
+                   for number, r in enumerate(manual, 1)],
         "events": [{"when": format_datetime_fr(r.due_at, tz), "targets": _targets_text(r.target_list),
                     "title": r.title} for r in events]})
 

@@ -151,6 +151,7 @@ class ReminderEngine:
             lateness = now - row.due_at
             if lateness > grace:
                 self._skip(row.id, f"en retard de {int(lateness.total_seconds() // 60)} min")
+                self.services.metrics.reminder_missed("beyond_grace")
                 log.info("reminder %d skipped: %s late, beyond the grace period", row.id, lateness)
             elif row.kind == BROADCAST and row.created_by and not self.is_facilitator(row.created_by):
                 self._skip(row.id, "l'auteur n'est plus dans l'équipe d'animation")
@@ -191,8 +192,14 @@ class ReminderEngine:
                 problem = failed[row.id] + unresolved
                 reason = ("salons non atteints : " + ", ".join(problem)) if problem else \
                     ("" if room_ids else "aucun salon ne correspond")
+                sent_at = self.services.clock()
                 finish_reminder(session, row.id, SENT if posted[row.id] else FAILED, reason=reason,
-                                sent_at=self.services.clock(), late=late[row.id])
+                                sent_at=sent_at, late=late[row.id])
+                metrics = self.services.metrics
+                if posted[row.id]:
+                    metrics.reminder_lateness.observe(max(0.0, (sent_at - row.due_at).total_seconds()))
+                else:
+                    metrics.reminder_missed("undelivered")
                 if reason:
                     problems.append({"number": row.id, "title": row.title or row.text[:60],
                                      "failed": failed[row.id], "unresolved": unresolved, "none": not room_ids})

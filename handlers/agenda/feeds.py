@@ -105,6 +105,7 @@ class FeedPoller:
         except Exception as exc:  # every failure is handled the same way: keep the last good copy
             error = _describe(exc)
             log.warning("agenda feed %s failed: %s (%r)", feed_label(feed), error, exc)
+            self.services.metrics.feed_failures.inc()
             await self._record_failure(feed, now, error)
             return FeedState(feed, await self._parse_cached(cached_body), fresh=False, error=error)
         await self._record_success(feed, now, body)

@@ -14,9 +14,10 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 
-from handlers.french import DAYS, MONTHS
+from handlers.french import DAYS, MONTHS, format_datetime_fr
 from handlers.text import fold_accents as fold
 from handlers.replies import UserError
+from handlers.text import quote
 
 DEFAULT_TIME = time(9, 0)
 _NUMBERS = {"un": 1, "une": 1, "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "six": 6, "sept": 7,
@@ -35,6 +36,8 @@ _DAY = re.compile(
     rf"|(?P<wd>{_WEEKDAY})(?P<next>\s+prochain)?)\b")
 _TIME = re.compile(r"(?:a\s+|vers\s+)?(?:(?P<noon>midi)|(?P<h>\d{1,2})\s*(?:h|:)\s*(?P<mm>\d{2})?)(?=\s|$|[,.;:!?])")
 _SEPARATORS = re.compile(r"^[\s,;:]+")
+# Said of the past: worth telling why rather than « je n'ai pas compris ».
+_PAST = re.compile(rf"(?:avant-hier|avant hier|hier|il y a\s+(?:{_NUM})\s*\w+|dans\s+-\s*\d+\s*\w+)\b")
 
 
 def _fold_same_length(text: str) -> str:
@@ -47,17 +50,18 @@ def _number(word: str) -> int:
     return int(word) if word.isdigit() else _NUMBERS[word]
 
 
-def _time_of(match: re.Match) -> time:
+def _time_of(match: re.Match) -> time | str:
+    """The time named, or why it is none."""
     if match.group("noon"):
         return time(12, 0)
     hour, minute = int(match.group("h")), int(match.group("mm") or 0)
     if hour > 23 or minute > 59:
-        raise UserError(f"Heure invalide : {hour}h{minute:02d}.")
+        return f"{hour}h{minute:02d} n'est pas une heure (de 0h00 à 23h59)"
     return time(hour, minute)
 
 
-def _date_of(match: re.Match, today: date) -> tuple[date, bool]:
-    """The day named, and whether it may roll forward (a year, a week) if already past."""
+def _date_of(match: re.Match, today: date) -> tuple[date, bool] | str:
+    """The day named, and whether it may roll forward (a year, a week) if already past; or why it is none."""
     if match.group("today"):
         return today, False
     if match.group("tomorrow"):
@@ -76,20 +80,32 @@ def _date_of(match: re.Match, today: date) -> tuple[date, bool]:
         month, year = _FOLDED_MONTHS.index(match.group("month")) + 1, match.group("y2")
     explicit_year = year is not None
     year_value = (2000 + int(year) if len(year) == 2 else int(year)) if explicit_year else today.year
+    if not 1 <= month <= 12:
+        return f"il n'y a pas de mois n°{month}"
     try:
         return date(year_value, month, day), not explicit_year
     except ValueError:
-        raise UserError(f"Date invalide : {day:02d}/{month:02d}/{year_value}.") from None
+        named = f"{'1er' if day == 1 else day} {MONTHS[month - 1]}"
+        # A year only when it is the reason (a 29 February); an unwritten year is nobody's mistake.
+        if explicit_year and day <= 29:
+            return f"il n'y a pas de {named} en {year_value}"
+        return f"il n'y a pas de {named}"
 
 
 def parse_when(text: str, now: datetime, tz: tzinfo) -> tuple[datetime, str]:
     """The moment at the start of ``text`` (aware, in ``tz``) and the text that follows it.
 
-    Raises UserError (French) when no moment is recognised or when it is already past.
+    Raises UserError (French) when no moment is recognised, saying why when it can: a day or a time
+    that does not exist, or a moment already past.
     """
     folded = _fold_same_length(text.strip())
     original = text.strip()
     local_now = now.astimezone(tz)
+
+    past = _PAST.match(folded)
+    if past:
+        raise UserError(f"« {quote(original[:past.end()].strip())} » est déjà passé : un rappel se programme pour "
+                        "plus tard, par exemple « demain 9h » ou « dans 2 heures ».")
 
     relative = _RELATIVE.match(folded)
     if relative:
@@ -106,8 +122,8 @@ def parse_when(text: str, now: datetime, tz: tzinfo) -> tuple[datetime, str]:
 
     day_match = _DAY.match(folded)
     position = 0
+    named_day = _date_of(day_match, local_now.date()) if day_match else None
     if day_match:
-        day, rolls = _date_of(day_match, local_now.date())
         position = day_match.end()
     rest = folded[position:].lstrip(" ,")
     time_match = _TIME.match(rest)
@@ -117,6 +133,12 @@ def parse_when(text: str, now: datetime, tz: tzinfo) -> tuple[datetime, str]:
         raise UserError("Je n'ai pas compris quand. Exemples : « demain 9h », « le 12/03 à 14h30 », "
                         "« dans 2 heures », « lundi 10h », « 12/03/2027 14:30 ».")
     at = _time_of(time_match) if time_match else DEFAULT_TIME
+    problems = [p for p in (named_day, at) if isinstance(p, str)]
+    if problems:
+        raise UserError(f"Je ne peux pas programmer « {quote(original[:position].strip())} » : "
+                        f"{' ; et '.join(problems)}.")
+    if named_day is not None:
+        day, rolls = named_day
     if not day_match:
         day, rolls = local_now.date(), False
         if datetime.combine(day, at, tzinfo=tz) <= local_now:
@@ -128,5 +150,6 @@ def parse_when(text: str, now: datetime, tz: tzinfo) -> tuple[datetime, str]:
         else:
             moment = datetime.combine(day.replace(year=day.year + 1), at, tzinfo=tz)
     if moment <= local_now:
-        raise UserError("Ce moment est déjà passé.")
+        raise UserError(f"Ce moment est déjà passé ({format_datetime_fr(moment, tz)}) : un rappel se programme "
+                        "pour plus tard.")
     return moment, _SEPARATORS.sub("", original[position:])

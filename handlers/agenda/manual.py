@@ -63,10 +63,11 @@ class ManualReminders:
     def cancel(self, row_id: int) -> ReminderRow:
         with self.services.db.session() as session:
             row = session.get(ReminderRow, row_id)
+            # Numbers are places in `!rappels`, not ids: these messages name no number.
             if row is None or row.kind != BROADCAST:
-                raise UserError(f"Aucun rappel n°{row_id}. La liste : `!rappels`.")
+                raise UserError("Ce rappel n'existe pas. La liste : `!rappels`.")
             if row.status != PENDING:
-                raise UserError(f"Le rappel n°{row_id} ne peut plus être annulé (déjà traité).")
+                raise UserError("Ce rappel ne peut plus être annulé (déjà envoyé ou annulé). La liste : `!rappels`.")
             row.status, row.reason = CANCELLED, "annulé par l'équipe d'animation"
             session.add(row)
         self.jobs.unschedule(row_id)

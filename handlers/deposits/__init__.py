@@ -6,7 +6,8 @@ and register_cli(subparsers) from handlers.deposits.cli in bot/cli.py.
 """
 from __future__ import annotations
 
-from handlers.deposits.conversation import form_listener, on_recap_reaction, start_deposit
+from handlers.deposits.conversation import (cancel_deposit, form_listener, on_recap_reaction, resume_deposit,
+                                            start_deposit)
 from handlers.deposits.facilitation import deposit_command, list_command, mine_command
 from handlers.deposits.idle import check_idle_drafts
 from handlers.deposits.sharing import share_command
@@ -23,8 +24,16 @@ def register(registry: CommandRegistry) -> None:
     registry.command(
         "deposer", usage="deposer",
         help="Déposer un projet à la Manufacture, pour vous ou pour quelqu'un d'autre : je vous pose "
-             "les questions une à une, dans un fil.",
+             "les questions une à une, en message privé.",
         section=SECTION)(start_deposit)
+    registry.command(
+        "reprendre", usage="reprendre",
+        help="Reprendre votre dernier dépôt annulé ou interrompu, là où vous en étiez.",
+        section=SECTION)(resume_deposit)
+    registry.command(
+        "annuler", usage="annuler",
+        help="Annuler votre dépôt en cours (vos réponses restent conservées).",
+        section=SECTION)(cancel_deposit)
     registry.command(
         "mes-depots", usage="mes-depots",
         help="Voir vos dépôts de projets et leur suivi, ainsi que vos dépôts non terminés.",

@@ -11,7 +11,7 @@ import sys
 
 from config.cli import add_config_option, config_from
 from handlers.deposits.export import deposit_rows, to_csv, to_json
-from handlers.deposits.form import load_form
+from handlers.deposits.form import FormDef, load_form
 from handlers.deposits.records import STATUS_LABELS
 from storage.database import open_database
 from storage.deposits import list_deposits
@@ -33,19 +33,19 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
     export.set_defaults(func=_export)
 
 
-def _rows(args: argparse.Namespace) -> list[dict]:
+def _form_and_rows(args: argparse.Namespace) -> tuple[FormDef, list[dict]]:
     config = config_from(args)
     form = load_form(config.deposits.form_path)
     db = open_database(config.data_dir)
     try:
         with db.session() as session:
-            return deposit_rows(list_deposits(session), form.keys())
+            return form, deposit_rows(list_deposits(session), form.keys())
     finally:
         db.close()
 
 
 def _list(args: argparse.Namespace) -> int:
-    rows = _rows(args)
+    _, rows = _form_and_rows(args)
     if args.json:
         print(to_json(rows))
         return 0
@@ -60,8 +60,8 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    rows = _rows(args)
-    data = to_json(rows).encode("utf-8") + b"\n" if args.format == "json" else to_csv(rows)
+    form, rows = _form_and_rows(args)
+    data = to_json(rows).encode("utf-8") + b"\n" if args.format == "json" else to_csv(rows, form)
     if args.output:
         with open(args.output, "wb") as handle:
             handle.write(data)

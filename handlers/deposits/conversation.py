@@ -16,12 +16,12 @@ from dataclasses import replace
 from handlers.context import CommandContext, Message, Reaction, Services
 from handlers.deposits.form import FormDef
 from handlers.deposits.formsource import form_for
-from handlers.deposits.machine import (ABANDONED, CONFIRMED, FILLING, RECAP, RECAP_TAG, Control, FormState,
-                                       next_field, parse_event, question_reply, recap_reply, start, step)
+from handlers.deposits.machine import (ABANDONED, CANCELLED, CONFIRMED, FILLING, RECAP, RECAP_TAG, Control,
+                                       FormState, next_field, parse_event, question_reply, recap_reply, start, step)
 from handlers.deposits.records import confirmation_replies, create_deposit
-from handlers.private import pointer, private_room
+from handlers.private import TOLD_PRIVATELY, pointer, private_room
 from handlers.registry import HandlerResult
-from handlers.replies import ANSWER, Post, Reply
+from handlers.replies import ANSWER, Post, Reply, UserError
 from storage.deposits import DepositDraft, draft_in_thread, latest_draft, open_draft, private_draft
 
 CONFIRM_REACTIONS = ("✅", "✔️", "✔", "☑️", "👍")
@@ -76,21 +76,61 @@ async def start_deposit(ctx: CommandContext) -> HandlerResult:
         # A form closed by silence, not by the member: !deposer picks it up again.
         return told + _resume(services, form, _move(services, latest, room_id), message.room_id)
     if existing is not None:
-        draft = _move(services, existing, room_id)
-        state = FormState.from_json(draft.state)
-        again = question_reply(form, state) if state.status == FILLING else recap_reply(form, state)
-        notice = Reply(text="Vous avez déjà un dépôt en cours : je vous repose la question là où vous en étiez. "
-                            "(`!annuler` pour l'abandonner et en commencer un autre.)")
-        return told + _in_draft([notice, again], draft, message.room_id)
+        return told + _ask_again(services, form, _move(services, existing, room_id), message.room_id)
 
     now = services.clock()
     state, replies = start(form, {"origin_confidential": message.room.confidential}, now)
+    if latest is not None and latest.status == CANCELLED:
+        # Cancelling was the member's choice, so a new form starts; the cancelled one is still within reach.
+        replies.insert(0, Reply(text="Votre dépôt annulé reste conservé : `!reprendre` le reprend à la place de "
+                                     "celui-ci."))
     draft = DepositDraft(room_id=room_id, user_id=message.sender, origin_room_id=message.room_id,
                          origin_confidential=message.room.confidential, state=state.to_json(),
                          status=state.status, created_at=now, updated_at=now)
     with services.db.session() as session:
         session.add(draft)
         session.flush()
+    services.metrics.form("started")
+    return told + _in_draft(replies, draft, message.room_id)
+
+
+def _ask_again(services: Services, form: FormDef, draft: DepositDraft, trigger_room: str) -> list[Reply]:
+    state = FormState.from_json(draft.state)
+    again = question_reply(form, state) if state.status == FILLING else recap_reply(form, state)
+    notice = Reply(text="Vous avez déjà un dépôt en cours : je vous repose la question là où vous en étiez. "
+                        "(`!annuler` pour l'abandonner et en commencer un autre.)")
+    return _in_draft([notice, again], draft, trigger_room)
+
+
+async def resume_deposit(ctx: CommandContext) -> HandlerResult:
+    """!reprendre: the member's latest draft, cancelled or abandoned, taken up where it was left."""
+    services, message = ctx.services, ctx.message
+    with services.db.session() as session:
+        existing = open_draft(session, message.sender)
+        latest = existing or latest_draft(session, message.sender)
+    if latest is None or latest.status not in (FILLING, RECAP, CANCELLED, ABANDONED):
+        raise UserError("Vous n'avez pas de dépôt annulé ou interrompu à reprendre : `!deposer` en commence un.")
+    room_id = await _conversation_room(services, message)
+    told = [] if message.room.is_direct else [pointer(services, room_id, MOVED_TO_PRIVATE)]
+    draft = _move(services, latest, room_id)
+    if existing is not None:
+        return told + _ask_again(services, form_for(services), draft, message.room_id)
+    return told + _resume(services, form_for(services), draft, message.room_id)
+
+
+async def cancel_deposit(ctx: CommandContext) -> HandlerResult:
+    """!annuler typed outside the form's own messages (a room, another member's thread): it still
+    cancels the member's form in progress, and says so in the direct chat."""
+    services, message = ctx.services, ctx.message
+    with services.db.session() as session:
+        draft = open_draft(session, message.sender)
+    if draft is None:
+        raise UserError("Vous n'avez pas de dépôt en cours : il n'y a rien à annuler. (Pour un rappel programmé, "
+                        "c'est `!rappel annuler <n°>`.)")
+    form = form_for(services)
+    new_state, replies = step(form, FormState.from_json(draft.state), Control("cancel", services.clock()))
+    _save(services, form, draft, new_state)
+    told = [] if draft.room_id == message.room_id else [pointer(services, draft.room_id, TOLD_PRIVATELY)]
     return told + _in_draft(replies, draft, message.room_id)
 
 
@@ -168,6 +208,7 @@ def _save(services: Services, form: FormDef, draft: DepositDraft, state: FormSta
             return []
         deposit = create_deposit(session, form, draft, state, now, services.config.bot.tz)
         session.flush()
+    services.metrics.form("completed")
     return confirmation_replies(services, form, deposit)
 
 

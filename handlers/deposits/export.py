@@ -1,4 +1,5 @@
-"""Deposits as rows for other tools: the JSON and CSV contract of `manufacture-bot deposits export`.
+"""Deposits as rows for other tools: the JSON contract of `manufacture-bot deposits export`, and the
+CSV for people (French headings, one column per thing).
 
 JSON objects always carry reference, title, tribe, carrier, depositor, status, visibility,
 created_at (ISO 8601) and answers (every field key -> value). What they hold follows the same rule
@@ -13,7 +14,9 @@ import io
 import json
 from typing import Any
 
-from handlers.deposits.records import disclosed
+from handlers.deposits.answers import display_value
+from handlers.deposits.form import FieldDef, FormDef
+from handlers.deposits.records import STATUS_LABELS, VISIBILITY_LABELS, disclosed
 from storage.deposits import Deposit
 
 
@@ -32,24 +35,46 @@ def to_json(rows: list[dict[str, Any]]) -> str:
     return json.dumps(rows, ensure_ascii=False, indent=2)
 
 
-def to_csv(rows: list[dict[str, Any]], *, for_spreadsheet: bool = False) -> bytes:
-    """One line per deposit, one column per answer; lists joined with « ; ».
+# Answers the record states with authority: the record's visibility applies to a confidential
+# deposit whatever was answered, and a !partager shares what the form's « non » had kept.
+STATED_BY_RECORD = ("visibility", "share_content")
+
+
+def to_csv(rows: list[dict[str, Any]], form: FormDef, *, for_spreadsheet: bool = False) -> bytes:
+    """One line per deposit and one column per thing, headed in French: the record's own facts,
+    then every answer under its question's label (choices as their labels, lists joined with « ; »).
+    The record's title, tribe and carrier are the answers themselves, so they are not repeated.
 
     for_spreadsheet adds a UTF-8 byte-order mark: without it, spreadsheet software common in
     France garbles accents. Tools reading the CLI output get plain UTF-8.
     """
-    fixed = ["reference", "title", "tribe", "carrier", "depositor", "status", "visibility",
-             "origin_confidential", "content_shared", "created_at"]
-    answer_keys = list(dict.fromkeys(k for row in rows for k in row["answers"]))
+    answer_keys = [k for k in dict.fromkeys(k for row in rows for k in row["answers"]) if k not in STATED_BY_RECORD]
+    fields = {f.key: f for f in form.fields}
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(fixed + answer_keys + ["last_comment"])
+    writer.writerow(["Référence", "Statut", "Déposé le", "Déposé par"]
+                    + [fields[k].label if k in fields else k for k in answer_keys]
+                    + ["Visibilité", "Depuis un espace confidentiel", "Contenu transmis à l'équipe d'animation",
+                       "Dernier commentaire"])
     for row in rows:
         comments = [h.get("comment") for h in row["history"] if h.get("comment")]
-        writer.writerow([_cell(row[k]) for k in fixed] + [_cell(row["answers"].get(k)) for k in answer_keys]
-                        + [comments[-1] if comments else ""])
+        writer.writerow([row["reference"], STATUS_LABELS.get(row["status"], row["status"]), row["created_at"],
+                         _cell(row["depositor"])]
+                        + [_answer_cell(fields.get(k), row["answers"].get(k)) for k in answer_keys]
+                        + [VISIBILITY_LABELS.get(row["visibility"], row["visibility"]),
+                           _cell(row["origin_confidential"]), _cell(row["content_shared"]),
+                           comments[-1] if comments else ""])
     data = buffer.getvalue().encode("utf-8")
     return (b"\xef\xbb\xbf" + data) if for_spreadsheet else data
+
+
+def _answer_cell(field: FieldDef | None, value: Any) -> str:
+    # Dates stay ISO, which every spreadsheet sorts; a field gone from the form keeps its raw value.
+    if field is None or value is None or field.type == "date":
+        return _cell(value)
+    if field.type == "choices" and isinstance(value, list):
+        return "; ".join(display_value(field, [v]) for v in value)
+    return display_value(field, value)
 
 
 def _cell(value: Any) -> str:

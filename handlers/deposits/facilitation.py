@@ -78,7 +78,7 @@ async def _export(ctx: CommandContext) -> HandlerResult:
     form = form_for(ctx.services)
     with ctx.services.db.session() as session:
         deposits = list_deposits(session)
-    data = to_csv(deposit_rows(deposits, form.keys()), for_spreadsheet=True)
+    data = to_csv(deposit_rows(deposits, form.keys()), form, for_spreadsheet=True)
     stamp = ctx.services.clock().astimezone(ctx.services.config.bot.tz).strftime("%Y-%m-%d")
     return Reply(text=f"Export des dépôts de projets ({len(deposits)} au total).",
                  attachment=Attachment(f"depots-{stamp}.csv", data, "text/csv"))

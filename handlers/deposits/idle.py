@@ -49,6 +49,7 @@ async def check_idle_drafts(services: Services) -> list[Reply]:
             if draft.updated_at <= abandon_before:
                 # updated_at stays the last activity of the member, which !mes-depots shows.
                 draft.state, draft.status = abandon(state, now).to_json(), "abandoned"
+                services.metrics.form("abandoned")
                 replies.append(Reply(template="deposits/abandoned.md.j2", txn_key=f"deposit-abandoned:{draft.id}",
                                      context={"title": title, "days": _days(settings.abandon_after_days)}, **where))
             elif draft.reminded_at is None:

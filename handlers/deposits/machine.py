@@ -159,8 +159,8 @@ def _recap_answer(form: FormDef, state: FormState, text: str) -> tuple[FormState
 def _control(form: FormDef, state: FormState, event: Control) -> tuple[FormState, list[Reply]]:
     if event.action == "cancel":
         state.status, state.current = CANCELLED, None
-        return state, [Reply(text="Dépôt annulé. Vos réponses restent conservées : vous les retrouverez avec "
-                                  "`!mes-depots`, et `!deposer` permet d'en commencer un nouveau.")]
+        return state, [Reply(text="Dépôt annulé. Vos réponses restent conservées : `!reprendre` reprend ce dépôt "
+                                  "là où vous en étiez, et `!deposer` en commence un nouveau.")]
     if event.action == "help":
         return state, [help_reply(form, state)]
     if event.action == "back":
@@ -195,7 +195,8 @@ def _skip(form: FormDef, state: FormState) -> tuple[FormState, list[Reply]]:
     if state.status == RECAP or current is None:
         return state, [Reply(text="Il n'y a plus de question à passer : confirmez le récapitulatif par « oui », "
                                   "ou corrigez une réponse avec `!modifier <champ>`.")]
-    if current.required:
+    # Back at an answered question, !passer keeps its answer: required or not, nothing is lost.
+    if current.required and current.key not in state.answers:
         return state, [question_reply(form, state, error="Cette question est obligatoire : elle ne peut pas être "
                                                          "passée. Écrivez `!aide` si elle n'est pas claire.")]
     # Skipping keeps an earlier answer, if any: nothing typed is ever dropped silently.
@@ -262,9 +263,25 @@ def _advance(form: FormDef, state: FormState) -> tuple[FormState, list[Reply]]:
 
 # Replies as data. Templates live in handlers/templates/deposits/.
 
+def remaining(form: FormDef, state: FormState, current: FieldDef) -> tuple[int, int]:
+    """How many questions are still to come after `current`: (at least, at most). A total that grew
+    with an answer (« 3/9 » then « 4/11 ») reads like a jump; a range that narrows does not."""
+    known = {**state.facts, **state.answers}
+    settled = set(state.answers) | set(state.skipped) | {current.key}
+    certain = possible = 0
+    for f in form.fields:
+        if f.key in settled:
+            continue
+        if f.condition is None or f.condition.holds(known):
+            certain += 1
+        elif f.condition.field not in known and f.condition.field not in state.skipped:
+            possible += 1  # its condition hangs on an answer not given yet
+    return certain, certain + possible
+
+
 def _question_context(form: FormDef, state: FormState, f: FieldDef) -> dict[str, Any]:
-    fields = applicable(form, state)
-    keys = [x.key for x in fields]
+    keys = [x.key for x in applicable(form, state)]
+    at_least, at_most = remaining(form, state, f)
     return {
         "label": f.label,
         "question": f.question_for(bool(state.facts.get("origin_confidential"))),
@@ -272,7 +289,8 @@ def _question_context(form: FormDef, state: FormState, f: FieldDef) -> dict[str,
         "required": f.required,
         "options": [o.label for o in f.options],
         "position": keys.index(f.key) + 1 if f.key in keys else 1,
-        "total": len(fields),
+        "remaining_at_least": at_least,
+        "remaining_at_most": at_most,
         "previous": display_value(f, state.answers[f.key]) if f.key in state.answers else None,
     }
 

@@ -2,8 +2,8 @@
 
 answers.py answers from the référentiel (or says it does not know, and may offer to forward the
 question); offers.py takes the asker's yes or no to that offer and forwards; queue.py is the
-facilitators' side (!questions, !repondre: the answer goes back to the asker and into the FAQ);
-votes.py counts the 👍/👎 on answers.
+facilitators' side (!questions, !repondre: the answer goes back to the asker, and with --faq into
+the FAQ); votes.py counts the 👍/👎 on answers.
 """
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ def register(registry: CommandRegistry, agenda: ReminderService | None = None) -
         return await answer_question(ctx, ctx.args, agenda)
 
     async def addressed(ctx: CommandContext) -> list[Reply]:
-        return await answer_question(ctx, ctx.message.body, agenda)
+        # Said in reply to an answer, or in its thread: a follow-up, read with the question it follows.
+        return await answer_question(ctx, ctx.message.body, agenda, follow_up=True)
 
     registry.fallback = addressed
     registry.command("question", aliases=("q", "demander"), usage="question <votre question>",
@@ -37,7 +38,8 @@ def register(registry: CommandRegistry, agenda: ReminderService | None = None) -
     registry.command("questions", usage="questions", facilitators_only=True, room_kinds=("facilitators",),
                      help="Liste les questions transmises qui attendent une réponse.",
                      section="Animation")(queue_command)
-    registry.command("repondre", aliases=("répondre",), usage="repondre <n°> <réponse>", facilitators_only=True,
-                     room_kinds=("facilitators",), section="Animation",
-                     help="Répond à une question transmise : la réponse part à la personne et enrichit la FAQ."
+    registry.command("repondre", aliases=("répondre",), usage="repondre <n°> [--faq] <réponse>",
+                     facilitators_only=True, room_kinds=("facilitators",), section="Animation",
+                     help="Répond à une question transmise : la réponse part à la personne qui l'a posée, et à "
+                          "elle seule ; avec `--faq`, elle entre aussi dans la FAQ pour tout le monde."
                      )(answer_command)

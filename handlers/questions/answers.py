@@ -5,13 +5,13 @@ import re
 
 from handlers.agenda import ReminderService
 from handlers.agenda.commands import next_permanence
-from handlers.context import CommandContext, RoomInfo
+from handlers.context import CommandContext, Message, RoomInfo, Services
 from handlers.questions.offers import may_forward_from, offer_tag
 from handlers.replies import Reply, UserError
 from handlers.text import fold
 from knowledge.search import PUBLIC_COLLECTIONS
 from storage.knowledge import tribe_collection
-from storage.questions import AnswerRecord, ForwardOffer
+from storage.questions import AnswerRecord, ForwardOffer, answer_followed_up
 
 # Votes are reactions on a message with this tag (handlers/questions/votes.py).
 ANSWER_TAG = "answer"
@@ -22,6 +22,32 @@ PASSAGE_CHARS = 700
 SEE_ALSO_MARGIN = 0.03
 # « c'est quand la perm ? »: the référentiel says how the permanence works, the agenda says when.
 PERMANENCE_WORDS = {"permanence", "permanences", "perm", "perma"}
+
+
+# Said to the bot, these are manners, not questions: searching the référentiel for « merci » found a
+# section, and « bonjour » got an offer to forward it to the facilitators.
+MANNERS = {
+    "greeting": {"bonjour", "bonsoir", "salut", "coucou", "hello", "hey", "hi", "yo", "re", "bjr", "slt"},
+    "thanks": {"merci", "mercii", "thanks", "thx", "super", "top", "genial", "parfait", "cool", "nickel",
+               "excellent", "bravo", "ok", "d'accord"},
+    "goodbye": {"revoir", "bientot", "ciao", "tchao", "a+", "journee", "soiree", "nuit", "week-end", "weekend"},
+}
+# Words that go with them (« merci beaucoup », « bonne journée », « salut à tous ») and ask nothing.
+COURTESY_FILLERS = {"a", "au", "tous", "toutes", "tout", "le", "monde", "vous", "toi", "beaucoup", "bcp", "mille",
+                    "fois", "plus", "bien", "bonne", "bon", "et", "encore", "tres", "de"}
+
+
+def small_talk(text: str) -> str | None:
+    """What a message that asks nothing is: « greeting », « thanks », « goodbye », or « empty » (only
+    emoji or punctuation); None when it may be a question."""
+    if not any(c.isalnum() for c in text):
+        return "empty"
+    words = set(fold(text).split())
+    courtesy = set().union(*MANNERS.values())
+    if not words <= courtesy | COURTESY_FILLERS:
+        return None
+    # Thanks before goodbye before greeting: « bonjour et merci » is thanks, « merci, bonne soirée » too.
+    return next((kind for kind in ("thanks", "goodbye", "greeting") if words & MANNERS[kind]), None)
 
 
 def trim(text: str, limit: int = PASSAGE_CHARS) -> str:
@@ -53,17 +79,38 @@ def collections_for(room: RoomInfo) -> list[str]:
     return allowed
 
 
-async def answer_question(ctx: CommandContext, question: str, agenda: ReminderService | None) -> list[Reply]:
-    """The référentiel's answer, with the permanence's date from `agenda` (None: no agenda)."""
+def earlier_question(services: Services, message: Message) -> str | None:
+    """The question of the answer this message follows up (a reply to it, or its thread); None in a
+    confidential room, whose questions are never kept."""
+    if not (message.in_reply_to or message.thread_root):
+        return None
+    with services.db.session() as session:
+        earlier = answer_followed_up(session, message.room_id, reply_to=message.in_reply_to,
+                                     thread_root=message.thread_root)
+        return earlier.question if earlier is not None else None
+
+
+async def answer_question(ctx: CommandContext, question: str, agenda: ReminderService | None, *,
+                          follow_up: bool = False) -> list[Reply]:
+    """The référentiel's answer, with the permanence's date from `agenda` (None: no agenda). A
+    `follow_up` (« et elle dure combien de temps ? ») is read with the question it follows."""
     services, message = ctx.services, ctx.message
     prefix = services.config.bot.command_prefix
     question = question.strip()
     if not question:
         raise UserError(f"Posez votre question après la commande, par exemple : `{prefix}question comment "
                         "fonctionne la permanence ?`")
+    manners = small_talk(question)
+    if manners:
+        return [Reply(template="questions/small_talk.md.j2", context={"kind": manners})]
     if services.search is None:
         raise UserError("La recherche dans le référentiel n'est pas disponible pour le moment.")
+    with services.metrics.search_seconds.time():
+        earlier = earlier_question(services, message) if follow_up else None
+    if earlier:
+        question = f"{earlier} {question}"
     response = await services.search.search(question, collections_for(message.room))
+    services.metrics.answer("answered" if response.answered and response.results else "abstained")
     room = message.room
     # A peer group's unanswered question never leaves the room: the permanence is where to ask it.
     sent_to_permanence = not response.answered and room.kind == "peer_group"
@@ -88,7 +135,8 @@ async def answer_question(ctx: CommandContext, question: str, agenda: ReminderSe
             answer_id = record.id
         return [Reply(template="questions/answer.md.j2",
                       context={"passage": trim(best.text), "citation": citation(best), "see_also": see_also[:2],
-                               "follow_up": True, "permanence": upcoming},
+                               "follow_up": True, "in_thread": message.thread_root is not None,
+                               "permanence": upcoming},
                       tag=f"{ANSWER_TAG}:{answer_id}")]
     can_forward = may_forward_from(services, room)
     offer_id = None

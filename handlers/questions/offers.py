@@ -104,6 +104,7 @@ def _decide(services: Services, offer_id: int, sender: str, room_name: str, *, a
         session.add(forwarded)
         session.flush()
         number = forwarded.id
+    services.metrics.answer("forwarded")
     facilitators = _facilitators_room(services)
     prefix = services.config.bot.command_prefix
     return [Reply(text="C'est transmis à l'équipe d'animation : la réponse arrivera ici."),

@@ -1,5 +1,5 @@
 """The facilitators' side of forwarded questions: !questions lists them, !repondre answers one; the
-answer goes back to the asker, where they asked, and into the FAQ."""
+answer goes back to the asker, where they asked, and into the FAQ when the facilitator says so (--faq)."""
 from __future__ import annotations
 
 import re
@@ -21,12 +21,18 @@ async def queue_command(ctx: CommandContext) -> Reply:
                  context={"questions": items, "prefix": ctx.services.config.bot.command_prefix})
 
 
+# An answer is for the asker; only this flag also makes it the FAQ's answer to everyone (a recipe
+# given to one member, or a question back to them, is no FAQ entry).
+FAQ_FLAG = "--faq"
+
+
 async def answer_command(ctx: CommandContext) -> list[Reply]:
-    match = re.fullmatch(r"n?°?\s*(\d+)\s+(.+)", ctx.args, re.S)
+    match = re.fullmatch(r"n?°?\s*(\d+)\s+(?:(--faq)\s+)?(.+)", ctx.args, re.S | re.I)
     if not match:
         raise UserError("Utilisation : `!repondre <n°> <votre réponse>`, par exemple `!repondre 3 La permanence "
-                        "a lieu le premier mardi du mois.` (`!questions` donne les numéros).")
-    number, text = int(match.group(1)), match.group(2).strip()
+                        "a lieu le premier mardi du mois.` (`!questions` donne les numéros). Ajoutez `--faq` "
+                        "après le numéro pour mettre aussi la réponse dans la FAQ : `!repondre 3 --faq …`.")
+    number, to_faq, text = int(match.group(1)), match.group(2) is not None, match.group(3).strip()
     with ctx.services.db.session() as session:
         question = session.get(ForwardedQuestion, number)
         if question is None:
@@ -35,10 +41,15 @@ async def answer_command(ctx: CommandContext) -> list[Reply]:
             raise UserError(f"La question n°{number} a déjà reçu une réponse.")
         question.answer, question.answered_by, question.answered_at = text, ctx.message.sender, ctx.services.clock()
         session.add(question)
-    if ctx.services.search is not None:
+    if to_faq and ctx.services.search is not None:
         await ctx.services.search.add_faq(question.question, text)
+    asker = escape_markdown(question.asker)
+    acknowledgement = (f"Réponse envoyée à {asker} et ajoutée à la FAQ : je la donnerai à qui posera la même question."
+                       if to_faq else
+                       f"Réponse envoyée à {asker}, et à personne d'autre : elle n'est pas ajoutée à la FAQ "
+                       f"(`!repondre <n°> --faq …` l'y met).")
     return [Reply(template="questions/facilitator_answer.md.j2",
                   to=Post(question.room_id, thread_root=question.thread_root, reply_to=question.event_id),
                   mentions=(question.asker,),
                   context={"question": question.question, "answer": text}, txn_key=f"faq-answer-{number}"),
-            Reply(text=f"Réponse envoyée à {escape_markdown(question.asker)} et ajoutée à la FAQ.")]
+            Reply(text=acknowledgement)]

@@ -48,7 +48,7 @@ class PrivateForm:
         assert expect in reply.body, f"expected {expect!r} in the direct chat, got: {reply.body[:400]!r}"
         return reply
 
-    async def open(self, expect: str = "Question 1/") -> object:
+    async def open(self, expect: str = "Question 1 —") -> object:
         """!deposer in the shared room: the room is told, the questions come in the direct chat."""
         before = len(self.user.messages(self.room_id, self.bot_id))
         await self.user.send(self.room_id, "!deposer")
@@ -77,17 +77,17 @@ def read_by(user: MatrixUser, room_id: str) -> str:
 
 def answers_until_recap(title: str, *, carrier: list[tuple[str, str]] | None = None, total: int = 9):
     """The default form (with one tribe configured) from the title to the recap."""
-    carrier = carrier or [("moi", "Question 4/9 — Territoire")]
+    carrier = carrier or [("moi", "Question 4 — Territoire")]
     n = 4 + (total - 9)  # the territory's position once the carrier is known
     return [
-        (title, "Question 2/9 — Tribu"),
-        ("Alimentation", "Question 3/9 — Porteur du projet"),
+        (title, "Question 2 — Tribu"),
+        ("Alimentation", "Question 3 — Porteur du projet"),
         *carrier,
-        ("Communauté de communes du Diois", f"Question {n + 1}/{total} — Description"),
-        (DESCRIPTION, f"Question {n + 2}/{total} — Besoins"),
-        ("des partenaires et un financement", f"Question {n + 3}/{total} — Avancement"),
-        ("idée", f"Question {n + 4}/{total} — E-mail de contact"),
-        ("porteur@example.org", f"Question {n + 5}/{total} — Visibilité"),
+        ("Communauté de communes du Diois", f"Question {n + 1} — Description"),
+        (DESCRIPTION, f"Question {n + 2} — Besoins"),
+        ("des partenaires et un financement", f"Question {n + 3} — Avancement"),
+        ("idée", f"Question {n + 4} — E-mail de contact"),
+        ("porteur@example.org", f"Question {n + 5} — Visibilité"),
         ("toute la communauté", "Récapitulatif"),
     ]
 
@@ -129,7 +129,7 @@ async def test_a_whole_deposit_started_in_an_encrypted_tribe_room_is_filled_in_p
         told, first = await form.open()
         assert first.decrypted and set(human.client.rooms[form.direct].users) == {human.user_id, bot_id}
         assert "Merci de déposer un projet" in first.body and "Quel est le titre du projet ?" in first.body
-        tribe_question = await form.answer("Jardin partagé des Lilas", "Question 2/9 — Tribu")
+        tribe_question = await form.answer("Jardin partagé des Lilas", "Question 2 — Tribu")
         assert "1. Alimentation" in tribe_question.body
         recap = await form.fill(answers_until_recap("Jardin partagé des Lilas")[1:])
         for line in ("Titre : Jardin partagé des Lilas", "Tribu : Alimentation",
@@ -152,7 +152,7 @@ async def test_a_whole_deposit_started_in_an_encrypted_tribe_room_is_filled_in_p
         # The second member of the tribe room read the pointer and the announcement, none of the form.
         seen = read_by(member, tribe)
         assert "message privé" in seen
-        for private in ("Quel est le titre", "Question 2/9", DESCRIPTION, "porteur@example.org", "Récapitulatif",
+        for private in ("Quel est le titre", "Question 2 —", DESCRIPTION, "porteur@example.org", "Récapitulatif",
                         "Merci ! Votre projet"):
             assert private not in seen, private
         assert form.direct not in member.client.rooms
@@ -209,7 +209,7 @@ async def test_a_restart_in_the_middle_of_a_form_resumes_at_the_next_question(
 
     async with make_bot(config) as app:
         # "moi" would be a valid title (3 characters): had the form restarted, the tribe would come next.
-        resumed = await form.answer("moi", "Question 4/9 — Territoire")
+        resumed = await form.answer("moi", "Question 4 — Territoire")
         # Nothing was said again at start-up: the next bot message is the answer to "moi".
         assert form.bot_messages()[before_restart] is resumed
         recap = await form.fill(steps[3:])
@@ -244,9 +244,9 @@ async def test_two_members_filling_forms_at_once_each_in_their_own_direct_chat(
         await asyncio.gather(mine.open(), theirs.open())
         assert mine.direct != theirs.direct
         # The member deposits on behalf of someone else (the carrier): two more questions.
-        on_behalf = [("autre", "Question 4/11 — Nom du porteur"),
-                     ("Camille Martin", "Question 5/11 — Contact du porteur"),
-                     (human.user_id, "Question 6/11 — Territoire")]
+        on_behalf = [("autre", "Question 4 — Nom du porteur"),
+                     ("Camille Martin", "Question 5 — Contact du porteur"),
+                     (human.user_id, "Question 6 — Territoire")]
         mine_recap, their_recap = await asyncio.gather(
             mine.fill(answers_until_recap("Jardin partagé des Lilas")),
             theirs.fill(answers_until_recap("Cantine bio intercommunale", carrier=on_behalf, total=11)))
@@ -303,10 +303,10 @@ async def test_an_invitation_declined_or_left_unanswered_is_said_in_the_room_and
         # What waited for the refused chat, then what the second !deposer said: the form in progress.
         await human.wait_until(lambda: len(human.messages(late, bot_id)) >= 3, 30, "the waiting messages")
         bodies = [getattr(e, "body", "") for e in human.messages(late, bot_id)]
-        assert "Question 1/" in bodies[0] and "déjà un dépôt en cours" in bodies[1] and "Question 1/" in bodies[2]
+        assert "Question 1 —" in bodies[0] and "déjà un dépôt en cours" in bodies[1] and "Question 1 —" in bodies[2]
         form = PrivateForm(human, tribe, bot_id)
         form.direct = late
-        await form.answer("Jardin partagé des Lilas", "Question 2/9")
+        await form.answer("Jardin partagé des Lilas", "Question 2 —")
         assert "Jardin" not in read_by(member, tribe)
 
 
@@ -334,7 +334,7 @@ async def test_a_draft_left_in_a_room_thread_by_the_previous_release_goes_on_in_
         assert thread_root_of(moved) == root
         form = PrivateForm(human, tribe, bot_id)
         form.direct = await human.wait_direct_room(bot_id)
-        carrier = await form._next_reply(0, "Question 3/9 — Porteur du projet", 20)
+        carrier = await form._next_reply(0, "Question 3 — Porteur du projet", 20)
         assert carrier.decrypted
         await form.fill(answers_until_recap("Ressourcerie du Diois")[2:])
         await form.answer("oui", "Ressourcerie du Diois")

@@ -72,7 +72,7 @@ async def test_forwarded_question_answered_by_a_facilitator_comes_back_and_feeds
         notice = await facilitator.wait_for_message(animation, bot_account.user_id, contains="Question n°1")
         assert OUT_OF_DOMAIN in notice.body
 
-        await facilitator.send(animation, "!repondre 1 Consultez Météo-France, nous ne faisons pas la météo !")
+        await facilitator.send(animation, "!repondre 1 --faq Consultez Météo-France, nous ne faisons pas la météo !")
         back = await human.wait_for_message(tribe, bot_account.user_id, contains="Réponse de l'équipe", after=2)
         assert back.source["content"]["m.relates_to"]["m.in_reply_to"]["event_id"] == question
         assert human.user_id in back.source["content"]["m.mentions"]["user_ids"]

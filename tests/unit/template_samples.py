@@ -28,9 +28,10 @@ SAMPLES.update(AGENDA_TEMPLATE_SAMPLES)
 SAMPLES.update({
     "questions/answer.md.j2": {"passage": "La permanence a lieu le premier mardi du mois.",
                                "citation": "Animation › La permanence mensuelle",
-                               "see_also": ["Animation › Les chantiers"], "follow_up": True,
+                               "see_also": ["Animation › Les chantiers"], "follow_up": True, "in_thread": False,
                                "permanence": {"title": "Permanence", "when": "mardi 2 mars 2027 à 10h00",
                                               "location": "", "link": "https://visio.example.org/p"}},
+    "questions/small_talk.md.j2": {"kind": "greeting"},
     "questions/abstain.md.j2": {"can_forward": False, "confidential": True, "prefix": "!",
                                 "permanence": {"title": "Permanence", "when": "mardi 2 mars 2027 à 10h00",
                                                "location": "", "link": "https://visio.example.org/p"}},
@@ -52,4 +53,5 @@ BOT_WRITTEN = {
     "deposits/question.md.j2": {"intro", "error", "question"},
     "deposits/help.md.j2": {"question", "help"},
     "deposits/reminder.md.j2": {"question"},
+    "questions/small_talk.md.j2": {"kind"},
 }

@@ -81,3 +81,44 @@ def test_local_synapse_paths_do_not_depend_on_the_working_directory(tmp_path, mo
     server = LocalSynapse("demo-data/synapse", port=1)
     config_path = server.write_config()
     assert config_path.is_absolute() and config_path.exists()
+
+
+def test_a_misspelt_key_gets_the_right_one_suggested(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        parse_config({**MINIMAL, "bot": {"command_prefx": "?"}}, tmp_path / "conf.toml")
+    assert caught.value.key == "bot.command_prefx"
+    assert "vouliez-vous dire « bot.command_prefix » ?" in str(caught.value)
+    with pytest.raises(ConfigError) as far_from_any:
+        parse_config({**MINIMAL, "bot": {"couleur": "bleu"}}, tmp_path / "conf.toml")
+    assert "vouliez-vous dire" not in str(far_from_any.value)
+
+
+def test_a_file_level_problem_names_no_key(tmp_path):
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[matrix\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(broken)
+    assert str(caught.value).startswith(f"{broken}: TOML invalide")
+    assert "clé" not in str(caught.value)
+
+
+def test_check_config_fails_on_a_missing_local_feed_naming_its_key(tmp_path, capsys):
+    from bot.cli import main
+    config_path = tmp_path / "config.toml"
+    config_path.write_text(f"""
+[matrix]
+homeserver = "http://127.0.0.1:8008"
+user_id = "@bot:x"
+[bot]
+data_dir = "{tmp_path / 'data'}"
+[[agenda.feeds]]
+url = "https://agenda.example.org/public.ics"
+[[agenda.feeds]]
+url = "absent.ics"
+""", encoding="utf-8")
+    assert main(["check-config", "--config", str(config_path)]) == 2
+    err = capsys.readouterr().err
+    assert "agenda.feeds[1].url" in err and str(tmp_path / "absent.ics") in err
+    (tmp_path / "absent.ics").write_text("BEGIN:VCALENDAR\nEND:VCALENDAR\n")
+    assert main(["check-config", "--config", str(config_path)]) == 0
+    assert "Configuration valide" in capsys.readouterr().out

@@ -88,3 +88,9 @@ def test_default_config_uses_data_in_current_folder(tmp_path, monkeypatch):
 def test_a_config_file_named_but_missing_is_left_to_main_to_print_like_every_config_error(tmp_path):
     with pytest.raises(ConfigError, match="fichier introuvable"):
         run("ask", "c'est quoi une tribu ?", "--config", str(tmp_path / "absent.toml"))
+
+
+def test_ask_an_empty_question_says_so_and_fails(config_path, capsys):
+    assert run("ask", "  ", "--config", str(config_path)) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "La question est vide" in err

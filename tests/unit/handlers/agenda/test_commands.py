@@ -1,6 +1,7 @@
 """!agenda, !permanence, !rappel, !rappels, !diffuser as the registry runs them."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -33,19 +34,23 @@ def render(reply: Reply) -> str:
 
 
 async def test_rappel_rappels_and_annuler(harness):
+    later = render(await call(harness, rappel, "après-demain 9h Bilan de l'Agora"))
     reply = await call(harness, rappel, "demain 9h Pensez à l'Agora -> tribus, #atelier:x")
     text = render(reply)
-    row = harness.rows(kind=BROADCAST)[0]
-    assert f"n°{row.id}" in text and "vendredi 26 février 2027 à 9h00" in text
+    row = [r for r in harness.rows(kind=BROADCAST) if r.text == "Pensez à l'Agora"][0]
+    # Numbers are places in !rappels (soonest first), not database ids.
+    assert "n°1 dans !rappels" in later and "n°1 dans !rappels" in text and "vendredi 26 février 2027 à 9h00" in text
     assert row.target_list == ["tribus", "#atelier:x"] and row.text == "Pensez à l'Agora"
     listing = render(await call(harness, rappels, ""))
-    assert f"n°{row.id}" in listing and "Pensez à l'Agora" in listing
+    assert "n°1 — vendredi 26 février" in listing and "n°2 — samedi 27 février" in listing
     assert "Annulé" not in listing
-    render(await call(harness, rappel, f"annuler {row.id}"))
-    assert harness.rows(id=row.id)[0].status == CANCELLED
-    with pytest.raises(UserError, match="ne peut plus"):
-        await call(harness, rappel, f"annuler {row.id}")
-    with pytest.raises(UserError, match="Aucun rappel"):
+    cancelled = render(await call(harness, rappel, "annuler 1"))
+    assert "n°1 annulé : « Pensez à l'Agora »" in cancelled and harness.rows(id=row.id)[0].status == CANCELLED
+    # The one left is now n°1.
+    assert "n°1 — samedi 27 février" in render(await call(harness, rappels, ""))
+    with pytest.raises(UserError, match="Aucun rappel n°2 : un seul rappel est programmé"):
+        await call(harness, rappel, "annuler 2")
+    with pytest.raises(UserError, match="Aucun rappel n°999"):
         await call(harness, rappel, "annuler 999")
     with pytest.raises(UserError, match="pas compris"):
         await call(harness, rappel, "un jour Agora")
@@ -76,3 +81,19 @@ async def test_agenda_shows_events_for_this_room_and_permanence_its_link(tmp_pat
     assert "Journée des pairs" in peer_text and "jeudi 4 mars 2027 à 9h30" in peer_text
     text = render(await call(harness, permanence, "", room=tribe))
     assert "mardi 2 mars 2027 à 10h00" in text and "https://visio.example.org/permanence" in text
+
+
+async def test_agenda_says_its_window_and_always_shows_the_next_permanence(tmp_path):
+    # A quarterly permanence forty days ahead: beyond the agenda's 31 days, within the 60 days looked ahead.
+    quarterly = replace(PERMANENCE, rrule="FREQ=MONTHLY;INTERVAL=3;BYDAY=1TU", start_date="2027-03-01")
+    harness = Harness(tmp_path, PERMANENCE_START - timedelta(days=40), recurring=(quarterly,))
+    text = render(await call(harness, agenda, "", room=RoomInfo(room_id="!t1:x", kind="tribe")))
+    assert "dans les 31 prochains jours" in text
+    assert "Prochaine permanence" in text and "mardi 2 mars 2027 à 10h00" in text
+    assert "https://visio.example.org/permanence" in text
+    # Within the window it is listed once, with the window said.
+    (tmp_path / "near").mkdir()
+    harness = Harness(tmp_path / "near", PERMANENCE_START - timedelta(days=5), recurring=(PERMANENCE,))
+    text = render(await call(harness, agenda, "", room=RoomInfo(room_id="!t1:x", kind="tribe")))
+    assert "(les 31 prochains jours)" in text and text.count("mardi 2 mars 2027") == 1
+    assert "Prochaine permanence" not in text

@@ -7,10 +7,10 @@ _VIEW = {"reference": "DEP-2027-0001", "title": "Cantine <b>bio</b>", "tribe": "
          "history": [{"date": "1er mars 2027", "status_label": "nouveau", "by": "@alice:test", "comment": "ok"}]}
 DEPOSIT_TEMPLATE_SAMPLES = {f"deposits/{name}.md.j2": context for name, context in {
     "question": {"intro": "Bonjour", "error": "Non", "label": "Titre", "question": "Titre ?", "type": "choices",
-                 "required": False, "options": ["A", "B"], "position": 1, "total": 2, "previous": "A"},
+                 "required": False, "options": ["A", "B"], "position": 1, "remaining_at_least": 2, "remaining_at_most": 4, "previous": "A"},
     "recap": {"title": "Dépôt", "rows": [_ROW]},
     "help": {"in_recap": False, "field": {"label": "Titre", "question": "?", "help": "Aide", "options": ["A"],
-                                           "required": True, "position": 1, "total": 3}},
+                                           "required": True, "position": 1}},
     "confirmed": {"title": "Cantine <b>bio</b>", "reference": "DEP-2027-0001", "visibility": "community",
                   "content_shared": True, "announced": True},
     "facilitators_notice": {"reference": "DEP-2027-0001", "content_shared": True, "origin_confidential": True,

@@ -24,7 +24,7 @@ async def test_cli_json_contract(h, tmp_path, capsys):
 
     out = tmp_path / "export.csv"
     assert run_cli(["deposits", "export", "--format", "csv", "--config", config, "--output", str(out)]) == 0
-    assert out.read_bytes().startswith(b"reference,title,")
+    assert out.read_bytes().decode("utf-8").startswith("Référence,Statut,Déposé le,Déposé par,Titre,")
     assert run_cli(["deposits", "export", "--format", "json", "--config", config]) == 0
     assert json.loads(capsys.readouterr().out) == rows
     assert run_cli(["deposits", "list", "--config", config]) == 0

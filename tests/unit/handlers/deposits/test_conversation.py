@@ -11,7 +11,7 @@ async def test_deposer_in_a_room_continues_in_the_members_direct_chat(tmp_path):
     told, question = await h.say(ALICE, "!déposer", event_id="$root")
     # The room hears only that the bot wrote privately: no question, no title, nothing typed.
     assert told.room_id is None and "message privé" in told.text and "Question" not in told.text
-    assert question.room_id == h.dm(ALICE).room_id and "Question 1/" in question.text
+    assert question.room_id == h.dm(ALICE).room_id and "Question 1 —" in question.text
     assert question.author_consented  # the member's own words go to the member alone
     [draft] = drafts(h)
     assert (draft.room_id, draft.origin_room_id, draft.thread_root) == (h.dm(ALICE).room_id, TRIBE_ENERGY.room_id,
@@ -20,7 +20,7 @@ async def test_deposer_in_a_room_continues_in_the_members_direct_chat(tmp_path):
     assert await h.say(ALICE, "Cantine bio") == []
     assert await h.say(ALICE, "Cantine bio", thread_root="$root") == []
     [second] = await h.say(ALICE, "Cantine bio", room=h.dm(ALICE))
-    assert second.to == ANSWER and "Question 2/" in second.text  # a reply to the answer, in the direct chat
+    assert second.to == ANSWER and "Question 2 —" in second.text  # a reply to the answer, in the direct chat
 
 
 async def test_a_member_yet_to_join_the_direct_chat_is_told_to_accept_the_invitation(tmp_path):
@@ -91,7 +91,7 @@ async def test_restart_in_the_middle_resumes_exactly_there(tmp_path):
     # A new process: fresh registry, services and database engine over the same file.
     second = Harness.build(tmp_path, clock)
     sent = await second.say(ALICE, "!retour", room=second.dm(ALICE))
-    assert "Question 4/" in sent[0].text and "Réponse actuelle : « Pays de Lunel »" in sent[0].text
+    assert "Question 4 —" in sent[0].text and "Réponse actuelle : « Pays de Lunel »" in sent[0].text
     await fill(second, ALICE, ["Pays de Lunel"] + SELF_DEPOSIT[4:] + ["oui"])
     [deposit] = deposits(second)
     assert deposit.title == "Cantine bio intercommunale" and deposit.answers["territory"] == "Pays de Lunel"
@@ -120,7 +120,7 @@ async def test_one_open_form_per_member_wherever_it_was_started(tmp_path):
     told, notice, again = await h.say(ALICE, "!deposer", room=PEERS)
     assert told.room_id is None and "message privé" in told.text
     assert notice.room_id == again.room_id == h.dm(ALICE).room_id
-    assert "déjà un dépôt en cours" in notice.text and "Question 2/" in again.text
+    assert "déjà un dépôt en cours" in notice.text and "Question 2 —" in again.text
     assert len(drafts(h)) == 1 and drafts(h)[0].origin_room_id == TRIBE_ENERGY.room_id
 
 
@@ -171,9 +171,9 @@ async def test_confidential_deposit_with_consent_reaches_the_facilitators_only(t
 async def test_a_form_started_in_a_direct_chat_stays_there(tmp_path):
     h = Harness.build(tmp_path)
     [question] = await h.say(ALICE, "!deposer", room=h.dm(ALICE))
-    assert question.to == ANSWER and "Question 1/" in question.text  # answers !deposer where it was typed
+    assert question.to == ANSWER and "Question 1 —" in question.text  # answers !deposer where it was typed
     sent = await h.say(ALICE, "Cantine bio", room=h.dm(ALICE))
-    assert "Question 2/" in sent[0].text
+    assert "Question 2 —" in sent[0].text
     assert drafts(h)[0].origin_confidential  # a direct chat is a confidential place to start from
     # Other commands are not swallowed by the form (here: unknown to this registry).
     [other] = await h.say(ALICE, "!agenda", room=h.dm(ALICE))
@@ -201,7 +201,7 @@ async def test_a_draft_left_in_a_room_thread_by_the_previous_release_moves_to_th
     assert await h.say(BOB, "2", thread_root="$old") == []
     told, question = await h.say(ALICE, "2", thread_root="$old")
     assert told.room_id is None and "message privé" in told.text and "Cantine" not in told.text
-    assert question.room_id == h.dm(ALICE).room_id and "Question 3/" in question.text  # « 2 » was the tribe
+    assert question.room_id == h.dm(ALICE).room_id and "Question 3 —" in question.text  # « 2 » was the tribe
     [draft] = drafts(h)
     assert (draft.room_id, draft.thread_root, draft.origin_room_id) == (h.dm(ALICE).room_id, None,
                                                                         TRIBE_ENERGY.room_id)
@@ -210,3 +210,60 @@ async def test_a_draft_left_in_a_room_thread_by_the_previous_release_moves_to_th
     assert deposit.title == "Cantine bio intercommunale" and deposit.tribe == "Alimentation"
     assert deposit.origin_room_id == TRIBE_ENERGY.room_id
     assert any(s.room_id == "!alimentation:test" for s in sent)
+
+
+async def test_another_members_deposer_and_annuler_never_touch_an_open_form(tmp_path):
+    h = Harness.build(tmp_path)
+    thread_draft_of_the_previous_release(h)  # Alice's form of the previous release, open in a room's thread
+    # Bob's !deposer typed in Alice's thread starts Bob's own form, in Bob's direct chat.
+    told, question = await h.say(BOB, "!deposer", thread_root="$old")
+    assert "message privé" in told.text and question.room_id == h.dm(BOB).room_id and "Question 1 —" in question.text
+    await h.say(BOB, "Jardin partagé", room=h.dm(BOB))
+    # His !annuler in the same thread cancels his form, not hers, and is understood there.
+    told, cancelled = await h.say(BOB, "!annuler", thread_root="$old")
+    assert "message privé" in told.text and cancelled.room_id == h.dm(BOB).room_id
+    assert "Dépôt annulé" in cancelled.text and "!reprendre" in cancelled.text
+    alice, bob = drafts(h)
+    assert (alice.user_id, alice.status, alice.thread_root) == (ALICE, "filling", "$old")
+    assert (bob.user_id, bob.status) == (BOB, "cancelled")
+    assert bob.state and "Jardin partagé" in bob.state
+    # With nothing left to cancel, !annuler says so instead of « Je ne connais pas la commande ».
+    [nothing] = await h.say(BOB, "!annuler")
+    assert "pas de dépôt en cours" in nothing.text and "Je ne connais pas" not in nothing.text
+
+
+async def test_annuler_typed_in_a_room_cancels_the_form_of_the_direct_chat(tmp_path):
+    h = Harness.build(tmp_path)
+    await h.say(ALICE, "!deposer")
+    await h.say(ALICE, "Cantine bio", room=h.dm(ALICE))
+    told, cancelled = await h.say(ALICE, "!annuler", room=PEERS)
+    assert told.room_id is None and "Cantine" not in told.text  # the peers learn nothing of the form
+    assert cancelled.room_id == h.dm(ALICE).room_id and "Dépôt annulé" in cancelled.text
+    assert drafts(h)[0].status == "cancelled"
+
+
+async def test_a_cancelled_draft_is_resumed_with_reprendre_where_it_was_left(tmp_path):
+    h = Harness.build(tmp_path)
+    await h.say(ALICE, "!deposer")
+    await fill(h, ALICE, SELF_DEPOSIT[:3])
+    [cancelled] = await h.say(ALICE, "!annuler", room=h.dm(ALICE))
+    assert "!reprendre" in cancelled.text
+    # A new !deposer starts afresh, and says the cancelled one is still within reach.
+    [reminder, first] = await h.say(ALICE, "!deposer", room=h.dm(ALICE))
+    assert "!reprendre" in reminder.text and "Question 1 —" in first.text
+    await h.say(ALICE, "Autre projet", room=h.dm(ALICE))
+    await h.say(ALICE, "!annuler", room=h.dm(ALICE))
+    # !reprendre takes up the latest cancelled draft, answers kept, at its next question.
+    told, welcome, again = await h.say(ALICE, "!reprendre")
+    assert "message privé" in told.text and "Bon retour" in welcome.text
+    assert "Question 2 — Tribu" in again.text and again.room_id == h.dm(ALICE).room_id
+    assert [d.status for d in drafts(h)] == ["cancelled", "filling"]
+    # While a form is open, !reprendre asks its question again rather than opening another.
+    notice, again = await h.say(ALICE, "!reprendre", room=h.dm(ALICE))
+    assert "déjà un dépôt en cours" in notice.text and "Question 2 —" in again.text
+
+
+async def test_reprendre_with_nothing_to_resume_says_how_to_start(tmp_path):
+    h = Harness.build(tmp_path)
+    [answer] = await h.say(ALICE, "!reprendre")
+    assert "pas de dépôt annulé ou interrompu" in answer.text and "!deposer" in answer.text

@@ -51,10 +51,19 @@ async def test_csv_export_in_the_facilitators_room(h):
     attachment = sent.attachment
     assert attachment.mimetype == "text/csv" and attachment.filename.endswith(".csv")
     rows = list(csv.DictReader(io.StringIO(attachment.content.decode("utf-8-sig"))))
-    assert [r["reference"] for r in rows] == ["DEP-2027-0001", "DEP-2027-0002"]
-    assert rows[0]["title"] == "Cantine bio intercommunale" and rows[0]["needs"] == "partners; funding"
+    assert [r["Référence"] for r in rows] == ["DEP-2027-0001", "DEP-2027-0002"]
+    # One column per thing, headed in French: no title, tribe, carrier or visibility twice.
+    header = next(csv.reader(io.StringIO(attachment.content.decode("utf-8-sig"))))
+    assert len(header) == len(set(header))
+    assert header[:6] == ["Référence", "Statut", "Déposé le", "Déposé par", "Titre", "Tribu"]
+    assert "Porteur du projet" in header and "Visibilité" in header and "Partage avec l'équipe" not in header
+    assert not {"title", "tribe", "carrier", "visibility", "share_content"} & set(header)
+    assert rows[0]["Titre"] == "Cantine bio intercommunale" and rows[0]["Besoins"] == "Des partenaires; Un financement"
+    assert rows[0]["Porteur du projet"] == "Moi-même" and rows[0]["Statut"] == "nouveau"
     # No content of the confidential deposit whose author said no.
-    assert rows[1]["title"] == "" and rows[1]["territory"] == "" and rows[1]["content_shared"] == "non"
+    assert rows[1]["Titre"] == "" and rows[1]["Territoire"] == "" and rows[1]["Déposé par"] == ""
+    assert rows[1]["Contenu transmis à l'équipe d'animation"] == "non"
+    assert rows[1]["Visibilité"] == "équipe d'animation seulement"
 
 
 # Bob's deposit, made from a peer group for someone else, and « non » to sharing it.

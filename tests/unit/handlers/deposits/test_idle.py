@@ -29,7 +29,7 @@ async def test_idle_form_gets_one_reminder_then_is_abandoned_and_kept(tmp_path):
     # Any message in the direct chat is not taken as the form's: !deposer brings it back where it was.
     assert await h.say(ALICE, "Quand a lieu la prochaine rencontre ?", room=h.dm(ALICE)) == []
     told, welcome, again = await h.say(ALICE, "!deposer")
-    assert "Bon retour" in welcome.text and "Question 2/" in again.text and again.room_id == h.dm(ALICE).room_id
+    assert "Bon retour" in welcome.text and "Question 2 —" in again.text and again.room_id == h.dm(ALICE).room_id
     assert len(drafts(h)) == 1 and drafts(h)[0].status == "filling"
 
 
@@ -55,7 +55,7 @@ async def test_a_silent_draft_of_the_previous_release_is_reminded_in_the_direct_
     [draft] = drafts(h)
     assert draft.room_id == h.dm(ALICE).room_id and draft.thread_root is None
     sent = await h.say(ALICE, "2", room=h.dm(ALICE))
-    assert "Question 3/" in sent[0].text
+    assert "Question 3 —" in sent[0].text
 
 
 

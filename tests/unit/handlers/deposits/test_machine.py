@@ -33,7 +33,7 @@ def test_start_asks_the_first_question_with_the_intro():
     state, replies = start(FORM, {"origin_confidential": False}, T0)
     text = RENDERER.render(replies[0]).plain
     assert state.current == "title" and state.status == FILLING
-    assert "Merci de déposer un projet" in text and "Question 1/" in text and "titre du projet" in text
+    assert "Merci de déposer un projet" in text and "Question 1 —" in text and "titre du projet" in text
 
 
 def test_a_whole_form_reaches_the_recap_then_confirms():
@@ -177,3 +177,35 @@ def test_random_conversations_never_crash_nor_lose_answers(messages, confidentia
             assert state.current in FORM.keys()
         if not state.is_open:
             break
+
+
+def test_back_to_a_required_question_shows_its_answer_and_passer_keeps_it():
+    state, _ = send(begin(), "Cantine bio", "1")
+    state, texts = send(state, "!retour", "!retour")
+    assert state.current == "title" and "Réponse actuelle : « Cantine bio »" in texts[0]
+    assert "!passer pour la garder" in texts[0]
+    state, texts = send(state, "1")  # too short for a title: refused, the answer stays
+    assert "un peu court" in texts[0] and state.answers["title"] == "Cantine bio"
+    state, texts = send(state, "!passer")
+    assert state.current == "carrier" and state.answers["title"] == "Cantine bio" and "title" not in state.skipped
+
+
+def test_the_counter_says_how_many_questions_remain_and_only_narrows():
+    state, texts = send(begin(), "Cantine bio")
+    assert "Question 2 — Tribu (encore 7 à 10 questions ensuite, selon vos réponses)" in texts[0]
+    state, texts = send(state, "1")
+    assert "Question 3 — Porteur du projet (encore 6 à 9 questions" in texts[0]
+    state, texts = send(state, "moi")  # no carrier's name nor contact to ask: the range narrows
+    assert "Question 4 — Territoire (encore 5 à 6 questions" in texts[0]
+    state, texts = send(state, "Pays de Lunel", "Une cantine qui sert des produits locaux aux écoles.", "1, 2")
+    assert "Question 7 — Avancement (encore 2 questions ensuite)" in texts[0]
+    state, texts = send(state, "idée")
+    assert "(encore une question ensuite)" in texts[0]
+    state, texts = send(state, "!passer")
+    assert "Question 9 — Visibilité (dernière question)" in texts[0]
+
+
+def test_on_behalf_of_someone_else_the_counter_goes_on_without_jumping():
+    state, _ = send(begin(), "Cantine bio", "1")
+    state, texts = send(state, "quelqu'un d'autre")
+    assert "Question 4 — Nom du porteur (encore 7 à 8 questions" in texts[0]

@@ -12,6 +12,7 @@ from handlers import questions
 from handlers.agenda import ReminderService
 from handlers.context import Message, RoomInfo, Services
 from handlers.registry import CommandRegistry
+from handlers.replies import Post
 from knowledge.search import SearchService
 from storage.database import open_database
 from storage.messages import SentMessage
@@ -53,9 +54,11 @@ class Bot:
             for reply in replies:
                 self.sent.append(reply)
                 ids.append(f"$out{len(self.sent)}")
+                thread_root = reply.to.thread_root if isinstance(reply.to, Post) else trigger.thread_root
                 with self.db.session() as session:
                     session.add(SentMessage(event_id=ids[-1], room_id=reply.room_id or trigger.room_id,
-                                            tag=reply.tag or "", addressee=trigger.sender if trigger else None))
+                                            tag=reply.tag or "", thread_root=thread_root,
+                                            addressee=trigger.sender if trigger else None))
             return ids
         self.dispatcher = Dispatcher(self.services, self.registry, record, is_facilitator=lambda u: u == FANNY)
 

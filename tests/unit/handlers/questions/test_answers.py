@@ -59,3 +59,45 @@ async def test_with_search_disabled_questions_get_a_polite_answer(bot):
     bot.dispatcher.services = bot.services
     [(_, text)], _ = await bot.say(ANA, "!q c'est quand la permanence ?")
     assert "n'est pas disponible" in text
+
+
+async def test_greetings_thanks_and_emoji_get_a_friendly_word_not_a_search_or_an_offer(bot):
+    for said, reads in [("bonjour", "Bonjour !"), ("Merci beaucoup !", "Avec plaisir"),
+                        ("bonne journée", "À bientôt"), ("🎉🎉", "pas trouvé de question")]:
+        [(reply, text)], _ = await bot.say(ANA, said, addressed=True)
+        assert reads in text and "!aide" in text
+        assert reply.tag is None and "transmette" not in text and "Source" not in text
+    # Manners with a question in them are a question.
+    [(reply, text)], _ = await bot.say(ANA, "bonjour, c'est quand la permanence ?", addressed=True)
+    assert reply.tag.startswith("answer:") and "Source :" in text
+    # Nothing was recorded as a question asked.
+    assert build_report(bot.db)["questions"] == 1
+
+
+def source(text: str) -> str:
+    """The section an answer cites (or nothing, for an abstention)."""
+    return text.split("Source :")[1].split("\n")[0] if "Source :" in text else ""
+
+
+async def test_a_follow_up_is_read_with_the_question_it_follows(bot):
+    follow_up = "et elle dure combien de temps ?"
+    [(_, alone)], _ = await bot.say(ANA, follow_up, addressed=True)
+    [(first, text)], _ = await bot.say(ANA, "!q c'est quand la permanence ?")
+    assert "Répondez à ce message" in text  # not in a thread: a reply is where a follow-up goes
+    answer_event = bot.last_id()
+    [(reply, in_reply)], _ = await bot.say(ANA, follow_up, addressed=True, in_reply_to=answer_event)
+    assert reply.tag.startswith("answer:") and "permanence" in source(in_reply).lower()
+    assert source(in_reply) != source(alone)
+    # In a thread, the thread's earlier answer gives the question; the answer says to go on in the thread.
+    [(_, threaded)], _ = await bot.say(ANA, "!q c'est quand la permanence ?", thread_root="$root")
+    assert "Répondez dans ce fil" in threaded
+    [(_, in_thread)], _ = await bot.say(ANA, follow_up, addressed=True, thread_root="$root")
+    assert source(in_thread) == source(in_reply)
+
+
+async def test_a_follow_up_in_a_confidential_room_is_read_alone(bot):
+    follow_up = "et elle dure combien de temps ?"
+    [(_, alone)], _ = await bot.say(ANA, follow_up, addressed=True, room=PEERS)
+    await bot.say(ANA, "!q c'est quand la permanence ?", room=PEERS)
+    [(_, after)], _ = await bot.say(ANA, follow_up, addressed=True, room=PEERS, in_reply_to=bot.last_id())
+    assert source(after) == source(alone)  # its question was never kept, so nothing joins them

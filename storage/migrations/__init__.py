@@ -1,0 +1,1 @@
+"""The database's schema history: one Alembic revision per schema change, applied by storage.database."""

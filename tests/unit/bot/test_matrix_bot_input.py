@@ -1,0 +1,28 @@
+"""The Message handlers get is made from a normalised body: what a member types invisibly is not read."""
+from types import SimpleNamespace
+
+from nio import RoomMessageText
+
+from bot.matrix_bot import MatrixBot
+from config import parse_config
+from handlers.context import RoomInfo
+from storage.database import open_database
+
+
+def test_the_message_body_is_normalised_before_addressing_and_handlers(tmp_path):
+    config = parse_config({"matrix": {"homeserver": "http://h", "user_id": "@bot:t"},
+                           "bot": {"data_dir": str(tmp_path / "data")}}, tmp_path / "c.toml")
+    db = open_database(config.data_dir)
+    room_info = RoomInfo("!r:t", "tribe", "Alimentation")
+    client = SimpleNamespace(user_id="@bot:t", add_response_callback=lambda callback, kind: None)
+    bot = MatrixBot(config, client, SimpleNamespace(info=lambda room_id: room_info),
+                    SimpleNamespace(services=SimpleNamespace(db=db)), SimpleNamespace(post=None), None, None)
+    room = SimpleNamespace(room_id="!r:t", user_name=lambda user_id: "Manufacture")
+    event = RoomMessageText.from_dict({
+        "type": "m.room.message", "event_id": "$e", "sender": "@ana:t", "origin_server_ts": 0,
+        "content": {"msgtype": "m.text", "body": "\u200b!q c'est quoi une\0 ba\u200dli\u200dse ?"}})
+
+    message = bot._message(room, event)
+
+    assert message.body == "!q c'est quoi une balise ?"
+    assert message.addressed  # the prefix counts once the zero-width space before it is gone

@@ -1,0 +1,36 @@
+"""French the bot writes: agreement with numbers, and forms that do not assume the reader's gender."""
+import pytest
+
+from bot.rendering import Renderer, build_template_environment
+from handlers.replies import Reply
+
+renderer = Renderer(build_template_environment())
+
+
+def render(template: str, **context) -> str:
+    return renderer.render(Reply(template=template, context=context)).plain
+
+
+@pytest.mark.parametrize("answered, reads", [(0, "aucune réponse pour l'instant"), (1, "1 réponse conservée"),
+                                             (3, "3 réponses conservées")])
+def test_a_drafts_answers_agree_with_their_number(answered, reads):
+    draft = {"title": "Cantine", "status_label": "en cours", "updated": "2 mars 2027", "answered": answered}
+    text = render("deposits/mine.md.j2", deposits=[], drafts=[draft])
+    assert reads in text
+    assert "0 réponse" not in text and "1 réponses" not in text
+
+
+def test_the_deposit_confirmation_assumes_no_gender():
+    text = render("deposits/confirmed.md.j2", title="Cantine", reference="DEP-2027-0001", visibility="community",
+                  content_shared=True, announced=False)
+    assert "prévenu" not in text and "Je vous tiendrai au courant ici" in text
+
+
+def test_the_feedback_report_writes_one_answer_in_the_singular(tmp_path, capsys):
+    from handlers.feedback_cli import print_report
+    print_report({"questions": 1, "answered": 1, "abstained": 0, "forwarded": 0, "forwarded_answered": 0,
+                  "up": 0, "down": 0, "disliked": [],
+                  "sections": [{"answers": 1, "up": 0, "down": 0, "heading": "La permanence"},
+                               {"answers": 2, "up": 0, "down": 0, "heading": "Les tribus"}]})
+    out = capsys.readouterr().out
+    assert "1 réponse " in out and "1 réponses" not in out and "2 réponses" in out

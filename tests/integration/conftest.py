@@ -98,26 +98,30 @@ def bot_account(synapse):
     return synapse.register(unique("bot"))
 
 
+@contextlib.asynccontextmanager
+async def person(synapse, store: Path, prefix: str):
+    """A freshly registered person with a running Matrix client, stopped afterwards."""
+    user = await MatrixUser(synapse.url, synapse.register(unique(prefix)), store).start()
+    try:
+        yield user
+    finally:
+        await user.stop()
+
+
 @pytest.fixture
 async def human(synapse, tmp_path):
-    account = synapse.register(unique("human"))
-    user = await MatrixUser(synapse.url, account, tmp_path / "human-store").start()
-    yield user
-    await user.stop()
+    async with person(synapse, tmp_path / "human-store", "human") as user:
+        yield user
 
 
 @pytest.fixture
 async def facilitator(synapse, tmp_path):
-    account = synapse.register(unique("fac"))
-    user = await MatrixUser(synapse.url, account, tmp_path / "fac-store").start()
-    yield user
-    await user.stop()
+    async with person(synapse, tmp_path / "fac-store", "fac") as user:
+        yield user
 
 
 @pytest.fixture
 async def member(synapse, tmp_path):
     """A second, ordinary member of the same rooms: the seat from which privacy is tested."""
-    account = synapse.register(unique("human"))
-    user = await MatrixUser(synapse.url, account, tmp_path / "member-store").start()
-    yield user
-    await user.stop()
+    async with person(synapse, tmp_path / "member-store", "human") as user:
+        yield user

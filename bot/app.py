@@ -176,7 +176,7 @@ def build_app(config: Config, *, embedder: Embedder | None = None) -> BotApp:
     os.umask(0o077)
     # Before anything in the folder is opened: an older release left it readable by others.
     secure_data_dir(config.data_dir)
-    db = Database.in_dir(config.data_dir)
+    db = Database.from_config(config)
     client = build_client(config)
     metrics = Metrics(CollectorRegistry())
     renderer = Renderer(build_template_environment(config.bot.templates_dir), config.bot.command_prefix)

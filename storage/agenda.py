@@ -33,7 +33,7 @@ class ReminderRow(SQLModel, table=True):
         # One live row per occurrence × offset × kind. A row superseded by a moved occurrence
         # (its reminder already went out) stays for the record but no longer counts.
         Index("ux_agenda_reminder_occurrence", "kind", "source", "occurrence_key", "offset_minutes",
-              unique=True, sqlite_where=text("superseded = 0")),
+              unique=True, sqlite_where=text("superseded = 0"), postgresql_where=text("NOT superseded")),
         Index("ix_agenda_reminder_status_due", "status", "due_at"),
     )
 

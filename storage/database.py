@@ -1,4 +1,9 @@
-"""The SQLite database: the source of truth for rooms, forms, deposits, reminders and questions."""
+"""The database: the source of truth for rooms, forms, deposits, reminders and questions.
+
+The SQLite file in data_dir by default; a PostgreSQL database when [database] url names one. Both
+run the same Alembic revisions; what only SQLite needs (its pragmas, the copy beside the file before
+an upgrade, recognising the 2026-12-01 release that had no migrations) stays SQLite's.
+"""
 from __future__ import annotations
 
 import logging
@@ -10,12 +15,14 @@ from pathlib import Path
 from typing import Iterator
 
 from alembic import command
-from alembic.config import Config
+from alembic.config import Config as AlembicConfig
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, event, inspect
+from sqlalchemy.engine import URL, make_url
 from sqlmodel import Session, SQLModel, create_engine
 
+from config import Config, DatabaseConfig
 # Importing the table modules registers them on SQLModel.metadata.
 from storage import models  # noqa: F401
 from storage.files import create_owner_only, secure_data_dir
@@ -31,11 +38,15 @@ RELEASE_2026_12_01 = "0001_release_2026_12_01"
 
 
 class Database:
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.engine = create_engine(url, connect_args={"check_same_thread": False})
-        if url.startswith("sqlite"):
+    def __init__(self, url: str | URL) -> None:
+        self.url = make_url(url)
+        if self.is_sqlite:
+            # The scheduler's jobs and the threads of asyncio.to_thread share the engine's connections.
+            self.engine = create_engine(self.url, connect_args={"check_same_thread": False})
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        else:
+            # A server may close idle connections (restart, timeout): a stale one is replaced, not failed on.
+            self.engine = create_engine(self.url, pool_pre_ping=True)
 
     @classmethod
     def in_dir(cls, data_dir: Path) -> "Database":
@@ -44,6 +55,36 @@ class Database:
         path = data_dir / DATABASE_FILE
         create_owner_only(path)
         return cls(f"sqlite:///{path}")
+
+    @classmethod
+    def from_config(cls, config: Config) -> "Database":
+        """The configured database ([database] url), else the SQLite file in data_dir."""
+        return cls.configured(config.data_dir, config.database)
+
+    @classmethod
+    def configured(cls, data_dir: Path, database: DatabaseConfig) -> "Database":
+        url = database.parsed
+        if url is None:
+            return cls.in_dir(data_dir)
+        if url.get_backend_name() == "sqlite" and url.database:
+            # Another SQLite file holds the same confidential rows as the data folder's would.
+            Path(url.database).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            create_owner_only(Path(url.database))
+        return cls(url)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.get_backend_name() == "sqlite"
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        return Path(self.url.database) if self.is_sqlite and self.url.database else None
+
+    def shown(self) -> str:
+        """Which database this is, for messages and logs: a SQLite file's path, a server's URL without
+        its password."""
+        path = self.sqlite_path
+        return str(path) if path is not None else self.url.render_as_string(hide_password=True)
 
     def create_all(self) -> SchemaUpgrade | None:
         """Bring the database to this release's schema (the last migration), or say it already is.
@@ -54,8 +95,13 @@ class Database:
         head = head_revision()
         with self.engine.begin() as connection:
             current = MigrationContext.configure(connection).get_current_revision()
+            if current is not None and current not in _known_revisions():
+                raise UnknownSchema(
+                    f"La base {self.shown()} est à la révision « {current} », que cette version du bot ne connaît "
+                    "pas : une version plus récente l'a sans doute mise à jour. Lancez cette version-là, ou "
+                    "restaurez une sauvegarde faite avec celle-ci.")
             if current is None:
-                current = _recognise(connection)
+                current = _recognise(connection, self.shown())
                 if current is None:
                     SQLModel.metadata.create_all(connection)
                     command.stamp(_alembic_config(connection), head)
@@ -76,10 +122,11 @@ class Database:
             return MigrationContext.configure(connection).get_current_revision()
 
     def _copy_beside(self, revision: str) -> Path | None:
-        """A consistent copy of a SQLite database file, named after the moment and the revision it holds."""
-        if self.engine.url.get_backend_name() != "sqlite" or not self.engine.url.database:
+        """A consistent copy of a SQLite database file, named after the moment and the revision it holds.
+        None on PostgreSQL, whose revisions run in one transaction: a failed upgrade leaves it as it was."""
+        path = self.sqlite_path
+        if path is None:
             return None
-        path = Path(self.engine.url.database)
         copy = path.with_name(f"{path.stem}-{utcnow():%Y%m%d-%H%M%S}-{revision}{path.suffix}")
         copy_sqlite(path, copy)
         return copy
@@ -95,10 +142,15 @@ class Database:
         self.engine.dispose()
 
 
-def open_database(data_dir: Path) -> Database:
-    """The data folder's database at this release's schema: what a command works on."""
-    db = Database.in_dir(data_dir)
-    db.create_all()
+def open_database(data_dir: Path, database: DatabaseConfig) -> Database:
+    """The configured database at this release's schema: what a command works on. `database` is
+    required, never defaulted: a command that forgot it would write to SQLite beside a PostgreSQL bot."""
+    db = Database.configured(data_dir, database)
+    try:
+        db.create_all()
+    except BaseException:
+        db.close()
+        raise
     return db
 
 
@@ -137,8 +189,8 @@ class UnknownSchema(RuntimeError):
     pass
 
 
-def _alembic_config(connection: Connection) -> Config:
-    config = Config()
+def _alembic_config(connection: Connection) -> AlembicConfig:
+    config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
     return config
@@ -151,24 +203,34 @@ def apply_revisions(connection: Connection, revision: str) -> None:
 
 @cache
 def _scripts() -> ScriptDirectory:
-    config = Config()
+    config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))
     return ScriptDirectory.from_config(config)
 
 
-def _recognise(connection: Connection) -> str | None:
-    """Which revision a database without a version table is at: None when empty; the 2026-12-01 release
-    (before migrations) or the last revision (made by create_all in between) when its tables are theirs."""
+@cache
+def _known_revisions() -> frozenset[str]:
+    return frozenset(revision.id for revision in schema_history())
+
+
+def _recognise(connection: Connection, shown: str) -> str | None:
+    """Which revision a database without a version table is at: None when empty; on SQLite, the
+    2026-12-01 release (before migrations) or the last revision (made by create_all in between) when its
+    tables are theirs. No release ever wrote a PostgreSQL database without its version table."""
     tables = _tables(connection)
     if not tables:
         return None
-    for revision in (RELEASE_2026_12_01, head_revision()):
-        if tables == _tables_at(revision):
-            return revision
+    if connection.dialect.name == "sqlite":
+        for revision in (RELEASE_2026_12_01, head_revision()):
+            if tables == _tables_at(revision):
+                return revision
+        raise UnknownSchema(
+            f"La base {shown} n'a pas d'historique de migrations et ses tables ne sont ni celles de la version du "
+            "2026-12-01 ni celles d'aujourd'hui : elle ne peut pas être mise à jour automatiquement.")
     raise UnknownSchema(
-        f"La base {connection.engine.url.database} n'a pas d'historique de migrations et ses tables ne sont ni "
-        "celles de la version du 2026-12-01 ni celles d'aujourd'hui : elle ne peut pas être mise à jour "
-        "automatiquement.")
+        f"La base {shown} a déjà des tables ({', '.join(sorted(tables)[:5])}…) mais pas d'historique de "
+        "migrations : ce ne sont pas celles du bot, ou elles ont été créées à la main. Donnez au bot une base "
+        "vide : il y crée lui-même ses tables.")
 
 
 def _tables(connection: Connection) -> dict[str, set[str]]:

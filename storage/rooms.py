@@ -1,10 +1,11 @@
 """Rooms the bot is in, with their kind (tribe, peer group, facilitators)."""
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Iterable
 
-from sqlalchemy import literal_column
+from sqlalchemy import BigInteger, Column
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.time import utc_field, utcnow
@@ -21,6 +22,9 @@ class RoomRecord(SQLModel, table=True):
     # Set once we told the room (and the facilitators) that a confidential room is unencrypted.
     warned_unencrypted: bool = False
     updated_at: datetime = utc_field(utcnow)
+    # The order rooms were first recorded in (PostgreSQL has no rowid to tell it): the moment in
+    # nanoseconds, set once; rows older than this column got their SQLite rowid, below any moment.
+    recorded_order: int = Field(default_factory=time.time_ns, sa_column=Column(BigInteger, nullable=False))
 
     @property
     def confidential(self) -> bool:
@@ -45,7 +49,8 @@ def room_ids_of_kinds(session: Session, kinds: Iterable[str]) -> list[str]:
 def rooms_of_kind(session: Session, kind: str) -> list[RoomRecord]:
     """In the order they were first recorded, which the configuration's order decides for its rooms:
     the deposit form lists the tribes that way."""
-    return list(session.exec(select(RoomRecord).where(RoomRecord.kind == kind).order_by(literal_column("rowid"))))
+    return list(session.exec(select(RoomRecord).where(RoomRecord.kind == kind)
+                             .order_by(RoomRecord.recorded_order, RoomRecord.room_id)))
 
 
 def classify_room(session: Session, room_id: str, kind: str, name: str, role: str | None) -> RoomRecord:

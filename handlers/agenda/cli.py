@@ -37,10 +37,10 @@ def _day(text: str) -> date:
 
 
 def _cached_body(config: Config, url: str) -> str:
-    """The bot's stored copy of a feed, without creating a database that does not exist."""
-    if not (config.data_dir / DATABASE_FILE).exists():
+    """The bot's stored copy of a feed, without creating a SQLite database that does not exist."""
+    if not config.database.url and not (config.data_dir / DATABASE_FILE).exists():
         return ""
-    database = open_database(config.data_dir)
+    database = open_database(config.data_dir, config.database)
     try:
         with database.session() as session:
             return feed_cache(session, url).body

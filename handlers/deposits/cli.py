@@ -36,7 +36,7 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
 def _form_and_rows(args: argparse.Namespace) -> tuple[FormDef, list[dict]]:
     config = config_from(args)
     form = load_form(config.deposits.form_path)
-    db = open_database(config.data_dir)
+    db = open_database(config.data_dir, config.database)
     try:
         with db.session() as session:
             return form, deposit_rows(list_deposits(session), form.keys())

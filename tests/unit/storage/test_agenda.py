@@ -120,3 +120,16 @@ def test_a_feed_never_read_has_a_blank_state_that_is_not_stored(db):
         stored = feed_cache(session, "https://agenda.example.org/b.ics")
         assert (stored.body, stored.failures) == ("BEGIN:VCALENDAR", 2)
         assert session.get(FeedCache, "https://agenda.example.org/a.ics") is None
+
+
+def test_one_live_row_per_occurrence_while_superseded_ones_stay_beside_it(db):
+    from sqlalchemy.exc import IntegrityError
+    import pytest
+
+    key = dict(kind=EVENT, source="config", offset_minutes=15)
+    with db.session() as session:
+        session.add(ReminderRow(occurrence_key="atelier", due_at=NOW, status=SENT, superseded=True, **key))
+        session.add(ReminderRow(occurrence_key="atelier", due_at=NOW + timedelta(hours=1), **key))
+    with pytest.raises(IntegrityError):
+        with db.session() as session:
+            session.add(ReminderRow(occurrence_key="atelier", due_at=NOW + timedelta(hours=2), **key))

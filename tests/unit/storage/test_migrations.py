@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 from sqlmodel import SQLModel, select
 
 from handlers.deposits.machine import FormState
@@ -116,9 +116,11 @@ def test_a_database_of_the_release_keeps_every_row_after_a_copy(old_data_dir):
             assert rows == [], table.name  # a table added since
             continue
         old_columns, old_rows = before[table.name]
-        # Same rows, same values; a column added since is empty on them.
+        # Same rows, same values; a column added since is empty on them, but a room's place in the list.
         assert [{k: v for k, v in row.items() if k in old_columns} for row in rows] == old_rows, table.name
-        assert all(row[name] is None for row in rows for name in new_columns - old_columns), table.name
+        filled = {"recorded_order"} if table.name == "roomrecord" else set()
+        assert all(row[name] is None for row in rows for name in new_columns - old_columns - filled), table.name
+    assert [row["recorded_order"] for row in after["roomrecord"][1]] == list(range(1, len(before["roomrecord"][1]) + 1))
     for table in ("deposit", "depositdraft", "forwardedquestion", "forwardoffer", "agenda_reminder"):
         assert before[table][1], f"the fixture has no {table} row to prove anything with"
 
@@ -173,3 +175,82 @@ def test_a_database_of_unknown_tables_is_left_alone(tmp_path):
         db.create_all()
     assert db.revision() is None
     db.close()
+
+
+def test_on_postgresql_the_revisions_bring_an_empty_database_to_exactly_the_models(postgres):
+    url = postgres.empty_database()
+    migrated = Database(url)
+    try:
+        with migrated.engine.begin() as connection:
+            apply_revisions(connection, "head")
+        assert differences_from_the_models(migrated) == []
+    finally:
+        migrated.close()
+        postgres.drop(url)
+
+
+def test_on_postgresql_a_new_database_is_made_at_the_last_revision_and_opens_again_unchanged(postgres):
+    url = postgres.empty_database()
+    db = Database(url)
+    try:
+        assert db.create_all() is None
+        assert db.revision() == head_revision() and differences_from_the_models(db) == []
+        assert db.create_all() is None and db.revision() == head_revision()
+    finally:
+        db.close()
+        postgres.drop(url)
+
+
+def test_on_postgresql_a_database_at_the_first_revision_is_upgraded_keeping_its_rows(postgres):
+    url = postgres.empty_database()
+    db = Database(url)
+    try:
+        with db.engine.begin() as connection:
+            apply_revisions(connection, RELEASE_2026_12_01)
+            connection.execute(text("INSERT INTO roomrecord (room_id, kind, name, encrypted, is_direct, "
+                                    "warned_unencrypted, updated_at) VALUES ('!t:h', 'tribe', 'Eau', false, false, "
+                                    "false, '2026-11-30 09:00:00')"))
+            connection.execute(text("INSERT INTO depositdraft (user_id, room_id, state, status, origin_confidential, created_at, "
+                                    "updated_at) VALUES ('@ana:h', '!t:h', '{}', 'filling', false, '2026-11-30 09:00:00', "
+                                    "'2026-11-30 09:00:00')"))
+        upgrade = db.create_all()
+        assert (upgrade.before, upgrade.after, upgrade.copy) == (RELEASE_2026_12_01, head_revision(), None)
+        assert differences_from_the_models(db) == []
+        with db.session() as session:
+            room = session.get(RoomRecord, "!t:h")
+            assert (room.kind, room.name, room.recorded_order) == ("tribe", "Eau", 0)
+            draft = session.exec(select(DepositDraft)).one()
+            assert draft.user_id == "@ana:h" and draft.origin_room_id is None
+            assert draft.updated_at.tzinfo is not None
+    finally:
+        db.close()
+        postgres.drop(url)
+
+
+def test_on_postgresql_tables_without_history_are_left_alone(postgres):
+    url = postgres.empty_database()
+    db = Database(url)
+    try:
+        with db.engine.begin() as connection:
+            connection.execute(text("CREATE TABLE deposit (id integer PRIMARY KEY)"))
+        with pytest.raises(UnknownSchema, match="pas d'historique de migrations"):
+            db.create_all()
+        assert db.revision() is None
+    finally:
+        db.close()
+        postgres.drop(url)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_database_at_a_revision_this_release_does_not_know_is_left_alone(backend, tmp_path, request):
+    url = f"sqlite:///{tmp_path / DATABASE_FILE}" if backend == "sqlite" else request.getfixturevalue("postgres_url")
+    db = Database(url)
+    try:
+        db.create_all()
+        with db.engine.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = '0099_from_the_future'"))
+        with pytest.raises(UnknownSchema, match="0099_from_the_future.*ne connaît pas"):
+            db.create_all()
+        assert db.revision() == "0099_from_the_future"
+    finally:
+        db.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 from storage.agenda import FeedCache
+from config import DatabaseConfig
 from storage.database import open_database
 from tests.unit.handlers.agenda.harness import ics, vevent
 
@@ -43,7 +44,7 @@ name = "Local"
     assert items[0]["end"] == "2027-03-02T11:30:00+01:00" and items[0]["all_day"] is False
 
     # The file disappears: the bot's stored copy is used, and stderr says so.
-    db = open_database(tmp_path / "data")
+    db = open_database(tmp_path / "data", DatabaseConfig())
     with db.session() as session:
         session.add(FeedCache(url=str(feed_path), body=feed_path.read_text(encoding="utf-8")))
     db.close()

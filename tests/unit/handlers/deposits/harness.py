@@ -246,7 +246,7 @@ def run_cli(argv: list[str]) -> int:
 def copy_db(h: Harness, data_dir: Path) -> None:
     """The CLI opens the database of the config's data_dir: the harness's deposits are copied there."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    source = sqlite3.connect(h.db.url.removeprefix("sqlite:///"))
+    source = sqlite3.connect(h.db.sqlite_path)
     target = sqlite3.connect(data_dir / "manufacture.db")
     source.backup(target)
     source.close(), target.close()

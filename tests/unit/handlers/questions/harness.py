@@ -32,7 +32,7 @@ class Bot:
                                "bot": {"data_dir": str(tmp_path / "data")},
                                "access": {"facilitators": [FANNY]}, **({"agenda": agenda} if agenda else {})},
                               tmp_path / "c.toml")
-        self.db = open_database(config.data_dir)
+        self.db = open_database(config.data_dir, config.database)
         with self.db.session() as session:
             for room in (TRIBE, PEERS, FACILITATORS):
                 session.add(RoomRecord(room_id=room.room_id, kind=room.kind, name=room.name, role=room.role))

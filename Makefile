@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: demo chat test unit bench setup-demo setup-test setup-js clean
+.PHONY: demo chat test unit bench setup-demo setup-test setup-js setup-pg clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,16 +33,29 @@ $(JS_HUMAN)/node_modules/.installed: $(JS_HUMAN)/package.json $(JS_HUMAN)/packag
 
 setup-js: $(JS_HUMAN)/node_modules/.installed
 
+# The storage tests run on PostgreSQL too, on a throwaway cluster the tests start (tests/postgres.py):
+# they need Debian's server binaries, not a running server. Debian would create and start a cluster
+# of its own on install; the setting below stops it, before the package is there to read it.
+PG_BINDIR = $(firstword $(wildcard /usr/lib/postgresql/*/bin))
+setup-pg:
+	@if [ -x "$(PG_BINDIR)/initdb" ] && [ -x "$(PG_BINDIR)/pg_ctl" ]; then :; \
+	elif command -v initdb >/dev/null && command -v pg_ctl >/dev/null; then :; else \
+	  mkdir -p /etc/postgresql-common && \
+	  echo "create_main_cluster = false" >> /etc/postgresql-common/createcluster.conf && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    -o Dpkg::Options::=--force-confold postgresql; \
+	fi
+
 demo: setup-demo
 	$(BIN)/manufacture-bot demo --dir demo-data $(DEMO_ARGS)
 
 chat: setup-demo
 	$(BIN)/manufacture-bot chat --dir demo-data
 
-test: setup-test setup-js
+test: setup-test setup-js setup-pg
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-unit: setup-test
+unit: setup-test setup-pg
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
 
 bench: setup-test

@@ -151,7 +151,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
     config = config_from(args)
     try:
-        contents = back_up(config.data_dir, Path(args.destination))
+        contents = back_up(config.data_dir, Path(args.destination), config.database)
     except BackupError as error:
         print(f"Erreur : {error}", file=sys.stderr)
         return 2
@@ -159,6 +159,10 @@ def cmd_backup(args: argparse.Namespace) -> int:
     if not contents.cross_signing:
         print(f"(Pas encore de clés de signature croisée dans {config.data_dir} : elles y seront après le "
               "premier démarrage ; refaites alors une sauvegarde.)")
+    if contents.note:
+        # Incomplete: a script running the backup must notice.
+        print(f"Attention : {contents.note}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -174,7 +178,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
                 source=source, contents=contents.describe(), data_dir=config.data_dir)):
             print("Rien n'a changé.")
             return 1
-        restore(source, config.data_dir)
+        restored = restore(source, config.data_dir, config.database)
     except BackupError as error:
         print(f"Erreur : {error}", file=sys.stderr)
         return 2
@@ -184,6 +188,9 @@ def cmd_restore(args: argparse.Namespace) -> int:
         return 2
     print(f"Sauvegarde restaurée dans {config.data_dir} : {contents.describe()}. "
           "Au prochain démarrage, le bot reprend avec le même appareil.")
+    if restored.note:
+        print(f"Attention : {restored.note}", file=sys.stderr)
+        return 1
     return 0
 
 

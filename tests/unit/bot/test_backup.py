@@ -4,11 +4,12 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 
 from bot.cli import main
 from bot.instance_lock import InstanceLock
 from config import DatabaseConfig
-from storage.database import DATABASE_FILE, RELEASE_2026_12_01, head_revision, open_database
+from storage.database import DATABASE_FILE, RELEASE_2026_12_01, Database, head_revision, open_database
 from storage.rooms import RoomRecord
 
 FIXTURE = Path(__file__).parents[2] / "fixtures" / "release-2026-12-01.sql"
@@ -44,8 +45,8 @@ def data_dir_in_use(data_dir: Path) -> sqlite3.Connection:
     writer = sqlite3.connect(data_dir / DATABASE_FILE)
     writer.execute("PRAGMA journal_mode=WAL")
     writer.execute("PRAGMA wal_autocheckpoint=0")  # the row below stays in the WAL, as it would mid-run
-    writer.execute("INSERT INTO roomrecord (room_id, name, encrypted, is_direct, warned_unencrypted, updated_at) "
-                   "VALUES ('!b:t', 'Pendant', 0, 0, 0, '2026-12-01 10:00:00')")
+    writer.execute("INSERT INTO roomrecord (room_id, name, encrypted, is_direct, warned_unencrypted, updated_at, "
+                   "recorded_order) VALUES ('!b:t', 'Pendant', 0, 0, 0, '2026-12-01 10:00:00', 2)")
     writer.commit()
     (data_dir / "session.json").write_text(json.dumps({"device_id": "DEVICE"}))
     (data_dir / "store").mkdir()
@@ -131,3 +132,92 @@ def test_restore_refuses_a_folder_that_is_not_a_backup(config, tmp_path, capsys)
     (tmp_path / "nothing").mkdir()
     assert main(["restore", str(tmp_path / "nothing"), "--yes", "--config", str(config)]) == 2
     assert "n'est pas une sauvegarde du bot" in capsys.readouterr().err
+
+
+def postgres_config(tmp_path: Path, url) -> Path:
+    """A bot on the test's PostgreSQL database; the URL carries a password that must never be shown
+    (the throwaway cluster trusts 127.0.0.1 and ignores it)."""
+    path = tmp_path / "config.toml"
+    shown = url.set(password="s3cret").render_as_string(hide_password=False)
+    path.write_text(CONFIG.format(data_dir=tmp_path / "data") + f'\n[database]\nurl = "{shown}"\n', encoding="utf-8")
+    (tmp_path / "data").mkdir(mode=0o700)
+    (tmp_path / "data" / "session.json").write_text(json.dumps({"device_id": "DEVICE"}))
+    return path
+
+
+def pg_rooms(url) -> list[str]:
+    db = Database(url)
+    try:
+        with db.session() as session:
+            return sorted(room.name for room in session.exec(select(RoomRecord)))
+    finally:
+        db.close()
+
+
+def add_room(url, room_id: str, name: str) -> None:
+    db = Database(url)
+    with db.session() as session:
+        session.add(RoomRecord(room_id=room_id, name=name))
+    db.close()
+
+
+def test_with_postgresql_a_backup_is_a_pg_dump_and_restore_puts_it_back(tmp_path, postgres_url, capsys):
+    config = postgres_config(tmp_path, postgres_url)
+    add_room(postgres_url, "!a:t", "Avant")
+    backup = tmp_path / "backup"
+    assert main(["backup", str(backup), "--config", str(config)]) == 0
+    captured = capsys.readouterr()
+    assert "manufacture.pgdump, session.json" in captured.out and "s3cret" not in captured.out + captured.err
+    dump = backup / "manufacture.pgdump"
+    assert dump.read_bytes().startswith(b"PGDMP")  # pg_dump's custom format
+    assert all(p.stat().st_mode & 0o077 == 0 for p in (backup, *backup.rglob("*")))
+    assert not (backup / DATABASE_FILE).exists() and not (tmp_path / "data" / DATABASE_FILE).exists()
+
+    add_room(postgres_url, "!c:t", "Après")
+    (tmp_path / "data" / "session.json").write_text(json.dumps({"device_id": "OTHER"}))
+    assert main(["restore", str(backup), "--yes", "--config", str(config)]) == 0
+    assert "Sauvegarde restaurée" in capsys.readouterr().out
+    assert pg_rooms(postgres_url) == ["Avant"]
+    assert json.loads((tmp_path / "data" / "session.json").read_text()) == {"device_id": "DEVICE"}
+    restored = Database(postgres_url)
+    assert restored.revision() == head_revision() and restored.create_all() is None
+    restored.close()
+
+
+def test_with_postgresql_and_no_pg_dump_the_backup_says_how_and_fails(tmp_path, postgres_url, capsys, monkeypatch):
+    config = postgres_config(tmp_path, postgres_url)
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing-here"))
+    backup = tmp_path / "backup"
+    assert main(["backup", str(backup), "--config", str(config)]) == 1
+    out, err = capsys.readouterr()
+    assert "session.json" in out and "pgdump" not in out
+    assert "pg_dump est introuvable" in err and "pg_dump --format=custom" in err
+    assert f"127.0.0.1:{postgres_url.port}/{postgres_url.database}" in err and "s3cret" not in out + err
+    assert (backup / "session.json").exists()
+
+    # The same backup put back: the files are, and the database is left to the operator.
+    assert main(["restore", str(backup), "--yes", "--config", str(config)]) == 1
+    assert "ne contient pas la base PostgreSQL" in capsys.readouterr().err
+
+
+def test_with_postgresql_and_no_pg_restore_the_restore_gives_the_command(tmp_path, postgres_url, capsys,
+                                                                         monkeypatch):
+    config = postgres_config(tmp_path, postgres_url)
+    add_room(postgres_url, "!a:t", "Avant")
+    backup = tmp_path / "backup"
+    assert main(["backup", str(backup), "--config", str(config)]) == 0
+    add_room(postgres_url, "!c:t", "Après")
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing-here"))
+    assert main(["restore", str(backup), "--yes", "--config", str(config)]) == 1
+    err = capsys.readouterr().err
+    assert "pg_restore est introuvable" in err and "pg_restore --clean --if-exists" in err and "s3cret" not in err
+    assert pg_rooms(postgres_url) == ["Après", "Avant"]
+
+
+def test_a_backup_of_the_other_kind_of_database_is_refused(tmp_path, postgres_url, capsys):
+    sqlite_config = tmp_path / "sqlite.toml"
+    sqlite_config.write_text(CONFIG.format(data_dir=tmp_path / "other"), encoding="utf-8")
+    config = postgres_config(tmp_path, postgres_url)
+    assert main(["backup", str(tmp_path / "pg-backup"), "--config", str(config)]) == 0
+    assert main(["restore", str(tmp_path / "pg-backup"), "--yes", "--config", str(sqlite_config)]) == 2
+    assert "vient d'un bot configuré avec PostgreSQL" in capsys.readouterr().err

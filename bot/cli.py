@@ -24,12 +24,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     from bot.app import build_app
     from bot.instance_lock import AlreadyRunning
     from bot.matrix_bot import StartupError
+    from storage.database import DatabaseUnavailable, UnknownSchema
 
     config = config_from(args)
     setup_logging(config.bot.log_level)
     try:
         asyncio.run(build_app(config).run())
-    except (StartupError, AlreadyRunning) as error:
+    # The database's own words say what to do (another release, a server down): no traceback to read.
+    except (StartupError, AlreadyRunning, UnknownSchema, DatabaseUnavailable) as error:
         print(f"Erreur : {error}", file=sys.stderr)
         return 2
     return 0
@@ -110,7 +112,7 @@ async def _crypto(config, session, action: str):
 
 
 def cmd_db(args: argparse.Namespace) -> int:
-    from storage.database import Database, UnknownSchema, head_revision, schema_history
+    from storage.database import Database, DatabaseUnavailable, UnknownSchema, head_revision, schema_history
 
     config = config_from(args)
     if args.db_action == "history":
@@ -129,7 +131,7 @@ def cmd_db(args: argparse.Namespace) -> int:
                                                       f" ; la dernière est {head_revision()}"))
             return 0
         upgrade = db.create_all()
-    except UnknownSchema as error:
+    except (UnknownSchema, DatabaseUnavailable) as error:
         print(f"Erreur : {error}", file=sys.stderr)
         return 2
     finally:

@@ -19,6 +19,7 @@ from alembic.config import Config as AlembicConfig
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, event, inspect
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.engine import URL, make_url
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -93,7 +94,7 @@ class Database:
         (tables, no version table) is stamped as that release; an older revision is upgraded, a SQLite
         database being first copied beside itself. None when there was nothing to upgrade."""
         head = head_revision()
-        with self.engine.begin() as connection:
+        with self._connected() as connection:
             current = MigrationContext.configure(connection).get_current_revision()
             if current is not None and current not in _known_revisions():
                 raise UnknownSchema(
@@ -118,8 +119,19 @@ class Database:
 
     def revision(self) -> str | None:
         """The revision the database is at; None for a database never opened by a release with migrations."""
-        with self.engine.connect() as connection:
+        with self._connected() as connection:
             return MigrationContext.configure(connection).get_current_revision()
+
+    @contextmanager
+    def _connected(self) -> Iterator[Connection]:
+        """A transaction on the database, or DatabaseUnavailable when it cannot be reached at all."""
+        try:
+            connection = self.engine.connect()
+        except OperationalError as error:
+            raise DatabaseUnavailable(f"Impossible d'ouvrir la base {self.shown()} : "
+                                      f"{str(error.orig).strip() or error}") from None
+        with connection, connection.begin():
+            yield connection
 
     def _copy_beside(self, revision: str) -> Path | None:
         """A consistent copy of a SQLite database file, named after the moment and the revision it holds.
@@ -186,7 +198,11 @@ def copy_sqlite(source: Path, destination: Path) -> None:
 
 
 class UnknownSchema(RuntimeError):
-    pass
+    """A database this release must not touch: a revision it does not know, or tables not its own."""
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be opened: a server down or refusing the bot, a file that cannot be read."""
 
 
 def _alembic_config(connection: Connection) -> AlembicConfig:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import asyncio
 import shutil
 import signal
+import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -144,3 +146,39 @@ async def test_default_rate_limits_delay_but_never_lose_or_duplicate_replies(mak
             assert replied_to == sent
     finally:
         await human.stop()
+
+
+def run_without_homeserver(tmp_path, extra: str = "") -> subprocess.CompletedProcess:
+    """`manufacture-bot run` stopped by its database before it ever reaches a homeserver."""
+    path = tmp_path / "config.toml"
+    path.write_text(f'[matrix]\nhomeserver = "http://127.0.0.1:9"\nuser_id = "@bot:localhost"\n'
+                    f'[bot]\ndata_dir = "{tmp_path / "data"}"\n[knowledge]\nenabled = false\n{extra}')
+    return subprocess.run([sys.executable, "-m", "bot", "run", "--config", str(path)], capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_a_database_of_a_newer_release_stops_run_with_a_french_message_and_no_traceback(tmp_path):
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    with sqlite3.connect(data_dir / DATABASE_FILE) as connection:
+        connection.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)")
+        connection.execute("INSERT INTO alembic_version VALUES ('0099_from_the_future')")
+    result = run_without_homeserver(tmp_path)
+    assert result.returncode == 2
+    assert "Erreur : La base" in result.stderr and "« 0099_from_the_future », que cette version du bot ne connaît pas" \
+        in result.stderr
+    assert "Traceback" not in result.stderr
+    with sqlite3.connect(data_dir / DATABASE_FILE) as connection:  # left as it was
+        assert connection.execute("SELECT version_num FROM alembic_version").fetchall() == [("0099_from_the_future",)]
+
+
+def test_a_postgresql_server_out_of_reach_stops_run_naming_it_without_its_password(tmp_path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed once the probe is: nothing listens there
+    result = run_without_homeserver(
+        tmp_path, f'[database]\nurl = "postgresql+psycopg://manufacture:s3cret@127.0.0.1:{port}/manufacture"\n')
+    assert result.returncode == 2
+    assert f"Impossible d'ouvrir la base postgresql+psycopg://manufacture:***@127.0.0.1:{port}/manufacture" \
+        in result.stderr
+    assert "Traceback" not in result.stderr and "s3cret" not in result.stderr + result.stdout

@@ -107,7 +107,7 @@ def reminders_a_sync_may_change(session: Session, now: datetime) -> list[Reminde
     still pending: what a sync compares with the occurrences it reads."""
     return list(session.exec(select(ReminderRow).where(
         col(ReminderRow.kind).in_((EVENT, CANCELLATION)), ReminderRow.superseded == False,  # noqa: E712
-        (ReminderRow.start >= now) | (ReminderRow.status == PENDING))).all())
+        (ReminderRow.start >= now) | (ReminderRow.status == PENDING)).order_by(ReminderRow.id)).all())
 
 
 def unfinished_due_times(session: Session) -> list[tuple[int, datetime]]:
@@ -157,14 +157,14 @@ def skip_reminder(session: Session, row_id: int, reason: str) -> None:
 def pending_broadcasts(session: Session) -> list[ReminderRow]:
     """Every facilitators' message still to post, in due order."""
     return list(session.exec(select(ReminderRow).where(
-        ReminderRow.kind == BROADCAST, ReminderRow.status == PENDING).order_by(ReminderRow.due_at)).all())
+        ReminderRow.kind == BROADCAST, ReminderRow.status == PENDING).order_by(ReminderRow.due_at, ReminderRow.id)).all())
 
 
 def next_event_reminders(session: Session, limit: int) -> list[ReminderRow]:
     """The next ``limit`` event reminders still to post, in due order."""
     return list(session.exec(select(ReminderRow).where(
         ReminderRow.kind == EVENT, ReminderRow.status == PENDING)
-        .order_by(ReminderRow.due_at).limit(limit)).all())
+        .order_by(ReminderRow.due_at, ReminderRow.id).limit(limit)).all())
 
 
 def feed_cache(session: Session, url: str) -> FeedCache:

@@ -93,14 +93,14 @@ def draft_in_thread(session: Session, room_id: str, user_id: str, thread_root: s
 
 def idle_drafts(session: Session, before: datetime) -> list[DepositDraft]:
     return list(session.exec(select(DepositDraft).where(
-        DepositDraft.status.in_(DRAFT_OPEN_STATUSES), DepositDraft.updated_at <= before)))
+        DepositDraft.status.in_(DRAFT_OPEN_STATUSES), DepositDraft.updated_at <= before).order_by(DepositDraft.id)))
 
 
 def drafts_of(session: Session, user_id: str) -> list[DepositDraft]:
     """A member's drafts not turned into a deposit, newest first."""
     return list(session.exec(select(DepositDraft).where(
         DepositDraft.user_id == user_id, DepositDraft.deposit_reference.is_(None))
-        .order_by(DepositDraft.updated_at.desc())))
+        .order_by(DepositDraft.updated_at.desc(), DepositDraft.id.desc())))
 
 
 def next_sequence(session: Session, year: int) -> int:

@@ -40,7 +40,7 @@ class PendingMessage(SQLModel, table=True):
 
 def open_chat_of(session: Session, user_id: str) -> DirectChat | None:
     return session.exec(select(DirectChat).where(DirectChat.user_id == user_id, DirectChat.state == "open")
-                        .order_by(DirectChat.created_at.desc())).first()
+                        .order_by(DirectChat.created_at.desc(), DirectChat.room_id)).first()
 
 
 def chat_in(session: Session, room_id: str) -> DirectChat | None:

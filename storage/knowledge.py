@@ -93,7 +93,7 @@ def documents_gone_from(session: Session, collection: str, root: str, present: s
     """The documents `root` gave to `collection` whose source is not among `present` any more."""
     return list(session.exec(select(KnowledgeDocument).where(
         KnowledgeDocument.collection == collection, KnowledgeDocument.root == root,
-        col(KnowledgeDocument.source).not_in(present))).all())
+        col(KnowledgeDocument.source).not_in(present)).order_by(KnowledgeDocument.source)).all())
 
 
 def delete_document(session: Session, document: KnowledgeDocument) -> int:
@@ -142,7 +142,7 @@ def chunks_embedded_otherwise(session: Session, embedder: str,
 
 
 def collections_with_chunks(session: Session) -> list[str]:
-    return list(session.exec(select(KnowledgeChunk.collection).distinct()).all())
+    return list(session.exec(select(KnowledgeChunk.collection).distinct().order_by(KnowledgeChunk.collection)).all())
 
 
 def index_rows(session: Session, collection: str, embedder: str) -> list[tuple[int, str, str, str, list[str], str, bytes]]:

@@ -67,7 +67,7 @@ class AnswerFeedback(SQLModel, table=True):
 def current_votes(session: Session) -> list[AnswerFeedback]:
     """One row per person and answer: the latest reaction they have not withdrawn."""
     latest = select(func.max(AnswerFeedback.id)).group_by(AnswerFeedback.answer_id, AnswerFeedback.user_id)
-    return list(session.exec(select(AnswerFeedback).where(AnswerFeedback.id.in_(latest))))
+    return list(session.exec(select(AnswerFeedback).where(AnswerFeedback.id.in_(latest)).order_by(AnswerFeedback.id)))
 
 
 def withdraw_vote(session: Session, reaction_event_id: str) -> None:
@@ -87,7 +87,7 @@ def answer_followed_up(session: Session, room_id: str, *, reply_to: str | None,
         tagged = session.exec(select(SentMessage).where(
             SentMessage.room_id == room_id, SentMessage.tag.startswith("answer:"),
             (SentMessage.thread_root == thread_root) | (SentMessage.event_id == thread_root))
-            .order_by(SentMessage.sent_at.desc())).first()
+            .order_by(SentMessage.sent_at.desc(), SentMessage.event_id)).first()
     if tagged is None or not tagged.tag.startswith("answer:"):
         return None
     return session.get(AnswerRecord, int(tagged.tag.split(":", 1)[1]))
@@ -107,8 +107,8 @@ def waiting_questions(session: Session) -> list[ForwardedQuestion]:
 
 
 def answers_given(session: Session) -> list[AnswerRecord]:
-    return list(session.exec(select(AnswerRecord)))
+    return list(session.exec(select(AnswerRecord).order_by(AnswerRecord.id)))
 
 
 def forwarded_questions(session: Session) -> list[ForwardedQuestion]:
-    return list(session.exec(select(ForwardedQuestion)))
+    return list(session.exec(select(ForwardedQuestion).order_by(ForwardedQuestion.id)))

@@ -36,18 +36,18 @@ def remember(session: Session, event_id: str, room_id: str, sender: str, session
 
 def waiting_for_session(session: Session, session_id: str) -> list[UndecryptableEvent]:
     return list(session.exec(select(UndecryptableEvent).where(UndecryptableEvent.session_id == session_id)
-                             .order_by(UndecryptableEvent.received_at)))
+                             .order_by(UndecryptableEvent.received_at, UndecryptableEvent.event_id)))
 
 
 def due_for_retry(session: Session, now: datetime) -> list[UndecryptableEvent]:
     return list(session.exec(select(UndecryptableEvent).where(UndecryptableEvent.next_try_at <= now)
-                             .order_by(UndecryptableEvent.received_at)))
+                             .order_by(UndecryptableEvent.received_at, UndecryptableEvent.event_id)))
 
 
 def due_for_notice(session: Session, received_before: datetime) -> list[UndecryptableEvent]:
     return list(session.exec(select(UndecryptableEvent).where(UndecryptableEvent.noticed == False,  # noqa: E712
                                                               UndecryptableEvent.received_at <= received_before)
-                             .order_by(UndecryptableEvent.received_at)))
+                             .order_by(UndecryptableEvent.received_at, UndecryptableEvent.event_id)))
 
 
 def noticed_since(session: Session, room_id: str, sender: str, since: datetime) -> bool:
@@ -58,7 +58,8 @@ def noticed_since(session: Session, room_id: str, sender: str, since: datetime) 
 
 
 def received_before(session: Session, moment: datetime) -> list[UndecryptableEvent]:
-    return list(session.exec(select(UndecryptableEvent).where(UndecryptableEvent.received_at < moment)))
+    return list(session.exec(select(UndecryptableEvent).where(UndecryptableEvent.received_at < moment)
+                             .order_by(UndecryptableEvent.received_at, UndecryptableEvent.event_id)))
 
 
 def forget(session: Session, event_id: str) -> None:

@@ -227,3 +227,36 @@ async def test_an_unreachable_room_is_reported_once_per_firing(harness):
     assert sorted(stored[rows[0].id].posted_room_list) == sorted(TRIBES)
     assert PEER in stored[rows[0].id].reason
     assert stored[rows[2].id].status == "failed" and stored[rows[2].id].posted_room_list == []
+
+
+def sample(service, name: str, **labels) -> float:
+    value = service.services.metrics.registry.get_sample_value(name, labels or None)
+    assert value is not None, f"no sample {name} {labels}"
+    return value
+
+
+async def test_lateness_is_measured_when_posted_and_a_reminder_beyond_grace_counts_as_missed(harness):
+    service = harness.service()
+    await service.sync_from_config_and_feeds()
+    day_before, quarter = harness.rows()[:2]
+    harness.clock.set(day_before.due_at + timedelta(minutes=20))
+    await service.fire_due_now()
+    # Posted 20 min late: one observation, in the 30-min bucket and not the 15-min one.
+    assert sample(service, "manufacture_reminder_lateness_seconds_count") == 1
+    assert sample(service, "manufacture_reminder_lateness_seconds_sum") == 20 * 60
+    assert sample(service, "manufacture_reminder_lateness_seconds_bucket", le="1800.0") == 1
+    assert sample(service, "manufacture_reminder_lateness_seconds_bucket", le="900.0") == 0
+    assert sample(service, "manufacture_reminders_missed_total", reason="beyond_grace") == 0
+    harness.clock.set(quarter.due_at + timedelta(minutes=31))
+    await service.fire_due_now()
+    assert sample(service, "manufacture_reminders_missed_total", reason="beyond_grace") == 1
+    assert sample(service, "manufacture_reminder_lateness_seconds_count") == 1
+
+
+async def test_a_reminder_reaching_no_room_counts_as_undelivered(harness):
+    service = harness.service()
+    harness.poster.unreachable.update((*TRIBES, PEER))
+    row = await service.broadcast_now("Agora demain", ("tous",), ANIM)
+    assert row.status != SENT
+    assert sample(service, "manufacture_reminders_missed_total", reason="undelivered") == 1
+    assert sample(service, "manufacture_reminder_lateness_seconds_count") == 0

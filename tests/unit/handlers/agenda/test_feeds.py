@@ -21,6 +21,8 @@ async def test_failing_feed_keeps_last_good_copy_and_warns_once(tmp_path, feed_s
         report = await service.poll()
         assert report.feed_errors
         assert len(harness.rows(status=PENDING)) == 2  # the last good copy still drives the rows
+    metrics = service.feeds.services.metrics
+    assert metrics.registry.get_sample_value("manufacture_feed_failures_total") == len(failures)
     warnings = harness.poster.to(FACILITATORS)
     assert len(warnings) == 1 and "Framagenda" in warnings[0] and "500" in warnings[0]
 
@@ -28,6 +30,7 @@ async def test_failing_feed_keeps_last_good_copy_and_warns_once(tmp_path, feed_s
     requests = feed_server.requests
     await service.poll()
     assert feed_server.requests == requests
+    assert metrics.registry.get_sample_value("manufacture_feed_failures_total") == len(failures)  # no fetch, no failure
 
     # Unreachable: the server is gone. Same outage, no new warning; the copy is in the DB.
     url = feed_server.url

@@ -28,16 +28,16 @@ async def test_a_backup_taken_while_the_bot_runs_restores_the_same_device(
         await human.send(room_id, "!aide")
         await human.wait_for_message(room_id, bot, contains=HELP)
 
-        contents = back_up(config.data_dir, backup)
+        contents = back_up(config.data_dir, backup, config.database)
         assert contents.database and contents.session and contents.store_files and contents.cross_signing
         with pytest.raises(AlreadyRunning):
-            restore(backup, config.data_dir)
+            restore(backup, config.data_dir, config.database)
 
     assert {path.name for path in backup.iterdir()} >= {DATABASE_FILE, "session.json", "store", "cross_signing.json"}
     assert all(path.stat().st_mode & 0o077 == 0 for path in (backup, *backup.rglob("*")))
 
     shutil.rmtree(config.data_dir)
-    restore(backup, config.data_dir)
+    restore(backup, config.data_dir, config.database)
     async with make_bot(config) as app:
         assert app.client.device_id == device
         # No new login: the account has the devices it had (the bot's and the one its registration made).

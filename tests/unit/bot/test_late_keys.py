@@ -124,6 +124,8 @@ async def test_an_unreadable_event_is_kept_without_its_content_and_its_key_asked
     assert [(row.event_id, row.room_id, row.sender, row.session_id) for row in kept(db)] == [
         ("$e1", ROOM, ALICE, "S1"), ("$e2", ROOM, ALICE, "S1")]
     assert client.requested == ["S1"]
+    # Counted once per event, however often it is seen: a restart's catch-up is no new unreadable event.
+    assert late.metrics.registry.get_sample_value("manufacture_undecryptable_events_total") == 2
     columns = {column["name"] for column in inspect(db.engine).get_columns(UndecryptableEvent.__tablename__)}
     assert columns == {"event_id", "room_id", "sender", "session_id", "received_at", "noticed", "attempts",
                        "next_try_at"}
@@ -132,6 +134,7 @@ async def test_an_unreadable_event_is_kept_without_its_content_and_its_key_asked
 async def test_the_bots_own_unreadable_events_are_not_kept(late, client, db):
     await arrive(late, client, encrypted("$mine", sender=BOT))
     assert kept(db) == [] and client.requested == []
+    assert late.metrics.registry.get_sample_value("manufacture_undecryptable_events_total") == 0
 
 
 async def test_when_the_key_arrives_the_event_is_handled_once(late, client, db):

@@ -209,3 +209,24 @@ async def test_deposit_forms_count_started_completed_and_abandoned(tmp_path):
     h.clock.advance(days=8)
     await check_idle_drafts(h.services)
     assert sample(metrics, "manufacture_deposit_forms_total", stage="abandoned") == 2
+
+
+async def test_rate_limit_retries_and_sync_failures_are_counted_by_the_bot(make_config):
+    from nio import ErrorResponse, SyncError
+
+    from bot.matrix_bot import SyncFailed
+
+    app = build_app(make_config(knowledge={"enabled": False}))
+    metrics = app.metrics
+    try:
+        # nio calls this for every error answer: only M_LIMIT_EXCEEDED (or HTTP 429) is a rate limit.
+        await app.matrix._count_rate_limit(ErrorResponse("slow down", "M_LIMIT_EXCEEDED"))
+        await app.matrix._count_rate_limit(ErrorResponse("too many", 429))
+        await app.matrix._count_rate_limit(ErrorResponse("no", "M_FORBIDDEN"))
+        assert sample(metrics, "manufacture_rate_limit_retries_total") == 2
+        with pytest.raises(SyncFailed):
+            await app.matrix._on_sync_error(SyncError("overloaded", "M_UNKNOWN"))
+        assert sample(metrics, "manufacture_sync_failures_total") == 1
+        assert sample(metrics, "manufacture_syncs_total") == 0
+    finally:
+        await app.close()

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from nio import RoomSendResponse
+from nio import LocalProtocolError, RoomSendError, RoomSendResponse, UploadError
 from sqlmodel import select
 
 from bot.direct_chats import DirectChats
@@ -19,7 +19,8 @@ from bot.room_directory import RoomDirectory
 from bot.sender import Sender
 from handlers.context import Message, RoomInfo
 from handlers.registry import CommandRegistry
-from handlers.replies import Post, Reply
+from handlers.metrics import Metrics
+from handlers.replies import Attachment, Post, Reply
 from storage.direct_chats import DirectChat, PendingMessage
 from storage.messages import SentMessage
 from storage.rooms import RoomRecord
@@ -155,3 +156,44 @@ async def test_a_declined_invitation_is_said_and_the_next_chat_gets_what_waited(
     direct_chats.adopt("!dm2:h", ANA)
     server.rooms["!dm2:h"] = Room(users={BOT: None, ANA: None})
     assert await sender.flush_pending("!dm2:h") == 1 and server.bodies("!dm2:h") == ["Votre liste"]
+
+
+class FailingHomeserver(Homeserver):
+    """Refuses what goes to the facilitators' room, cannot encrypt for the peers' room, refuses uploads."""
+
+    async def room_send(self, room_id, message_type, content, tx_id=None, ignore_unverified_devices=False):
+        if room_id == PEERS:
+            raise LocalProtocolError("no session with the room's devices")
+        if room_id == FAC:
+            return RoomSendError("forbidden", "M_FORBIDDEN")
+        return await super().room_send(room_id, message_type, content, tx_id, ignore_unverified_devices)
+
+    async def upload(self, *args, **kwargs):
+        return UploadError("too large", "M_TOO_LARGE"), None
+
+
+def sample(metrics: Metrics, name: str, **labels) -> float:
+    value = metrics.registry.get_sample_value(name, labels or None)
+    assert value is not None, f"no sample {name} {labels}"
+    return value
+
+
+async def test_sends_and_each_kind_of_send_failure_are_counted(make_config, db):
+    config = make_config()
+    with db.session() as session:
+        session.add(RoomRecord(room_id=TRIBE, kind="tribe", name="Alimentation"))
+        session.add(RoomRecord(room_id=PEERS, kind="peer_group", name="Pairs élus"))
+        session.add(RoomRecord(room_id=FAC, kind="facilitators", name="Animation"))
+    server, metrics = FailingHomeserver(), Metrics()
+    directory = RoomDirectory(config, db, server)
+    sender = Sender(server, Renderer(build_template_environment()), db, directory,
+                    DirectChats(server, db, directory), metrics)
+    assert await sender.post(Reply(text="bonjour", to=Post(TRIBE), contains_room_content=False)) == "$sent1"
+    assert await sender.post(Reply(text="refusé", to=Post(FAC), contains_room_content=False)) is None
+    assert await sender.post(Reply(text="chiffrement", to=Post(PEERS), contains_room_content=False)) is None
+    assert await sender.post(Reply(text="export", to=Post(TRIBE), contains_room_content=False,
+                                   attachment=Attachment("export.csv", b"a;b\n"))) is None
+    assert sample(metrics, "manufacture_sends_total") == 1
+    assert sample(metrics, "manufacture_send_failures_total", reason="refused") == 1
+    assert sample(metrics, "manufacture_send_failures_total", reason="local_error") == 1
+    assert sample(metrics, "manufacture_send_failures_total", reason="upload") == 1

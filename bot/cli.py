@@ -235,7 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = sub.add_parser("db", help="la base de données : mise à jour de son schéma, révision, historique")
     db_actions = db.add_subparsers(dest="db_action", required=True)
-    for action, help_text in (("upgrade", "met la base à jour (une copie est faite avant)"),
+    for action, help_text in (("upgrade", "met la base à jour (SQLite : une copie est faite avant)"),
                               ("current", "la révision où en est la base"),
                               ("history", "les révisions du schéma, de la plus ancienne à la plus récente")):
         add_config_option(db_actions.add_parser(action, help=help_text))

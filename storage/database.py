@@ -243,8 +243,10 @@ def _recognise(connection: Connection, shown: str) -> str | None:
         raise UnknownSchema(
             f"La base {shown} n'a pas d'historique de migrations et ses tables ne sont ni celles de la version du "
             "2026-12-01 ni celles d'aujourd'hui : elle ne peut pas être mise à jour automatiquement.")
+    names = sorted(tables)
     raise UnknownSchema(
-        f"La base {shown} a déjà des tables ({', '.join(sorted(tables)[:5])}…) mais pas d'historique de "
+        f"La base {shown} a déjà des tables ({', '.join(names[:5])}{', …' if len(names) > 5 else ''}) mais pas "
+        "d'historique de "
         "migrations : ce ne sont pas celles du bot, ou elles ont été créées à la main. Donnez au bot une base "
         "vide : il y crée lui-même ses tables.")
 

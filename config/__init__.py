@@ -12,6 +12,7 @@ from typing import Any
 
 from config.access import AccessConfig, parse_access
 from config.agenda import AgendaConfig, FeedConfig, RecurringEventConfig, parse_agenda, parse_offset_minutes
+from config.board import BoardConfig, parse_board
 from config.bot import BotConfig, parse_bot
 from config.deposits import DepositsConfig, parse_deposits
 from config.knowledge import EMBEDDER_BACKENDS, KnowledgeConfig, parse_knowledge
@@ -20,7 +21,7 @@ from config.metrics import MetricsConfig, parse_metrics
 from config.reader import ConfigError, TomlReader, read_toml
 from config.rooms import PEER_ROLES, ROOM_KINDS, TARGET_KINDS, RoomConfig, parse_room
 
-__all__ = ["AccessConfig", "AgendaConfig", "BotConfig", "Config", "ConfigError", "DepositsConfig", "EMBEDDER_BACKENDS",
+__all__ = ["AccessConfig", "AgendaConfig", "BoardConfig", "BotConfig", "Config", "ConfigError", "DepositsConfig", "EMBEDDER_BACKENDS",
            "FeedConfig", "KnowledgeConfig", "MatrixConfig", "MetricsConfig", "PEER_ROLES", "ROOM_KINDS",
            "RecurringEventConfig", "RoomConfig", "TARGET_KINDS", "TomlReader", "default_config_path", "load_config",
            "parse_config", "parse_offset_minutes", "read_toml"]
@@ -42,6 +43,7 @@ class Config:
     deposits: DepositsConfig = field(default_factory=DepositsConfig)
     agenda: AgendaConfig = field(default_factory=AgendaConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    board: BoardConfig = field(default_factory=BoardConfig)
 
     @property
     def data_dir(self) -> Path:
@@ -59,6 +61,7 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
                     access=parse_access(root.sub("access")),
                     rooms=tuple(parse_room(r) for r in root.items("rooms")),
                     knowledge=parse_knowledge(root.sub("knowledge")), deposits=parse_deposits(root.sub("deposits")),
-                    agenda=parse_agenda(root.sub("agenda")), metrics=parse_metrics(root.sub("metrics")))
+                    agenda=parse_agenda(root.sub("agenda")), metrics=parse_metrics(root.sub("metrics")),
+                    board=parse_board(root.sub("board")))
     root.no_unknown_keys()
     return config

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-WIDTH, HEIGHT = 640, 260
-LEFT, RIGHT, TOP, BOTTOM = 40, 10, 10, 50
+# About a phone's width in CSS pixels, so the text keeps its size there.
+WIDTH, HEIGHT = 400, 220
+LEFT, RIGHT, TOP, BOTTOM = 34, 8, 10, 40
+# More groups than this: one label in two, or they overlap.
+LABELLED_GROUPS = 6
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,8 @@ def grouped_bars(title: str, groups: list[str], series: list[tuple[str, str, lis
             height = plot_h * value / top
             bars.append(Bar(round(x0 + s * bar_w, 1), round(TOP + plot_h - height, 1), round(bar_w * 0.92, 1),
                             round(height, 1), color, f"{label} — {name} : {value}"))
-        labels.append((round(LEFT + g * group_w + group_w / 2, 1), label))
+        if len(groups) <= LABELLED_GROUPS or g % 2 == (len(groups) - 1) % 2:
+            labels.append((round(LEFT + g * group_w + group_w / 2, 1), label))
     ticks = tuple((round(TOP + plot_h - plot_h * i / 4, 1), str(top * i // 4)) for i in range(5))
     empty = not any(v for _, _, values in series for v in values)
     return Chart(title, WIDTH, HEIGHT, tuple(bars), tuple(labels), ticks,

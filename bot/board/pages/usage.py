@@ -30,11 +30,12 @@ def add_routes(app: web.Application, board: BoardContext) -> None:
             weeks = weekly_usage(session, services.clock(), WEEKS)
             deposits = deposits_by_tribe_and_status(session)
         labels = [format_date_fr(w.week.astimezone(tz), weekday=False).rsplit(" ", 1)[0] for w in weeks]
-        questions = grouped_bars("Questions par semaine", labels, [
+        short = [w.week.astimezone(tz).strftime("%d/%m") for w in weeks]
+        questions = grouped_bars("Questions par semaine", short, [
             ("répondues", COLORS["answered"], [w.answered for w in weeks]),
             ("sans réponse (abstention)", COLORS["abstained"], [w.abstained for w in weeks]),
             ("transmises à l'équipe", COLORS["forwarded"], [w.forwarded for w in weeks])])
-        votes = grouped_bars("Avis sur les réponses par semaine", labels, [
+        votes = grouped_bars("Avis sur les réponses par semaine", short, [
             ("👍", COLORS["up"], [w.up for w in weeks]), ("👎", COLORS["down"], [w.down for w in weeks])])
         by_tribe: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(DEPOSIT_STATUSES, 0))
         for tribe, status, count in deposits:

@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import exc
+from sqlalchemy import case, exc
 from sqlmodel import Field, Session, SQLModel, col, delete, func, select
 
 from storage.deposits import Deposit
@@ -170,36 +170,38 @@ def week_start(moment: datetime) -> datetime:
     return day - timedelta(days=day.weekday())
 
 
+def _week_of(column, first: datetime, weeks: int):
+    """The week number (0 = the oldest of the window) of a moment, as one portable CASE expression:
+    every SQL dialect spells its date functions its own way, comparisons are the same everywhere."""
+    bounds = [first + timedelta(weeks=i) for i in range(weeks)]
+    return case(*[(col(column) >= bound, i) for i, bound in reversed(list(enumerate(bounds)))], else_=-1)
+
+
 def weekly_usage(session: Session, now: datetime, weeks: int) -> list[WeekUsage]:
     """Questions asked (answered or abstained), forwarded, and 👍/👎 per week, for the last `weeks`
-    weeks, oldest first. Rows are bucketed here rather than by a date function, which each SQL
-    dialect spells its own way; only the moments of the window are read."""
+    weeks, oldest first. Counted by the database, grouped by week."""
     first = week_start(now) - timedelta(weeks=weeks - 1)
-    usage = {first + timedelta(weeks=i): WeekUsage(first + timedelta(weeks=i)) for i in range(weeks)}
-
-    def bucket(moment: datetime) -> WeekUsage | None:
-        return usage.get(week_start(moment))
-
-    for moment, answered in session.exec(select(AnswerRecord.created_at, AnswerRecord.answered).where(
-            col(AnswerRecord.created_at) >= first)).all():
-        if (week := bucket(moment)) is not None:
-            week.asked += 1
-            if answered:
-                week.answered += 1
-            else:
-                week.abstained += 1
-    for moment in session.exec(select(ForwardedQuestion.created_at).where(
-            col(ForwardedQuestion.created_at) >= first)).all():
-        if (week := bucket(moment)) is not None:
-            week.forwarded += 1
+    usage = [WeekUsage(first + timedelta(weeks=i)) for i in range(weeks)]
+    week = _week_of(AnswerRecord.created_at, first, weeks)
+    answered = func.sum(case((col(AnswerRecord.answered) == True, 1), else_=0))  # noqa: E712
+    for index, asked, yes in session.exec(select(week, func.count(), answered).where(
+            col(AnswerRecord.created_at) >= first).group_by(week)).all():
+        if 0 <= index < weeks:
+            usage[index].asked, usage[index].answered, usage[index].abstained = asked, yes or 0, asked - (yes or 0)
+    week = _week_of(ForwardedQuestion.created_at, first, weeks)
+    for index, count in session.exec(select(week, func.count()).where(
+            col(ForwardedQuestion.created_at) >= first).group_by(week)).all():
+        if 0 <= index < weeks:
+            usage[index].forwarded = count
     # A person's vote on an answer is their latest reaction (storage.questions.current_votes).
     latest = select(func.max(AnswerFeedback.id)).where(col(AnswerFeedback.created_at) >= first).group_by(
         AnswerFeedback.answer_id, AnswerFeedback.user_id)
-    for moment, vote in session.exec(select(AnswerFeedback.created_at, AnswerFeedback.vote).where(
-            col(AnswerFeedback.id).in_(latest))).all():
-        if (week := bucket(moment)) is not None:
+    week = _week_of(AnswerFeedback.created_at, first, weeks)
+    for index, vote, count in session.exec(select(week, AnswerFeedback.vote, func.count()).where(
+            col(AnswerFeedback.id).in_(latest)).group_by(week, AnswerFeedback.vote)).all():
+        if 0 <= index < weeks:
             if vote == "up":
-                week.up += 1
+                usage[index].up = count
             elif vote == "down":
-                week.down += 1
-    return list(usage.values())
+                usage[index].down = count
+    return usage

@@ -3,8 +3,6 @@ way out for messages (the bot's one sender, through Services.post)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
-
 from aiohttp import web
 from jinja2 import Environment
 
@@ -38,12 +36,12 @@ class BoardContext:
     # One message to show at the next page a session opens ("Réponse envoyée…"), after a redirect.
     flashes: dict[str, str] = field(default_factory=dict)
 
-    def render(self, template: str, status: int = 200, **context: Any) -> web.Response:
+    def render(self, template: str, status: int = 200, **context: object) -> web.Response:
         body = self.env.get_template(f"board/{template}").render(**context)
         return web.Response(text=body, status=status, content_type=HTML, charset="utf-8", headers=PAGE_HEADERS)
 
     def page(self, request: web.Request, template: str, *, section: str, status: int = 200,
-             error: str = "", **context: Any) -> web.Response:
+             error: str = "", **context: object) -> web.Response:
         """A page of the logged-in board: the menu, who is logged in, the form token, one message."""
         visitor = request[VISITOR_KEY]
         return self.render(template, status=status, section=section, user_id=visitor.user_id,

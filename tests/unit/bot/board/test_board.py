@@ -181,3 +181,17 @@ async def test_every_page_answers_and_sends_no_script(board):
         assert "default-src 'none'" in response.headers["Content-Security-Policy"]
     css = await board.client.get("/static/board.css")
     assert css.status == 200 and "body" in await css.text()
+
+
+def test_over_https_the_cookie_is_secure(make_config, db, clock):
+    from aiohttp import web
+
+    from bot.board.auth import Auth
+    from handlers.board.links import LoginLinks
+
+    config = make_config(board={"listen": "127.0.0.1:8470", "public_url": "https://tableau.example.org"}).board
+    auth = Auth(db, LoginLinks(b"k" * 32, config.base_url, clock), config, lambda user: True, clock)
+    response = web.Response()
+    auth.set_cookie(response, "raw")
+    cookie = response.cookies["tableau_session"]
+    assert cookie["secure"] and cookie["httponly"] and cookie["samesite"] == "Lax"

@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: demo chat test unit bench setup-demo setup-test setup-js setup-pg clean
+.PHONY: demo chat test unit bench setup-demo setup-test setup-js setup-pg setup-browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,13 +46,18 @@ setup-pg:
 	    -o Dpkg::Options::=--force-confold postgresql; \
 	fi
 
+# The board's browser tests drive Debian's Chromium through Playwright (never `playwright install`,
+# which downloads a browser build); emoji fonts so 👍/👎 show in the screenshots.
+setup-browser:
+	test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-color-emoji; }
+
 demo: setup-demo
 	$(BIN)/manufacture-bot demo --dir demo-data $(DEMO_ARGS)
 
 chat: setup-demo
 	$(BIN)/manufacture-bot chat --dir demo-data
 
-test: setup-test setup-js setup-pg
+test: setup-test setup-js setup-pg setup-browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 unit: setup-test setup-pg

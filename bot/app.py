@@ -24,14 +24,18 @@ from bot.dispatcher import Dispatcher
 from bot.instance_lock import InstanceLock
 from bot.late_keys import SWEEP_SECONDS, LateKeys
 from bot.matrix_bot import MatrixBot, StartupError, build_client
+from bot.board.auth import Auth
+from bot.board.context import BoardContext
+from bot.board.server import BoardServer
 from bot.metrics_server import MetricsServer
 from bot.rendering import Renderer, build_template_environment
 from bot.room_directory import RoomDirectory
 from bot.sender import Sender
-from handlers import agenda, deposits, questions
+from handlers import agenda, board, deposits, questions
 from handlers import help as help_handlers
 from handlers import rooms as room_handlers
 from handlers.agenda import ReminderService
+from handlers.board import LoginLinks
 from handlers.context import Services
 from handlers.deposits import check_idle_drafts
 from handlers.registry import CommandRegistry
@@ -40,18 +44,20 @@ from handlers.metrics import Metrics
 from knowledge.embedders import Embedder, configured_embedder
 from knowledge.search import INDEX_FOLDER, SearchService
 from storage.database import Database
-from storage.files import secure_data_dir
+from storage.files import owner_only_secret, secure_data_dir
 
 log = logging.getLogger(__name__)
 
 
 # How often unfinished deposit forms are checked for a reminder or abandonment.
 IDLE_DRAFTS_MINUTES = 5
+# The key that signs the board's login links, made once, owner-only in data_dir.
+BOARD_SECRET_FILE = "board-secret"
 # How often direct chats whose member has not joined are looked at (a join normally sends at once).
 WAITING_DIRECT_SECONDS = 30
 
 
-def build_registry(reminders: ReminderService) -> CommandRegistry:
+def build_registry(reminders: ReminderService, board_links: LoginLinks | None = None) -> CommandRegistry:
     registry = CommandRegistry()
     # Order matters for listeners: a form in progress owns its member's messages before anything else.
     help_handlers.register(registry)
@@ -59,6 +65,8 @@ def build_registry(reminders: ReminderService) -> CommandRegistry:
     deposits.register(registry)
     agenda.register(registry, reminders)
     questions.register(registry, reminders)
+    if board_links is not None:
+        board.register(registry, board_links)
     return registry
 
 
@@ -80,6 +88,8 @@ class BotApp:
     metrics: Metrics
     # None unless [metrics] listen is set.
     metrics_server: MetricsServer | None = None
+    # None unless [board] listen is set.
+    board_server: BoardServer | None = None
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def start(self) -> None:
@@ -94,6 +104,7 @@ class BotApp:
         await self.matrix.first_sync()
         # Events kept unreadable before a stop whose key came meanwhile are handled now.
         await self.late_keys.sweep()
+        await self.start_board_server()
         self.scheduler.start()
         self.scheduler.add_job(self.late_keys.sweep, "interval", seconds=SWEEP_SECONDS, id="late-keys",
                                replace_existing=True, coalesce=True, max_instances=1)
@@ -112,6 +123,15 @@ class BotApp:
             await self.metrics_server.start()
         except OSError as error:
             raise StartupError(f"Impossible d'écouter sur {self.config.metrics.listen} (clé metrics.listen du "
+                               f"fichier {self.config.path}) : {error.strerror or error}") from None
+
+    async def start_board_server(self) -> None:
+        if self.board_server is None:
+            return
+        try:
+            await self.board_server.start()
+        except OSError as error:
+            raise StartupError(f"Impossible d'écouter sur {self.config.board.listen} (clé board.listen du "
                                f"fichier {self.config.path}) : {error.strerror or error}") from None
 
     async def sign_own_device(self) -> None:
@@ -159,6 +179,8 @@ class BotApp:
         await self.sender.drain()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        if self.board_server is not None:
+            await self.board_server.stop()
         await self.client.close()
         if self.metrics_server is not None:
             await self.metrics_server.stop()
@@ -194,7 +216,11 @@ def build_app(config: Config, *, embedder: Embedder | None = None) -> BotApp:
                         deposit_form=load_form(config.deposits.form_path), metrics=metrics)
     reminders = ReminderService(services, is_facilitator=directory.is_facilitator,
                                 resolve_alias=directory.resolve_alias)
-    registry = build_registry(reminders)
+    board_links = None
+    if config.board.enabled:
+        board_links = LoginLinks(owner_only_secret(config.data_dir / BOARD_SECRET_FILE), config.board.base_url,
+                                 services.clock)
+    registry = build_registry(reminders, board_links)
     dispatcher = Dispatcher(services, registry, sender.send_all, is_facilitator=directory.is_facilitator)
     late_keys = LateKeys(client, db, sender.post, metrics=metrics)
     matrix = MatrixBot(config, client, directory, dispatcher, sender, direct_chats, late_keys, metrics)
@@ -203,4 +229,7 @@ def build_app(config: Config, *, embedder: Embedder | None = None) -> BotApp:
                  reminders=reminders, cross_signing=CrossSigning(client, config.data_dir, config.matrix.password),
                  late_keys=late_keys, metrics=metrics,
                  metrics_server=MetricsServer(metrics, config.metrics) if config.metrics.enabled else None)
+    if board_links is not None:
+        auth = Auth(db, board_links, config.board, directory.is_facilitator, services.clock)
+        app.board_server = BoardServer(BoardContext(services, reminders, auth, renderer.env, renderer), config.board)
     return app

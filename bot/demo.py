@@ -22,6 +22,8 @@ from bot.terminal_chat import TerminalChat
 
 DEMO_PASSWORD = "demo-manufacture"
 PREFERRED_PORT = 8008
+# The facilitators' web board of the demo (`!tableau` in the chat gives the login link).
+BOARD_PORT = 8470
 ROOMS = (("Tribu Alimentation", "tribe", False, None),
          ("Pairs — agents", "peer_group", True, "agents"),
          ("Animation", "facilitators", False, None))
@@ -81,6 +83,9 @@ reminders = ["1d", "15m"]
 [[agenda.feeds]]
 url = "agenda.ics"
 rooms = ["tous"]
+
+[board]
+listen = "127.0.0.1:{BOARD_PORT}"
 '''
 
 
@@ -136,6 +141,9 @@ def _instructions(state: dict, directory: Path) -> str:
    .venv/bin/manufacture-bot chat --dir {directory}
 
  Essayez : !aide, !permanence, !agenda, !deposer, ou une question.
+ Tableau de bord web de l'équipe d'animation : écrivez !tableau dans le
+ salon Animation, le bot vous envoie en privé un lien vers
+ http://127.0.0.1:{BOARD_PORT}/ (valable 10 minutes, une seule fois).
  Ctrl+C pour arrêter. Configuration : {directory / 'config.toml'}
 ────────────────────────────────────────────────────────────────────
 """

@@ -13,7 +13,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, pass_eval_context, select_autoescape
+from jinja2.nodes import EvalContext
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
@@ -32,8 +33,12 @@ class RenderedMessage:
     html: str
 
 
-def escape_value(value: object) -> str:
-    """Jinja's finalize: what a template prints is text, unless a filter marked it as Markdown."""
+@pass_eval_context
+def escape_value(eval_ctx: EvalContext, value: object) -> object:
+    """Jinja's finalize: what a Markdown template prints is text, unless a filter marked it as
+    Markdown. An HTML template (autoescaped) gets Jinja's HTML escaping instead, untouched here."""
+    if eval_ctx.autoescape:
+        return value
     return value if isinstance(value, Markup) else escape_markdown(str(value))
 
 
@@ -52,8 +57,10 @@ def build_template_environment(override_dir: Path | None = None) -> Environment:
     """One environment for every template; a deployment's own directory wins over the shipped one."""
     loaders = [FileSystemLoader(str(override_dir))] if override_dir else []
     loaders.append(FileSystemLoader(str(SHIPPED_TEMPLATES)))
-    # No HTML autoescape: the output is Markdown, and escape_value is its escaping.
-    env = Environment(loader=ChoiceLoader(loaders), autoescape=False, finalize=escape_value,
+    # Markdown templates (*.md.j2) are not HTML-escaped: escape_value is their escaping. The web
+    # board's HTML templates (*.html.j2) are autoescaped as HTML.
+    env = Environment(loader=ChoiceLoader(loaders), autoescape=select_autoescape(["html.j2"], default=False, default_for_string=False),
+                      finalize=escape_value,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False)
     env.filters.update(trusted=trusted, link=link)
     return env

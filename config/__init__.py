@@ -12,6 +12,7 @@ from typing import Any
 
 from config.access import AccessConfig, parse_access
 from config.agenda import AgendaConfig, FeedConfig, RecurringEventConfig, parse_agenda, parse_offset_minutes
+from config.board import BoardConfig, parse_board
 from config.bot import BotConfig, parse_bot
 from config.database import DatabaseConfig, parse_database
 from config.deposits import DepositsConfig, parse_deposits
@@ -21,7 +22,8 @@ from config.metrics import MetricsConfig, parse_metrics
 from config.reader import ConfigError, TomlReader, read_toml
 from config.rooms import PEER_ROLES, ROOM_KINDS, TARGET_KINDS, RoomConfig, parse_room
 
-__all__ = ["AccessConfig", "AgendaConfig", "BotConfig", "Config", "ConfigError", "DatabaseConfig", "DepositsConfig", "EMBEDDER_BACKENDS",
+__all__ = ["AccessConfig", "AgendaConfig", "BoardConfig", "BotConfig", "Config", "ConfigError", "DatabaseConfig",
+           "DepositsConfig", "EMBEDDER_BACKENDS",
            "FeedConfig", "KnowledgeConfig", "MatrixConfig", "MetricsConfig", "PEER_ROLES", "ROOM_KINDS",
            "RecurringEventConfig", "RoomConfig", "TARGET_KINDS", "TomlReader", "default_config_path", "load_config",
            "parse_config", "parse_offset_minutes", "read_toml"]
@@ -44,6 +46,7 @@ class Config:
     agenda: AgendaConfig = field(default_factory=AgendaConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    board: BoardConfig = field(default_factory=BoardConfig)
 
     @property
     def data_dir(self) -> Path:
@@ -62,6 +65,6 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
                     rooms=tuple(parse_room(r) for r in root.items("rooms")),
                     knowledge=parse_knowledge(root.sub("knowledge")), deposits=parse_deposits(root.sub("deposits")),
                     agenda=parse_agenda(root.sub("agenda")), metrics=parse_metrics(root.sub("metrics")),
-                    database=parse_database(root.sub("database")))
+                    database=parse_database(root.sub("database")), board=parse_board(root.sub("board")))
     root.no_unknown_keys()
     return config

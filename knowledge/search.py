@@ -18,7 +18,7 @@ from knowledge.index import Candidate, SearchIndex
 from knowledge.ingestion import IngestReport, Ingestor, discover, pack_sources
 from knowledge.readers import Document, Section
 from storage.database import Database
-from storage.knowledge import FAQ, REFERENTIEL
+from storage.knowledge import FAQ, REFERENTIEL, delete_document, find_document
 
 # Collections every room may search; tribe collections ("tribu:<name>") are added by the caller.
 PUBLIC_COLLECTIONS = (REFERENTIEL, FAQ)
@@ -155,6 +155,19 @@ class SearchService:
         self._ingestor(False).add_document(document, FAQ, root="faq")
         self.index.load(self.db, self.embedder.name, [FAQ])
         return source
+
+    async def remove_faq(self, source: str) -> bool:
+        """Take a FAQ entry out of the base and the index; False when there was no such entry."""
+        return await asyncio.to_thread(self.remove_faq_sync, source)
+
+    def remove_faq_sync(self, source: str) -> bool:
+        with self.db.session() as session:
+            document = find_document(session, FAQ, source)
+            if document is None:
+                return False
+            delete_document(session, document)
+        self.index.load(self.db, self.embedder.name, [FAQ])
+        return True
 
     def _ingestor(self, progress: bool | None = None) -> Ingestor:
         return Ingestor(self.db, self.embedder, progress=progress)

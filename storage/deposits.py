@@ -58,7 +58,7 @@ class Deposit(SQLModel, table=True):
     origin_confidential: bool = False
     # False only for a confidential-origin deposit whose author did not agree to share it.
     content_shared: bool = True
-    created_at: datetime = utc_field(utcnow)
+    created_at: datetime = utc_field(utcnow, index=True)
     # Every form field key -> value (None when not asked or skipped).
     answers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     # [{"status", "at" (ISO), "by", "comment"}], oldest first.

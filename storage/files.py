@@ -45,3 +45,20 @@ def _tighten(path: Path) -> int:
     except FileNotFoundError:
         return 0
     return 1
+
+
+def owner_only_secret(path: Path, size: int = 32) -> bytes:
+    """A random secret kept in `path` (0600), made at the first call and read at every later one."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        secret = path.read_bytes()
+        if len(secret) >= size:
+            return secret
+        # A file cut short (a crash while writing it) protects nothing: a new secret replaces it.
+        path.unlink()
+        return owner_only_secret(path, size)
+    secret = os.urandom(size)
+    with os.fdopen(fd, "wb") as file:
+        file.write(secret)
+    return secret

@@ -183,3 +183,14 @@ def _delete_chunks(session: Session, collection: str, source: str) -> int:
     result = session.exec(delete(KnowledgeChunk).where(
         KnowledgeChunk.collection == collection, KnowledgeChunk.source == source))
     return result.rowcount or 0
+
+
+def faq_entries(session: Session) -> list[tuple[str, str, str]]:
+    """(source, question, answer) of every FAQ entry, questions in alphabetical order. An entry is one
+    chunk whose heading is the question (knowledge.search.SearchService.add_faq)."""
+    rows = session.exec(select(KnowledgeChunk.source, KnowledgeChunk.heading, KnowledgeChunk.text).where(
+        KnowledgeChunk.collection == FAQ).order_by(KnowledgeChunk.heading, KnowledgeChunk.ordinal)).all()
+    seen: dict[str, tuple[str, str, str]] = {}
+    for source, heading, text in rows:
+        seen.setdefault(source, (source, heading, text))
+    return list(seen.values())

@@ -20,7 +20,7 @@ class AnswerRecord(SQLModel, table=True):
     heading: str | None = None
     source: str | None = None
     confidential: bool = False
-    created_at: datetime = utc_field(utcnow)
+    created_at: datetime = utc_field(utcnow, index=True)
 
 
 class ForwardOffer(SQLModel, table=True):
@@ -45,7 +45,7 @@ class ForwardedQuestion(SQLModel, table=True):
     question: str
     event_id: str
     thread_root: str | None = None
-    created_at: datetime = utc_field(utcnow)
+    created_at: datetime = utc_field(utcnow, index=True)
     answered_by: str | None = None
     answer: str | None = None
     answered_at: datetime | None = utc_field()

@@ -45,13 +45,15 @@ def to_csv(rows: list[dict[str, Any]], form: FormDef, *, for_spreadsheet: bool =
     then every answer under its question's label (choices as their labels, lists joined with « ; »).
     The record's title, tribe and carrier are the answers themselves, so they are not repeated.
 
-    for_spreadsheet adds a UTF-8 byte-order mark: without it, spreadsheet software common in
-    France garbles accents. Tools reading the CLI output get plain UTF-8.
+    for_spreadsheet (the chat's `!depots export` and the web board) adds a UTF-8 byte-order mark and
+    separates columns with « ; »: without the mark, spreadsheet software common in France garbles
+    accents, and with commas it puts every line in one column. Tools reading the CLI output get plain
+    UTF-8 with commas.
     """
     answer_keys = [k for k in dict.fromkeys(k for row in rows for k in row["answers"]) if k not in STATED_BY_RECORD]
     fields = {f.key: f for f in form.fields}
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv.writer(buffer, lineterminator="\n", delimiter=";" if for_spreadsheet else ",")
     writer.writerow(["Référence", "Statut", "Déposé le", "Déposé par"]
                     + [fields[k].label if k in fields else k for k in answer_keys]
                     + ["Visibilité", "Depuis un espace confidentiel", "Contenu transmis à l'équipe d'animation",

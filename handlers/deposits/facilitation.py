@@ -4,7 +4,7 @@ from __future__ import annotations
 import difflib
 import json
 
-from handlers.context import CommandContext
+from handlers.context import CommandContext, Services
 from handlers.text import fold
 from handlers.deposits.export import deposit_rows, to_csv
 from handlers.deposits.formsource import form_for, tribe_names
@@ -109,17 +109,30 @@ async def _change_status(ctx: CommandContext, reference: str, words: list[str]) 
         status, comment = parse_status(f"{words[0]} {words[1]}"), " ".join(words[2:])
     if status is None:
         raise UserError(f"« {quote(words[0])} » n'est pas un statut connu : {_statuses_text()}.")
-    now = ctx.services.clock()
-    with ctx.services.db.session() as session:
+    return await change_status(ctx.services, ctx.message.sender, reference, status, comment)
+
+
+async def change_status(services: Services, facilitator: str, reference: str, status: str,
+                        comment: str = "") -> list[Reply]:
+    """A facilitator sets a deposit's status (the chat's `!depot … statut` and the web board): the
+    history keeps who and why, and the depositor is told in their direct chat. The first reply is
+    the facilitator's acknowledgement, the second the depositor's note."""
+    if status not in DEPOSIT_STATUSES:
+        raise UserError(f"« {quote(status)} » n'est pas un statut connu : {_statuses_text()}.")
+    now = services.clock()
+    with services.db.session() as session:
         deposit = find_deposit(session, reference)
+        if deposit is None:
+            raise UserError(f"Aucun dépôt ne porte la référence « {quote(reference)} ».")
+        reference = deposit.reference
         deposit.status = status
         # A new list, so the JSON column sees the change.
         deposit.history = [*deposit.history, {"status": status, "at": now.isoformat(),
-                                              "by": ctx.message.sender, "comment": comment}]
+                                              "by": facilitator, "comment": comment}]
         session.add(deposit)
     label = STATUS_LABELS[status]
     # Told in the depositor's direct chat: the title goes back to its author alone.
-    direct = await private_room(ctx.services, deposit.depositor)
+    direct = await private_room(services, deposit.depositor)
     return [
         Reply(text=f"Le dépôt {reference} est maintenant : **{label}**. Son auteur en est informé en message privé."),
         to_member(Reply(template="deposits/status_changed.md.j2", to=Post(direct), mentions=(deposit.depositor,),

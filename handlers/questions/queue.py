@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from handlers.context import CommandContext
+from handlers.context import CommandContext, Services
 from handlers.french import format_datetime_fr
 from handlers.replies import Post, Reply, UserError
 from handlers.text import escape_markdown
@@ -33,16 +33,27 @@ async def answer_command(ctx: CommandContext) -> list[Reply]:
                         "a lieu le premier mardi du mois.` (`!questions` donne les numéros). Ajoutez `--faq` "
                         "après le numéro pour mettre aussi la réponse dans la FAQ : `!repondre 3 --faq …`.")
     number, to_faq, text = int(match.group(1)), match.group(2) is not None, match.group(3).strip()
-    with ctx.services.db.session() as session:
+    return await answer_question(ctx.services, ctx.message.sender, number, text, to_faq=to_faq)
+
+
+async def answer_question(services: Services, facilitator: str, number: int, text: str, *,
+                          to_faq: bool = False) -> list[Reply]:
+    """A facilitator answers forwarded question n° `number` (the chat's `!repondre` and the web board):
+    the answer goes to the asker where they asked, and into the FAQ if `to_faq`. The first reply goes
+    to the asker, the second is the facilitator's acknowledgement."""
+    text = text.strip()
+    if not text:
+        raise UserError("La réponse est vide.")
+    with services.db.session() as session:
         question = session.get(ForwardedQuestion, number)
         if question is None:
             raise UserError(f"Il n'y a pas de question n°{number}. `!questions` liste celles en attente.")
         if question.answer is not None:
             raise UserError(f"La question n°{number} a déjà reçu une réponse.")
-        question.answer, question.answered_by, question.answered_at = text, ctx.message.sender, ctx.services.clock()
+        question.answer, question.answered_by, question.answered_at = text, facilitator, services.clock()
         session.add(question)
-    if to_faq and ctx.services.search is not None:
-        await ctx.services.search.add_faq(question.question, text)
+    if to_faq and services.search is not None:
+        await services.search.add_faq(question.question, text)
     asker = escape_markdown(question.asker)
     acknowledgement = (f"Réponse envoyée à {asker} et ajoutée à la FAQ : je la donnerai à qui posera la même question."
                        if to_faq else

@@ -23,7 +23,10 @@ SAMPLES = {
 from tests.unit.handlers.deposits.samples import DEPOSIT_TEMPLATE_SAMPLES  # noqa: E402
 from tests.unit.handlers.agenda.samples import AGENDA_TEMPLATE_SAMPLES  # noqa: E402
 
+from tests.unit.bot.board.samples import BOARD_MARKDOWN_SAMPLES  # noqa: E402
+
 SAMPLES.update(DEPOSIT_TEMPLATE_SAMPLES)
+SAMPLES.update(BOARD_MARKDOWN_SAMPLES)
 SAMPLES.update(AGENDA_TEMPLATE_SAMPLES)
 SAMPLES.update({
     "questions/answer.md.j2": {"passage": "La permanence a lieu le premier mardi du mois.",
@@ -46,7 +49,7 @@ SAMPLES.update({
 # Context keys whose values the bot (or the deployment's form file) writes as Markdown: every
 # other string of a sample is a place where member text may land.
 # Deposit references are numbered by the bot and printed inside code spans.
-BOT_WRITTEN_EVERYWHERE = {"prefix", "template", "type", "visibility", "reference"}
+BOT_WRITTEN_EVERYWHERE = {"prefix", "template", "type", "visibility", "reference", "url"}
 BOT_WRITTEN = {
     "help/overview.md.j2": {"sections"},
     "help/command.md.j2": {"command"},

@@ -12,9 +12,12 @@ from handlers.deposits.form import load_form
 from handlers.deposits.machine import Answer, FormState, step
 from handlers.replies import Reply
 from handlers.text import escape_markdown, quote
+from tests.unit.bot.board.samples import BOARD_HTML_SAMPLES, EVIL
 from tests.unit.template_samples import BOT_WRITTEN, BOT_WRITTEN_EVERYWHERE, SAMPLES
 
-TEMPLATES = sorted(str(p.relative_to(SHIPPED_TEMPLATES)) for p in SHIPPED_TEMPLATES.rglob("*.j2"))
+TEMPLATES = sorted(str(p.relative_to(SHIPPED_TEMPLATES)) for p in SHIPPED_TEMPLATES.rglob("*.md.j2"))
+# The web board's pages: HTML, autoescaped as HTML by the same environment.
+HTML_TEMPLATES = sorted(str(p.relative_to(SHIPPED_TEMPLATES)) for p in SHIPPED_TEMPLATES.rglob("*.html.j2"))
 
 # Tags that only the bot's own Markdown may produce.
 FORMATTING = re.compile(r"<(a|img|strong|em|b|i|h[1-6]|ul|ol|li|code|pre|blockquote|table|hr|del|s|script)\b")
@@ -63,6 +66,29 @@ def test_each_template_renders(renderer, name):
     rendered = renderer.render(Reply(template=name, context=SAMPLES[name]))
     assert rendered.plain.strip() and rendered.html.strip()
     assert "{{" not in rendered.plain and "{%" not in rendered.plain
+
+
+def test_every_shipped_template_is_markdown_or_html():
+    assert set(TEMPLATES) | set(HTML_TEMPLATES) == {str(p.relative_to(SHIPPED_TEMPLATES))
+                                                   for p in SHIPPED_TEMPLATES.rglob("*.j2")}
+
+
+@pytest.mark.parametrize("name", HTML_TEMPLATES)
+def test_each_board_page_renders_with_hostile_text_escaped(renderer, name):
+    assert name in BOARD_HTML_SAMPLES, f"add a sample context for {name} in tests/unit/bot/board/samples.py"
+    html = renderer.env.get_template(name).render(**BOARD_HTML_SAMPLES[name])
+    assert html.startswith("<!doctype html>") and "{{" not in html and "{%" not in html
+    assert "<script" not in html and "<img" not in html and "onerror=alert(1)>" not in html
+    if BOARD_HTML_SAMPLES[name]:  # every sample with a context carries EVIL somewhere it is shown
+        assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html, EVIL
+    # Markdown escaping stays out of HTML: nothing is backslashed.
+    assert "\\<" not in html and "\\_" not in html
+
+
+def test_markdown_templates_keep_markdown_escaping(renderer):
+    rendered = renderer.markdown_source(Reply(template="board/link.md.j2", context={
+        "url": "<script>", "minutes": 10}))
+    assert "<script>" not in rendered and "\\<script" in rendered
 
 
 @pytest.mark.parametrize("text", HOSTILE)

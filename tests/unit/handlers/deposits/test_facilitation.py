@@ -50,10 +50,12 @@ async def test_csv_export_in_the_facilitators_room(h):
     [sent] = await h.say(FACILITATOR, "!depots export", room=FACILITATORS)
     attachment = sent.attachment
     assert attachment.mimetype == "text/csv" and attachment.filename.endswith(".csv")
-    rows = list(csv.DictReader(io.StringIO(attachment.content.decode("utf-8-sig"))))
+    # For French spreadsheets: a byte-order mark, and « ; » between columns.
+    assert attachment.content.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(attachment.content.decode("utf-8-sig")), delimiter=";"))
     assert [r["Référence"] for r in rows] == ["DEP-2027-0001", "DEP-2027-0002"]
     # One column per thing, headed in French: no title, tribe, carrier or visibility twice.
-    header = next(csv.reader(io.StringIO(attachment.content.decode("utf-8-sig"))))
+    header = next(csv.reader(io.StringIO(attachment.content.decode("utf-8-sig")), delimiter=";"))
     assert len(header) == len(set(header))
     assert header[:6] == ["Référence", "Statut", "Déposé le", "Déposé par", "Titre", "Tribu"]
     assert "Porteur du projet" in header and "Visibilité" in header and "Partage avec l'équipe" not in header

@@ -1,0 +1,110 @@
+"""Who is asking: a one-time link from the bot logs a facilitator in, a session cookie keeps them in
+for a working day, and their rights are checked again at every request.
+
+The cookie holds a random id (only its hash is stored), HttpOnly, SameSite=Lax (Strict would arrive
+logged out from a chat client's link), Secure over https. Every form carries the session's CSRF
+token, compared in constant time.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable
+
+from aiohttp import web
+
+from config import BoardConfig
+from handlers.board.links import InvalidLink, LinkClaim, LoginLinks
+from storage.board import (BoardSession, close_session, forget_old_link_uses, link_used, live_session, open_session,
+                           use_link_nonce)
+from storage.database import Database
+
+COOKIE = "tableau_session"
+CSRF_FIELD = "csrf"
+USED = "Ce lien a déjà servi : demandez-en un nouveau avec !tableau."
+
+
+def hash_id(raw: str) -> str:
+    return hashlib.sha256(raw.encode("ascii")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Visitor:
+    """A facilitator with a live session, as the pages see them."""
+
+    user_id: str
+    csrf_token: str
+    session_hash: str
+
+
+class LoginRefused(Exception):
+    """A link that logs no one in; `reason` is the French sentence shown."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Auth:
+    def __init__(self, db: Database, links: LoginLinks, config: BoardConfig,
+                 is_facilitator: Callable[[str], bool], clock: Callable[[], datetime]) -> None:
+        self.db, self.links, self.config = db, links, config
+        self.is_facilitator, self.clock = is_facilitator, clock
+
+    def check_link(self, token: str) -> LinkClaim:
+        """A link fit to log in with, not consumed: opening it (or a link preview) only shows a button."""
+        try:
+            claim = self.links.verify(token)
+        except InvalidLink as error:
+            raise LoginRefused("Ce lien a expiré : demandez-en un nouveau avec !tableau." if error.expired else
+                               "Ce lien n'est pas valable : demandez-en un nouveau avec !tableau.") from None
+        if not self.is_facilitator(claim.user_id):
+            raise LoginRefused("Ce tableau de bord est réservé à l'équipe d'animation.")
+        with self.db.session() as session:
+            if link_used(session, claim.nonce):
+                raise LoginRefused(USED)
+        return claim
+
+    def log_in(self, token: str) -> tuple[str, BoardSession]:
+        """Consumes the link and opens a session; returns the cookie's raw value and the session."""
+        claim = self.check_link(token)
+        now = self.clock()
+        raw = secrets.token_urlsafe(32)
+        with self.db.session() as session:
+            if not use_link_nonce(session, claim.nonce, claim.user_id, now):
+                raise LoginRefused(USED)
+            forget_old_link_uses(session, now - 2 * self.links.lifetime)
+            row = open_session(session, hash_id(raw), claim.user_id, secrets.token_urlsafe(32), now,
+                               timedelta(hours=self.config.session_hours))
+        return raw, row
+
+    def visitor(self, request: web.Request) -> Visitor | None:
+        """The facilitator behind this request, or None: no cookie, an expired session, or rights lost."""
+        raw = request.cookies.get(COOKIE)
+        if not raw:
+            return None
+        try:
+            id_hash = hash_id(raw)
+        except UnicodeEncodeError:
+            return None
+        with self.db.session() as session:
+            row = live_session(session, id_hash, self.clock())
+        # Someone who stops being a facilitator loses the board at their next request.
+        if row is None or not self.is_facilitator(row.user_id):
+            return None
+        return Visitor(row.user_id, row.csrf_token, id_hash)
+
+    def log_out(self, visitor: Visitor) -> None:
+        with self.db.session() as session:
+            close_session(session, visitor.session_hash)
+
+    def set_cookie(self, response: web.StreamResponse, raw: str) -> None:
+        response.set_cookie(COOKIE, raw, max_age=int(self.config.session_hours * 3600), path="/", httponly=True,
+                            samesite="Lax", secure=self.config.secure)
+
+    @staticmethod
+    def csrf_ok(visitor: Visitor, submitted: str | None) -> bool:
+        return bool(submitted) and hmac.compare_digest(submitted.encode("utf-8"), visitor.csrf_token.encode("utf-8"))

@@ -1,0 +1,239 @@
+"""The facilitators' web board in a real browser (Debian's Chromium driven by Playwright) against the
+bot running on a real Synapse: `!tableau` gives a link in a direct chat, the link logs in once, and
+what the board does reaches members through Matrix. Each page is saved as a screenshot in
+build/board-screenshots/ for a person to look at."""
+from __future__ import annotations
+
+import re
+import socket
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright
+
+from handlers.board.links import LoginLinks
+from storage.deposits import Deposit
+from storage.questions import ForwardedQuestion
+from tests.integration.conftest import bot_config
+
+pytestmark = pytest.mark.synapse
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "board-screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+# A phone's screen: facilitators use the board from Element on their phone.
+PHONE = {"width": 390, "height": 844}
+LINK = re.compile(r"http://127\.0\.0\.1:\d+/connexion\?jeton=[\w.\-]+")
+SECRET_TITLE = "Accompagnement des élus du canton"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+async def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is missing: `make setup-browser` installs it")
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+async def new_page(browser: Browser) -> Page:
+    context = await browser.new_context(viewport=PHONE, locale="fr-FR")
+    return await context.new_page()
+
+
+async def screenshot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def deposit(sequence: int, depositor: str, title: str, *, shared: bool, origin: str) -> Deposit:
+    now = datetime.now(timezone.utc)
+    answers = {"title": title, "tribe": "Alimentation", "territory": "Diois",
+               "description": f"{title} : un projet pour le territoire."}
+    return Deposit(reference=f"DEP-{now.year}-{sequence:04d}", year=now.year, sequence=sequence, title=title,
+                   tribe="Alimentation", carrier=depositor, depositor=depositor, status="nouveau",
+                   visibility="facilitators", origin_room_id=origin, origin_confidential=not shared,
+                   content_shared=shared, created_at=now - timedelta(days=sequence), answers=answers,
+                   history=[{"status": "nouveau", "at": now.isoformat(), "by": depositor, "comment": ""}])
+
+
+async def board_link(facilitator, animation: str, bot_id: str) -> str:
+    """`!tableau` in the facilitators' room: the room hears a pointer, the link comes in the direct chat."""
+    before = len(facilitator.messages(animation, bot_id))
+    await facilitator.send(animation, "!tableau")
+    await facilitator.wait_for_message(animation, bot_id, contains="message privé", after=before)
+    direct = await facilitator.wait_direct_room(bot_id)
+    message = await facilitator.wait_for_message(direct, bot_id, contains="/connexion?jeton=",
+                                                 after=0, timeout=20)
+    assert LINK.search(message.body), message.body
+    # Only the direct chat has it.
+    assert not any(LINK.search(getattr(e, "body", "")) for e in facilitator.messages(animation, bot_id))
+    return LINK.findall(message.body)[-1]
+
+
+async def start(synapse, make_bot, bot_account, human, member, facilitator, tmp_path):
+    bot_id = bot_account.user_id
+    tribe = await human.create_room("Tribu Alimentation", encrypted=True, invite=(bot_id, member.user_id))
+    animation = await facilitator.create_room("Animation", encrypted=True, invite=(bot_id,))
+    port = free_port()
+    config = bot_config(synapse, tmp_path / "bot", bot_account, facilitators=(facilitator.user_id,),
+                        rooms=[{"id": tribe, "kind": "tribe", "name": "Alimentation"},
+                               {"id": animation, "kind": "facilitators", "name": "Animation"}],
+                        extra={"board": {"listen": f"127.0.0.1:{port}"}})
+    return bot_id, tribe, animation, config
+
+
+async def test_the_board_from_the_link_to_members_reached_through_synapse(
+        synapse, make_bot, bot_account, human, member, facilitator, tmp_path, browser):
+    bot_id, tribe, animation, config = await start(synapse, make_bot, bot_account, human, member, facilitator,
+                                                   tmp_path)
+    async with make_bot(config) as app:
+        await human.wait_joined(tribe, bot_id)
+        await member.wait_joined(tribe, bot_id)
+        await facilitator.wait_joined(animation, bot_id)
+        year = datetime.now(timezone.utc).year
+        asked = await human.send(tribe, "Qui contacter pour un local associatif ?")
+        with app.db.session() as session:
+            session.add(deposit(1, human.user_id, "Jardin partagé des Lilas", shared=True, origin=tribe))
+            session.add(deposit(2, member.user_id, SECRET_TITLE, shared=False, origin="!pairs:localhost"))
+            question = ForwardedQuestion(room_id=tribe, room_name="Alimentation", asker=human.user_id,
+                                         question="Qui contacter pour un local associatif ?", event_id=asked)
+            session.add(question)
+            session.flush()
+            number = question.id
+
+        # A member who is no facilitator gets no link.
+        before = len(human.messages(tribe, bot_id))
+        await human.send(tribe, "!tableau")
+        refused = await human.wait_for_message(tribe, bot_id, after=before, contains="tableau")
+        assert "réservée à l'équipe d'animation" in refused.body and "jeton" not in refused.body
+
+        url = await board_link(facilitator, animation, bot_id)
+        page = await new_page(browser)
+        await page.goto(url)
+        await screenshot(page, "01-connexion")
+        await page.get_by_role("button", name="Me connecter").click()
+        await page.wait_for_url("**/depots")
+        cookie = next(c for c in await page.context.cookies() if c["name"] == "tableau_session")
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+        listing = await page.content()
+        assert f"DEP-{year}-0001" in listing and "Jardin partagé des Lilas" in listing
+        await screenshot(page, "02-depots")
+
+        # A deposit whose author kept its content: reference and date only, no depositor.
+        await page.goto(url.split("/connexion")[0] + f"/depots/DEP-{year}-0002")
+        secret = await page.content()
+        assert "n'a pas transmis le contenu" in secret
+        assert member.user_id not in secret and SECRET_TITLE not in secret
+        assert member.user_id not in listing and SECRET_TITLE not in listing
+        await screenshot(page, "03-depot-confidentiel")
+
+        # A status change with a comment reaches the depositor in their direct chat.
+        await page.goto(url.split("/connexion")[0] + f"/depots/DEP-{year}-0001")
+        await page.select_option("select[name=statut]", "en-etude")
+        await page.fill("textarea[name=commentaire]", "Rendez-vous pris le 12 mars")
+        await page.get_by_role("button", name="Enregistrer et prévenir l'auteur").click()
+        await page.wait_for_selector(".flash")
+        assert "informé en message privé" in await page.inner_text(".flash")
+        await screenshot(page, "04-depot")
+        direct = await human.wait_direct_room(bot_id)
+        told = await human.wait_for_message(direct, bot_id, contains="en étude", timeout=30)
+        assert "Rendez-vous pris le 12 mars" in told.body and "Jardin partagé des Lilas" in told.body
+
+        # CSRF: the same form posted from the page's own session, without or with a wrong token.
+        base = url.split("/connexion")[0]
+        for form in ({"statut": "clos"}, {"statut": "clos", "csrf": "faux"}):
+            response = await page.request.post(f"{base}/depots/DEP-{year}-0001/statut", form=form)
+            assert response.status == 403 and "jeton de sécurité" in await response.text()
+        with app.db.session() as session:
+            assert session.get(Deposit, 1).status == "en-etude"
+
+        # An answer from the board reaches the asker in the room where they asked, as a reply.
+        await page.goto(f"{base}/questions")
+        await screenshot(page, "05-questions")
+        before = len(human.messages(tribe, bot_id))
+        await page.fill(f"#q{number} textarea[name=reponse]", "La mairie prête une salle : écrivez à l'accueil.")
+        await page.locator(f"#q{number}").get_by_label("L'ajouter aussi à la FAQ").check()
+        await page.locator(f"#q{number}").get_by_role("button", name="Envoyer la réponse").click()
+        await page.wait_for_selector(".flash")
+        answer = await human.wait_for_message(tribe, bot_id, contains="La mairie prête une salle", after=before,
+                                              timeout=30)
+        assert answer.source["content"].get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id") == asked
+        assert "Aucune question n'attend de réponse" in await page.content()
+        # It joined the FAQ, where it can be rewritten, then removed.
+        entry = page.locator("article.card", has_text="Qui contacter pour un local associatif ?")
+        await entry.locator("textarea[name=reponse]").fill("La mairie prête la salle des fêtes, le mardi.")
+        await entry.get_by_role("button", name="Enregistrer").click()
+        await page.wait_for_selector(".flash")
+        assert "Réponse de la FAQ modifiée" in await page.inner_text(".flash")
+        assert "la salle des fêtes, le mardi" in await page.content()
+        await screenshot(page, "05-questions-faq")
+        found = await app.services.search.search("Qui contacter pour un local associatif ?", ["faq"])
+        assert found.results and "salle des fêtes" in found.results[0].text
+        await page.locator("article.card", has_text="Qui contacter pour un local associatif ?").get_by_role(
+            "button", name="Retirer de la FAQ").click()
+        await page.wait_for_selector(".flash")
+        assert "La FAQ est vide" in await page.content()
+        assert not (await app.services.search.search("Qui contacter pour un local associatif ?", ["faq"])).results
+
+        await page.goto(f"{base}/agenda")
+        assert "Rappels programmés" in await page.content()
+        await screenshot(page, "06-agenda")
+        await page.goto(f"{base}/usage")
+        assert await page.locator("figure.chart > svg").count() == 3
+        await screenshot(page, "07-usage")
+
+
+async def test_a_link_works_once_and_not_after_ten_minutes_and_nothing_shows_without_it(
+        synapse, make_bot, bot_account, human, member, facilitator, tmp_path, browser):
+    bot_id, tribe, animation, config = await start(synapse, make_bot, bot_account, human, member, facilitator,
+                                                   tmp_path)
+    async with make_bot(config) as app:
+        await facilitator.wait_joined(animation, bot_id)
+        with app.db.session() as session:
+            session.add(deposit(1, human.user_id, "Jardin partagé des Lilas", shared=True, origin=tribe))
+        url = await board_link(facilitator, animation, bot_id)
+        base = url.split("/connexion")[0]
+
+        # No cookie, no data.
+        stranger = await new_page(browser)
+        response = await stranger.goto(f"{base}/depots")
+        assert response.status == 401
+        assert "DEP-" not in await stranger.content() and "!tableau" in await stranger.content()
+        await screenshot(stranger, "08-sans-connexion")
+
+        first = await new_page(browser)
+        await first.goto(url)
+        await first.get_by_role("button", name="Me connecter").click()
+        await first.wait_for_url("**/depots")
+        assert "Jardin partagé des Lilas" in await first.content()
+
+        # The same link again, in another browser: refused, and nothing to log in with.
+        replay = await new_page(browser)
+        response = await replay.goto(url)
+        assert response.status == 403 and "déjà servi" in await replay.content()
+        assert await replay.get_by_role("button", name="Me connecter").count() == 0
+        await screenshot(replay, "09-lien-deja-utilise")
+
+        # A link signed with the bot's key eleven minutes ago has expired.
+        secret = (config.data_dir / "board-secret").read_bytes()
+        old = LoginLinks(secret, base, lambda: datetime.now(timezone.utc) - timedelta(minutes=11))
+        late = await new_page(browser)
+        response = await late.goto(old.url(facilitator.user_id))
+        assert response.status == 403 and "expiré" in await late.content()
+        await screenshot(late, "10-lien-expire")
+        # Forged: the same link with another user's id is not signed by the bot.
+        response = await late.goto(LoginLinks(b"x" * 32, base, lambda: datetime.now(timezone.utc))
+                                   .url(facilitator.user_id))
+        assert response.status == 403 and "pas valable" in await late.content()

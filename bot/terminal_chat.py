@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Callable
 
 from nio import (AsyncClient, AsyncClientConfig, ForwardedRoomKeyEvent, InviteMemberEvent, LoginResponse,
-                 MatrixRoom, MegolmEvent, ReactionEvent, RoomKeyEvent, RoomMessage, RoomSendResponse)
+                 MatrixRoom, MegolmEvent, ReactionEvent, RoomKeyEvent, RoomMessage, RoomMessagesResponse,
+                 RoomSendResponse)
 from nio.store import SqliteStore
 
 from bot.dispatcher import strip_reply_fallback
@@ -27,6 +28,7 @@ ANSWER_SECONDS = 10.0
 # After a restart, what the first sync brings back is history: only its last few are shown.
 OLD_SHOWN = 3
 UNREADABLE = "(message illisible pour l'instant : sa clé de chiffrement n'est pas encore arrivée)"
+UNREADABLE_OLD = "(message chiffré illisible ici : écrit avant la première connexion de ce terminal)"
 HELP = """Tapez un message et Entrée pour l'envoyer dans le salon courant (ou le fil courant).
 Chaque message affiché a un numéro entre crochets, [12] : les commandes ci-dessous le désignent.
 Quand le bot vous écrit en privé (un dépôt de projet, !mes-depots…), vos messages vont dans
@@ -84,11 +86,13 @@ def parse_line(line: str) -> ChatCommand | None:
 
 
 def format_message(number: int, sender: str, body: str, *, to: tuple[str, ...] = (),
-                   thread: int | None | bool = None, room: str | None = None, old: bool = False) -> str:
+                   thread: int | None | bool = None, room: str | None = None, old: bool = False,
+                   reply_to: int | None = None) -> str:
     """« [12] eve : … », « [13] Manufacture → eve : … », « [14] ↳ fil [9] eve : … ».
 
     `thread`: the number of the thread's first message, True for a thread whose start is not
-    shown, None outside a thread. `room`: the room's name when it is not the current one."""
+    shown, None outside a thread. `room`: the room's name when it is not the current one.
+    `reply_to`: the number of the message a member's message replies to."""
     parts = [f"[{number}]"]
     if old:
         parts.append("(ancien)")
@@ -98,7 +102,7 @@ def format_message(number: int, sender: str, body: str, *, to: tuple[str, ...] =
         parts.append("↳ fil")
     elif thread is not None and thread is not False:
         parts.append(f"↳ fil [{thread}]")
-    parts.append(sender + (f" → {', '.join(to)}" if to else ""))
+    parts.append(sender + (f" → {', '.join(to)}" if to else "") + (f" (réponse à [{reply_to}])" if reply_to else ""))
     head = " ".join(parts) + " : "
     lines = body.strip().splitlines() or [""]
     indent = " " * min(len(head), 8)
@@ -176,7 +180,23 @@ class TerminalChat:
         for room_id, room in self.client.rooms.items():
             if room_id not in self.rooms.values() and set(room.users) == {self.user_id, self.bot_user_id}:
                 self.rooms[PRIVATE] = room_id  # opened by the bot in an earlier session
+        if not self.caught_up:
+            await self._recall()
         self._show_history()
+
+    async def _recall(self) -> None:
+        """A restart resumes from the stored sync token, which brings nothing back: the current
+        room's last few messages are fetched, to be shown as old (and answered by number)."""
+        answer = await self.client.room_messages(self.current, limit=20)
+        room = self.client.rooms.get(self.current)
+        if not isinstance(answer, RoomMessagesResponse) or room is None:
+            return
+        recent = [e for e in answer.chunk if isinstance(e, (RoomMessage, MegolmEvent))][:OLD_SHOWN]
+        for event in reversed(recent):  # the answer comes newest first
+            self._number(room, event)
+            self.caught_up.append((room, event))
+        if recent:
+            self.out(f"(Les derniers messages de « {self._room_name(self.current)} » :)")
 
     def _show_history(self) -> None:
         """What the first sync brought back: the last few, marked as old, and how many more."""
@@ -186,6 +206,8 @@ class TerminalChat:
         if hidden > 0:
             self.out(f"({hidden} messages précédents non affichés ; les {OLD_SHOWN} derniers :)")
         for room, event in self.caught_up[-OLD_SHOWN:]:
+            if event.sender == self.bot_user_id:
+                self.last_from_bot[room.room_id] = event.event_id
             self.out(self._line(room, event, old=True))
         self.caught_up = []
 
@@ -234,10 +256,14 @@ class TerminalChat:
             root = self.by_event.get(thread)
             thread_mark = root.number if root else True
         body = getattr(event, "body", None)
-        body = UNREADABLE if body is None else strip_reply_fallback(body)
+        if body is None:
+            body = UNREADABLE_OLD if old else UNREADABLE
+        else:
+            body = strip_reply_fallback(body)
         where = None if room.room_id == self.current else self._room_name(room.room_id)
+        replied = self.by_event.get(reply) if reply and event.sender != self.bot_user_id else None
         return format_message(shown.number, self._name(room, event.sender), body, to=to, thread=thread_mark,
-                              room=where, old=old)
+                              room=where, old=old, reply_to=replied.number if replied else None)
 
     async def _on_message(self, room: MatrixRoom, event) -> None:
         if event.event_id in self.by_event and event.event_id not in self.unreadable:

@@ -63,3 +63,7 @@ def test_the_help_lists_every_command_in_french():
                     "/reagir N EMOJI", "/reagir EMOJI", "/aide", "/quitter"):
         assert command in HELP
     assert "numéro" in HELP
+
+
+def test_a_members_reply_names_the_message_it_answers():
+    assert format_message(11, "vous", "et comment ?", reply_to=8) == "[11] vous (réponse à [8]) : et comment ?"

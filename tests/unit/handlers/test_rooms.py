@@ -115,3 +115,9 @@ def test_each_room_kind_gets_its_own_introduction():
     assert "!questions" in team and "!diffuser" in team and "!questions" not in tribe
     assert "!salon" in unknown and "!salon" not in tribe
     assert "conversation privée" in direct and "sans commande" in direct and "mention" not in direct
+
+
+def test_a_tribe_room_named_tribu_is_not_called_tribu_twice():
+    room = RoomInfo(room_id="!r:x", kind="tribe", name="Tribu Alimentation")
+    text = RENDERER.render(rooms.introduction(room, "Manufacture")).plain
+    assert "dans « Tribu Alimentation »" in text and "tribu « Tribu" not in text

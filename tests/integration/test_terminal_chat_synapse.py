@@ -86,7 +86,7 @@ async def test_the_terminal_chat_threads_replies_and_reacts_by_message_number(
 
             before = len(screen.lines)
             await chat.handle_line(f"/repondre {answer.group(1)} merci !")
-            await screen.wait_for(r"^\[\d+\] vous : merci !$", before)
+            await screen.wait_for(rf"^\[\d+\] vous \(réponse à \[{answer.group(1)}\]\) : merci !$", before)
             reply = await screen.wait_for(r"^\[\d+\] \S+ → vous : ", before)
             assert reply
             # Nothing was undecryptable: the rooms are encrypted and every line reads.

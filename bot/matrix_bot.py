@@ -1,6 +1,7 @@
 """The Matrix side of the bot: session, sync loop, and turning nio events into handler input."""
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
@@ -22,8 +23,9 @@ from bot.sync_loop import sync_until_cancelled
 from handlers.context import Message
 from handlers.metrics import Metrics
 from handlers.replies import Post, Reply
+from handlers.rooms import INTRODUCTION_TAG, introduction
 from handlers.text import normalise_input
-from storage.messages import bot_in_thread, is_bot_message
+from storage.messages import bot_in_thread, is_bot_message, sent_in_room_with_tag
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +87,9 @@ class MatrixBot:
         self._invites_seen: set[str] = set()
         # Rooms whose confidentiality was checked since start: a room joined later is checked on arrival.
         self._rooms_checked: set[str] = set()
+        # Off while a first start reads the account's past: joins from before are not introduced.
+        self._introducing = False
+        self._introductions: set[asyncio.Task] = set()
 
     # --- session -------------------------------------------------------------------------
 
@@ -117,12 +122,15 @@ class MatrixBot:
         # Before any sync: a key arriving in the catch-up sync may be the one a kept event waits for.
         self.client.add_to_device_callback(self._on_room_key, (RoomKeyEvent, ForwardedRoomKeyEvent))
         fresh = self.client.loaded_sync_token is None
+        # A resumed start handles the joins it missed (an invitation accepted just before a stop).
+        self._introducing = not fresh
         if fresh:
             answer = await self.client.sync(timeout=0, full_state=True, sync_filter=SYNC_FILTER)
             if isinstance(answer, SyncError):
                 raise self._startup_sync_error(answer)
             self.metrics.sync_succeeded()
             log.info("First start: %d rooms, history skipped", len(self.client.rooms))
+            self._introducing = True
         self.client.add_event_callback(self._guarded(self._on_text), RoomMessageText)
         self.client.add_event_callback(self._guarded(self._on_reaction), ReactionEvent)
         self.client.add_event_callback(self._guarded(self._on_redaction), RedactionEvent)
@@ -224,7 +232,16 @@ class MatrixBot:
                                            event.redacts)
 
     async def _on_membership(self, room: MatrixRoom, event: RoomMemberEvent) -> None:
-        """A member joining the direct chat the bot opened gets what waited for them; refusing it is said."""
+        """A member joining the direct chat the bot opened gets what waited for them; refusing it is said.
+        The bot's own join on an invitation is when it introduces itself."""
+        if event.state_key == self.client.user_id:
+            # Only an accepted invitation: a room the bot created (a direct chat it opens to say
+            # something) is joined from no invitation, and its first message is that something.
+            if event.membership == "join" and event.prev_membership == "invite" and self._introducing:
+                task = asyncio.create_task(self._introduce(room.room_id))
+                self._introductions.add(task)
+                task.add_done_callback(self._introductions.discard)
+            return
         member = self.direct_chats.member_of(room.room_id)
         if member is None or event.state_key != member:
             return
@@ -232,6 +249,20 @@ class MatrixBot:
             self.sender.flush_soon(room.room_id)
         elif event.membership in ("leave", "ban") and event.prev_membership in ("invite", "join"):
             await self.sender.member_declined(room.room_id)
+
+    async def _introduce(self, room_id: str) -> None:
+        """Once per room, ever: the database knows every message the bot sent, its introduction too.
+        Off the sync callback, since the members' device keys may take a moment to come."""
+        try:
+            with self.dispatcher.services.db.session() as session:
+                if sent_in_room_with_tag(session, room_id, INTRODUCTION_TAG):
+                    return
+            room = self.client.rooms.get(room_id)
+            name = room.user_name(self.client.user_id) if room else None
+            await self.sender.know_devices(room_id)
+            await self.post(introduction(self.directory.info(room_id), name or self.client.user_id))
+        except Exception:
+            log.exception("Introduction in %s failed", room_id)
 
     async def _on_undecryptable(self, room: MatrixRoom, event: MegolmEvent) -> None:
         await self.late_keys.on_undecryptable(room, event)

@@ -16,6 +16,7 @@ from nio import (AsyncClient, AsyncClientConfig, InviteMemberEvent, LocalProtoco
                  RoomCreateResponse, RoomMessage, RoomRedactResponse, RoomSendResponse)
 from nio.store import SqliteStore
 
+from bot.sender import INTRODUCTION_FIELD
 from bot.synapse_local import RegisteredUser
 from bot.sync_loop import sync_until_cancelled
 
@@ -33,6 +34,9 @@ class MatrixUser:
                                   config=AsyncClientConfig(store=SqliteStore, encryption_enabled=True,
                                                            store_sync_tokens=True, max_limit_exceeded=20))
         self.received: list[RoomMessage | MegolmEvent] = []
+        # The bot's introductions, apart: what is counted and waited for in `received` is the
+        # conversation, the same whether the bot introduced itself in the room or not.
+        self.introductions: list[RoomMessage] = []
         self._arrived = asyncio.Condition()
         self._sync_task: asyncio.Task | None = None
 
@@ -60,7 +64,10 @@ class MatrixUser:
     async def _collect(self, room, event) -> None:
         event.room_id = room.room_id  # remember where it came from
         async with self._arrived:
-            self.received.append(event)
+            if event.source.get("content", {}).get(INTRODUCTION_FIELD):
+                self.introductions.append(event)
+            else:
+                self.received.append(event)
             self._arrived.notify_all()
 
     async def _on_invite(self, room, event: InviteMemberEvent) -> None:
@@ -152,6 +159,14 @@ class MatrixUser:
     async def redact(self, room_id: str, event_id: str) -> None:
         answer = await self.client.room_redact(room_id, event_id)
         assert isinstance(answer, RoomRedactResponse), answer
+
+    def introductions_in(self, room_id: str, sender: str | None = None) -> list:
+        return [e for e in self.introductions if e.room_id == room_id and (sender is None or e.sender == sender)]
+
+    async def wait_for_introduction(self, room_id: str, sender: str, timeout: float = 20.0):
+        await self.wait_until(lambda: bool(self.introductions_in(room_id, sender)), timeout,
+                              f"the introduction of {sender} in {room_id}")
+        return self.introductions_in(room_id, sender)[0]
 
     def messages(self, room_id: str | None = None, sender: str | None = None) -> list:
         return [e for e in self.received

@@ -28,6 +28,7 @@ from bot.room_directory import RoomDirectory
 from handlers.context import Message
 from handlers.metrics import Metrics
 from handlers.replies import Answer, Post, Reply
+from handlers.rooms import INTRODUCTION_TAG
 from storage.database import Database
 from storage.direct_chats import PendingMessage, mark_noticed, pending_in, rooms_with_pending, unnoticed_before
 from storage.messages import SentMessage
@@ -39,6 +40,9 @@ ROOM_APPEAR_SECONDS = 10.0
 # How long a flush waits for the device keys of a member who just joined a direct chat.
 DEVICE_KEYS_SECONDS = 10.0
 WAITING_TEMPLATE = "rooms/direct_chat_waiting.md.j2"
+# Marks the bot's introduction in its content, so that a client (the terminal chat, the test
+# person) can tell it from the rest; clients that do not know the key show the message as any.
+INTRODUCTION_FIELD = "fr.manufacture.introduction"
 
 
 def transaction_id(key: str) -> str:
@@ -120,6 +124,8 @@ class Sender:
             # Replying notifies the person replied to, and only them.
             mentions.append(trigger.sender)
         content["m.mentions"] = {"user_ids": mentions}
+        if reply.tag == INTRODUCTION_TAG:
+            content[INTRODUCTION_FIELD] = True
         tx_id = transaction_id(txn_key) if txn_key else uuid.uuid4().hex
         addressee = trigger.sender if trigger else None
         if waiting:
@@ -175,7 +181,7 @@ class Sender:
                 rows = pending_in(session, room_id)
             if not rows:
                 return 0
-            await self._know_devices(room_id, rows[0].user_id)
+            await self.know_devices(room_id, [rows[0].user_id])
             sent = 0
             for row in rows:
                 if await self._deliver(room_id, row.content, row.txn_id, row.tag, row.user_id) is None:
@@ -186,14 +192,20 @@ class Sender:
             log.info("Delivered %d waiting message(s) to direct chat %s", sent, room_id)
             return sent
 
-    async def _know_devices(self, room_id: str, user_id: str) -> None:
-        """Before the first message to someone who just joined: their device keys, or they cannot read it."""
+    async def know_devices(self, room_id: str, user_ids: list[str] | None = None) -> None:
+        """Before the first message to people who just joined (or a room just joined): their device
+        keys, or they cannot read it. `None`: every member of the room but the bot."""
         room = self.client.rooms.get(room_id)
         if room is None or not room.encrypted or not self.client.olm:
             return
+        if user_ids is None:
+            user_ids = [user for user in room.users if user != self.client.user_id]
         deadline = time.monotonic() + DEVICE_KEYS_SECONDS
-        while not list(self.client.device_store.active_user_devices(user_id)) and time.monotonic() < deadline:
-            self.client.olm.users_for_key_query.add(user_id)
+
+        def unknown() -> list[str]:
+            return [user for user in user_ids if not list(self.client.device_store.active_user_devices(user))]
+        while unknown() and time.monotonic() < deadline:
+            self.client.olm.users_for_key_query.update(unknown())
             with contextlib.suppress(LocalProtocolError):  # the sync loop's own query got there first
                 await self.client.keys_query()
             await asyncio.sleep(0.2)

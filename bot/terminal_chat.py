@@ -1,44 +1,155 @@
-"""Talk to the bot from a terminal, as the demo user, on a machine with no Matrix client."""
+"""Talk to the bot from a terminal, as the demo user, on a machine with no Matrix client.
+
+Every message shown gets a short number, so that a thread, a reply or a reaction can name it
+(« /fil 9 », « /repondre 12 oui », « /reagir 13 ✅ »). Parsing a typed line and formatting a
+shown one are pure functions, tested without a server; the rest is a small nio client.
+"""
 from __future__ import annotations
 
 import asyncio
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
-from nio import (AsyncClient, AsyncClientConfig, InviteMemberEvent, LoginResponse, MatrixRoom, MegolmEvent,
-                 RoomMessage, RoomSendResponse)
+from nio import (AsyncClient, AsyncClientConfig, ForwardedRoomKeyEvent, InviteMemberEvent, LoginResponse,
+                 MatrixRoom, MegolmEvent, ReactionEvent, RoomKeyEvent, RoomMessage, RoomMessagesResponse,
+                 RoomSendResponse)
 from nio.store import SqliteStore
 
+from bot.dispatcher import strip_reply_fallback
 from bot.session import StoredSession, load_session, save_session
 from bot.sync_loop import sync_until_cancelled
 
 PRIVATE = "Conversation privée avec le bot"
 # A private message from the bot this soon after yours answers it.
 ANSWER_SECONDS = 10.0
-HELP = ("Tapez un message et Entrée pour l'envoyer dans le salon courant.\n"
-        "Quand le bot vous écrit en privé (un dépôt de projet, !mes-depots…), vos messages vont dans\n"
-        f"la « {PRIVATE} » ; quand il ouvre un fil, vos messages y vont.\n"
-        "  /salons      liste les salons\n"
-        "  /salon N     change de salon\n"
-        "  /fil         sort du fil et revient au salon\n"
-        "  /repondre TEXTE   répond au dernier message du bot dans ce salon (« Répondre »)\n"
-        "  /reagir EMOJI     réagit au dernier message du bot dans ce salon (par exemple /reagir ✅)\n"
-        "  /quitter     termine la conversation")
+# After a restart, what the first sync brings back is history: only its last few are shown.
+OLD_SHOWN = 3
+UNREADABLE = "(message illisible pour l'instant : sa clé de chiffrement n'est pas encore arrivée)"
+UNREADABLE_OLD = "(message chiffré illisible ici : écrit avant la première connexion de ce terminal)"
+HELP = """Tapez un message et Entrée pour l'envoyer dans le salon courant (ou le fil courant).
+Chaque message affiché a un numéro entre crochets, [12] : les commandes ci-dessous le désignent.
+Quand le bot vous écrit en privé (un dépôt de projet, !mes-depots…), vos messages vont dans
+la « {private} ».
+  /salons               liste les salons
+  /salon N              change de salon
+  /fil N                entre dans le fil du message N : vos messages y vont
+  /fil                  sort du fil et revient au salon
+  /repondre N TEXTE     répond au message N (« Répondre »)
+  /repondre TEXTE       répond au dernier message du bot dans ce salon
+  /reagir N EMOJI       réagit au message N (par exemple /reagir 13 ✅)
+  /reagir EMOJI         réagit au dernier message du bot dans ce salon
+  /aide                 affiche cette aide
+  /quitter              termine la conversation
+Les commandes du bot commencent par « ! » : essayez !aide.""".format(private=PRIVATE)
+
+COMMANDS = {"/salons": "rooms", "/salon": "room", "/fil": "thread", "/repondre": "reply", "/répondre": "reply",
+            "/reagir": "react", "/réagir": "react", "/aide": "help", "/help": "help", "/quitter": "quit",
+            "/quit": "quit"}
+
+
+@dataclass(frozen=True)
+class ChatCommand:
+    """A typed line: `kind` is send, rooms, room, thread, reply, react, help, quit or unknown."""
+
+    kind: str
+    text: str = ""
+    number: int | None = None
+
+
+def parse_line(line: str) -> ChatCommand | None:
+    """What a typed line asks for; None for an empty line. A number right after /fil, /salon,
+    /repondre or /reagir names a message (or a room); /repondre and /reagir without one mean
+    the bot's last message."""
+    line = line.strip()
+    if not line:
+        return None
+    if not line.startswith("/"):
+        return ChatCommand("send", line)
+    word, _, rest = line.partition(" ")
+    kind = COMMANDS.get(word.lower())
+    rest = rest.strip()
+    if kind is None:
+        return ChatCommand("unknown", word)
+    if kind in ("rooms", "help", "quit"):
+        return ChatCommand(kind)
+    first, _, after = rest.partition(" ")
+    if kind in ("room", "thread"):
+        return ChatCommand(kind, rest, int(rest) if rest.isdigit() else None)
+    if first.isdigit() and after.strip():
+        return ChatCommand(kind, after.strip(), int(first))
+    if first.isdigit() and kind == "react":
+        return ChatCommand(kind, "", int(first))
+    return ChatCommand(kind, rest)
+
+
+def format_message(number: int, sender: str, body: str, *, to: tuple[str, ...] = (),
+                   thread: int | None | bool = None, room: str | None = None, old: bool = False,
+                   reply_to: int | None = None) -> str:
+    """« [12] eve : … », « [13] Manufacture → eve : … », « [14] ↳ fil [9] eve : … ».
+
+    `thread`: the number of the thread's first message, True for a thread whose start is not
+    shown, None outside a thread. `room`: the room's name when it is not the current one.
+    `reply_to`: the number of the message a member's message replies to."""
+    parts = [f"[{number}]"]
+    if old:
+        parts.append("(ancien)")
+    if room:
+        parts.append(f"« {room} »")
+    if thread is True:
+        parts.append("↳ fil")
+    elif thread is not None and thread is not False:
+        parts.append(f"↳ fil [{thread}]")
+    parts.append(sender + (f" → {', '.join(to)}" if to else "") + (f" (réponse à [{reply_to}])" if reply_to else ""))
+    head = " ".join(parts) + " : "
+    lines = body.strip().splitlines() or [""]
+    indent = " " * min(len(head), 8)
+    return head + lines[0] + "".join(f"\n{indent}{line}" for line in lines[1:])
+
+
+@dataclass
+class Shown:
+    number: int
+    room_id: str
+    event_id: str
+    sender: str
+    thread_root: str | None
+    # Whom a bot message answers (user ids): shown after its sender, « Manufacture → eve ».
+    to: tuple[str, ...] = ()
+
+
+def relation_of(content: dict) -> tuple[str | None, str | None]:
+    """(thread root, event replied to) of a message's content; a thread's fallback reply is none."""
+    relation = content.get("m.relates_to") or {}
+    thread = relation.get("event_id") if relation.get("rel_type") == "m.thread" else None
+    reply = (relation.get("m.in_reply_to") or {}).get("event_id")
+    if thread and relation.get("is_falling_back", False):
+        reply = None
+    return thread, reply
 
 
 class TerminalChat:
     def __init__(self, homeserver: str, user_id: str, password: str, state_dir: Path, rooms: dict[str, str],
-                 bot_user_id: str) -> None:
+                 bot_user_id: str, out: Callable[[str], None] | None = None) -> None:
         self.homeserver, self.user_id, self.password = homeserver, user_id, password
         self.state_dir, self.rooms, self.bot_user_id = state_dir, rooms, bot_user_id
+        self.out = out or (lambda text: print(text, flush=True))
         self.current = next(iter(rooms.values()))
-        # The thread the bot last answered in, in the current room: where the next message goes.
+        # The thread your messages go to in the current room, if any.
         self.thread: str | None = None
-        # The bot's last message in each room: what /repondre and /reagir answer.
+        # The bot's last message in each room: what /repondre and /reagir without a number answer.
         self.last_from_bot: dict[str, str] = {}
         # When you last sent something: the bot's private answer to it takes you to the private chat.
         self.last_sent_at = 0.0
+        self.shown: dict[int, Shown] = {}
+        self.by_event: dict[str, Shown] = {}
+        # Encrypted messages whose key has not come yet: shown when it does.
+        self.unreadable: dict[str, tuple[MatrixRoom, MegolmEvent]] = {}
+        # While the first sync brings history back: numbered, kept quiet, summed up after.
+        self.catching_up = False
+        self.caught_up: list[tuple[MatrixRoom, RoomMessage]] = []
         self.client: AsyncClient | None = None
 
     async def connect(self) -> None:
@@ -57,12 +168,156 @@ class TerminalChat:
                                                        answer.access_token))
         if self.client.should_upload_keys:
             await self.client.keys_upload()
-        await self.client.sync(timeout=0, full_state=True)
+        self.client.add_event_callback(self._on_message, (RoomMessage, MegolmEvent))
+        self.client.add_event_callback(self._on_reaction, ReactionEvent)
+        self.client.add_event_callback(self._on_invite, InviteMemberEvent)
+        self.client.add_to_device_callback(self._on_room_key, (RoomKeyEvent, ForwardedRoomKeyEvent))
+        self.catching_up = True
+        try:
+            await self.client.sync(timeout=0, full_state=True)
+        finally:
+            self.catching_up = False
         for room_id, room in self.client.rooms.items():
             if room_id not in self.rooms.values() and set(room.users) == {self.user_id, self.bot_user_id}:
                 self.rooms[PRIVATE] = room_id  # opened by the bot in an earlier session
-        self.client.add_event_callback(self._show, (RoomMessage, MegolmEvent))
-        self.client.add_event_callback(self._on_invite, InviteMemberEvent)
+        if not self.caught_up:
+            await self._recall()
+        self._show_history()
+
+    async def _recall(self) -> None:
+        """A restart resumes from the stored sync token, which brings nothing back: the current
+        room's last few messages are fetched, to be shown as old (and answered by number)."""
+        answer = await self.client.room_messages(self.current, limit=20)
+        room = self.client.rooms.get(self.current)
+        if not isinstance(answer, RoomMessagesResponse) or room is None:
+            return
+        recent = [e for e in answer.chunk if isinstance(e, (RoomMessage, MegolmEvent))][:OLD_SHOWN]
+        for event in reversed(recent):  # the answer comes newest first
+            self._number(room, event)
+            self.caught_up.append((room, event))
+        if recent:
+            self.out(f"(Les derniers messages de « {self._room_name(self.current)} » :)")
+
+    def _show_history(self) -> None:
+        """What the first sync brought back: the last few, marked as old, and how many more."""
+        if not self.caught_up:
+            return
+        hidden = len(self.caught_up) - OLD_SHOWN
+        if hidden > 0:
+            self.out(f"({hidden} messages précédents non affichés ; les {OLD_SHOWN} derniers :)")
+        for room, event in self.caught_up[-OLD_SHOWN:]:
+            if event.sender == self.bot_user_id:
+                self.last_from_bot[room.room_id] = event.event_id
+            self.out(self._line(room, event, old=True))
+        self.caught_up = []
+
+    # --- what arrives -----------------------------------------------------------------------
+
+    def _name(self, room: MatrixRoom | None, user_id: str) -> str:
+        if user_id == self.user_id:
+            return "vous"
+        name = room.user_name(user_id) if room is not None else None
+        return name or user_id
+
+    def _room_name(self, room_id: str) -> str:
+        return next((name for name, rid in self.rooms.items() if rid == room_id), room_id)
+
+    def _number(self, room: MatrixRoom, event) -> Shown:
+        known = self.by_event.get(event.event_id)
+        if known is not None:
+            return known
+        content = event.source.get("content", {})
+        thread, _ = relation_of(content)
+        shown = Shown(len(self.shown) + 1, room.room_id, event.event_id, event.sender, thread,
+                      self._addressees(event.sender, content))
+        self.shown[shown.number] = self.by_event[event.event_id] = shown
+        return shown
+
+    def _addressees(self, sender: str, content: dict) -> tuple[str, ...]:
+        """Whom a bot message answers: the author of the message it replies to; for a reply to the
+        bot's own message (the answer to a ✅ on an offer), whom it mentions or that one answered."""
+        if sender != self.bot_user_id:
+            return ()
+        _, reply = relation_of(content)
+        target = self.by_event.get(reply) if reply else None
+        if target is not None and target.sender != self.bot_user_id:
+            return (target.sender,)
+        mentioned = tuple(user for user in (content.get("m.mentions") or {}).get("user_ids", [])
+                          if user != self.bot_user_id)
+        return mentioned or (target.to if target is not None else ())
+
+    def _line(self, room: MatrixRoom, event, *, old: bool = False) -> str:
+        shown = self.by_event[event.event_id]
+        content = event.source.get("content", {})
+        thread, reply = relation_of(content)
+        to = tuple(self._name(room, user) for user in shown.to)
+        thread_mark: int | bool | None = None
+        if thread:
+            root = self.by_event.get(thread)
+            thread_mark = root.number if root else True
+        body = getattr(event, "body", None)
+        if body is None:
+            body = UNREADABLE_OLD if old else UNREADABLE
+        else:
+            body = strip_reply_fallback(body)
+        where = None if room.room_id == self.current else self._room_name(room.room_id)
+        replied = self.by_event.get(reply) if reply and event.sender != self.bot_user_id else None
+        return format_message(shown.number, self._name(room, event.sender), body, to=to, thread=thread_mark,
+                              room=where, old=old, reply_to=replied.number if replied else None)
+
+    async def _on_message(self, room: MatrixRoom, event) -> None:
+        if event.event_id in self.by_event and event.event_id not in self.unreadable:
+            return  # already shown (a sync retried, say)
+        self._number(room, event)
+        if isinstance(event, MegolmEvent):
+            self.unreadable[event.event_id] = (room, event)
+        if self.catching_up:
+            self.caught_up.append((room, event))
+            return
+        self._arrived(room, event)
+
+    def _arrived(self, room: MatrixRoom, event) -> None:
+        content = event.source.get("content", {})
+        thread, reply = relation_of(content)
+        from_bot = event.sender == self.bot_user_id
+        if from_bot:
+            self.last_from_bot[room.room_id] = event.event_id
+        moved = (from_bot and room.room_id == self.rooms.get(PRIVATE) and room.room_id != self.current
+                 and time.monotonic() - self.last_sent_at < ANSWER_SECONDS)
+        if moved:
+            # The bot answered what you just typed privately: the conversation goes on there.
+            self.current, self.thread = room.room_id, None
+        self.out("\n" + self._line(room, event))
+        answered_you = reply in self.by_event and self.by_event[reply].sender == self.user_id
+        if from_bot and thread and room.room_id == self.current and thread != self.thread and answered_you:
+            # The bot answered you in a thread: what you write next goes there, as in Element.
+            self.thread = thread
+            self.out(f"(Vous écrivez maintenant dans le fil [{self.by_event[thread].number if thread in self.by_event else '?'}]"
+                     " ; /fil pour en sortir.)")
+        if moved:
+            self.out(f"(Vous écrivez maintenant dans la « {PRIVATE} » ; /salons pour changer.)")
+
+    async def _on_room_key(self, event) -> None:
+        """A late key: the messages it opens are shown now, under the number they already had."""
+        for event_id, (room, encrypted) in list(self.unreadable.items()):
+            if encrypted.session_id != event.session_id:
+                continue
+            try:
+                decrypted = self.client.decrypt_event(encrypted)
+            except Exception:
+                continue
+            del self.unreadable[event_id]
+            decrypted.event_id = event_id
+            content = decrypted.source.get("content", {})
+            shown = self.by_event[event_id]
+            shown.thread_root, shown.to = relation_of(content)[0], self._addressees(decrypted.sender, content)
+            self.out("\n" + self._line(room, decrypted) + "  (déchiffré)")
+
+    async def _on_reaction(self, room: MatrixRoom, event: ReactionEvent) -> None:
+        target = self.by_event.get(event.reacts_to)
+        if target is None or self.catching_up or event.sender == self.user_id:
+            return
+        self.out(f"({self._name(room, event.sender)} a réagi {event.key} au message [{target.number}])")
 
     async def _on_invite(self, room: MatrixRoom, event: InviteMemberEvent) -> None:
         """The bot's invitation to a direct chat is accepted, and the conversation moves there."""
@@ -73,90 +328,107 @@ class TerminalChat:
         await self.client.join(room.room_id)
         self.rooms[PRIVATE] = room.room_id
         self.current, self.thread = room.room_id, None
-        print("\n(Le bot vous a ouvert une conversation privée : vos messages y vont maintenant. "
-              "/salons pour changer de salon.)\n", flush=True)
+        self.out("\n(Le bot vous a ouvert une conversation privée : vos messages y vont maintenant. "
+                 "/salons pour changer de salon.)\n")
 
-    def _room_name(self, room_id: str) -> str:
-        return next((name for name, rid in self.rooms.items() if rid == room_id), room_id)
+    # --- what you type ----------------------------------------------------------------------
 
-    async def _show(self, room: MatrixRoom, event) -> None:
-        if event.sender != self.bot_user_id:
+    async def handle_line(self, line: str) -> bool:
+        """Acts on one typed line; False once you asked to quit."""
+        command = parse_line(line)
+        if command is None:
+            return True
+        if command.kind == "quit":
+            return False
+        if command.kind == "send":
+            await self._send(self.current, command.text, thread=self.thread)
+        elif command.kind == "rooms":
+            self._list_rooms()
+        elif command.kind == "room":
+            self._switch(command.number)
+        elif command.kind == "thread":
+            self._enter_thread(command)
+        elif command.kind in ("reply", "react"):
+            await self._answer(command)
+        elif command.kind == "help":
+            self.out(HELP)
+        else:
+            self.out(f"Commande « {command.text} » inconnue : /aide liste les commandes du chat "
+                     "(les commandes du bot commencent par « ! »).")
+        return True
+
+    def _target(self, command: ChatCommand) -> Shown | None:
+        if command.number is not None:
+            shown = self.shown.get(command.number)
+            if shown is None:
+                self.out(f"Pas de message [{command.number}] : donnez un numéro affiché entre crochets.")
+            return shown
+        event_id = self.last_from_bot.get(self.current)
+        if event_id is None:
+            self.out("Le bot n'a encore rien écrit dans ce salon depuis le lancement du chat : "
+                     "donnez le numéro du message, par exemple /repondre 12 oui.")
+            return None
+        return self.by_event[event_id]
+
+    def _enter_thread(self, command: ChatCommand) -> None:
+        if not command.text:
+            self.thread = None
+            self.out("Vous écrivez de nouveau dans le salon.")
             return
-        body = getattr(event, "body", "(message illisible : clé de chiffrement manquante)")
-        self.last_from_bot[room.room_id] = event.event_id
-        relation = event.source.get("content", {}).get("m.relates_to") or {}
-        in_thread = relation.get("rel_type") == "m.thread"
-        if room.room_id == self.current and in_thread:
-            self.thread = relation.get("event_id")
-        moved = (room.room_id == self.rooms.get(PRIVATE) and room.room_id != self.current
-                 and time.monotonic() - self.last_sent_at < ANSWER_SECONDS)
-        if moved:
-            # The bot answered what you just typed privately: the conversation goes on there.
-            self.current, self.thread = room.room_id, None
-        where = "" if room.room_id == self.current else f"[{self._room_name(room.room_id)}] "
-        marker = "🧵 " if in_thread else ""
-        print(f"\n🤖 {where}{marker}{body}\n", flush=True)
-        if moved:
-            print(f"(Vous écrivez maintenant dans la « {PRIVATE} » ; /salons pour changer.)\n", flush=True)
+        if command.number is None:
+            self.out("Donnez le numéro du message dont vous voulez suivre le fil, par exemple /fil 9.")
+            return
+        shown = self._target(command)
+        if shown is None:
+            return
+        self.current, self.thread = shown.room_id, shown.thread_root or shown.event_id
+        root = self.by_event.get(self.thread)
+        self.out(f"Vous écrivez dans le fil [{root.number if root else shown.number}] "
+                 f"de « {self._room_name(shown.room_id)} » ; /fil pour en sortir.")
 
-    async def send(self, text: str, *, reply_to: str | None = None) -> None:
-        content = {"msgtype": "m.text", "body": text}
-        if self.thread:
-            content["m.relates_to"] = {"rel_type": "m.thread", "event_id": self.thread,
+    async def _answer(self, command: ChatCommand) -> None:
+        shown = self._target(command)
+        if shown is None:
+            return
+        if not command.text:
+            example = "✅" if command.kind == "react" else "oui"
+            self.out(f"Écrivez ce qui suit, par exemple /{'reagir' if command.kind == 'react' else 'repondre'} "
+                     f"{shown.number} {example}.")
+        elif command.kind == "react":
+            await self._send_event(shown.room_id, "m.reaction",
+                                   {"m.relates_to": {"rel_type": "m.annotation", "event_id": shown.event_id,
+                                                     "key": command.text}})
+        else:
+            await self._send(shown.room_id, command.text, thread=shown.thread_root, reply_to=shown.event_id)
+
+    async def _send(self, room_id: str, text: str, *, thread: str | None = None, reply_to: str | None = None) -> None:
+        content: dict = {"msgtype": "m.text", "body": text}
+        if thread:
+            content["m.relates_to"] = {"rel_type": "m.thread", "event_id": thread,
                                        "is_falling_back": reply_to is None,
-                                       "m.in_reply_to": {"event_id": reply_to or self.thread}}
+                                       "m.in_reply_to": {"event_id": reply_to or thread}}
         elif reply_to:
             content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
-        await self._send_event("m.room.message", content)
+        await self._send_event(room_id, "m.room.message", content)
 
-    async def _send_event(self, event_type: str, content: dict) -> None:
+    async def _send_event(self, room_id: str, event_type: str, content: dict) -> None:
         self.last_sent_at = time.monotonic()
-        answer = await self.client.room_send(self.current, event_type, content, ignore_unverified_devices=True)
+        answer = await self.client.room_send(room_id, event_type, content, ignore_unverified_devices=True)
         if not isinstance(answer, RoomSendResponse):
-            print(f"(non envoyé : {getattr(answer, 'message', answer)})")
-
-    async def answer_bot(self, command: str, argument: str) -> None:
-        """/repondre and /reagir: on the bot's last message in the current room."""
-        target = self.last_from_bot.get(self.current)
-        if target is None:
-            print("Le bot n'a encore rien écrit dans ce salon depuis le lancement du chat.")
-        elif not argument:
-            print(f"Écrivez ce qui suit la commande, par exemple « {command} {'✅' if command == '/reagir' else 'oui'} ».")
-        elif command == "/reagir":
-            await self._send_event("m.reaction", {"m.relates_to": {"rel_type": "m.annotation", "event_id": target,
-                                                                   "key": argument}})
-        else:
-            await self.send(argument, reply_to=target)
+            self.out(f"(non envoyé : {getattr(answer, 'message', answer)})")
 
     async def run(self) -> None:
         await self.connect()
         sync = asyncio.create_task(sync_until_cancelled(self.client, timeout=30000))
-        print(HELP)
+        self.out(HELP)
         self._list_rooms()
         loop = asyncio.get_running_loop()
         try:
             while True:
-                # input() blocks: it runs in a thread so replies keep printing while you type.
+                # readline() blocks: it runs in a thread so replies keep printing while you type.
                 line = await loop.run_in_executor(None, sys.stdin.readline)
-                if not line:
+                if not line or not await self.handle_line(line):
                     break
-                line = line.strip()
-                if not line:
-                    continue
-                if line in ("/quitter", "/quit"):
-                    break
-                if line == "/salons":
-                    self._list_rooms()
-                elif line == "/fil":
-                    self.thread = None
-                    print("Vous écrivez de nouveau dans le salon.")
-                elif line.startswith("/salon"):
-                    self._switch(line.partition(" ")[2].strip())
-                elif line.split(" ", 1)[0] in ("/repondre", "/reagir"):
-                    command, _, argument = line.partition(" ")
-                    await self.answer_bot(command, argument.strip())
-                else:
-                    await self.send(line)
         finally:
             sync.cancel()
             await self.client.close()
@@ -164,13 +436,13 @@ class TerminalChat:
     def _list_rooms(self) -> None:
         for number, (name, room_id) in enumerate(self.rooms.items(), start=1):
             marker = "→" if room_id == self.current else " "
-            print(f" {marker} {number}. {name}")
+            self.out(f" {marker} {number}. {name}")
 
-    def _switch(self, choice: str) -> None:
+    def _switch(self, number: int | None) -> None:
         names = list(self.rooms)
-        if choice.isdigit() and 1 <= int(choice) <= len(names):
-            self.current = self.rooms[names[int(choice) - 1]]
+        if number is not None and 1 <= number <= len(names):
+            self.current = self.rooms[names[number - 1]]
             self.thread = None
-            print(f"Salon courant : {names[int(choice) - 1]}")
+            self.out(f"Salon courant : {names[number - 1]}")
         else:
-            print("Donnez le numéro du salon (voir /salons).")
+            self.out("Donnez le numéro du salon (voir /salons).")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from config import PEER_ROLES
-from handlers.context import CommandContext
+from handlers.context import CommandContext, RoomInfo
 from handlers.registry import CommandRegistry
 from handlers.replies import BESIDE, Post, Reply, UserError
 from handlers.text import quote
@@ -13,6 +13,8 @@ ROLE_ALIASES = {"elus": "elus", "élus": "elus", "elu": "elus", "élu": "elus",
                 "etat": "etat", "état": "etat", "etat-territorial": "etat", "état-territorial": "etat",
                 "acteurs": "acteurs", "acteur": "acteurs", "acteurs-socio-economiques": "acteurs"}
 ROLE_LABELS = {"elus": "élus", "agents": "agents", "etat": "État territorial", "acteurs": "acteurs socio-économiques"}
+# The tag of the one message the bot posts in a room it has just joined.
+INTRODUCTION_TAG = "introduction"
 USAGE = "salon tribu <nom> | salon pairs <élus|agents|état|acteurs> | salon animation"
 
 
@@ -34,6 +36,13 @@ def parse_room_kind(args: str) -> tuple[str, str, str | None]:
     if word in ("animation", "facilitateurs", "facilitation"):
         return "facilitators", rest or "Animation", None
     raise UserError(f"Je n'ai pas compris. Utilisation : `!{USAGE}`.")
+
+
+def introduction(room: RoomInfo, bot_name: str) -> Reply:
+    """What the bot says once, on joining a room: what it does there and how to address it."""
+    kind = "direct" if room.is_direct else room.kind
+    return Reply(template="rooms/introduction.md.j2", context={"kind": kind, "name": room.name, "bot_name": bot_name},
+                 to=Post(room.room_id), tag=INTRODUCTION_TAG, txn_key=f"introduction:{room.room_id}")
 
 
 def register(registry: CommandRegistry) -> None:

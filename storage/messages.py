@@ -35,6 +35,12 @@ def bot_in_thread(session: Session, room_id: str, root: str) -> bool:
         SentMessage.room_id == room_id, SentMessage.thread_root == root)).first() is not None
 
 
+def sent_in_room_with_tag(session: Session, room_id: str, tag: str) -> bool:
+    """Whether the bot ever posted a message with this tag in this room (its introduction, say)."""
+    return session.exec(select(SentMessage.event_id).where(
+        SentMessage.room_id == room_id, SentMessage.tag == tag)).first() is not None
+
+
 def sent_with_tag(session: Session, event_id: str) -> SentMessage | None:
     sent = session.get(SentMessage, event_id)
     return sent if sent is not None and sent.tag else None

@@ -58,3 +58,4 @@ BOT_WRITTEN = {
     "deposits/reminder.md.j2": {"question"},
     "questions/small_talk.md.j2": {"kind"},
 }
+SAMPLES.update({"rooms/introduction.md.j2": {"kind": "peer_group", "name": "Pairs — agents", "bot_name": "Manufacture"}})

@@ -102,7 +102,8 @@ const ops = {
     },
 
     // A sender's events in a room as Element shows them: text, why it could not be decrypted, its shield.
-    async messages({ roomId, sender }) {
+    // The bot's introduction (marked in its content) is left out unless asked for, as in bot/matrix_person.py.
+    async messages({ roomId, sender, introductions = false }) {
         const room = client.getRoom(roomId);
         const events = (room?.getLiveTimeline().getEvents() ?? []).filter((event) => event.getSender() === sender &&
             (event.getWireType() === "m.room.encrypted" || event.getType() === "m.room.message"));
@@ -110,6 +111,7 @@ const ops = {
         for (const event of events) {
             await client.decryptEventIfNeeded(event);
             const readable = event.isEncrypted() && !event.isDecryptionFailure();
+            if (!introductions && event.getContent()["fr.manufacture.introduction"]) continue;
             const info = readable ? await client.getCrypto().getEncryptionInfoForEvent(event) : null;
             result.push({ eventId: event.getId(), type: event.getType(), body: event.getContent().body ?? null,
                           encrypted: event.isEncrypted(), decryptionFailure: event.decryptionFailureReason,

@@ -90,3 +90,34 @@ async def test_an_encrypted_peer_group_is_told_it_is_confidential(salon):
     assert here is None and "Ce groupe de pairs est confidentiel" in text
     with salon.db.session() as session:
         assert not session.get(RoomRecord, "!peers:t").warned_unencrypted
+
+
+def introduce(kind: str | None, *, is_direct: bool = False, prefix: str = "!") -> str:
+    room = RoomInfo(room_id="!r:x", kind=kind, name="Alimentation", is_direct=is_direct)
+    reply = rooms.introduction(room, "Manufacture")
+    assert reply.tag == rooms.INTRODUCTION_TAG and reply.to.room_id == "!r:x"
+    return Renderer(build_template_environment(), command_prefix=prefix).render(reply).plain
+
+
+@pytest.mark.parametrize("kind", ["tribe", "peer_group", "facilitators", None])
+def test_an_introduction_says_how_to_address_the_bot_with_the_configured_prefix(kind):
+    text = introduce(kind, prefix="?")
+    assert "?aide" in text and "!aide" not in text
+    assert "mention" in text and "réponse à l'un de mes messages" in text
+    assert len(text) < 700, "one short introduction"
+
+
+def test_each_room_kind_gets_its_own_introduction():
+    tribe, peers, team, unknown = (introduce(k) for k in ("tribe", "peer_group", "facilitators", None))
+    direct = introduce(None, is_direct=True)
+    assert "tribu « Alimentation »" in tribe and "!deposer" in tribe
+    assert "ce qui se dit ici reste ici" in peers and "reste ici" not in tribe
+    assert "!questions" in team and "!diffuser" in team and "!questions" not in tribe
+    assert "!salon" in unknown and "!salon" not in tribe
+    assert "conversation privée" in direct and "sans commande" in direct and "mention" not in direct
+
+
+def test_a_tribe_room_named_tribu_is_not_called_tribu_twice():
+    room = RoomInfo(room_id="!r:x", kind="tribe", name="Tribu Alimentation")
+    text = RENDERER.render(rooms.introduction(room, "Manufacture")).plain
+    assert "dans « Tribu Alimentation »" in text and "tribu « Tribu" not in text

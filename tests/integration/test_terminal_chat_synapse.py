@@ -1,0 +1,98 @@
+"""The terminal chat of the demo against a real Synapse: a message, a thread, a reply and a reaction
+reach the bot, and its answers show numbered, saying whom they answer."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+
+import pytest
+
+from bot.sync_loop import sync_until_cancelled
+from bot.terminal_chat import TerminalChat
+from tests.integration.conftest import bot_config, unique
+from tests.integration.test_deposits_synapse import rooms_config, setup_rooms
+
+pytestmark = pytest.mark.synapse
+
+
+class Screen:
+    """What the terminal chat printed, and a way to wait for a line."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def out(self, text: str) -> None:
+        self.lines.extend(text.strip("\n").split("\n"))
+
+    async def wait_for(self, pattern: str, after: int = 0, timeout: float = 30.0) -> re.Match:
+        deadline = time.monotonic() + timeout
+        while True:
+            for line in self.lines[after:]:
+                found = re.search(pattern, line)
+                if found:
+                    return found
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no line matching {pattern!r}; screen:\n" + "\n".join(self.lines[-30:]))
+            await asyncio.sleep(0.05)
+
+
+async def test_the_terminal_chat_threads_replies_and_reacts_by_message_number(
+        synapse, make_bot, bot_account, human, facilitator, tmp_path):
+    bot_id = bot_account.user_id
+    account = synapse.register(unique("human"))
+    tribe, animation = await setup_rooms(human, facilitator, bot_id)
+    await human.client.room_invite(tribe, account.user_id)
+    screen = Screen()
+    chat = TerminalChat(synapse.url, account.user_id, account.password, tmp_path / "chat", {"Tribu": tribe}, bot_id,
+                        out=screen.out)
+    config = bot_config(synapse, tmp_path / "bot", bot_account, rooms=rooms_config(tribe, animation),
+                        facilitators=(facilitator.user_id,))
+    async with make_bot(config):
+        await chat.connect()
+        sync = asyncio.create_task(sync_until_cancelled(chat.client, timeout=3000))
+        try:
+            await chat.client.join(tribe)
+            await human.wait_joined(tribe, account.user_id)
+            await human.wait_joined(tribe, bot_id)
+            await facilitator.wait_joined(animation, bot_id)
+            human_name = human.client.rooms[tribe].user_name(human.user_id)
+            await human.send(tribe, "bonjour à tous")
+            # Another member's message shows with their name; yours as « vous ».
+            await screen.wait_for(rf"^\[\d+\] {re.escape(human_name)} : bonjour à tous$")
+
+            await chat.handle_line("!q c'est quand la permanence ?")
+            mine = await screen.wait_for(r"^\[(\d+)\] vous : !q c'est quand la permanence \?$")
+            answer = await screen.wait_for(r"^\[(\d+)\] \S+ → vous : .*[Pp]ermanence")
+            assert int(answer.group(1)) > int(mine.group(1))
+
+            await chat.handle_line(f"/fil {answer.group(1)}")
+            assert chat.thread is not None
+            before = len(screen.lines)
+            await chat.handle_line("et elle dure combien de temps ?")
+            await screen.wait_for(rf"^\[\d+\] ↳ fil \[{answer.group(1)}\] vous : et elle dure", before)
+            await screen.wait_for(rf"^\[\d+\] ↳ fil \[{answer.group(1)}\] \S+ → vous : ", before)
+            await chat.handle_line("/fil")
+            assert chat.thread is None
+
+            before = len(screen.lines)
+            await chat.handle_line("!q Quel temps fera-t-il demain à Lyon ?")
+            offer = await screen.wait_for(r"^\[(\d+)\] \S+ → vous : Je n'ai pas trouvé", before)
+            before = len(screen.lines)
+            await chat.handle_line(f"/reagir {offer.group(1)} ✅")
+            await screen.wait_for(r"^\[\d+\] \S+ → vous : C'est transmis à l'équipe d'animation", before)
+            await facilitator.wait_for_message(animation, bot_id, contains="Lyon")
+
+            before = len(screen.lines)
+            await chat.handle_line(f"/repondre {answer.group(1)} merci !")
+            await screen.wait_for(rf"^\[\d+\] vous \(réponse à \[{answer.group(1)}\]\) : merci !$", before)
+            reply = await screen.wait_for(r"^\[\d+\] \S+ → vous : ", before)
+            assert reply
+            # Nothing was undecryptable: the rooms are encrypted and every line reads.
+            assert not [line for line in screen.lines if "illisible" in line]
+        finally:
+            sync.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await sync
+            await chat.client.close()

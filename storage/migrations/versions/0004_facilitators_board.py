@@ -3,14 +3,14 @@
 The web board's used login-link nonces and sessions, and indexes on the moments its pages sort and
 count by (deposits, answers and forwarded questions by creation time).
 
-Revision ID: 0003_facilitators_board
-Revises: 0002_direct_chats_and_late_keys
+Revision ID: 0004_facilitators_board
+Revises: 0003_room_order
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_facilitators_board"
-down_revision = "0002_direct_chats_and_late_keys"
+revision = "0004_facilitators_board"
+down_revision = "0003_room_order"
 branch_labels = None
 depends_on = None
 

@@ -10,6 +10,7 @@ import logging
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from bot.local_listener import LocalListener
 from config import MetricsConfig
 from handlers.metrics import Metrics
 
@@ -29,7 +30,7 @@ def health(metrics: Metrics, stale_after: float) -> tuple[bool, str]:
 class MetricsServer:
     def __init__(self, metrics: Metrics, config: MetricsConfig) -> None:
         self.metrics, self.config = metrics, config
-        self._runner: web.AppRunner | None = None
+        self.listener = LocalListener()
 
     def application(self) -> web.Application:
         app = web.Application()
@@ -38,21 +39,11 @@ class MetricsServer:
         return app
 
     async def start(self) -> None:
-        # handle_signals=False: the bot's own handlers stop it; aiohttp's would end the loop under it.
-        runner = web.AppRunner(self.application(), handle_signals=False, access_log=None)
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, self.config.host, self.config.port).start()
-        except OSError:
-            await runner.cleanup()
-            raise
-        self._runner = runner
+        await self.listener.start(self.application(), self.config.host, self.config.port)
         log.info("Metrics and health served on http://%s/metrics and /healthz", self.config.listen)
 
     async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        await self.listener.stop()
 
     async def _metrics(self, request: web.Request) -> web.Response:
         body = generate_latest(self.metrics.registry)

@@ -4,30 +4,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from config.metrics import split_listen
+from config.listen import Listener, parse_listen, split_listen
 from config.reader import TomlReader
 
 
 @dataclass(frozen=True)
-class BoardConfig:
-    # "host:port" the board listens on, normally loopback behind the operator's reverse proxy; empty: off.
-    listen: str = ""
+class BoardConfig(Listener):
     # The address people open (the reverse proxy's), written in the login links; empty: http://<listen>.
     public_url: str = ""
     # How long a login lasts: a working day.
     session_hours: float = 10.0
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.listen)
-
-    @property
-    def host(self) -> str:
-        return split_listen(self.listen)[0]
-
-    @property
-    def port(self) -> int:
-        return split_listen(self.listen)[1]
 
     @property
     def base_url(self) -> str:
@@ -44,12 +30,7 @@ class BoardConfig:
 
 
 def parse_board(b: TomlReader) -> BoardConfig:
-    listen = b.get("listen", str, BoardConfig.listen).strip()
-    if listen:
-        try:
-            split_listen(listen)
-        except ValueError:
-            raise b.fail("listen", "attendu « hôte:port », par exemple « 127.0.0.1:8470 »") from None
+    listen = parse_listen(b, "127.0.0.1:8470")
     public_url = b.get("public_url", str, BoardConfig.public_url).strip()
     if public_url:
         parts = urlsplit(public_url)

@@ -15,6 +15,7 @@ from aiohttp import web
 from bot.board.auth import CSRF_FIELD, Auth
 from bot.board.context import PAGE_HEADERS, VISITOR_KEY, BoardContext, redirect
 from bot.board.pages import agenda, deposits, login, questions, usage
+from bot.local_listener import LocalListener
 from config import BoardConfig
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 class BoardServer:
     def __init__(self, board: BoardContext, config: BoardConfig) -> None:
         self.board, self.config = board, config
-        self._runner: web.AppRunner | None = None
+        self.listener = LocalListener()
 
     def application(self) -> web.Application:
         app = web.Application(middlewares=[self._guard], client_max_size=256 * 1024)
@@ -68,22 +69,12 @@ class BoardServer:
         return await handler(request)
 
     async def start(self) -> None:
-        # handle_signals=False: the bot's own handlers stop it; aiohttp's would end the loop under it.
-        runner = web.AppRunner(self.application(), handle_signals=False, access_log=None)
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, self.config.host, self.config.port).start()
-        except OSError:
-            await runner.cleanup()
-            raise
-        self._runner = runner
+        await self.listener.start(self.application(), self.config.host, self.config.port)
         log.info("Facilitators' board served on http://%s (public address %s)", self.config.listen,
                  self.config.base_url)
 
     async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        await self.listener.stop()
 
 
 __all__ = ["BoardServer", "PAGE_HEADERS"]

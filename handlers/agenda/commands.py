@@ -8,7 +8,7 @@ from handlers.agenda.french_time import parse_when
 from handlers.agenda.service import ReminderService
 from handlers.agenda.targets import shown_in_room, split_targets
 from handlers.context import CommandContext
-from handlers.french import format_date_fr, format_datetime_fr
+from handlers.french import format_date_fr, format_datetime_fr, format_time_fr
 from handlers.registry import CommandRegistry
 from handlers.text import fold_accents as fold
 from handlers.replies import Reply, UserError
@@ -22,6 +22,10 @@ TARGETS_HELP = "Salons : ajoutez à la fin « -> tribus, pairs, animation, tous,
 def _when(occurrence, tz) -> str:
     if occurrence.all_day:
         return f"{format_date_fr(occurrence.start, tz)} (toute la journée)"
+    # « Combien de temps dure la permanence ? » is the follow-up members ask: the end answers it.
+    start, end = occurrence.start.astimezone(tz), occurrence.end.astimezone(tz)
+    if start < end and start.date() == end.date():
+        return f"{format_date_fr(start, tz)} de {format_time_fr(start, tz)} à {format_time_fr(end, tz)}"
     return format_datetime_fr(occurrence.start, tz)
 
 

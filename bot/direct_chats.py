@@ -95,6 +95,9 @@ class DirectChats:
             raise UserError("Je n'arrive pas à ouvrir une conversation privée avec vous pour le moment. "
                             "Réessayez dans un instant, ou écrivez-moi vous-même en message privé.")
         log.info("Opened direct chat %s with %s", answer.room_id, user_id)
+        # Known before anything else is awaited: the sync goes on meanwhile, and may already bring the
+        # member's answer to the invitation (a refusal is told only in a chat the bot knows).
+        self.adopt(answer.room_id, user_id)
         await self._add_to_m_direct(user_id, answer.room_id)
         return answer.room_id
 

@@ -2,7 +2,8 @@
 
 Order of precedence: a conversation in progress (listeners) owns its messages, then commands,
 then the fallback for messages addressed to the bot (mention, direct chat). Anything a handler
-raises is caught here: the user gets French, the log gets the traceback, the bot keeps serving.
+raises is caught here: the user gets French, the log gets the traceback, the bot keeps serving —
+except a database that does not answer, which is no one's mistake: the event waits (bot/inbox.py).
 """
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from handlers.context import CommandContext, Message, Reaction, RoomInfo, Servic
 from handlers.registry import CommandRegistry, HandlerResult, Redaction
 from handlers.replies import Post, Reply, UserError
 from handlers.text import quote
-from storage.messages import HandledEvent, SentMessage
+from storage.database import STORAGE_UNAVAILABLE
+from storage.messages import SentMessage
 
 log = logging.getLogger(__name__)
 
@@ -43,34 +45,39 @@ class Dispatcher:
                  send: Callable[[list[Reply], Message | None], Awaitable[list[str | None]]],
                  is_facilitator: Callable[[str], bool]) -> None:
         self.services, self.registry, self.send, self.is_facilitator = services, registry, send, is_facilitator
+        # Replies decided for an event whose sending has not finished (see on_message).
+        self._decided: dict[str, list[Reply]] = {}
 
     @property
     def prefix(self) -> str:
         return self.services.config.bot.command_prefix
 
-    def claim(self, event_id: str) -> bool:
-        """Record the event as handled before acting: at most once, even if the sync token was not saved."""
-        with self.services.db.session() as session:
-            if session.get(HandledEvent, event_id):
-                return False
-            session.add(HandledEvent(event_id=event_id))
-        return True
-
     async def on_message(self, message: Message) -> None:
-        if message.sender == self.services.bot_user_id or not self.claim(message.event_id):
+        """Handles a message and sends the replies. A database or homeserver that does not answer raises
+        (the inbox tries again later): the replies already decided are then sent again as they were,
+        with the same transaction ids, rather than the message being handled a second time."""
+        if message.sender == self.services.bot_user_id:
             return
+        replies = self._decided.get(message.event_id)
+        if replies is None:
+            replies = self._decided[message.event_id] = await self._handle_message(message)
+        await self.send(replies, message)
+        del self._decided[message.event_id]
+
+    async def _handle_message(self, message: Message) -> list[Reply]:
         try:
             ctx = CommandContext(message=message, services=self.services,
                                  is_facilitator=self.is_facilitator(message.sender))
-            replies = await self._route(ctx)
+            return await self._route(ctx)
         except UserError as error:
-            replies = [Reply(text=error.message)]
+            return [Reply(text=error.message)]
+        except STORAGE_UNAVAILABLE:
+            raise  # not the member's problem, nor a bug: the message waits for the database
         except Exception:
             # The body stays out of the log: it may come from a confidential room.
             log.exception("Handler failed on event %s in %s", message.event_id, message.room_id)
             self.services.metrics.handler_failures.inc()
-            replies = [Reply(text=APOLOGY)]
-        await self.send(replies, message)
+            return [Reply(text=APOLOGY)]
 
     async def _route(self, ctx: CommandContext) -> list[Reply]:
         message, count = ctx.message, self.services.metrics.message_handled
@@ -123,38 +130,52 @@ class Dispatcher:
         return as_list(await command.handler(scoped))
 
     async def on_reaction(self, room: RoomInfo, event_id: str, sender: str, key: str, target_event_id: str) -> None:
-        if sender == self.services.bot_user_id or not self.claim(event_id):
+        if sender == self.services.bot_user_id:
             return
+        replies = self._decided.get(event_id)
+        if replies is None:
+            replies = self._decided[event_id] = await self._handle_reaction(room, event_id, sender, key,
+                                                                            target_event_id)
+        await self.send(replies, None)
+        del self._decided[event_id]
+
+    async def _handle_reaction(self, room: RoomInfo, event_id: str, sender: str, key: str,
+                               target_event_id: str) -> list[Reply]:
         with self.services.db.session() as session:
             sent = session.exec(select(SentMessage).where(SentMessage.event_id == target_event_id)).first()
         if sent is None:
-            return
+            return []
         reaction = Reaction(room=room, event_id=event_id, sender=sender, key=key, target_event_id=target_event_id,
                             target_tag=sent.tag, target_addressee=sent.addressee)
         self.services.metrics.message_handled("reaction")
+        decided: list[Reply] = []
         for handler in self.registry.reaction_handlers(sent.tag):
             try:
                 replies = as_list(await handler(reaction, self.services))
             except UserError as error:
                 replies = [Reply(text=error.message, to=Post(room.room_id))]
+            except STORAGE_UNAVAILABLE:
+                raise
             except Exception:
                 log.exception("Reaction handler failed on %s", event_id)
                 self.services.metrics.handler_failures.inc()
                 replies = [Reply(text=APOLOGY, to=Post(room.room_id))]
-            # A reaction is no message to reply to: replies go to the room (or the thread they name),
-            # and they carry that room's words as far as the sender's guard is concerned.
-            replies = [dataclasses.replace(r, to=r.to if isinstance(r.to, Post) else Post(room.room_id),
-                                           origin_room_id=r.origin_room_id or room.room_id) for r in replies]
-            await self.send(replies, None)
+            decided.extend(replies)
+        # A reaction is no message to reply to: replies go to the room (or the thread they name), and
+        # they carry that room's words as far as the sender's guard is concerned. Their transaction ids
+        # come from the reaction, so that sending them again after a failure posts nothing twice.
+        return [dataclasses.replace(r, to=r.to if isinstance(r.to, Post) else Post(room.room_id),
+                                    origin_room_id=r.origin_room_id or room.room_id,
+                                    txn_key=r.txn_key or f"{event_id}:{index}") for index, r in enumerate(decided)]
 
     async def on_redaction(self, room: RoomInfo, event_id: str, sender: str, redacted_event_id: str) -> None:
         """A redacted event's effect is undone (a vote withdrawn); nobody asked anything, so nothing is said."""
-        if not self.claim(event_id):
-            return
         redaction = Redaction(room=room, sender=sender, redacted_event_id=redacted_event_id)
         self.services.metrics.message_handled("redaction")
         for handler in self.registry.redaction_handlers:
             try:
                 await handler(redaction, self.services)
+            except STORAGE_UNAVAILABLE:
+                raise
             except Exception:
                 log.exception("Redaction handler failed on %s", event_id)

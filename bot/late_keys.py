@@ -2,9 +2,9 @@
 
 An undecryptable event is kept (storage/undecryptable.py: where it is, never what it says) and
 its key asked for. When a room key for its session arrives (m.room_key, or a forwarded key), or
-at a later retry, the event is fetched again, decrypted, and goes through the client's event
-callbacks as if the sync had brought it readable; the dispatcher's record of handled events makes
-that exactly once, across restarts too. If it is still unreadable after a few minutes, its sender
+at a later retry, the event is fetched again, decrypted, and handed to the inbox (bot/inbox.py) as if
+the sync had brought it readable; the inbox's record of handled events makes that exactly once,
+across restarts too. If it is still unreadable after a few minutes, its sender
 gets one short notice in that room.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from itertools import groupby
 from typing import Awaitable, Callable
 
-from nio import (AsyncClient, BadEvent, ForwardedRoomKeyEvent, MatrixRoom, MegolmEvent, RedactedEvent,
+from nio import (AsyncClient, BadEvent, Event, ForwardedRoomKeyEvent, MatrixRoom, MegolmEvent, RedactedEvent,
                  RoomGetEventError, RoomKeyEvent, UnknownBadEvent)
 from nio.exceptions import LocalProtocolError
 
@@ -54,9 +54,11 @@ def notice_text(count: int) -> str:
 
 class LateKeys:
     def __init__(self, client: AsyncClient, db: Database, post: Callable[[Reply], Awaitable[str | None]], *,
-                 clock: Callable[[], datetime] = system_clock, notice_after: timedelta = NOTICE_AFTER,
-                 metrics: Metrics | None = None) -> None:
+                 deliver: Callable[[MatrixRoom, Event], None], clock: Callable[[], datetime] = system_clock,
+                 notice_after: timedelta = NOTICE_AFTER, metrics: Metrics | None = None) -> None:
         self.client, self.db, self.post, self.clock = client, db, post, clock
+        # Takes a readable event in (and records it) to be handled; raises if it could not.
+        self.deliver = deliver
         self.metrics = metrics or Metrics()
         self.notice_after = notice_after
         # One retry at a time: a key arriving during a sweep must not fetch the same event twice at once.
@@ -134,8 +136,7 @@ class LateKeys:
             self._forget(row.event_id)  # redacted meanwhile: nothing left to read
             return
         # nio decrypted it on the way in; handled exactly as the sync would have handled it.
-        for callback in self.client.event_callbacks:
-            await callback.async_execute(answer.event, room)
+        self.deliver(room, answer.event)
         self._forget(row.event_id)
         log.info("Event %s in %s decrypted late and handled", row.event_id, row.room_id)
 

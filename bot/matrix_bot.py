@@ -4,18 +4,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
+from typing import Callable
 
-from nio import (AsyncClient, AsyncClientConfig, ErrorResponse, ForwardedRoomKeyEvent, InviteMemberEvent, JoinError,
-                 LoginResponse, MatrixRoom, MegolmEvent, ReactionEvent, RedactionEvent, RoomKeyEvent, RoomMemberEvent,
+from nio import (ErrorResponse, Event, ForwardedRoomKeyEvent, InviteMemberEvent, JoinError, LoginResponse, MatrixRoom,
+                 MegolmEvent, PowerLevelsEvent, ReactionEvent, RedactionEvent, RoomKeyEvent, RoomMemberEvent,
                  RoomMessageText, SyncError, SyncResponse)
-from nio.store import SqliteStore
-from peewee import SqliteDatabase
 
 from bot.addressing import Addressing, relations, strip_call
 from config import Config
 from bot.direct_chats import DirectChats
 from bot.dispatcher import Dispatcher, strip_reply_fallback
+from bot.inbox import Arrival, Inbox
 from bot.late_keys import LateKeys
+from bot.matrix_client import BotClient
 from bot.room_directory import RoomDirectory, inviter_allowed
 from bot.sender import Sender
 from bot.session import StoredSession, forget_session, load_session, save_session
@@ -56,30 +57,15 @@ def sync_failure(answer: SyncError, data_dir: Path) -> Exception:
     return SyncFailed(f"Synchronisation refusée : {answer.status_code} {answer.message}")
 
 
-class WalSqliteStore(SqliteStore):
-    """nio's store in WAL mode. nio commits the sync token after every sync, on the event loop;
-    with SQLite's default rollback journal each commit cost about 12 ms of fsyncs."""
-
-    def _create_database(self):
-        return SqliteDatabase(self.database_path, pragmas={"foreign_keys": 1, "secure_delete": 1,
-                                                           "journal_mode": "wal", "synchronous": "normal"})
-
-
-def build_client(config: Config) -> AsyncClient:
-    store = config.data_dir / "store"
-    client_config = AsyncClientConfig(store=WalSqliteStore, store_sync_tokens=True, encryption_enabled=True,
-                                      # nio waits what the server asks on M_LIMIT_EXCEEDED; bounded here.
-                                      max_limit_exceeded=8, max_timeouts=6)
-    return AsyncClient(config.matrix.homeserver, config.matrix.user_id, store_path=str(store), config=client_config)
-
-
 class MatrixBot:
-    def __init__(self, config: Config, client: AsyncClient, directory: RoomDirectory, dispatcher: Dispatcher,
-                 sender: Sender, direct_chats: DirectChats, late_keys: LateKeys,
+    def __init__(self, config: Config, client: BotClient, directory: RoomDirectory, dispatcher: Dispatcher,
+                 sender: Sender, direct_chats: DirectChats, late_keys: LateKeys, inbox: Inbox,
                  metrics: Metrics | None = None) -> None:
         self.config, self.client, self.directory, self.dispatcher = config, client, directory, dispatcher
-        self.sender, self.direct_chats, self.late_keys = sender, direct_chats, late_keys
+        self.sender, self.direct_chats, self.late_keys, self.inbox = sender, direct_chats, late_keys, inbox
         self.metrics = metrics or Metrics()
+        # Called when the facilitators' room's members or power levels change (rights may be lost).
+        self.rights_changed: list[Callable[[], object]] = []
         # nio runs response callbacks on each M_LIMIT_EXCEEDED it waits out before retrying.
         self.client.add_response_callback(self._count_rate_limit, ErrorResponse)
         self.post = sender.post
@@ -115,10 +101,15 @@ class MatrixBot:
             await self.client.keys_upload()
 
     async def first_sync(self) -> None:
-        """Catch up on state. With no stored token, history is skipped: the bot never answers the past."""
+        """Catch up on state. With no stored token, history is skipped: the bot never answers the past.
+        What the catch-up brings, and what the previous run left pending, waits in the inbox until
+        start_handling()."""
         self.client.add_event_callback(self._guarded(self._on_invite), InviteMemberEvent)
         self.client.add_event_callback(self._guarded(self._on_membership), RoomMemberEvent)
+        # First: the events this sync brought are recorded before anything else reacts to it.
+        self.client.add_response_callback(self._end_of_sync, SyncResponse)
         self.client.add_response_callback(self._check_new_rooms, SyncResponse)
+        self.client.add_response_callback(self._watch_rights, SyncResponse)
         # Before any sync: a key arriving in the catch-up sync may be the one a kept event waits for.
         self.client.add_to_device_callback(self._on_room_key, (RoomKeyEvent, ForwardedRoomKeyEvent))
         fresh = self.client.loaded_sync_token is None
@@ -129,12 +120,10 @@ class MatrixBot:
             if isinstance(answer, SyncError):
                 raise self._startup_sync_error(answer)
             self.metrics.sync_succeeded()
+            self.inbox.end_of_sync(answer.next_batch)
             log.info("First start: %d rooms, history skipped", len(self.client.rooms))
             self._introducing = True
-        self.client.add_event_callback(self._guarded(self._on_text), RoomMessageText)
-        self.client.add_event_callback(self._guarded(self._on_reaction), ReactionEvent)
-        self.client.add_event_callback(self._guarded(self._on_redaction), RedactionEvent)
-        self.client.add_event_callback(self._guarded(self._on_undecryptable), MegolmEvent)
+        self.client.add_event_callback(self._receive, (RoomMessageText, ReactionEvent, RedactionEvent, MegolmEvent))
         if not fresh:
             # Resume from the stored token: what was said while the bot was down is handled now, once.
             answer = await self.client.sync(timeout=0, full_state=True, sync_filter=SYNC_FILTER,
@@ -142,8 +131,18 @@ class MatrixBot:
             if isinstance(answer, SyncError):
                 raise self._startup_sync_error(answer)
             self.metrics.sync_succeeded()
+            self.inbox.end_of_sync(answer.next_batch)
         await self.directory.apply_config()
         await self._check_rooms(list(self.client.rooms))
+
+    async def start_handling(self) -> None:
+        """Handles what the previous run left pending, what the catch-up brought, then what comes."""
+        await self.inbox.recover()
+        self.inbox.start(self._handle)
+
+    async def stop_handling(self) -> None:
+        """Lets the event in hand finish (bounded); the rest stays pending for the next start."""
+        await self.inbox.stop()
 
     def _startup_sync_error(self, answer: SyncError) -> StartupError:
         failure = sync_failure(answer, self.config.data_dir)
@@ -163,6 +162,10 @@ class MatrixBot:
 
     async def _on_sync(self, answer: SyncResponse) -> None:
         self.metrics.sync_succeeded()
+        self.inbox.homeserver_back()
+
+    async def _end_of_sync(self, answer: SyncResponse) -> None:
+        self.inbox.end_of_sync(answer.next_batch)
 
     async def _count_rate_limit(self, answer: ErrorResponse) -> None:
         if answer.status_code in ("M_LIMIT_EXCEEDED", 429):
@@ -215,21 +218,28 @@ class MatrixBot:
         return Message(room=info, event_id=event.event_id, sender=event.sender, body=body,
                        thread_root=where.thread_root, in_reply_to=where.in_reply_to, addressed=addressed)
 
-    async def _on_text(self, room: MatrixRoom, event: RoomMessageText) -> None:
-        if event.sender == self.client.user_id:
-            return
-        await self.warn_if_unencrypted(room.room_id)
-        # From the sender's homeserver to us: how far behind the sync (or a restart's catch-up) runs.
-        self.metrics.event_lag.observe(max(0.0, self.metrics.clock() - event.server_timestamp / 1000))
-        await self.dispatcher.on_message(self._message(room, event))
+    async def _receive(self, room: MatrixRoom, event: Event) -> None:
+        """From the sync: into the inbox, to be handled once recorded (bot/inbox.py)."""
+        if event.sender != self.client.user_id:
+            self.inbox.receive(room, event)
 
-    async def _on_reaction(self, room: MatrixRoom, event: ReactionEvent) -> None:
-        await self.dispatcher.on_reaction(self.directory.info(room.room_id), event.event_id, event.sender,
-                                          event.key, event.reacts_to)
-
-    async def _on_redaction(self, room: MatrixRoom, event: RedactionEvent) -> None:
-        await self.dispatcher.on_redaction(self.directory.info(room.room_id), event.event_id, event.sender,
-                                           event.redacts)
+    async def _handle(self, arrival: Arrival) -> None:
+        """One event from the inbox. A database or homeserver that does not answer raises: the inbox
+        tries it again later."""
+        room, event = arrival.room, arrival.event
+        if isinstance(event, RoomMessageText):
+            await self.warn_if_unencrypted(room.room_id)
+            # From the sender's homeserver to us: how far behind the sync (or a restart's catch-up) runs.
+            self.metrics.event_lag.observe(max(0.0, self.metrics.clock() - event.server_timestamp / 1000))
+            await self.dispatcher.on_message(self._message(room, event))
+        elif isinstance(event, ReactionEvent):
+            await self.dispatcher.on_reaction(self.directory.info(room.room_id), event.event_id, event.sender,
+                                              event.key, event.reacts_to)
+        elif isinstance(event, RedactionEvent):
+            await self.dispatcher.on_redaction(self.directory.info(room.room_id), event.event_id, event.sender,
+                                               event.redacts)
+        elif isinstance(event, MegolmEvent):
+            await self.late_keys.on_undecryptable(room, event)
 
     async def _on_membership(self, room: MatrixRoom, event: RoomMemberEvent) -> None:
         """A member joining the direct chat the bot opened gets what waited for them; refusing it is said.
@@ -275,6 +285,22 @@ class MatrixBot:
             log.exception("Room key callback failed for session %s", event.session_id)
 
     # --- confidentiality -------------------------------------------------------------------
+
+    async def _watch_rights(self, response: SyncResponse) -> None:
+        """A member or power-level change in the facilitators' room may take someone's rights away:
+        those who lost them are told to whoever holds their sessions (the board closes them)."""
+        if not self.rights_changed:
+            return
+        touched = [room_id for room_id, info in response.rooms.join.items()
+                   if any(isinstance(event, (RoomMemberEvent, PowerLevelsEvent))
+                          for event in (*info.state, *info.timeline.events))]
+        touched += list(response.rooms.leave)
+        try:
+            if touched and self.directory.facilitators_room() in touched:
+                for callback in self.rights_changed:
+                    callback()
+        except Exception:
+            log.exception("Checking facilitators' rights after a change failed")
 
     async def _check_new_rooms(self, response: SyncResponse) -> None:
         try:

@@ -5,6 +5,7 @@ the sync, so every handler here is cheap: rendering the registry takes microseco
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from aiohttp import web
@@ -13,23 +14,31 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from bot.local_listener import LocalListener
 from config import MetricsConfig
 from handlers.metrics import Metrics
+from storage.database import STORAGE_UNAVAILABLE, Database
 
 log = logging.getLogger(__name__)
 
 
-def health(metrics: Metrics, stale_after: float) -> tuple[bool, str]:
-    """Whether the bot is healthy, and why (plain English, for an operator's probe or log)."""
+# A database slower than this to answer counts as unreachable (SQLite waits up to 5 s on a lock).
+DATABASE_PROBE_SECONDS = 3.0
+DATABASE_DOWN = "base de données injoignable"
+
+
+def health(metrics: Metrics, stale_after: float, database_answers: bool = True) -> tuple[bool, str]:
+    """Whether the bot is healthy, and why (one line for an operator's probe or log)."""
+    if not database_answers or metrics.database_down_since is not None:
+        return False, DATABASE_DOWN
     age = metrics.seconds_since_sync()
     if age is None:
-        return False, "no successful sync with the homeserver yet"
+        return False, "aucune synchronisation réussie avec le serveur Matrix pour l'instant"
     if age > stale_after:
-        return False, f"last successful sync {age:.0f} s ago (limit {stale_after:.0f} s)"
-    return True, f"last successful sync {age:.0f} s ago"
+        return False, f"dernière synchronisation réussie il y a {age:.0f} s (limite {stale_after:.0f} s)"
+    return True, f"dernière synchronisation réussie il y a {age:.0f} s"
 
 
 class MetricsServer:
-    def __init__(self, metrics: Metrics, config: MetricsConfig) -> None:
-        self.metrics, self.config = metrics, config
+    def __init__(self, metrics: Metrics, config: MetricsConfig, db: Database) -> None:
+        self.metrics, self.config, self.db = metrics, config, db
         self.listener = LocalListener()
 
     def application(self) -> web.Application:
@@ -50,5 +59,14 @@ class MetricsServer:
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def _healthz(self, request: web.Request) -> web.Response:
-        healthy, reason = health(self.metrics, self.config.sync_stale_seconds)
+        healthy, reason = health(self.metrics, self.config.sync_stale_seconds, await self._database_answers())
         return web.Response(status=200 if healthy else 503, text=reason + "\n")
+
+    async def _database_answers(self) -> bool:
+        # In a thread: a server that does not answer, or a locked SQLite file, must not hold the loop.
+        try:
+            await asyncio.wait_for(asyncio.to_thread(self.db.ping), DATABASE_PROBE_SECONDS)
+        except (asyncio.TimeoutError, *STORAGE_UNAVAILABLE) as error:
+            log.warning("Health probe: the database does not answer (%s)", type(error).__name__)
+            return False
+        return True

@@ -76,16 +76,19 @@ class RoomDirectory:
             return facilitators_room_id(session)
 
     def is_facilitator(self, user_id: str) -> bool:
-        """Listed in access.facilitators, or power level high enough in the facilitators' room."""
+        """Read from the facilitators' room as it is now: a joined member with the required power level
+        (or a creator's rights), or someone listed in access.facilitators (and joined, if the config
+        says so). A kick, a ban, leaving, a lowered level or a removed entry counts at once."""
         access = self.config.access
-        if any(fnmatch.fnmatchcase(user_id, pattern) for pattern in access.facilitators):
-            return True
         room_id = self.facilitators_room()
         room = self.client.rooms.get(room_id) if room_id else None
-        if room is None:
+        joined = room is not None and user_id in room.users and user_id not in room.invited_users
+        if any(fnmatch.fnmatchcase(user_id, pattern) for pattern in access.facilitators):
+            return joined or not access.listed_must_join
+        if room is None or not joined:
             return False
         # From room version 12 on, a room's creator outranks everyone and is absent from power_levels.
-        return (user_id in self._creators.get(room_id, ())
+        return (user_id in self._creators.get(room.room_id, ())
                 or room.power_levels.get_user_level(user_id) >= access.facilitator_power_level)
 
     def mark_warned_unencrypted(self, room_id: str) -> bool:

@@ -19,7 +19,8 @@ import uuid
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 
-from nio import AsyncClient, RoomSendResponse, UploadResponse
+from aiohttp import ClientError
+from nio import AsyncClient, ErrorResponse, RoomSendResponse, UploadResponse
 from nio.exceptions import LocalProtocolError
 
 from bot.direct_chats import DirectChats
@@ -49,6 +50,21 @@ def transaction_id(key: str) -> str:
     return "mb" + hashlib.sha256(key.encode()).hexdigest()[:30]
 
 
+class HomeserverUnavailable(Exception):
+    """The homeserver could not be reached (or failed) even after nio's own retries: the message may be
+    sent again later with the same transaction id, which the homeserver will not post twice."""
+
+
+# What the network or a struggling homeserver raises once nio has given up retrying.
+UNREACHABLE = (ClientError, asyncio.TimeoutError, TimeoutError)
+
+
+def temporary(answer: ErrorResponse) -> bool:
+    """A refusal worth trying again later: the server failing (5xx) or still limiting our rate."""
+    status = getattr(answer.transport_response, "status", None)
+    return answer.status_code in ("M_LIMIT_EXCEEDED", 429) or (isinstance(status, int) and status >= 500)
+
+
 class Sender:
     def __init__(self, client: AsyncClient, renderer: Renderer, db: Database, directory: RoomDirectory,
                  direct_chats: DirectChats, metrics: Metrics | None = None) -> None:
@@ -59,8 +75,13 @@ class Sender:
         self._pending: set[asyncio.Task] = set()
 
     async def post(self, reply: Reply) -> str | None:
-        """A message outside any conversation (reminders, broadcasts, notices, warnings)."""
-        return await self.send(reply, None, reply.txn_key)
+        """A message outside any conversation (reminders, broadcasts, notices, warnings): its event id,
+        or None when it was not delivered (the reason is logged and counted)."""
+        try:
+            return await self.send(reply, None, reply.txn_key)
+        except HomeserverUnavailable as error:
+            log.warning("Message to %s not delivered: %s", reply.room_id, error)
+            return None
 
     def allowed(self, reply: Reply, room_id: str, trigger: Message | None) -> bool:
         """The confidentiality guard: words from a confidential room stay there, unless their author
@@ -73,6 +94,8 @@ class Sender:
         return not self.directory.info(origin).confidential
 
     async def send_all(self, replies: list[Reply], trigger: Message | None) -> list[str | None]:
+        """Raises HomeserverUnavailable when one could not be sent for now: the caller sends them all
+        again later (those already sent are not posted twice)."""
         results = []
         for index, reply in enumerate(replies):
             # The n-th reply to an event always gets the same transaction id: if the event is
@@ -142,7 +165,13 @@ class Sender:
             log.warning("Cannot send to %s: %s", room_id, exc)
             self.metrics.send_failed("local_error")
             return None
+        except UNREACHABLE as exc:
+            self.metrics.send_failed("unreachable")
+            raise HomeserverUnavailable(f"{type(exc).__name__}: {exc}") from exc
         if not isinstance(answer, RoomSendResponse):
+            if isinstance(answer, ErrorResponse) and temporary(answer):
+                self.metrics.send_failed("unreachable")
+                raise HomeserverUnavailable(f"{answer.status_code} {answer.message}")
             log.warning("Sending to %s failed: %s", room_id, getattr(answer, "message", answer))
             self.metrics.send_failed("refused")
             return None
@@ -184,7 +213,12 @@ class Sender:
             await self.know_devices(room_id, [rows[0].user_id])
             sent = 0
             for row in rows:
-                if await self._deliver(room_id, row.content, row.txn_id, row.tag, row.user_id) is None:
+                try:
+                    delivered = await self._deliver(room_id, row.content, row.txn_id, row.tag, row.user_id)
+                except HomeserverUnavailable as error:
+                    log.warning("Waiting messages for %s not delivered yet: %s", room_id, error)
+                    delivered = None
+                if delivered is None:
                     break  # kept for the next try, in order
                 with self.db.session() as session:
                     session.delete(session.get(PendingMessage, row.id))
@@ -206,7 +240,8 @@ class Sender:
             return [user for user in user_ids if not list(self.client.device_store.active_user_devices(user))]
         while unknown() and time.monotonic() < deadline:
             self.client.olm.users_for_key_query.update(unknown())
-            with contextlib.suppress(LocalProtocolError):  # the sync loop's own query got there first
+            # LocalProtocolError: the sync loop's own query got there first. Unreachable: the send says so.
+            with contextlib.suppress(LocalProtocolError, *UNREACHABLE):
                 await self.client.keys_query()
             await asyncio.sleep(0.2)
 
@@ -256,9 +291,13 @@ class Sender:
         attachment = reply.attachment
         room = self.client.rooms.get(room_id)
         encrypt = bool(room and room.encrypted)
-        answer, keys = await self.client.upload(lambda *_: io.BytesIO(attachment.content),
-                                                content_type=attachment.mimetype, filename=attachment.filename,
-                                                encrypt=encrypt, filesize=len(attachment.content))
+        try:
+            answer, keys = await self.client.upload(lambda *_: io.BytesIO(attachment.content),
+                                                    content_type=attachment.mimetype, filename=attachment.filename,
+                                                    encrypt=encrypt, filesize=len(attachment.content))
+        except UNREACHABLE as exc:
+            self.metrics.send_failed("unreachable")
+            raise HomeserverUnavailable(f"{type(exc).__name__}: {exc}") from exc
         if not isinstance(answer, UploadResponse):
             log.warning("Upload to %s failed: %s", room_id, getattr(answer, "message", answer))
             self.metrics.send_failed("upload")

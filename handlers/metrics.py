@@ -15,7 +15,8 @@ MESSAGE_KINDS = ("command", "unknown_command", "listener", "question", "too_long
 ANSWER_OUTCOMES = ("answered", "abstained", "forwarded")
 FORM_STAGES = ("started", "completed", "abandoned")
 MISSED_REASONS = ("beyond_grace", "undelivered")
-SEND_FAILURES = ("refused", "local_error", "upload")
+SEND_FAILURES = ("refused", "local_error", "upload", "unreachable")
+RETRY_CAUSES = ("database", "homeserver")
 # A search takes about 10 ms warm; a cold model or a large collection, seconds.
 SEARCH_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 # From the origin server's timestamp to the bot handling the event; a restart's catch-up is minutes.
@@ -32,6 +33,8 @@ class Metrics:
         self.registry = registry if registry is not None else CollectorRegistry()
         self.clock = clock
         self.last_sync_success: float | None = None
+        # Since when handling events fails because the database does not answer (None: it answers).
+        self.database_down_since: float | None = None
         r = self.registry
         self.messages = Counter("manufacture_messages_handled", "Incoming events handled, by what took them.",
                                 ["kind"], registry=r)
@@ -66,12 +69,19 @@ class Metrics:
         self.feed_failures = Counter("manufacture_feed_failures", "Calendar feed fetches that failed.", registry=r)
         self.forms = Counter("manufacture_deposit_forms", "Deposit forms started, completed and abandoned.",
                              ["stage"], registry=r)
+        self.event_retries = Counter("manufacture_event_retries",
+                                     "Attempts at handling an event that failed because the database or the "
+                                     "homeserver did not answer (the event waits and is tried again).",
+                                     ["cause"], registry=r)
+        self.events_pending = Gauge("manufacture_events_pending",
+                                    "Events received and not handled yet (waiting their turn or a retry).",
+                                    registry=r)
         self.undecryptable = Counter("manufacture_undecryptable_events",
                                      "Encrypted events whose key had not arrived when they did.", registry=r)
         # Every series exists from the start at 0: a rate over a series born late misses its first count.
         for family, label_values in ((self.messages, MESSAGE_KINDS), (self.answers, ANSWER_OUTCOMES),
                                      (self.forms, FORM_STAGES), (self.reminders_missed, MISSED_REASONS),
-                                     (self.send_failures, SEND_FAILURES)):
+                                     (self.send_failures, SEND_FAILURES), (self.event_retries, RETRY_CAUSES)):
             for value in label_values:
                 family.labels(value)
 
@@ -89,6 +99,14 @@ class Metrics:
 
     def send_failed(self, reason: str) -> None:
         self.send_failures.labels(_known(reason, SEND_FAILURES)).inc()
+
+    def event_retried(self, cause: str) -> None:
+        self.event_retries.labels(_known(cause, RETRY_CAUSES)).inc()
+        if cause == "database" and self.database_down_since is None:
+            self.database_down_since = self.clock()
+
+    def database_answered(self) -> None:
+        self.database_down_since = None
 
     def sync_succeeded(self) -> None:
         self.last_sync_success = self.clock()

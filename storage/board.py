@@ -81,6 +81,19 @@ def close_session(session: Session, id_hash: str) -> None:
     session.execute(delete(BoardSession).where(BoardSession.id_hash == id_hash))
 
 
+def session_holders(session: Session) -> list[str]:
+    """Everyone with a session on the board, expired or not."""
+    return list(session.exec(select(BoardSession.user_id).distinct()).all())
+
+
+def close_sessions_of(session: Session, user_ids: list[str]) -> int:
+    """Closes every session of these users; how many were closed."""
+    if not user_ids:
+        return 0
+    result = session.execute(delete(BoardSession).where(col(BoardSession.user_id).in_(user_ids)))
+    return result.rowcount or 0
+
+
 # ---------------------------------------------------------------- deposits
 
 @dataclass(frozen=True)

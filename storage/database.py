@@ -18,8 +18,8 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, event, inspect
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Connection, event, inspect, text
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.engine import URL, make_url
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -150,6 +150,12 @@ class Database:
             yield session
             session.commit()
 
+    def ping(self) -> None:
+        """A read of the database; raises one of STORAGE_UNAVAILABLE when it does not answer. On SQLite the
+        schema is read, not a constant: SQLite answers « SELECT 1 » without opening the file."""
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT count(*) FROM sqlite_master" if self.is_sqlite else "SELECT 1"))
+
     def close(self) -> None:
         self.engine.dispose()
 
@@ -203,6 +209,11 @@ class UnknownSchema(RuntimeError):
 
 class DatabaseUnavailable(RuntimeError):
     """The database cannot be opened: a server down or refusing the bot, a file that cannot be read."""
+
+
+# What a database that is down, restarting, unreachable or locked raises: the work waits and is tried
+# again (bot/inbox.py), never dropped. OperationalError is also a SQLite « database is locked ».
+STORAGE_UNAVAILABLE: tuple[type[Exception], ...] = (OperationalError, InterfaceError, DatabaseUnavailable)
 
 
 def _alembic_config(connection: Connection) -> AlembicConfig:

@@ -1,9 +1,11 @@
 """Messages the bot sent (with a tag when reactions or replies to them mean something), and events handled."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Field, Session, SQLModel, select
+from sqlalchemy import BigInteger, true
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.time import utc_field, utcnow
 
@@ -19,10 +21,70 @@ class SentMessage(SQLModel, table=True):
 
 
 class HandledEvent(SQLModel, table=True):
-    """Events already acted on: with nio's stored sync token this makes handling exactly-once."""
+    """An event the bot has taken in charge (bot/inbox.py): recorded as pending when a sync brings it,
+    before the sync token moves past it, and done once it is handled and its replies are sent. Pending
+    events are handled again at start: nothing is lost to a crash, nothing is handled twice.
+
+    Holds where the event is and what kind it is, never what it says (it is fetched again if need be)."""
 
     event_id: str = Field(primary_key=True)
+    # When it was taken in (rows of earlier releases: when it was handled).
     handled_at: datetime = utc_field(utcnow)
+    # None on rows of releases before the inbox, all done.
+    room_id: str | None = None
+    # bot/inbox.py's kinds: message, reaction, redaction, undecryptable.
+    kind: str | None = None
+    # The sender's timestamp (ms): pending events are handled again in the order they were sent.
+    origin_ts: int | None = Field(default=None, sa_type=BigInteger)
+    done: bool = Field(default=False, sa_column_kwargs={"server_default": true()}, index=True)
+
+
+@dataclass(frozen=True)
+class Arrived:
+    event_id: str
+    room_id: str
+    kind: str
+    origin_ts: int
+
+
+# An event first kept unreadable is taken in again once its key came and it reads as what it is.
+UNDECRYPTABLE = "undecryptable"
+
+
+def take_in(session: Session, events: list[Arrived]) -> set[str]:
+    """Records these events as pending (an event already pending stays so); returns the ids of those
+    already done, which are not to be handled again."""
+    ids = [event.event_id for event in events]
+    known = {row.event_id: row for row in session.exec(select(HandledEvent).where(
+        col(HandledEvent.event_id).in_(ids)))} if ids else {}
+    done = set()
+    for event in events:
+        row = known.get(event.event_id)
+        if row is None:
+            row = HandledEvent(event_id=event.event_id, room_id=event.room_id, kind=event.kind,
+                               origin_ts=event.origin_ts, done=False)
+            known[event.event_id] = row
+            session.add(row)
+        elif row.done and row.kind == UNDECRYPTABLE and event.kind != UNDECRYPTABLE:
+            row.kind, row.done = event.kind, False
+            session.add(row)
+        elif row.done:
+            done.add(event.event_id)
+    return done
+
+
+def pending_events(session: Session) -> list[HandledEvent]:
+    """Events taken in and never done, oldest first."""
+    return list(session.exec(select(HandledEvent).where(HandledEvent.done == False)  # noqa: E712
+                             .order_by(col(HandledEvent.origin_ts), col(HandledEvent.handled_at),
+                                       col(HandledEvent.event_id))))
+
+
+def mark_done(session: Session, event_id: str) -> None:
+    row = session.get(HandledEvent, event_id)
+    if row is not None and not row.done:
+        row.done = True
+        session.add(row)
 
 
 def is_bot_message(session: Session, event_id: str) -> bool:

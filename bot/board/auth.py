@@ -18,8 +18,8 @@ from aiohttp import web
 
 from config import BoardConfig
 from handlers.board.links import InvalidLink, LinkClaim, LoginLinks
-from storage.board import (BoardSession, close_session, forget_old_link_uses, link_used, live_session, open_session,
-                           use_link_nonce)
+from storage.board import (BoardSession, close_session, close_sessions_of, forget_old_link_uses, link_used,
+                           live_session, open_session, session_holders, use_link_nonce)
 from storage.database import Database
 
 COOKIE = "tableau_session"
@@ -96,6 +96,14 @@ class Auth:
         if row is None or not self.is_facilitator(row.user_id):
             return None
         return Visitor(row.user_id, row.csrf_token, id_hash)
+
+    def close_lost_sessions(self) -> list[str]:
+        """Closes the sessions of everyone who is no longer a facilitator (called when the facilitators'
+        room changes: a kick, a ban, a departure, new power levels); returns who lost the board."""
+        with self.db.session() as session:
+            lost = [user_id for user_id in session_holders(session) if not self.is_facilitator(user_id)]
+            close_sessions_of(session, lost)
+        return lost
 
     def log_out(self, visitor: Visitor) -> None:
         with self.db.session() as session:

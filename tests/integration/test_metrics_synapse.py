@@ -50,7 +50,7 @@ async def test_metrics_count_what_the_bot_does_and_name_no_one(synapse, make_bot
         assert await app.services.post(Reply(text="Rappel : la permanence commence bientôt.", to=Post(tribe)))
         await human.wait_for_message(tribe, bot_account.user_id, contains="Rappel")
         text, status, reason = await scrape(base)
-    assert status == 200 and reason.startswith("last successful sync")
+    assert status == 200 and reason.startswith("dernière synchronisation réussie")
     first, now = samples(before), samples(text)
     assert now[("manufacture_messages_handled_total", (("kind", "command"),))] >= 1
     assert now[("manufacture_answers_total", (("outcome", "answered"),))] == 1

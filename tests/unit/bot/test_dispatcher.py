@@ -3,7 +3,10 @@ import logging
 
 import pytest
 
+from sqlalchemy.exc import OperationalError
+
 from bot.dispatcher import APOLOGY, Dispatcher, strip_reply_fallback
+from bot.sender import HomeserverUnavailable
 from handlers.context import Message, RoomInfo
 from handlers.registry import CommandRegistry
 from handlers.replies import Reply, UserError
@@ -12,8 +15,12 @@ from handlers.replies import Reply, UserError
 class Recorder:
     def __init__(self):
         self.sent: list[Reply] = []
+        self.fail_next = False
 
     async def __call__(self, replies, trigger):
+        if self.fail_next:
+            self.fail_next = False
+            raise HomeserverUnavailable("ClientConnectionError")
         self.sent.extend(replies)
         return ["$x"] * len(replies)
 
@@ -57,13 +64,34 @@ async def test_commands_rights_and_room_kinds(setup):
     assert "Il manque le nom de la commande" in texts[5]
 
 
-async def test_each_event_is_handled_once_and_own_messages_are_ignored(setup):
+async def test_own_messages_are_ignored(setup):
     dispatcher, registry, recorder = setup
     registry.command("ping", usage="ping", help="h")(lambda ctx: _reply("pong"))
-    await dispatcher.on_message(message("!ping", event_id="$same"))
-    await dispatcher.on_message(message("!ping", event_id="$same"))
+    await dispatcher.on_message(message("!ping", event_id="$a"))
     await dispatcher.on_message(message("!ping", sender="@bot:h", event_id="$own"))
     assert [r.text for r in recorder.sent] == ["pong"]
+
+
+async def test_a_database_outage_is_no_apology_and_a_retry_sends_what_was_decided(setup):
+    dispatcher, registry, recorder = setup
+    calls = []
+
+    async def counts(ctx):
+        calls.append(ctx.message.event_id)
+        if len(calls) == 1:
+            raise OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly"))
+        return Reply(text=f"appel {len(calls)}")
+    registry.command("compte", usage="compte", help="h")(counts)
+    with pytest.raises(OperationalError):
+        await dispatcher.on_message(message("!compte", event_id="$1"))
+    assert recorder.sent == []  # no apology: the message waits for the database
+    recorder.fail_next = True
+    with pytest.raises(HomeserverUnavailable):
+        await dispatcher.on_message(message("!compte", event_id="$1"))
+    # Sent again as decided: the handler (a form step, say) does not run a third time.
+    await dispatcher.on_message(message("!compte", event_id="$1"))
+    assert calls == ["$1", "$1"]
+    assert [r.text for r in recorder.sent] == ["appel 2"]
 
 
 async def _reply(text):

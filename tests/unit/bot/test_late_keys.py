@@ -5,7 +5,6 @@ from types import SimpleNamespace
 
 import pytest
 from nio import MatrixRoom, MegolmEvent, RedactedEvent, RoomGetEventError, RoomGetEventResponse, RoomMessageText
-from nio.client.base_client import ClientCallback
 from nio.exceptions import LocalProtocolError
 from sqlalchemy import inspect
 
@@ -43,9 +42,10 @@ class Client:
         self.fetched: list[str] = []
         self.requested: list[str] = []
         self.handled: list[tuple[str, str]] = []
-        self.event_callbacks = [ClientCallback(self._on_text, RoomMessageText)]
 
-    async def _on_text(self, room, event) -> None:
+    def deliver(self, room, event) -> None:
+        """The inbox taking a readable event in."""
+        assert isinstance(event, RoomMessageText)
         self.handled.append((room.room_id, event.event_id))
 
     async def room_get_event(self, room_id: str, event_id: str):
@@ -104,7 +104,7 @@ def late(client, db, clock, posted):
     async def post(reply):
         posted.append(reply)
         return "$notice"
-    return LateKeys(client, db, post, clock=clock)
+    return LateKeys(client, db, post, deliver=client.deliver, clock=clock)
 
 
 async def arrive(late: LateKeys, client: Client, event: MegolmEvent) -> None:

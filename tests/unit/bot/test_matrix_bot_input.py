@@ -3,6 +3,7 @@ from types import SimpleNamespace
 
 from nio import RoomMessageText
 
+from bot.inbox import Arrival
 from bot.matrix_bot import MatrixBot
 from config import parse_config
 from handlers.context import RoomInfo
@@ -16,7 +17,7 @@ def test_the_message_body_is_normalised_before_addressing_and_handlers(tmp_path)
     room_info = RoomInfo("!r:t", "tribe", "Alimentation")
     client = SimpleNamespace(user_id="@bot:t", add_response_callback=lambda callback, kind: None)
     bot = MatrixBot(config, client, SimpleNamespace(info=lambda room_id: room_info),
-                    SimpleNamespace(services=SimpleNamespace(db=db)), SimpleNamespace(post=None), None, None)
+                    SimpleNamespace(services=SimpleNamespace(db=db)), SimpleNamespace(post=None), None, None, None)
     room = SimpleNamespace(room_id="!r:t", user_name=lambda user_id: "Manufacture")
     event = RoomMessageText.from_dict({
         "type": "m.room.message", "event_id": "$e", "sender": "@ana:t", "origin_server_ts": 0,
@@ -43,7 +44,7 @@ async def test_each_message_read_observes_how_long_after_its_origin_it_is_handle
     metrics = Metrics(clock=lambda: 1_000_012.5)  # 12.5 s after the event's origin timestamp below
     bot = MatrixBot(config, client, SimpleNamespace(info=lambda room_id: room_info),
                     SimpleNamespace(services=SimpleNamespace(db=db), on_message=on_message),
-                    SimpleNamespace(post=None), None, None, metrics)
+                    SimpleNamespace(post=None), None, None, None, metrics)
 
     async def nothing_to_warn(room_id):
         return None
@@ -52,7 +53,7 @@ async def test_each_message_read_observes_how_long_after_its_origin_it_is_handle
     event = RoomMessageText.from_dict({
         "type": "m.room.message", "event_id": "$e", "sender": "@ana:t", "origin_server_ts": 1_000_000_000,
         "content": {"msgtype": "m.text", "body": "!aide"}})
-    await bot._on_text(room, event)
+    await bot._handle(Arrival(room, event))
     assert handled == ["!aide"]
     assert metrics.registry.get_sample_value("manufacture_event_lag_seconds_sum") == 12.5
     assert metrics.registry.get_sample_value("manufacture_event_lag_seconds_bucket", {"le": "30.0"}) == 1

@@ -13,6 +13,7 @@ from bot.metrics_server import MetricsServer, health
 from config import MetricsConfig
 from handlers.context import Message, RoomInfo
 from handlers.deposits import check_idle_drafts
+from storage.database import Database
 from handlers.metrics import Metrics
 from handlers.registry import CommandRegistry
 from handlers.replies import Reply
@@ -80,18 +81,19 @@ def test_sync_age_and_health_follow_the_last_successful_sync():
     metrics = Metrics(CollectorRegistry(), clock=clock)
     assert metrics.seconds_since_sync() is None
     assert sample(metrics, "manufacture_sync_last_success_age_seconds") == -1
-    assert health(metrics, 120) == (False, "no successful sync with the homeserver yet")
+    assert health(metrics, 120) == (False, "aucune synchronisation réussie avec le serveur Matrix pour l'instant")
 
     metrics.sync_succeeded()
     clock.now += 30
     assert sample(metrics, "manufacture_sync_last_success_age_seconds") == 30
     assert sample(metrics, "manufacture_sync_last_success_timestamp_seconds") == 1_000_000
     assert sample(metrics, "manufacture_syncs_total") == 1
-    assert health(metrics, 120) == (True, "last successful sync 30 s ago")
+    assert health(metrics, 120) == (True, "dernière synchronisation réussie il y a 30 s")
+    assert health(metrics, 120, database_answers=False) == (False, "base de données injoignable")
 
     clock.now += 100
     healthy, reason = health(metrics, 120)
-    assert not healthy and reason == "last successful sync 130 s ago (limit 120 s)"
+    assert not healthy and reason == "dernière synchronisation réussie il y a 130 s (limite 120 s)"
 
 
 class Recorder:
@@ -136,17 +138,18 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-async def test_the_server_serves_metrics_and_health_on_loopback_and_stops():
+async def test_the_server_serves_metrics_and_health_on_loopback_and_stops(tmp_path):
     clock = Clock()
     metrics = Metrics(CollectorRegistry(), clock=clock)
     port = free_port()
-    server = MetricsServer(metrics, MetricsConfig(listen=f"127.0.0.1:{port}", sync_stale_seconds=60))
+    server = MetricsServer(metrics, MetricsConfig(listen=f"127.0.0.1:{port}", sync_stale_seconds=60),
+                           Database.in_dir(tmp_path))
     await server.start()
     try:
         async with aiohttp.ClientSession() as http:
             async with http.get(f"http://127.0.0.1:{port}/healthz") as answer:
                 assert answer.status == 503
-                assert "no successful sync" in await answer.text()
+                assert "aucune synchronisation réussie" in await answer.text()
             metrics.sync_succeeded()
             metrics.answer("abstained")
             async with http.get(f"http://127.0.0.1:{port}/healthz") as answer:
@@ -158,7 +161,7 @@ async def test_the_server_serves_metrics_and_health_on_loopback_and_stops():
             clock.now += 61
             async with http.get(f"http://127.0.0.1:{port}/healthz") as answer:
                 assert answer.status == 503
-                assert "limit 60 s" in await answer.text()
+                assert "limite 60 s" in await answer.text()
     finally:
         await server.stop()
     answers = {s.labels["outcome"]: s.value for s in families["manufacture_answers"].samples
@@ -167,6 +170,37 @@ async def test_the_server_serves_metrics_and_health_on_loopback_and_stops():
     with pytest.raises(aiohttp.ClientConnectionError):
         async with aiohttp.ClientSession() as http:
             await http.get(f"http://127.0.0.1:{port}/healthz")
+
+
+async def test_health_says_the_database_is_unreachable_when_it_does_not_answer(tmp_path):
+    metrics = Metrics(CollectorRegistry())
+    metrics.sync_succeeded()
+    port = free_port()
+    # A PostgreSQL server that is not there (nothing listens on that port).
+    down = Database(f"postgresql+psycopg://manufacture@127.0.0.1:{free_port()}/manufacture")
+    up = Database.in_dir(tmp_path)
+    server = MetricsServer(metrics, MetricsConfig(listen=f"127.0.0.1:{port}"), down)
+    await server.start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://127.0.0.1:{port}/healthz") as answer:
+                assert answer.status == 503
+                assert await answer.text() == "base de données injoignable\n"
+            server.db = up
+            async with http.get(f"http://127.0.0.1:{port}/healthz") as answer:
+                assert answer.status == 200
+            # The database answers a probe but refuses the bot's work (a file locked by another process).
+            metrics.event_retried("database")
+            async with http.get(f"http://127.0.0.1:{port}/healthz") as answer:
+                assert answer.status == 503 and await answer.text() == "base de données injoignable\n"
+            metrics.database_answered()
+            async with http.get(f"http://127.0.0.1:{port}/healthz") as answer:
+                assert answer.status == 200
+    finally:
+        await server.stop()
+        up.close()
+        down.close()
+    assert sample(metrics, "manufacture_event_retries_total", cause="database") == 1
 
 
 async def test_a_taken_port_stops_start_up_naming_the_key(make_config):

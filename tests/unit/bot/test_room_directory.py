@@ -23,10 +23,16 @@ class Homeserver:
         self.state_requests: list[str] = []
 
     def join(self, room_id: str, *, name: str | None = None, encrypted: bool = False,
-             levels: dict[str, int] | None = None) -> None:
+             levels: dict[str, int] | None = None, members: tuple[str, ...] | None = None,
+             invited: tuple[str, ...] = ()) -> None:
+        """The bot's view of a room it is in; `members` (joined) default to everyone with a level."""
         room = MatrixRoom(room_id, BOT, encrypted=encrypted)
         room.name = name
         room.power_levels.users.update(levels or {})
+        for user_id in (*(members if members is not None else tuple(levels or ())), BOT):
+            room.add_member(user_id, None, None)
+        for user_id in invited:
+            room.add_member(user_id, None, None, invited=True)
         self.rooms[room_id] = room
 
     async def room_resolve_alias(self, alias: str):
@@ -102,10 +108,36 @@ def test_facilitators_by_power_level_in_the_facilitators_room_only(make_config, 
     assert lower.is_facilitator("@membre:h")
 
 
+def test_a_facilitator_must_be_joined_to_the_facilitators_room(make_config, db):
+    server = Homeserver()
+    # Synapse keeps a kicked, banned or departed member's power-level entry: membership decides.
+    server.join(FAC, levels={"@mod:h": 50, "@parti:h": 100, "@invite:h": 50}, members=("@mod:h",),
+                invited=("@invite:h",))
+    declare(db, FAC, "facilitators")
+    directory = RoomDirectory(make_config(), db, server)
+    assert directory.is_facilitator("@mod:h")
+    assert not directory.is_facilitator("@parti:h") and not directory.is_facilitator("@invite:h")
+    server.rooms[FAC].remove_member("@mod:h")  # a kick, a ban or a leave, as nio applies it
+    assert not directory.is_facilitator("@mod:h")
+
+
+def test_a_listed_facilitator_must_be_joined_only_when_the_config_says_so(make_config, db):
+    server = Homeserver()
+    server.join(FAC, members=("@ana:h",))
+    declare(db, FAC, "facilitators")
+    loose = RoomDirectory(make_config(access={"facilitators": ["@ana:h", "@leo:h"]}), db, server)
+    assert loose.is_facilitator("@ana:h") and loose.is_facilitator("@leo:h")
+    strict = RoomDirectory(make_config(access={"facilitators": ["@ana:h", "@leo:h"], "listed_must_join": True}),
+                           db, server)
+    assert strict.is_facilitator("@ana:h") and not strict.is_facilitator("@leo:h")
+    server.rooms[FAC].remove_member("@ana:h")
+    assert not strict.is_facilitator("@ana:h")
+
+
 async def test_the_creators_of_the_facilitators_room_are_facilitators_once_its_state_is_read(make_config, db):
     server = Homeserver()
     # From room version 12, creators hold every right and are absent from power_levels.
-    server.join(FAC)
+    server.join(FAC, members=("@fondatrice:h", "@cofondateur:h", "@passant:h"))
     server.create_events[FAC] = {"type": "m.room.create", "sender": "@fondatrice:h", "state_key": "",
                                  "content": {"room_version": "12", "additional_creators": ["@cofondateur:h"]}}
     declare(db, FAC, "facilitators")

@@ -1,0 +1,257 @@
+"""Every event a sync brings is handled, once, whatever happens on the way.
+
+The events a sync brings (messages, reactions, redactions, and messages not readable yet) are
+recorded as pending in the database (storage/messages.py) before the sync token moves past them;
+they are then handled one at a time, in order, and marked done once their replies are sent.
+
+- The process dies (a crash, `kill -9`): at the next start, what was pending is fetched from the
+  homeserver and handled again. Replies carry transaction ids derived from the event, so what had
+  already gone out is not posted twice.
+- The database does not answer (a server restarting, a locked file), or the homeserver fails while
+  replies are sent: the event stays first in line and is tried again, waiting longer each time. The
+  sync token does not move past events that could not be recorded, so a stop meanwhile loses nothing.
+  A member gets the answer late, never not at all.
+- A stop (SIGTERM, Ctrl+C) lets the event in hand finish, for a bounded time.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from dataclasses import dataclass
+from typing import Awaitable, Callable
+
+from nio import (Event, MatrixRoom, MegolmEvent, ReactionEvent, RedactedEvent, RedactionEvent, RoomGetEventError,
+                 RoomMessageText)
+
+from bot.matrix_client import BotClient
+from bot.sender import UNREACHABLE, HomeserverUnavailable
+from handlers.metrics import Metrics
+from storage.database import STORAGE_UNAVAILABLE, Database
+from storage.messages import UNDECRYPTABLE, Arrived, mark_done, pending_events, take_in
+
+log = logging.getLogger(__name__)
+
+MESSAGE, REACTION, REDACTION = "message", "reaction", "redaction"
+FIRST_WAIT = 0.5
+LONGEST_WAIT = 30.0
+# How long a stop waits for the event in hand.
+STOP_WAIT = 20.0
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """An event to handle, in the room it came in."""
+
+    room: MatrixRoom
+    event: Event
+
+    @property
+    def event_id(self) -> str:
+        return self.event.event_id
+
+    @property
+    def kind(self) -> str:
+        return kind_of(self.event)
+
+
+def kind_of(event: Event) -> str:
+    if isinstance(event, MegolmEvent):
+        return UNDECRYPTABLE
+    if isinstance(event, ReactionEvent):
+        return REACTION
+    if isinstance(event, RedactionEvent):
+        return REDACTION
+    return MESSAGE
+
+
+Handle = Callable[[Arrival], Awaitable[None]]
+
+
+class Inbox:
+    def __init__(self, client: BotClient, db: Database, metrics: Metrics, *, first_wait: float = FIRST_WAIT,
+                 longest_wait: float = LONGEST_WAIT) -> None:
+        self.client, self.db, self.metrics = client, db, metrics
+        self.first_wait, self.longest_wait = first_wait, longest_wait
+        # Brought by the sync under way, then by syncs whose events are not recorded yet (with the
+        # token that passes them), then recorded and waiting their turn.
+        self._arriving: list[Arrival] = []
+        self._unrecorded: deque[tuple[list[Arrival], str | None]] = deque()
+        self._ready: deque[Arrival] = deque()
+        self._queued: set[str] = set()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self._stopping = False
+        # Why the last attempt failed (None: it did not); read by /healthz through Metrics.
+        self.waiting_on: str | None = None
+
+    # --- what comes in ---------------------------------------------------------------------
+
+    def receive(self, room: MatrixRoom, event: Event) -> None:
+        """From nio's event callbacks, during a sync: nothing is written yet."""
+        self._arriving.append(Arrival(room, event))
+
+    def end_of_sync(self, token: str | None) -> None:
+        """The sync that brought them is over: they are recorded, then the token is saved."""
+        self._unrecorded.append((self._arriving, token))
+        self._arriving = []
+        self._wake.set()
+
+    def take(self, room: MatrixRoom, event: Event) -> None:
+        """An event that comes outside a sync (a message decrypted once its late key came), recorded
+        at once: raises one of STORAGE_UNAVAILABLE if it could not be, so that the caller keeps it."""
+        self._unrecorded.append(([Arrival(room, event)], None))
+        self._record()
+        self._wake.set()
+
+    def homeserver_back(self) -> None:
+        """A sync succeeded: an event waiting for the homeserver is tried again now."""
+        if self.waiting_on == "homeserver":
+            self._wake.set()
+
+    @property
+    def pending(self) -> int:
+        return len(self._arriving) + sum(len(batch) for batch, _ in self._unrecorded) + len(self._ready)
+
+    # --- at start and stop -----------------------------------------------------------------
+
+    async def recover(self) -> int:
+        """At start, once the catch-up sync is in: the events a previous run left pending and that sync
+        did not bring again are fetched and put first in line. Returns how many were."""
+        self.end_of_sync(None)
+        self._record()
+        with self.db.session() as session:
+            rows = [row for row in pending_events(session) if row.event_id not in self._queued]
+        recovered = []
+        for row in rows:
+            arrival = await self._fetch(row.room_id, row.event_id) if row.room_id else None
+            if arrival is None:
+                with self.db.session() as session:
+                    mark_done(session, row.event_id)
+                continue
+            recovered.append(arrival)
+            self._queued.add(arrival.event_id)
+        self._ready.extendleft(reversed(recovered))
+        if recovered:
+            log.info("%d event(s) left pending by the previous run will be handled again", len(recovered))
+        return len(recovered)
+
+    async def _fetch(self, room_id: str, event_id: str) -> Arrival | None:
+        room = self.client.rooms.get(room_id)
+        if room is None:
+            log.info("Pending event %s dropped: the bot is no longer in %s", event_id, room_id)
+            return None
+        answer = await self.client.room_get_event(room_id, event_id)
+        if isinstance(answer, RoomGetEventError):
+            log.info("Pending event %s dropped: %s", event_id, answer.status_code)
+            return None
+        # nio decrypts what it can on the way in; a MegolmEvent still is unreadable, and is handled as
+        # such: kept until its key arrives (bot/late_keys.py).
+        event = answer.event
+        if isinstance(event, RedactedEvent):
+            return None
+        if not isinstance(event, (RoomMessageText, ReactionEvent, RedactionEvent, MegolmEvent)):
+            return None
+        return Arrival(room, event)
+
+    def start(self, handle: Handle) -> None:
+        self._task = asyncio.create_task(self._run(handle))
+
+    async def stop(self, timeout: float = STOP_WAIT) -> None:
+        """Lets the event in hand finish (at most `timeout`); what waits stays pending for the next start."""
+        if self._task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        done, _ = await asyncio.wait({self._task}, timeout=timeout)
+        if not done:
+            log.warning("Stopping while an event is still being handled: it will be handled again at start")
+            self._task.cancel()
+        try:
+            await self._task
+        except asyncio.CancelledError:
+            pass
+        self._task = None
+
+    # --- the work --------------------------------------------------------------------------
+
+    def _record(self) -> None:
+        """Records every batch received, in order, and moves the sync token past each one recorded."""
+        while self._unrecorded:
+            arrivals, token = self._unrecorded[0]
+            fresh: dict[str, Arrival] = {}
+            for arrival in arrivals:
+                if arrival.event_id not in self._queued:
+                    fresh.setdefault(arrival.event_id, arrival)
+            if fresh:
+                with self.db.session() as session:
+                    done = take_in(session, [Arrived(a.event_id, a.room.room_id, a.kind,
+                                                     getattr(a.event, "server_timestamp", 0) or 0)
+                                             for a in fresh.values()])
+                for arrival in fresh.values():
+                    if arrival.event_id not in done:
+                        self._ready.append(arrival)
+                        self._queued.add(arrival.event_id)
+            self._unrecorded.popleft()
+            if token:
+                self.client.commit_sync_token(token)
+
+    async def _run(self, handle: Handle) -> None:
+        wait = self.first_wait
+        while not self._stopping:
+            try:
+                self._record()
+                if self._ready:
+                    arrival = self._ready[0]
+                    await handle(arrival)
+                    with self.db.session() as session:
+                        mark_done(session, arrival.event_id)
+                    self._ready.popleft()
+                    self._queued.discard(arrival.event_id)
+                else:
+                    self._wake.clear()
+                    if not self._unrecorded:
+                        await self._wake.wait()
+                if self.waiting_on is not None:
+                    log.info("The %s answers again: events are handled", self.waiting_on)
+                self._answered()
+                wait = self.first_wait
+                continue
+            except STORAGE_UNAVAILABLE as error:
+                self._failed("database", error)
+            except (HomeserverUnavailable, *UNREACHABLE) as error:
+                self._failed("homeserver", error)
+            except Exception:
+                # A bug, not an outage: retrying would fail the same way and hold every later event.
+                arrival = self._ready.popleft() if self._ready else None
+                log.exception("Event %s could not be handled; it is dropped",
+                              arrival.event_id if arrival else "?")
+                if arrival is not None:
+                    self._queued.discard(arrival.event_id)
+                    self._mark_done_quietly(arrival.event_id)
+                continue
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=wait)
+            except asyncio.TimeoutError:
+                pass
+            wait = min(wait * 2, self.longest_wait)
+
+    def _failed(self, what: str, error: BaseException) -> None:
+        if self.waiting_on != what:
+            log.warning("The %s does not answer (%s: %s): %d event(s) wait and will be handled once it does",
+                        what, type(error).__name__, str(error).splitlines()[0][:200] if str(error) else "",
+                        self.pending)
+        self.waiting_on = what
+        self.metrics.event_retried(what)
+
+    def _answered(self) -> None:
+        self.waiting_on = None
+        self.metrics.database_answered()
+
+    def _mark_done_quietly(self, event_id: str) -> None:
+        try:
+            with self.db.session() as session:
+                mark_done(session, event_id)
+        except STORAGE_UNAVAILABLE:
+            log.warning("Event %s stays pending: the database does not answer", event_id)

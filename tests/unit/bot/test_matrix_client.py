@@ -1,0 +1,46 @@
+"""The client's view of power levels is the room's current state, not nio's merge of every past one."""
+from __future__ import annotations
+
+from nio import MatrixRoom, PowerLevelsEvent
+from nio.responses import RoomInfo, Timeline
+
+from bot.matrix_client import BotClient
+
+BOT, ROOM = "@bot:h", "!fac:h"
+
+
+def levels_event(users: dict[str, int], n: int) -> PowerLevelsEvent:
+    return PowerLevelsEvent.from_dict({
+        "type": "m.room.power_levels", "event_id": f"$pl{n}", "sender": "@admin:h", "state_key": "",
+        "origin_server_ts": n, "content": {"users": users, "users_default": 0}})
+
+
+def client_in_room() -> tuple[BotClient, MatrixRoom]:
+    client = BotClient("http://127.0.0.1:1", BOT)
+    room = MatrixRoom(ROOM, BOT)
+    for user_id in ("@admin:h", "@mod:h", "@ana:h"):
+        room.add_member(user_id, None, None)
+    client.rooms[ROOM] = room
+    return client, room
+
+
+def test_a_user_removed_from_the_power_levels_in_the_timeline_loses_their_level():
+    client, room = client_in_room()
+    client._handle_timeline_event(levels_event({"@admin:h": 100, "@mod:h": 50, "@ana:h": 50}, 1), ROOM, room, set())
+    assert room.power_levels.get_user_level("@mod:h") == 50
+    client._handle_timeline_event(levels_event({"@admin:h": 100, "@ana:h": 20}, 2), ROOM, room, set())
+    # nio alone would have kept @mod:h at 50 (it merges `users`).
+    assert room.power_levels.get_user_level("@mod:h") == 0
+    assert room.power_levels.get_user_level("@ana:h") == 20
+    assert room.users["@mod:h"].power_level == 0 and room.users["@ana:h"].power_level == 20
+
+
+def test_a_power_levels_change_in_a_sync_s_state_block_replaces_too():
+    client, room = client_in_room()
+    client._handle_timeline_event(levels_event({"@admin:h": 100, "@mod:h": 50}, 1), ROOM, room, set())
+    # A gappy sync brings the newer state in its state block, before the timeline.
+    info = RoomInfo(timeline=Timeline([], False, None), state=[levels_event({"@admin:h": 100}, 2)],
+                    ephemeral=[], account_data=[])
+    client._handle_joined_state(ROOM, info, set())
+    assert room.power_levels.get_user_level("@mod:h") == 0
+    assert room.power_levels.get_user_level("@admin:h") == 100

@@ -111,8 +111,9 @@ def _decide(services: Services, offer_id: int, sender: str, room_name: str, *, a
     prefix = services.config.bot.command_prefix
     told = ("C'est transmis à l'équipe d'animation : sa réponse arrivera ici, dans notre conversation privée."
             if private else
-            "C'est transmis à l'équipe d'animation : sa réponse arrivera ici, en réponse à votre question, à moins "
-            "qu'elle ne choisisse de vous répondre en privé, dans votre conversation avec moi.")
+            "C'est transmis à l'équipe d'animation : sa réponse arrivera ici, en réponse à votre question, et les "
+            "membres du salon la liront aussi ; à moins qu'elle ne choisisse de vous répondre en privé, dans votre "
+            "conversation avec moi.")
     return [Reply(text=told),
             # The asker's explicit yes to this very offer is the consent needed to carry it out of the room.
             Reply(template="questions/forwarded.md.j2", to=Post(facilitators), author_consented=True,

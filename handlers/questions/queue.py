@@ -118,6 +118,8 @@ async def answer_command(ctx: CommandContext) -> Reply:
             raise UserError(f"Je ne connais pas l'option « {quote(option.group(1))} ». {USAGE}")
         flags.add(flag)
         rest = rest[option.end():]
+    if fold_accents(rest.strip()) in (FAQ_FLAG, PRIVATE_FLAG):
+        raise UserError(f"La réponse est vide. {USAGE}")
     return await answer_question(ctx.services, ctx.message.sender, number, rest,
                                  to_faq=FAQ_FLAG in flags, private=PRIVATE_FLAG in flags)
 
@@ -176,7 +178,7 @@ def _waiting(services: Services, number: int) -> ForwardedQuestion:
 
 def _record(services: Services, number: int, facilitator: str, text: str) -> str | None:
     """Marks the question answered; returns who had answered it meanwhile, if someone did (two
-    facilitators answering at once: both answers were delivered, the first one recorded stays)."""
+    facilitators answering at once: both were sent, the first one recorded stays)."""
     with services.db.session() as session:
         question = session.get(ForwardedQuestion, number)
         if question.answer is not None:
@@ -213,6 +215,7 @@ def _acknowledgement(number: int, place: AnswerPlace, delivery: Delivery, *, to_
     else:
         said += " Elle n'est pas ajoutée à la FAQ."
     if earlier:
-        said += (f" Attention : {escape_markdown(earlier)} y avait répondu au même moment ; la personne a reçu les "
-                 "deux réponses, et c'est la première qui est enregistrée.")
+        # The homeserver may have taken the second send for a retry of the first (same key, same room).
+        said += (f" Attention : {escape_markdown(earlier)} y a répondu au même moment, et c'est cette réponse-là "
+                 "qui est enregistrée ; la personne a pu recevoir les deux.")
     return said

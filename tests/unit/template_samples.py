@@ -35,7 +35,7 @@ SAMPLES.update({
                                "permanence": {"title": "Permanence", "when": "mardi 2 mars 2027 à 10h00",
                                               "location": "", "link": "https://visio.example.org/p"}},
     "questions/small_talk.md.j2": {"kind": "greeting"},
-    "questions/abstain.md.j2": {"can_forward": False, "confidential": True, "prefix": "!",
+    "questions/abstain.md.j2": {"can_forward": False, "confidential": True, "prefix": "!", "in_direct": False,
                                 "permanence": {"title": "Permanence", "when": "mardi 2 mars 2027 à 10h00",
                                                "location": "", "link": "https://visio.example.org/p"}},
     "questions/forwarded.md.j2": {"number": 3, "asker": "@ana:example.org", "room_name": "Alimentation",

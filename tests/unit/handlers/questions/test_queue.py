@@ -1,9 +1,12 @@
 """The facilitators' queue: !questions, !repondre, where the answer goes, and the answer that feeds the FAQ."""
+import dataclasses
+
 import pytest
 
 from handlers.delivery import NotDelivered
 from handlers.questions.queue import answer_question
 from handlers.replies import Post, Reply, UserError
+from storage.questions import ForwardedQuestion
 from tests.unit.handlers.questions.harness import ANA, ANA_DIRECT, FACILITATORS, FANNY, OUT_OF_DOMAIN, TRIBE
 
 RECIPE = "Mélangez farine, œufs et lait, puis laissez reposer une heure."
@@ -21,6 +24,8 @@ async def forward(bot, room=TRIBE) -> str:
 async def test_out_of_domain_abstains_offers_to_forward_and_the_loop_feeds_the_faq(bot):
     [(_, text)], question_event = await bot.say(ANA, f"!question {OUT_OF_DOMAIN}")
     assert "pas trouvé de réponse fiable" in text and "transmette" in text
+    # Before saying yes, the asker knows that an answer in the room is read by the room.
+    assert "où les membres du salon liront aussi sa réponse, ou bien en privé" in text
     replies, _ = await bot.say(ANA, "Oui", addressed=True, in_reply_to=bot.last_id())
     [(to_asker, confirm), (to_fac, notice)] = replies
     assert "transmis" in confirm
@@ -55,6 +60,8 @@ async def test_usage_errors_are_explained(bot):
     await forward(bot)
     [(_, text)], _ = await bot.say(FANNY, "!repondre 1 --partout Bonjour", room=FACILITATORS)
     assert "Je ne connais pas l'option « --partout »" in text and bot.posted == []
+    [(_, text)], _ = await bot.say(FANNY, "!repondre 1 --faq --prive", room=FACILITATORS)
+    assert "La réponse est vide" in text and bot.posted == []
 
 
 async def test_an_answer_stays_out_of_the_faq_unless_the_facilitator_asks(bot):
@@ -109,6 +116,24 @@ async def test_an_answer_longer_than_a_message_is_refused_before_anything(bot):
     assert OUT_OF_DOMAIN in queue
 
 
+async def test_two_facilitators_answering_at_once_are_told(bot):
+    await forward(bot)
+    post = bot.services.post
+
+    async def meanwhile(reply):
+        # Another facilitator's answer is recorded while this one is on its way.
+        with bot.db.session() as session:
+            question = session.get(ForwardedQuestion, 1)
+            question.answer, question.answered_by = "Autre réponse", "@paul:t"
+            session.add(question)
+        return await post(reply)
+
+    ack = await answer_question(dataclasses.replace(bot.services, post=meanwhile), FANNY, 1, RECIPE)
+    assert "@paul:t y a répondu au même moment" in bot.renderer.render(ack).plain
+    with bot.db.session() as session:
+        assert session.get(ForwardedQuestion, 1).answer == "Autre réponse"
+
+
 async def test_a_refusal_is_not_delivered_an_error(bot):
     await forward(bot)
     bot.refuse = True
@@ -130,7 +155,8 @@ async def test_help_and_the_forwarded_notice_say_where_the_answer_goes(bot):
 
 
 async def test_the_notice_of_a_question_asked_privately_says_it_is_answered_privately(bot):
-    await bot.say(ANA, f"!question {OUT_OF_DOMAIN}", room=ANA_DIRECT)
+    [(_, offer)], _ = await bot.say(ANA, f"!question {OUT_OF_DOMAIN}", room=ANA_DIRECT)
+    assert "L'équipe vous répondra ici, dans notre conversation privée." in offer
     [(_, told), (_, notice)], _ = await bot.say(ANA, "oui", room=ANA_DIRECT, addressed=True,
                                                in_reply_to=bot.last_id())
     assert "arrivera ici, dans notre conversation privée" in told

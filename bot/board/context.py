@@ -11,6 +11,7 @@ from bot.rendering import Renderer
 from handlers.agenda import ReminderService
 from handlers.context import Services
 from handlers.delivery import Delivery, deliver
+from handlers.french import format_count_fr
 from handlers.replies import Post, Reply
 
 # Where the guard leaves the logged-in facilitator on the request (a typed key where aiohttp has them).
@@ -47,7 +48,8 @@ class BoardContext:
         visitor = request[VISITOR_KEY]
         return self.render(template, status=status, section=section, user_id=visitor.user_id,
                            csrf=visitor.csrf_token, flash=self.flashes.pop(visitor.session_hash, ""),
-                           error=error, max_length=self.services.config.bot.max_message_length, **context)
+                           error=error, max_length=format_count_fr(self.services.config.bot.max_message_length),
+                           **context)
 
     def flash(self, request: web.Request, text: str) -> None:
         self.flashes[request[VISITOR_KEY].session_hash] = text

@@ -7,7 +7,7 @@ from bot.board.charts import grouped_bars
 EVIL = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
 _PAGE = {"section": "depots", "user_id": "@fanny:test" + EVIL, "csrf": "tok" + EVIL, "flash": "Fait " + EVIL,
-         "error": "Erreur " + EVIL, "max_length": 4000}
+         "error": "Erreur " + EVIL, "max_length": "4\u202f000"}
 
 _DEPOSIT = {"reference": "DEP-2027-0001", "title": "Jardin " + EVIL, "tribe": "Énergie" + EVIL, "status": "nouveau",
             "status_label": "nouveau", "visibility_label": "équipe d'animation seulement",

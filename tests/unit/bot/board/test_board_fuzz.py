@@ -6,6 +6,8 @@ from __future__ import annotations
 import random
 from urllib.parse import quote
 
+import aiohttp
+
 from storage.questions import ForwardedQuestion
 
 # (method, path with {placeholders}, path parameters, query parameters, form parameters): the
@@ -90,6 +92,20 @@ async def test_no_route_and_no_parameter_makes_the_board_fail(board, db):
             assert response.headers["Content-Type"].startswith("text/html"), (method, url, what)
             assert '<html lang="fr">' in body and not any(e in body for e in ENGLISH), (method, url, what, body)
     assert count > 1500
+    # A file where a form expects text (a multipart upload): refused in French, never read as text.
+    for method, template, path, _, form in ROUTES:
+        if method != "POST" or not form:
+            continue
+        for name in form:
+            data = aiohttp.FormData({"csrf": csrf, **{k: v for k, v in form.items() if k != name}})
+            data.add_field(name, b"=1+1\x00", filename="piece.txt", content_type="text/plain")
+            response = await board.client.post(template.format(**path), data=data, allow_redirects=False)
+            body = await response.text()
+            assert '<html lang="fr">' in body, (template, name, body[-300:])
+            if template == "/connexion":
+                assert response.status == 403 and "pas valable" in body
+            else:
+                assert response.status == 400 and "attend du texte, pas un fichier" in body, (template, name)
     # Still logged in, and still answering, after all that.
     assert (await board.client.get("/depots")).status == 200
     assert (await board.client.post("/deconnexion", data={"csrf": csrf})).status == 200

@@ -6,7 +6,6 @@ session's CSRF token. Handlers do little work on the loop; the CSV export runs i
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 from pathlib import Path
 from typing import Awaitable, Callable
@@ -84,13 +83,15 @@ class BoardServer:
             title, text = HTTP_ERRORS.get(http.status, ("Demande impossible",
                                                         "Le tableau de bord ne peut pas répondre à cette demande."))
             return self._message(request, http.status, title, text)
-        except (asyncio.CancelledError, ConnectionResetError):
+        except ConnectionResetError:
             raise
         except Exception:
             log.exception("Board: %s %s failed", request.method, request.path)
+            # Whether something was sent before the failure is unknown here: the page does not guess.
             return self._message(request, 500, "Erreur du tableau de bord",
-                                 "Quelque chose s'est mal passé de notre côté ; rien n'a été envoyé. Réessayez dans "
-                                 "un moment : si cela se reproduit, le journal du bot en dit la cause.")
+                                 "Quelque chose s'est mal passé de notre côté. Rechargez la page pour voir où en sont "
+                                 "les choses avant de recommencer ; si cela se reproduit, le journal du bot en dit "
+                                 "la cause.")
 
     def _message(self, request: web.Request, status: int, title: str, text: str) -> web.Response:
         # With the menu for a logged-in facilitator (the guard has run), bare otherwise.

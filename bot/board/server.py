@@ -30,9 +30,10 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # aiohttp: well above any message the chat accepts, and a reverse proxy's usual limit (nginx: 1 MB).
 LARGEST_FORM = 1024 * 1024
 # Where a page of error leads back to, by the section its address belongs to.
-BACK_LINKS = (("depots", "/depots", "Retour à la liste des dépôts"), ("questions", "/questions", "Retour aux questions"),
-              ("questions", "/faq", "Retour aux questions et à la FAQ"), ("agenda", "/agenda", "Retour à l'agenda"),
-              ("usage", "/usage", "Retour à l'usage"))
+BACK_LINKS = (("depots", "/depots", "Retour à la liste des dépôts"),
+              ("questions", "/questions", "Retour aux questions"),
+              ("questions", "/faq", "Retour aux questions et à la FAQ"),
+              ("agenda", "/agenda", "Retour à l'agenda"), ("usage", "/usage", "Retour à l'usage"))
 # aiohttp's own refusals, said in French; any other status gets the generic sentence.
 HTTP_ERRORS = {
     404: ("Page introuvable", "Cette adresse ne mène à aucune page du tableau de bord."),

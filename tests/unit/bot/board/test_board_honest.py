@@ -110,7 +110,8 @@ async def test_a_100_kb_answer_is_refused_before_sending_and_kept_in_the_form(bo
     page = await response.text()
     said = text_of(page)
     assert response.status == 400 and board.posted == [] and board.refused == []
-    assert "La réponse est trop longue : 102\u202f404 caractères, alors qu'un message en compte au plus 4\u202f000" in said
+    assert ("La réponse est trop longue : 102\u202f404 caractères, alors qu'un message en compte au plus "
+            "4\u202f000" in said)
     assert "rien n'a été envoyé ni modifié" in said
     assert "Un long texte. Un long texte." in page and page.count("Un long texte.") >= 6827
     assert re.search(r'value="prive" checked', page)

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from handlers.text import spreadsheet_safe
-from tests.unit.handlers.deposits.harness import ALICE, FACILITATOR, FACILITATORS, TRIBE_ENERGY, Harness, copy_db, run_cli
+from tests.unit.handlers.deposits.harness import (ALICE, FACILITATOR, FACILITATORS, TRIBE_ENERGY, Harness, copy_db,
+                                                  run_cli)
 from tests.unit.handlers.deposits.test_facilitation import ORDINARY, store_deposit
 
 FORMULAS = {

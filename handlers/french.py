@@ -51,3 +51,8 @@ def format_delay_fr(minutes: int) -> str:
         hours = minutes // 60
         return f"dans {hours} heure{'s' if hours > 1 else ''}"
     return f"dans {minutes} minute{'s' if minutes > 1 else ''}"
+
+
+def format_count_fr(value: int) -> str:
+    """'102 400': French groups thousands with a narrow no-break space, which never wraps mid-number."""
+    return f"{value:,}".replace(",", "\u202f")

@@ -96,3 +96,15 @@ def quote(text: str, limit: int = QUOTE_LIMIT) -> str:
         # No space in the second half (one very long word): cut where it stands.
         text = (cut[:word_end] if word_end > limit // 2 else cut).rstrip(" ,;:.") + " …"
     return escape_markdown(text)
+
+
+# A cell beginning with one of these is a formula to a spreadsheet (=HYPERLINK(…), +cmd|…, @SUM(…));
+# a tab or a carriage return first hides one behind blank space. OWASP's rule for CSV injection.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """A CSV cell that no spreadsheet runs: one that would start a formula gets a leading apostrophe,
+    which spreadsheets read as « this is text »; everything else is left as written. Every CSV the
+    bot writes goes through here."""
+    return "'" + cell if cell.startswith(_FORMULA_STARTS) else cell

@@ -165,6 +165,15 @@ def waiting_page(session: Session, *, offset: int = 0, limit: int = 50) -> tuple
     return list(rows), total
 
 
+def waiting_rank(session: Session, question_id: int) -> int | None:
+    """How many waiting questions come before this one in the queue; None when it waits no more."""
+    waiting = col(ForwardedQuestion.answer).is_(None)
+    if session.exec(select(ForwardedQuestion.id).where(ForwardedQuestion.id == question_id, waiting)).first() is None:
+        return None
+    return session.exec(select(func.count()).select_from(ForwardedQuestion).where(
+        waiting, col(ForwardedQuestion.id) < question_id)).one()
+
+
 # ---------------------------------------------------------------- usage
 
 @dataclass

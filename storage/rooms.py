@@ -8,6 +8,7 @@ from typing import Iterable
 from sqlalchemy import BigInteger, Column
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from storage.direct_chats import chat_in
 from storage.time import utc_field, utcnow
 
 
@@ -37,6 +38,16 @@ def facilitators_room_id(session: Session) -> str | None:
     record = session.exec(select(RoomRecord).where(RoomRecord.kind == "facilitators")
                           .order_by(RoomRecord.room_id)).first()
     return record.room_id if record else None
+
+
+def room_privacy(session: Session, room_id: str) -> str:
+    """« direct » (a member's direct chat with the bot), « confidential » (a peer group), or « shared »
+    (a tribe, the facilitators' room, a room not classified): where a reply may be posted for all to read."""
+    record = session.get(RoomRecord, room_id)
+    # As the room directory reads it: a classified room is no direct chat, whatever its invite said.
+    if chat_in(session, room_id) is not None or (record is not None and record.is_direct and record.kind is None):
+        return "direct"
+    return "confidential" if record is not None and record.kind == "peer_group" else "shared"
 
 
 def room_ids_of_kinds(session: Session, kinds: Iterable[str]) -> list[str]:

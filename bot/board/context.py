@@ -10,6 +10,8 @@ from bot.board.auth import Auth, Visitor
 from bot.rendering import Renderer
 from handlers.agenda import ReminderService
 from handlers.context import Services
+from handlers.delivery import Delivery, deliver
+from handlers.french import format_count_fr
 from handlers.replies import Post, Reply
 
 # Where the guard leaves the logged-in facilitator on the request (a typed key where aiohttp has them).
@@ -46,21 +48,32 @@ class BoardContext:
         visitor = request[VISITOR_KEY]
         return self.render(template, status=status, section=section, user_id=visitor.user_id,
                            csrf=visitor.csrf_token, flash=self.flashes.pop(visitor.session_hash, ""),
-                           error=error, **context)
+                           error=error, max_length=format_count_fr(self.services.config.bot.max_message_length),
+                           **context)
 
     def flash(self, request: web.Request, text: str) -> None:
         self.flashes[request[VISITOR_KEY].session_hash] = text
 
-    async def send(self, replies: list[Reply]) -> list[str]:
-        """Posts the replies addressed to a room through the bot's sender (its confidentiality guard
-        and direct chats apply); returns, as plain text, those meant for the facilitator who acted."""
+    def plain(self, markdown: str) -> str:
+        """A chat sentence (a handler's acknowledgement or French error, in Markdown) as the page's text."""
+        return self.renderer.render(Reply(text=markdown)).plain
+
+    async def send(self, replies: list[Reply]) -> str:
+        """What the facilitator who acted reads: the replies meant for them, as plain text. A reply
+        addressed to a room is posted through the bot's sender (its confidentiality guard and direct
+        chats apply), and one that was not delivered is said so, never passed over."""
         told = []
         for reply in replies:
-            if isinstance(reply.to, Post):
-                await self.services.post(reply)
-            else:
+            if not isinstance(reply.to, Post):
                 told.append(self.renderer.render(reply).plain)
-        return told
+            else:
+                delivery = await deliver(self.services, reply)
+                if delivery is Delivery.FAILED:
+                    told.append("Un message n'a pas pu être envoyé (le serveur Matrix l'a refusé ou n'a pas "
+                                "répondu) : réessayez dans un moment.")
+                elif delivery is Delivery.WAITING:
+                    told.append("Un message attend que son destinataire rejoigne sa conversation privée avec le bot.")
+        return " ".join(told)
 
 
 def visitor(request: web.Request) -> Visitor:

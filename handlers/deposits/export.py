@@ -17,6 +17,7 @@ from typing import Any
 from handlers.deposits.answers import display_value
 from handlers.deposits.form import FieldDef, FormDef
 from handlers.deposits.records import STATUS_LABELS, VISIBILITY_LABELS, disclosed
+from handlers.text import spreadsheet_safe
 from storage.deposits import Deposit
 
 
@@ -48,24 +49,30 @@ def to_csv(rows: list[dict[str, Any]], form: FormDef, *, for_spreadsheet: bool =
     for_spreadsheet (the chat's `!depots export` and the web board) adds a UTF-8 byte-order mark and
     separates columns with « ; »: without the mark, spreadsheet software common in France garbles
     accents, and with commas it puts every line in one column. Tools reading the CLI output get plain
-    UTF-8 with commas.
+    UTF-8 with commas. In both, a cell that a spreadsheet would read as a formula (« =HYPERLINK(…) »
+    typed as an answer) starts with an apostrophe: handlers.text.spreadsheet_safe.
     """
     answer_keys = [k for k in dict.fromkeys(k for row in rows for k in row["answers"]) if k not in STATED_BY_RECORD]
     fields = {f.key: f for f in form.fields}
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n", delimiter=";" if for_spreadsheet else ",")
-    writer.writerow(["Référence", "Statut", "Déposé le", "Déposé par"]
-                    + [fields[k].label if k in fields else k for k in answer_keys]
-                    + ["Visibilité", "Depuis un espace confidentiel", "Contenu transmis à l'équipe d'animation",
-                       "Dernier commentaire"])
+
+    def write(cells: list[str]) -> None:
+        # Members typed most cells: none may run as a formula, whoever opens the file (CLI output too).
+        writer.writerow([spreadsheet_safe(cell) for cell in cells])
+
+    write(["Référence", "Statut", "Déposé le", "Déposé par"]
+          + [fields[k].label if k in fields else k for k in answer_keys]
+          + ["Visibilité", "Depuis un espace confidentiel", "Contenu transmis à l'équipe d'animation",
+             "Dernier commentaire"])
     for row in rows:
         comments = [h.get("comment") for h in row["history"] if h.get("comment")]
-        writer.writerow([row["reference"], STATUS_LABELS.get(row["status"], row["status"]), row["created_at"],
-                         _cell(row["depositor"])]
-                        + [_answer_cell(fields.get(k), row["answers"].get(k)) for k in answer_keys]
-                        + [VISIBILITY_LABELS.get(row["visibility"], row["visibility"]),
-                           _cell(row["origin_confidential"]), _cell(row["content_shared"]),
-                           comments[-1] if comments else ""])
+        write([row["reference"], STATUS_LABELS.get(row["status"], row["status"]), row["created_at"],
+               _cell(row["depositor"])]
+              + [_answer_cell(fields.get(k), row["answers"].get(k)) for k in answer_keys]
+              + [VISIBILITY_LABELS.get(row["visibility"], row["visibility"]),
+                 _cell(row["origin_confidential"]), _cell(row["content_shared"]),
+                 comments[-1] if comments else ""])
     data = buffer.getvalue().encode("utf-8")
     return (b"\xef\xbb\xbf" + data) if for_spreadsheet else data
 

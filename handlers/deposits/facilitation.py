@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 
 from handlers.context import CommandContext, Services
+from handlers.delivery import RETRY_ADVICE, Delivery, NotDelivered, check_length, deliver
 from handlers.text import fold
 from handlers.deposits.export import deposit_rows, to_csv
 from handlers.deposits.formsource import form_for, tribe_names
@@ -103,7 +105,7 @@ async def deposit_command(ctx: CommandContext) -> HandlerResult:
     return await _change_status(ctx, deposit.reference, words[2:])
 
 
-async def _change_status(ctx: CommandContext, reference: str, words: list[str]) -> list[Reply]:
+async def _change_status(ctx: CommandContext, reference: str, words: list[str]) -> Reply:
     status, comment = parse_status(words[0]), " ".join(words[1:])
     if status is None and len(words) > 1:
         status, comment = parse_status(f"{words[0]} {words[1]}"), " ".join(words[2:])
@@ -113,33 +115,51 @@ async def _change_status(ctx: CommandContext, reference: str, words: list[str]) 
 
 
 async def change_status(services: Services, facilitator: str, reference: str, status: str,
-                        comment: str = "") -> list[Reply]:
+                        comment: str = "") -> Reply:
     """A facilitator sets a deposit's status (the chat's `!depot … statut` and the web board): the
-    history keeps who and why, and the depositor is told in their direct chat. The first reply is
-    the facilitator's acknowledgement, the second the depositor's note."""
+    history keeps who and why, and the depositor is told in their direct chat.
+
+    The note to the depositor is posted here, through Services.post, before anything is recorded: a
+    status the depositor was not told of would be a change half made. Delivered (or kept by the
+    sender until the depositor joins their direct chat): the status and its history are recorded.
+    Not delivered: NotDelivered, and the deposit is unchanged. Returns the facilitator's
+    acknowledgement, which says whether the depositor has read it or will once they join."""
     if status not in DEPOSIT_STATUSES:
         raise UserError(f"« {quote(status)} » n'est pas un statut connu : {_statuses_text()}.")
-    now = services.clock()
+    check_length(services, comment, "Le commentaire est trop long")
     with services.db.session() as session:
         deposit = find_deposit(session, reference)
         if deposit is None:
             raise UserError(f"Aucun dépôt ne porte la référence « {quote(reference)} ».")
-        reference = deposit.reference
+        reference, depositor, title, steps = deposit.reference, deposit.depositor, deposit.title, len(deposit.history)
+    label = STATUS_LABELS[status]
+    # Told in the depositor's direct chat: the title goes back to its author alone.
+    direct = await private_room(services, depositor)
+    # The same change retried (after a lost response) has the same key, and is not posted twice.
+    change = hashlib.sha256(f"{status}\x00{comment}".encode("utf-8")).hexdigest()[:12]
+    note = to_member(Reply(template="deposits/status_changed.md.j2", to=Post(direct), mentions=(depositor,),
+                           context={"reference": reference, "title": title, "status_label": label,
+                                    "comment": comment},
+                           txn_key=f"deposit-status:{reference}:{steps + 1}:{change}"), direct)
+    delivery = await deliver(services, note)
+    if delivery is Delivery.FAILED:
+        raise NotDelivered(f"Le statut du dépôt {reference} n'a pas changé : le message qui en informe son auteur "
+                           "n'a pas pu être envoyé dans sa conversation privée avec le bot (le serveur Matrix l'a "
+                           f"refusé ou n'a pas répondu). {RETRY_ADVICE}")
+    now = services.clock()
+    with services.db.session() as session:
+        deposit = find_deposit(session, reference)
         deposit.status = status
         # A new list, so the JSON column sees the change.
         deposit.history = [*deposit.history, {"status": status, "at": now.isoformat(),
                                               "by": facilitator, "comment": comment}]
         session.add(deposit)
-    label = STATUS_LABELS[status]
-    # Told in the depositor's direct chat: the title goes back to its author alone.
-    direct = await private_room(services, deposit.depositor)
-    return [
-        Reply(text=f"Le dépôt {reference} est maintenant : **{label}**. Son auteur en est informé en message privé."),
-        to_member(Reply(template="deposits/status_changed.md.j2", to=Post(direct), mentions=(deposit.depositor,),
-                        context={"reference": reference, "title": deposit.title,
-                                 "status_label": label, "comment": comment},
-                        txn_key=f"deposit-status:{reference}:{len(deposit.history)}"), direct),
-    ]
+    if delivery is Delivery.WAITING:
+        told = ("Son auteur le lira en message privé, dans sa conversation avec le bot, dès que cette personne "
+                "aura accepté l'invitation à la rejoindre.")
+    else:
+        told = "Son auteur en est informé en message privé."
+    return Reply(text=f"Le dépôt {reference} est maintenant : **{label}**. {told}")
 
 
 async def mine_command(ctx: CommandContext) -> HandlerResult:

@@ -2,8 +2,8 @@
 
 answers.py answers from the référentiel (or says it does not know, and may offer to forward the
 question); offers.py takes the asker's yes or no to that offer and forwards; queue.py is the
-facilitators' side (!questions, !repondre: the answer goes back to the asker, and with --faq into
-the FAQ); votes.py counts the 👍/👎 on answers.
+facilitators' side (!questions, !repondre: the answer goes where the question was asked, or with
+--prive to the asker's direct chat, and with --faq into the FAQ); votes.py counts the 👍/👎 on answers.
 """
 from __future__ import annotations
 
@@ -38,8 +38,11 @@ def register(registry: CommandRegistry, agenda: ReminderService | None = None) -
     registry.command("questions", usage="questions", facilitators_only=True, room_kinds=("facilitators",),
                      help="Liste les questions transmises qui attendent une réponse.",
                      section="Animation")(queue_command)
-    registry.command("repondre", aliases=("répondre",), usage="repondre <n°> [--faq] <réponse>",
+    registry.command("repondre", aliases=("répondre",), usage="repondre <n°> [--prive] [--faq] <réponse>",
                      facilitators_only=True, room_kinds=("facilitators",), section="Animation",
-                     help="Répond à une question transmise : la réponse part à la personne qui l'a posée, et à "
-                          "elle seule ; avec `--faq`, elle entre aussi dans la FAQ pour tout le monde."
+                     help="Répond à une question transmise. La réponse est publiée là où la question a été posée : "
+                          "dans son salon, en réponse à la question, et tous les membres du salon la lisent ; ou en "
+                          "privé si elle a été posée en privé. Avec `--prive`, elle part dans la conversation privée "
+                          "de la personne avec le bot, que personne d'autre ne lit. Avec `--faq`, elle entre aussi "
+                          "dans la FAQ pour tout le monde."
                      )(answer_command)

@@ -151,4 +151,4 @@ async def answer_question(ctx: CommandContext, question: str, agenda: ReminderSe
     # The offer message's tag ties a reply or a ✅ to this question, and to no other.
     return [Reply(template="questions/abstain.md.j2", tag=offer_tag(offer_id) if offer_id else None,
                   context={"can_forward": can_forward, "confidential": sent_to_permanence, "prefix": prefix,
-                           "permanence": upcoming})]
+                           "permanence": upcoming, "in_direct": room.is_direct})]

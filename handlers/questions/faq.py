@@ -1,12 +1,14 @@
 """The FAQ as the facilitators keep it: entries listed, an answer rewritten, an entry removed.
 
-The chat adds entries (`!repondre <n°> --faq`); the web board edits and removes them.
+The chat and the board add entries by answering a forwarded question (`!repondre <n°> --faq`,
+handlers/questions/queue.py: only once the answer is delivered); the web board edits and removes them.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from handlers.context import Services
+from handlers.delivery import check_length
 from handlers.replies import UserError
 from storage.knowledge import faq_entries
 
@@ -37,6 +39,8 @@ async def edit_faq(services: Services, source: str, answer: str) -> FaqEntry:
     answer = answer.strip()
     if not answer:
         raise UserError("La réponse est vide : pour retirer l'entrée, utilisez « Retirer ».")
+    # The FAQ's answer is what the bot says in the chat: no longer than a message may be.
+    check_length(services, answer, "La réponse est trop longue")
     entry = _entry(services, source)
     await services.search.add_faq(entry.question, answer)
     return FaqEntry(entry.source, entry.question, answer)

@@ -14,7 +14,7 @@ from handlers.replies import Post, Reply
 from handlers.text import parse_yes_no
 from storage.messages import sent_with_tag
 from storage.questions import ForwardedQuestion, ForwardOffer, open_offer
-from storage.rooms import facilitators_room_id
+from storage.rooms import facilitators_room_id, room_privacy
 
 OFFER_LIFETIME = timedelta(minutes=30)
 OFFER_TAG = "forward-offer"
@@ -104,12 +104,19 @@ def _decide(services: Services, offer_id: int, sender: str, room_name: str, *, a
         session.add(forwarded)
         session.flush()
         number = forwarded.id
+        # As handlers/questions/queue.py answers it: privately when asked privately, else in the room.
+        private = room_privacy(session, offer.room_id) != "shared"
     services.metrics.answer("forwarded")
     facilitators = _facilitators_room(services)
     prefix = services.config.bot.command_prefix
-    return [Reply(text="C'est transmis à l'équipe d'animation : la réponse arrivera ici."),
+    told = ("C'est transmis à l'équipe d'animation : sa réponse arrivera ici, dans notre conversation privée."
+            if private else
+            "C'est transmis à l'équipe d'animation : sa réponse arrivera ici, en réponse à votre question, et les "
+            "membres du salon la liront aussi ; à moins qu'elle ne choisisse de vous répondre en privé, dans votre "
+            "conversation avec moi.")
+    return [Reply(text=told),
             # The asker's explicit yes to this very offer is the consent needed to carry it out of the room.
             Reply(template="questions/forwarded.md.j2", to=Post(facilitators), author_consented=True,
                   origin_room_id=offer.room_id,
                   context={"number": number, "asker": offer.asker, "room_name": room_name,
-                           "question": offer.question, "prefix": prefix})]
+                           "question": offer.question, "prefix": prefix, "private": private})]

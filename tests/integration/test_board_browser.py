@@ -145,7 +145,11 @@ async def test_the_board_from_the_link_to_members_reached_through_synapse(
         await page.fill("textarea[name=commentaire]", "Rendez-vous pris le 12 mars")
         await page.get_by_role("button", name="Enregistrer et prévenir l'auteur").click()
         await page.wait_for_selector(".flash")
-        assert "informé en message privé" in await page.inner_text(".flash")
+        # The bot opened the direct chat a moment ago: the note is sent, or waits for the member to
+        # join, and the flash says which.
+        flash = await page.inner_text(".flash")
+        assert ("Son auteur en est informé en message privé" in flash
+                or "dès que cette personne aura accepté l'invitation" in flash), flash
         await screenshot(page, "04-depot")
         direct = await human.wait_direct_room(bot_id)
         told = await human.wait_for_message(direct, bot_id, contains="en étude", timeout=30)
@@ -237,3 +241,65 @@ async def test_a_link_works_once_and_not_after_ten_minutes_and_nothing_shows_wit
         response = await late.goto(LoginLinks(b"x" * 32, base, lambda: datetime.now(timezone.utc))
                                    .url(facilitator.user_id))
         assert response.status == 403 and "pas valable" in await late.content()
+
+
+async def test_an_answer_for_the_room_is_read_by_its_members_and_one_in_private_by_the_asker_alone(
+        synapse, make_bot, bot_account, human, member, facilitator, tmp_path, browser):
+    bot_id, tribe, animation, config = await start(synapse, make_bot, bot_account, human, member, facilitator,
+                                                   tmp_path)
+    async with make_bot(config) as app:
+        await human.wait_joined(tribe, bot_id)
+        await member.wait_joined(tribe, bot_id)
+        await facilitator.wait_joined(animation, bot_id)
+        numbers = []
+        for text in ("Peut-on venir avec un enfant ?", "Où se garer pour la permanence ?"):
+            asked = await human.send(tribe, text)
+            with app.db.session() as session:
+                question = ForwardedQuestion(room_id=tribe, room_name="Alimentation", asker=human.user_id,
+                                             question=text, event_id=asked)
+                session.add(question)
+                session.flush()
+                numbers.append(question.id)
+        private, public = numbers
+
+        url = await board_link(facilitator, animation, bot_id)
+        base = url.split("/connexion")[0]
+        page = await new_page(browser)
+        await page.goto(url)
+        await page.get_by_role("button", name="Me connecter").click()
+        await page.wait_for_url("**/depots")
+        await page.goto(f"{base}/questions")
+        card = page.locator(f"#q{private}")
+        # Both places are offered, each saying who reads the answer there.
+        assert "tous les membres du salon la lisent" in await card.inner_text()
+        assert "personne d'autre ne la lit" in await card.inner_text()
+        await screenshot(page, "11-questions-choix")
+
+        # « En privé »: the asker reads it in their direct chat with the bot, the room hears nothing.
+        await card.locator("textarea[name=reponse]").fill("Oui, les enfants sont les bienvenus (réponse privée).")
+        await card.get_by_label("En privé", exact=False).check()
+        await card.get_by_role("button", name="Envoyer la réponse").click()
+        await page.wait_for_selector(".flash")
+        flash = await page.inner_text(".flash")
+        assert "en privé" in flash and "personne d'autre ne la lit" in flash and "salon" not in flash
+        direct = await human.wait_direct_room(bot_id)
+        told = await human.wait_for_message(direct, bot_id, contains="réponse privée", timeout=30)
+        assert "Peut-on venir avec un enfant ?" in told.body
+
+        # In the room, as a reply to the question: every member reads it, the third one too.
+        card = page.locator(f"#q{public}")
+        await card.locator("textarea[name=reponse]").fill("Parking de la mairie, gratuit (réponse au salon).")
+        await card.get_by_role("button", name="Envoyer la réponse").click()
+        await page.wait_for_selector(".flash")
+        assert "tous les membres du salon la lisent" in await page.inner_text(".flash")
+        seen = await member.wait_for_message(tribe, bot_id, contains="réponse au salon", timeout=30)
+        assert seen.source["content"]["m.relates_to"]["m.in_reply_to"]["event_id"]
+        await screenshot(page, "12-questions-repondues")
+
+        # The room's answer came after the private one: had that one gone to the room, the member,
+        # who has read past it, would have it.
+        assert not any("réponse privée" in getattr(e, "body", "") for e in member.messages())
+        assert not any("réponse privée" in getattr(e, "body", "") for e in human.messages(tribe))
+        assert not any("réponse au salon" in getattr(e, "body", "") for e in human.messages(direct))
+        with app.db.session() as session:
+            assert session.get(ForwardedQuestion, private).answer and session.get(ForwardedQuestion, public).answer

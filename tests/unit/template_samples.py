@@ -35,14 +35,18 @@ SAMPLES.update({
                                "permanence": {"title": "Permanence", "when": "mardi 2 mars 2027 à 10h00",
                                               "location": "", "link": "https://visio.example.org/p"}},
     "questions/small_talk.md.j2": {"kind": "greeting"},
-    "questions/abstain.md.j2": {"can_forward": False, "confidential": True, "prefix": "!",
+    "questions/abstain.md.j2": {"can_forward": False, "confidential": True, "prefix": "!", "in_direct": False,
                                 "permanence": {"title": "Permanence", "when": "mardi 2 mars 2027 à 10h00",
                                                "location": "", "link": "https://visio.example.org/p"}},
     "questions/forwarded.md.j2": {"number": 3, "asker": "@ana:example.org", "room_name": "Alimentation",
-                                  "question": "Qui contacter pour un local ?", "prefix": "!"},
-    "questions/queue.md.j2": {"questions": [{"id": 3, "asker": "@ana:example.org", "room_name": "Alimentation",
-                                             "question": "Qui contacter ?", "date": "mardi 2 mars 2027 à 10h00"}],
-                              "prefix": "!"},
+                                  "question": "Qui contacter pour un local ?", "prefix": "!", "private": False},
+    "questions/queue.md.j2": {"questions": [
+        {"id": 3, "asker": "@ana:example.org", "room_name": "Alimentation", "question": "Qui contacter ?",
+         "date": "mardi 2 mars 2027 à 10h00", "origin": "shared",
+         "where": "dans le salon « Alimentation », en réponse à la question : tous les membres du salon la lisent"},
+        {"id": 4, "asker": "@bob:example.org", "room_name": "Bob", "question": "Et le local ?",
+         "date": "mardi 2 mars 2027 à 11h00", "origin": "direct",
+         "where": "en privé, dans la conversation privée de @bob:example.org avec le bot"}], "prefix": "!"},
     "questions/facilitator_answer.md.j2": {"question": "Qui contacter ?", "answer": "L'équipe d'animation."},
 })
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 from aiohttp import web
 
 from bot.board.context import BoardContext, redirect
+from bot.board.params import BadRequest, number
 from handlers.agenda.feeds import feed_label
 from handlers.french import format_datetime_fr
 from handlers.replies import UserError
@@ -55,9 +56,11 @@ def add_routes(app: web.Application, board: BoardContext) -> None:
 
     async def cancel(request: web.Request) -> web.Response:
         try:
-            row = reminders.cancel_manual(int(request.match_info["row_id"]))
-        except (UserError, ValueError) as error:
-            return await _show(request, status=400, error=getattr(error, "message", "Rappel inconnu."))
+            row = reminders.cancel_manual(number(request.match_info["row_id"], "rappel"))
+        except BadRequest as bad:
+            return await _show(request, status=400, error=bad.text)
+        except UserError as error:
+            return await _show(request, status=400, error=board.plain(error.message))
         board.flash(request, f"Rappel du {format_datetime_fr(row.due_at, services.config.bot.tz)} annulé.")
         return redirect("/agenda")
 

@@ -2,41 +2,53 @@
 change with a comment (the depositor is told as with `!depot … statut`), and the CSV export.
 
 What shows of a deposit is `handlers.deposits.records.deposit_view`, the chat's one rule: after
-its author's « non », a reference, a date and a status only."""
+its author's « non », a reference, a date and a status only. Every filter is checked
+(bot/board/params.py): a value no filter can use is a French 400 page, not an empty list that
+looks like an answer."""
 from __future__ import annotations
 
 import asyncio
-from datetime import date, datetime, time, timedelta
+import re
+from datetime import datetime, time, timedelta
 from urllib.parse import urlencode
 
 from aiohttp import web
 
 from bot.board.context import BoardContext, redirect, visitor
+from bot.board.params import BadRequest, choice_field, day, page_exists, page_number, text_field
+from handlers.delivery import NotDelivered
 from handlers.deposits.export import deposit_rows, to_csv
 from handlers.deposits.facilitation import change_status
-from handlers.deposits.formsource import form_for
+from handlers.deposits.formsource import form_for, tribe_names
 from handlers.deposits.records import STATUS_LABELS, deposit_view
 from handlers.replies import UserError
 from storage.board import DepositFilter, deposit_tribes, deposits_page, filtered_deposits
 from storage.deposits import DEPOSIT_STATUSES, find_deposit
 
 PAGE_SIZE = 50
-
-
-def _day(text: str) -> date | None:
-    try:
-        return date.fromisoformat(text) if text else None
-    except ValueError:
-        return None
+# What a reference looks like (DEP-2027-0001, any case): anything else names no deposit, and is
+# not sent to the database (PostgreSQL refuses a NUL byte in a query's text).
+REFERENCE = re.compile(r"[A-Za-z0-9-]{1,40}")
 
 
 def _filters(board: BoardContext, query) -> tuple[DepositFilter, dict[str, str]]:
     """The filter the query string asks for, and the values to show back in the form."""
-    tz = board.services.config.bot.tz
-    status = query.get("statut", "")
-    status = status if status in DEPOSIT_STATUSES else ""
-    tribe = query.get("tribu", "").strip()
-    since, until = _day(query.get("du", "")), _day(query.get("au", ""))
+    services = board.services
+    tz = services.config.bot.tz
+    status = choice_field(query, "statut", "Statut")
+    if status and status not in DEPOSIT_STATUSES:
+        raise BadRequest(f"« {status} » n'est pas un statut : choisissez parmi "
+                         f"{', '.join(STATUS_LABELS[s] for s in DEPOSIT_STATUSES)}.")
+    tribe = choice_field(query, "tribu", "Tribu")
+    if tribe:
+        with services.db.session() as session:
+            known = set(deposit_tribes(session))
+        if tribe not in known | set(tribe_names(services)):
+            raise BadRequest(f"Aucune tribu ne s'appelle « {tribe} » : choisissez-la dans la liste.")
+    since, until = day(query, "du", "Du"), day(query, "au", "Au")
+    if since and until and since > until:
+        raise BadRequest(f"La date de début ({since.isoformat()}) est après la date de fin ({until.isoformat()}) : "
+                         "inversez-les.")
     wanted = DepositFilter(
         status=status or None, tribe=tribe or None,
         since=datetime.combine(since, time(), tz) if since else None,
@@ -47,21 +59,24 @@ def _filters(board: BoardContext, query) -> tuple[DepositFilter, dict[str, str]]
     return wanted, shown
 
 
+def _reference(request: web.Request) -> str | None:
+    reference = request.match_info["reference"]
+    return reference if REFERENCE.fullmatch(reference) else None
+
+
 def add_routes(app: web.Application, board: BoardContext) -> None:
     services = board.services
 
     async def listing(request: web.Request) -> web.Response:
         wanted, shown = _filters(board, request.query)
-        try:
-            page = max(1, int(request.query.get("page", "1")))
-        except ValueError:
-            page = 1
+        page = page_number(request.query)
         form = form_for(services)
         tz = services.config.bot.tz
         with services.db.session() as session:
             rows, total = deposits_page(session, wanted, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
             tribes = deposit_tribes(session)
         pages = max(1, -(-total // PAGE_SIZE))
+        page_exists(page, pages)
         query = {k: v for k, v in shown.items() if v}
         return board.page(request, "deposits.html.j2", section="depots",
                           deposits=[deposit_view(d, form, tz) for d in rows], total=total, page=page, pages=pages,
@@ -84,29 +99,44 @@ def add_routes(app: web.Application, board: BoardContext) -> None:
             "Content-Disposition": f'attachment; filename="depots-{stamp}.csv"', "Cache-Control": "no-store",
             "X-Content-Type-Options": "nosniff"})
 
-    def _show(request: web.Request, reference: str, *, status: int = 200, error: str = "") -> web.Response:
+    def _show(request: web.Request, reference: str | None, *, status: int = 200, error: str = "",
+              chosen: str = "", comment: str = "") -> web.Response:
+        """The deposit's page; after a refused change, with the facilitator's choice and comment
+        filled in again, so that nothing they typed is lost."""
         form = form_for(services)
-        with services.db.session() as session:
-            deposit = find_deposit(session, reference)
+        deposit = None
+        if reference is not None:
+            with services.db.session() as session:
+                deposit = find_deposit(session, reference)
         if deposit is None:
+            shown = request.match_info["reference"]
+            shown = shown if len(shown) <= 40 else shown[:40] + "…"
             return board.page(request, "message_page.html.j2", section="depots", status=404,
-                              title="Dépôt introuvable", text=f"Aucun dépôt ne porte la référence {reference}.")
+                              title="Dépôt introuvable", text=f"Aucun dépôt ne porte la référence « {shown} ».")
         return board.page(request, "deposit.html.j2", section="depots", status=status, error=error,
                           d=deposit_view(deposit, form, services.config.bot.tz),
-                          statuses=[(s, STATUS_LABELS[s]) for s in DEPOSIT_STATUSES])
+                          statuses=[(s, STATUS_LABELS[s]) for s in DEPOSIT_STATUSES],
+                          chosen=chosen if chosen in DEPOSIT_STATUSES else deposit.status, comment=comment)
 
     async def detail(request: web.Request) -> web.Response:
-        return _show(request, request.match_info["reference"])
+        return _show(request, _reference(request))
 
     async def set_status(request: web.Request) -> web.Response:
-        reference = request.match_info["reference"]
+        reference = _reference(request)
+        if reference is None:
+            return _show(request, None)
         form = await request.post()
-        status, comment = str(form.get("statut", "")), " ".join(str(form.get("commentaire", "")).split())
+        status, typed = choice_field(form, "statut", "Nouveau statut"), text_field(form, "commentaire", "Commentaire")
         try:
-            replies = await change_status(services, visitor(request).user_id, reference, status, comment)
+            acknowledgement = await change_status(services, visitor(request).user_id, reference, status,
+                                                  " ".join(typed.split()))
+        except NotDelivered as failed:
+            # Nothing changed (handlers/deposits/facilitation.py): the same form, to try again.
+            return _show(request, reference, error=board.plain(failed.message), chosen=status, comment=typed)
         except UserError as error:
-            return _show(request, reference, status=400, error=error.message)
-        board.flash(request, " ".join(await board.send(replies)))
+            return _show(request, reference, status=400, error=board.plain(error.message), chosen=status,
+                         comment=typed)
+        board.flash(request, await board.send([acknowledgement]))
         return redirect(f"/depots/{reference}")
 
     app.router.add_get("/depots", listing)

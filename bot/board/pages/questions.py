@@ -1,66 +1,112 @@
-"""Questions: the queue of forwarded questions, an answer to one (it reaches the asker as
-`!repondre` does, and the FAQ when the facilitator ticks it), and the FAQ's entries, editable and
-removable."""
+"""Questions: the queue of forwarded questions, an answer to one (as `!repondre` gives it: where the
+question was asked, or « en privé » in the asker's direct chat; into the FAQ when the facilitator
+ticks it), and the FAQ's entries, editable and removable.
+
+A refused answer or FAQ edit (too long, not delivered) shows the page again with the text typed
+in its form and the choices as they were: nothing the facilitator wrote is lost."""
 from __future__ import annotations
 
 from aiohttp import web
 
 from bot.board.context import BoardContext, redirect, visitor
+from bot.board.params import BadRequest, choice_field, number, page_exists, page_number, text_field
+from handlers.delivery import NotDelivered
 from handlers.french import format_datetime_fr
 from handlers.questions.faq import edit_faq, list_faq, remove_faq
-from handlers.questions.queue import answer_question
+from handlers.questions.queue import AnswerPlace, answer_place, answer_question
 from handlers.replies import UserError
-from storage.board import waiting_page
+from storage.board import waiting_page, waiting_rank
 
 PAGE_SIZE = 30
+# The answer form's choice of destination, as posted.
+IN_ROOM, IN_PRIVATE = "salon", "prive"
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _choices(place: AnswerPlace, private: AnswerPlace) -> dict[str, object]:
+    """The labels of the answer form's choice: they say where the answer goes and who reads it."""
+    return {"choosable": place.choosable, "in_room": _sentence(place.label()), "in_private": _sentence(private.label())}
 
 
 def add_routes(app: web.Application, board: BoardContext) -> None:
     services = board.services
 
-    def _show(request: web.Request, *, status: int = 200, error: str = "") -> web.Response:
-        try:
-            page = max(1, int(request.query.get("page", "1")))
-        except ValueError:
-            page = 1
+    def _show(request: web.Request, *, status: int = 200, error: str = "", page: int | None = None,
+              draft: dict | None = None, faq_draft: dict | None = None) -> web.Response:
+        """The queue and the FAQ; `draft` ({id, text, private, faq, error}) and `faq_draft` ({source,
+        text, error}) put back what was typed in a refused form."""
+        page = page if page is not None else page_number(request.query)
         tz = services.config.bot.tz
         with services.db.session() as session:
             waiting, total = waiting_page(session, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
-        questions = [{"id": q.id, "asker": q.asker, "room_name": q.room_name, "question": q.question,
-                      "date": format_datetime_fr(q.created_at, tz)} for q in waiting]
+        pages = max(1, -(-total // PAGE_SIZE))
+        page_exists(page, pages)
+        questions = []
+        for q in waiting:
+            choices = _choices(answer_place(services, q), answer_place(services, q, private=True))
+            questions.append({"id": q.id, "asker": q.asker, "room_name": q.room_name, "question": q.question,
+                              "date": format_datetime_fr(q.created_at, tz), **choices})
         return board.page(request, "questions.html.j2", section="questions", status=status, error=error,
-                          questions=questions, total=total, page=page, pages=max(1, -(-total // PAGE_SIZE)),
-                          faq=list_faq(services), search_enabled=services.search is not None)
+                          questions=questions, total=total, page=page, pages=pages,
+                          faq=list_faq(services), search_enabled=services.search is not None,
+                          draft=draft or {}, faq_draft=faq_draft or {})
+
+    def _page_of(question_id: int) -> int:
+        """The queue's page that shows this question (the first when it waits no more)."""
+        with services.db.session() as session:
+            rank = waiting_rank(session, question_id)
+        return 1 if rank is None else rank // PAGE_SIZE + 1
 
     async def queue(request: web.Request) -> web.Response:
         return _show(request)
 
     async def answer(request: web.Request) -> web.Response:
-        form = await request.post()
         try:
-            number = int(request.match_info["number"])
-            replies = await answer_question(services, visitor(request).user_id, number, str(form.get("reponse", "")),
-                                            to_faq=form.get("faq") == "oui")
-        except (UserError, ValueError) as error:
-            return _show(request, status=400, error=getattr(error, "message", "Numéro de question invalide."))
-        board.flash(request, " ".join(await board.send(replies)))
-        return redirect("/questions")
+            question_id = number(request.match_info["number"], "question")
+        except BadRequest as bad:
+            return _show(request, status=400, error=bad.text, page=1)
+        form = await request.post()
+        text = text_field(form, "reponse", "Votre réponse")
+        destination, faq = choice_field(form, "destination", "Où envoyer la réponse"), choice_field(form, "faq", "FAQ")
+        draft = {"id": question_id, "text": text, "private": destination == IN_PRIVATE, "faq": faq == "oui"}
+        status, error = 200, ""
+        if destination not in ("", IN_ROOM, IN_PRIVATE) or faq not in ("", "oui"):
+            status, error = 400, "Choisissez où envoyer la réponse parmi les choix proposés, puis recommencez."
+        else:
+            try:
+                acknowledgement = await answer_question(services, visitor(request).user_id, question_id, text,
+                                                        to_faq=draft["faq"], private=draft["private"])
+            except NotDelivered as failed:
+                # Nothing changed (handlers/questions/queue.py): the same form, to try again.
+                error = board.plain(failed.message)
+            except UserError as refused:
+                status, error = 400, board.plain(refused.message)
+            else:
+                board.flash(request, await board.send([acknowledgement]))
+                return redirect("/questions")
+        return _show(request, status=status, error=error, page=_page_of(question_id), draft={**draft, "error": error})
 
     async def faq_edit(request: web.Request) -> web.Response:
         form = await request.post()
+        source, text = choice_field(form, "source", "Entrée de la FAQ"), text_field(form, "reponse", "Réponse")
         try:
-            entry = await edit_faq(services, str(form.get("source", "")), str(form.get("reponse", "")))
+            entry = await edit_faq(services, source, text)
         except UserError as error:
-            return _show(request, status=400, error=error.message)
+            message = board.plain(error.message)
+            return _show(request, status=400, error=message, page=1,
+                         faq_draft={"source": source, "text": text, "error": message})
         board.flash(request, f"Réponse de la FAQ modifiée : « {entry.question} ».")
         return redirect("/questions#faq")
 
     async def faq_remove(request: web.Request) -> web.Response:
         form = await request.post()
         try:
-            entry = await remove_faq(services, str(form.get("source", "")))
+            entry = await remove_faq(services, choice_field(form, "source", "Entrée de la FAQ"))
         except UserError as error:
-            return _show(request, status=400, error=error.message)
+            return _show(request, status=400, error=board.plain(error.message), page=1)
         board.flash(request, f"Entrée retirée de la FAQ : « {entry.question} ».")
         return redirect("/questions#faq")
 

@@ -16,7 +16,7 @@ from bot.rendering import Renderer, build_template_environment
 from handlers.agenda import ReminderService
 from handlers.board.links import LoginLinks
 from handlers.deposits.form import load_form
-from handlers.replies import Reply
+from handlers.replies import Post, Reply
 from storage.deposits import Deposit
 from storage.questions import ForwardedQuestion
 from tests.unit.handlers.deposits.harness import FakeDirectChats
@@ -37,13 +37,32 @@ def make_deposit(sequence: int, *, depositor: str = ALICE, title: str = "Jardin 
                    history=[{"status": "nouveau", "at": created.isoformat(), "by": depositor, "comment": ""}])
 
 
+class FakeSearch:
+    """Stands for the search service where the board touches it: the FAQ entries added and removed."""
+
+    def __init__(self) -> None:
+        self.added: list[tuple[str, str]] = []
+
+    async def add_faq(self, question: str, answer: str) -> str:
+        self.added.append((question, answer))
+        return f"faq/{len(self.added)}"
+
+    async def remove_faq(self, source: str) -> bool:
+        return True
+
+
 @dataclass
 class Board:
     client: TestClient
     links: LoginLinks
     context: BoardContext
+    # Delivered by the stand-in sender; `refused` were offered to it while `homeserver_refuses` is set.
     posted: list[Reply]
+    refused: list[Reply]
+    search: FakeSearch
+    direct_chats: FakeDirectChats
     facilitators: set[str] = field(default_factory=lambda: {FACILITATOR})
+    homeserver_refuses: bool = False
 
     async def log_in(self, user: str = FACILITATOR) -> None:
         token = self.links.token(user)
@@ -61,12 +80,24 @@ async def board(make_config, make_services, db, clock):
                          rooms=[{"id": "!energie:test", "kind": "tribe", "name": "Énergie"},
                                 {"id": "!pairs:test", "kind": "peer_group", "name": "Pairs élus", "role": "elus"}])
     posted: list[Reply] = []
+    refused: list[Reply] = []
+    holder: list[Board] = []
 
-    async def post(reply: Reply) -> str:
+    async def post(reply: Reply) -> str | None:
+        # As the bot's sender: None for a message refused by the homeserver, or kept for a direct
+        # chat its member has not joined.
+        if holder[0].homeserver_refuses:
+            refused.append(reply)
+            return None
+        if isinstance(reply.to, Post) and not direct_chats.member_joined(reply.to.room_id):
+            posted.append(reply)
+            return None
         posted.append(reply)
         return f"$posted{len(posted)}"
 
-    services = make_services(config=config, post=post, clock=clock, direct_chats=FakeDirectChats(),
+    direct_chats = FakeDirectChats()
+    search = FakeSearch()
+    services = make_services(config=config, post=post, clock=clock, direct_chats=direct_chats, search=search,
                              deposit_form=load_form(config.deposits.form_path))
     with db.session() as session:
         session.add(make_deposit(1))
@@ -81,7 +112,8 @@ async def board(make_config, make_services, db, clock):
     context = BoardContext(services, ReminderService(services), auth, renderer.env, renderer)
     client = TestClient(TestServer(BoardServer(context, config.board).application()))
     await client.start_server()
+    holder.append(Board(client, links, context, posted, refused, search, direct_chats, facilitators))
     try:
-        yield Board(client, links, context, posted, facilitators)
+        yield holder[0]
     finally:
         await client.close()

@@ -3,6 +3,7 @@ at every request, CSRF, and each page's actions going through the chat's own log
 from __future__ import annotations
 
 import csv
+import html
 import io
 
 from sqlmodel import select
@@ -159,7 +160,10 @@ async def test_an_answer_from_the_board_reaches_the_asker(board, db):
     assert answer.to == Post("!energie:test", reply_to="$asked") and answer.mentions == (BOB,)
     assert answer.context["answer"] == "La mairie, au 2e étage."
     after = await (await board.client.get("/questions")).text()
-    assert "Réponse envoyée à" in after and "Aucune question n'attend de réponse" in after
+    # The flash says where it went, and who reads it there.
+    assert ("publiée dans le salon « Énergie », en réponse à la question : tous les membres du salon la lisent"
+            in html.unescape(after))
+    assert "Aucune question n'attend de réponse" in after
     again = await board.client.post(f"/questions/{number}/repondre", data={"csrf": csrf, "reponse": "Encore"})
     assert again.status == 400 and "déjà reçu une réponse" in await again.text()
 

@@ -1,17 +1,19 @@
 """Facilitators' follow-up (!depots, !depot), the CSV export, and what every view shows of a withheld deposit."""
 import csv
+import dataclasses
 import io
 import json
 from pathlib import Path
 
 import pytest
 
+from handlers.deposits.facilitation import change_status
 from handlers.deposits.formsource import form_for
 from handlers.deposits.records import facilitators_notice
 from storage.deposits import Deposit, format_reference
 from tests.unit.handlers.deposits.harness import (ALICE, BOB, FACILITATOR, FACILITATORS, PEERS, TRIBE_ENERGY, Harness,
                                                   copy_db, form_keys, run_cli)
-from handlers.replies import Post
+from handlers.replies import Post, UserError
 
 
 async def test_list_and_filter(h):
@@ -27,16 +29,51 @@ async def test_list_and_filter(h):
 async def test_show_and_change_status_tells_the_depositor(h):
     [shown] = await h.say(FACILITATOR, "!depot dep-2027-0001", room=FACILITATORS)
     assert "Pays de Lunel" in shown.text and "1er mars 2027" in shown.text
-    sent = await h.say(FACILITATOR, "!depot DEP-2027-0001 statut en étude Rendez-vous pris le 12 mars", room=FACILITATORS)
-    assert "en étude" in sent[0].text
-    told = sent[1]
-    # Told in the depositor's direct chat, where only they read the title and the comment.
+    [ack] = await h.say(FACILITATOR, "!depot DEP-2027-0001 statut en étude Rendez-vous pris le 12 mars",
+                        room=FACILITATORS)
+    assert "en étude" in ack.text and "Son auteur en est informé en message privé" in ack.text
+    # Told in the depositor's direct chat, where only they read the title and the comment: posted by
+    # the handler before the status was recorded.
+    [told] = [h.render(r) for r in h.posted]
     assert (told.to, told.mentions) == (Post(h.dm(ALICE).room_id), (ALICE,))
     assert told.author_consented and "Rendez-vous pris le 12 mars" in told.text
     [shown] = await h.say(FACILITATOR, "!depot DEP-2027-0001", room=FACILITATORS)
     assert "en étude" in shown.text and "Rendez-vous pris" in shown.text
     mine = await h.say(ALICE, "!mes-depots", room=h.dm(ALICE))
     assert "en étude" in mine[0].text
+
+
+async def test_a_status_change_the_homeserver_refuses_is_not_recorded(h):
+    async def refused(reply):
+        return None
+
+    h.services = dataclasses.replace(h.services, post=refused)
+    [answer] = await h.say(FACILITATOR, "!depot DEP-2027-0001 statut clos Fini", room=FACILITATORS)
+    assert "Le statut du dépôt DEP-2027-0001 n'a pas changé" in answer.text and "Réessayez" in answer.text
+    assert "Son auteur en est informé" not in answer.text
+    [shown] = await h.say(FACILITATOR, "!depot DEP-2027-0001", room=FACILITATORS)
+    assert "clos" not in shown.text and "Fini" not in shown.text
+
+
+async def test_a_comment_longer_than_a_message_is_refused_before_anything(h):
+    with pytest.raises(UserError, match="Le commentaire est trop long : 100\u202f000 caractères"):
+        await change_status(h.services, FACILITATOR, "DEP-2027-0001", "clos", "x" * 100_000)
+    assert h.posted == []
+    [shown] = await h.say(FACILITATOR, "!depot DEP-2027-0001", room=FACILITATORS)
+    assert "clos" not in shown.text
+
+
+async def test_a_depositor_yet_to_join_their_direct_chat_reads_it_when_they_join(h):
+    async def kept_for_later(reply):
+        h.posted.append(reply)
+        return None  # as the sender says of a message it keeps for a direct chat not joined yet
+
+    h.services = dataclasses.replace(h.services, post=kept_for_later)
+    h.services.direct_chats.joined = False
+    [ack] = await h.say(FACILITATOR, "!depot DEP-2027-0001 statut clos", room=FACILITATORS)
+    assert "dès que cette personne aura accepté l'invitation" in ack.text and "en est informé" not in ack.text
+    [shown] = await h.say(FACILITATOR, "!depot DEP-2027-0001", room=FACILITATORS)
+    assert "clos" in shown.text
 
 
 async def test_mistakes_are_explained_in_french(h):

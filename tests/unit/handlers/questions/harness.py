@@ -19,10 +19,22 @@ from storage.messages import SentMessage
 from storage.rooms import RoomRecord
 
 TRIBE = RoomInfo("!tribe:t", "tribe", "Alimentation")
+# Ana's direct chat with the bot, as the room directory records it (is_direct, no kind).
+ANA_DIRECT = RoomInfo("!dm-ana:t", None, "Ana", is_direct=True)
 PEERS = RoomInfo("!peers:t", "peer_group", "Pairs — agents", role="agents", encrypted=True)
 FACILITATORS = RoomInfo("!fac:t", "facilitators", "Animation")
 ANA, FANNY = "@ana:t", "@fanny:t"
 OUT_OF_DOMAIN = "Quelle est la recette de la pâte à crêpes ?"
+
+
+class DirectChats:
+    """Each member's direct chat with the bot: `!dm-<name>:t`, joined."""
+
+    async def room_for(self, user_id: str) -> str:
+        return f"!dm-{user_id[1:].split(':')[0]}:t"
+
+    def member_joined(self, room_id: str) -> bool:
+        return True
 
 
 class Bot:
@@ -36,13 +48,22 @@ class Bot:
         with self.db.session() as session:
             for room in (TRIBE, PEERS, FACILITATORS):
                 session.add(RoomRecord(room_id=room.room_id, kind=room.kind, name=room.name, role=room.role))
+            session.add(RoomRecord(room_id=ANA_DIRECT.room_id, name=ANA_DIRECT.name, is_direct=True))
         self.search = SearchService(self.db, embedder)
         self.search.start_sync()
+        # What handlers posted themselves (Services.post), kept in `sent` as well, in order; set
+        # `refuse` for a homeserver that refuses them.
+        self.posted: list = []
+        self.refuse = False
 
         async def post(reply):
-            return None
+            if self.refuse:
+                return None
+            self.posted.append(reply)
+            [event_id] = await record([reply], None)
+            return event_id
         self.services = Services(config=config, db=self.db, bot_user_id="@bot:t", post=post, search=self.search,
-                                 **({"clock": clock} if clock else {}))
+                                 direct_chats=DirectChats(), **({"clock": clock} if clock else {}))
         self.registry = CommandRegistry()
         questions.register(self.registry, ReminderService(self.services))
         self.renderer = Renderer(build_template_environment())

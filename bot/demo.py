@@ -14,6 +14,7 @@ import logging
 import os
 import socket
 import sys
+import urllib.request
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -229,6 +230,14 @@ def _chat(state: dict, directory: Path) -> TerminalChat:
                         state["bot"]["user_id"])
 
 
+def _answers(homeserver: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{homeserver}/_matrix/client/versions", timeout=5):
+            return True
+    except (OSError, ValueError):
+        return False
+
+
 def _own_folder(directory: Path) -> None:
     """The demo folder holds the bot's password (config.toml), the demo account's (demo.json), the
     local Synapse's registration secret, signing key and database, the terminal chat's session: all
@@ -245,8 +254,11 @@ async def _serve(config: Config, state: dict, directory: Path, chat: bool) -> No
     if not chat:
         await bot
         return
-    # Let the bot join its rooms first; a bot that could not start leaves nobody to talk to.
-    await asyncio.wait({bot}, timeout=2)
+    # The chat starts once the bot has caught up (model loaded, rooms joined): started under the
+    # indexing's progress bar, the two tangled on the screen. A bot that could not start leaves
+    # nobody to talk to.
+    while not bot.done() and not app.client.next_batch:
+        await asyncio.sleep(0.2)
     if not bot.done():
         talk = asyncio.create_task(_chat(state, directory).run())
         await asyncio.wait({bot, talk}, return_when=asyncio.FIRST_COMPLETED)
@@ -306,8 +318,14 @@ def run_chat_only(directory: Path) -> int:
     logging.basicConfig(level="ERROR")
     # The chat's session and encryption store go in the demo folder: owner-only like the rest.
     _own_folder(directory)
+    state = json.loads(state_path.read_text())
+    if not _answers(state["homeserver"]):
+        # nio would retry in silence for ever: the person would stare at an empty terminal.
+        print(f"Le serveur Matrix de la démo ne répond pas sur {state['homeserver']} : lancez d'abord la démo "
+              f"dans un autre terminal (make demo, ou manufacture-bot demo --dir {directory}).", file=sys.stderr)
+        return 2
     try:
-        asyncio.run(_chat(json.loads(state_path.read_text()), directory).run())
+        asyncio.run(_chat(state, directory).run())
     except KeyboardInterrupt:
         pass
     return 0

@@ -68,11 +68,18 @@ class FakeSynapse:
         self.stopped = True
 
 
+class Client:
+    """The bot's nio client once its first sync has come back."""
+
+    next_batch = "s1_first_sync"
+
+
 class StoppedAtOnce:
     """The bot as Ctrl+C leaves it: its run returns (app.run turns SIGINT into a clean stop)."""
 
     def __init__(self, writes: Path | None = None) -> None:
         self.stopping = asyncio.Event()
+        self.client = Client()
         self.writes = writes
 
     async def run(self) -> None:
@@ -94,7 +101,7 @@ def prepared(directory: Path, synapse=None, extra_config: str = ""):
 
 
 def never(*args, **kwargs):
-    raise AssertionError("the demo went on after a port it needs was found taken")
+    raise AssertionError("called although the demo should have stopped before it")
 
 
 def test_the_demo_hides_nios_routine_warning_and_says_it_stopped(tmp_path, monkeypatch, capsys, caplog, board_port):
@@ -173,6 +180,7 @@ class BotFailingAtStart:
 
     def __init__(self, after: asyncio.Event | None = None) -> None:
         self.stopping = asyncio.Event()
+        self.client = Client()
         self.after = after
 
     async def run(self) -> None:
@@ -210,6 +218,46 @@ def test_a_bot_that_cannot_start_ends_the_demo_and_its_chat_with_its_message(tmp
     err = capsys.readouterr().err
     assert err.startswith("Erreur : Impossible d'écouter sur 127.0.0.1:8470 (clé board.listen")
     assert "Traceback" not in err
+
+
+class BotIndexingFirst:
+    """A bot still loading its model and catching up for a while: no first sync yet."""
+
+    def __init__(self) -> None:
+        self.stopping = asyncio.Event()
+        self.client = Client()
+        self.client.next_batch = ""
+
+    async def run(self) -> None:
+        await asyncio.sleep(0.5)
+        self.client.next_batch = "s1_first_sync"
+        await self.stopping.wait()
+
+
+def test_the_chat_starts_once_the_bot_has_caught_up_and_its_end_stops_the_demo(tmp_path, monkeypatch, board_port):
+    app = BotIndexingFirst()
+    seen_at_start = []
+
+    class ChatQuittingAtOnce:
+        async def run(self) -> None:
+            seen_at_start.append(app.client.next_batch)
+    monkeypatch.setattr(demo, "_prepare", prepared(tmp_path))
+    monkeypatch.setattr(demo, "_chat", lambda state, directory: ChatQuittingAtOnce())
+    monkeypatch.setattr(demo, "build_app", lambda config: app)
+
+    assert demo.run_demo(tmp_path, chat=True) == 0
+    assert seen_at_start == ["s1_first_sync"] and app.stopping.is_set()
+
+
+def test_a_bot_failing_before_its_first_sync_opens_no_chat(tmp_path, monkeypatch, capsys, board_port):
+    app = BotFailingAtStart()
+    app.client.next_batch = ""
+    monkeypatch.setattr(demo, "_prepare", prepared(tmp_path))
+    monkeypatch.setattr(demo, "_chat", never)
+    monkeypatch.setattr(demo, "build_app", lambda config: app)
+
+    assert demo.run_demo(tmp_path, chat=True) == 2
+    assert capsys.readouterr().err.startswith("Erreur : Impossible d'écouter sur 127.0.0.1:8470")
 
 
 def test_everything_the_demo_writes_is_owner_only_under_a_usual_umask(tmp_path, monkeypatch, usual_umask, board_port):
@@ -256,11 +304,23 @@ def test_the_chat_alone_keeps_its_session_and_store_owner_only(tmp_path, monkeyp
             (directory / "chat" / "store").mkdir()
             (directory / "chat" / "store" / "@demo:localhost_DEVICE.db").write_text("keys")
     monkeypatch.setattr(demo, "_chat", lambda state, folder: ChatWritingItsStore())
+    monkeypatch.setattr(demo, "_answers", lambda homeserver: True)
 
     assert demo.run_chat_only(directory) == 0
 
     assert "chat/store/@demo:localhost_DEVICE.db" in modes(directory)
     assert_owner_only(directory)
+
+
+def test_the_chat_without_its_demo_running_says_so_instead_of_waiting_in_silence(tmp_path, monkeypatch, capsys):
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        homeserver = f"http://127.0.0.1:{closed.getsockname()[1]}"
+        (tmp_path / "demo.json").write_text(json.dumps({**STATE, "homeserver": homeserver}))
+        monkeypatch.setattr(demo, "_chat", never)
+        assert demo.run_chat_only(tmp_path) == 2
+    assert capsys.readouterr().err.startswith(f"Le serveur Matrix de la démo ne répond pas sur {homeserver} : "
+                                              "lancez d'abord la démo")
 
 
 def test_the_package_license_is_an_spdx_string_so_setuptools_does_not_warn_at_setup():

@@ -177,14 +177,14 @@ def screen_text(first: str, more: tuple[str, ...] | list[str] = (), width: int |
 
 def format_message(number: int, sender: str, body: str, *, to: tuple[str, ...] = (),
                    thread: int | None | bool = None, room: str | None = None, old: bool = False,
-                   reply_to: int | None = None, width: int | None = None) -> str:
+                   reply_to: int | None = None, width: int | None = None, note: str = "") -> str:
     """« [12] eve : … », « [13] Manufacture → eve : … », « [14] ↳ fil [9] eve : … ».
 
     `thread`: the number of the thread's first message, True for a thread whose start is not
     shown, None outside a thread. `room`: the room's name when it is not the current one.
     `reply_to`: the number of the message a member's message replies to. `width`: the terminal's,
-    None where nothing wraps. Names, room and body are shown through visible(); a body's own line
-    breaks stay, its following lines indented."""
+    None where nothing wraps. `note`: the chat's own words after the body, cut with it. Names, room
+    and body are shown through visible(); a body's own line breaks stay, its following lines indented."""
     parts = [f"[{number}]"]
     if old:
         parts.append("(ancien)")
@@ -199,6 +199,7 @@ def format_message(number: int, sender: str, body: str, *, to: tuple[str, ...] =
     head = " ".join(parts) + " : "
     # Only \n (or \r\n) breaks a line: a lone \r, a vertical tab, U+2028… are shown, not obeyed.
     lines = [visible(line) for line in body.replace("\r\n", "\n").strip().split("\n")]
+    lines[-1] += note
     return screen_text(head + lines[0], lines[1:], width)
 
 
@@ -358,7 +359,7 @@ class TerminalChat:
                           if user != self.bot_user_id)
         return mentioned or (target.to if target is not None else ())
 
-    def _line(self, room: MatrixRoom, event, *, old: bool = False) -> str:
+    def _line(self, room: MatrixRoom, event, *, old: bool = False, note: str = "") -> str:
         shown = self.by_event[event.event_id]
         content = event.source.get("content", {})
         thread, reply = relation_of(content)
@@ -376,7 +377,7 @@ class TerminalChat:
         replied = self.by_event.get(reply) if reply and event.sender != self.bot_user_id else None
         return format_message(shown.number, self._name(room, event.sender), body, to=to, thread=thread_mark,
                               room=where, old=old, reply_to=replied.number if replied else None,
-                              width=self.columns())
+                              width=self.columns(), note=note)
 
     async def _on_message(self, room: MatrixRoom, event) -> None:
         if event.event_id in self.by_event and event.event_id not in self.unreadable:
@@ -424,7 +425,7 @@ class TerminalChat:
             content = decrypted.source.get("content", {})
             shown = self.by_event[event_id]
             shown.thread_root, shown.to = relation_of(content)[0], self._addressees(decrypted.sender, content)
-            self.out("\n" + self._line(room, decrypted) + "  (déchiffré)")
+            self.out("\n" + self._line(room, decrypted, note="  (déchiffré)"))
 
     async def _on_reaction(self, room: MatrixRoom, event: ReactionEvent) -> None:
         target = self.by_event.get(event.reacts_to)

@@ -161,6 +161,12 @@ def test_a_terminal_width_too_small_for_anything_still_shows_everything():
     assert "".join(row.strip() for row in shown.split("\n")) == "[1] eve : " + "abcdef" * 5
 
 
+def test_the_chats_own_note_after_a_body_is_cut_with_it():
+    shown = format_message(9, "eve", "x" * 70, width=80, note="  (déchiffré)")
+    assert shown.endswith("(déchiffré)") and all(len(row) < 80 for row in shown.split("\n"))
+    assert format_message(9, "eve", "a\x1b", note="  (déchiffré)") == "[9] eve : a\\x1b  (déchiffré)"
+
+
 def test_names_and_the_room_are_shown_through_the_same_escapes():
     shown = format_message(4, "mal\x1b[31mlory\u202e", "x", to=("e\rve",), room="Tri\x07bu")
     assert shown == "[4] « Tri\\x07bu » mal\\x1b[31mlory<U+202E> → e\\rve : x"

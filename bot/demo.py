@@ -1,14 +1,20 @@
 """`manufacture-bot demo`: a throwaway Synapse on 127.0.0.1, the bot, a demo person and three rooms.
 
 Everything lives in one folder (demo-data/ by default) and is reused on the next run, so the
-demo person keeps their rooms and history. Delete the folder to start afresh.
+demo person keeps their rooms and history. Delete the folder to start afresh. The folder is
+owner-only, like the bot's data_dir: it holds the bot's password and the local Synapse's keys.
 """
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import json
 import logging
+import os
 import socket
+import sys
+import urllib.request
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -16,9 +22,13 @@ from nio import AsyncClient, RoomCreateResponse
 
 from bot.app import build_app
 from bot.cli import setup_logging
-from config import load_config
+from bot.instance_lock import AlreadyRunning
+from bot.matrix_bot import StartupError
+from config import Config, load_config
 from bot.synapse_local import LocalSynapse
 from bot.terminal_chat import TerminalChat
+from storage.database import DatabaseUnavailable, UnknownSchema
+from storage.files import secure_data_dir, write_owner_only
 
 DEMO_PASSWORD = "demo-manufacture"
 PREFERRED_PORT = 8008
@@ -29,9 +39,62 @@ ROOMS = (("Tribu Alimentation", "tribe", False, None),
          ("Animation", "facilitators", False, None))
 
 
-def _port_free(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) != 0
+class DemoError(Exception):
+    """What stops the demo before it starts, in French, saying what to change."""
+
+
+def _listen_error(host: str, port: int) -> OSError | None:
+    """Why a server could not listen on host:port, None if it could. Bound the way servers bind
+    (SO_REUSEADDR): a closed connection still in TIME_WAIT is no conflict, a listening or merely
+    bound socket is."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as error:
+            return error
+    return None
+
+
+def _free_port_after(host: str, port: int) -> int | None:
+    """A port near `port` free right now, to suggest one that works."""
+    return next((candidate for candidate in range(port + 1, min(port + 50, 65536))
+                 if _listen_error(host, candidate) is None), None)
+
+
+def _synapse_port_error(port: int, directory: Path, error: OSError) -> DemoError:
+    if error.errno != errno.EADDRINUSE:
+        return DemoError(f"le serveur Matrix local de la démo ne peut pas écouter sur le port {port} : "
+                         f"{error.strerror or error}.")
+    # The port is written in the demo's accounts and sessions: moving it would log the bot in again
+    # as a new device. A new folder gets a free port.
+    return DemoError(
+        f"le port {port} du serveur Matrix local de cette démo est déjà pris par un autre programme "
+        f"(une autre démo tourne-t-elle déjà sur {directory} ?). Arrêtez ce programme, ou lancez une démo "
+        f"neuve dans un autre dossier, qui prendra un port libre : make demo DEMO_ARGS=\"--dir autre-dossier\" "
+        f"(ou manufacture-bot demo --dir autre-dossier).")
+
+
+def check_listeners(config: Config) -> None:
+    """The ports the bot will listen on ([board] and [metrics]) are free, or DemoError says which key
+    of which file to change: found now, before the bot loads its model and logs in, and before a
+    chat starts talking to a bot that is about to stop."""
+    for key, listener, what in (("board.listen", config.board, "le tableau de bord web"),
+                                ("metrics.listen", config.metrics, "les métriques")):
+        if not listener.enabled:
+            continue
+        error = _listen_error(listener.host, listener.port)
+        if error is None:
+            continue
+        if error.errno != errno.EADDRINUSE:
+            raise DemoError(f"impossible d'écouter sur {listener.listen} pour {what} : {error.strerror or error}. "
+                            f"Changez la clé {key} du fichier {config.path}.")
+        free = _free_port_after(listener.host, listener.port)
+        example = f" (par exemple « {listener.listen.rsplit(':', 1)[0]}:{free} », libre en ce moment)" if free else ""
+        raise DemoError(f"le port {listener.port} ({listener.listen}), où la démo sert {what}, est déjà pris par "
+                        f"un autre programme (une autre démo ?). Choisissez-en un autre dans la clé {key} du "
+                        f"fichier {config.path}{example}, ou arrêtez ce programme, puis relancez la démo.")
 
 
 def _sample_calendar(now: datetime) -> str:
@@ -107,11 +170,18 @@ async def _create_rooms(synapse: LocalSynapse, demo, bot_user_id: str) -> list[d
 
 
 def _prepare(directory: Path) -> tuple[LocalSynapse, dict]:
-    directory.mkdir(parents=True, exist_ok=True)
     state_path = directory / "demo.json"
     state = json.loads(state_path.read_text()) if state_path.exists() else None
-    port = state["port"] if state else (PREFERRED_PORT if _port_free(PREFERRED_PORT) else None)
-    synapse = LocalSynapse(directory / "synapse", port=port).start()
+    if state is not None:
+        error = _listen_error("127.0.0.1", state["port"])
+        if error is not None:
+            raise _synapse_port_error(state["port"], directory, error)
+    port = state["port"] if state else (PREFERRED_PORT if _listen_error("127.0.0.1", PREFERRED_PORT) is None else None)
+    try:
+        synapse = LocalSynapse(directory / "synapse", port=port).start()
+    except RuntimeError as error:
+        raise DemoError(f"le serveur Matrix local n'a pas démarré ({error}) ; son journal : "
+                        f"{directory / 'synapse' / 'synapse.log'}.") from None
     if state is None:
         bot = synapse.register("manufacture")
         demo = synapse.register("demo", DEMO_PASSWORD, admin=True)
@@ -119,14 +189,21 @@ def _prepare(directory: Path) -> tuple[LocalSynapse, dict]:
         state = {"port": synapse.port, "homeserver": synapse.url,
                  "bot": {"user_id": bot.user_id, "password": bot.password},
                  "demo": {"user_id": demo.user_id, "password": DEMO_PASSWORD}, "rooms": rooms}
-        state_path.write_text(json.dumps(state, indent=2))
-        (directory / "config.toml").write_text(_config_text(state, directory))
-        (directory / "agenda.ics").write_text(_sample_calendar(datetime.now(timezone.utc)))
+        write_owner_only(state_path, json.dumps(state, indent=2))
+        write_owner_only(directory / "config.toml", _config_text(state, directory))
+        write_owner_only(directory / "agenda.ics", _sample_calendar(datetime.now(timezone.utc)))
     return synapse, state
 
 
-def _instructions(state: dict, directory: Path) -> str:
+def _instructions(state: dict, directory: Path, config: Config) -> str:
     rooms = "\n".join(f"   - {room['name']}" for room in state["rooms"])
+    if config.board.enabled:
+        board = f""" Tableau de bord web de l'équipe d'animation : écrivez !tableau dans le
+ salon Animation, le bot vous envoie en privé un lien vers
+ {config.board.base_url}/ (valable 10 minutes, une seule fois)."""
+    else:  # a demo folder made before the board existed
+        board = f""" Tableau de bord web : éteint ; pour l'allumer, ajoutez [board] et
+ listen = "127.0.0.1:{BOARD_PORT}" dans {config.path}."""
     return f"""
 ────────────────────────────────────────────────────────────────────
  La démo de manufacture-bot tourne.
@@ -141,10 +218,8 @@ def _instructions(state: dict, directory: Path) -> str:
    .venv/bin/manufacture-bot chat --dir {directory}
 
  Essayez : !aide, !permanence, !agenda, !deposer, ou une question.
- Tableau de bord web de l'équipe d'animation : écrivez !tableau dans le
- salon Animation, le bot vous envoie en privé un lien vers
- http://127.0.0.1:{BOARD_PORT}/ (valable 10 minutes, une seule fois).
- Ctrl+C pour arrêter. Configuration : {directory / 'config.toml'}
+{board}
+ Ctrl+C pour arrêter. Configuration : {config.path}
 ────────────────────────────────────────────────────────────────────
 """
 
@@ -155,31 +230,78 @@ def _chat(state: dict, directory: Path) -> TerminalChat:
                         state["bot"]["user_id"])
 
 
+def _answers(homeserver: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{homeserver}/_matrix/client/versions", timeout=5):
+            return True
+    except (OSError, ValueError):
+        return False
+
+
+def _own_folder(directory: Path) -> None:
+    """The demo folder holds the bot's password (config.toml), the demo account's (demo.json), the
+    local Synapse's registration secret, signing key and database, the terminal chat's session: all
+    of it is born owner-only whatever the shell's umask, and what an older demo left readable is
+    taken back (one log line says so)."""
+    os.umask(0o077)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    secure_data_dir(directory)
+
+
+async def _serve(config: Config, state: dict, directory: Path, chat: bool) -> None:
+    app = build_app(config)
+    bot = asyncio.create_task(app.run())
+    if not chat:
+        await bot
+        return
+    # The chat starts once the bot has caught up (model loaded, rooms joined): started under the
+    # indexing's progress bar, the two tangled on the screen. A bot that could not start leaves
+    # nobody to talk to.
+    while not bot.done() and not app.client.next_batch:
+        await asyncio.sleep(0.2)
+    if not bot.done():
+        talk = asyncio.create_task(_chat(state, directory).run())
+        await asyncio.wait({bot, talk}, return_when=asyncio.FIRST_COMPLETED)
+        if talk.done():
+            app.stopping.set()
+            await bot
+            talk.result()
+            return
+        # The bot stopped (Ctrl+C, or an error told below): the chat ends with it.
+        talk.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await talk
+    await bot
+
+
 def run_demo(directory: Path, chat: bool = False) -> int:
-    synapse, state = _prepare(directory)
+    # The demo is for trying: warnings only, so the login instructions stay on screen.
+    setup_logging("ERROR" if chat else "WARNING")
+    # nio warns « Missing session for device … » for every device it is about to open a session
+    # with: routine in a fresh demo, and noise under the instructions.
+    logging.getLogger("nio.crypto").setLevel(logging.ERROR)
+    _own_folder(directory)
+    try:
+        synapse, state = _prepare(directory)
+    except DemoError as error:
+        print(f"Erreur : {error}", file=sys.stderr)
+        return 2
+    ran = False
     try:
         config = load_config(directory / "config.toml")
-        # The demo is for trying: warnings only, so the login instructions stay on screen.
-        setup_logging("ERROR" if chat else "WARNING")
-        # nio warns « Missing session for device … » for every device it is about to open a session
-        # with: routine in a fresh demo, and noise under the instructions.
-        logging.getLogger("nio.crypto").setLevel(logging.ERROR)
-        print(_instructions(state, directory), flush=True)
-
-        async def main() -> None:
-            app = build_app(config)
-            bot = asyncio.create_task(app.run())
-            if chat:
-                await asyncio.sleep(2)  # let the bot join its rooms first
-                await _chat(state, directory).run()
-                app.stopping.set()
-            await bot
-
-        asyncio.run(main())
+        check_listeners(config)
+        print(_instructions(state, directory, config), flush=True)
+        ran = True
+        asyncio.run(_serve(config, state, directory, chat))
+    # The words say what to change (a port, a running demo): a traceback would hide them.
+    except (DemoError, StartupError, AlreadyRunning, UnknownSchema, DatabaseUnavailable) as error:
+        print(f"Erreur : {error}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         pass
     finally:
-        print("\nArrêt de la démo…", flush=True)
+        if ran:
+            print("\nArrêt de la démo…", flush=True)
         synapse.stop()
     print(f"Démo arrêtée (le bot et le serveur Matrix local). Tout est gardé dans {directory} : "
           "relancez-la pour reprendre là où vous en étiez, ou supprimez ce dossier pour repartir de zéro.")
@@ -194,8 +316,16 @@ def run_chat_only(directory: Path) -> int:
     # The person reads the conversation here: nio's retry warnings (a restarted demo server, say)
     # would break it up, and a message that cannot be sent is reported on its own.
     logging.basicConfig(level="ERROR")
+    # The chat's session and encryption store go in the demo folder: owner-only like the rest.
+    _own_folder(directory)
+    state = json.loads(state_path.read_text())
+    if not _answers(state["homeserver"]):
+        # nio would retry in silence for ever: the person would stare at an empty terminal.
+        print(f"Le serveur Matrix de la démo ne répond pas sur {state['homeserver']} : lancez d'abord la démo "
+              f"dans un autre terminal (make demo, ou manufacture-bot demo --dir {directory}).", file=sys.stderr)
+        return 2
     try:
-        asyncio.run(_chat(json.loads(state_path.read_text()), directory).run())
+        asyncio.run(_chat(state, directory).run())
     except KeyboardInterrupt:
         pass
     return 0

@@ -2,6 +2,8 @@
 
 Synapse comes from the `demo` extra. Its config is written as JSON (valid YAML), with
 every rate limit lifted unless asked otherwise, so tests measure the bot and not the limiter.
+Its folder is owner-only (folders 0700, files 0600) whatever the umask: it holds the registration
+secret (an admin account for whoever reads it), the signing key and every account's data.
 """
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+
+from storage.files import write_owner_only
 
 SERVER_NAME = "localhost"
 
@@ -76,15 +80,15 @@ class LocalSynapse:
     def write_config(self) -> Path:
         from signedjson.key import generate_signing_key, write_signing_keys
 
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.port = self.port or free_port()
         secret_file = self.directory / "registration_secret"
         if not secret_file.exists():
-            secret_file.write_text(secrets.token_hex(24))
+            write_owner_only(secret_file, secrets.token_hex(24))
         self.shared_secret = secret_file.read_text().strip()
         key_path = self.directory / "signing.key"
         if not key_path.exists():
-            with key_path.open("w") as handle:
+            with os.fdopen(os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
                 write_signing_keys(handle, [generate_signing_key("a_demo")])
         config = {
             "server_name": SERVER_NAME,
@@ -110,16 +114,19 @@ class LocalSynapse:
             **(_lifted_rate_limits() if self.lift_rate_limits else {}),
         }
         path = self.directory / "homeserver.yaml"
-        path.write_text(json.dumps(config, indent=1))
+        write_owner_only(path, json.dumps(config, indent=1))  # it holds the registration secret
         return path
 
     def start(self, timeout: float = 60.0) -> "LocalSynapse":
         config_path = self.write_config()
-        log = (self.directory / "synapse.log").open("ab")
+        log = os.fdopen(os.open(self.directory / "synapse.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "ab")
         env = {**os.environ, "SYNAPSE_NO_TLS": "1"}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "synapse.app.homeserver", "--config-path", str(config_path)],
-            cwd=self.directory, stdout=log, stderr=subprocess.STDOUT, env=env)
+        # umask: what Synapse creates as it runs (its database and journal, the media store, the
+        # pid file) is born owner-only too.
+        with log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "synapse.app.homeserver", "--config-path", str(config_path)],
+                cwd=self.directory, stdout=log, stderr=subprocess.STDOUT, env=env, umask=0o077)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

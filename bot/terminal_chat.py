@@ -3,12 +3,19 @@
 Every message shown gets a short number, so that a thread, a reply or a reaction can name it
 (« /fil 9 », « /repondre 12 oui », « /reagir 13 ✅ »). Parsing a typed line and formatting a
 shown one are pure functions, tested without a server; the rest is a small nio client.
+
+Whatever a member wrote (a body, a display name, a reaction) reaches the terminal through
+`visible()` and `screen_text()`: a control character, an ANSI escape or a bidi override is shown,
+never obeyed, and no line a member wrote can start where the chat starts its own lines.
 """
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
+import threading
 import time
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -44,6 +51,17 @@ la « {private} ».
   /aide                 affiche cette aide
   /quitter              termine la conversation
 Les commandes du bot commencent par « ! » : essayez !aide.""".format(private=PRIVATE)
+
+# Continuation lines of a shown message start here: only the chat's own lines start at the left
+# edge, so a member's « \n[999] manufacture → vous : … » can never pass for another message.
+INDENT = " " * 8
+# Letters that draw nothing (Hangul fillers): a blank-looking name or message, made visible too.
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
+_ZERO_WIDTH_JOINER = "\u200d"
+_SHORT_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+# What the chat writes around names: a member named « vous » or « manufacture → vous » would sign a
+# line as you, or as the bot answering you.
+_LAYOUT_MARKS = ("→", "↳", "[", "]", "«", "»", " : ")
 
 COMMANDS = {"/salons": "rooms", "/salon": "room", "/fil": "thread", "/repondre": "reply", "/répondre": "reply",
             "/reagir": "react", "/réagir": "react", "/aide": "help", "/help": "help", "/quitter": "quit",
@@ -85,28 +103,112 @@ def parse_line(line: str) -> ChatCommand | None:
     return ChatCommand(kind, rest)
 
 
+def visible(text: str) -> str:
+    """`text` safe to print: what a terminal would obey instead of showing is written as an escape.
+
+    C0 and C1 control characters and DEL (so every ANSI escape: erase, cursor moves, colours, OSC 8
+    links, the bell, a carriage return overwriting the line) become `\\x1b`, `\\r`, `\\n`, `\\t`,
+    `\\x9b`…; bidi controls (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F, U+061C), zero-width and
+    other invisible format characters, line and paragraph separators and lone surrogates become
+    `<U+202E>`. A zero-width joiner between two emoji stays: it draws 👨‍👩‍👧, and hides nothing."""
+    shown = []
+    for index, char in enumerate(text):
+        if not _acts_or_hides(char) or (char == _ZERO_WIDTH_JOINER and _joins_emoji(text, index)):
+            shown.append(char)
+        elif ord(char) < 0x20 or 0x7f <= ord(char) <= 0x9f:
+            shown.append(_SHORT_ESCAPES.get(char, f"\\x{ord(char):02x}"))
+        else:
+            shown.append(f"<U+{ord(char):04X}>")
+    return "".join(shown)
+
+
+def _acts_or_hides(char: str) -> bool:
+    # Cs: a lone surrogate (JSON lets a member send one) would also stop print() with an error.
+    return unicodedata.category(char) in ("Cc", "Cf", "Cs", "Zl", "Zp") or char in _BLANK_LETTERS
+
+
+def _joins_emoji(text: str, index: int) -> bool:
+    def emoji(char: str) -> bool:
+        return unicodedata.category(char) in ("So", "Sk") or char == "\ufe0f"
+    return 0 < index < len(text) - 1 and emoji(text[index - 1]) and emoji(text[index + 1])
+
+
+def _cells(char: str) -> int:
+    """How many columns `char` may take, never fewer than the terminal gives it: ambiguous and
+    symbol characters count two (a wide-ambiguous terminal, an emoji), combining marks one."""
+    if char.isascii():
+        return 1
+    if unicodedata.east_asian_width(char) in ("W", "F", "A") or unicodedata.category(char) in ("So", "Sk", "Co", "Cn"):
+        return 2
+    return 1
+
+
+def _fit(text: str, width: int) -> int:
+    """Where to cut `text` so that its first part fits in `width` columns: after a space when one
+    is in the second half, else at the last character that fits (at least one)."""
+    used = 0
+    for index, char in enumerate(text):
+        used += _cells(char)
+        if used > width:
+            space = text.rfind(" ", 0, index + 1)
+            return space + 1 if space > index // 2 else max(index, 1)
+    return len(text)
+
+
+def screen_text(first: str, more: tuple[str, ...] | list[str] = (), width: int | None = None) -> str:
+    """Lines for the terminal: `first` at the left edge, every other line (`more`, and with a `width`,
+    what the terminal would wrap) after INDENT. The terminal's own wrapping would bring the rest of a
+    long line back to the left edge, where a member's padded « [999] manufacture → vous : » would
+    then pass for a message: lines are cut here first, one column short of the width."""
+    if width is None:
+        return first + "".join(f"\n{INDENT}{line}" for line in more)
+    room = max(width - 1, len(INDENT) + 10)
+    cut = _fit(first, room)
+    rows, rest = [first[:cut].rstrip(" ")], first[cut:]
+    for line in ([rest] if rest else []) + list(more):
+        while True:
+            cut = _fit(line, room - len(INDENT))
+            rows.append(INDENT + line[:cut].rstrip(" "))
+            line = line[cut:]
+            if not line:
+                break
+    return "\n".join(rows)
+
+
 def format_message(number: int, sender: str, body: str, *, to: tuple[str, ...] = (),
                    thread: int | None | bool = None, room: str | None = None, old: bool = False,
-                   reply_to: int | None = None) -> str:
+                   reply_to: int | None = None, width: int | None = None, note: str = "") -> str:
     """« [12] eve : … », « [13] Manufacture → eve : … », « [14] ↳ fil [9] eve : … ».
 
     `thread`: the number of the thread's first message, True for a thread whose start is not
     shown, None outside a thread. `room`: the room's name when it is not the current one.
-    `reply_to`: the number of the message a member's message replies to."""
+    `reply_to`: the number of the message a member's message replies to. `width`: the terminal's,
+    None where nothing wraps. `note`: the chat's own words after the body, cut with it. Names, room
+    and body are shown through visible(); a body's own line breaks stay, its following lines indented."""
     parts = [f"[{number}]"]
     if old:
         parts.append("(ancien)")
     if room:
-        parts.append(f"« {room} »")
+        parts.append(f"« {visible(room)} »")
     if thread is True:
         parts.append("↳ fil")
     elif thread is not None and thread is not False:
         parts.append(f"↳ fil [{thread}]")
-    parts.append(sender + (f" → {', '.join(to)}" if to else "") + (f" (réponse à [{reply_to}])" if reply_to else ""))
+    parts.append(visible(sender) + (f" → {', '.join(visible(name) for name in to)}" if to else "")
+                 + (f" (réponse à [{reply_to}])" if reply_to else ""))
     head = " ".join(parts) + " : "
-    lines = body.strip().splitlines() or [""]
-    indent = " " * min(len(head), 8)
-    return head + lines[0] + "".join(f"\n{indent}{line}" for line in lines[1:])
+    # Only \n (or \r\n) breaks a line: a lone \r, a vertical tab, U+2028… are shown, not obeyed.
+    lines = [visible(line) for line in body.replace("\r\n", "\n").strip().split("\n")]
+    lines[-1] += note
+    return screen_text(head + lines[0], lines[1:], width)
+
+
+def terminal_columns() -> int | None:
+    """The width of the terminal the chat prints to; None when it prints elsewhere (nothing wraps)."""
+    try:
+        return os.get_terminal_size(sys.stdout.fileno()).columns
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 @dataclass
@@ -132,10 +234,13 @@ def relation_of(content: dict) -> tuple[str | None, str | None]:
 
 class TerminalChat:
     def __init__(self, homeserver: str, user_id: str, password: str, state_dir: Path, rooms: dict[str, str],
-                 bot_user_id: str, out: Callable[[str], None] | None = None) -> None:
+                 bot_user_id: str, out: Callable[[str], None] | None = None,
+                 columns: Callable[[], int | None] = terminal_columns) -> None:
         self.homeserver, self.user_id, self.password = homeserver, user_id, password
         self.state_dir, self.rooms, self.bot_user_id = state_dir, rooms, bot_user_id
         self.out = out or (lambda text: print(text, flush=True))
+        # Asked at every line: a terminal resized meanwhile is cut at its new width.
+        self.columns = columns
         self.current = next(iter(rooms.values()))
         # The thread your messages go to in the current room, if any.
         self.thread: str | None = None
@@ -154,7 +259,7 @@ class TerminalChat:
 
     async def connect(self) -> None:
         store = self.state_dir / "store"
-        store.mkdir(parents=True, exist_ok=True)
+        store.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.client = AsyncClient(self.homeserver, self.user_id, store_path=str(store),
                                   config=AsyncClientConfig(store=SqliteStore, store_sync_tokens=True))
         stored = load_session(self.state_dir)
@@ -163,7 +268,7 @@ class TerminalChat:
         else:
             answer = await self.client.login(self.password, device_name="terminal")
             if not isinstance(answer, LoginResponse):
-                raise RuntimeError(f"connexion impossible : {answer}")
+                raise RuntimeError(f"connexion impossible : {visible(str(answer))}")
             save_session(self.state_dir, StoredSession(self.homeserver, answer.user_id, answer.device_id,
                                                        answer.access_token))
         if self.client.should_upload_keys:
@@ -214,13 +319,21 @@ class TerminalChat:
     # --- what arrives -----------------------------------------------------------------------
 
     def _name(self, room: MatrixRoom | None, user_id: str) -> str:
+        """How a member is named on screen (made visible by format_message). A display name that
+        reads as the chat's own words, « vous » or « manufacture → vous », is followed by the user id,
+        as nio already does for two members of one name."""
         if user_id == self.user_id:
             return "vous"
         name = room.user_name(user_id) if room is not None else None
-        return name or user_id
+        if not name:
+            return user_id
+        posing = name.strip().casefold() == "vous" or any(mark in name for mark in _LAYOUT_MARKS)
+        if posing and not name.endswith(f"({user_id})"):
+            return f"{name} ({user_id})"
+        return name
 
     def _room_name(self, room_id: str) -> str:
-        return next((name for name, rid in self.rooms.items() if rid == room_id), room_id)
+        return visible(next((name for name, rid in self.rooms.items() if rid == room_id), room_id))
 
     def _number(self, room: MatrixRoom, event) -> Shown:
         known = self.by_event.get(event.event_id)
@@ -246,7 +359,7 @@ class TerminalChat:
                           if user != self.bot_user_id)
         return mentioned or (target.to if target is not None else ())
 
-    def _line(self, room: MatrixRoom, event, *, old: bool = False) -> str:
+    def _line(self, room: MatrixRoom, event, *, old: bool = False, note: str = "") -> str:
         shown = self.by_event[event.event_id]
         content = event.source.get("content", {})
         thread, reply = relation_of(content)
@@ -263,7 +376,8 @@ class TerminalChat:
         where = None if room.room_id == self.current else self._room_name(room.room_id)
         replied = self.by_event.get(reply) if reply and event.sender != self.bot_user_id else None
         return format_message(shown.number, self._name(room, event.sender), body, to=to, thread=thread_mark,
-                              room=where, old=old, reply_to=replied.number if replied else None)
+                              room=where, old=old, reply_to=replied.number if replied else None,
+                              width=self.columns(), note=note)
 
     async def _on_message(self, room: MatrixRoom, event) -> None:
         if event.event_id in self.by_event and event.event_id not in self.unreadable:
@@ -311,13 +425,14 @@ class TerminalChat:
             content = decrypted.source.get("content", {})
             shown = self.by_event[event_id]
             shown.thread_root, shown.to = relation_of(content)[0], self._addressees(decrypted.sender, content)
-            self.out("\n" + self._line(room, decrypted) + "  (déchiffré)")
+            self.out("\n" + self._line(room, decrypted, note="  (déchiffré)"))
 
     async def _on_reaction(self, room: MatrixRoom, event: ReactionEvent) -> None:
         target = self.by_event.get(event.reacts_to)
         if target is None or self.catching_up or event.sender == self.user_id:
             return
-        self.out(f"({self._name(room, event.sender)} a réagi {event.key} au message [{target.number}])")
+        self.out(screen_text(f"({visible(self._name(room, event.sender))} a réagi {visible(event.key)} "
+                             f"au message [{target.number}])", width=self.columns()))
 
     async def _on_invite(self, room: MatrixRoom, event: InviteMemberEvent) -> None:
         """The bot's invitation to a direct chat is accepted, and the conversation moves there."""
@@ -353,7 +468,7 @@ class TerminalChat:
         elif command.kind == "help":
             self.out(HELP)
         else:
-            self.out(f"Commande « {command.text} » inconnue : /aide liste les commandes du chat "
+            self.out(f"Commande « {visible(command.text)} » inconnue : /aide liste les commandes du chat "
                      "(les commandes du bot commencent par « ! »).")
         return True
 
@@ -415,18 +530,18 @@ class TerminalChat:
         self.last_sent_at = time.monotonic()
         answer = await self.client.room_send(room_id, event_type, content, ignore_unverified_devices=True)
         if not isinstance(answer, RoomSendResponse):
-            self.out(f"(non envoyé : {getattr(answer, 'message', answer)})")
+            self.out(screen_text(f"(non envoyé : {visible(str(getattr(answer, 'message', answer)))})",
+                                 width=self.columns()))
 
     async def run(self) -> None:
         await self.connect()
         sync = asyncio.create_task(sync_until_cancelled(self.client, timeout=30000))
         self.out(HELP)
         self._list_rooms()
-        loop = asyncio.get_running_loop()
+        typed = _typed_lines(asyncio.get_running_loop())
         try:
             while True:
-                # readline() blocks: it runs in a thread so replies keep printing while you type.
-                line = await loop.run_in_executor(None, sys.stdin.readline)
+                line = await typed.get()
                 if not line or not await self.handle_line(line):
                     break
         finally:
@@ -436,13 +551,33 @@ class TerminalChat:
     def _list_rooms(self) -> None:
         for number, (name, room_id) in enumerate(self.rooms.items(), start=1):
             marker = "→" if room_id == self.current else " "
-            self.out(f" {marker} {number}. {name}")
+            self.out(f" {marker} {number}. {visible(name)}")
 
     def _switch(self, number: int | None) -> None:
         names = list(self.rooms)
         if number is not None and 1 <= number <= len(names):
             self.current = self.rooms[names[number - 1]]
             self.thread = None
-            self.out(f"Salon courant : {names[number - 1]}")
+            self.out(f"Salon courant : {visible(names[number - 1])}")
         else:
             self.out("Donnez le numéro du salon (voir /salons).")
+
+
+def _typed_lines(loop: asyncio.AbstractEventLoop) -> asyncio.Queue:
+    """The lines typed on stdin ("" at its end). readline() blocks: it runs in a daemon thread so
+    replies keep printing while you type, and so that a chat cancelled under it (the demo's bot
+    stopping) ends the process without waiting for one more Enter."""
+    lines: asyncio.Queue = asyncio.Queue()
+
+    def read() -> None:
+        while True:
+            line = sys.stdin.readline()
+            try:
+                loop.call_soon_threadsafe(lines.put_nowait, line)
+            except RuntimeError:  # the loop is closed: the chat has ended
+                return
+            if not line:
+                return
+
+    threading.Thread(target=read, name="terminal-chat-input", daemon=True).start()
+    return lines

@@ -33,6 +33,13 @@ def create_owner_only(path: Path) -> None:
     os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
 
 
+def write_owner_only(path: Path, text: str) -> None:
+    """Write `text` to a file that is 0600 before it holds a byte, even where one was left readable."""
+    create_owner_only(path)
+    path.chmod(0o600)
+    path.write_text(text)
+
+
 def _tighten(path: Path) -> int:
     try:
         mode = path.lstat().st_mode

@@ -10,7 +10,7 @@ from bot.app import build_app
 from config import parse_config
 from bot.session import StoredSession, save_session
 from storage.database import DATABASE_FILE, Database
-from storage.files import secure_data_dir
+from storage.files import secure_data_dir, write_owner_only
 from storage.rooms import RoomRecord
 
 
@@ -91,3 +91,13 @@ def test_a_command_line_tool_opening_the_database_under_a_usual_umask_keeps_it_o
         assert_owner_only(data_dir)
     finally:
         db.close()
+
+
+def test_a_secret_written_owner_only_is_never_readable_by_others_even_over_a_readable_file(tmp_path, usual_umask):
+    fresh, left_readable = tmp_path / "config.toml", tmp_path / "demo.json"
+    left_readable.write_text("old")
+    assert modes(tmp_path)["demo.json"] == 0o644
+    write_owner_only(fresh, 'password = "x"')
+    write_owner_only(left_readable, "new")
+    assert modes(tmp_path)["config.toml"] == modes(tmp_path)["demo.json"] == 0o600
+    assert fresh.read_text() == 'password = "x"' and left_readable.read_text() == "new"

@@ -1,6 +1,6 @@
 """Every event a sync brings is handled, once, whatever happens on the way.
 
-The events a sync brings (messages, reactions, redactions, and messages not readable yet) are
+The events a sync brings (messages, reactions, redactions, memberships, messages not readable yet) are
 recorded as pending in the database (storage/messages.py) before the sync token moves past them;
 they are then handled one at a time, in order, and marked done once their replies are sent.
 
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Awaitable, Callable
 
 from nio import (Event, MatrixRoom, MegolmEvent, ReactionEvent, RedactedEvent, RedactionEvent, RoomGetEventError,
-                 RoomMessageText)
+                 RoomMemberEvent, RoomMessageText)
 
 from bot.matrix_client import BotClient
 from bot.sender import UNREACHABLE, HomeserverUnavailable
@@ -32,7 +32,7 @@ from storage.messages import UNDECRYPTABLE, Arrived, mark_done, pending_events, 
 
 log = logging.getLogger(__name__)
 
-MESSAGE, REACTION, REDACTION = "message", "reaction", "redaction"
+MESSAGE, REACTION, REDACTION, MEMBERSHIP = "message", "reaction", "redaction", "membership"
 FIRST_WAIT = 0.5
 LONGEST_WAIT = 30.0
 # How long a stop waits for the event in hand.
@@ -62,6 +62,8 @@ def kind_of(event: Event) -> str:
         return REACTION
     if isinstance(event, RedactionEvent):
         return REDACTION
+    if isinstance(event, RoomMemberEvent):
+        return MEMBERSHIP
     return MESSAGE
 
 
@@ -150,7 +152,7 @@ class Inbox:
         event = answer.event
         if isinstance(event, RedactedEvent):
             return None
-        if not isinstance(event, (RoomMessageText, ReactionEvent, RedactionEvent, MegolmEvent)):
+        if not isinstance(event, (RoomMessageText, ReactionEvent, RedactionEvent, RoomMemberEvent, MegolmEvent)):
             return None
         return Arrival(room, event)
 

@@ -73,8 +73,6 @@ class MatrixBot:
         self._invites_seen: set[str] = set()
         # Rooms whose confidentiality was checked since start: a room joined later is checked on arrival.
         self._rooms_checked: set[str] = set()
-        # Off while a first start reads the account's past: joins from before are not introduced.
-        self._introducing = False
         self._introductions: set[asyncio.Task] = set()
 
     # --- session -------------------------------------------------------------------------
@@ -105,7 +103,6 @@ class MatrixBot:
         What the catch-up brings, and what the previous run left pending, waits in the inbox until
         start_handling()."""
         self.client.add_event_callback(self._guarded(self._on_invite), InviteMemberEvent)
-        self.client.add_event_callback(self._guarded(self._on_membership), RoomMemberEvent)
         # First: the events this sync brought are recorded before anything else reacts to it.
         self.client.add_response_callback(self._end_of_sync, SyncResponse)
         self.client.add_response_callback(self._check_new_rooms, SyncResponse)
@@ -113,8 +110,6 @@ class MatrixBot:
         # Before any sync: a key arriving in the catch-up sync may be the one a kept event waits for.
         self.client.add_to_device_callback(self._on_room_key, (RoomKeyEvent, ForwardedRoomKeyEvent))
         fresh = self.client.loaded_sync_token is None
-        # A resumed start handles the joins it missed (an invitation accepted just before a stop).
-        self._introducing = not fresh
         if fresh:
             answer = await self.client.sync(timeout=0, full_state=True, sync_filter=SYNC_FILTER)
             if isinstance(answer, SyncError):
@@ -122,10 +117,14 @@ class MatrixBot:
             self.metrics.sync_succeeded()
             self.inbox.end_of_sync(answer.next_batch)
             log.info("First start: %d rooms, history skipped", len(self.client.rooms))
-            self._introducing = True
-        self.client.add_event_callback(self._receive, (RoomMessageText, ReactionEvent, RedactionEvent, MegolmEvent))
+        # Memberships go through the inbox too, in order with messages: a member refusing the direct
+        # chat a command is opening is handled once that command's messages wait for them. From here
+        # on only: a first start neither answers nor introduces itself for the account's past.
+        self.client.add_event_callback(self._receive, (RoomMessageText, ReactionEvent, RedactionEvent, MegolmEvent,
+                                                       RoomMemberEvent))
         if not fresh:
-            # Resume from the stored token: what was said while the bot was down is handled now, once.
+            # Resume from the stored token: what was said while the bot was down is handled now, once;
+            # a join it missed (an invitation accepted just before a stop) is introduced.
             answer = await self.client.sync(timeout=0, full_state=True, sync_filter=SYNC_FILTER,
                                             since=self.client.loaded_sync_token)
             if isinstance(answer, SyncError):
@@ -219,8 +218,9 @@ class MatrixBot:
                        thread_root=where.thread_root, in_reply_to=where.in_reply_to, addressed=addressed)
 
     async def _receive(self, room: MatrixRoom, event: Event) -> None:
-        """From the sync: into the inbox, to be handled once recorded (bot/inbox.py)."""
-        if event.sender != self.client.user_id:
+        """From the sync: into the inbox, to be handled once recorded (bot/inbox.py). The bot's own
+        events are not, but its own joins (its introduction follows one)."""
+        if isinstance(event, RoomMemberEvent) or event.sender != self.client.user_id:
             self.inbox.receive(room, event)
 
     async def _handle(self, arrival: Arrival) -> None:
@@ -238,6 +238,8 @@ class MatrixBot:
         elif isinstance(event, RedactionEvent):
             await self.dispatcher.on_redaction(self.directory.info(room.room_id), event.event_id, event.sender,
                                                event.redacts)
+        elif isinstance(event, RoomMemberEvent):
+            await self._on_membership(room, event)
         elif isinstance(event, MegolmEvent):
             await self.late_keys.on_undecryptable(room, event)
 
@@ -247,7 +249,7 @@ class MatrixBot:
         if event.state_key == self.client.user_id:
             # Only an accepted invitation: a room the bot created (a direct chat it opens to say
             # something) is joined from no invitation, and its first message is that something.
-            if event.membership == "join" and event.prev_membership == "invite" and self._introducing:
+            if event.membership == "join" and event.prev_membership == "invite":
                 task = asyncio.create_task(self._introduce(room.room_id))
                 self._introductions.add(task)
                 task.add_done_callback(self._introductions.discard)

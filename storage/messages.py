@@ -32,7 +32,7 @@ class HandledEvent(SQLModel, table=True):
     handled_at: datetime = utc_field(utcnow)
     # None on rows of releases before the inbox, all done.
     room_id: str | None = None
-    # bot/inbox.py's kinds: message, reaction, redaction, undecryptable.
+    # bot/inbox.py's kinds: message, reaction, redaction, membership, undecryptable.
     kind: str | None = None
     # The sender's timestamp (ms): pending events are handled again in the order they were sent.
     origin_ts: int | None = Field(default=None, sa_type=BigInteger)

@@ -73,15 +73,22 @@ class PostgresCluster:
         try:
             cluster._run("initdb", "-D", str(cluster.data), "-U", SUPERUSER, "-A", "trust", "-E", "UTF8",
                          "--locale=C.UTF-8", "--no-sync")
-            # Durability is worthless for a cluster deleted at the end; speed is not.
-            options = (f"-c listen_addresses=127.0.0.1 -p {cluster.port} -k {root} -c fsync=off "
-                       "-c synchronous_commit=off -c full_page_writes=off")
-            cluster._run("pg_ctl", "-D", str(cluster.data), "-l", str(root / "server.log"), "-o", options, "-w",
-                         "start")
+            cluster.start_server()
         except BaseException:
             cluster.stop()
             raise
         return cluster
+
+    def start_server(self) -> None:
+        """Starts the server on its data (again, after stop_server: the fault tests' outage)."""
+        # Durability is worthless for a cluster deleted at the end; speed is not.
+        options = (f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c fsync=off "
+                   "-c synchronous_commit=off -c full_page_writes=off")
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"), "-o", options, "-w", "start")
+
+    def stop_server(self) -> None:
+        """Stops the server, its data kept, as an outage would: connections are cut."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
 
     def url(self, database: str) -> URL:
         return URL.create("postgresql+psycopg", username=SUPERUSER, host="127.0.0.1", port=self.port,

@@ -31,6 +31,7 @@ from bot.board.server import BoardServer
 from bot.metrics_server import MetricsServer
 from bot.rendering import Renderer, build_template_environment
 from bot.room_directory import RoomDirectory
+from bot.timeline_gaps import TimelineGaps
 from bot.sender import Sender
 from handlers import agenda, board, deposits, questions
 from handlers import help as help_handlers
@@ -228,7 +229,8 @@ def build_app(config: Config, *, embedder: Embedder | None = None) -> BotApp:
     inbox = Inbox(client, db, metrics)
     metrics.events_pending.set_function(lambda: inbox.pending)
     late_keys = LateKeys(client, db, sender.post, deliver=inbox.take, metrics=metrics)
-    matrix = MatrixBot(config, client, directory, dispatcher, sender, direct_chats, late_keys, inbox, metrics)
+    matrix = MatrixBot(config, client, directory, dispatcher, sender, direct_chats, late_keys, inbox,
+                       TimelineGaps(client, db), metrics)
     app = BotApp(config=config, db=db, client=client, sender=sender, directory=directory, services=services,
                  registry=registry, matrix=matrix, scheduler=scheduler, lock=InstanceLock(config.data_dir),
                  reminders=reminders, cross_signing=CrossSigning(client, config.data_dir, config.matrix.password),

@@ -93,9 +93,10 @@ class Inbox:
         """From nio's event callbacks, during a sync: nothing is written yet."""
         self._arriving.append(Arrival(room, event))
 
-    def end_of_sync(self, token: str | None) -> None:
-        """The sync that brought them is over: they are recorded, then the token is saved."""
-        self._unrecorded.append((self._arriving, token))
+    def end_of_sync(self, token: str | None, missed: list[Arrival] | None = None) -> None:
+        """The sync that brought them is over: they are recorded, then the token is saved. `missed`: what
+        the sync left out before them (bot/timeline_gaps.py), handled first."""
+        self._unrecorded.append(([*(missed or ()), *self._arriving], token))
         self._arriving = []
         self._wake.set()
 

@@ -17,6 +17,7 @@ from bot.dispatcher import Dispatcher, strip_reply_fallback
 from bot.inbox import Arrival, Inbox
 from bot.late_keys import LateKeys
 from bot.matrix_client import BotClient
+from bot.timeline_gaps import TimelineGaps
 from bot.room_directory import RoomDirectory, inviter_allowed
 from bot.sender import Sender
 from bot.session import StoredSession, forget_session, load_session, save_session
@@ -59,10 +60,11 @@ def sync_failure(answer: SyncError, data_dir: Path) -> Exception:
 
 class MatrixBot:
     def __init__(self, config: Config, client: BotClient, directory: RoomDirectory, dispatcher: Dispatcher,
-                 sender: Sender, direct_chats: DirectChats, late_keys: LateKeys, inbox: Inbox,
+                 sender: Sender, direct_chats: DirectChats, late_keys: LateKeys, inbox: Inbox, gaps: TimelineGaps,
                  metrics: Metrics | None = None) -> None:
         self.config, self.client, self.directory, self.dispatcher = config, client, directory, dispatcher
         self.sender, self.direct_chats, self.late_keys, self.inbox = sender, direct_chats, late_keys, inbox
+        self.gaps = gaps
         self.metrics = metrics or Metrics()
         # Called when the facilitators' room's members or power levels change (rights may be lost).
         self.rights_changed: list[Callable[[], object]] = []
@@ -130,7 +132,7 @@ class MatrixBot:
             if isinstance(answer, SyncError):
                 raise self._startup_sync_error(answer)
             self.metrics.sync_succeeded()
-            self.inbox.end_of_sync(answer.next_batch)
+            await self._end_of_sync(answer)
         await self.directory.apply_config()
         await self._check_rooms(list(self.client.rooms))
 
@@ -164,7 +166,7 @@ class MatrixBot:
         self.inbox.homeserver_back()
 
     async def _end_of_sync(self, answer: SyncResponse) -> None:
-        self.inbox.end_of_sync(answer.next_batch)
+        self.inbox.end_of_sync(answer.next_batch, await self.gaps.missed(answer))
 
     async def _count_rate_limit(self, answer: ErrorResponse) -> None:
         if answer.status_code in ("M_LIMIT_EXCEEDED", 429):

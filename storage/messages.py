@@ -106,3 +106,12 @@ def sent_in_room_with_tag(session: Session, room_id: str, tag: str) -> bool:
 def sent_with_tag(session: Session, event_id: str) -> SentMessage | None:
     sent = session.get(SentMessage, event_id)
     return sent if sent is not None and sent.tag else None
+
+
+def known_events(session: Session, event_ids: list[str]) -> set[str]:
+    """Which of these events the bot has seen: taken in (any kind, done or not) or sent by it."""
+    if not event_ids:
+        return set()
+    taken = session.exec(select(HandledEvent.event_id).where(col(HandledEvent.event_id).in_(event_ids))).all()
+    sent = session.exec(select(SentMessage.event_id).where(col(SentMessage.event_id).in_(event_ids))).all()
+    return {*taken, *sent}

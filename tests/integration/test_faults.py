@@ -144,6 +144,40 @@ async def test_a_process_stopped_mid_burst_answers_every_question_once_after_its
         assert second.terminate() == 0
 
 
+async def test_questions_among_150_messages_said_while_the_bot_was_stopped_are_all_answered(
+        synapse, bot_account, tmp_path, indexed_database):
+    """More happened than a sync gives (100 events a room): the gap is read back, nothing is skipped."""
+    bot_id = bot_account.user_id
+    async with contextlib.AsyncExitStack() as stack:
+        members, room_id = await members_in_room(stack, synapse, tmp_path, bot_id)
+        data_dir = tmp_path / "data"
+        data_dir.mkdir()
+        shutil.copy(indexed_database, data_dir / DATABASE_FILE)
+        config_path = tmp_path / "config.toml"
+        write_toml(config_path, synapse, bot_account, data_dir,
+                   f'[[rooms]]\nid = "{room_id}"\nkind = "tribe"\nname = "Alimentation"\n')
+        first = BotProcess(config_path)
+        stack.callback(first.kill_if_running)
+        first.wait_for_line("Ready as")
+        await members[0].wait_joined(room_id, bot_id)
+        burst = Burst(members, room_id, bot_id)
+        await burst.ask(1)
+        await burst.wait_answered(1, timeout=60)
+        assert first.terminate() == 0
+        for n in range(150):
+            if n % 15 == 7:
+                await burst.ask(1, start=len(burst.asked))
+            else:
+                await members[n % 3].send(room_id, f"On se retrouve jeudi pour le jardin ? ({n})")
+        second = BotProcess(config_path)
+        stack.callback(second.kill_if_running)
+        second.wait_for_line("Ready as")
+        await burst.wait_answered(11, timeout=120)
+        assert_once(await burst.settle(), 11)
+        assert any("a limited sync left out" in line for line in second.lines)
+        assert second.terminate() == 0
+
+
 async def test_the_homeserver_down_for_a_minute_delays_answers_and_loses_none(make_bot, tmp_path):
     server = LocalSynapse(tmp_path / "synapse").start()
     try:

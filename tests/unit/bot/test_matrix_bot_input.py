@@ -17,7 +17,7 @@ def test_the_message_body_is_normalised_before_addressing_and_handlers(tmp_path)
     room_info = RoomInfo("!r:t", "tribe", "Alimentation")
     client = SimpleNamespace(user_id="@bot:t", add_response_callback=lambda callback, kind: None)
     bot = MatrixBot(config, client, SimpleNamespace(info=lambda room_id: room_info),
-                    SimpleNamespace(services=SimpleNamespace(db=db)), SimpleNamespace(post=None), None, None, None)
+                    SimpleNamespace(services=SimpleNamespace(db=db)), SimpleNamespace(post=None), None, None, None, None)
     room = SimpleNamespace(room_id="!r:t", user_name=lambda user_id: "Manufacture")
     event = RoomMessageText.from_dict({
         "type": "m.room.message", "event_id": "$e", "sender": "@ana:t", "origin_server_ts": 0,
@@ -44,7 +44,7 @@ async def test_each_message_read_observes_how_long_after_its_origin_it_is_handle
     metrics = Metrics(clock=lambda: 1_000_012.5)  # 12.5 s after the event's origin timestamp below
     bot = MatrixBot(config, client, SimpleNamespace(info=lambda room_id: room_info),
                     SimpleNamespace(services=SimpleNamespace(db=db), on_message=on_message),
-                    SimpleNamespace(post=None), None, None, None, metrics)
+                    SimpleNamespace(post=None), None, None, None, None, metrics)
 
     async def nothing_to_warn(room_id):
         return None

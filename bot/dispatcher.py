@@ -14,6 +14,7 @@ from typing import Awaitable, Callable
 
 from sqlmodel import select
 
+from bot.sender import HomeserverUnavailable
 from handlers.context import CommandContext, Message, Reaction, RoomInfo, Services
 from handlers.registry import CommandRegistry, HandlerResult, Redaction
 from handlers.replies import Post, Reply, UserError
@@ -61,8 +62,7 @@ class Dispatcher:
         replies = self._decided.get(message.event_id)
         if replies is None:
             replies = self._decided[message.event_id] = await self._handle_message(message)
-        await self.send(replies, message)
-        del self._decided[message.event_id]
+        await self._send_decided(message.event_id, replies, message)
 
     async def _handle_message(self, message: Message) -> list[Reply]:
         try:
@@ -136,7 +136,17 @@ class Dispatcher:
         if replies is None:
             replies = self._decided[event_id] = await self._handle_reaction(room, event_id, sender, key,
                                                                             target_event_id)
-        await self.send(replies, None)
+        await self._send_decided(event_id, replies, None)
+
+    async def _send_decided(self, event_id: str, replies: list[Reply], trigger: Message | None) -> None:
+        """Sends what was decided for an event; kept only while an outage means it will be sent again."""
+        try:
+            await self.send(replies, trigger)
+        except (HomeserverUnavailable, *STORAGE_UNAVAILABLE):
+            raise
+        except BaseException:
+            del self._decided[event_id]
+            raise
         del self._decided[event_id]
 
     async def _handle_reaction(self, room: RoomInfo, event_id: str, sender: str, key: str,

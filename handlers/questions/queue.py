@@ -142,6 +142,10 @@ async def answer_question(services: Services, facilitator: str, number: int, tex
                         "FAQ. Répondez sans l'ajouter à la FAQ ; rien n'a été envoyé.")
     question = _waiting(services, number)
     place = answer_place(services, question, private=private)
+    if to_faq and place.origin != "shared":
+        # The FAQ is cited to everyone, everywhere: a question asked in private is not its to give.
+        raise UserError(f"La question n°{number} a été posée en privé : ses mots ne peuvent pas entrer dans la FAQ, "
+                        "que tout le monde lit. Répondez sans `--faq` ; rien n'a été envoyé.")
     if place.private:
         direct = await private_room(services, question.asker)
         # In the direct chat where it was asked, the answer replies to the question itself.

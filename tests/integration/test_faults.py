@@ -99,6 +99,25 @@ async def members_in_room(stack, synapse, tmp_path, bot_id: str, *, encrypted: b
     return members, room_id
 
 
+def bot_process(stack, synapse, bot_account, tmp_path, indexed_database, room_id: str) -> tuple:
+    """`manufacture-bot run` for the tribe room, ready; returns its configuration file and the process."""
+    data_dir = tmp_path / "data"
+    if not data_dir.exists():
+        data_dir.mkdir()
+        shutil.copy(indexed_database, data_dir / DATABASE_FILE)
+    config_path = tmp_path / "config.toml"
+    write_toml(config_path, synapse, bot_account, data_dir,
+               f'[[rooms]]\nid = "{room_id}"\nkind = "tribe"\nname = "Alimentation"\n')
+    return config_path, started(stack, config_path)
+
+
+def started(stack, config_path) -> BotProcess:
+    process = BotProcess(config_path)
+    stack.callback(process.kill_if_running)
+    process.wait_for_line("Ready as")
+    return process
+
+
 def assert_once(counts: dict[str, int], expected: int) -> None:
     assert len(counts) == expected
     never = [q for q, n in counts.items() if n == 0]
@@ -112,15 +131,7 @@ async def test_a_process_stopped_mid_burst_answers_every_question_once_after_its
     bot_id = bot_account.user_id
     async with contextlib.AsyncExitStack() as stack:
         members, room_id = await members_in_room(stack, synapse, tmp_path, bot_id)
-        data_dir = tmp_path / "data"
-        data_dir.mkdir()
-        shutil.copy(indexed_database, data_dir / DATABASE_FILE)
-        config_path = tmp_path / "config.toml"
-        write_toml(config_path, synapse, bot_account, data_dir,
-                   f'[[rooms]]\nid = "{room_id}"\nkind = "tribe"\nname = "Alimentation"\n')
-        first = BotProcess(config_path)
-        stack.callback(first.kill_if_running)
-        first.wait_for_line("Ready as")
+        config_path, first = bot_process(stack, synapse, bot_account, tmp_path, indexed_database, room_id)
         await members[0].wait_joined(room_id, bot_id)
         burst = Burst(members, room_id, bot_id)
         asking = asyncio.create_task(burst.ask(100))
@@ -136,9 +147,7 @@ async def test_a_process_stopped_mid_burst_answers_every_question_once_after_its
         await asking  # the members go on asking while the bot is down
         assert stopped_at < 100, "the stop came too late to prove anything"
 
-        second = BotProcess(config_path)
-        stack.callback(second.kill_if_running)
-        second.wait_for_line("Ready as")
+        second = started(stack, config_path)
         await burst.wait_answered(100, timeout=240)
         assert_once(await burst.settle(), 100)
         assert second.terminate() == 0
@@ -150,15 +159,7 @@ async def test_questions_among_150_messages_said_while_the_bot_was_stopped_are_a
     bot_id = bot_account.user_id
     async with contextlib.AsyncExitStack() as stack:
         members, room_id = await members_in_room(stack, synapse, tmp_path, bot_id)
-        data_dir = tmp_path / "data"
-        data_dir.mkdir()
-        shutil.copy(indexed_database, data_dir / DATABASE_FILE)
-        config_path = tmp_path / "config.toml"
-        write_toml(config_path, synapse, bot_account, data_dir,
-                   f'[[rooms]]\nid = "{room_id}"\nkind = "tribe"\nname = "Alimentation"\n')
-        first = BotProcess(config_path)
-        stack.callback(first.kill_if_running)
-        first.wait_for_line("Ready as")
+        config_path, first = bot_process(stack, synapse, bot_account, tmp_path, indexed_database, room_id)
         await members[0].wait_joined(room_id, bot_id)
         burst = Burst(members, room_id, bot_id)
         await burst.ask(1)
@@ -169,9 +170,7 @@ async def test_questions_among_150_messages_said_while_the_bot_was_stopped_are_a
                 await burst.ask(1, start=len(burst.asked))
             else:
                 await members[n % 3].send(room_id, f"On se retrouve jeudi pour le jardin ? ({n})")
-        second = BotProcess(config_path)
-        stack.callback(second.kill_if_running)
-        second.wait_for_line("Ready as")
+        second = started(stack, config_path)
         await burst.wait_answered(11, timeout=120)
         assert_once(await burst.settle(), 11)
         assert any("a limited sync left out" in line for line in second.lines)

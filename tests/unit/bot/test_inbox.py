@@ -70,14 +70,6 @@ class Handler:
 
 
 @pytest.fixture
-def db(tmp_path):
-    database = Database.in_dir(tmp_path)
-    database.create_all()
-    yield database
-    database.close()
-
-
-@pytest.fixture
 def metrics():
     return Metrics(CollectorRegistry())
 

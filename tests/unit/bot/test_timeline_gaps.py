@@ -3,11 +3,9 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-import pytest
 from nio import MatrixRoom, RoomMemberEvent, RoomMessagesResponse, RoomMessageText, RoomTopicEvent
 
 from bot.timeline_gaps import MOST_PAGES, TimelineGaps
-from storage.database import Database
 from storage.messages import Arrived, SentMessage, take_in
 
 BOT, ANA = "@bot:h", "@ana:h"
@@ -48,14 +46,6 @@ class Client:
 def limited(events: list, *, is_limited: bool = True):
     timeline = SimpleNamespace(limited=is_limited, prev_batch="gap", events=events)
     return SimpleNamespace(rooms=SimpleNamespace(join={ROOM: SimpleNamespace(timeline=timeline)}))
-
-
-@pytest.fixture
-def db(tmp_path):
-    database = Database.in_dir(tmp_path)
-    database.create_all()
-    yield database
-    database.close()
 
 
 async def test_the_gap_is_fetched_back_to_the_last_event_seen_oldest_first(db):

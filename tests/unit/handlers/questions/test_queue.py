@@ -94,6 +94,15 @@ async def test_a_question_asked_in_a_direct_chat_is_answered_there(bot):
     assert "en privé, dans la conversation privée de @ana:t avec le bot, où la question a été posée" in ack_text
 
 
+async def test_a_question_asked_in_private_never_enters_the_faq(bot):
+    await forward(bot, room=ANA_DIRECT)
+    [(_, text)], _ = await bot.say(FANNY, f"!repondre 1 --faq {RECIPE}", room=FACILITATORS)
+    assert "a été posée en privé" in text and "rien n'a été envoyé" in text
+    assert bot.posted == []
+    [(reply, answer)], _ = await bot.say(ANA, "!q comment on fait la pâte à crêpes ?")
+    assert "farine" not in answer  # nothing of it reached the FAQ
+
+
 async def test_an_answer_the_homeserver_refuses_changes_nothing(bot):
     await forward(bot)
     bot.refuse = True

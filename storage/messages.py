@@ -25,7 +25,9 @@ class HandledEvent(SQLModel, table=True):
     before the sync token moves past it, and done once it is handled and its replies are sent. Pending
     events are handled again at start: nothing is lost to a crash, nothing is handled twice.
 
-    Holds where the event is and what kind it is, never what it says (it is fetched again if need be)."""
+    Holds where the event is, its kind and its time, never what it says nor who said it (it is fetched
+    again if need be). A done row only serves to recognise an event brought a second time (a sync
+    resumed from an older token, a gap read back), which happens within days; nothing purges them yet."""
 
     event_id: str = Field(primary_key=True)
     # When it was taken in (rows of earlier releases: when it was handled).

@@ -82,6 +82,8 @@ class Inbox:
         self._ready: deque[Arrival] = deque()
         self._queued: set[str] = set()
         self._wake = asyncio.Event()
+        # The event first in line once handled, while it waits to be marked done.
+        self._handled: str | None = None
         self._task: asyncio.Task | None = None
         self._stopping = False
         # Why the last attempt failed (None: it did not); read by /healthz through Metrics.
@@ -206,9 +208,13 @@ class Inbox:
                 self._record()
                 if self._ready:
                     arrival = self._ready[0]
-                    await handle(arrival)
+                    if self._handled != arrival.event_id:
+                        await handle(arrival)
+                        # Handled and answered: if marking it done fails, only that is tried again.
+                        self._handled = arrival.event_id
                     with self.db.session() as session:
                         mark_done(session, arrival.event_id)
+                    self._handled = None
                     self._ready.popleft()
                     self._queued.discard(arrival.event_id)
                 else:
@@ -227,6 +233,7 @@ class Inbox:
             except Exception:
                 # A bug, not an outage: retrying would fail the same way and hold every later event.
                 arrival = self._ready.popleft() if self._ready else None
+                self._handled = None
                 log.exception("Event %s could not be handled; it is dropped",
                               arrival.event_id if arrival else "?")
                 if arrival is not None:

@@ -14,7 +14,7 @@ from bot.inbox import Arrival, Inbox
 from bot.sender import HomeserverUnavailable
 from handlers.metrics import Metrics
 from storage.database import DATABASE_FILE, Database
-from storage.messages import HandledEvent, pending_events
+from storage.messages import HandledEvent, mark_done, pending_events
 
 BOT, ANA = "@bot:h", "@ana:h"
 ROOM = "!tribu:h"
@@ -155,6 +155,26 @@ async def test_a_database_outage_delays_an_event_and_is_said(db, metrics):
     assert metrics.database_down_since is None
     assert metrics.registry.get_sample_value("manufacture_event_retries_total", {"cause": "database"}) == 3
     assert states(db) == {"$q": True}
+
+
+async def test_an_event_handled_whose_done_mark_fails_is_not_handled_again(db, metrics, monkeypatch):
+    client, handler = Client(), Handler()
+    inbox = inbox_for(client, db, metrics)
+    failures = [OperationalError("UPDATE", {}, Exception("connection refused"))]
+
+    def mark_done_once_failing(session, event_id):
+        if failures:
+            raise failures.pop()
+        return mark_done(session, event_id)
+    monkeypatch.setattr("bot.inbox.mark_done", mark_done_once_failing)
+    inbox.start(handler)
+    try:
+        inbox.receive(client.rooms[ROOM], text("$form-step"))
+        inbox.end_of_sync("t1")
+        await until(lambda: states(db) == {"$form-step": True})
+    finally:
+        await inbox.stop()
+    assert handler.handled == ["$form-step"]  # a form step applied once, not twice
 
 
 async def test_while_the_database_refuses_writes_the_token_stays_behind_the_events(tmp_path, metrics):

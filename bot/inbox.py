@@ -190,8 +190,7 @@ class Inbox:
                     fresh.setdefault(arrival.event_id, arrival)
             if fresh:
                 with self.db.session() as session:
-                    done = take_in(session, [Arrived(a.event_id, a.room.room_id, a.kind,
-                                                     getattr(a.event, "server_timestamp", 0) or 0)
+                    done = take_in(session, [Arrived(a.event_id, a.room.room_id, a.kind, a.event.server_timestamp)
                                              for a in fresh.values()])
                 for arrival in fresh.values():
                     if arrival.event_id not in done:

@@ -168,6 +168,22 @@ class MatrixBot:
     async def _end_of_sync(self, answer: SyncResponse) -> None:
         self.inbox.end_of_sync(answer.next_batch, await self.gaps.missed(answer))
 
+    async def _watch_rights(self, response: SyncResponse) -> None:
+        """A member or power-level change in the facilitators' room may take someone's rights away:
+        those who lost them are told to whoever holds their sessions (the board closes them)."""
+        if not self.rights_changed:
+            return
+        touched = [room_id for room_id, info in response.rooms.join.items()
+                   if any(isinstance(event, (RoomMemberEvent, PowerLevelsEvent))
+                          for event in (*info.state, *info.timeline.events))]
+        touched += list(response.rooms.leave)
+        try:
+            if touched and self.directory.facilitators_room() in touched:
+                for callback in self.rights_changed:
+                    callback()
+        except Exception:
+            log.exception("Checking facilitators' rights after a change failed")
+
     async def _count_rate_limit(self, answer: ErrorResponse) -> None:
         if answer.status_code in ("M_LIMIT_EXCEEDED", 429):
             self.metrics.rate_limited.inc()
@@ -289,22 +305,6 @@ class MatrixBot:
             log.exception("Room key callback failed for session %s", event.session_id)
 
     # --- confidentiality -------------------------------------------------------------------
-
-    async def _watch_rights(self, response: SyncResponse) -> None:
-        """A member or power-level change in the facilitators' room may take someone's rights away:
-        those who lost them are told to whoever holds their sessions (the board closes them)."""
-        if not self.rights_changed:
-            return
-        touched = [room_id for room_id, info in response.rooms.join.items()
-                   if any(isinstance(event, (RoomMemberEvent, PowerLevelsEvent))
-                          for event in (*info.state, *info.timeline.events))]
-        touched += list(response.rooms.leave)
-        try:
-            if touched and self.directory.facilitators_room() in touched:
-                for callback in self.rights_changed:
-                    callback()
-        except Exception:
-            log.exception("Checking facilitators' rights after a change failed")
 
     async def _check_new_rooms(self, response: SyncResponse) -> None:
         try:

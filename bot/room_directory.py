@@ -85,7 +85,7 @@ class RoomDirectory:
         joined = room is not None and user_id in room.users and user_id not in room.invited_users
         if any(fnmatch.fnmatchcase(user_id, pattern) for pattern in access.facilitators):
             return joined or not access.listed_must_join
-        if room is None or not joined:
+        if not joined:
             return False
         # From room version 12 on, a room's creator outranks everyone and is absent from power_levels.
         return (user_id in self._creators.get(room.room_id, ())

@@ -118,6 +118,10 @@ def started(stack, config_path) -> BotProcess:
     return process
 
 
+def tribe(room_id: str) -> list[dict]:
+    return [{"id": room_id, "kind": "tribe", "name": "Alimentation"}]
+
+
 def assert_once(counts: dict[str, int], expected: int) -> None:
     assert len(counts) == expected
     never = [q for q, n in counts.items() if n == 0]
@@ -184,7 +188,7 @@ async def test_the_homeserver_down_for_a_minute_delays_answers_and_loses_none(ma
         async with contextlib.AsyncExitStack() as stack:
             members, room_id = await members_in_room(stack, server, tmp_path, bot_account.user_id)
             config = bot_config(server, tmp_path / "bot", bot_account,
-                                rooms=[{"id": room_id, "kind": "tribe", "name": "Alimentation"}])
+                                rooms=tribe(room_id))
             async with make_bot(config) as app:
                 await members[0].wait_joined(room_id, bot_account.user_id)
                 burst = Burst(members, room_id, bot_account.user_id)
@@ -219,7 +223,7 @@ async def test_postgresql_down_half_a_minute_delays_answers_loses_none_and_healt
         async with contextlib.AsyncExitStack() as stack:
             members, room_id = await members_in_room(stack, synapse, tmp_path, bot_account.user_id)
             config = bot_config(synapse, tmp_path / "bot", bot_account,
-                                rooms=[{"id": room_id, "kind": "tribe", "name": "Alimentation"}],
+                                rooms=tribe(room_id),
                                 extra={"database": {"url": url.render_as_string(hide_password=False)},
                                        "metrics": {"listen": f"127.0.0.1:{metrics_port}"}})
             async with make_bot(config) as app:
@@ -257,7 +261,7 @@ async def test_a_sqlite_file_locked_by_another_process_delays_answers_and_loses_
     async with contextlib.AsyncExitStack() as stack:
         members, room_id = await members_in_room(stack, synapse, tmp_path, bot_account.user_id)
         config = bot_config(synapse, tmp_path / "bot", bot_account,
-                            rooms=[{"id": room_id, "kind": "tribe", "name": "Alimentation"}])
+                            rooms=tribe(room_id))
         async with make_bot(config) as app:
             await members[0].wait_joined(room_id, bot_account.user_id)
             burst = Burst(members, room_id, bot_account.user_id)

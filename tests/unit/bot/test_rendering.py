@@ -207,6 +207,18 @@ def test_markdown_becomes_html_and_plain_drops_markers(renderer):
     assert rendered.plain == "Gras, code et source ou note ; a*b reste, snake_case aussi"
 
 
+@pytest.mark.parametrize("url", ["https://tableau.example.org/connexion?jeton=ab__cd_ef_gh*i*",
+                                 "https://x.example/_a_/__b__/`c`"])
+def test_a_bot_given_link_reads_whole_in_the_plain_body(renderer, url):
+    rendered = renderer.render(Reply(template="board/link.md.j2", context={"url": url, "minutes": 10}))
+    assert url in rendered.plain.split()
+
+
+def test_a_code_span_keeps_its_underscores_in_the_plain_body(renderer):
+    rendered = renderer.render(Reply(text="Tapez `!depot __init__` puis *ok*"))
+    assert rendered.plain == "Tapez !depot __init__ puis ok"
+
+
 def test_a_deployment_can_override_a_template(tmp_path):
     (tmp_path / "rooms").mkdir()
     (tmp_path / "rooms" / "unencrypted_alert.md.j2").write_text("Salon {{ name }} à chiffrer.")

@@ -2,6 +2,7 @@
 
 Each runs in its own process so one's memory figure is not another's.
 """
+
 from __future__ import annotations
 
 import subprocess

@@ -2,13 +2,14 @@
 
 Run: .venv/bin/python -m bench.agenda_bench
 """
+
 from __future__ import annotations
 
 import asyncio
 import random
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -28,8 +29,15 @@ VTIMEZONE = """BEGIN:VTIMEZONE\r\nTZID:Europe/Paris\r\nBEGIN:STANDARD\r\nDTSTART
 RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU\r\nTZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\nEND:STANDARD\r
 BEGIN:DAYLIGHT\r\nDTSTART:19700329T020000\r\nRRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU\r\nTZOFFSETFROM:+0100\r
 TZOFFSETTO:+0200\r\nEND:DAYLIGHT\r\nEND:VTIMEZONE\r\n"""
-RULES = ["RRULE:FREQ=WEEKLY;BYDAY=TU", "RRULE:FREQ=MONTHLY;BYDAY=1TU", "RRULE:FREQ=WEEKLY;INTERVAL=2;COUNT=20",
-         "RRULE:FREQ=DAILY;COUNT=10", "", "", ""]
+RULES = [
+    "RRULE:FREQ=WEEKLY;BYDAY=TU",
+    "RRULE:FREQ=MONTHLY;BYDAY=1TU",
+    "RRULE:FREQ=WEEKLY;INTERVAL=2;COUNT=20",
+    "RRULE:FREQ=DAILY;COUNT=10",
+    "",
+    "",
+    "",
+]
 
 
 def feed_text(feed: int, rng: random.Random) -> str:
@@ -37,15 +45,21 @@ def feed_text(feed: int, rng: random.Random) -> str:
     for number in range(EVENTS_PER_FEED):
         start = datetime(2027, 1, 4, 8, 0) + timedelta(days=rng.randrange(330), hours=rng.randrange(10))
         rule = rng.choice(RULES)
-        lines = [f"UID:f{feed}-e{number}@bench", f"DTSTART;TZID=Europe/Paris:{start:%Y%m%dT%H%M%S}",
-                 f"DTEND;TZID=Europe/Paris:{start + timedelta(hours=2):%Y%m%dT%H%M%S}",
-                 f"SUMMARY:Événement {number} du calendrier {feed}", "CATEGORIES:Tribus"]
+        lines = [
+            f"UID:f{feed}-e{number}@bench",
+            f"DTSTART;TZID=Europe/Paris:{start:%Y%m%dT%H%M%S}",
+            f"DTEND;TZID=Europe/Paris:{start + timedelta(hours=2):%Y%m%dT%H%M%S}",
+            f"SUMMARY:Événement {number} du calendrier {feed}",
+            "CATEGORIES:Tribus",
+        ]
         if rule:
             lines.append(rule)
             if rng.random() < 0.3:  # an exception date on some series
                 lines.append(f"EXDATE;TZID=Europe/Paris:{start + timedelta(days=14):%Y%m%dT%H%M%S}")
         events.append("BEGIN:VEVENT\r\n" + "".join(f"{line}\r\n" for line in lines) + "END:VEVENT\r\n")
-    return "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//bench//FR\r\n" + VTIMEZONE + "".join(events) + "END:VCALENDAR\r\n"
+    return (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//bench//FR\r\n" + VTIMEZONE + "".join(events) + "END:VCALENDAR\r\n"
+    )
 
 
 def bench_expansion() -> None:
@@ -55,8 +69,10 @@ def bench_expansion() -> None:
     began = time.perf_counter()
     calendars = [parse_calendar(text) for text in texts]
     parsed = time.perf_counter()
-    count = sum(len(expand_calendar(calendar, FeedConfig(url=f"bench:{i}"), PARIS, start, end))
-                for i, calendar in enumerate(calendars))
+    count = sum(
+        len(expand_calendar(calendar, FeedConfig(url=f"bench:{i}"), PARIS, start, end))
+        for i, calendar in enumerate(calendars)
+    )
     done = time.perf_counter()
     print(f"expansion: {FEEDS} feeds x {EVENTS_PER_FEED} events ({sum(map(len, texts)) / 1e6:.1f} MB of ICS), one year")
     print(f"  parse   {parsed - began:7.2f} s  ({(parsed - began) / FEEDS * 1000:.1f} ms/feed)")
@@ -66,21 +82,33 @@ def bench_expansion() -> None:
 
 async def bench_planning(folder: Path) -> None:
     rooms = [f"!room{n}:bench" for n in range(ROOMS)]
-    real_start = datetime.now(timezone.utc).replace(second=0, microsecond=0) + timedelta(hours=2)
+    real_start = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(hours=2)
     local = real_start.astimezone(PARIS)
     events = []
     for number in range(REMINDERS):
-        events.append(f"BEGIN:VEVENT\r\nUID:same-minute-{number}\r\n"
-                      f"DTSTART;TZID=Europe/Paris:{local:%Y%m%dT%H%M%S}\r\n"
-                      f"SUMMARY:Rendez-vous {number}\r\nCATEGORIES:salle{number % ROOMS}\r\nEND:VEVENT\r\n")
+        events.append(
+            f"BEGIN:VEVENT\r\nUID:same-minute-{number}\r\n"
+            f"DTSTART;TZID=Europe/Paris:{local:%Y%m%dT%H%M%S}\r\n"
+            f"SUMMARY:Rendez-vous {number}\r\nCATEGORIES:salle{number % ROOMS}\r\nEND:VEVENT\r\n"
+        )
     feed_path = folder / "same-minute.ics"
-    feed_path.write_text("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//bench//FR\r\n" + VTIMEZONE
-                         + "".join(events) + "END:VCALENDAR\r\n", encoding="utf-8")
-    feed = FeedConfig(url=str(feed_path), name="bench", reminders=("15m",),
-                      categories={f"salle{n}": (room,) for n, room in enumerate(rooms)})
-    config = Config(path=folder / "config.toml", matrix=MatrixConfig(homeserver="http://x", user_id="@b:x"),
-                    bot=BotConfig(data_dir=folder), access=AccessConfig(),
-                    agenda=AgendaConfig(feeds=(feed,), horizon_days=60))
+    feed_path.write_text(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//bench//FR\r\n" + VTIMEZONE + "".join(events) + "END:VCALENDAR\r\n",
+        encoding="utf-8",
+    )
+    feed = FeedConfig(
+        url=str(feed_path),
+        name="bench",
+        reminders=("15m",),
+        categories={f"salle{n}": (room,) for n, room in enumerate(rooms)},
+    )
+    config = Config(
+        path=folder / "config.toml",
+        matrix=MatrixConfig(homeserver="http://x", user_id="@b:x"),
+        bot=BotConfig(data_dir=folder),
+        access=AccessConfig(),
+        agenda=AgendaConfig(feeds=(feed,), horizon_days=60),
+    )
     db = Database.in_dir(folder)
     db.create_all()
     with db.session() as session:
@@ -92,8 +120,8 @@ async def bench_planning(folder: Path) -> None:
         posted.append(reply.txn_key)
         return f"$e{len(posted)}"
 
-    now = [datetime.now(timezone.utc)]
-    scheduler = AsyncIOScheduler(timezone=timezone.utc)
+    now = [datetime.now(UTC)]
+    scheduler = AsyncIOScheduler(timezone=UTC)
     scheduler.start(paused=True)
     services = Services(config=config, db=db, bot_user_id="@b:x", post=post, clock=lambda: now[0], scheduler=scheduler)
     service = ReminderService(services)
@@ -118,8 +146,10 @@ async def bench_planning(folder: Path) -> None:
     began = time.perf_counter()
     fired = await service.fire_due_now()
     done = time.perf_counter()
-    print(f"  fire {fired} rows (instant post)          {done - began:6.3f} s  "
-          f"({(done - began) / max(fired, 1) * 1000:.2f} ms/row, {len(posted)} posts)")
+    print(
+        f"  fire {fired} rows (instant post)          {done - began:6.3f} s  "
+        f"({(done - began) / max(fired, 1) * 1000:.2f} ms/row, {len(posted)} posts)"
+    )
     scheduler.shutdown(wait=False)
     db.close()
 

@@ -8,6 +8,7 @@ page, is timed beside them.
 
 Run: .venv/bin/python -m bench.board_speed
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -17,7 +18,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from aiohttp.test_utils import TestClient, TestServer
@@ -42,7 +43,7 @@ TRIBES = ("Alimentation", "Énergie", "Mobilité", "Habitat", "Eau", "Culture")
 TARGET_MS = 100.0
 ROUNDS = 30
 FACILITATOR = "@fanny:bench"
-NOW = datetime.now(timezone.utc)
+NOW = datetime.now(UTC)
 
 
 def fill(db: Database) -> None:
@@ -53,72 +54,144 @@ def fill(db: Database) -> None:
             shared = rng.random() > 0.1
             tribe = rng.choice(TRIBES)
             title = f"Projet n°{n} pour le territoire"
-            session.add(Deposit(
-                reference=f"DEP-2026-{n:04d}", year=2026, sequence=n, title=title, tribe=tribe,
-                carrier=f"@membre{n % 400}:bench", depositor=f"@membre{n % 400}:bench",
-                status=rng.choice(DEPOSIT_STATUSES), visibility="facilitators", origin_room_id="!tribu:bench",
-                origin_confidential=not shared, content_shared=shared, created_at=created,
-                answers={"title": title, "tribe": tribe, "territory": "Diois", "description": "Un projet. " * 20,
-                         "needs": ["partners", "funding"], "stage": "idea", "contact": "porteur@example.org"},
-                history=[{"status": "nouveau", "at": created.isoformat(), "by": f"@membre{n % 400}:bench",
-                          "comment": ""}]))
+            session.add(
+                Deposit(
+                    reference=f"DEP-2026-{n:04d}",
+                    year=2026,
+                    sequence=n,
+                    title=title,
+                    tribe=tribe,
+                    carrier=f"@membre{n % 400}:bench",
+                    depositor=f"@membre{n % 400}:bench",
+                    status=rng.choice(DEPOSIT_STATUSES),
+                    visibility="facilitators",
+                    origin_room_id="!tribu:bench",
+                    origin_confidential=not shared,
+                    content_shared=shared,
+                    created_at=created,
+                    answers={
+                        "title": title,
+                        "tribe": tribe,
+                        "territory": "Diois",
+                        "description": "Un projet. " * 20,
+                        "needs": ["partners", "funding"],
+                        "stage": "idea",
+                        "contact": "porteur@example.org",
+                    },
+                    history=[
+                        {"status": "nouveau", "at": created.isoformat(), "by": f"@membre{n % 400}:bench", "comment": ""}
+                    ],
+                )
+            )
         for n in range(QUESTIONS):
             asked = NOW - timedelta(minutes=rng.randrange(120 * 24 * 60))
-            session.add(AnswerRecord(room_id="!tribu:bench", asker=f"@membre{n % 400}:bench",
-                                     question=f"Question n°{n} ?", answered=rng.random() > 0.3, created_at=asked))
+            session.add(
+                AnswerRecord(
+                    room_id="!tribu:bench",
+                    asker=f"@membre{n % 400}:bench",
+                    question=f"Question n°{n} ?",
+                    answered=rng.random() > 0.3,
+                    created_at=asked,
+                )
+            )
             waiting = n >= QUESTIONS - WAITING
-            session.add(ForwardedQuestion(
-                room_id="!tribu:bench", room_name="Alimentation", asker=f"@membre{n % 400}:bench",
-                question=f"Question transmise n°{n} : qui contacter pour un local ?", event_id=f"$q{n}",
-                created_at=asked, answer=None if waiting else "Réponse.", answered_by=None if waiting else FACILITATOR,
-                answered_at=None if waiting else asked + timedelta(hours=3)))
+            session.add(
+                ForwardedQuestion(
+                    room_id="!tribu:bench",
+                    room_name="Alimentation",
+                    asker=f"@membre{n % 400}:bench",
+                    question=f"Question transmise n°{n} : qui contacter pour un local ?",
+                    event_id=f"$q{n}",
+                    created_at=asked,
+                    answer=None if waiting else "Réponse.",
+                    answered_by=None if waiting else FACILITATOR,
+                    answered_at=None if waiting else asked + timedelta(hours=3),
+                )
+            )
         for n in range(VOTES):
-            session.add(AnswerFeedback(answer_id=rng.randrange(1, QUESTIONS), user_id=f"@membre{n % 400}:bench",
-                                       vote=rng.choice(("up", "up", "down")),
-                                       created_at=NOW - timedelta(minutes=rng.randrange(120 * 24 * 60))))
+            session.add(
+                AnswerFeedback(
+                    answer_id=rng.randrange(1, QUESTIONS),
+                    user_id=f"@membre{n % 400}:bench",
+                    vote=rng.choice(("up", "up", "down")),
+                    created_at=NOW - timedelta(minutes=rng.randrange(120 * 24 * 60)),
+                )
+            )
         for n in range(FAQ_ENTRIES):
             source = f"faq/{n:012d}"
             session.add(KnowledgeDocument(collection=FAQ, source=source, root="faq", title="FAQ", doc_hash=str(n)))
-            session.add(KnowledgeChunk(collection=FAQ, source=source, heading=f"Question fréquente n°{n} ?",
-                                       heading_path=["FAQ", f"Question fréquente n°{n} ?"], text="Réponse. " * 30,
-                                       content_hash=str(n)))
+            session.add(
+                KnowledgeChunk(
+                    collection=FAQ,
+                    source=source,
+                    heading=f"Question fréquente n°{n} ?",
+                    heading_path=["FAQ", f"Question fréquente n°{n} ?"],
+                    text="Réponse. " * 30,
+                    content_hash=str(n),
+                )
+            )
         for n in range(REMINDERS):
             due = NOW + timedelta(hours=rng.randrange(1, 24 * 60))
             manual = n % 2 == 0
-            session.add(ReminderRow(kind=BROADCAST if manual else EVENT, source="manual" if manual else "config",
-                                    occurrence_key=f"r{n}", title=f"Atelier {n}", text=f"Pensez à l'atelier {n}",
-                                    due_at=due, start=due + timedelta(days=1),
-                                    targets=json.dumps([rng.choice(["tribus", "pairs", "tous"])])))
+            session.add(
+                ReminderRow(
+                    kind=BROADCAST if manual else EVENT,
+                    source="manual" if manual else "config",
+                    occurrence_key=f"r{n}",
+                    title=f"Atelier {n}",
+                    text=f"Pensez à l'atelier {n}",
+                    due_at=due,
+                    start=due + timedelta(days=1),
+                    targets=json.dumps([rng.choice(["tribus", "pairs", "tous"])]),
+                )
+            )
 
 
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 async def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         data = Path(folder)
-        config = parse_config({
-            "matrix": {"homeserver": "http://127.0.0.1:1", "user_id": "@bot:bench"},
-            "bot": {"data_dir": str(data)}, "access": {"facilitators": [FACILITATOR]},
-            "board": {"listen": "127.0.0.1:8470"},
-            "rooms": [{"id": "!tribu:bench", "kind": "tribe", "name": tribe} for tribe in TRIBES[:1]],
-            "agenda": {"recurring": [{"title": "Permanence", "rrule": "FREQ=WEEKLY;BYDAY=TU", "time": "10:00",
-                                      "rooms": ["tous"], "reminders": ["1d"]}]}}, data / "config.toml")
+        config = parse_config(
+            {
+                "matrix": {"homeserver": "http://127.0.0.1:1", "user_id": "@bot:bench"},
+                "bot": {"data_dir": str(data)},
+                "access": {"facilitators": [FACILITATOR]},
+                "board": {"listen": "127.0.0.1:8470"},
+                "rooms": [{"id": "!tribu:bench", "kind": "tribe", "name": tribe} for tribe in TRIBES[:1]],
+                "agenda": {
+                    "recurring": [
+                        {
+                            "title": "Permanence",
+                            "rrule": "FREQ=WEEKLY;BYDAY=TU",
+                            "time": "10:00",
+                            "rooms": ["tous"],
+                            "reminders": ["1d"],
+                        }
+                    ]
+                },
+            },
+            data / "config.toml",
+        )
         db = Database.in_dir(data)
         db.create_all()
         started = time.perf_counter()
         fill(db)
-        print(f"Base remplie en {time.perf_counter() - started:.1f} s : {DEPOSITS} dépôts, {QUESTIONS} questions "
-              f"posées et {QUESTIONS} transmises ({WAITING} en attente), {VOTES} votes, {FAQ_ENTRIES} entrées de FAQ, "
-              f"{REMINDERS} rappels.")
+        print(
+            f"Base remplie en {time.perf_counter() - started:.1f} s : {DEPOSITS} dépôts, {QUESTIONS} questions "
+            f"posées et {QUESTIONS} transmises ({WAITING} en attente), {VOTES} votes, {FAQ_ENTRIES} entrées de FAQ, "
+            f"{REMINDERS} rappels."
+        )
 
         async def post(reply):
             return None
 
-        services = Services(config=config, db=db, bot_user_id="@bot:bench", post=post,
-                            deposit_form=load_form(config.deposits.form_path))
+        services = Services(
+            config=config, db=db, bot_user_id="@bot:bench", post=post, deposit_form=load_form(config.deposits.form_path)
+        )
         links = LoginLinks(b"b" * 32, config.board.base_url, services.clock)
         renderer = Renderer(build_template_environment())
         auth = Auth(db, links, config.board, lambda user: user == FACILITATOR, services.clock)
@@ -157,9 +230,13 @@ async def main() -> int:
                 response = await client.get("/depots/export.csv")
                 body = await response.read()
                 times.append((time.perf_counter() - began) * 1000)
-            print(f"{'Export CSV (téléchargement, ' + str(DEPOSITS) + ' dépôts)':40} {statistics.median(times):7.1f} ms "
-                  f"{max(times):7.1f} ms  ({len(body) // 1024} Ko, hors objectif : un fichier, pas une page)")
-            print(f"\nPire p95 des pages : {worst:.1f} ms — {'objectif tenu' if worst < TARGET_MS else 'objectif MANQUÉ'}")
+            print(
+                f"{'Export CSV (téléchargement, ' + str(DEPOSITS) + ' dépôts)':40} {statistics.median(times):7.1f} ms "
+                f"{max(times):7.1f} ms  ({len(body) // 1024} Ko, hors objectif : un fichier, pas une page)"
+            )
+            print(
+                f"\nPire p95 des pages : {worst:.1f} ms — {'objectif tenu' if worst < TARGET_MS else 'objectif MANQUÉ'}"
+            )
             return 0 if worst < TARGET_MS else 1
         finally:
             await client.close()

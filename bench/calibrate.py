@@ -7,20 +7,22 @@ out-of-domain ones abstained, halved); among equally good thresholds it takes th
 widest gap between two observed confidences, the one least sensitive to a new question. Paste
 the printed value into knowledge/calibration.py.
 """
+
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
 from bench.retrieval_eval import EVAL_DIR, build_service, load_questions, quality, run_all
+import itertools
 
 
 def best_threshold(inside: list[float], outside: list[float]) -> tuple[float, float]:
     """(threshold, balanced accuracy) for confidences of in-domain and out-of-domain questions."""
     # An infinite confidence stands for a question the rule answers whatever the threshold.
     values = sorted(v for v in set(inside) | set(outside) if v != float("inf"))
-    cuts = [values[0] - 1e-3] + [(a + b) / 2 for a, b in zip(values, values[1:])] + [values[-1] + 1e-3]
-    gaps = [0.0] + [b - a for a, b in zip(values, values[1:])] + [0.0]
+    cuts = [values[0] - 1e-3] + [(a + b) / 2 for a, b in itertools.pairwise(values)] + [values[-1] + 1e-3]
+    gaps = [0.0] + [b - a for a, b in itertools.pairwise(values)] + [0.0]
 
     def accuracy(t: float) -> float:
         answered = sum(c >= t for c in inside) / len(inside)
@@ -40,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     service = build_service(args.backend, args.model, args.data_dir)
 
     runs = run_all(service, load_questions(EVAL_DIR / "questions.jsonl"), service.method)
+
     # Questions answered on lexical evidence (knowledge.calibration) do not depend on the threshold.
     def confidence(ranking):
         forced = service.rule.lexical_support and ranking.lexical_support
@@ -47,8 +50,10 @@ def main(argv: list[str] | None = None) -> int:
 
     inside = [confidence(r.ranking) for r in runs if r.question.in_domain]
     outside = [confidence(r.ranking) for r in runs if not r.question.in_domain]
-    print(f"answered on lexical evidence: {sum(c == float('inf') for c in inside)} in-domain, "
-          f"{sum(c == float('inf') for c in outside)} out-of-domain")
+    print(
+        f"answered on lexical evidence: {sum(c == float('inf') for c in inside)} in-domain, "
+        f"{sum(c == float('inf') for c in outside)} out-of-domain"
+    )
     threshold, accuracy = best_threshold(inside, outside)
     print(f"in-domain confidence: min {min(inside):.4f}, median {sorted(inside)[len(inside) // 2]:.4f}")
     print(f"out-of-domain confidence: max {max(outside):.4f}, median {sorted(outside)[len(outside) // 2]:.4f}")

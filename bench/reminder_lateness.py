@@ -5,6 +5,7 @@ Lateness = the server's timestamp of the posted message minus the reminder's due
 Run: .venv/bin/python -m bench.reminder_lateness [--rooms 100] [--per-room 10]
 Target (issue 5): p95 under 5 s.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,7 +15,7 @@ import re
 import statistics
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psutil
@@ -45,19 +46,24 @@ async def main(rooms: int, per_room: int) -> None:
             bot = synapse.register("bot")
             human = await MatrixUser(synapse.url, synapse.register("human"), tmp / "human").start()
             room_ids = [await human.create_room(f"Tribu {n}", invite=(bot.user_id,)) for n in range(rooms)]
-            config = parse_config({
-                "matrix": {"homeserver": synapse.url, "user_id": bot.user_id, "password": bot.password},
-                "bot": {"data_dir": str(tmp / "data"), "log_level": "WARNING"},
-                "access": {"allowed_inviters": ["@human:localhost"], "facilitators": ["@human:localhost"]},
-                "rooms": [{"id": room_id, "kind": "tribe", "name": f"Tribu {n}"} for n, room_id in enumerate(room_ids)],
-            }, tmp / "config.toml")
+            config = parse_config(
+                {
+                    "matrix": {"homeserver": synapse.url, "user_id": bot.user_id, "password": bot.password},
+                    "bot": {"data_dir": str(tmp / "data"), "log_level": "WARNING"},
+                    "access": {"allowed_inviters": ["@human:localhost"], "facilitators": ["@human:localhost"]},
+                    "rooms": [
+                        {"id": room_id, "kind": "tribe", "name": f"Tribu {n}"} for n, room_id in enumerate(room_ids)
+                    ],
+                },
+                tmp / "config.toml",
+            )
             app = build_app(config)
             await app.start()
             sync = asyncio.create_task(app.matrix.sync_forever())
             try:
                 for room_id in room_ids:
                     await human.wait_joined(room_id, bot.user_id, timeout=120)
-                due = datetime.now(timezone.utc) + timedelta(seconds=LEAD_SECONDS)
+                due = datetime.now(UTC) + timedelta(seconds=LEAD_SECONDS)
                 cpu_before = cpu_seconds(synapse.process.pid), cpu_seconds(os.getpid())
                 started = time.perf_counter()
                 for room_id in room_ids:
@@ -65,15 +71,21 @@ async def main(rooms: int, per_room: int) -> None:
                         app.reminders.schedule_manual(f"Rappel n°{n}", due, (room_id,), "@human:localhost")
                 planning = time.perf_counter() - started
                 total = rooms * per_room
-                await human.wait_until(lambda: delivered(human.messages(sender=bot.user_id)) >= total,
-                                       timeout=LEAD_SECONDS + 300, what=f"{total} reminders")
+                await human.wait_until(
+                    lambda: delivered(human.messages(sender=bot.user_id)) >= total,
+                    timeout=LEAD_SECONDS + 300,
+                    what=f"{total} reminders",
+                )
                 cpu_synapse = cpu_seconds(synapse.process.pid) - cpu_before[0]
                 cpu_bot = cpu_seconds(os.getpid()) - cpu_before[1]
                 await asyncio.sleep(2)
                 received = human.messages(sender=bot.user_id)
                 # One entry per reminder: a digest carries several, each as late as its message.
-                items = [(e.room_id, n, e.server_timestamp / 1000 - due.timestamp())
-                         for e in received for n in re.findall(r"Rappel n°(\d+)", e.body)]
+                items = [
+                    (e.room_id, n, e.server_timestamp / 1000 - due.timestamp())
+                    for e in received
+                    for n in re.findall(r"Rappel n°(\d+)", e.body)
+                ]
                 lateness = [late for _, _, late in items]
             finally:
                 sync.cancel()
@@ -83,10 +95,14 @@ async def main(rooms: int, per_room: int) -> None:
             synapse.stop()
     print(f"{total} rappels dus à la même seconde dans {rooms} salons (cible : p95 du retard < 5 s)")
     print(f"  planification : {planning * 1000:.0f} ms pour {total} rappels (lignes + tâches)")
-    print(f"  messages reçus : {len(received)} ; rappels reçus : {len(items)} "
-          f"(doublons : {len(items) - len({(room, n) for room, n, _ in items})})")
-    print(f"  retard : médiane {statistics.median(lateness):.2f} s   p95 {percentile(lateness, 0.95):.2f} s"
-          f"   min {min(lateness):.2f} s   max {max(lateness):.2f} s")
+    print(
+        f"  messages reçus : {len(received)} ; rappels reçus : {len(items)} "
+        f"(doublons : {len(items) - len({(room, n) for room, n, _ in items})})"
+    )
+    print(
+        f"  retard : médiane {statistics.median(lateness):.2f} s   p95 {percentile(lateness, 0.95):.2f} s"
+        f"   min {min(lateness):.2f} s   max {max(lateness):.2f} s"
+    )
     print(f"  CPU pendant la salve : Synapse {cpu_synapse:.1f} s, bot et client de test {cpu_bot:.1f} s")
 
 

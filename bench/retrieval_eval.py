@@ -6,6 +6,7 @@ A question hits when a returned chunk's heading is one of its expected headings;
 no expected heading is out of domain and must be abstained on. The shipped pack is indexed into a
 cache folder (incremental, so later runs start in a second).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,6 +42,7 @@ class Question:
 @dataclass
 class Run:
     """One question's ranked candidates under one method."""
+
     question: Question
     ranking: Ranking
 
@@ -64,8 +66,10 @@ def build_service(backend: str, model: str, data_dir: Path | None) -> SearchServ
     service = SearchService(Database.in_dir(data_dir), embedder)
     started = time.perf_counter()
     report = service.start_sync()
-    print(f"index: {service.index.size()} chunks ({report.chunks_added} embedded now, "
-          f"{report.chunks_reused} reused) in {time.perf_counter() - started:.1f} s — {embedder.name}")
+    print(
+        f"index: {service.index.size()} chunks ({report.chunks_added} embedded now, "
+        f"{report.chunks_reused} reused) in {time.perf_counter() - started:.1f} s — {embedder.name}"
+    )
     return service
 
 
@@ -91,8 +95,7 @@ def quality(runs: list[Run], rule: AbstentionRule | None) -> dict[str, float]:
     }
     if rule is not None:
         figures["answered_in"] = sum(rule.answers(r.ranking) for r in in_domain) / len(in_domain)
-        figures["abstained_out"] = (sum(not rule.answers(r.ranking) for r in out) / len(out)
-                                    if out else float("nan"))
+        figures["abstained_out"] = sum(not rule.answers(r.ranking) for r in out) / len(out) if out else float("nan")
     return figures
 
 
@@ -102,8 +105,10 @@ def misses(runs: list[Run], rule: AbstentionRule | None) -> list[str]:
         conf = rule.confidence(r.ranking) if rule else 0.0
         top = r.ranking.candidates[0].chunk.heading if r.ranking.candidates else "—"
         if r.question.in_domain and r.rank() != 1:
-            lines.append(f"  rank {r.rank()}  conf {conf:.3f}  {r.question.question!r} -> {top!r} "
-                         f"(attendu {list(r.question.expected)})")
+            lines.append(
+                f"  rank {r.rank()}  conf {conf:.3f}  {r.question.question!r} -> {top!r} "
+                f"(attendu {list(r.question.expected)})"
+            )
         elif rule and r.question.in_domain and not rule.answers(r.ranking):
             lines.append(f"  abstained conf {conf:.3f}  {r.question.question!r}")
         elif rule and not r.question.in_domain and rule.answers(r.ranking):
@@ -135,9 +140,11 @@ def main(argv: list[str] | None = None) -> int:
             elapsed = (time.perf_counter() - started) / len(questions) * 1000
             # The calibrated rule belongs to the hybrid ranking; other methods show ranking only.
             f = quality(runs, rule if method == service.method else None)
-            abst = (f"{f['answered_in']:>13.3f} {f['abstained_out']:>15.3f}" if "answered_in" in f else "")
-            print(f"  {method:8} {f['hit@1']:>6.3f} {f['hit@3']:>6.3f} {f['mrr']:>6.3f} {abst}"
-                  f"   ({elapsed:.0f} ms/question)")
+            abst = f"{f['answered_in']:>13.3f} {f['abstained_out']:>15.3f}" if "answered_in" in f else ""
+            print(
+                f"  {method:8} {f['hit@1']:>6.3f} {f['hit@3']:>6.3f} {f['mrr']:>6.3f} {abst}"
+                f"   ({elapsed:.0f} ms/question)"
+            )
             if args.verbose and method == service.method:
                 print("\n".join(misses(runs, rule)))
     return 0

@@ -12,6 +12,7 @@ real model, inside the timed section, as in production. Texts are French-ish sen
 the shipped pack's vocabulary, so BM25 sees a realistic vocabulary. Ingestion is measured apart,
 with real embeddings of a few hundred chunks.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,9 +38,15 @@ from storage.database import Database
 from storage.knowledge import KnowledgeChunk
 
 QUESTIONS = [
-    "Comment créer la confiance avec les habitants ?", "c quoi une tribu", "Qui finance l'animation ?",
-    "Comment mobiliser les élus sur la durée ?", "quand a lieu la permanence", "Quel rôle pour les agents ?",
-    "Comment reproduire un projet ailleurs ?", "les fondamenteaux c'est quoi ?", "SCIC",
+    "Comment créer la confiance avec les habitants ?",
+    "c quoi une tribu",
+    "Qui finance l'animation ?",
+    "Comment mobiliser les élus sur la durée ?",
+    "quand a lieu la permanence",
+    "Quel rôle pour les agents ?",
+    "Comment reproduire un projet ailleurs ?",
+    "les fondamenteaux c'est quoi ?",
+    "SCIC",
     "Quel temps fera-t-il demain à Lyon ?",
 ]
 
@@ -53,8 +60,9 @@ def vocabulary() -> list[str]:
     return re.findall(r"[A-Za-zÀ-ÿ'’-]{2,}", text)
 
 
-def generated_rows(first: int, n: int, dim: int, rng: random.Random, words: list[str],
-                   embedder: str) -> list[KnowledgeChunk]:
+def generated_rows(
+    first: int, n: int, dim: int, rng: random.Random, words: list[str], embedder: str
+) -> list[KnowledgeChunk]:
     """Chunks `first`…`first + n - 1` with random text and random unit vectors, ready to insert."""
     vectors = np.random.default_rng(rng.randrange(2**32)).standard_normal((n, dim)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -62,9 +70,20 @@ def generated_rows(first: int, n: int, dim: int, rng: random.Random, words: list
     for i in range(first, first + n):
         path = [f"Document {i // 40}", " ".join(rng.choices(words, k=3)).capitalize()]
         text = " ".join(rng.choices(words, k=rng.randint(120, 200))).capitalize() + "."
-        rows.append(KnowledgeChunk(id=i + 1, collection="referentiel", source=f"doc-{i // 40}.md", ordinal=i % 40,
-                                   heading=path[-1], heading_path=path, text=text, content_hash=str(i),
-                                   embedding=KnowledgeChunk.pack(vectors[i - first]), embedder=embedder))
+        rows.append(
+            KnowledgeChunk(
+                id=i + 1,
+                collection="referentiel",
+                source=f"doc-{i // 40}.md",
+                ordinal=i % 40,
+                heading=path[-1],
+                heading_path=path,
+                text=text,
+                content_hash=str(i),
+                embedding=KnowledgeChunk.pack(vectors[i - first]),
+                embedder=embedder,
+            )
+        )
     return rows
 
 
@@ -97,17 +116,23 @@ def measure_ingestion(embedder, n_chunks: int, words: list[str]) -> None:
         files = []
         per_file = 10
         for f in range(max(1, n_chunks // per_file)):
-            sections = [f"## Section {s} {' '.join(rng.choices(words, k=2))}\n\n"
-                        + " ".join(rng.choices(words, k=rng.randint(60, 150))) + "." for s in range(per_file)]
+            sections = [
+                f"## Section {s} {' '.join(rng.choices(words, k=2))}\n\n"
+                + " ".join(rng.choices(words, k=rng.randint(60, 150)))
+                + "."
+                for s in range(per_file)
+            ]
             path = folder / f"doc-{f}.md"
             path.write_text(f"# Document {f}\n\n" + "\n\n".join(sections), encoding="utf-8")
             files.append(SourceFile(path, path.name, str(folder)))
         db = Database.in_dir(Path(tmp) / "data")
         db.create_all()
         report = Ingestor(db, embedder, progress=False).ingest(files, "bench")
-        print(f"ingestion, real embeddings: {report.chunks_added} chunks in {report.seconds:.1f} s "
-              f"= {report.chunks_added / report.seconds:.1f} chunks/s overall "
-              f"({report.embed_rate:.1f}/s embedding only)")
+        print(
+            f"ingestion, real embeddings: {report.chunks_added} chunks in {report.seconds:.1f} s "
+            f"= {report.chunks_added / report.seconds:.1f} chunks/s overall "
+            f"({report.embed_rate:.1f}/s embedding only)"
+        )
         again = Ingestor(db, embedder, progress=False).ingest(files, "bench")
         print(f"re-ingestion, nothing changed: {again.chunks_reused} chunks reused in {again.seconds * 1000:.0f} ms")
         db.close()
@@ -130,9 +155,17 @@ def restart(data_dir: Path, queries: int) -> dict:
     since_exec = time.time() - psutil.Process().create_time()
     ready_rss = rss_mb()
     times = timed_queries(service, queries)
-    return {"model_s": model_s, "index_s": index_s, "ready_s": ready_s, "since_exec_s": since_exec,
-            "ready_rss": ready_rss, "rss": rss_mb(), "p50": float(np.percentile(times, 50)),
-            "p95": float(np.percentile(times, 95)), "max": float(times.max())}
+    return {
+        "model_s": model_s,
+        "index_s": index_s,
+        "ready_s": ready_s,
+        "since_exec_s": since_exec,
+        "ready_rss": ready_rss,
+        "rss": rss_mb(),
+        "p50": float(np.percentile(times, 50)),
+        "p95": float(np.percentile(times, 95)),
+        "max": float(times.max()),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,8 +182,10 @@ def main(argv: list[str] | None = None) -> int:
     base = rss_mb()
     started = time.perf_counter()
     embedder = build_embedder(KnowledgeConfig())
-    print(f"model {embedder.name}: loaded in {time.perf_counter() - started:.2f} s, "
-          f"RSS {rss_mb():.0f} MB (process before model: {base:.0f} MB)")
+    print(
+        f"model {embedder.name}: loaded in {time.perf_counter() - started:.2f} s, "
+        f"RSS {rss_mb():.0f} MB (process before model: {base:.0f} MB)"
+    )
     print("NOTE: generated corpora use random normalised passage vectors; queries use the real model.")
     words = vocabulary()
     rng = random.Random(42)
@@ -171,16 +206,26 @@ def main(argv: list[str] | None = None) -> int:
             SearchIndex(folder=data_dir / INDEX_FOLDER).load(db, embedder.name)
             build_s = time.perf_counter() - started
             db.close()
-            print(f"\n{size} chunks (inserted in {insert_s:.1f} s): first start builds and saves the index "
-                  f"in {build_s:.1f} s")
-            child = subprocess.run([sys.executable, "-m", "bench.retrieval_speed", "--restart", tmp,
-                                    "--queries", str(args.queries)], capture_output=True, text=True, check=True)
+            print(
+                f"\n{size} chunks (inserted in {insert_s:.1f} s): first start builds and saves the index "
+                f"in {build_s:.1f} s"
+            )
+            child = subprocess.run(
+                [sys.executable, "-m", "bench.retrieval_speed", "--restart", tmp, "--queries", str(args.queries)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             r = json.loads(child.stdout.splitlines()[-1])
-            print(f"  restart, a fresh process: ready to answer {r['ready_s']:.2f} s after start "
-                  f"(model {r['model_s']:.2f} s, saved index {r['index_s']:.2f} s, first answer included; "
-                  f"{r['since_exec_s']:.2f} s since exec with the imports), RSS {r['ready_rss']:.0f} MB with the model")
-            print(f"  warm ask, query embedding included ({args.queries} queries): p50 {r['p50']:.1f} ms, "
-                  f"p95 {r['p95']:.1f} ms, max {r['max']:.1f} ms; RSS after them {r['rss']:.0f} MB")
+            print(
+                f"  restart, a fresh process: ready to answer {r['ready_s']:.2f} s after start "
+                f"(model {r['model_s']:.2f} s, saved index {r['index_s']:.2f} s, first answer included; "
+                f"{r['since_exec_s']:.2f} s since exec with the imports), RSS {r['ready_rss']:.0f} MB with the model"
+            )
+            print(
+                f"  warm ask, query embedding included ({args.queries} queries): p50 {r['p50']:.1f} ms, "
+                f"p95 {r['p95']:.1f} ms, max {r['max']:.1f} ms; RSS after them {r['rss']:.0f} MB"
+            )
     print()
     measure_ingestion(embedder, args.ingest, words)
     print(f"final RSS {rss_mb():.0f} MB")

@@ -4,6 +4,7 @@ and the bot's memory. The bot runs as its own process, as in production.
 Run: .venv/bin/python -m bench.roundtrip [--messages 100]
 Targets (issue 2): median < 150 ms, p95 < 300 ms, RSS < 150 MB without a search model.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,13 +21,12 @@ import psutil
 from bot.matrix_person import MatrixUser
 from bot.synapse_local import LocalSynapse
 
-
 WARM_UP = 10
 
 
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 async def measure_room(human: MatrixUser, bot_user_id: str, encrypted: bool, count: int) -> list[float]:
@@ -57,7 +57,7 @@ homeserver = "{synapse.url}"
 user_id = "{bot.user_id}"
 password = "{bot.password}"
 [bot]
-data_dir = "{tmp / 'data'}"
+data_dir = "{tmp / "data"}"
 log_level = "WARNING"
 [access]
 allowed_inviters = ["@human:localhost"]
@@ -78,22 +78,33 @@ enabled = {"true" if with_model else "false"}
                 bot_process.terminate()
                 bot_process.wait(timeout=20)
             synapse.stop()
-    print(f"Aller-retour `!aide` → réponse, {count} messages par salon après {WARM_UP} d'échauffement (cible : médiane < 150 ms, p95 < 300 ms)")
+    print(
+        f"Aller-retour `!aide` → réponse, {count} messages par salon après {WARM_UP} d'échauffement (cible : médiane < 150 ms, p95 < 300 ms)"
+    )
     for label, timings in results.items():
-        print(f"  {label:18s} médiane {statistics.median(timings):6.1f} ms   p95 {percentile(timings, 0.95):6.1f} ms"
-              f"   max {max(timings):6.1f} ms")
+        print(
+            f"  {label:18s} médiane {statistics.median(timings):6.1f} ms   p95 {percentile(timings, 0.95):6.1f} ms"
+            f"   max {max(timings):6.1f} ms"
+        )
     if with_model:
-        print(f"Mémoire du bot (RSS, modèle de recherche par défaut chargé, référentiel indexé) : {rss:.0f} MiB "
-              "(cible < 500 MB)")
+        print(
+            f"Mémoire du bot (RSS, modèle de recherche par défaut chargé, référentiel indexé) : {rss:.0f} MiB "
+            "(cible < 500 MB)"
+        )
     else:
-        print(f"Mémoire du bot (RSS, sans modèle de recherche : knowledge.enabled = false) : {rss:.0f} MiB "
-              "(cible < 150 MB)")
+        print(
+            f"Mémoire du bot (RSS, sans modèle de recherche : knowledge.enabled = false) : {rss:.0f} MiB "
+            "(cible < 150 MB)"
+        )
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=100)
-    parser.add_argument("--with-model", action="store_true",
-                        help="load the default search model (issue 3's memory figure) instead of none (issue 2's)")
+    parser.add_argument(
+        "--with-model",
+        action="store_true",
+        help="load the default search model (issue 3's memory figure) instead of none (issue 2's)",
+    )
     arguments = parser.parse_args()
     asyncio.run(main(arguments.messages, arguments.with_model))

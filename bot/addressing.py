@@ -6,6 +6,7 @@ prefix, mentions the bot on purpose (m.mentions, or a pill linking to the bot in
 starts with the bot's name followed by « : » or « , » (older clients), replies to one of the bot's
 messages, is in a thread the bot takes part in, or is said in a direct chat.
 """
+
 from __future__ import annotations
 
 import re
@@ -44,9 +45,9 @@ def mentions_user(content: dict, user_id: str) -> bool:
     localpart_and_server = user_id[1:]
     for href in _HREF.findall(formatted):
         target = unquote(href)
-        if target.startswith("https://matrix.to/#/") and target[len("https://matrix.to/#/"):].split("?")[0] == user_id:
+        if target.startswith("https://matrix.to/#/") and target[len("https://matrix.to/#/") :].split("?")[0] == user_id:
             return True
-        if target.startswith("matrix:u/") and target[len("matrix:u/"):].split("?")[0] == localpart_and_server:
+        if target.startswith("matrix:u/") and target[len("matrix:u/") :].split("?")[0] == localpart_and_server:
             return True
     return False
 
@@ -55,7 +56,7 @@ def _leading_name(body: str, names: list[str]) -> str | None:
     """The longest of the bot's names the body starts with, as a whole word (longest: « @manufacture:x.org »
     is not « @manufacture » followed by « : »)."""
     for name in sorted(names, key=len, reverse=True):
-        if name and body[:len(name)].casefold() == name.casefold() and not body[len(name):len(name) + 1].isalnum():
+        if name and body[: len(name)].casefold() == name.casefold() and not body[len(name) : len(name) + 1].isalnum():
             return name
     return None
 
@@ -65,7 +66,7 @@ def _name_call(body: str, names: list[str]) -> str | None:
     name = _leading_name(body, names)
     if name is None:
         return None
-    rest = body[len(name):].lstrip()
+    rest = body[len(name) :].lstrip()
     return rest[1:].strip() if rest[:1] in (":", ",") else None
 
 
@@ -74,7 +75,7 @@ def strip_call(body: str, names: list[str]) -> str:
     name = _leading_name(body, names)
     if name is None:
         return body
-    rest = body[len(name):].lstrip()
+    rest = body[len(name) :].lstrip()
     return (rest[1:] if rest[:1] in (":", ",") else rest).strip()
 
 
@@ -87,8 +88,21 @@ class Addressing:
         localpart = self.bot_user_id[1:].split(":", 1)[0]
         return [n for n in (display_name, self.bot_user_id, "@" + localpart) if n]
 
-    def is_addressed(self, body: str, content: dict, *, display_name: str | None, is_direct: bool,
-                     replies_to_bot: bool, in_bot_thread: bool) -> bool:
-        return (is_direct or body.startswith(self.prefix) or mentions_user(content, self.bot_user_id)
-                or _name_call(body, self.names(display_name)) is not None
-                or replies_to_bot or in_bot_thread)
+    def is_addressed(
+        self,
+        body: str,
+        content: dict,
+        *,
+        display_name: str | None,
+        is_direct: bool,
+        replies_to_bot: bool,
+        in_bot_thread: bool,
+    ) -> bool:
+        return (
+            is_direct
+            or body.startswith(self.prefix)
+            or mentions_user(content, self.bot_user_id)
+            or _name_call(body, self.names(display_name)) is not None
+            or replies_to_bot
+            or in_bot_thread
+        )

@@ -2,6 +2,7 @@
 
 Nothing else creates long-lived objects; they are passed in from here.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -16,7 +17,9 @@ from aiohttp import ClientError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from prometheus_client import CollectorRegistry
 
-from config import Config
+from bot.board.auth import Auth
+from bot.board.context import BoardContext
+from bot.board.server import BoardServer
 from bot.cross_signing import CrossSigning, CrossSigningError
 from bot.direct_chats import DirectChats
 from bot.dispatcher import Dispatcher
@@ -25,14 +28,12 @@ from bot.instance_lock import InstanceLock
 from bot.late_keys import SWEEP_SECONDS, LateKeys
 from bot.matrix_bot import MatrixBot, StartupError
 from bot.matrix_client import BotClient, build_client
-from bot.board.auth import Auth
-from bot.board.context import BoardContext
-from bot.board.server import BoardServer
 from bot.metrics_server import MetricsServer
 from bot.rendering import Renderer, build_template_environment
 from bot.room_directory import RoomDirectory
-from bot.timeline_gaps import TimelineGaps
 from bot.sender import Sender
+from bot.timeline_gaps import TimelineGaps
+from config import Config
 from handlers import agenda, board, deposits, questions
 from handlers import help as help_handlers
 from handlers import rooms as room_handlers
@@ -40,9 +41,9 @@ from handlers.agenda import ReminderService
 from handlers.board import LoginLinks
 from handlers.context import Services
 from handlers.deposits import check_idle_drafts
-from handlers.registry import CommandRegistry
 from handlers.deposits.form import load_form
 from handlers.metrics import Metrics
+from handlers.registry import CommandRegistry
 from knowledge.embedders import Embedder, configured_embedder
 from knowledge.search import INDEX_FOLDER, SearchService
 from storage.database import Database
@@ -109,15 +110,36 @@ class BotApp:
         await self.matrix.start_handling()
         await self.start_board_server()
         self.scheduler.start()
-        self.scheduler.add_job(self.late_keys.sweep, "interval", seconds=SWEEP_SECONDS, id="late-keys",
-                               replace_existing=True, coalesce=True, max_instances=1)
+        self.scheduler.add_job(
+            self.late_keys.sweep,
+            "interval",
+            seconds=SWEEP_SECONDS,
+            id="late-keys",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+        )
         await self.reminders.start(self.scheduler)
-        self.scheduler.add_job(self.post_idle_draft_reminders, "interval", minutes=IDLE_DRAFTS_MINUTES,
-                               id="idle-drafts", replace_existing=True, coalesce=True, max_instances=1)
+        self.scheduler.add_job(
+            self.post_idle_draft_reminders,
+            "interval",
+            minutes=IDLE_DRAFTS_MINUTES,
+            id="idle-drafts",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+        )
         wait = timedelta(minutes=self.config.bot.direct_chat_wait_minutes)
-        self.scheduler.add_job(self.sender.service_pending, "interval", args=(wait,),
-                               seconds=min(WAITING_DIRECT_SECONDS, wait.total_seconds() / 2),
-                               id="waiting-direct-chats", replace_existing=True, coalesce=True, max_instances=1)
+        self.scheduler.add_job(
+            self.sender.service_pending,
+            "interval",
+            args=(wait,),
+            seconds=min(WAITING_DIRECT_SECONDS, wait.total_seconds() / 2),
+            id="waiting-direct-chats",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+        )
 
     async def start_metrics_server(self) -> None:
         if self.metrics_server is None:
@@ -125,8 +147,10 @@ class BotApp:
         try:
             await self.metrics_server.start()
         except OSError as error:
-            raise StartupError(f"Impossible d'écouter sur {self.config.metrics.listen} (clé metrics.listen du "
-                               f"fichier {self.config.path}) : {error.strerror or error}") from None
+            raise StartupError(
+                f"Impossible d'écouter sur {self.config.metrics.listen} (clé metrics.listen du "
+                f"fichier {self.config.path}) : {error.strerror or error}"
+            ) from None
 
     async def start_board_server(self) -> None:
         if self.board_server is None:
@@ -134,13 +158,15 @@ class BotApp:
         try:
             await self.board_server.start()
         except OSError as error:
-            raise StartupError(f"Impossible d'écouter sur {self.config.board.listen} (clé board.listen du "
-                               f"fichier {self.config.path}) : {error.strerror or error}") from None
+            raise StartupError(
+                f"Impossible d'écouter sur {self.config.board.listen} (clé board.listen du "
+                f"fichier {self.config.path}) : {error.strerror or error}"
+            ) from None
 
     async def sign_own_device(self) -> None:
         try:
             await self.cross_signing.ensure()
-        except (CrossSigningError, ClientError, asyncio.TimeoutError) as error:
+        except (TimeoutError, CrossSigningError, ClientError) as error:
             # The bot still serves; only members whose clients exclude unsigned devices cannot reach it.
             log.warning("Cross-signing not set up, the bot's device stays unsigned: %s", error)
 
@@ -212,30 +238,57 @@ def build_app(config: Config, *, embedder: Embedder | None = None) -> BotApp:
     scheduler = AsyncIOScheduler(timezone=config.bot.tz)
     search = None
     if config.knowledge.enabled:
-        search = SearchService(db, embedder or configured_embedder(config.knowledge),
-                               threshold=config.knowledge.threshold, top_k=config.knowledge.top_k,
-                               index_dir=config.data_dir / INDEX_FOLDER)
-    services = Services(config=config, db=db, bot_user_id=config.matrix.user_id, post=sender.post,
-                        scheduler=scheduler, direct_chats=direct_chats, search=search,
-                        deposit_form=load_form(config.deposits.form_path), metrics=metrics)
-    reminders = ReminderService(services, is_facilitator=directory.is_facilitator,
-                                resolve_alias=directory.resolve_alias)
+        search = SearchService(
+            db,
+            embedder or configured_embedder(config.knowledge),
+            threshold=config.knowledge.threshold,
+            top_k=config.knowledge.top_k,
+            index_dir=config.data_dir / INDEX_FOLDER,
+        )
+    services = Services(
+        config=config,
+        db=db,
+        bot_user_id=config.matrix.user_id,
+        post=sender.post,
+        scheduler=scheduler,
+        direct_chats=direct_chats,
+        search=search,
+        deposit_form=load_form(config.deposits.form_path),
+        metrics=metrics,
+    )
+    reminders = ReminderService(
+        services, is_facilitator=directory.is_facilitator, resolve_alias=directory.resolve_alias
+    )
     board_links = None
     if config.board.enabled:
-        board_links = LoginLinks(owner_only_secret(config.data_dir / BOARD_SECRET_FILE), config.board.base_url,
-                                 services.clock)
+        board_links = LoginLinks(
+            owner_only_secret(config.data_dir / BOARD_SECRET_FILE), config.board.base_url, services.clock
+        )
     registry = build_registry(reminders, board_links)
     dispatcher = Dispatcher(services, registry, sender.send_all, is_facilitator=directory.is_facilitator)
     inbox = Inbox(client, db, metrics)
     metrics.events_pending.set_function(lambda: inbox.pending)
     late_keys = LateKeys(client, db, sender.post, deliver=inbox.take, metrics=metrics)
-    matrix = MatrixBot(config, client, directory, dispatcher, sender, direct_chats, late_keys, inbox,
-                       TimelineGaps(client, db), metrics)
-    app = BotApp(config=config, db=db, client=client, sender=sender, directory=directory, services=services,
-                 registry=registry, matrix=matrix, scheduler=scheduler, lock=InstanceLock(config.data_dir),
-                 reminders=reminders, cross_signing=CrossSigning(client, config.data_dir, config.matrix.password),
-                 late_keys=late_keys, metrics=metrics,
-                 metrics_server=MetricsServer(metrics, config.metrics, db) if config.metrics.enabled else None)
+    matrix = MatrixBot(
+        config, client, directory, dispatcher, sender, direct_chats, late_keys, inbox, TimelineGaps(client, db), metrics
+    )
+    app = BotApp(
+        config=config,
+        db=db,
+        client=client,
+        sender=sender,
+        directory=directory,
+        services=services,
+        registry=registry,
+        matrix=matrix,
+        scheduler=scheduler,
+        lock=InstanceLock(config.data_dir),
+        reminders=reminders,
+        cross_signing=CrossSigning(client, config.data_dir, config.matrix.password),
+        late_keys=late_keys,
+        metrics=metrics,
+        metrics_server=MetricsServer(metrics, config.metrics, db) if config.metrics.enabled else None,
+    )
     if board_links is not None:
         auth = Auth(db, board_links, config.board, directory.is_facilitator, services.clock)
         matrix.rights_changed.append(auth.close_lost_sessions)

@@ -7,6 +7,7 @@ SQLite files are copied with SQLite's online backup API, so each is consistent e
 A PostgreSQL database is dumped with pg_dump (one consistent snapshot, in its custom format) and put
 back with pg_restore; on a machine without them, the operator is told the command to run.
 """
+
 from __future__ import annotations
 
 import os
@@ -82,12 +83,17 @@ def describe_backup(source: Path) -> Contents:
     held = next((name for name in (DATABASE_FILE, DUMP_FILE) if (source / name).is_file()), None)
     # A PostgreSQL bot's backup made without pg_dump holds no database, but its session.
     if held is None and not (source / SESSION_FILE).is_file():
-        raise BackupError(f"{source} n'est pas une sauvegarde du bot (il n'y a ni {DATABASE_FILE}, ni {DUMP_FILE}, "
-                          f"ni {SESSION_FILE}).")
+        raise BackupError(
+            f"{source} n'est pas une sauvegarde du bot (il n'y a ni {DATABASE_FILE}, ni {DUMP_FILE}, "
+            f"ni {SESSION_FILE})."
+        )
     store = source / STORE_DIR
-    return Contents(held, (source / SESSION_FILE).is_file(),
-                    sum(1 for path in store.iterdir() if path.is_file()) if store.is_dir() else 0,
-                    (source / KEYS_FILE).is_file())
+    return Contents(
+        held,
+        (source / SESSION_FILE).is_file(),
+        sum(1 for path in store.iterdir() if path.is_file()) if store.is_dir() else 0,
+        (source / KEYS_FILE).is_file(),
+    )
 
 
 def restore(source: Path, data_dir: Path, database: DatabaseConfig) -> Contents:
@@ -97,11 +103,15 @@ def restore(source: Path, data_dir: Path, database: DatabaseConfig) -> Contents:
     contents = describe_backup(source)
     server = _postgresql_url(database)
     if server is None and contents.database != DATABASE_FILE:
-        raise BackupError(f"{source} ne contient pas de base SQLite ({DATABASE_FILE}) alors que le bot en utilise "
-                          "une : cette sauvegarde vient d'un bot configuré avec PostgreSQL ([database] url).")
+        raise BackupError(
+            f"{source} ne contient pas de base SQLite ({DATABASE_FILE}) alors que le bot en utilise "
+            "une : cette sauvegarde vient d'un bot configuré avec PostgreSQL ([database] url)."
+        )
     if server is not None and contents.database == DATABASE_FILE:
-        raise BackupError(f"{source} contient une base SQLite alors que le bot est configuré avec PostgreSQL "
-                          f"({database.shown()}) : elle ne peut pas y être restaurée telle quelle.")
+        raise BackupError(
+            f"{source} contient une base SQLite alors que le bot est configuré avec PostgreSQL "
+            f"({database.shown()}) : elle ne peut pas y être restaurée telle quelle."
+        )
     lock = InstanceLock(data_dir)
     lock.acquire()
     note = ""
@@ -113,9 +123,11 @@ def restore(source: Path, data_dir: Path, database: DatabaseConfig) -> Contents:
         elif contents.database == DUMP_FILE:
             note = _restore_dump(server, database.shown(), source / DUMP_FILE)
         else:
-            note = (f"Cette sauvegarde ne contient pas la base PostgreSQL ({database.shown()}) : pg_dump manquait "
-                    "quand elle a été faite. Remettez la base depuis votre propre copie (pg_restore) avant de "
-                    "relancer le bot.")
+            note = (
+                f"Cette sauvegarde ne contient pas la base PostgreSQL ({database.shown()}) : pg_dump manquait "
+                "quand elle a été faite. Remettez la base depuis votre propre copie (pg_restore) avant de "
+                "relancer le bot."
+            )
         if contents.session:
             _copy_file(source / SESSION_FILE, data_dir / SESSION_FILE)
         else:
@@ -150,13 +162,16 @@ def _dump(url: URL, shown: str, file: Path) -> tuple[str | None, str]:
     """pg_dump of the bot's database into `file`; without pg_dump, no file and the command to run."""
     pg_dump = shutil.which("pg_dump")
     if pg_dump is None:
-        return None, (f"pg_dump est introuvable sur cette machine (paquet postgresql-client) : la base PostgreSQL "
-                      f"n'est PAS dans la sauvegarde. Faites-la à côté avec :\n  pg_dump --format=custom "
-                      f"--file={shlex.quote(str(file))} {shlex.quote(shown)}")
+        return None, (
+            f"pg_dump est introuvable sur cette machine (paquet postgresql-client) : la base PostgreSQL "
+            f"n'est PAS dans la sauvegarde. Faites-la à côté avec :\n  pg_dump --format=custom "
+            f"--file={shlex.quote(str(file))} {shlex.quote(shown)}"
+        )
     target, env = _libpq(url)
     create_owner_only(file)  # pg_dump keeps the mode of a file that exists: the rows stay the bot's alone
-    result = subprocess.run([pg_dump, "--format=custom", f"--file={file}", f"--dbname={target}"], env=env,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [pg_dump, "--format=custom", f"--file={file}", f"--dbname={target}"], env=env, capture_output=True, text=True
+    )
     if result.returncode != 0:
         file.unlink(missing_ok=True)
         raise BackupError(f"pg_dump a échoué sur {shown} : {result.stderr.strip()}")
@@ -169,15 +184,17 @@ def _restore_dump(url: URL, shown: str, file: Path) -> str:
     options = ["--clean", "--if-exists", "--no-owner", "--single-transaction", "--exit-on-error"]
     pg_restore = shutil.which("pg_restore")
     if pg_restore is None:
-        return (f"pg_restore est introuvable sur cette machine (paquet postgresql-client) : la base PostgreSQL "
-                f"n'a PAS été restaurée. Restaurez-la avec :\n  pg_restore {' '.join(options)} "
-                f"--dbname={shlex.quote(shown)} {shlex.quote(str(file))}")
+        return (
+            f"pg_restore est introuvable sur cette machine (paquet postgresql-client) : la base PostgreSQL "
+            f"n'a PAS été restaurée. Restaurez-la avec :\n  pg_restore {' '.join(options)} "
+            f"--dbname={shlex.quote(shown)} {shlex.quote(str(file))}"
+        )
     target, env = _libpq(url)
-    result = subprocess.run([pg_restore, *options, f"--dbname={target}", str(file)], env=env,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [pg_restore, *options, f"--dbname={target}", str(file)], env=env, capture_output=True, text=True
+    )
     if result.returncode != 0:
-        raise BackupError(f"pg_restore a échoué sur {shown} (la base est restée comme avant) : "
-                          f"{result.stderr.strip()}")
+        raise BackupError(f"pg_restore a échoué sur {shown} (la base est restée comme avant) : {result.stderr.strip()}")
     return ""
 
 

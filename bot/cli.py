@@ -1,4 +1,5 @@
 """`manufacture-bot`: run the bot, check a config, try the demo, and the domain tools."""
+
 from __future__ import annotations
 
 import argparse
@@ -44,14 +45,18 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     print(f"Configuration valide : {args.config}")
     print(f"  serveur : {config.matrix.homeserver} ({config.matrix.user_id})")
     print(f"  données : {config.data_dir}")
-    print(f"  salons déclarés : {len(config.rooms)} ; événements récurrents : {len(config.agenda.recurring)} ; "
-          f"flux d'agenda : {len(config.agenda.feeds)}")
+    print(
+        f"  salons déclarés : {len(config.rooms)} ; événements récurrents : {len(config.agenda.recurring)} ; "
+        f"flux d'agenda : {len(config.agenda.feeds)}"
+    )
     print(f"  formulaire de dépôt : {form.path} ({len(form.fields)} questions)")
     return 0
 
 
-RESET_WARNING = ("Une nouvelle identité de signature croisée va remplacer celle du compte {user} : les membres qui "
-                 "ont vérifié le bot verront que son identité a changé. Tapez « oui » pour continuer : ")
+RESET_WARNING = (
+    "Une nouvelle identité de signature croisée va remplacer celle du compte {user} : les membres qui "
+    "ont vérifié le bot verront que son identité a changé. Tapez « oui » pour continuer : "
+)
 
 
 def cmd_crypto(args: argparse.Namespace) -> int:
@@ -62,8 +67,11 @@ def cmd_crypto(args: argparse.Namespace) -> int:
     config = config_from(args)
     session = load_session(config.data_dir)
     if session is None or session.user_id != config.matrix.user_id:
-        print(f"Erreur : le bot ne s'est pas encore connecté en tant que {config.matrix.user_id} (pas de session "
-              f"dans {config.data_dir}) : lancez-le une fois avec `manufacture-bot run`.", file=sys.stderr)
+        print(
+            f"Erreur : le bot ne s'est pas encore connecté en tant que {config.matrix.user_id} (pas de session "
+            f"dans {config.data_dir}) : lancez-le une fois avec `manufacture-bot run`.",
+            file=sys.stderr,
+        )
         return 2
     lock = InstanceLock(config.data_dir)
     if args.crypto_action == "reset":
@@ -71,8 +79,10 @@ def cmd_crypto(args: argparse.Namespace) -> int:
             # The bot reads its keys at start: replacing them under a starting bot would split the identity.
             lock.acquire()
         except AlreadyRunning:
-            print(f"Erreur : le bot tourne sur {config.data_dir} : arrêtez-le avant de changer son identité.",
-                  file=sys.stderr)
+            print(
+                f"Erreur : le bot tourne sur {config.data_dir} : arrêtez-le avant de changer son identité.",
+                file=sys.stderr,
+            )
             return 2
     try:
         if args.crypto_action == "reset" and not _confirmed(RESET_WARNING.format(user=session.user_id)):
@@ -101,8 +111,7 @@ async def _crypto(config, session, action: str):
     from bot.cross_signing import CrossSigning
 
     # The bot's account, but not its device's store: the CLI signs with the identity, it never decrypts.
-    client = AsyncClient(config.matrix.homeserver, session.user_id,
-                         config=AsyncClientConfig(encryption_enabled=False))
+    client = AsyncClient(config.matrix.homeserver, session.user_id, config=AsyncClientConfig(encryption_enabled=False))
     client.restore_login(session.user_id, session.device_id, session.access_token)
     try:
         signing = CrossSigning(client, config.data_dir, config.matrix.password)
@@ -124,11 +133,15 @@ def cmd_db(args: argparse.Namespace) -> int:
         if args.db_action == "current":
             current = db.revision()
             if current is None:
-                print(f"La base {db.shown()} n'a pas encore d'historique de migrations "
-                      "(elle en recevra un à la prochaine ouverture).")
+                print(
+                    f"La base {db.shown()} n'a pas encore d'historique de migrations "
+                    "(elle en recevra un à la prochaine ouverture)."
+                )
                 return 1
-            print(f"Révision actuelle : {current}" + (" (à jour)" if current == head_revision() else
-                                                      f" ; la dernière est {head_revision()}"))
+            print(
+                f"Révision actuelle : {current}"
+                + (" (à jour)" if current == head_revision() else f" ; la dernière est {head_revision()}")
+            )
             return 0
         upgrade = db.create_all()
     except (UnknownSchema, DatabaseUnavailable) as error:
@@ -139,13 +152,17 @@ def cmd_db(args: argparse.Namespace) -> int:
     if upgrade is None:
         print(f"La base est à jour (révision {head_revision()}).")
     else:
-        print(f"Base mise à jour de la révision {upgrade.before} à {upgrade.after}."
-              + (f" Copie d'avant la mise à jour : {upgrade.copy}" if upgrade.copy else ""))
+        print(
+            f"Base mise à jour de la révision {upgrade.before} à {upgrade.after}."
+            + (f" Copie d'avant la mise à jour : {upgrade.copy}" if upgrade.copy else "")
+        )
     return 0
 
 
-RESTORE_WARNING = ("La sauvegarde {source} ({contents}) va remplacer la base, la session et le magasin de clés de "
-                   "{data_dir}. Tapez « oui » pour continuer : ")
+RESTORE_WARNING = (
+    "La sauvegarde {source} ({contents}) va remplacer la base, la session et le magasin de clés de "
+    "{data_dir}. Tapez « oui » pour continuer : "
+)
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
@@ -159,8 +176,10 @@ def cmd_backup(args: argparse.Namespace) -> int:
         return 2
     print(f"Sauvegarde faite dans {args.destination} : {contents.describe()}.")
     if not contents.cross_signing:
-        print(f"(Pas encore de clés de signature croisée dans {config.data_dir} : elles y seront après le "
-              "premier démarrage ; refaites alors une sauvegarde.)")
+        print(
+            f"(Pas encore de clés de signature croisée dans {config.data_dir} : elles y seront après le "
+            "premier démarrage ; refaites alors une sauvegarde.)"
+        )
     if contents.note:
         # Incomplete: a script running the backup must notice.
         print(f"Attention : {contents.note}", file=sys.stderr)
@@ -176,8 +195,9 @@ def cmd_restore(args: argparse.Namespace) -> int:
     source = Path(args.source)
     try:
         contents = describe_backup(source)
-        if not args.yes and not _confirmed(RESTORE_WARNING.format(
-                source=source, contents=contents.describe(), data_dir=config.data_dir)):
+        if not args.yes and not _confirmed(
+            RESTORE_WARNING.format(source=source, contents=contents.describe(), data_dir=config.data_dir)
+        ):
             print("Rien n'a changé.")
             return 1
         restored = restore(source, config.data_dir, config.database)
@@ -185,11 +205,15 @@ def cmd_restore(args: argparse.Namespace) -> int:
         print(f"Erreur : {error}", file=sys.stderr)
         return 2
     except AlreadyRunning:
-        print(f"Erreur : le bot tourne sur {config.data_dir} : arrêtez-le avant de restaurer une sauvegarde.",
-              file=sys.stderr)
+        print(
+            f"Erreur : le bot tourne sur {config.data_dir} : arrêtez-le avant de restaurer une sauvegarde.",
+            file=sys.stderr,
+        )
         return 2
-    print(f"Sauvegarde restaurée dans {config.data_dir} : {contents.describe()}. "
-          "Au prochain démarrage, le bot reprend avec le même appareil.")
+    print(
+        f"Sauvegarde restaurée dans {config.data_dir} : {contents.describe()}. "
+        "Au prochain démarrage, le bot reprend avec le même appareil."
+    )
     if restored.note:
         print(f"Attention : {restored.note}", file=sys.stderr)
         return 1
@@ -235,9 +259,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = sub.add_parser("db", help="la base de données : mise à jour de son schéma, révision, historique")
     db_actions = db.add_subparsers(dest="db_action", required=True)
-    for action, help_text in (("upgrade", "met la base à jour (SQLite : une copie est faite avant)"),
-                              ("current", "la révision où en est la base"),
-                              ("history", "les révisions du schéma, de la plus ancienne à la plus récente")):
+    for action, help_text in (
+        ("upgrade", "met la base à jour (SQLite : une copie est faite avant)"),
+        ("current", "la révision où en est la base"),
+        ("history", "les révisions du schéma, de la plus ancienne à la plus récente"),
+    ):
         add_config_option(db_actions.add_parser(action, help=help_text))
     db.set_defaults(func=cmd_db)
 

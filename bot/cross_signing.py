@@ -7,6 +7,7 @@ self-signing keys are Ed25519 seeds kept in data_dir (KEYS_FILE, owner-only), an
 key signs each device the bot logs in as, so a new device after a revoked session keeps the
 identity members already know. The seeds never reach a log.
 """
+
 from __future__ import annotations
 
 import base64
@@ -53,7 +54,7 @@ class SigningKey:
             raise ValueError("an Ed25519 seed is 32 bytes")
 
     @classmethod
-    def generate(cls) -> "SigningKey":
+    def generate(cls) -> SigningKey:
         return cls(os.urandom(32))
 
     @property
@@ -84,14 +85,17 @@ class Identity:
     self_signing: SigningKey
 
     @classmethod
-    def generate(cls) -> "Identity":
+    def generate(cls) -> Identity:
         return cls(SigningKey.generate(), SigningKey.generate())
 
     def public_keys(self, user_id: str) -> dict:
         """The body of /keys/device_signing/upload: both public keys, the self-signing one certified by the master."""
         master = {"user_id": user_id, "usage": ["master"], "keys": {self.master.key_id: self.master.public}}
-        self_signing = {"user_id": user_id, "usage": ["self_signing"],
-                        "keys": {self.self_signing.key_id: self.self_signing.public}}
+        self_signing = {
+            "user_id": user_id,
+            "usage": ["self_signing"],
+            "keys": {self.self_signing.key_id: self.self_signing.public},
+        }
         return {"master_key": master, "self_signing_key": self.master.sign(user_id, self_signing)}
 
 
@@ -101,8 +105,10 @@ def load_identity(data_dir: Path) -> Identity | None:
         return None
     try:
         stored = json.loads(path.read_text())
-        return Identity(SigningKey(from_unpadded_b64(stored["master_seed"])),
-                        SigningKey(from_unpadded_b64(stored["self_signing_seed"])))
+        return Identity(
+            SigningKey(from_unpadded_b64(stored["master_seed"])),
+            SigningKey(from_unpadded_b64(stored["self_signing_seed"])),
+        )
     except (ValueError, KeyError, TypeError):
         raise CrossSigningError(f"Le fichier {path} est illisible : remettez-le depuis une sauvegarde.") from None
 
@@ -112,8 +118,13 @@ def save_identity(path: Path, identity: Identity) -> None:
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
-        json.dump({"master_seed": unpadded_b64(identity.master.seed),
-                   "self_signing_seed": unpadded_b64(identity.self_signing.seed)}, handle)
+        json.dump(
+            {
+                "master_seed": unpadded_b64(identity.master.seed),
+                "self_signing_seed": unpadded_b64(identity.self_signing.seed),
+            },
+            handle,
+        )
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
@@ -127,10 +138,10 @@ def _only_key(published: dict | None) -> str | None:
 
 
 class State(Enum):
-    SIGNED = "signed"                # the device is signed by the identity kept in data_dir
-    UNSIGNED = "unsigned"            # the identity is ours but this device is not signed yet
-    NO_IDENTITY = "no_identity"      # the account has no cross-signing identity yet
-    KEYS_LOST = "keys_lost"          # the account's identity is not the one kept in data_dir
+    SIGNED = "signed"  # the device is signed by the identity kept in data_dir
+    UNSIGNED = "unsigned"  # the identity is ours but this device is not signed yet
+    NO_IDENTITY = "no_identity"  # the account has no cross-signing identity yet
+    KEYS_LOST = "keys_lost"  # the account's identity is not the one kept in data_dir
 
 
 @dataclass(frozen=True)
@@ -155,7 +166,8 @@ class Status:
 KEYS_LOST_ADVICE = (
     "The account's cross-signing identity (master key {server}) is not the one kept in {path}: restore that file "
     "from a backup and restart, or run `manufacture-bot crypto reset` to make a new identity (members who "
-    "verified the bot will see that its identity changed). Until then the bot's device stays unsigned.")
+    "verified the bot will see that its identity changed). Until then the bot's device stays unsigned."
+)
 
 
 class CrossSigning:
@@ -202,8 +214,7 @@ class CrossSigning:
             pending.unlink(missing_ok=True)
             raise
         os.replace(pending, self.keys_path)
-        log.info("Cross-signing identity replaced for %s (master key %s)", self.client.user_id,
-                 identity.master.public)
+        log.info("Cross-signing identity replaced for %s (master key %s)", self.client.user_id, identity.master.public)
         await self._sign_device(identity)
         return await self.status(identity)
 
@@ -214,22 +225,28 @@ class CrossSigning:
         server_self_signing = _only_key(answer.get("self_signing_keys", {}).get(user_id))
         device = answer.get("device_keys", {}).get(user_id, {}).get(device_id) or {}
         signed_with = set(device.get("signatures", {}).get(user_id, {}))
-        return Status(user_id=user_id, device_id=device_id,
-                      server_master=_only_key(answer.get("master_keys", {}).get(user_id)),
-                      server_self_signing=server_self_signing,
-                      local_master=identity.master.public if identity else None,
-                      local_self_signing=identity.self_signing.public if identity else None,
-                      device_signed=bool(server_self_signing) and f"ed25519:{server_self_signing}" in signed_with)
+        return Status(
+            user_id=user_id,
+            device_id=device_id,
+            server_master=_only_key(answer.get("master_keys", {}).get(user_id)),
+            server_self_signing=server_self_signing,
+            local_master=identity.master.public if identity else None,
+            local_self_signing=identity.self_signing.public if identity else None,
+            device_signed=bool(server_self_signing) and f"ed25519:{server_self_signing}" in signed_with,
+        )
 
     async def _publish(self, identity: Identity, *, replacing: bool) -> None:
         body = identity.public_keys(self.client.user_id)
         status, answer = await self._call("keys/device_signing/upload", body)
         if status == 401 and "flows" in answer:
-            status, answer = await self._call("keys/device_signing/upload",
-                                              {**body, "auth": self._password_auth(answer, replacing)})
+            status, answer = await self._call(
+                "keys/device_signing/upload", {**body, "auth": self._password_auth(answer, replacing)}
+            )
         if status != 200:
-            raise CrossSigningError(f"Le serveur refuse les clés de signature croisée : {status} "
-                                    f"{answer.get('errcode', '')} {answer.get('error', '')}".rstrip())
+            raise CrossSigningError(
+                f"Le serveur refuse les clés de signature croisée : {status} "
+                f"{answer.get('errcode', '')} {answer.get('error', '')}".rstrip()
+            )
 
     def _password_auth(self, challenge: dict, replacing: bool) -> dict:
         flows = [flow.get("stages", []) for flow in challenge.get("flows", [])]
@@ -237,13 +254,20 @@ class CrossSigning:
             raise CrossSigningError(
                 "Le serveur demande, pour publier les clés de signature croisée, une authentification que le bot "
                 f"ne sait pas faire ({', '.join('/'.join(f) for f in flows) or 'aucune'}) : il faudrait l'approuver "
-                "depuis la gestion du compte du bot.")
+                "depuis la gestion du compte du bot."
+            )
         if not self.password:
             what = "remplacer l'identité du bot" if replacing else "publier l'identité du bot"
-            raise CrossSigningError(f"Le serveur demande le mot de passe du bot pour {what} : donnez-le une fois "
-                                    "par la variable MANUFACTURE_PASSWORD (ou la clé matrix.password).")
-        return {"type": "m.login.password", "identifier": {"type": "m.id.user", "user": self.client.user_id},
-                "password": self.password, "session": challenge.get("session")}
+            raise CrossSigningError(
+                f"Le serveur demande le mot de passe du bot pour {what} : donnez-le une fois "
+                "par la variable MANUFACTURE_PASSWORD (ou la clé matrix.password)."
+            )
+        return {
+            "type": "m.login.password",
+            "identifier": {"type": "m.id.user", "user": self.client.user_id},
+            "password": self.password,
+            "session": challenge.get("session"),
+        }
 
     async def _sign_device(self, identity: Identity) -> None:
         user_id, device_id = self.client.user_id, self.client.device_id
@@ -251,27 +275,35 @@ class CrossSigning:
         # Exactly what the homeserver holds: a signature over anything else is refused.
         device = answer.get("device_keys", {}).get(user_id, {}).get(device_id)
         if device is None:
-            raise CrossSigningError(f"Les clés de l'appareil {device_id} ne sont pas encore sur le serveur : "
-                                    "impossible de le signer.")
+            raise CrossSigningError(
+                f"Les clés de l'appareil {device_id} ne sont pas encore sur le serveur : impossible de le signer."
+            )
         signed = identity.self_signing.sign(user_id, device)
         answer = await self._post("keys/signatures/upload", {user_id: {device_id: signed}})
         # Refusals come back as 200 with a failures entry.
         failure = answer.get("failures", {}).get(user_id, {}).get(device_id)
         if failure:
-            raise CrossSigningError(f"Le serveur refuse la signature de l'appareil {device_id} : "
-                                    f"{failure.get('errcode', '')} {failure.get('error', '')}".rstrip())
+            raise CrossSigningError(
+                f"Le serveur refuse la signature de l'appareil {device_id} : "
+                f"{failure.get('errcode', '')} {failure.get('error', '')}".rstrip()
+            )
 
     async def _post(self, path: str, body: dict) -> dict:
         status, answer = await self._call(path, body)
         if status != 200:
-            raise CrossSigningError(f"Le serveur a répondu {status} à {path} : "
-                                    f"{answer.get('errcode', '')} {answer.get('error', '')}".rstrip())
+            raise CrossSigningError(
+                f"Le serveur a répondu {status} à {path} : "
+                f"{answer.get('errcode', '')} {answer.get('error', '')}".rstrip()
+            )
         return answer
 
     async def _call(self, path: str, body: dict) -> tuple[int, dict]:
         response = await self.client.send(
-            "POST", f"{API}/{path}", json.dumps(body),
-            headers={"Authorization": f"Bearer {self.client.access_token}", "Content-Type": "application/json"})
+            "POST",
+            f"{API}/{path}",
+            json.dumps(body),
+            headers={"Authorization": f"Bearer {self.client.access_token}", "Content-Type": "application/json"},
+        )
         try:
             answer = await response.json(content_type=None)
         except ValueError:  # not JSON: a proxy's error page, say; the status tells what happened
@@ -283,23 +315,25 @@ class CrossSigning:
 
 VERDICTS = {
     State.SIGNED: "Tout va bien : l'appareil du bot est signé par son identité ; Element n'affiche aucun "
-                  "avertissement sur ses messages.",
+    "avertissement sur ses messages.",
     State.UNSIGNED: "L'appareil n'est pas encore signé : le bot le signe à son prochain démarrage.",
     State.NO_IDENTITY: "Le compte n'a pas encore d'identité de signature croisée : le bot la crée à son prochain "
-                       "démarrage.",
+    "démarrage.",
     State.KEYS_LOST: "L'identité du compte n'est pas celle gardée dans {path} (clés perdues ?). Restaurez ce "
-                     "fichier depuis une sauvegarde puis redémarrez le bot, ou créez une nouvelle identité avec "
-                     "`manufacture-bot crypto reset` : les membres qui avaient vérifié le bot verront alors que son "
-                     "identité a changé.",
+    "fichier depuis une sauvegarde puis redémarrez le bot, ou créez une nouvelle identité avec "
+    "`manufacture-bot crypto reset` : les membres qui avaient vérifié le bot verront alors que son "
+    "identité a changé.",
 }
 
 
 def describe(status: Status, keys_path: Path) -> str:
     """What `manufacture-bot crypto status` prints, for the person running the bot."""
-    return "\n".join([
-        f"Compte : {status.user_id} (appareil {status.device_id})",
-        f"  identité sur le serveur (clé maîtresse) : {status.server_master or 'aucune'}",
-        f"  identité gardée dans {keys_path} : {status.local_master or 'aucune'}",
-        f"  appareil signé par l'identité : {'oui' if status.device_signed else 'non'}",
-        VERDICTS[status.state].format(path=keys_path),
-    ])
+    return "\n".join(
+        [
+            f"Compte : {status.user_id} (appareil {status.device_id})",
+            f"  identité sur le serveur (clé maîtresse) : {status.server_master or 'aucune'}",
+            f"  identité gardée dans {keys_path} : {status.local_master or 'aucune'}",
+            f"  appareil signé par l'identité : {'oui' if status.device_signed else 'non'}",
+            VERDICTS[status.state].format(path=keys_path),
+        ]
+    )

@@ -4,6 +4,7 @@ Everything lives in one folder (demo-data/ by default) and is reused on the next
 demo person keeps their rooms and history. Delete the folder to start afresh. The folder is
 owner-only, like the bot's data_dir: it holds the bot's password and the local Synapse's keys.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -15,7 +16,7 @@ import os
 import socket
 import sys
 import urllib.request
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from nio import AsyncClient, RoomCreateResponse
@@ -24,9 +25,9 @@ from bot.app import build_app
 from bot.cli import setup_logging
 from bot.instance_lock import AlreadyRunning
 from bot.matrix_bot import StartupError
-from config import Config, load_config
 from bot.synapse_local import LocalSynapse
 from bot.terminal_chat import TerminalChat
+from config import Config, load_config
 from storage.database import DatabaseUnavailable, UnknownSchema
 from storage.files import secure_data_dir, write_owner_only
 
@@ -34,9 +35,11 @@ DEMO_PASSWORD = "demo-manufacture"
 PREFERRED_PORT = 8008
 # The facilitators' web board of the demo (`!tableau` in the chat gives the login link).
 BOARD_PORT = 8470
-ROOMS = (("Tribu Alimentation", "tribe", False, None),
-         ("Pairs — agents", "peer_group", True, "agents"),
-         ("Animation", "facilitators", False, None))
+ROOMS = (
+    ("Tribu Alimentation", "tribe", False, None),
+    ("Pairs — agents", "peer_group", True, "agents"),
+    ("Animation", "facilitators", False, None),
+)
 
 
 class DemoError(Exception):
@@ -59,71 +62,96 @@ def _listen_error(host: str, port: int) -> OSError | None:
 
 def _free_port_after(host: str, port: int) -> int | None:
     """A port near `port` free right now, to suggest one that works."""
-    return next((candidate for candidate in range(port + 1, min(port + 50, 65536))
-                 if _listen_error(host, candidate) is None), None)
+    return next(
+        (candidate for candidate in range(port + 1, min(port + 50, 65536)) if _listen_error(host, candidate) is None),
+        None,
+    )
 
 
 def _synapse_port_error(port: int, directory: Path, error: OSError) -> DemoError:
     if error.errno != errno.EADDRINUSE:
-        return DemoError(f"le serveur Matrix local de la démo ne peut pas écouter sur le port {port} : "
-                         f"{error.strerror or error}.")
+        return DemoError(
+            f"le serveur Matrix local de la démo ne peut pas écouter sur le port {port} : {error.strerror or error}."
+        )
     # The port is written in the demo's accounts and sessions: moving it would log the bot in again
     # as a new device. A new folder gets a free port.
     return DemoError(
         f"le port {port} du serveur Matrix local de cette démo est déjà pris par un autre programme "
         f"(une autre démo tourne-t-elle déjà sur {directory} ?). Arrêtez ce programme, ou lancez une démo "
-        f"neuve dans un autre dossier, qui prendra un port libre : make demo DEMO_ARGS=\"--dir autre-dossier\" "
-        f"(ou manufacture-bot demo --dir autre-dossier).")
+        f'neuve dans un autre dossier, qui prendra un port libre : make demo DEMO_ARGS="--dir autre-dossier" '
+        f"(ou manufacture-bot demo --dir autre-dossier)."
+    )
 
 
 def check_listeners(config: Config) -> None:
     """The ports the bot will listen on ([board] and [metrics]) are free, or DemoError says which key
     of which file to change: found now, before the bot loads its model and logs in, and before a
     chat starts talking to a bot that is about to stop."""
-    for key, listener, what in (("board.listen", config.board, "le tableau de bord web"),
-                                ("metrics.listen", config.metrics, "les métriques")):
+    for key, listener, what in (
+        ("board.listen", config.board, "le tableau de bord web"),
+        ("metrics.listen", config.metrics, "les métriques"),
+    ):
         if not listener.enabled:
             continue
         error = _listen_error(listener.host, listener.port)
         if error is None:
             continue
         if error.errno != errno.EADDRINUSE:
-            raise DemoError(f"impossible d'écouter sur {listener.listen} pour {what} : {error.strerror or error}. "
-                            f"Changez la clé {key} du fichier {config.path}.")
+            raise DemoError(
+                f"impossible d'écouter sur {listener.listen} pour {what} : {error.strerror or error}. "
+                f"Changez la clé {key} du fichier {config.path}."
+            )
         free = _free_port_after(listener.host, listener.port)
         example = f" (par exemple « {listener.listen.rsplit(':', 1)[0]}:{free} », libre en ce moment)" if free else ""
-        raise DemoError(f"le port {listener.port} ({listener.listen}), où la démo sert {what}, est déjà pris par "
-                        f"un autre programme (une autre démo ?). Choisissez-en un autre dans la clé {key} du "
-                        f"fichier {config.path}{example}, ou arrêtez ce programme, puis relancez la démo.")
+        raise DemoError(
+            f"le port {listener.port} ({listener.listen}), où la démo sert {what}, est déjà pris par "
+            f"un autre programme (une autre démo ?). Choisissez-en un autre dans la clé {key} du "
+            f"fichier {config.path}{example}, ou arrêtez ce programme, puis relancez la démo."
+        )
 
 
 def _sample_calendar(now: datetime) -> str:
     """A small ICS feed with events in the coming weeks, so `!agenda` has something to show."""
+
     def stamp(days: int, hour: int) -> str:
         return (now + timedelta(days=days)).strftime(f"%Y%m%dT{hour:02d}0000")
-    events = [("session-initiation", "Session d'initiation au référentiel", 9, 14, "Sessions"),
-              ("journee-pairs", "Journée entre pairs — agents", 16, 9, "Pairs"),
-              ("agora", "Agora des territoires pilotes", 17, 9, "Agora")]
+
+    events = [
+        ("session-initiation", "Session d'initiation au référentiel", 9, 14, "Sessions"),
+        ("journee-pairs", "Journée entre pairs — agents", 16, 9, "Pairs"),
+        ("agora", "Agora des territoires pilotes", 17, 9, "Agora"),
+    ]
     lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//manufacture-bot//demo//FR", "X-WR-TIMEZONE:Europe/Paris"]
     for uid, title, days, hour, category in events:
-        lines += ["BEGIN:VEVENT", f"UID:{uid}@demo", f"DTSTAMP:{now.strftime('%Y%m%dT%H%M%SZ')}",
-                  f"DTSTART;TZID=Europe/Paris:{stamp(days, hour)}", f"DTEND;TZID=Europe/Paris:{stamp(days, hour + 3)}",
-                  f"SUMMARY:{title}", f"CATEGORIES:{category}", "END:VEVENT"]
+        lines += [
+            "BEGIN:VEVENT",
+            f"UID:{uid}@demo",
+            f"DTSTAMP:{now.strftime('%Y%m%dT%H%M%SZ')}",
+            f"DTSTART;TZID=Europe/Paris:{stamp(days, hour)}",
+            f"DTEND;TZID=Europe/Paris:{stamp(days, hour + 3)}",
+            f"SUMMARY:{title}",
+            f"CATEGORIES:{category}",
+            "END:VEVENT",
+        ]
     lines.append("END:VCALENDAR")
     return "\r\n".join(lines) + "\r\n"
 
 
 def _config_text(state: dict, directory: Path) -> str:
-    rooms = "\n".join(f'''
+    rooms = "\n".join(
+        f'''
 [[rooms]]
-id = "{room['id']}"
-kind = "{room['kind']}"
-name = "{room['name']}"''' + (f'\nrole = "{room["role"]}"' if room["role"] else "") for room in state["rooms"])
+id = "{room["id"]}"
+kind = "{room["kind"]}"
+name = "{room["name"]}"'''
+        + (f'\nrole = "{room["role"]}"' if room["role"] else "")
+        for room in state["rooms"]
+    )
     return f'''# Generated by `manufacture-bot demo`; see config.example.toml for every key.
 [matrix]
-homeserver = "{state['homeserver']}"
-user_id = "{state['bot']['user_id']}"
-password = "{state['bot']['password']}"
+homeserver = "{state["homeserver"]}"
+user_id = "{state["bot"]["user_id"]}"
+password = "{state["bot"]["password"]}"
 
 [bot]
 data_dir = "bot"
@@ -131,7 +159,7 @@ timezone = "Europe/Paris"
 
 [access]
 allowed_inviters = ["@*:localhost"]
-facilitators = ["{state['demo']['user_id']}"]
+facilitators = ["{state["demo"]["user_id"]}"]
 {rooms}
 
 [[agenda.recurring]]
@@ -158,8 +186,11 @@ async def _create_rooms(synapse: LocalSynapse, demo, bot_user_id: str) -> list[d
     rooms = []
     try:
         for name, kind, encrypted, role in ROOMS:
-            state = [{"type": "m.room.encryption", "state_key": "",
-                      "content": {"algorithm": "m.megolm.v1.aes-sha2"}}] if encrypted else []
+            state = (
+                [{"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}]
+                if encrypted
+                else []
+            )
             answer = await client.room_create(name=name, invite=[bot_user_id], initial_state=state)
             if not isinstance(answer, RoomCreateResponse):
                 raise RuntimeError(f"création du salon {name} impossible : {answer}")
@@ -180,18 +211,24 @@ def _prepare(directory: Path) -> tuple[LocalSynapse, dict]:
     try:
         synapse = LocalSynapse(directory / "synapse", port=port).start()
     except RuntimeError as error:
-        raise DemoError(f"le serveur Matrix local n'a pas démarré ({error}) ; son journal : "
-                        f"{directory / 'synapse' / 'synapse.log'}.") from None
+        raise DemoError(
+            f"le serveur Matrix local n'a pas démarré ({error}) ; son journal : "
+            f"{directory / 'synapse' / 'synapse.log'}."
+        ) from None
     if state is None:
         bot = synapse.register("manufacture")
         demo = synapse.register("demo", DEMO_PASSWORD, admin=True)
         rooms = asyncio.run(_create_rooms(synapse, demo, bot.user_id))
-        state = {"port": synapse.port, "homeserver": synapse.url,
-                 "bot": {"user_id": bot.user_id, "password": bot.password},
-                 "demo": {"user_id": demo.user_id, "password": DEMO_PASSWORD}, "rooms": rooms}
+        state = {
+            "port": synapse.port,
+            "homeserver": synapse.url,
+            "bot": {"user_id": bot.user_id, "password": bot.password},
+            "demo": {"user_id": demo.user_id, "password": DEMO_PASSWORD},
+            "rooms": rooms,
+        }
         write_owner_only(state_path, json.dumps(state, indent=2))
         write_owner_only(directory / "config.toml", _config_text(state, directory))
-        write_owner_only(directory / "agenda.ics", _sample_calendar(datetime.now(timezone.utc)))
+        write_owner_only(directory / "agenda.ics", _sample_calendar(datetime.now(UTC)))
     return synapse, state
 
 
@@ -208,10 +245,10 @@ def _instructions(state: dict, directory: Path, config: Config) -> str:
 ────────────────────────────────────────────────────────────────────
  La démo de manufacture-bot tourne.
 
- Serveur Matrix local : {state['homeserver']}
+ Serveur Matrix local : {state["homeserver"]}
  Connectez-vous avec n'importe quel client Matrix (Element, etc.) :
-   identifiant : {state['demo']['user_id']}
-   mot de passe : {state['demo']['password']}
+   identifiant : {state["demo"]["user_id"]}
+   mot de passe : {state["demo"]["password"]}
  Salons déjà créés (acceptez les invitations si besoin) :
 {rooms}
  Ou, sans client Matrix, dans un autre terminal :
@@ -225,9 +262,14 @@ def _instructions(state: dict, directory: Path, config: Config) -> str:
 
 
 def _chat(state: dict, directory: Path) -> TerminalChat:
-    return TerminalChat(state["homeserver"], state["demo"]["user_id"], state["demo"]["password"],
-                        directory / "chat", {room["name"]: room["id"] for room in state["rooms"]},
-                        state["bot"]["user_id"])
+    return TerminalChat(
+        state["homeserver"],
+        state["demo"]["user_id"],
+        state["demo"]["password"],
+        directory / "chat",
+        {room["name"]: room["id"] for room in state["rooms"]},
+        state["bot"]["user_id"],
+    )
 
 
 def _answers(homeserver: str) -> bool:
@@ -303,8 +345,10 @@ def run_demo(directory: Path, chat: bool = False) -> int:
         if ran:
             print("\nArrêt de la démo…", flush=True)
         synapse.stop()
-    print(f"Démo arrêtée (le bot et le serveur Matrix local). Tout est gardé dans {directory} : "
-          "relancez-la pour reprendre là où vous en étiez, ou supprimez ce dossier pour repartir de zéro.")
+    print(
+        f"Démo arrêtée (le bot et le serveur Matrix local). Tout est gardé dans {directory} : "
+        "relancez-la pour reprendre là où vous en étiez, ou supprimez ce dossier pour repartir de zéro."
+    )
     return 0
 
 
@@ -321,11 +365,12 @@ def run_chat_only(directory: Path) -> int:
     state = json.loads(state_path.read_text())
     if not _answers(state["homeserver"]):
         # nio would retry in silence for ever: the person would stare at an empty terminal.
-        print(f"Le serveur Matrix de la démo ne répond pas sur {state['homeserver']} : lancez d'abord la démo "
-              f"dans un autre terminal (make demo, ou manufacture-bot demo --dir {directory}).", file=sys.stderr)
+        print(
+            f"Le serveur Matrix de la démo ne répond pas sur {state['homeserver']} : lancez d'abord la démo "
+            f"dans un autre terminal (make demo, ou manufacture-bot demo --dir {directory}).",
+            file=sys.stderr,
+        )
         return 2
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_chat(state, directory).run())
-    except KeyboardInterrupt:
-        pass
     return 0

@@ -3,6 +3,7 @@
 A chat the bot opens is encrypted and invites the member; the sender keeps its messages waiting
 until the member has joined (a message sent before the member's devices are known is unreadable).
 """
+
 from __future__ import annotations
 
 import json
@@ -82,18 +83,25 @@ class DirectChats:
             return None
         for room_id in answer.rooms.get(user_id, []):
             room = self.client.rooms.get(room_id)
-            if room is not None and room.encrypted and set(room.users) == {self.client.user_id, user_id} \
-                    and user_id not in room.invited_users:
+            if (
+                room is not None
+                and room.encrypted
+                and set(room.users) == {self.client.user_id, user_id}
+                and user_id not in room.invited_users
+            ):
                 return room_id
         return None
 
     async def _open(self, user_id: str) -> str:
-        answer = await self.client.room_create(is_direct=True, invite=[user_id], preset=RoomPreset.trusted_private_chat,
-                                               initial_state=[ENCRYPTION])
+        answer = await self.client.room_create(
+            is_direct=True, invite=[user_id], preset=RoomPreset.trusted_private_chat, initial_state=[ENCRYPTION]
+        )
         if not isinstance(answer, RoomCreateResponse):
             log.warning("Could not open a direct chat: %s", getattr(answer, "message", answer))
-            raise UserError("Je n'arrive pas à ouvrir une conversation privée avec vous pour le moment. "
-                            "Réessayez dans un instant, ou écrivez-moi vous-même en message privé.")
+            raise UserError(
+                "Je n'arrive pas à ouvrir une conversation privée avec vous pour le moment. "
+                "Réessayez dans un instant, ou écrivez-moi vous-même en message privé."
+            )
         log.info("Opened direct chat %s with %s", answer.room_id, user_id)
         # Known before anything else is awaited: the sync goes on meanwhile, and may already bring the
         # member's answer to the invitation (a refusal is told only in a chat the bot knows).
@@ -107,9 +115,12 @@ class DirectChats:
         rooms = dict(answer.rooms) if isinstance(answer, DirectRoomsResponse) else {}
         rooms[user_id] = [*[r for r in rooms.get(user_id, []) if r != room_id], room_id]
         path = Api._build_path(["user", self.client.user_id, "account_data", "m.direct"])
-        response = await self.client.send("PUT", path, json.dumps(rooms),
-                                          headers={"Authorization": f"Bearer {self.client.access_token}",
-                                                   "Content-Type": "application/json"})
+        response = await self.client.send(
+            "PUT",
+            path,
+            json.dumps(rooms),
+            headers={"Authorization": f"Bearer {self.client.access_token}", "Content-Type": "application/json"},
+        )
         if response.status != 200:
             log.warning("Could not update m.direct (HTTP %s)", response.status)
         response.release()

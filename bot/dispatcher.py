@@ -5,12 +5,13 @@ then the fallback for messages addressed to the bot (mention, direct chat). Anyt
 raises is caught here: the user gets French, the log gets the traceback, the bot keeps serving —
 except a database that does not answer, which is no one's mistake: the event waits (bot/inbox.py).
 """
+
 from __future__ import annotations
 
 import dataclasses
 import logging
 import re
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from sqlmodel import select
 
@@ -24,8 +25,10 @@ from storage.messages import SentMessage
 
 log = logging.getLogger(__name__)
 
-APOLOGY = ("Désolé, quelque chose s'est mal passé de mon côté et je n'ai pas pu traiter votre message. "
-           "L'équipe d'animation peut consulter le journal du bot ; réessayez dans un instant.")
+APOLOGY = (
+    "Désolé, quelque chose s'est mal passé de mon côté et je n'ai pas pu traiter votre message. "
+    "L'équipe d'animation peut consulter le journal du bot ; réessayez dans un instant."
+)
 
 # A reply's fallback quotes the replied message ("> <@x:y> text") before a blank line.
 _REPLY_FALLBACK = re.compile(r"\A(?:>.*\n)+\n?")
@@ -42,9 +45,13 @@ def strip_reply_fallback(body: str) -> str:
 
 
 class Dispatcher:
-    def __init__(self, services: Services, registry: CommandRegistry,
-                 send: Callable[[list[Reply], Message | None], Awaitable[list[str | None]]],
-                 is_facilitator: Callable[[str], bool]) -> None:
+    def __init__(
+        self,
+        services: Services,
+        registry: CommandRegistry,
+        send: Callable[[list[Reply], Message | None], Awaitable[list[str | None]]],
+        is_facilitator: Callable[[str], bool],
+    ) -> None:
         self.services, self.registry, self.send, self.is_facilitator = services, registry, send, is_facilitator
         # Replies decided for an event whose sending has not finished (see on_message).
         self._decided: dict[str, list[Reply]] = {}
@@ -66,8 +73,9 @@ class Dispatcher:
 
     async def _handle_message(self, message: Message) -> list[Reply]:
         try:
-            ctx = CommandContext(message=message, services=self.services,
-                                 is_facilitator=self.is_facilitator(message.sender))
+            ctx = CommandContext(
+                message=message, services=self.services, is_facilitator=self.is_facilitator(message.sender)
+            )
             return await self._route(ctx)
         except UserError as error:
             return [Reply(text=error.message)]
@@ -85,9 +93,13 @@ class Dispatcher:
         if len(message.body) > limit:
             count("too_long")
             if message.addressed or message.thread_root or message.room.is_direct:
-                return [Reply(text=f"Votre message est trop long ({len(message.body)} caractères, "
-                                   f"au plus {limit}). Je ne l'ai pas pris en compte : "
-                                   "pouvez-vous le raccourcir ou l'envoyer en plusieurs fois ?")]
+                return [
+                    Reply(
+                        text=f"Votre message est trop long ({len(message.body)} caractères, "
+                        f"au plus {limit}). Je ne l'ai pas pris en compte : "
+                        "pouvez-vous le raccourcir ou l'envoyer en plusieurs fois ?"
+                    )
+                ]
             return []
         for name, listener in self.registry.listeners:
             result = await listener(ctx)
@@ -104,29 +116,43 @@ class Dispatcher:
         return []
 
     async def _command(self, ctx: CommandContext) -> list[Reply]:
-        text = ctx.message.body[len(self.prefix):].strip()
+        text = ctx.message.body[len(self.prefix) :].strip()
         word, _, args = text.partition(" ")
         word = word.strip()
         room = ctx.message.room
         if not word:
             self.services.metrics.message_handled("unknown_command")
-            return [Reply(text=f"Il manque le nom de la commande après « {self.prefix} ». "
-                               f"Tapez `{self.prefix}aide` pour la liste.")]
+            return [
+                Reply(
+                    text=f"Il manque le nom de la commande après « {self.prefix} ». "
+                    f"Tapez `{self.prefix}aide` pour la liste."
+                )
+            ]
         command = self.registry.find(word)
         self.services.metrics.message_handled("unknown_command" if command is None else "command")
         if command is None:
-            visible = self.registry.visible(is_facilitator=ctx.is_facilitator, room_kind=room.kind,
-                                            is_direct=room.is_direct)
+            visible = self.registry.visible(
+                is_facilitator=ctx.is_facilitator, room_kind=room.kind, is_direct=room.is_direct
+            )
             guess = self.registry.suggest(word, visible) or self.registry.suggest(word)
             hint = f" Vouliez-vous dire `{self.prefix}{guess}` ?" if guess else ""
-            return [Reply(text=f"Je ne connais pas la commande « {quote(self.prefix + word)} ».{hint} "
-                               f"Tapez `{self.prefix}aide` pour voir ce que je sais faire.")]
+            return [
+                Reply(
+                    text=f"Je ne connais pas la commande « {quote(self.prefix + word)} ».{hint} "
+                    f"Tapez `{self.prefix}aide` pour voir ce que je sais faire."
+                )
+            ]
         if command.facilitators_only and not ctx.is_facilitator:
             return [Reply(text=f"La commande `{self.prefix}{command.name}` est réservée à l'équipe d'animation.")]
         if not command.allowed_in(room.kind, room.is_direct):
             return [Reply(text=f"La commande `{self.prefix}{command.name}` n'est pas disponible dans ce salon.")]
-        scoped = CommandContext(message=ctx.message, services=ctx.services, is_facilitator=ctx.is_facilitator,
-                                command=word, args=args.strip())
+        scoped = CommandContext(
+            message=ctx.message,
+            services=ctx.services,
+            is_facilitator=ctx.is_facilitator,
+            command=word,
+            args=args.strip(),
+        )
         return as_list(await command.handler(scoped))
 
     async def on_reaction(self, room: RoomInfo, event_id: str, sender: str, key: str, target_event_id: str) -> None:
@@ -134,8 +160,9 @@ class Dispatcher:
             return
         replies = self._decided.get(event_id)
         if replies is None:
-            replies = self._decided[event_id] = await self._handle_reaction(room, event_id, sender, key,
-                                                                            target_event_id)
+            replies = self._decided[event_id] = await self._handle_reaction(
+                room, event_id, sender, key, target_event_id
+            )
         await self._send_decided(event_id, replies, None)
 
     async def _send_decided(self, event_id: str, replies: list[Reply], trigger: Message | None) -> None:
@@ -149,14 +176,22 @@ class Dispatcher:
             raise
         del self._decided[event_id]
 
-    async def _handle_reaction(self, room: RoomInfo, event_id: str, sender: str, key: str,
-                               target_event_id: str) -> list[Reply]:
+    async def _handle_reaction(
+        self, room: RoomInfo, event_id: str, sender: str, key: str, target_event_id: str
+    ) -> list[Reply]:
         with self.services.db.session() as session:
             sent = session.exec(select(SentMessage).where(SentMessage.event_id == target_event_id)).first()
         if sent is None:
             return []
-        reaction = Reaction(room=room, event_id=event_id, sender=sender, key=key, target_event_id=target_event_id,
-                            target_tag=sent.tag, target_addressee=sent.addressee)
+        reaction = Reaction(
+            room=room,
+            event_id=event_id,
+            sender=sender,
+            key=key,
+            target_event_id=target_event_id,
+            target_tag=sent.tag,
+            target_addressee=sent.addressee,
+        )
         self.services.metrics.message_handled("reaction")
         decided: list[Reply] = []
         for handler in self.registry.reaction_handlers(sent.tag):
@@ -174,9 +209,15 @@ class Dispatcher:
         # A reaction is no message to reply to: replies go to the room (or the thread they name), and
         # they carry that room's words as far as the sender's guard is concerned. Their transaction ids
         # come from the reaction, so that sending them again after a failure posts nothing twice.
-        return [dataclasses.replace(r, to=r.to if isinstance(r.to, Post) else Post(room.room_id),
-                                    origin_room_id=r.origin_room_id or room.room_id,
-                                    txn_key=r.txn_key or f"{event_id}:{index}") for index, r in enumerate(decided)]
+        return [
+            dataclasses.replace(
+                r,
+                to=r.to if isinstance(r.to, Post) else Post(room.room_id),
+                origin_room_id=r.origin_room_id or room.room_id,
+                txn_key=r.txn_key or f"{event_id}:{index}",
+            )
+            for index, r in enumerate(decided)
+        ]
 
     async def on_redaction(self, room: RoomInfo, event_id: str, sender: str, redacted_event_id: str) -> None:
         """A redacted event's effect is undone (a vote withdrawn); nobody asked anything, so nothing is said."""

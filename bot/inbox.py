@@ -13,22 +13,33 @@ they are then handled one at a time, in order, and marked done once their replie
   A member gets the answer late, never not at all.
 - A stop (SIGTERM, Ctrl+C) lets the event in hand finish, for a bounded time.
 """
+
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Awaitable, Callable
 
-from nio import (Event, MatrixRoom, MegolmEvent, ReactionEvent, RedactedEvent, RedactionEvent, RoomGetEventError,
-                 RoomMemberEvent, RoomMessageText)
+from nio import (
+    Event,
+    MatrixRoom,
+    MegolmEvent,
+    ReactionEvent,
+    RedactedEvent,
+    RedactionEvent,
+    RoomGetEventError,
+    RoomMemberEvent,
+    RoomMessageText,
+)
 
 from bot.matrix_client import BotClient
 from bot.sender import UNREACHABLE, HomeserverUnavailable
 from handlers.metrics import Metrics
 from storage.database import STORAGE_UNAVAILABLE, Database
 from storage.messages import UNDECRYPTABLE, Arrived, mark_done, pending_events, take_in
+import contextlib
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +82,15 @@ Handle = Callable[[Arrival], Awaitable[None]]
 
 
 class Inbox:
-    def __init__(self, client: BotClient, db: Database, metrics: Metrics, *, first_wait: float = FIRST_WAIT,
-                 longest_wait: float = LONGEST_WAIT) -> None:
+    def __init__(
+        self,
+        client: BotClient,
+        db: Database,
+        metrics: Metrics,
+        *,
+        first_wait: float = FIRST_WAIT,
+        longest_wait: float = LONGEST_WAIT,
+    ) -> None:
         self.client, self.db, self.metrics = client, db, metrics
         self.first_wait, self.longest_wait = first_wait, longest_wait
         # Brought by the sync under way, then by syncs whose events are not recorded yet (with the
@@ -172,10 +190,8 @@ class Inbox:
         if not done:
             log.warning("Stopping while an event is still being handled: it will be handled again at start")
             self._task.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await self._task
-        except asyncio.CancelledError:
-            pass
         self._task = None
 
     # --- the work --------------------------------------------------------------------------
@@ -190,8 +206,10 @@ class Inbox:
                     fresh.setdefault(arrival.event_id, arrival)
             if fresh:
                 with self.db.session() as session:
-                    done = take_in(session, [Arrived(a.event_id, a.room.room_id, a.kind, a.event.server_timestamp)
-                                             for a in fresh.values()])
+                    done = take_in(
+                        session,
+                        [Arrived(a.event_id, a.room.room_id, a.kind, a.event.server_timestamp) for a in fresh.values()],
+                    )
                 for arrival in fresh.values():
                     if arrival.event_id not in done:
                         self._ready.append(arrival)
@@ -233,24 +251,25 @@ class Inbox:
                 # A bug, not an outage: retrying would fail the same way and hold every later event.
                 arrival = self._ready.popleft() if self._ready else None
                 self._handled = None
-                log.exception("Event %s could not be handled; it is dropped",
-                              arrival.event_id if arrival else "?")
+                log.exception("Event %s could not be handled; it is dropped", arrival.event_id if arrival else "?")
                 if arrival is not None:
                     self._queued.discard(arrival.event_id)
                     self._mark_done_quietly(arrival.event_id)
                 continue
             self._wake.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=wait)
-            except asyncio.TimeoutError:
-                pass
             wait = min(wait * 2, self.longest_wait)
 
     def _failed(self, what: str, error: BaseException) -> None:
         if self.waiting_on != what:
-            log.warning("The %s does not answer (%s: %s): %d event(s) wait and will be handled once it does",
-                        what, type(error).__name__, str(error).splitlines()[0][:200] if str(error) else "",
-                        self.pending)
+            log.warning(
+                "The %s does not answer (%s: %s): %d event(s) wait and will be handled once it does",
+                what,
+                type(error).__name__,
+                str(error).splitlines()[0][:200] if str(error) else "",
+                self.pending,
+            )
         self.waiting_on = what
         self.metrics.event_retried(what)
 

@@ -1,4 +1,5 @@
 """One bot process per data_dir: two processes on one device would corrupt the encryption store."""
+
 from __future__ import annotations
 
 import fcntl
@@ -27,7 +28,8 @@ class InstanceLock:
             handle.close()
             raise AlreadyRunning(
                 f"Un autre processus du bot (PID {holder}) utilise déjà le dossier de données {self.path.parent}. "
-                "Arrêtez-le avant d'en démarrer un second.") from None
+                "Arrêtez-le avant d'en démarrer un second."
+            ) from None
         handle.seek(0)
         handle.truncate()
         handle.write(str(os.getpid()))

@@ -7,24 +7,43 @@ the sync had brought it readable; the inbox's record of handled events makes tha
 across restarts too. If it is still unreadable after a few minutes, its sender
 gets one short notice in that room.
 """
+
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from itertools import groupby
-from typing import Awaitable, Callable
 
-from nio import (AsyncClient, BadEvent, Event, ForwardedRoomKeyEvent, MatrixRoom, MegolmEvent, RedactedEvent,
-                 RoomGetEventError, RoomKeyEvent, UnknownBadEvent)
+from nio import (
+    AsyncClient,
+    BadEvent,
+    Event,
+    ForwardedRoomKeyEvent,
+    MatrixRoom,
+    MegolmEvent,
+    RedactedEvent,
+    RoomGetEventError,
+    RoomKeyEvent,
+    UnknownBadEvent,
+)
 from nio.exceptions import LocalProtocolError
 
 from handlers.context import system_clock
 from handlers.metrics import Metrics
 from handlers.replies import Post, Reply
 from storage.database import Database
-from storage.undecryptable import (UndecryptableEvent, due_for_notice, due_for_retry, forget, noticed_since,
-                                   received_before, remember, waiting_for_session)
+from storage.undecryptable import (
+    UndecryptableEvent,
+    due_for_notice,
+    due_for_retry,
+    forget,
+    noticed_since,
+    received_before,
+    remember,
+    waiting_for_session,
+)
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +59,18 @@ KEEP_FOR = timedelta(days=7)
 SWEEP_SECONDS = 60
 ROOM_APPEAR_SECONDS = 10.0
 
-NOTICE_ONE = ("Je n'ai pas pu lire votre message chiffré : sa clé de déchiffrement ne m'est pas parvenue. "
-              "S'il m'était destiné, renvoyez-le.")
-NOTICE_MANY = ("Je n'ai pas pu lire {count} de vos messages chiffrés : leur clé de déchiffrement ne m'est pas "
-               "parvenue. S'ils m'étaient destinés, renvoyez-les.")
-NOTICE_FIX = (" Si cela se reproduit, votre application ne me transmet pas ses clés : mettez-la à jour, "
-              "ou déconnectez-vous puis reconnectez-vous, et réessayez.")
+NOTICE_ONE = (
+    "Je n'ai pas pu lire votre message chiffré : sa clé de déchiffrement ne m'est pas parvenue. "
+    "S'il m'était destiné, renvoyez-le."
+)
+NOTICE_MANY = (
+    "Je n'ai pas pu lire {count} de vos messages chiffrés : leur clé de déchiffrement ne m'est pas "
+    "parvenue. S'ils m'étaient destinés, renvoyez-les."
+)
+NOTICE_FIX = (
+    " Si cela se reproduit, votre application ne me transmet pas ses clés : mettez-la à jour, "
+    "ou déconnectez-vous puis reconnectez-vous, et réessayez."
+)
 
 
 def notice_text(count: int) -> str:
@@ -53,9 +78,17 @@ def notice_text(count: int) -> str:
 
 
 class LateKeys:
-    def __init__(self, client: AsyncClient, db: Database, post: Callable[[Reply], Awaitable[str | None]], *,
-                 deliver: Callable[[MatrixRoom, Event], None], clock: Callable[[], datetime] = system_clock,
-                 notice_after: timedelta = NOTICE_AFTER, metrics: Metrics | None = None) -> None:
+    def __init__(
+        self,
+        client: AsyncClient,
+        db: Database,
+        post: Callable[[Reply], Awaitable[str | None]],
+        *,
+        deliver: Callable[[MatrixRoom, Event], None],
+        clock: Callable[[], datetime] = system_clock,
+        notice_after: timedelta = NOTICE_AFTER,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.client, self.db, self.post, self.clock = client, db, post, clock
         # Takes a readable event in (and records it) to be handled; raises if it could not.
         self.deliver = deliver
@@ -73,8 +106,12 @@ class LateKeys:
         if not kept:
             return
         self.metrics.undecryptable.inc()
-        log.info("Could not decrypt event %s in %s (session %s): kept until its key arrives",
-                 event.event_id, room.room_id, event.session_id)
+        log.info(
+            "Could not decrypt event %s in %s (session %s): kept until its key arrives",
+            event.event_id,
+            room.room_id,
+            event.session_id,
+        )
         try:
             await self.client.request_room_key(event)
         except LocalProtocolError:  # this session's key is already asked for
@@ -152,7 +189,7 @@ class LateKeys:
         with self.db.session() as session:
             row = session.get(UndecryptableEvent, event_id)
             row.attempts += 1
-            row.next_try_at = self.clock() + min(timedelta(minutes=2 ** row.attempts), LONGEST_RETRY_WAIT)
+            row.next_try_at = self.clock() + min(timedelta(minutes=2**row.attempts), LONGEST_RETRY_WAIT)
             session.add(row)
 
     def _forget(self, event_id: str) -> None:
@@ -168,12 +205,19 @@ class LateKeys:
             with self.db.session() as session:
                 told_lately = noticed_since(session, room_id, sender, now - NOTICE_QUIET)
             if not told_lately:
-                log.warning("%d event(s) from %s in %s still undecryptable: telling the sender",
-                            len(rows), sender, room_id)
+                log.warning(
+                    "%d event(s) from %s in %s still undecryptable: telling the sender", len(rows), sender, room_id
+                )
                 # Replying to the unreadable message shows which one; the transaction id keeps it single.
-                await self.post(Reply(text=notice_text(len(rows)), to=Post(room_id, reply_to=rows[0].event_id),
-                                      mentions=(sender,), contains_room_content=False,
-                                      txn_key=f"undecryptable-{rows[0].event_id}"))
+                await self.post(
+                    Reply(
+                        text=notice_text(len(rows)),
+                        to=Post(room_id, reply_to=rows[0].event_id),
+                        mentions=(sender,),
+                        contains_room_content=False,
+                        txn_key=f"undecryptable-{rows[0].event_id}",
+                    )
+                )
             with self.db.session() as session:
                 for row in rows:
                     row = session.get(UndecryptableEvent, row.event_id)

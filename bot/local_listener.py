@@ -1,4 +1,5 @@
 """An aiohttp application served inside the bot's own event loop (the metrics and the board)."""
+
 from __future__ import annotations
 
 from aiohttp import web

@@ -1,27 +1,43 @@
 """The Matrix side of the bot: session, sync loop, and turning nio events into handler input."""
+
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-from nio import (ErrorResponse, Event, ForwardedRoomKeyEvent, InviteMemberEvent, JoinError, LoginResponse, MatrixRoom,
-                 MegolmEvent, PowerLevelsEvent, ReactionEvent, RedactionEvent, RoomKeyEvent, RoomMemberEvent,
-                 RoomMessageText, SyncError, SyncResponse)
+from nio import (
+    ErrorResponse,
+    Event,
+    ForwardedRoomKeyEvent,
+    InviteMemberEvent,
+    JoinError,
+    LoginResponse,
+    MatrixRoom,
+    MegolmEvent,
+    PowerLevelsEvent,
+    ReactionEvent,
+    RedactionEvent,
+    RoomKeyEvent,
+    RoomMemberEvent,
+    RoomMessageText,
+    SyncError,
+    SyncResponse,
+)
 
 from bot.addressing import Addressing, relations, strip_call
-from config import Config
 from bot.direct_chats import DirectChats
 from bot.dispatcher import Dispatcher, strip_reply_fallback
 from bot.inbox import Arrival, Inbox
 from bot.late_keys import LateKeys
 from bot.matrix_client import BotClient
-from bot.timeline_gaps import TimelineGaps
 from bot.room_directory import RoomDirectory, inviter_allowed
 from bot.sender import Sender
 from bot.session import StoredSession, forget_session, load_session, save_session
 from bot.sync_loop import sync_until_cancelled
+from bot.timeline_gaps import TimelineGaps
+from config import Config
 from handlers.context import Message
 from handlers.metrics import Metrics
 from handlers.replies import Post, Reply
@@ -52,16 +68,28 @@ def sync_failure(answer: SyncError, data_dir: Path) -> Exception:
     logs in again with the password (as a new device) instead of failing the same way forever."""
     if answer.status_code == "M_UNKNOWN_TOKEN":
         forget_session(data_dir)
-        return SessionRevoked("Le serveur Matrix ne reconnaît plus la session du bot (déconnectée ou appareil "
-                              "supprimé). Elle est oubliée : au prochain démarrage, le bot se reconnecte avec son "
-                              "mot de passe, comme un nouvel appareil.")
+        return SessionRevoked(
+            "Le serveur Matrix ne reconnaît plus la session du bot (déconnectée ou appareil "
+            "supprimé). Elle est oubliée : au prochain démarrage, le bot se reconnecte avec son "
+            "mot de passe, comme un nouvel appareil."
+        )
     return SyncFailed(f"Synchronisation refusée : {answer.status_code} {answer.message}")
 
 
 class MatrixBot:
-    def __init__(self, config: Config, client: BotClient, directory: RoomDirectory, dispatcher: Dispatcher,
-                 sender: Sender, direct_chats: DirectChats, late_keys: LateKeys, inbox: Inbox, gaps: TimelineGaps,
-                 metrics: Metrics | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        client: BotClient,
+        directory: RoomDirectory,
+        dispatcher: Dispatcher,
+        sender: Sender,
+        direct_chats: DirectChats,
+        late_keys: LateKeys,
+        inbox: Inbox,
+        gaps: TimelineGaps,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.config, self.client, self.directory, self.dispatcher = config, client, directory, dispatcher
         self.sender, self.direct_chats, self.late_keys, self.inbox = sender, direct_chats, late_keys, inbox
         self.gaps = gaps
@@ -83,19 +111,28 @@ class MatrixBot:
         data_dir: Path = self.config.data_dir
         (data_dir / "store").mkdir(parents=True, exist_ok=True)
         stored = load_session(data_dir)
-        if stored and stored.user_id == self.config.matrix.user_id and stored.homeserver == self.config.matrix.homeserver:
+        if (
+            stored
+            and stored.user_id == self.config.matrix.user_id
+            and stored.homeserver == self.config.matrix.homeserver
+        ):
             self.client.restore_login(stored.user_id, stored.device_id, stored.access_token)
             log.info("Session restored for %s (device %s)", stored.user_id, stored.device_id)
         else:
             if not self.config.matrix.password:
-                raise StartupError("Première connexion : il faut un mot de passe (clé matrix.password du fichier "
-                                   f"{self.config.path}, ou la variable MANUFACTURE_PASSWORD).")
+                raise StartupError(
+                    "Première connexion : il faut un mot de passe (clé matrix.password du fichier "
+                    f"{self.config.path}, ou la variable MANUFACTURE_PASSWORD)."
+                )
             answer = await self.client.login(self.config.matrix.password, device_name=self.config.matrix.device_name)
             if not isinstance(answer, LoginResponse):
-                raise StartupError(f"Connexion refusée par {self.config.matrix.homeserver} : "
-                                   f"{getattr(answer, 'message', answer)}")
-            save_session(data_dir, StoredSession(self.config.matrix.homeserver, answer.user_id, answer.device_id,
-                                                 answer.access_token))
+                raise StartupError(
+                    f"Connexion refusée par {self.config.matrix.homeserver} : {getattr(answer, 'message', answer)}"
+                )
+            save_session(
+                data_dir,
+                StoredSession(self.config.matrix.homeserver, answer.user_id, answer.device_id, answer.access_token),
+            )
             log.info("Logged in as %s, new device %s", answer.user_id, answer.device_id)
         if self.client.should_upload_keys:
             await self.client.keys_upload()
@@ -122,13 +159,15 @@ class MatrixBot:
         # Memberships go through the inbox too, in order with messages: a member refusing the direct
         # chat a command is opening is handled once that command's messages wait for them. From here
         # on only: a first start neither answers nor introduces itself for the account's past.
-        self.client.add_event_callback(self._receive, (RoomMessageText, ReactionEvent, RedactionEvent, MegolmEvent,
-                                                       RoomMemberEvent))
+        self.client.add_event_callback(
+            self._receive, (RoomMessageText, ReactionEvent, RedactionEvent, MegolmEvent, RoomMemberEvent)
+        )
         if not fresh:
             # Resume from the stored token: what was said while the bot was down is handled now, once;
             # a join it missed (an invitation accepted just before a stop) is introduced.
-            answer = await self.client.sync(timeout=0, full_state=True, sync_filter=SYNC_FILTER,
-                                            since=self.client.loaded_sync_token)
+            answer = await self.client.sync(
+                timeout=0, full_state=True, sync_filter=SYNC_FILTER, since=self.client.loaded_sync_token
+            )
             if isinstance(answer, SyncError):
                 raise self._startup_sync_error(answer)
             self.metrics.sync_succeeded()
@@ -154,8 +193,9 @@ class MatrixBot:
         # sync_until_cancelled, which waits longer each time, and gives up on a revoked session.
         self.client.add_response_callback(self._on_sync_error, SyncError)
         self.client.add_response_callback(self._on_sync, SyncResponse)
-        await sync_until_cancelled(self.client, give_up_on=(SessionRevoked,), timeout=30000,
-                                   sync_filter=SYNC_FILTER, full_state=False)
+        await sync_until_cancelled(
+            self.client, give_up_on=(SessionRevoked,), timeout=30000, sync_filter=SYNC_FILTER, full_state=False
+        )
 
     async def _on_sync_error(self, answer: SyncError) -> None:
         self.metrics.sync_failures.inc()
@@ -173,9 +213,13 @@ class MatrixBot:
         those who lost them are told to whoever holds their sessions (the board closes them)."""
         if not self.rights_changed:
             return
-        touched = [room_id for room_id, info in response.rooms.join.items()
-                   if any(isinstance(event, (RoomMemberEvent, PowerLevelsEvent))
-                          for event in (*info.state, *info.timeline.events))]
+        touched = [
+            room_id
+            for room_id, info in response.rooms.join.items()
+            if any(
+                isinstance(event, (RoomMemberEvent, PowerLevelsEvent)) for event in (*info.state, *info.timeline.events)
+            )
+        ]
         touched += list(response.rooms.leave)
         try:
             if touched and self.directory.facilitators_room() in touched:
@@ -197,6 +241,7 @@ class MatrixBot:
                 await callback(room, event)
             except Exception:
                 log.exception("Callback %s failed on %s", callback.__name__, getattr(event, "event_id", "?"))
+
         run.__name__ = callback.__name__
         return run
 
@@ -228,12 +273,25 @@ class MatrixBot:
             replies_to_bot = bool(where.in_reply_to) and is_bot_message(session, where.in_reply_to)
             in_bot_thread = bool(where.thread_root) and bot_in_thread(session, room.room_id, where.thread_root)
         display_name = room.user_name(self.client.user_id)
-        addressed = self.addressing.is_addressed(body, content, display_name=display_name, is_direct=info.is_direct,
-                                                 replies_to_bot=replies_to_bot, in_bot_thread=in_bot_thread)
+        addressed = self.addressing.is_addressed(
+            body,
+            content,
+            display_name=display_name,
+            is_direct=info.is_direct,
+            replies_to_bot=replies_to_bot,
+            in_bot_thread=in_bot_thread,
+        )
         if addressed:
             body = strip_call(body, self.addressing.names(display_name))
-        return Message(room=info, event_id=event.event_id, sender=event.sender, body=body,
-                       thread_root=where.thread_root, in_reply_to=where.in_reply_to, addressed=addressed)
+        return Message(
+            room=info,
+            event_id=event.event_id,
+            sender=event.sender,
+            body=body,
+            thread_root=where.thread_root,
+            in_reply_to=where.in_reply_to,
+            addressed=addressed,
+        )
 
     async def _receive(self, room: MatrixRoom, event: Event) -> None:
         """From the sync: into the inbox, to be handled once recorded (bot/inbox.py). The bot's own
@@ -251,11 +309,13 @@ class MatrixBot:
             self.metrics.event_lag.observe(max(0.0, self.metrics.clock() - event.server_timestamp / 1000))
             await self.dispatcher.on_message(self._message(room, event))
         elif isinstance(event, ReactionEvent):
-            await self.dispatcher.on_reaction(self.directory.info(room.room_id), event.event_id, event.sender,
-                                              event.key, event.reacts_to)
+            await self.dispatcher.on_reaction(
+                self.directory.info(room.room_id), event.event_id, event.sender, event.key, event.reacts_to
+            )
         elif isinstance(event, RedactionEvent):
-            await self.dispatcher.on_redaction(self.directory.info(room.room_id), event.event_id, event.sender,
-                                               event.redacts)
+            await self.dispatcher.on_redaction(
+                self.directory.info(room.room_id), event.event_id, event.sender, event.redacts
+            )
         elif isinstance(event, RoomMemberEvent):
             await self._on_membership(room, event)
         elif isinstance(event, MegolmEvent):
@@ -324,9 +384,21 @@ class MatrixBot:
             return
         if not self.directory.mark_warned_unencrypted(room_id):
             return
-        await self.post(Reply(to=Post(room_id), template="rooms/unencrypted_warning.md.j2",
-                              context={"name": info.name}, txn_key=f"unencrypted-{room_id}"))
+        await self.post(
+            Reply(
+                to=Post(room_id),
+                template="rooms/unencrypted_warning.md.j2",
+                context={"name": info.name},
+                txn_key=f"unencrypted-{room_id}",
+            )
+        )
         facilitators = self.directory.facilitators_room()
         if facilitators:
-            await self.post(Reply(to=Post(facilitators), template="rooms/unencrypted_alert.md.j2",
-                                  context={"name": info.name}, txn_key=f"unencrypted-alert-{room_id}"))
+            await self.post(
+                Reply(
+                    to=Post(facilitators),
+                    template="rooms/unencrypted_alert.md.j2",
+                    context={"name": info.name},
+                    txn_key=f"unencrypted-alert-{room_id}",
+                )
+            )

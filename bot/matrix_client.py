@@ -7,6 +7,7 @@
   removed from `users` keeps their old level until a restart. The spec says the new content replaces
   the old: the client replaces it, and rights (bot/room_directory.py) read the room's current state.
 """
+
 from __future__ import annotations
 
 import copy
@@ -25,8 +26,10 @@ class BotStore(SqliteStore):
     about 12 ms of fsyncs."""
 
     def _create_database(self):
-        return SqliteDatabase(self.database_path, pragmas={"foreign_keys": 1, "secure_delete": 1,
-                                                           "journal_mode": "wal", "synchronous": "normal"})
+        return SqliteDatabase(
+            self.database_path,
+            pragmas={"foreign_keys": 1, "secure_delete": 1, "journal_mode": "wal", "synchronous": "normal"},
+        )
 
     def save_sync_token(self, token: str) -> None:
         """Called by nio before the sync's events are handled: ignored (see commit_sync_token)."""
@@ -63,7 +66,12 @@ def replace_power_levels(room: MatrixRoom, event: PowerLevelsEvent) -> None:
 
 def build_client(config: Config) -> BotClient:
     store = config.data_dir / "store"
-    client_config = AsyncClientConfig(store=BotStore, store_sync_tokens=True, encryption_enabled=True,
-                                      # nio waits what the server asks on M_LIMIT_EXCEEDED; bounded here.
-                                      max_limit_exceeded=8, max_timeouts=6)
+    client_config = AsyncClientConfig(
+        store=BotStore,
+        store_sync_tokens=True,
+        encryption_enabled=True,
+        # nio waits what the server asks on M_LIMIT_EXCEEDED; bounded here.
+        max_limit_exceeded=8,
+        max_timeouts=6,
+    )
     return BotClient(config.matrix.homeserver, config.matrix.user_id, store_path=str(store), config=client_config)

@@ -4,16 +4,26 @@ It stands for a person with a Matrix client: it creates rooms, invites the bot, 
 messages and reads (and decrypts) what the bot answers. It lives here, next to
 bot/synapse_local.py, so the benchmarks need nothing from tests/.
 """
+
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-from nio import (AsyncClient, AsyncClientConfig, InviteMemberEvent, LocalProtocolError, MegolmEvent,
-                 RoomCreateResponse, RoomMessage, RoomRedactResponse, RoomSendResponse)
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    InviteMemberEvent,
+    LocalProtocolError,
+    MegolmEvent,
+    RoomCreateResponse,
+    RoomMessage,
+    RoomRedactResponse,
+    RoomSendResponse,
+)
 from nio.store import SqliteStore
 
 from bot.sender import INTRODUCTION_FIELD
@@ -22,17 +32,23 @@ from bot.sync_loop import sync_until_cancelled
 
 
 class MatrixUser:
-    def __init__(self, homeserver: str, account: RegisteredUser, store_dir: Path, *,
-                 accept_invites: bool | None = True) -> None:
+    def __init__(
+        self, homeserver: str, account: RegisteredUser, store_dir: Path, *, accept_invites: bool | None = True
+    ) -> None:
         self.account = account
         # What the person's client does with invitations: True joins, False refuses, None leaves them be.
         self.accept_invites = accept_invites
         self.invites: list[str] = []
         store_dir.mkdir(parents=True, exist_ok=True)
-        self.client = AsyncClient(homeserver, account.user_id, device_id=account.device_id,
-                                  store_path=str(store_dir),
-                                  config=AsyncClientConfig(store=SqliteStore, encryption_enabled=True,
-                                                           store_sync_tokens=True, max_limit_exceeded=20))
+        self.client = AsyncClient(
+            homeserver,
+            account.user_id,
+            device_id=account.device_id,
+            store_path=str(store_dir),
+            config=AsyncClientConfig(
+                store=SqliteStore, encryption_enabled=True, store_sync_tokens=True, max_limit_exceeded=20
+            ),
+        )
         self.received: list[RoomMessage | MegolmEvent] = []
         # The bot's introductions, apart: what is counted and waited for in `received` is the
         # conversation, the same whether the bot introduced itself in the room or not.
@@ -44,7 +60,7 @@ class MatrixUser:
     def user_id(self) -> str:
         return self.account.user_id
 
-    async def start(self) -> "MatrixUser":
+    async def start(self) -> MatrixUser:
         self.client.restore_login(self.account.user_id, self.account.device_id, self.account.access_token)
         if self.client.should_upload_keys:
             await self.client.keys_upload()
@@ -88,16 +104,22 @@ class MatrixUser:
         return None
 
     async def wait_direct_room(self, user_id: str, timeout: float = 20.0) -> str:
-        await self.wait_until(lambda: self.direct_room_with(user_id) is not None, timeout,
-                              f"a direct chat with {user_id}")
+        await self.wait_until(
+            lambda: self.direct_room_with(user_id) is not None, timeout, f"a direct chat with {user_id}"
+        )
         return self.direct_room_with(user_id)
 
-    async def create_room(self, name: str, *, encrypted: bool = False, invite: tuple[str, ...] = (),
-                          is_direct: bool = False) -> str:
-        initial_state = [{"type": "m.room.encryption", "state_key": "",
-                          "content": {"algorithm": "m.megolm.v1.aes-sha2"}}] if encrypted else []
-        answer = await self.client.room_create(name=name, invite=list(invite), initial_state=initial_state,
-                                               is_direct=is_direct)
+    async def create_room(
+        self, name: str, *, encrypted: bool = False, invite: tuple[str, ...] = (), is_direct: bool = False
+    ) -> str:
+        initial_state = (
+            [{"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}]
+            if encrypted
+            else []
+        )
+        answer = await self.client.room_create(
+            name=name, invite=list(invite), initial_state=initial_state, is_direct=is_direct
+        )
         assert isinstance(answer, RoomCreateResponse), answer
         return answer.room_id
 
@@ -112,6 +134,7 @@ class MatrixUser:
         def joined() -> bool:
             room = self.client.rooms.get(room_id)
             return bool(room and user_id in room.users)
+
         await self.wait_until(joined, timeout, f"{user_id} to join {room_id}")
         if self.client.rooms[room_id].encrypted:
             await self.wait_for_devices(user_id, timeout)
@@ -131,9 +154,16 @@ class MatrixUser:
                 await self.client.keys_query()
             await asyncio.sleep(0.1)
 
-    async def send(self, room_id: str, body: str, *, thread_root: str | None = None,
-                   mentions: tuple[str, ...] | None = (), reply_to: str | None = None,
-                   formatted_body: str | None = None) -> str:
+    async def send(
+        self,
+        room_id: str,
+        body: str,
+        *,
+        thread_root: str | None = None,
+        mentions: tuple[str, ...] | None = (),
+        reply_to: str | None = None,
+        formatted_body: str | None = None,
+    ) -> str:
         """`mentions=None` leaves m.mentions out, as older clients do."""
         content: dict = {"msgtype": "m.text", "body": body}
         if mentions is not None:
@@ -141,9 +171,12 @@ class MatrixUser:
         if formatted_body is not None:
             content["format"], content["formatted_body"] = "org.matrix.custom.html", formatted_body
         if thread_root:
-            content["m.relates_to"] = {"rel_type": "m.thread", "event_id": thread_root,
-                                       "is_falling_back": reply_to is None,
-                                       "m.in_reply_to": {"event_id": reply_to or thread_root}}
+            content["m.relates_to"] = {
+                "rel_type": "m.thread",
+                "event_id": thread_root,
+                "is_falling_back": reply_to is None,
+                "m.in_reply_to": {"event_id": reply_to or thread_root},
+            }
         elif reply_to:
             content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
         answer = await self.client.room_send(room_id, "m.room.message", content, ignore_unverified_devices=True)
@@ -164,22 +197,30 @@ class MatrixUser:
         return [e for e in self.introductions if e.room_id == room_id and (sender is None or e.sender == sender)]
 
     async def wait_for_introduction(self, room_id: str, sender: str, timeout: float = 20.0):
-        await self.wait_until(lambda: bool(self.introductions_in(room_id, sender)), timeout,
-                              f"the introduction of {sender} in {room_id}")
+        await self.wait_until(
+            lambda: bool(self.introductions_in(room_id, sender)), timeout, f"the introduction of {sender} in {room_id}"
+        )
         return self.introductions_in(room_id, sender)[0]
 
     def messages(self, room_id: str | None = None, sender: str | None = None) -> list:
-        return [e for e in self.received
-                if (room_id is None or e.room_id == room_id) and (sender is None or e.sender == sender)]
+        return [
+            e
+            for e in self.received
+            if (room_id is None or e.room_id == room_id) and (sender is None or e.sender == sender)
+        ]
 
-    async def wait_for_message(self, room_id: str, sender: str, *, contains: str = "", after: int = 0,
-                               timeout: float = 20.0):
+    async def wait_for_message(
+        self, room_id: str, sender: str, *, contains: str = "", after: int = 0, timeout: float = 20.0
+    ):
         """The first message from `sender` in `room_id`, past the first `after` ones, containing `contains`."""
         deadline = time.monotonic() + timeout
         async with self._arrived:
             while True:
-                found = [e for e in self.messages(room_id, sender)[after:]
-                         if isinstance(e, MegolmEvent) or contains in getattr(e, "body", "")]
+                found = [
+                    e
+                    for e in self.messages(room_id, sender)[after:]
+                    if isinstance(e, MegolmEvent) or contains in getattr(e, "body", "")
+                ]
                 if found:
                     event = found[0]
                     assert not isinstance(event, MegolmEvent), f"could not decrypt {event.event_id}"

@@ -3,6 +3,7 @@
 Only counts and durations are served, never a room, a member or a message. It shares the loop with
 the sync, so every handler here is cheap: rendering the registry takes microseconds.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -66,7 +67,7 @@ class MetricsServer:
         # In a thread: a server that does not answer, or a locked SQLite file, must not hold the loop.
         try:
             await asyncio.wait_for(asyncio.to_thread(self.db.ping), DATABASE_PROBE_SECONDS)
-        except (asyncio.TimeoutError, *STORAGE_UNAVAILABLE) as error:
+        except (TimeoutError, *STORAGE_UNAVAILABLE) as error:
             log.warning("Health probe: the database does not answer (%s)", type(error).__name__)
             return False
         return True

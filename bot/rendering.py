@@ -7,6 +7,7 @@ message. markdown-it runs with raw HTML disabled and without linkify: a URL type
 stays text, and a bot-given link is an explicit autolink.
 The plain-text body is the Markdown source minus its markers and escapes: readable as it is.
 """
+
 from __future__ import annotations
 
 import re
@@ -59,9 +60,15 @@ def build_template_environment(override_dir: Path | None = None) -> Environment:
     loaders.append(FileSystemLoader(str(SHIPPED_TEMPLATES)))
     # Markdown templates (*.md.j2) are not HTML-escaped: escape_value is their escaping. The web
     # board's HTML templates (*.html.j2) are autoescaped as HTML.
-    env = Environment(loader=ChoiceLoader(loaders), autoescape=select_autoescape(["html.j2"], default=False, default_for_string=False),
-                      finalize=escape_value,
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False)
+    env = Environment(
+        loader=ChoiceLoader(loaders),
+        autoescape=select_autoescape(["html.j2"], default=False, default_for_string=False),
+        finalize=escape_value,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
     env.filters.update(trusted=trusted, link=link)
     return env
 
@@ -77,8 +84,7 @@ class Renderer:
         its one home: handlers, templates and the form file all write commands with « ! »."""
         self.env = env
         self.command_prefix = command_prefix
-        self.markdown = MarkdownIt("commonmark", {"html": False, "breaks": True}).enable(
-            ["table", "strikethrough"])
+        self.markdown = MarkdownIt("commonmark", {"html": False, "breaks": True}).enable(["table", "strikethrough"])
 
     def markdown_source(self, reply: Reply) -> str:
         if reply.template is not None:

@@ -2,6 +2,7 @@
 
 Encryption and membership come from the Matrix client's view of the room.
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -62,8 +63,14 @@ class RoomDirectory:
         # Direct chats are known from the invite's is_direct flag, set by the person's client.
         is_direct = bool(record and record.is_direct and kind is None)
         name = (record.name if record and record.name else None) or (room.display_name if room else room_id)
-        return RoomInfo(room_id=room_id, kind=kind, name=name, role=record.role if record else None,
-                        encrypted=encrypted, is_direct=is_direct)
+        return RoomInfo(
+            room_id=room_id,
+            kind=kind,
+            name=name,
+            role=record.role if record else None,
+            encrypted=encrypted,
+            is_direct=is_direct,
+        )
 
     def mark_direct(self, room_id: str) -> None:
         with self.db.session() as session:
@@ -88,8 +95,10 @@ class RoomDirectory:
         if not joined:
             return False
         # From room version 12 on, a room's creator outranks everyone and is absent from power_levels.
-        return (user_id in self._creators.get(room.room_id, ())
-                or room.power_levels.get_user_level(user_id) >= access.facilitator_power_level)
+        return (
+            user_id in self._creators.get(room.room_id, ())
+            or room.power_levels.get_user_level(user_id) >= access.facilitator_power_level
+        )
 
     def mark_warned_unencrypted(self, room_id: str) -> bool:
         """True the first time only: the warning about an unencrypted confidential room is said once."""

@@ -7,6 +7,7 @@ relations, explicit m.mentions, encrypted uploads, a transaction id derived from
 retry never posts twice, one lock per room so messages to a room keep their order, and direct
 chats whose messages wait (in the database) until their member has joined.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -17,7 +18,7 @@ import logging
 import time
 import uuid
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from aiohttp import ClientError
 from nio import AsyncClient, ErrorResponse, RoomSendResponse, UploadResponse
@@ -66,8 +67,15 @@ def temporary(answer: ErrorResponse) -> bool:
 
 
 class Sender:
-    def __init__(self, client: AsyncClient, renderer: Renderer, db: Database, directory: RoomDirectory,
-                 direct_chats: DirectChats, metrics: Metrics | None = None) -> None:
+    def __init__(
+        self,
+        client: AsyncClient,
+        renderer: Renderer,
+        db: Database,
+        directory: RoomDirectory,
+        direct_chats: DirectChats,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.client, self.renderer, self.db = client, renderer, db
         self.directory, self.direct_chats = directory, direct_chats
         self.metrics = metrics or Metrics()
@@ -109,8 +117,11 @@ class Sender:
         if room_id is None:
             raise ValueError("a reply without a trigger needs a room_id")
         if not self.allowed(reply, room_id, trigger):
-            log.warning("Dropped a message from confidential room %s to %s (no consent)",
-                        reply.origin_room_id or (trigger.room_id if trigger else "?"), room_id)
+            log.warning(
+                "Dropped a message from confidential room %s to %s (no consent)",
+                reply.origin_room_id or (trigger.room_id if trigger else "?"),
+                room_id,
+            )
             return None
         task = asyncio.current_task()
         if task:
@@ -128,13 +139,19 @@ class Sender:
         while room_id not in self.client.rooms and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(0.2)
 
-    async def _send_locked(self, room_id: str, reply: Reply, trigger: Message | None, txn_key: str | None) -> str | None:
+    async def _send_locked(
+        self, room_id: str, reply: Reply, trigger: Message | None, txn_key: str | None
+    ) -> str | None:
         waiting = not self.direct_chats.member_joined(room_id)
         if room_id not in self.client.rooms and not waiting:
             await self._wait_for_room(room_id)
         rendered = self.renderer.render(reply)
-        content: dict = {"msgtype": "m.notice", "body": rendered.plain,
-                         "format": "org.matrix.custom.html", "formatted_body": rendered.html}
+        content: dict = {
+            "msgtype": "m.notice",
+            "body": rendered.plain,
+            "format": "org.matrix.custom.html",
+            "formatted_body": rendered.html,
+        }
         mentions = list(reply.mentions)
         if reply.attachment is not None:
             content = await self._upload(room_id, reply, content, txn_key, trigger)
@@ -156,11 +173,13 @@ class Sender:
             return None
         return await self._deliver(room_id, content, tx_id, reply.tag, addressee)
 
-    async def _deliver(self, room_id: str, content: dict, tx_id: str, tag: str | None,
-                       addressee: str | None) -> str | None:
+    async def _deliver(
+        self, room_id: str, content: dict, tx_id: str, tag: str | None, addressee: str | None
+    ) -> str | None:
         try:
-            answer = await self.client.room_send(room_id, "m.room.message", content, tx_id=tx_id,
-                                                 ignore_unverified_devices=True)
+            answer = await self.client.room_send(
+                room_id, "m.room.message", content, tx_id=tx_id, ignore_unverified_devices=True
+            )
         except LocalProtocolError as exc:
             log.warning("Cannot send to %s: %s", room_id, exc)
             self.metrics.send_failed("local_error")
@@ -181,8 +200,15 @@ class Sender:
         with self.db.session() as session:
             # Every message is kept (tag or not): a reply to any of them, or an answer in its
             # thread, is addressed to the bot.
-            session.merge(SentMessage(event_id=answer.event_id, room_id=room_id, tag=tag or "",
-                                      thread_root=thread_root, addressee=addressee))
+            session.merge(
+                SentMessage(
+                    event_id=answer.event_id,
+                    room_id=room_id,
+                    tag=tag or "",
+                    thread_root=thread_root,
+                    addressee=addressee,
+                )
+            )
         return answer.event_id
 
     # --- direct chats whose member has not joined yet ----------------------------------------
@@ -191,8 +217,11 @@ class Sender:
         user_id = self.direct_chats.member_of(room_id) or ""
         notice_room = trigger.room_id if trigger is not None and trigger.room_id != room_id else None
         with self.db.session() as session:
-            session.add(PendingMessage(room_id=room_id, user_id=user_id, content=content, txn_id=tx_id, tag=tag,
-                                       notice_room_id=notice_room))
+            session.add(
+                PendingMessage(
+                    room_id=room_id, user_id=user_id, content=content, txn_id=tx_id, tag=tag, notice_room_id=notice_room
+                )
+            )
         log.debug("Message for %s waits for its member to join", room_id)
 
     def flush_soon(self, room_id: str) -> None:
@@ -238,6 +267,7 @@ class Sender:
 
         def unknown() -> list[str]:
             return [user for user in user_ids if not list(self.client.device_store.active_user_devices(user))]
+
         while unknown() and time.monotonic() < deadline:
             self.client.olm.users_for_key_query.update(unknown())
             # LocalProtocolError: the sync loop's own query got there first. Unreachable: the send says so.
@@ -247,7 +277,7 @@ class Sender:
 
     async def service_pending(self, wait: timedelta, now: datetime | None = None) -> None:
         """Periodically: deliver what a missed join left waiting, and tell members who have not joined."""
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         with self.db.session() as session:
             rooms = rooms_with_pending(session)
             overdue = {row.room_id for row in unnoticed_before(session, now - wait)}
@@ -263,9 +293,15 @@ class Sender:
             rows = mark_noticed(session, room_id)
         for notice_room in sorted({row.notice_room_id for row in rows if row.notice_room_id}):
             user_id = rows[0].user_id
-            await self.post(Reply(template=WAITING_TEMPLATE, to=Post(notice_room),
-                                  mentions=(user_id,), context={"declined": declined},
-                                  txn_key=f"direct-waiting:{room_id}:{rows[0].id}"))
+            await self.post(
+                Reply(
+                    template=WAITING_TEMPLATE,
+                    to=Post(notice_room),
+                    mentions=(user_id,),
+                    context={"declined": declined},
+                    txn_key=f"direct-waiting:{room_id}:{rows[0].id}",
+                )
+            )
 
     async def member_declined(self, room_id: str) -> None:
         """The member refused the invitation (or left): tell them where they asked, open anew next time."""
@@ -277,24 +313,37 @@ class Sender:
         to = reply.to
         if isinstance(to, Post):
             if to.thread_root:
-                return {"rel_type": "m.thread", "event_id": to.thread_root, "is_falling_back": not to.reply_to,
-                        "m.in_reply_to": {"event_id": to.reply_to or to.thread_root}}
+                return {
+                    "rel_type": "m.thread",
+                    "event_id": to.thread_root,
+                    "is_falling_back": not to.reply_to,
+                    "m.in_reply_to": {"event_id": to.reply_to or to.thread_root},
+                }
             return {"m.in_reply_to": {"event_id": to.reply_to}} if to.reply_to else None
         answers = isinstance(to, Answer)
         if trigger.thread_root:
-            return {"rel_type": "m.thread", "event_id": trigger.thread_root, "is_falling_back": not answers,
-                    "m.in_reply_to": {"event_id": trigger.event_id if answers else trigger.thread_root}}
+            return {
+                "rel_type": "m.thread",
+                "event_id": trigger.thread_root,
+                "is_falling_back": not answers,
+                "m.in_reply_to": {"event_id": trigger.event_id if answers else trigger.thread_root},
+            }
         return {"m.in_reply_to": {"event_id": trigger.event_id}} if answers else None
 
-    async def _upload(self, room_id: str, reply: Reply, caption: dict, txn_key: str | None,
-                      trigger: Message | None) -> dict | None:
+    async def _upload(
+        self, room_id: str, reply: Reply, caption: dict, txn_key: str | None, trigger: Message | None
+    ) -> dict | None:
         attachment = reply.attachment
         room = self.client.rooms.get(room_id)
         encrypt = bool(room and room.encrypted)
         try:
-            answer, keys = await self.client.upload(lambda *_: io.BytesIO(attachment.content),
-                                                    content_type=attachment.mimetype, filename=attachment.filename,
-                                                    encrypt=encrypt, filesize=len(attachment.content))
+            answer, keys = await self.client.upload(
+                lambda *_: io.BytesIO(attachment.content),
+                content_type=attachment.mimetype,
+                filename=attachment.filename,
+                encrypt=encrypt,
+                filesize=len(attachment.content),
+            )
         except UNREACHABLE as exc:
             self.metrics.send_failed("unreachable")
             raise HomeserverUnavailable(f"{type(exc).__name__}: {exc}") from exc
@@ -302,8 +351,12 @@ class Sender:
             log.warning("Upload to %s failed: %s", room_id, getattr(answer, "message", answer))
             self.metrics.send_failed("upload")
             return None
-        content = {"msgtype": "m.file", "body": attachment.filename, "filename": attachment.filename,
-                   "info": {"mimetype": attachment.mimetype, "size": len(attachment.content)}}
+        content = {
+            "msgtype": "m.file",
+            "body": attachment.filename,
+            "filename": attachment.filename,
+            "info": {"mimetype": attachment.mimetype, "size": len(attachment.content)},
+        }
         if encrypt:
             content["file"] = {"url": answer.content_uri, **keys}
         else:

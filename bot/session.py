@@ -3,6 +3,7 @@
 Keeping the same device id and access token across restarts keeps one encryption identity,
 so rooms never see the bot as a new, unverified device.
 """
+
 from __future__ import annotations
 
 import json

@@ -5,6 +5,7 @@ every rate limit lifted unless asked otherwise, so tests measure the bot and not
 Its folder is owner-only (folders 0700, files 0600) whatever the umask: it holds the registration
 secret (an admin account for whoever reads it), the signing key and every account's data.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -93,8 +94,16 @@ class LocalSynapse:
         config = {
             "server_name": SERVER_NAME,
             "pid_file": str(self.directory / "homeserver.pid"),
-            "listeners": [{"port": self.port, "bind_addresses": ["127.0.0.1"], "type": "http", "tls": False,
-                           "x_forwarded": False, "resources": [{"names": ["client"], "compress": False}]}],
+            "listeners": [
+                {
+                    "port": self.port,
+                    "bind_addresses": ["127.0.0.1"],
+                    "type": "http",
+                    "tls": False,
+                    "x_forwarded": False,
+                    "resources": [{"names": ["client"], "compress": False}],
+                }
+            ],
             "database": {"name": "sqlite3", "args": {"database": str(self.directory / "homeserver.db")}},
             "media_store_path": str(self.directory / "media"),
             "signing_key_path": str(key_path),
@@ -117,7 +126,7 @@ class LocalSynapse:
         write_owner_only(path, json.dumps(config, indent=1))  # it holds the registration secret
         return path
 
-    def start(self, timeout: float = 60.0) -> "LocalSynapse":
+    def start(self, timeout: float = 60.0) -> LocalSynapse:
         config_path = self.write_config()
         log = os.fdopen(os.open(self.directory / "synapse.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "ab")
         env = {**os.environ, "SYNAPSE_NO_TLS": "1"}
@@ -126,11 +135,18 @@ class LocalSynapse:
         with log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "synapse.app.homeserver", "--config-path", str(config_path)],
-                cwd=self.directory, stdout=log, stderr=subprocess.STDOUT, env=env, umask=0o077)
+                cwd=self.directory,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                umask=0o077,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"Synapse exited with {self.process.returncode}; see {self.directory / 'synapse.log'}")
+                raise RuntimeError(
+                    f"Synapse exited with {self.process.returncode}; see {self.directory / 'synapse.log'}"
+                )
             try:
                 with urllib.request.urlopen(f"{self.url}/_matrix/client/versions", timeout=1):
                     return self
@@ -151,8 +167,9 @@ class LocalSynapse:
 
     def _request(self, method: str, path: str, body: dict | None = None, token: str | None = None) -> dict:
         data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(f"{self.url}{path}", data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"{self.url}{path}", data=data, method=method, headers={"Content-Type": "application/json"}
+        )
         if token:
             request.add_header("Authorization", f"Bearer {token}")
         with urllib.request.urlopen(request, timeout=30) as response:
@@ -166,6 +183,9 @@ class LocalSynapse:
         mac = hmac.new(self.shared_secret.encode(), digestmod=hashlib.sha1)
         mac.update("\x00".join([nonce, localpart, password, "admin" if admin else "notadmin"]).encode())
         digest = mac.hexdigest()
-        answer = self._request("POST", "/_synapse/admin/v1/register", {
-            "nonce": nonce, "username": localpart, "password": password, "admin": admin, "mac": digest})
+        answer = self._request(
+            "POST",
+            "/_synapse/admin/v1/register",
+            {"nonce": nonce, "username": localpart, "password": password, "admin": admin, "mac": digest},
+        )
         return RegisteredUser(answer["user_id"], password, answer["access_token"], answer["device_id"])

@@ -8,6 +8,7 @@ Whatever a member wrote (a body, a display name, a reaction) reaches the termina
 `visible()` and `screen_text()`: a control character, an ANSI escape or a bidi override is shown,
 never obeyed, and no line a member wrote can start where the chat starts its own lines.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -16,13 +17,24 @@ import sys
 import threading
 import time
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
-from nio import (AsyncClient, AsyncClientConfig, ForwardedRoomKeyEvent, InviteMemberEvent, LoginResponse,
-                 MatrixRoom, MegolmEvent, ReactionEvent, RoomKeyEvent, RoomMessage, RoomMessagesResponse,
-                 RoomSendResponse)
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    ForwardedRoomKeyEvent,
+    InviteMemberEvent,
+    LoginResponse,
+    MatrixRoom,
+    MegolmEvent,
+    ReactionEvent,
+    RoomKeyEvent,
+    RoomMessage,
+    RoomMessagesResponse,
+    RoomSendResponse,
+)
 from nio.store import SqliteStore
 
 from bot.dispatcher import strip_reply_fallback
@@ -36,10 +48,10 @@ ANSWER_SECONDS = 10.0
 OLD_SHOWN = 3
 UNREADABLE = "(message illisible pour l'instant : sa clé de chiffrement n'est pas encore arrivée)"
 UNREADABLE_OLD = "(message chiffré illisible ici : écrit avant la première connexion de ce terminal)"
-HELP = """Tapez un message et Entrée pour l'envoyer dans le salon courant (ou le fil courant).
+HELP = f"""Tapez un message et Entrée pour l'envoyer dans le salon courant (ou le fil courant).
 Chaque message affiché a un numéro entre crochets, [12] : les commandes ci-dessous le désignent.
 Quand le bot vous écrit en privé (un dépôt de projet, !mes-depots…), vos messages vont dans
-la « {private} ».
+la « {PRIVATE} ».
   /salons               liste les salons
   /salon N              change de salon
   /fil N                entre dans le fil du message N : vos messages y vont
@@ -50,7 +62,7 @@ la « {private} ».
   /reagir EMOJI         réagit au dernier message du bot dans ce salon
   /aide                 affiche cette aide
   /quitter              termine la conversation
-Les commandes du bot commencent par « ! » : essayez !aide.""".format(private=PRIVATE)
+Les commandes du bot commencent par « ! » : essayez !aide."""
 
 # Continuation lines of a shown message start here: only the chat's own lines start at the left
 # edge, so a member's « \n[999] manufacture → vous : … » can never pass for another message.
@@ -63,9 +75,19 @@ _SHORT_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 # line as you, or as the bot answering you.
 _LAYOUT_MARKS = ("→", "↳", "[", "]", "«", "»", " : ")
 
-COMMANDS = {"/salons": "rooms", "/salon": "room", "/fil": "thread", "/repondre": "reply", "/répondre": "reply",
-            "/reagir": "react", "/réagir": "react", "/aide": "help", "/help": "help", "/quitter": "quit",
-            "/quit": "quit"}
+COMMANDS = {
+    "/salons": "rooms",
+    "/salon": "room",
+    "/fil": "thread",
+    "/repondre": "reply",
+    "/répondre": "reply",
+    "/reagir": "react",
+    "/réagir": "react",
+    "/aide": "help",
+    "/help": "help",
+    "/quitter": "quit",
+    "/quit": "quit",
+}
 
 
 @dataclass(frozen=True)
@@ -115,7 +137,7 @@ def visible(text: str) -> str:
     for index, char in enumerate(text):
         if not _acts_or_hides(char) or (char == _ZERO_WIDTH_JOINER and _joins_emoji(text, index)):
             shown.append(char)
-        elif ord(char) < 0x20 or 0x7f <= ord(char) <= 0x9f:
+        elif ord(char) < 0x20 or 0x7F <= ord(char) <= 0x9F:
             shown.append(_SHORT_ESCAPES.get(char, f"\\x{ord(char):02x}"))
         else:
             shown.append(f"<U+{ord(char):04X}>")
@@ -130,6 +152,7 @@ def _acts_or_hides(char: str) -> bool:
 def _joins_emoji(text: str, index: int) -> bool:
     def emoji(char: str) -> bool:
         return unicodedata.category(char) in ("So", "Sk") or char == "\ufe0f"
+
     return 0 < index < len(text) - 1 and emoji(text[index - 1]) and emoji(text[index + 1])
 
 
@@ -175,9 +198,19 @@ def screen_text(first: str, more: tuple[str, ...] | list[str] = (), width: int |
     return "\n".join(rows)
 
 
-def format_message(number: int, sender: str, body: str, *, to: tuple[str, ...] = (),
-                   thread: int | None | bool = None, room: str | None = None, old: bool = False,
-                   reply_to: int | None = None, width: int | None = None, note: str = "") -> str:
+def format_message(
+    number: int,
+    sender: str,
+    body: str,
+    *,
+    to: tuple[str, ...] = (),
+    thread: int | bool | None = None,
+    room: str | None = None,
+    old: bool = False,
+    reply_to: int | None = None,
+    width: int | None = None,
+    note: str = "",
+) -> str:
     """« [12] eve : … », « [13] Manufacture → eve : … », « [14] ↳ fil [9] eve : … ».
 
     `thread`: the number of the thread's first message, True for a thread whose start is not
@@ -194,8 +227,11 @@ def format_message(number: int, sender: str, body: str, *, to: tuple[str, ...] =
         parts.append("↳ fil")
     elif thread is not None and thread is not False:
         parts.append(f"↳ fil [{thread}]")
-    parts.append(visible(sender) + (f" → {', '.join(visible(name) for name in to)}" if to else "")
-                 + (f" (réponse à [{reply_to}])" if reply_to else ""))
+    parts.append(
+        visible(sender)
+        + (f" → {', '.join(visible(name) for name in to)}" if to else "")
+        + (f" (réponse à [{reply_to}])" if reply_to else "")
+    )
     head = " ".join(parts) + " : "
     # Only \n (or \r\n) breaks a line: a lone \r, a vertical tab, U+2028… are shown, not obeyed.
     lines = [visible(line) for line in body.replace("\r\n", "\n").strip().split("\n")]
@@ -233,9 +269,17 @@ def relation_of(content: dict) -> tuple[str | None, str | None]:
 
 
 class TerminalChat:
-    def __init__(self, homeserver: str, user_id: str, password: str, state_dir: Path, rooms: dict[str, str],
-                 bot_user_id: str, out: Callable[[str], None] | None = None,
-                 columns: Callable[[], int | None] = terminal_columns) -> None:
+    def __init__(
+        self,
+        homeserver: str,
+        user_id: str,
+        password: str,
+        state_dir: Path,
+        rooms: dict[str, str],
+        bot_user_id: str,
+        out: Callable[[str], None] | None = None,
+        columns: Callable[[], int | None] = terminal_columns,
+    ) -> None:
         self.homeserver, self.user_id, self.password = homeserver, user_id, password
         self.state_dir, self.rooms, self.bot_user_id = state_dir, rooms, bot_user_id
         self.out = out or (lambda text: print(text, flush=True))
@@ -260,8 +304,12 @@ class TerminalChat:
     async def connect(self) -> None:
         store = self.state_dir / "store"
         store.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self.client = AsyncClient(self.homeserver, self.user_id, store_path=str(store),
-                                  config=AsyncClientConfig(store=SqliteStore, store_sync_tokens=True))
+        self.client = AsyncClient(
+            self.homeserver,
+            self.user_id,
+            store_path=str(store),
+            config=AsyncClientConfig(store=SqliteStore, store_sync_tokens=True),
+        )
         stored = load_session(self.state_dir)
         if stored:
             self.client.restore_login(stored.user_id, stored.device_id, stored.access_token)
@@ -269,8 +317,9 @@ class TerminalChat:
             answer = await self.client.login(self.password, device_name="terminal")
             if not isinstance(answer, LoginResponse):
                 raise RuntimeError(f"connexion impossible : {visible(str(answer))}")
-            save_session(self.state_dir, StoredSession(self.homeserver, answer.user_id, answer.device_id,
-                                                       answer.access_token))
+            save_session(
+                self.state_dir, StoredSession(self.homeserver, answer.user_id, answer.device_id, answer.access_token)
+            )
         if self.client.should_upload_keys:
             await self.client.keys_upload()
         self.client.add_event_callback(self._on_message, (RoomMessage, MegolmEvent))
@@ -341,8 +390,14 @@ class TerminalChat:
             return known
         content = event.source.get("content", {})
         thread, _ = relation_of(content)
-        shown = Shown(len(self.shown) + 1, room.room_id, event.event_id, event.sender, thread,
-                      self._addressees(event.sender, content))
+        shown = Shown(
+            len(self.shown) + 1,
+            room.room_id,
+            event.event_id,
+            event.sender,
+            thread,
+            self._addressees(event.sender, content),
+        )
         self.shown[shown.number] = self.by_event[event.event_id] = shown
         return shown
 
@@ -355,8 +410,9 @@ class TerminalChat:
         target = self.by_event.get(reply) if reply else None
         if target is not None and target.sender != self.bot_user_id:
             return (target.sender,)
-        mentioned = tuple(user for user in (content.get("m.mentions") or {}).get("user_ids", [])
-                          if user != self.bot_user_id)
+        mentioned = tuple(
+            user for user in (content.get("m.mentions") or {}).get("user_ids", []) if user != self.bot_user_id
+        )
         return mentioned or (target.to if target is not None else ())
 
     def _line(self, room: MatrixRoom, event, *, old: bool = False, note: str = "") -> str:
@@ -369,15 +425,21 @@ class TerminalChat:
             root = self.by_event.get(thread)
             thread_mark = root.number if root else True
         body = getattr(event, "body", None)
-        if body is None:
-            body = UNREADABLE_OLD if old else UNREADABLE
-        else:
-            body = strip_reply_fallback(body)
+        body = (UNREADABLE_OLD if old else UNREADABLE) if body is None else strip_reply_fallback(body)
         where = None if room.room_id == self.current else self._room_name(room.room_id)
         replied = self.by_event.get(reply) if reply and event.sender != self.bot_user_id else None
-        return format_message(shown.number, self._name(room, event.sender), body, to=to, thread=thread_mark,
-                              room=where, old=old, reply_to=replied.number if replied else None,
-                              width=self.columns(), note=note)
+        return format_message(
+            shown.number,
+            self._name(room, event.sender),
+            body,
+            to=to,
+            thread=thread_mark,
+            room=where,
+            old=old,
+            reply_to=replied.number if replied else None,
+            width=self.columns(),
+            note=note,
+        )
 
     async def _on_message(self, room: MatrixRoom, event) -> None:
         if event.event_id in self.by_event and event.event_id not in self.unreadable:
@@ -396,8 +458,12 @@ class TerminalChat:
         from_bot = event.sender == self.bot_user_id
         if from_bot:
             self.last_from_bot[room.room_id] = event.event_id
-        moved = (from_bot and room.room_id == self.rooms.get(PRIVATE) and room.room_id != self.current
-                 and time.monotonic() - self.last_sent_at < ANSWER_SECONDS)
+        moved = (
+            from_bot
+            and room.room_id == self.rooms.get(PRIVATE)
+            and room.room_id != self.current
+            and time.monotonic() - self.last_sent_at < ANSWER_SECONDS
+        )
         if moved:
             # The bot answered what you just typed privately: the conversation goes on there.
             self.current, self.thread = room.room_id, None
@@ -406,8 +472,10 @@ class TerminalChat:
         if from_bot and thread and room.room_id == self.current and thread != self.thread and answered_you:
             # The bot answered you in a thread: what you write next goes there, as in Element.
             self.thread = thread
-            self.out(f"(Vous écrivez maintenant dans le fil [{self.by_event[thread].number if thread in self.by_event else '?'}]"
-                     " ; /fil pour en sortir.)")
+            self.out(
+                f"(Vous écrivez maintenant dans le fil [{self.by_event[thread].number if thread in self.by_event else '?'}]"
+                " ; /fil pour en sortir.)"
+            )
         if moved:
             self.out(f"(Vous écrivez maintenant dans la « {PRIVATE} » ; /salons pour changer.)")
 
@@ -431,8 +499,13 @@ class TerminalChat:
         target = self.by_event.get(event.reacts_to)
         if target is None or self.catching_up or event.sender == self.user_id:
             return
-        self.out(screen_text(f"({visible(self._name(room, event.sender))} a réagi {visible(event.key)} "
-                             f"au message [{target.number}])", width=self.columns()))
+        self.out(
+            screen_text(
+                f"({visible(self._name(room, event.sender))} a réagi {visible(event.key)} "
+                f"au message [{target.number}])",
+                width=self.columns(),
+            )
+        )
 
     async def _on_invite(self, room: MatrixRoom, event: InviteMemberEvent) -> None:
         """The bot's invitation to a direct chat is accepted, and the conversation moves there."""
@@ -443,8 +516,10 @@ class TerminalChat:
         await self.client.join(room.room_id)
         self.rooms[PRIVATE] = room.room_id
         self.current, self.thread = room.room_id, None
-        self.out("\n(Le bot vous a ouvert une conversation privée : vos messages y vont maintenant. "
-                 "/salons pour changer de salon.)\n")
+        self.out(
+            "\n(Le bot vous a ouvert une conversation privée : vos messages y vont maintenant. "
+            "/salons pour changer de salon.)\n"
+        )
 
     # --- what you type ----------------------------------------------------------------------
 
@@ -468,8 +543,10 @@ class TerminalChat:
         elif command.kind == "help":
             self.out(HELP)
         else:
-            self.out(f"Commande « {visible(command.text)} » inconnue : /aide liste les commandes du chat "
-                     "(les commandes du bot commencent par « ! »).")
+            self.out(
+                f"Commande « {visible(command.text)} » inconnue : /aide liste les commandes du chat "
+                "(les commandes du bot commencent par « ! »)."
+            )
         return True
 
     def _target(self, command: ChatCommand) -> Shown | None:
@@ -480,8 +557,10 @@ class TerminalChat:
             return shown
         event_id = self.last_from_bot.get(self.current)
         if event_id is None:
-            self.out("Le bot n'a encore rien écrit dans ce salon depuis le lancement du chat : "
-                     "donnez le numéro du message, par exemple /repondre 12 oui.")
+            self.out(
+                "Le bot n'a encore rien écrit dans ce salon depuis le lancement du chat : "
+                "donnez le numéro du message, par exemple /repondre 12 oui."
+            )
             return None
         return self.by_event[event_id]
 
@@ -498,8 +577,10 @@ class TerminalChat:
             return
         self.current, self.thread = shown.room_id, shown.thread_root or shown.event_id
         root = self.by_event.get(self.thread)
-        self.out(f"Vous écrivez dans le fil [{root.number if root else shown.number}] "
-                 f"de « {self._room_name(shown.room_id)} » ; /fil pour en sortir.")
+        self.out(
+            f"Vous écrivez dans le fil [{root.number if root else shown.number}] "
+            f"de « {self._room_name(shown.room_id)} » ; /fil pour en sortir."
+        )
 
     async def _answer(self, command: ChatCommand) -> None:
         shown = self._target(command)
@@ -507,21 +588,28 @@ class TerminalChat:
             return
         if not command.text:
             example = "✅" if command.kind == "react" else "oui"
-            self.out(f"Écrivez ce qui suit, par exemple /{'reagir' if command.kind == 'react' else 'repondre'} "
-                     f"{shown.number} {example}.")
+            self.out(
+                f"Écrivez ce qui suit, par exemple /{'reagir' if command.kind == 'react' else 'repondre'} "
+                f"{shown.number} {example}."
+            )
         elif command.kind == "react":
-            await self._send_event(shown.room_id, "m.reaction",
-                                   {"m.relates_to": {"rel_type": "m.annotation", "event_id": shown.event_id,
-                                                     "key": command.text}})
+            await self._send_event(
+                shown.room_id,
+                "m.reaction",
+                {"m.relates_to": {"rel_type": "m.annotation", "event_id": shown.event_id, "key": command.text}},
+            )
         else:
             await self._send(shown.room_id, command.text, thread=shown.thread_root, reply_to=shown.event_id)
 
     async def _send(self, room_id: str, text: str, *, thread: str | None = None, reply_to: str | None = None) -> None:
         content: dict = {"msgtype": "m.text", "body": text}
         if thread:
-            content["m.relates_to"] = {"rel_type": "m.thread", "event_id": thread,
-                                       "is_falling_back": reply_to is None,
-                                       "m.in_reply_to": {"event_id": reply_to or thread}}
+            content["m.relates_to"] = {
+                "rel_type": "m.thread",
+                "event_id": thread,
+                "is_falling_back": reply_to is None,
+                "m.in_reply_to": {"event_id": reply_to or thread},
+            }
         elif reply_to:
             content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
         await self._send_event(room_id, "m.room.message", content)
@@ -530,8 +618,9 @@ class TerminalChat:
         self.last_sent_at = time.monotonic()
         answer = await self.client.room_send(room_id, event_type, content, ignore_unverified_devices=True)
         if not isinstance(answer, RoomSendResponse):
-            self.out(screen_text(f"(non envoyé : {visible(str(getattr(answer, 'message', answer)))})",
-                                 width=self.columns()))
+            self.out(
+                screen_text(f"(non envoyé : {visible(str(getattr(answer, 'message', answer)))})", width=self.columns())
+            )
 
     async def run(self) -> None:
         await self.connect()

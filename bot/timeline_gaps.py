@@ -2,12 +2,21 @@
 (100 events: the bot was stopped a while, or cut off from the homeserver), the homeserver sends the
 latest events and says the timeline is « limited »: the ones before are fetched here, back to the
 last event the bot had seen, so that a question asked meanwhile is answered like any other."""
+
 from __future__ import annotations
 
 import logging
 
-from nio import (Event, MegolmEvent, ReactionEvent, RedactionEvent, RoomMemberEvent, RoomMessagesResponse,
-                 RoomMessageText, SyncResponse)
+from nio import (
+    Event,
+    MegolmEvent,
+    ReactionEvent,
+    RedactionEvent,
+    RoomMemberEvent,
+    RoomMessagesResponse,
+    RoomMessageText,
+    SyncResponse,
+)
 
 from bot.inbox import Arrival
 from bot.matrix_client import BotClient
@@ -37,8 +46,10 @@ class TimelineGaps:
         return found
 
     def _joined_in(self, events: list[Event]) -> bool:
-        return any(isinstance(e, RoomMemberEvent) and e.state_key == self.client.user_id and e.membership == "join"
-                   for e in events)
+        return any(
+            isinstance(e, RoomMemberEvent) and e.state_key == self.client.user_id and e.membership == "join"
+            for e in events
+        )
 
     async def _fetch(self, room_id: str, token: str) -> list[Arrival]:
         room = self.client.rooms.get(room_id)
@@ -67,8 +78,11 @@ class TimelineGaps:
         return self._arrivals(room, missed)
 
     def _arrivals(self, room, missed: list[Event]) -> list[Arrival]:
-        wanted = [event for event in reversed(missed) if isinstance(event, WANTED)
-                  and (isinstance(event, RoomMemberEvent) or event.sender != self.client.user_id)]
+        wanted = [
+            event
+            for event in reversed(missed)
+            if isinstance(event, WANTED) and (isinstance(event, RoomMemberEvent) or event.sender != self.client.user_id)
+        ]
         if wanted:
             log.info("%d event(s) a limited sync left out in %s will be handled", len(wanted), room.room_id)
         return [Arrival(room, event) for event in wanted]

@@ -3,6 +3,7 @@
 The bottom of the layering: this package imports nothing of the project, and every other
 package may import it. One module per section; every error names the file and the dotted key.
 """
+
 from __future__ import annotations
 
 import os
@@ -22,11 +23,32 @@ from config.metrics import MetricsConfig, parse_metrics
 from config.reader import ConfigError, TomlReader, read_toml
 from config.rooms import PEER_ROLES, ROOM_KINDS, TARGET_KINDS, RoomConfig, parse_room
 
-__all__ = ["AccessConfig", "AgendaConfig", "BoardConfig", "BotConfig", "Config", "ConfigError", "DatabaseConfig",
-           "DepositsConfig", "EMBEDDER_BACKENDS",
-           "FeedConfig", "KnowledgeConfig", "MatrixConfig", "MetricsConfig", "PEER_ROLES", "ROOM_KINDS",
-           "RecurringEventConfig", "RoomConfig", "TARGET_KINDS", "TomlReader", "default_config_path", "load_config",
-           "parse_config", "parse_offset_minutes", "read_toml"]
+__all__ = [
+    "EMBEDDER_BACKENDS",
+    "PEER_ROLES",
+    "ROOM_KINDS",
+    "TARGET_KINDS",
+    "AccessConfig",
+    "AgendaConfig",
+    "BoardConfig",
+    "BotConfig",
+    "Config",
+    "ConfigError",
+    "DatabaseConfig",
+    "DepositsConfig",
+    "FeedConfig",
+    "KnowledgeConfig",
+    "MatrixConfig",
+    "MetricsConfig",
+    "RecurringEventConfig",
+    "RoomConfig",
+    "TomlReader",
+    "default_config_path",
+    "load_config",
+    "parse_config",
+    "parse_offset_minutes",
+    "read_toml",
+]
 
 
 def default_config_path() -> str:
@@ -60,11 +82,18 @@ def load_config(path: str | Path) -> Config:
 
 def parse_config(raw: dict[str, Any], path: Path) -> Config:
     root = TomlReader(path, raw)
-    config = Config(path=path, matrix=parse_matrix(root.sub("matrix")), bot=parse_bot(root.sub("bot")),
-                    access=parse_access(root.sub("access")),
-                    rooms=tuple(parse_room(r) for r in root.items("rooms")),
-                    knowledge=parse_knowledge(root.sub("knowledge")), deposits=parse_deposits(root.sub("deposits")),
-                    agenda=parse_agenda(root.sub("agenda")), metrics=parse_metrics(root.sub("metrics")),
-                    database=parse_database(root.sub("database")), board=parse_board(root.sub("board")))
+    config = Config(
+        path=path,
+        matrix=parse_matrix(root.sub("matrix")),
+        bot=parse_bot(root.sub("bot")),
+        access=parse_access(root.sub("access")),
+        rooms=tuple(parse_room(r) for r in root.items("rooms")),
+        knowledge=parse_knowledge(root.sub("knowledge")),
+        deposits=parse_deposits(root.sub("deposits")),
+        agenda=parse_agenda(root.sub("agenda")),
+        metrics=parse_metrics(root.sub("metrics")),
+        database=parse_database(root.sub("database")),
+        board=parse_board(root.sub("board")),
+    )
     root.no_unknown_keys()
     return config

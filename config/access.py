@@ -1,4 +1,5 @@
 """[access]: who may invite the bot, and who the facilitators are."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

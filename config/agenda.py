@@ -1,4 +1,5 @@
 """[agenda]: recurring events (the permanence), calendar feeds, and when reminders go out."""
+
 from __future__ import annotations
 
 import re
@@ -69,18 +70,23 @@ def _reminder_offsets(reader: TomlReader, name: str) -> tuple[str, ...]:
 def _recurring(r: TomlReader) -> RecurringEventConfig:
     time_text = r.get("time", str, required=True)
     if not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", time_text):
-        raise r.fail("time", f"« {time_text} » : heure locale attendue, comme \"10:00\"")
+        raise r.fail("time", f'« {time_text} » : heure locale attendue, comme "10:00"')
     rrule = r.get("rrule", str, required=True)
     try:
         rrulestr(rrule, dtstart=datetime(2000, 1, 1))
     except (ValueError, TypeError) as exc:
         raise r.fail("rrule", f"règle de récurrence RFC 5545 invalide ({exc})") from None
     config = RecurringEventConfig(
-        title=r.get("title", str, required=True), rrule=rrule, time=time_text,
+        title=r.get("title", str, required=True),
+        rrule=rrule,
+        time=time_text,
         duration_minutes=r.get("duration_minutes", int, RecurringEventConfig.duration_minutes),
         link=r.get("link", str, RecurringEventConfig.link),
-        rooms=room_targets(r, "rooms"), reminders=_reminder_offsets(r, "reminders"),
-        start_date=r.get("start_date", str, None), location=r.get("location", str, RecurringEventConfig.location))
+        rooms=room_targets(r, "rooms"),
+        reminders=_reminder_offsets(r, "reminders"),
+        start_date=r.get("start_date", str, None),
+        location=r.get("location", str, RecurringEventConfig.location),
+    )
     r.no_unknown_keys()
     return config
 
@@ -101,18 +107,24 @@ def _feed(f: TomlReader) -> FeedConfig:
     url = f.get("url", str, required=True)
     categories_reader = f.sub("categories")
     categories = {name: room_targets(categories_reader, name) for name in categories_reader.table}
-    config = FeedConfig(url=url if is_remote(url) else str(resolve_path(f.base, url)),
-                        rooms=room_targets(f, "rooms"), reminders=_reminder_offsets(f, "reminders"),
-                        categories=categories, name=f.get("name", str, FeedConfig.name))
+    config = FeedConfig(
+        url=url if is_remote(url) else str(resolve_path(f.base, url)),
+        rooms=room_targets(f, "rooms"),
+        reminders=_reminder_offsets(f, "reminders"),
+        categories=categories,
+        name=f.get("name", str, FeedConfig.name),
+    )
     f.no_unknown_keys()
     return config
 
 
 def parse_agenda(g: TomlReader) -> AgendaConfig:
-    config = AgendaConfig(recurring=tuple(_recurring(r) for r in g.items("recurring")),
-                          feeds=tuple(_feed(f) for f in g.items("feeds")),
-                          poll_minutes=g.get("poll_minutes", float, AgendaConfig.poll_minutes),
-                          grace_minutes=g.get("grace_minutes", float, AgendaConfig.grace_minutes),
-                          horizon_days=g.get("horizon_days", int, AgendaConfig.horizon_days))
+    config = AgendaConfig(
+        recurring=tuple(_recurring(r) for r in g.items("recurring")),
+        feeds=tuple(_feed(f) for f in g.items("feeds")),
+        poll_minutes=g.get("poll_minutes", float, AgendaConfig.poll_minutes),
+        grace_minutes=g.get("grace_minutes", float, AgendaConfig.grace_minutes),
+        horizon_days=g.get("horizon_days", int, AgendaConfig.horizon_days),
+    )
     g.no_unknown_keys()
     return config

@@ -1,4 +1,5 @@
 """[board]: the facilitators' web board, served by the bot process; off unless `listen` is set."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,9 +1,9 @@
 """[bot]: the process itself (data folder, time zone, prefix, limits, logs, templates)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from config.reader import TomlReader, resolve_path

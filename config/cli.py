@@ -2,6 +2,7 @@
 
 A ConfigError raised by any sub-command reaches bot/cli.py's main(), which prints it one way.
 """
+
 from __future__ import annotations
 
 import argparse

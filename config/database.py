@@ -1,5 +1,6 @@
 """[database]: where the bot keeps its data. Absent: the SQLite file in data_dir, as always; a
 PostgreSQL server for a deployment that already runs one (backed up and watched with its tools)."""
+
 from __future__ import annotations
 
 import os
@@ -43,11 +44,17 @@ def parse_database(d: TomlReader) -> DatabaseConfig:
     try:
         url = make_url(text)
     except ArgumentError:
-        raise d.fail("url", "adresse de base de données illisible (attendu par exemple "
-                            "« postgresql+psycopg://manufacture@127.0.0.1:5432/manufacture »)") from None
+        raise d.fail(
+            "url",
+            "adresse de base de données illisible (attendu par exemple "
+            "« postgresql+psycopg://manufacture@127.0.0.1:5432/manufacture »)",
+        ) from None
     if url.drivername not in SCHEMES:
-        raise d.fail("url", f"schéma « {url.drivername} » non pris en charge : « sqlite:///chemin » ou "
-                            "« postgresql+psycopg://utilisateur@hôte:port/base »")
+        raise d.fail(
+            "url",
+            f"schéma « {url.drivername} » non pris en charge : « sqlite:///chemin » ou "
+            "« postgresql+psycopg://utilisateur@hôte:port/base »",
+        )
     if url.drivername == "sqlite":
         if not url.database or url.database == ":memory:":
             raise d.fail("url", "une base SQLite doit être un fichier (« sqlite:///chemin/manufacture.db »)")

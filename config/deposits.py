@@ -1,4 +1,5 @@
 """[deposits]: the deposit form, announcements and the reminders of unfinished forms."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """[knowledge]: the search model and the documents indexed besides the shipped référentiel."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -29,12 +30,17 @@ def parse_knowledge(k: TomlReader) -> KnowledgeConfig:
         raise k.fail("backend", f"« {backend} » : valeurs possibles {', '.join(EMBEDDER_BACKENDS)}")
     model = k.get("model", str, KnowledgeConfig.model)
     if backend == "sentence-transformers" and not model:
-        raise k.fail("model", "obligatoire avec backend = \"sentence-transformers\" (nom ou chemin local)")
+        raise k.fail("model", 'obligatoire avec backend = "sentence-transformers" (nom ou chemin local)')
     top_k = k.get("top_k", int, KnowledgeConfig.top_k)
     if top_k < 1:
         raise k.fail("top_k", "doit valoir au moins 1")
-    config = KnowledgeConfig(enabled=k.get("enabled", bool, KnowledgeConfig.enabled), backend=backend, model=model,
-                             paths=tuple(resolve_path(k.base, p) for p in k.strings("paths")),
-                             threshold=k.get("threshold", float, KnowledgeConfig.threshold), top_k=top_k)
+    config = KnowledgeConfig(
+        enabled=k.get("enabled", bool, KnowledgeConfig.enabled),
+        backend=backend,
+        model=model,
+        paths=tuple(resolve_path(k.base, p) for p in k.strings("paths")),
+        threshold=k.get("threshold", float, KnowledgeConfig.threshold),
+        top_k=top_k,
+    )
     k.no_unknown_keys()
     return config

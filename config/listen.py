@@ -1,4 +1,5 @@
 """A loopback web listener's address ("host:port"), shared by [metrics] and [board]."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """[matrix]: the bot's account."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """[metrics]: the operator's loopback listener for /metrics (Prometheus) and /healthz; off unless set."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -2,6 +2,7 @@
 
 Every error names the file and the dotted key, so a deployment can fix it without reading code.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -74,11 +75,11 @@ class TomlReader:
             raise self.fail(name, "doit être une liste de chaînes")
         return tuple(values)
 
-    def sub(self, name: str) -> "TomlReader":
+    def sub(self, name: str) -> TomlReader:
         self.used.add(name)
         return TomlReader(self.path, self.table.get(name, {}), self.key(name), self.error)
 
-    def items(self, name: str) -> list["TomlReader"]:
+    def items(self, name: str) -> list[TomlReader]:
         self.used.add(name)
         values = self.table.get(name, [])
         if not isinstance(values, list):
@@ -94,5 +95,11 @@ class TomlReader:
 
 
 def _french_type(name: str) -> str:
-    return {"str": "texte", "int": "entier", "float": "nombre", "bool": "booléen", "list": "liste",
-            "dict": "table"}.get(name, name)
+    return {
+        "str": "texte",
+        "int": "entier",
+        "float": "nombre",
+        "bool": "booléen",
+        "list": "liste",
+        "dict": "table",
+    }.get(name, name)

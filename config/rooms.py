@@ -1,4 +1,5 @@
 """[[rooms]]: which room is what, and the words that name groups of rooms in config and commands."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,8 +9,12 @@ from config.reader import TomlReader
 ROOM_KINDS = ("tribe", "peer_group", "facilitators")
 PEER_ROLES = ("elus", "agents", "etat", "acteurs")
 # Room targets as written in config and commands: these words, a room id (!…) or an alias (#…).
-TARGET_KINDS = {"tribus": ("tribe",), "pairs": ("peer_group",), "animation": ("facilitators",),
-                "tous": ("tribe", "peer_group")}
+TARGET_KINDS = {
+    "tribus": ("tribe",),
+    "pairs": ("peer_group",),
+    "animation": ("facilitators",),
+    "tous": ("tribe", "peer_group"),
+}
 
 
 @dataclass(frozen=True)
@@ -35,8 +40,7 @@ def parse_room(r: TomlReader) -> RoomConfig:
     role = r.get("role", str, None)
     if kind == "peer_group" and role not in PEER_ROLES:
         raise r.fail("role", f"obligatoire pour un groupe de pairs : {', '.join(PEER_ROLES)}")
-    config = RoomConfig(kind=kind, name=r.get("name", str, alias or room_id or ""), id=room_id, alias=alias,
-                        role=role)
+    config = RoomConfig(kind=kind, name=r.get("name", str, alias or room_id or ""), id=room_id, alias=alias, role=role)
     r.no_unknown_keys()
     return config
 
@@ -46,6 +50,8 @@ def room_targets(reader: TomlReader, name: str) -> tuple[str, ...]:
     targets = reader.strings(name, ("tous",))
     for target in targets:
         if target not in TARGET_KINDS and target[:1] not in "!#":
-            raise reader.fail(name, f"« {target} » n'est ni tous/tribus/pairs/animation, ni un identifiant (!…) "
-                                    "ou alias (#…) de salon")
+            raise reader.fail(
+                name,
+                f"« {target} » n'est ni tous/tribus/pairs/animation, ni un identifiant (!…) ou alias (#…) de salon",
+            )
     return targets

@@ -1,9 +1,11 @@
 """What a handler receives: the message, who sent it, where, and the services built at start."""
+
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Awaitable, Callable, Protocol
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Protocol
 
 from handlers.metrics import Metrics
 from handlers.replies import Reply
@@ -61,26 +63,26 @@ class DirectChats(Protocol):
 
 
 def system_clock() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
 class Services:
     """Everything the composition root (bot/app.py) built, passed to handlers instead of singletons."""
 
-    config: "Config"
-    db: "Database"
+    config: Config
+    db: Database
     bot_user_id: str
     # Posts a reply outside the request/response flow (scheduled reminders, notices), through the
     # bot's one sender. Returns the event id, or None when it could not be posted.
     post: Callable[[Reply], Awaitable[str | None]]
     clock: Callable[[], datetime] = system_clock
     # None when knowledge.enabled = false: questions then get a polite « not available ».
-    search: "SearchService | None" = None
-    scheduler: "AsyncIOScheduler | None" = None
+    search: SearchService | None = None
+    scheduler: AsyncIOScheduler | None = None
     direct_chats: DirectChats | None = None
     # The deposit form as loaded and checked at start (tribes are added as they are known).
-    deposit_form: "FormDef | None" = None
+    deposit_form: FormDef | None = None
     # What the operator sees at /metrics; by default counts nobody scrapes.
     metrics: Metrics = field(default_factory=Metrics)
 

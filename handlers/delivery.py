@@ -8,6 +8,7 @@ tells these apart, so that an acknowledgement never says « envoyé » for a mes
 What can be prevented is prevented before sending: check_length() refuses a text longer than a
 chat message may be (`bot.max_message_length`), with a French sentence saying what to do.
 """
+
 from __future__ import annotations
 
 import enum
@@ -30,8 +31,9 @@ class NotDelivered(UserError):
 
 
 # Said after every failure: the bot cannot learn why the homeserver refused, only that it did.
-RETRY_ADVICE = ("Réessayez dans un moment ; si l'échec se répète, le journal du bot et l'état du serveur Matrix "
-                "en disent la cause.")
+RETRY_ADVICE = (
+    "Réessayez dans un moment ; si l'échec se répète, le journal du bot et l'état du serveur Matrix en disent la cause."
+)
 
 
 async def deliver(services: Services, reply: Reply) -> Delivery:
@@ -50,6 +52,8 @@ def check_length(services: Services, text: str, too_long: str) -> None:
     (« La réponse est trop longue », « Le commentaire est trop long »)."""
     limit = services.config.bot.max_message_length
     if len(text) > limit:
-        raise UserError(f"{too_long} : {format_count_fr(len(text))} caractères, alors qu'un message "
-                        f"en compte au plus {format_count_fr(limit)}. Raccourcissez le texte, ou partagez-le "
-                        "autrement (un document, un lien) ; rien n'a été envoyé ni modifié.")
+        raise UserError(
+            f"{too_long} : {format_count_fr(len(text))} caractères, alors qu'un message "
+            f"en compte au plus {format_count_fr(limit)}. Raccourcissez le texte, ou partagez-le "
+            "autrement (un document, un lien) ; rien n'a été envoyé ni modifié."
+        )

@@ -3,6 +3,7 @@ counting people: each one's latest reaction on an answer, a withdrawn one not co
 
 Questions from confidential rooms were never stored, so this report cannot leak them.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,16 +41,20 @@ def build_report(db: Database) -> dict:
         "forwarded_answered": sum(q.answer is not None for q in forwarded),
         "up": sum(v.vote == "up" for v in votes),
         "down": sum(v.vote == "down" for v in votes),
-        "sections": [{"heading": h, "answers": c["answers"], "up": c["up"], "down": c["down"]}
-                     for h, c in sorted(per_heading.items(), key=lambda item: -item[1]["answers"])],
+        "sections": [
+            {"heading": h, "answers": c["answers"], "up": c["up"], "down": c["down"]}
+            for h, c in sorted(per_heading.items(), key=lambda item: -item[1]["answers"])
+        ],
         "disliked": disliked,
     }
 
 
 def print_report(report: dict) -> None:
-    print(f"Questions posées : {report['questions']} — répondues {report['answered']}, "
-          f"sans réponse {report['abstained']} (dont transmises {report['forwarded']}, "
-          f"traitées {report['forwarded_answered']})")
+    print(
+        f"Questions posées : {report['questions']} — répondues {report['answered']}, "
+        f"sans réponse {report['abstained']} (dont transmises {report['forwarded']}, "
+        f"traitées {report['forwarded_answered']})"
+    )
     print(f"Avis : 👍 {report['up']}   👎 {report['down']}")
     if report["sections"]:
         print("\nPar section du référentiel :")

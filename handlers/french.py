@@ -3,13 +3,26 @@
 Hand tables rather than the C locale: the bot's host rarely has fr_FR generated, and
 setlocale() is process-wide, which would be a hidden global.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, tzinfo
 
 DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
-MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-          "octobre", "novembre", "décembre")
+MONTHS = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
 
 
 def _local(value: datetime, tz: tzinfo | None) -> datetime:

@@ -3,15 +3,15 @@ passed where things happen (handlers, the sender, the sync). Scraped at /metrics
 
 Labels take a handful of fixed words only: never a user id, a room id or anything a member wrote.
 """
+
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-MESSAGE_KINDS = ("command", "unknown_command", "listener", "question", "too_long", "ignored", "reaction",
-                 "redaction")
+MESSAGE_KINDS = ("command", "unknown_command", "listener", "question", "too_long", "ignored", "reaction", "redaction")
 ANSWER_OUTCOMES = ("answered", "abstained", "forwarded")
 FORM_STAGES = ("started", "completed", "abandoned")
 MISSED_REASONS = ("beyond_grace", "undelivered")
@@ -36,52 +36,86 @@ class Metrics:
         # Since when handling events fails because the database does not answer (None: it answers).
         self.database_down_since: float | None = None
         r = self.registry
-        self.messages = Counter("manufacture_messages_handled", "Incoming events handled, by what took them.",
-                                ["kind"], registry=r)
-        self.handler_failures = Counter("manufacture_handler_failures",
-                                        "Unexpected errors while handling an event (the member got an apology).",
-                                        registry=r)
+        self.messages = Counter(
+            "manufacture_messages_handled", "Incoming events handled, by what took them.", ["kind"], registry=r
+        )
+        self.handler_failures = Counter(
+            "manufacture_handler_failures",
+            "Unexpected errors while handling an event (the member got an apology).",
+            registry=r,
+        )
         self.answers = Counter("manufacture_answers", "Questions by outcome.", ["outcome"], registry=r)
-        self.search_seconds = Histogram("manufacture_search_seconds", "Time to search the référentiel.",
-                                        buckets=SEARCH_BUCKETS, registry=r)
+        self.search_seconds = Histogram(
+            "manufacture_search_seconds", "Time to search the référentiel.", buckets=SEARCH_BUCKETS, registry=r
+        )
         self.sends = Counter("manufacture_sends", "Messages the homeserver accepted from the bot.", registry=r)
-        self.send_failures = Counter("manufacture_send_failures", "Messages that could not be sent.", ["reason"],
-                                     registry=r)
-        self.rate_limited = Counter("manufacture_rate_limit_retries",
-                                    "Requests the homeserver refused with M_LIMIT_EXCEEDED, then retried.",
-                                    registry=r)
+        self.send_failures = Counter(
+            "manufacture_send_failures", "Messages that could not be sent.", ["reason"], registry=r
+        )
+        self.rate_limited = Counter(
+            "manufacture_rate_limit_retries",
+            "Requests the homeserver refused with M_LIMIT_EXCEEDED, then retried.",
+            registry=r,
+        )
         self.syncs = Counter("manufacture_syncs", "Successful syncs with the homeserver.", registry=r)
         self.sync_failures = Counter("manufacture_sync_failures", "Syncs the homeserver refused.", registry=r)
-        self.sync_success_time = Gauge("manufacture_sync_last_success_timestamp_seconds",
-                                       "When the last sync succeeded (Unix time; 0 before the first).", registry=r)
-        self.sync_age = Gauge("manufacture_sync_last_success_age_seconds",
-                              "Seconds since the last successful sync (-1 before the first).", registry=r)
+        self.sync_success_time = Gauge(
+            "manufacture_sync_last_success_timestamp_seconds",
+            "When the last sync succeeded (Unix time; 0 before the first).",
+            registry=r,
+        )
+        self.sync_age = Gauge(
+            "manufacture_sync_last_success_age_seconds",
+            "Seconds since the last successful sync (-1 before the first).",
+            registry=r,
+        )
         self.sync_age.set_function(self._sync_age_or_unknown)
-        self.event_lag = Histogram("manufacture_event_lag_seconds",
-                                   "From a message's origin timestamp to the bot handling it.",
-                                   buckets=LAG_BUCKETS, registry=r)
-        self.reminder_lateness = Histogram("manufacture_reminder_lateness_seconds",
-                                           "How long after its due time a reminder was posted.",
-                                           buckets=LATENESS_BUCKETS, registry=r)
-        self.reminders_missed = Counter("manufacture_reminders_missed",
-                                        "Reminders never posted: beyond the grace period, or reaching no room.",
-                                        ["reason"], registry=r)
+        self.event_lag = Histogram(
+            "manufacture_event_lag_seconds",
+            "From a message's origin timestamp to the bot handling it.",
+            buckets=LAG_BUCKETS,
+            registry=r,
+        )
+        self.reminder_lateness = Histogram(
+            "manufacture_reminder_lateness_seconds",
+            "How long after its due time a reminder was posted.",
+            buckets=LATENESS_BUCKETS,
+            registry=r,
+        )
+        self.reminders_missed = Counter(
+            "manufacture_reminders_missed",
+            "Reminders never posted: beyond the grace period, or reaching no room.",
+            ["reason"],
+            registry=r,
+        )
         self.feed_failures = Counter("manufacture_feed_failures", "Calendar feed fetches that failed.", registry=r)
-        self.forms = Counter("manufacture_deposit_forms", "Deposit forms started, completed and abandoned.",
-                             ["stage"], registry=r)
-        self.event_retries = Counter("manufacture_event_retries",
-                                     "Attempts at handling an event that failed because the database or the "
-                                     "homeserver did not answer (the event waits and is tried again).",
-                                     ["cause"], registry=r)
-        self.events_pending = Gauge("manufacture_events_pending",
-                                    "Events received and not handled yet (waiting their turn or a retry).",
-                                    registry=r)
-        self.undecryptable = Counter("manufacture_undecryptable_events",
-                                     "Encrypted events whose key had not arrived when they did.", registry=r)
+        self.forms = Counter(
+            "manufacture_deposit_forms", "Deposit forms started, completed and abandoned.", ["stage"], registry=r
+        )
+        self.event_retries = Counter(
+            "manufacture_event_retries",
+            "Attempts at handling an event that failed because the database or the "
+            "homeserver did not answer (the event waits and is tried again).",
+            ["cause"],
+            registry=r,
+        )
+        self.events_pending = Gauge(
+            "manufacture_events_pending",
+            "Events received and not handled yet (waiting their turn or a retry).",
+            registry=r,
+        )
+        self.undecryptable = Counter(
+            "manufacture_undecryptable_events", "Encrypted events whose key had not arrived when they did.", registry=r
+        )
         # Every series exists from the start at 0: a rate over a series born late misses its first count.
-        for family, label_values in ((self.messages, MESSAGE_KINDS), (self.answers, ANSWER_OUTCOMES),
-                                     (self.forms, FORM_STAGES), (self.reminders_missed, MISSED_REASONS),
-                                     (self.send_failures, SEND_FAILURES), (self.event_retries, RETRY_CAUSES)):
+        for family, label_values in (
+            (self.messages, MESSAGE_KINDS),
+            (self.answers, ANSWER_OUTCOMES),
+            (self.forms, FORM_STAGES),
+            (self.reminders_missed, MISSED_REASONS),
+            (self.send_failures, SEND_FAILURES),
+            (self.event_retries, RETRY_CAUSES),
+        ):
             for value in label_values:
                 family.labels(value)
 

@@ -3,6 +3,7 @@
 A form, a member's own listing, a note to one person: the shared room where they asked only hears
 that the bot wrote to them privately, with no content.
 """
+
 from __future__ import annotations
 
 from dataclasses import replace

@@ -3,11 +3,13 @@
 Each domain module exposes ``register(registry)``; the help text and typo suggestions are
 generated from what is registered here, so they can never drift from the code.
 """
+
 from __future__ import annotations
 
 import difflib
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Awaitable, Callable, Iterable, Union
+from typing import Union
 
 from handlers.context import CommandContext, Reaction, RoomInfo, Services
 from handlers.replies import Reply
@@ -78,16 +80,34 @@ class CommandRegistry:
         self._commands.append(command)
         return command
 
-    def command(self, name: str, *, usage: str, help: str, aliases: Iterable[str] = (),
-                facilitators_only: bool = False, room_kinds: Iterable[str] | None = EVERYWHERE,
-                section: str = "Général") -> Callable[[CommandHandler], CommandHandler]:
+    def command(
+        self,
+        name: str,
+        *,
+        usage: str,
+        help: str,
+        aliases: Iterable[str] = (),
+        facilitators_only: bool = False,
+        room_kinds: Iterable[str] | None = EVERYWHERE,
+        section: str = "Général",
+    ) -> Callable[[CommandHandler], CommandHandler]:
         """Decorator form of add()."""
+
         def decorate(handler: CommandHandler) -> CommandHandler:
-            self.add(Command(name=name, handler=handler, usage=usage, help=help, aliases=tuple(aliases),
-                             facilitators_only=facilitators_only,
-                             room_kinds=frozenset(room_kinds) if room_kinds is not None else None,
-                             section=section))
+            self.add(
+                Command(
+                    name=name,
+                    handler=handler,
+                    usage=usage,
+                    help=help,
+                    aliases=tuple(aliases),
+                    facilitators_only=facilitators_only,
+                    room_kinds=frozenset(room_kinds) if room_kinds is not None else None,
+                    section=section,
+                )
+            )
             return handler
+
         return decorate
 
     def add_listener(self, name: str, listener: Listener) -> None:
@@ -118,8 +138,11 @@ class CommandRegistry:
         return words[close[0]] if close else None
 
     def visible(self, *, is_facilitator: bool, room_kind: str | None, is_direct: bool) -> list[Command]:
-        return [c for c in self._commands
-                if (is_facilitator or not c.facilitators_only) and c.allowed_in(room_kind, is_direct)]
+        return [
+            c
+            for c in self._commands
+            if (is_facilitator or not c.facilitators_only) and c.allowed_in(room_kind, is_direct)
+        ]
 
     def reaction_handlers(self, tag: str) -> list[ReactionHandler]:
         return [h for prefix, h in self._reactions if tag.startswith(prefix)]

@@ -3,6 +3,7 @@
 The bot's sender (bot/sender.py) is the only code that turns a Reply into a Matrix
 event, so handlers stay testable without a homeserver.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -1,4 +1,5 @@
 """`!salon`: a facilitator tells the bot what kind of room this is (tribe, peer group, facilitators)."""
+
 from __future__ import annotations
 
 from config import PEER_ROLES
@@ -8,10 +9,21 @@ from handlers.replies import BESIDE, Post, Reply, UserError
 from handlers.text import quote
 from storage.rooms import classify_room, facilitators_room_id, rooms_of_kind
 
-ROLE_ALIASES = {"elus": "elus", "élus": "elus", "elu": "elus", "élu": "elus",
-                "agents": "agents", "agent": "agents",
-                "etat": "etat", "état": "etat", "etat-territorial": "etat", "état-territorial": "etat",
-                "acteurs": "acteurs", "acteur": "acteurs", "acteurs-socio-economiques": "acteurs"}
+ROLE_ALIASES = {
+    "elus": "elus",
+    "élus": "elus",
+    "elu": "elus",
+    "élu": "elus",
+    "agents": "agents",
+    "agent": "agents",
+    "etat": "etat",
+    "état": "etat",
+    "etat-territorial": "etat",
+    "état-territorial": "etat",
+    "acteurs": "acteurs",
+    "acteur": "acteurs",
+    "acteurs-socio-economiques": "acteurs",
+}
 ROLE_LABELS = {"elus": "élus", "agents": "agents", "etat": "État territorial", "acteurs": "acteurs socio-économiques"}
 # The tag of the one message the bot posts in a room it has just joined.
 INTRODUCTION_TAG = "introduction"
@@ -29,8 +41,10 @@ def parse_room_kind(args: str) -> tuple[str, str, str | None]:
     if word in ("pairs", "pair", "groupe-de-pairs"):
         role = ROLE_ALIASES.get(rest.lower().replace(" ", "-"))
         if role is None:
-            raise UserError("Indiquez le rôle du groupe de pairs : élus, agents, état ou acteurs. "
-                            "Par exemple : `!salon pairs agents`.")
+            raise UserError(
+                "Indiquez le rôle du groupe de pairs : élus, agents, état ou acteurs. "
+                "Par exemple : `!salon pairs agents`."
+            )
         assert role in PEER_ROLES
         return "peer_group", f"Pairs — {ROLE_LABELS[role]}", role
     if word in ("animation", "facilitateurs", "facilitation"):
@@ -41,14 +55,24 @@ def parse_room_kind(args: str) -> tuple[str, str, str | None]:
 def introduction(room: RoomInfo, bot_name: str) -> Reply:
     """What the bot says once, on joining a room: what it does there and how to address it."""
     kind = "direct" if room.is_direct else room.kind
-    return Reply(template="rooms/introduction.md.j2", context={"kind": kind, "name": room.name, "bot_name": bot_name},
-                 to=Post(room.room_id), tag=INTRODUCTION_TAG, txn_key=f"introduction:{room.room_id}")
+    return Reply(
+        template="rooms/introduction.md.j2",
+        context={"kind": kind, "name": room.name, "bot_name": bot_name},
+        to=Post(room.room_id),
+        tag=INTRODUCTION_TAG,
+        txn_key=f"introduction:{room.room_id}",
+    )
 
 
 def register(registry: CommandRegistry) -> None:
-    @registry.command("salon", aliases=("room",), usage=USAGE, facilitators_only=True,
-                      help="Déclare le type de ce salon : tribu, groupe de pairs (confidentiel) ou salon d'animation.",
-                      section="Animation")
+    @registry.command(
+        "salon",
+        aliases=("room",),
+        usage=USAGE,
+        facilitators_only=True,
+        help="Déclare le type de ce salon : tribu, groupe de pairs (confidentiel) ou salon d'animation.",
+        section="Animation",
+    )
     async def set_room_kind(ctx: CommandContext) -> list[Reply]:
         kind, name, role = parse_room_kind(ctx.args)
         room = ctx.message.room
@@ -56,23 +80,38 @@ def register(registry: CommandRegistry) -> None:
             if kind == "facilitators":
                 other = next((r for r in rooms_of_kind(session, "facilitators") if r.room_id != room.room_id), None)
                 if other:
-                    raise UserError(f"Le salon d'animation est déjà « {quote(other.name)} ». "
-                                    "Changez d'abord son type pour en désigner un autre.")
+                    raise UserError(
+                        f"Le salon d'animation est déjà « {quote(other.name)} ». "
+                        "Changez d'abord son type pour en désigner un autre."
+                    )
             record = classify_room(session, room.room_id, kind, name, role)
             record.warned_unencrypted = kind == "peer_group" and not room.encrypted
             facilitators = facilitators_room_id(session)
-        labels = {"tribe": f"la tribu « {quote(name)} »", "peer_group": f"le groupe de pairs des {ROLE_LABELS.get(role or '', '')}",
-                  "facilitators": "le salon de l'équipe d'animation"}
+        labels = {
+            "tribe": f"la tribu « {quote(name)} »",
+            "peer_group": f"le groupe de pairs des {ROLE_LABELS.get(role or '', '')}",
+            "facilitators": "le salon de l'équipe d'animation",
+        }
         replies = [Reply(text=f"C'est noté : ce salon est désormais {labels[kind]}.")]
         if kind == "peer_group":
             if room.encrypted:
-                replies.append(Reply(text="Ce groupe de pairs est confidentiel : rien de ce qui s'y dit ne sera "
-                                          "repris ailleurs sans l'accord de son auteur.", to=BESIDE))
+                replies.append(
+                    Reply(
+                        text="Ce groupe de pairs est confidentiel : rien de ce qui s'y dit ne sera "
+                        "repris ailleurs sans l'accord de son auteur.",
+                        to=BESIDE,
+                    )
+                )
             else:
-                replies.append(Reply(template="rooms/unencrypted_warning.md.j2", context={"name": name},
-                                     to=BESIDE))
+                replies.append(Reply(template="rooms/unencrypted_warning.md.j2", context={"name": name}, to=BESIDE))
                 if facilitators and facilitators != room.room_id:
                     # Only the room's name leaves the room, which is what the facilitators need to act.
-                    replies.append(Reply(template="rooms/unencrypted_alert.md.j2", context={"name": name},
-                                         to=Post(facilitators), contains_room_content=False))
+                    replies.append(
+                        Reply(
+                            template="rooms/unencrypted_alert.md.j2",
+                            context={"name": name},
+                            to=Post(facilitators),
+                            contains_room_content=False,
+                        )
+                    )
         return replies

@@ -5,17 +5,60 @@ choices, answers. The bot writes Markdown; a member's words inside it must read 
 typed, never as a link, a heading or bold. escape_markdown() backslash-escapes (CommonMark) only
 what could start a construct, so the escaped source stays readable.
 """
+
 from __future__ import annotations
 
 import re
 import unicodedata
 
-YES_WORDS = {"oui", "o", "ouais", "ouaip", "yes", "y", "yep", "ok", "okay", "d'accord", "daccord", "bien sur",
-             "tout a fait", "absolument", "volontiers", "oui oui", "oui merci", "si", "exact", "certainement",
-             "evidemment", "carrement", "oui bien sur", "avec plaisir", "j'accepte", "accepte", "vrai", "oui svp",
-             "oui stp"}
-NO_WORDS = {"non", "n", "nan", "no", "nope", "non merci", "pas du tout", "surtout pas", "jamais", "faux",
-            "je refuse", "refuse", "non non", "pas question", "pas besoin"}
+YES_WORDS = {
+    "oui",
+    "o",
+    "ouais",
+    "ouaip",
+    "yes",
+    "y",
+    "yep",
+    "ok",
+    "okay",
+    "d'accord",
+    "daccord",
+    "bien sur",
+    "tout a fait",
+    "absolument",
+    "volontiers",
+    "oui oui",
+    "oui merci",
+    "si",
+    "exact",
+    "certainement",
+    "evidemment",
+    "carrement",
+    "oui bien sur",
+    "avec plaisir",
+    "j'accepte",
+    "accepte",
+    "vrai",
+    "oui svp",
+    "oui stp",
+}
+NO_WORDS = {
+    "non",
+    "n",
+    "nan",
+    "no",
+    "nope",
+    "non merci",
+    "pas du tout",
+    "surtout pas",
+    "jamais",
+    "faux",
+    "je refuse",
+    "refuse",
+    "non non",
+    "pas question",
+    "pas besoin",
+}
 
 
 # Kept: line breaks and tabs are layout; every other control character (a null byte) and format
@@ -30,8 +73,9 @@ def normalise_input(text: str) -> str:
     """What a member typed, as everything downstream reads it: NFKC (ligatures, full-width and
     compatibility forms made plain) and no invisible characters."""
     text = _JOINER_IN_WORD.sub("", unicodedata.normalize("NFKC", text))
-    return "".join(c for c in text if c in _KEPT_CONTROLS or c == ZERO_WIDTH_JOINER
-                   or unicodedata.category(c) not in ("Cc", "Cf"))
+    return "".join(
+        c for c in text if c in _KEPT_CONTROLS or c == ZERO_WIDTH_JOINER or unicodedata.category(c) not in ("Cc", "Cf")
+    )
 
 
 def fold_accents(text: str) -> str:
@@ -59,6 +103,7 @@ def parse_yes_no(text: str) -> bool | None:
     if first in ("non", "nan", "no"):
         return False
     return None
+
 
 # Characters that open or close an inline construct wherever they stand: emphasis, code spans,
 # links and images, autolinks and raw HTML, strikethrough, table cells, and the escape itself.

@@ -11,6 +11,7 @@ What does separate them is stricter and conjunctive: *all* the question's stems 
 *and* BM25 and the cosine agree on the passage (`Ranking.lexical_support`); it is a second way to
 answer, not a replacement for the threshold.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -35,7 +36,7 @@ class AbstentionRule:
             return False
         return self.confidence(ranking) >= self.threshold or (self.lexical_support and ranking.lexical_support)
 
-    def with_threshold(self, threshold: float) -> "AbstentionRule":
+    def with_threshold(self, threshold: float) -> AbstentionRule:
         return replace(self, threshold=threshold)
 
 

@@ -6,6 +6,7 @@ embedding « Les balises › Famille engagement » with the text measurably impr
 Long sections are cut at paragraph, then sentence, boundaries with a small overlap so that an
 idea straddling a cut is still whole in one of the two chunks.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -57,8 +58,15 @@ def chunk_document(document: Document, options: ChunkingOptions = ChunkingOption
         if not section.text.strip():
             continue
         for piece in split_text(section.text, options):
-            chunks.append(Chunk(source=document.source, ordinal=len(chunks), heading=section.heading,
-                                heading_path=section.heading_path, text=piece))
+            chunks.append(
+                Chunk(
+                    source=document.source,
+                    ordinal=len(chunks),
+                    heading=section.heading,
+                    heading_path=section.heading_path,
+                    text=piece,
+                )
+            )
     return chunks
 
 
@@ -105,7 +113,7 @@ def _units(text: str, max_words: int) -> list[_Unit]:
         for sentence in _SENTENCE_END.split(paragraph):
             words = sentence.split()
             for start in range(0, len(words), max_words // 2):
-                units.append(_Unit(" ".join(words[start:start + max_words // 2]), first))
+                units.append(_Unit(" ".join(words[start : start + max_words // 2]), first))
                 first = False
     return units
 

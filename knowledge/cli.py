@@ -3,6 +3,7 @@
 An index built by `ingest --config X` is the one `ask --config X` reads (both use X's data_dir);
 the shipped référentiel is indexed on the way if it is missing or changed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,23 +28,32 @@ _CONFIG_HELP = f"{CONFIG_HELP} ; sans fichier : ./data et les réglages par déf
 
 def register_cli(subparsers: argparse._SubParsersAction) -> None:
     ingest = subparsers.add_parser(
-        "ingest", help="indexer des documents (md, txt, html, pdf)",
+        "ingest",
+        help="indexer des documents (md, txt, html, pdf)",
         description="Indexe des fichiers ou des dossiers. Seuls les passages nouveaux ou modifiés sont "
-                    "encodés ; les documents disparus d'un dossier déjà indexé sont retirés.")
+        "encodés ; les documents disparus d'un dossier déjà indexé sont retirés.",
+    )
     ingest.add_argument("paths", nargs="+", type=Path, metavar="CHEMIN", help="fichier ou dossier")
-    ingest.add_argument("--collection", default=REFERENTIEL,
-                        help="collection cible : referentiel (défaut), faq ou tribu:<nom>")
+    ingest.add_argument(
+        "--collection", default=REFERENTIEL, help="collection cible : referentiel (défaut), faq ou tribu:<nom>"
+    )
     ingest.add_argument("--config", metavar="PATH", help=_CONFIG_HELP)
     ingest.set_defaults(func=run_ingest)
 
     ask = subparsers.add_parser(
-        "ask", help="interroger le référentiel",
-        description="Pose une question ; sans QUESTION, lit une question par ligne sur l'entrée standard.")
+        "ask",
+        help="interroger le référentiel",
+        description="Pose une question ; sans QUESTION, lit une question par ligne sur l'entrée standard.",
+    )
     ask.add_argument("question", nargs="?", metavar="QUESTION")
     ask.add_argument("--json", action="store_true", help="une ligne JSON par question")
     ask.add_argument("-k", type=int, default=None, help="nombre de passages (défaut : knowledge.top_k)")
-    ask.add_argument("--collection", action="append", metavar="NOM",
-                     help="collection interrogée, répétable (défaut : referentiel et faq)")
+    ask.add_argument(
+        "--collection",
+        action="append",
+        metavar="NOM",
+        help="collection interrogée, répétable (défaut : referentiel et faq)",
+    )
     ask.add_argument("--config", metavar="PATH", help=_CONFIG_HELP)
     ask.set_defaults(func=run_ask)
 
@@ -62,8 +72,13 @@ def knowledge_settings(path: str | None) -> tuple[Path, KnowledgeConfig, Databas
 def build_search_service(data_dir: Path, knowledge: KnowledgeConfig, database: DatabaseConfig) -> SearchService:
     """Database, embedder (loaded once) and service; nothing indexed yet."""
     embedder = build_embedder(knowledge)
-    return SearchService(open_database(data_dir, database), embedder, threshold=knowledge.threshold, top_k=knowledge.top_k,
-                         index_dir=data_dir / INDEX_FOLDER)
+    return SearchService(
+        open_database(data_dir, database),
+        embedder,
+        threshold=knowledge.threshold,
+        top_k=knowledge.top_k,
+        index_dir=data_dir / INDEX_FOLDER,
+    )
 
 
 def run_ingest(args: argparse.Namespace) -> int:
@@ -85,8 +100,11 @@ def run_ask(args: argparse.Namespace) -> int:
         print("Donnez une question, ou envoyez-en une par ligne sur l'entrée standard.", file=sys.stderr)
         return 2
     if args.question is not None and not args.question.strip():
-        print("La question est vide : écrivez-la entre guillemets, par exemple "
-              "manufacture-bot ask \"c'est quoi une tribu ?\"", file=sys.stderr)
+        print(
+            "La question est vide : écrivez-la entre guillemets, par exemple "
+            'manufacture-bot ask "c\'est quoi une tribu ?"',
+            file=sys.stderr,
+        )
         return 2
     if args.k is not None and args.k < 1:
         print("-k doit valoir au moins 1.", file=sys.stderr)
@@ -126,11 +144,12 @@ def format_response(response: SearchResponse) -> str:
     if response.answered:
         lines.append(f"Passages pertinents (confiance {response.confidence:.3f}) :")
     else:
-        lines.append(f"Pas de réponse fiable dans le référentiel (confiance {response.confidence:.3f}, "
-                     f"seuil {response.threshold:.3f}). Passages les plus proches, à titre indicatif :")
+        lines.append(
+            f"Pas de réponse fiable dans le référentiel (confiance {response.confidence:.3f}, "
+            f"seuil {response.threshold:.3f}). Passages les plus proches, à titre indicatif :"
+        )
     for result in response.results:
         path = " › ".join(result.heading_path)
         lines.append(f"\n{result.rank}. {path}  [{result.source}, score {result.score:.3f}]")
-        lines.append(textwrap.indent(textwrap.fill(textwrap.shorten(result.text, 600, placeholder=" […]"), 96),
-                                     "   "))
+        lines.append(textwrap.indent(textwrap.fill(textwrap.shorten(result.text, 600, placeholder=" […]"), 96), "   "))
     return "\n".join(lines) + "\n"

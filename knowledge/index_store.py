@@ -9,6 +9,7 @@ analyzer's settings and a fingerprint of its chunks in the database (ids, source
 A collection whose key changed is rebuilt, the others are loaded as they are. A missing, truncated
 or unreadable file is a cache miss, never an error: the database stays the source of truth.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -67,8 +68,15 @@ class IndexStore:
             return None
         return StoredCollection(ids, matrix, lexical, vocabulary)
 
-    def save(self, collection: str, key: str, ids: np.ndarray, matrix: np.ndarray, lexical: LexicalIndex,
-             vocabulary: Vocabulary) -> None:
+    def save(
+        self,
+        collection: str,
+        key: str,
+        ids: np.ndarray,
+        matrix: np.ndarray,
+        lexical: LexicalIndex,
+        vocabulary: Vocabulary,
+    ) -> None:
         """Write the collection beside its old copy, then swap folders: a crash midway leaves the
         old copy or none, never a mix. Temporary names carry the process id, so that `ask` on the
         data_dir of a running bot never writes into the bot's files."""
@@ -80,11 +88,11 @@ class IndexStore:
         np.save(staging / "ids.npy", np.asarray(ids, dtype=np.int64))
         np.save(staging / "vectors.npy", np.ascontiguousarray(matrix, dtype=np.float32))
         lexical.save(staging / "bm25")
-        (staging / "vocabulary.json").write_text(json.dumps(vocabulary.to_json(), ensure_ascii=False),
-                                                 encoding="utf-8")
+        (staging / "vocabulary.json").write_text(json.dumps(vocabulary.to_json(), ensure_ascii=False), encoding="utf-8")
         # The manifest last: its key vouches for the files written before it.
-        (staging / MANIFEST).write_text(json.dumps({
-            "key": key, "size": int(len(ids)), "dim": int(matrix.shape[1])}), encoding="utf-8")
+        (staging / MANIFEST).write_text(
+            json.dumps({"key": key, "size": len(ids), "dim": int(matrix.shape[1])}), encoding="utf-8"
+        )
         _owner_only(staging)
         retired = path.with_name(f"{path.name}.old-{os.getpid()}")
         shutil.rmtree(retired, ignore_errors=True)
@@ -112,7 +120,9 @@ class IndexStore:
 
 
 def index_key(collection: str, embedder: str, analyzer: str, fingerprint: str) -> str:
-    return hashlib.sha256(json.dumps([FORMAT_VERSION, collection, embedder, analyzer, fingerprint]).encode()).hexdigest()
+    return hashlib.sha256(
+        json.dumps([FORMAT_VERSION, collection, embedder, analyzer, fingerprint]).encode()
+    ).hexdigest()
 
 
 def _owner_only(folder: Path) -> None:

@@ -4,14 +4,15 @@ Ingestion is incremental: a document whose bytes did not change is not even pars
 embedded text (and model) did not change keeps its stored vector, and documents that vanished from
 an ingested folder lose their chunks. That makes re-indexing the shipped pack at every start cheap.
 """
+
 from __future__ import annotations
 
 import hashlib
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 from tqdm import tqdm
 
@@ -19,9 +20,18 @@ from knowledge.chunking import Chunk, ChunkingOptions, chunk_document, embedding
 from knowledge.embedders import Embedder
 from knowledge.readers import SUPPORTED_SUFFIXES, Document, read_document
 from storage.database import Database
-from storage.knowledge import (KnowledgeChunk, chunks_embedded_otherwise, count_chunks, delete_document,
-                               documents_gone_from, embedded_by_another_model, find_document, replace_chunks,
-                               save_document, vectors_by_content_hash)
+from storage.knowledge import (
+    KnowledgeChunk,
+    chunks_embedded_otherwise,
+    count_chunks,
+    delete_document,
+    documents_gone_from,
+    embedded_by_another_model,
+    find_document,
+    replace_chunks,
+    save_document,
+    vectors_by_content_hash,
+)
 
 EMBED_BATCH = 16
 # Part of every document hash: bump it when the readers or the chunker change what a file yields,
@@ -55,9 +65,17 @@ class IngestReport:
         """Chunks embedded per second of embedding (0 when nothing was embedded)."""
         return self.chunks_added / self.embed_seconds if self.embed_seconds > 0 else 0.0
 
-    def merge(self, other: "IngestReport") -> "IngestReport":
-        for name in ("documents", "documents_changed", "documents_removed", "chunks_added",
-                     "chunks_reused", "chunks_removed", "embed_seconds", "seconds"):
+    def merge(self, other: IngestReport) -> IngestReport:
+        for name in (
+            "documents",
+            "documents_changed",
+            "documents_removed",
+            "chunks_added",
+            "chunks_reused",
+            "chunks_removed",
+            "embed_seconds",
+            "seconds",
+        ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.errors.extend(other.errors)
         return self
@@ -71,8 +89,11 @@ def discover(path: Path) -> list[SourceFile]:
     if not path.is_dir():
         raise FileNotFoundError(path)
     root = path.resolve()
-    files = sorted(p for p in root.rglob("*")
-                   if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES and not p.name.startswith("."))
+    files = sorted(
+        p
+        for p in root.rglob("*")
+        if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES and not p.name.startswith(".")
+    )
     return [SourceFile(p, f"{root.name}/{p.relative_to(root).as_posix()}", str(root)) for p in files]
 
 
@@ -86,16 +107,23 @@ def pack_sources(folder: Path, root: str = "pack:referentiel") -> list[SourceFil
 class Ingestor:
     """Brings the database in line with a set of files, embedding only what changed. Blocking."""
 
-    def __init__(self, db: Database, embedder: Embedder, *,
-                 options: ChunkingOptions = ChunkingOptions(), progress: bool | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        embedder: Embedder,
+        *,
+        options: ChunkingOptions = ChunkingOptions(),
+        progress: bool | None = None,
+    ) -> None:
         self.db = db
         self.embedder = embedder
         self.options = options
         # None: show a progress bar only on a terminal (not in logs, tests or CI).
         self.progress = progress
 
-    def ingest(self, files: Iterable[SourceFile], collection: str, *,
-               roots: Iterable[str] | None = None) -> IngestReport:
+    def ingest(
+        self, files: Iterable[SourceFile], collection: str, *, roots: Iterable[str] | None = None
+    ) -> IngestReport:
         """Index `files` into `collection`. Documents of `roots` (default: the files' roots) that
         are not among `files` any more are removed; pass `roots=()` to only add."""
         started = time.perf_counter()
@@ -128,8 +156,9 @@ class Ingestor:
         started = time.perf_counter()
         report = IngestReport(documents=1)
         doc_hash = hashlib.sha256(repr((document.title, document.sections)).encode("utf-8")).hexdigest()
-        plan = self._plan_chunks(SourceFile(Path(document.source), document.source, root), doc_hash,
-                                 document, collection)
+        plan = self._plan_chunks(
+            SourceFile(Path(document.source), document.source, root), doc_hash, document, collection
+        )
         self._apply(plan, collection, report, None)
         report.seconds = time.perf_counter() - started
         return report
@@ -140,9 +169,8 @@ class Ingestor:
             stale = chunks_embedded_otherwise(session, self.embedder.name, collections)
         with tqdm(total=len(stale), unit="passage", desc="Ré-encodage", disable=self._no_progress(len(stale))) as bar:
             for start in range(0, len(stale), EMBED_BATCH):
-                batch = stale[start:start + EMBED_BATCH]
-                vectors = self.embedder.embed_passages(
-                    [embedding_text(c.heading_path, c.text) for c in batch])
+                batch = stale[start : start + EMBED_BATCH]
+                vectors = self.embedder.embed_passages([embedding_text(c.heading_path, c.text) for c in batch])
                 with self.db.session() as session:
                     for chunk, vector in zip(batch, vectors):
                         chunk.embedding, chunk.embedder = KnowledgeChunk.pack(vector), self.embedder.name
@@ -152,14 +180,17 @@ class Ingestor:
 
     # -- steps ---------------------------------------------------------------------------------
 
-    def _plan(self, file: SourceFile, collection: str) -> "_Plan | None":
+    def _plan(self, file: SourceFile, collection: str) -> _Plan | None:
         digest = hashlib.sha256(file.path.read_bytes())
         digest.update(f"{PIPELINE_VERSION}|{self.options}".encode())
         doc_hash = digest.hexdigest()
         with self.db.session() as session:
             existing = find_document(session, collection, file.source)
-            if (existing is not None and existing.doc_hash == doc_hash
-                    and not embedded_by_another_model(session, collection, file.source, self.embedder.name)):
+            if (
+                existing is not None
+                and existing.doc_hash == doc_hash
+                and not embedded_by_another_model(session, collection, file.source, self.embedder.name)
+            ):
                 if existing.root != file.root:
                     existing.root = file.root
                     session.add(existing)
@@ -167,7 +198,7 @@ class Ingestor:
         document = read_document(file.path, file.source)
         return self._plan_chunks(file, doc_hash, document, collection)
 
-    def _plan_chunks(self, file: SourceFile, doc_hash: str, document: Document, collection: str) -> "_Plan":
+    def _plan_chunks(self, file: SourceFile, doc_hash: str, document: Document, collection: str) -> _Plan:
         chunks = chunk_document(document, self.options)
         hashes = list({c.content_hash for c in chunks})
         with self.db.session() as session:
@@ -175,15 +206,14 @@ class Ingestor:
             # renaming or moving a file costs no inference.
             known = vectors_by_content_hash(session, hashes, self.embedder.name)
         missing = [c for c in chunks if c.content_hash not in known]
-        return _Plan(file=file, doc_hash=doc_hash, title=document.title, chunks=chunks, known=known,
-                     missing=missing)
+        return _Plan(file=file, doc_hash=doc_hash, title=document.title, chunks=chunks, known=known, missing=missing)
 
-    def _apply(self, plan: "_Plan", collection: str, report: IngestReport, bar: tqdm | None) -> None:
+    def _apply(self, plan: _Plan, collection: str, report: IngestReport, bar: tqdm | None) -> None:
         vectors = dict(plan.known)
         started = time.perf_counter()
         unique_missing = list({c.content_hash: c for c in plan.missing}.values())
         for start in range(0, len(unique_missing), EMBED_BATCH):
-            batch = unique_missing[start:start + EMBED_BATCH]
+            batch = unique_missing[start : start + EMBED_BATCH]
             embedded = self.embedder.embed_passages([c.embedding_text for c in batch])
             for chunk, vector in zip(batch, embedded):
                 vectors[chunk.content_hash] = KnowledgeChunk.pack(vector)
@@ -191,12 +221,28 @@ class Ingestor:
                 bar.update(len(batch))
         report.embed_seconds += time.perf_counter() - started
         with self.db.session() as session:
-            old_count = replace_chunks(session, collection, plan.file.source, [KnowledgeChunk(
-                collection=collection, source=chunk.source, ordinal=chunk.ordinal, heading=chunk.heading,
-                heading_path=list(chunk.heading_path), text=chunk.text, content_hash=chunk.content_hash,
-                embedding=vectors[chunk.content_hash], embedder=self.embedder.name) for chunk in plan.chunks])
-            save_document(session, collection, plan.file.source, root=plan.file.root, title=plan.title,
-                          doc_hash=plan.doc_hash)
+            old_count = replace_chunks(
+                session,
+                collection,
+                plan.file.source,
+                [
+                    KnowledgeChunk(
+                        collection=collection,
+                        source=chunk.source,
+                        ordinal=chunk.ordinal,
+                        heading=chunk.heading,
+                        heading_path=list(chunk.heading_path),
+                        text=chunk.text,
+                        content_hash=chunk.content_hash,
+                        embedding=vectors[chunk.content_hash],
+                        embedder=self.embedder.name,
+                    )
+                    for chunk in plan.chunks
+                ],
+            )
+            save_document(
+                session, collection, plan.file.source, root=plan.file.root, title=plan.title, doc_hash=plan.doc_hash
+            )
         added = len(unique_missing)
         report.documents_changed += 1
         report.chunks_added += added
@@ -230,4 +276,3 @@ class _Plan:
     chunks: list[Chunk]
     known: dict[str, bytes]
     missing: list[Chunk]
-

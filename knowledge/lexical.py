@@ -7,6 +7,7 @@ French needs what plain BM25 lacks: stemming (« mobiliser » ≈ « mobilisatio
 when one letter is wrong. On the evaluation set, stems + 4-grams fused with dense scores beat
 stems alone by about 5 points of hit@1 (bench/retrieval_eval.py).
 """
+
 from __future__ import annotations
 
 import re
@@ -74,7 +75,7 @@ class FrenchAnalyzer:
             # Padded (« _elus_ ») so that word starts and ends count; prefixed with « # » so that an
             # n-gram never collides with a short stem.
             padded = f"_{folded}_"
-            terms.extend("#" + padded[i:i + self.ngram] for i in range(max(1, len(padded) - self.ngram + 1)))
+            terms.extend("#" + padded[i : i + self.ngram] for i in range(max(1, len(padded) - self.ngram + 1)))
         return tuple(terms)
 
 
@@ -86,7 +87,7 @@ class LexicalIndex:
         self._bm25: bm25s.BM25 | None = None
         self._size = 0
 
-    def build(self, texts: list[str]) -> "LexicalIndex":
+    def build(self, texts: list[str]) -> LexicalIndex:
         self._size = len(texts)
         self._bm25 = bm25s.BM25()
         if texts:
@@ -100,7 +101,7 @@ class LexicalIndex:
         assert self._bm25 is not None
         self._bm25.save(str(folder), show_progress=False)
 
-    def load(self, folder: Path, size: int) -> "LexicalIndex":
+    def load(self, folder: Path, size: int) -> LexicalIndex:
         """The index `save` wrote, memory-mapped: a search reads only the columns of its terms."""
         bm25 = bm25s.BM25.load(str(folder), mmap=True, show_progress=False)
         if bm25.scores.get("num_docs") != size:

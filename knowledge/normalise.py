@@ -14,11 +14,12 @@ Three general rules, none of them about a particular question:
   unaccented form never occurs there, and never on stop words (« a »/« à », « ou »/« où »).
 The vocabulary comes from the indexed chunks, so the rules follow whatever documents are indexed.
 """
+
 from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from typing import Iterable
+from collections.abc import Iterable
 
 import Stemmer
 from stop_words import get_stop_words
@@ -26,13 +27,41 @@ from stop_words import get_stop_words
 from knowledge.lexical import fold_accents
 
 SMS_ABBREVIATIONS = {
-    "c": "c'est", "koi": "quoi", "kel": "quel", "kelle": "quelle", "kels": "quels", "pk": "pourquoi",
-    "pq": "pourquoi", "pkoi": "pourquoi", "stp": "s'il te plaît", "svp": "s'il vous plaît",
-    "bcp": "beaucoup", "tjrs": "toujours", "tjs": "toujours", "qd": "quand", "cmt": "comment",
-    "ds": "dans", "pr": "pour", "tt": "tout", "ts": "tous", "mm": "même", "vs": "vous", "ns": "nous",
-    "dc": "donc", "ya": "il y a", "jsp": "je ne sais pas", "chui": "je suis", "jsuis": "je suis",
-    "ptet": "peut-être", "qqn": "quelqu'un", "qqch": "quelque chose", "auj": "aujourd'hui",
-    "mtn": "maintenant", "cad": "c'est-à-dire", "bjr": "bonjour", "slt": "salut",
+    "c": "c'est",
+    "koi": "quoi",
+    "kel": "quel",
+    "kelle": "quelle",
+    "kels": "quels",
+    "pk": "pourquoi",
+    "pq": "pourquoi",
+    "pkoi": "pourquoi",
+    "stp": "s'il te plaît",
+    "svp": "s'il vous plaît",
+    "bcp": "beaucoup",
+    "tjrs": "toujours",
+    "tjs": "toujours",
+    "qd": "quand",
+    "cmt": "comment",
+    "ds": "dans",
+    "pr": "pour",
+    "tt": "tout",
+    "ts": "tous",
+    "mm": "même",
+    "vs": "vous",
+    "ns": "nous",
+    "dc": "donc",
+    "ya": "il y a",
+    "jsp": "je ne sais pas",
+    "chui": "je suis",
+    "jsuis": "je suis",
+    "ptet": "peut-être",
+    "qqn": "quelqu'un",
+    "qqch": "quelque chose",
+    "auj": "aujourd'hui",
+    "mtn": "maintenant",
+    "cad": "c'est-à-dire",
+    "bjr": "bonjour",
+    "slt": "salut",
 }
 # A word keeps its inner apostrophes (« c'est » is one token, never the abbreviation « c »).
 _TOKEN = re.compile(r"\w+(?:['’]\w+)*|[^\w]+")
@@ -57,7 +86,7 @@ class Vocabulary:
         return {"words": sorted(self.words), "written": self.written, "stems": sorted(self.stems)}
 
     @classmethod
-    def from_json(cls, data: dict) -> "Vocabulary":
+    def from_json(cls, data: dict) -> Vocabulary:
         """A vocabulary saved by `to_json` (knowledge.index_store), without reading the texts again."""
         vocabulary = cls.__new__(cls)
         vocabulary.words = frozenset(data["words"])
@@ -87,15 +116,17 @@ class QueryNormaliser:
         if self._known(lower, vocabularies):
             # Only a lowercase, accent-free word that the corpus never writes that way gets accents;
             # never a stop word, where accents change the word (« a »/« à », « ou »/« où »).
-            if (word == lower == folded and folded not in self.stop_words
-                    and not any(lower in v.words for v in vocabularies)):
+            if (
+                word == lower == folded
+                and folded not in self.stop_words
+                and not any(lower in v.words for v in vocabularies)
+            ):
                 return next((v.written[folded] for v in vocabularies if folded in v.written), word)
             return word
         match = _ELISION.match(lower)
         if match and self._known(match.group(2), vocabularies):
             head, rest = match.groups()
-            rest = next((v.written[fold_accents(rest)] for v in vocabularies
-                         if fold_accents(rest) in v.written), rest)
+            rest = next((v.written[fold_accents(rest)] for v in vocabularies if fold_accents(rest) in v.written), rest)
             # « jcomprends »: before a consonant the pronoun is « je », not an elision.
             return f"{head}'{rest}" if head != "j" or _VOWEL_START.match(rest) else f"je {rest}"
         return word

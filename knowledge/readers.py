@@ -4,12 +4,13 @@ with the path of headings above it, so that every format reaches the chunker in 
 Formats: Markdown, plain text, HTML (h1–h6 are headings), PDF (text per page; headings come
 from the PDF outline when it has one, else from numbered lines such as « 2.1 Le diagnostic »).
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 SUPPORTED_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm", ".pdf")
 
@@ -85,7 +86,7 @@ class _SectionBuilder:
 
     def finish(self) -> tuple[str, list[Section]]:
         self._flush()
-        return self.title, [s for s in self.sections]
+        return self.title, list(self.sections)
 
     def _has_text(self) -> bool:
         return any(part.strip() for part in self._buffer)
@@ -118,6 +119,7 @@ def normalise_text(text: str) -> str:
 
 
 # --- Markdown -----------------------------------------------------------------------------------
+
 
 def _read_markdown(path: Path) -> tuple[str, list[Section]]:
     from markdown_it import MarkdownIt
@@ -161,6 +163,7 @@ def _inline_text(token) -> str:
 
 # --- Plain text ---------------------------------------------------------------------------------
 
+
 def _read_text(path: Path) -> tuple[str, list[Section]]:
     # Plain text has no headings: one section named after the file, split later by paragraphs.
     title = title_from_filename(path)
@@ -171,8 +174,29 @@ def _read_text(path: Path) -> tuple[str, list[Section]]:
 # --- HTML ---------------------------------------------------------------------------------------
 
 _HTML_SKIP = {"script", "style", "noscript", "template", "head", "nav", "footer"}
-_HTML_BLOCKS = {"p", "div", "li", "ul", "ol", "pre", "blockquote", "section", "article", "main",
-                "table", "tr", "td", "th", "dd", "dt", "dl", "figcaption", "br", "header", "aside"}
+_HTML_BLOCKS = {
+    "p",
+    "div",
+    "li",
+    "ul",
+    "ol",
+    "pre",
+    "blockquote",
+    "section",
+    "article",
+    "main",
+    "table",
+    "tr",
+    "td",
+    "th",
+    "dd",
+    "dt",
+    "dl",
+    "figcaption",
+    "br",
+    "header",
+    "aside",
+}
 
 
 def _read_html(path: Path) -> tuple[str, list[Section]]:
@@ -217,7 +241,8 @@ def _read_html(path: Path) -> tuple[str, list[Section]]:
 # « 2. Titre », « 2.1 Titre », « II. Titre », « Chapitre 3 : Titre »: short lines whose words start
 # with a capital, so that a wrapped body line such as « 2 000 habitants ont… » stays text.
 _PDF_HEADING = re.compile(
-    r"^(?:(?:\d{1,2}(?:\.\d{1,2})*\.?|[IVXLC]+\.)\s+[A-ZÀ-ÝŒ«].{0,90}|(?:Chapitre|Partie|Annexe)\s+\S+.{0,90})$")
+    r"^(?:(?:\d{1,2}(?:\.\d{1,2})*\.?|[IVXLC]+\.)\s+[A-ZÀ-ÝŒ«].{0,90}|(?:Chapitre|Partie|Annexe)\s+\S+.{0,90})$"
+)
 
 
 def _read_pdf(path: Path) -> tuple[str, list[Section]]:
@@ -286,6 +311,10 @@ def _pdf_outline(reader) -> list[tuple[int, str, int]]:
 
 
 _READERS: dict[str, Callable[[Path], tuple[str, list[Section]]]] = {
-    ".md": _read_markdown, ".markdown": _read_markdown, ".txt": _read_text,
-    ".html": _read_html, ".htm": _read_html, ".pdf": _read_pdf,
+    ".md": _read_markdown,
+    ".markdown": _read_markdown,
+    ".txt": _read_text,
+    ".html": _read_html,
+    ".htm": _read_html,
+    ".pdf": _read_pdf,
 }

@@ -3,19 +3,21 @@
 It owns the in-memory index and the embedder. Every blocking step (inference, parsing, database
 scans) runs in a thread so the Matrix event loop never stalls; the `*_sync` twins serve the CLI.
 """
+
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from knowledge.calibration import AbstentionRule, default_rule
 from knowledge.embedders import Embedder
 from knowledge.index import Candidate, SearchIndex
-from knowledge.ingestion import IngestReport, Ingestor, discover, pack_sources
+from knowledge.ingestion import Ingestor, IngestReport, discover, pack_sources
 from knowledge.readers import Document, Section
 from storage.database import Database
 from storage.knowledge import FAQ, REFERENTIEL, delete_document, find_document
@@ -56,8 +58,17 @@ class SearchResponse:
         return {
             "question": self.question,
             "answered": self.answered,
-            "results": [{"rank": r.rank, "score": round(r.score, 6), "source": r.source, "heading": r.heading,
-                         "heading_path": list(r.heading_path), "text": r.text} for r in self.results],
+            "results": [
+                {
+                    "rank": r.rank,
+                    "score": round(r.score, 6),
+                    "source": r.source,
+                    "heading": r.heading,
+                    "heading_path": list(r.heading_path),
+                    "text": r.text,
+                }
+                for r in self.results
+            ],
         }
 
 
@@ -69,9 +80,18 @@ class SearchService:
     every room; "tribu:<name>" only from that tribe's room — the caller passes what is allowed.
     """
 
-    def __init__(self, db: Database, embedder: Embedder, *, threshold: float | None = None,
-                 top_k: int = 3, method: str = "hybrid", rule: AbstentionRule | None = None,
-                 pack_dir: Path | None = None, index_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        embedder: Embedder,
+        *,
+        threshold: float | None = None,
+        top_k: int = 3,
+        method: str = "hybrid",
+        rule: AbstentionRule | None = None,
+        pack_dir: Path | None = None,
+        index_dir: Path | None = None,
+    ) -> None:
         self.db = db
         # One model context, used from worker threads: inference calls take turns.
         self.embedder = SerialisedEmbedder(embedder)
@@ -105,8 +125,9 @@ class SearchService:
         files = pack_sources(self.pack_dir)
         return self._ingestor().ingest(files, REFERENTIEL, roots=["pack:referentiel"])
 
-    def ingest_sync(self, paths: Iterable[Path], collection: str, *, progress: bool | None = None,
-                    reload: bool = True) -> IngestReport:
+    def ingest_sync(
+        self, paths: Iterable[Path], collection: str, *, progress: bool | None = None, reload: bool = True
+    ) -> IngestReport:
         """Index files or folders into `collection`; files gone from an ingested folder are removed.
         `reload` refreshes the in-memory index of that collection (the CLI, which exits, skips it)."""
         report = IngestReport()
@@ -137,8 +158,9 @@ class SearchService:
         vector = self.embedder.embed_queries([text])[0]
         ranking = self.index.search(vector, text, allowed, k, method=self.method)
         results = tuple(_result(rank, c) for rank, c in enumerate(ranking.candidates, 1))
-        return SearchResponse(question, self.rule.answers(ranking), results, self.rule.confidence(ranking),
-                              self.rule.threshold)
+        return SearchResponse(
+            question, self.rule.answers(ranking), results, self.rule.confidence(ranking), self.rule.threshold
+        )
 
     # -- FAQ ---------------------------------------------------------------------------------
 
@@ -194,7 +216,7 @@ class SerialisedEmbedder:
         with self._lock:
             return self.inner.embed_passages(texts)
 
-    def load(self) -> "SerialisedEmbedder":
+    def load(self) -> SerialisedEmbedder:
         with self._lock:
             self.inner.load()
         return self
@@ -202,8 +224,15 @@ class SerialisedEmbedder:
 
 def _result(rank: int, candidate: Candidate) -> SearchResult:
     chunk = candidate.chunk
-    return SearchResult(rank=rank, score=candidate.dense, source=chunk.source, heading=chunk.heading,
-                        heading_path=chunk.heading_path, text=chunk.text, collection=chunk.collection)
+    return SearchResult(
+        rank=rank,
+        score=candidate.dense,
+        source=chunk.source,
+        heading=chunk.heading,
+        heading_path=chunk.heading_path,
+        text=chunk.text,
+        collection=chunk.collection,
+    )
 
 
 def _faq_key(question: str) -> str:

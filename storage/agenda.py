@@ -4,6 +4,7 @@ last good copy of each calendar feed.
 A row's status is the only record of whether it went out: the scheduler's jobs are rebuilt from
 the pending rows at every start, so a restart neither loses nor repeats a reminder.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,8 +33,16 @@ class ReminderRow(SQLModel, table=True):
     __table_args__ = (
         # One live row per occurrence × offset × kind. A row superseded by a moved occurrence
         # (its reminder already went out) stays for the record but no longer counts.
-        Index("ux_agenda_reminder_occurrence", "kind", "source", "occurrence_key", "offset_minutes",
-              unique=True, sqlite_where=text("superseded = 0"), postgresql_where=text("NOT superseded")),
+        Index(
+            "ux_agenda_reminder_occurrence",
+            "kind",
+            "source",
+            "occurrence_key",
+            "offset_minutes",
+            unique=True,
+            sqlite_where=text("superseded = 0"),
+            postgresql_where=text("NOT superseded"),
+        ),
         Index("ix_agenda_reminder_status_due", "status", "due_at"),
     )
 
@@ -102,51 +111,75 @@ class FeedCache(SQLModel, table=True):
 
 # ---------------------------------------------------------------- reminder queries
 
+
 def reminders_a_sync_may_change(session: Session, now: datetime) -> list[ReminderRow]:
     """The current (not superseded) event and cancellation rows of occurrences still ahead, and any
     still pending: what a sync compares with the occurrences it reads."""
-    return list(session.exec(select(ReminderRow).where(
-        col(ReminderRow.kind).in_((EVENT, CANCELLATION)), ReminderRow.superseded == False,  # noqa: E712
-        (ReminderRow.start >= now) | (ReminderRow.status == PENDING)).order_by(ReminderRow.id)).all())
+    return list(
+        session.exec(
+            select(ReminderRow)
+            .where(
+                col(ReminderRow.kind).in_((EVENT, CANCELLATION)),
+                ReminderRow.superseded == False,  # noqa: E712
+                (ReminderRow.start >= now) | (ReminderRow.status == PENDING),
+            )
+            .order_by(ReminderRow.id)
+        ).all()
+    )
 
 
 def unfinished_due_times(session: Session) -> list[tuple[int, datetime]]:
     """(id, due time) of every row still to post: pending, or left "sending" by an interrupted firing."""
-    return list(session.exec(select(ReminderRow.id, ReminderRow.due_at).where(
-        col(ReminderRow.status).in_((PENDING, SENDING)))).all())
+    return list(
+        session.exec(
+            select(ReminderRow.id, ReminderRow.due_at).where(col(ReminderRow.status).in_((PENDING, SENDING)))
+        ).all()
+    )
 
 
-def claim_due_reminders(session: Session, now: datetime, *, trigger: int | None = None,
-                        trigger_due_by: datetime | None = None) -> set[int]:
+def claim_due_reminders(
+    session: Session, now: datetime, *, trigger: int | None = None, trigger_due_by: datetime | None = None
+) -> set[int]:
     """Marks "sending", in one conditional UPDATE, every pending row due by ``now`` (and the
     ``trigger`` row if it is due by ``trigger_due_by``), so two firings never take the same row.
     Their sent_at records the claim time until they are really sent. Returns the ids claimed."""
     due = col(ReminderRow.due_at) <= now
     if trigger is not None:
         due = due | ((ReminderRow.id == trigger) & (col(ReminderRow.due_at) <= trigger_due_by))
-    return set(session.execute(
-        update(ReminderRow).where(ReminderRow.status == PENDING, due)
-        .values(status=SENDING, sent_at=now).returning(ReminderRow.id)
-        .execution_options(synchronize_session=False)).scalars())
+    return set(
+        session.execute(
+            update(ReminderRow)
+            .where(ReminderRow.status == PENDING, due)
+            .values(status=SENDING, sent_at=now)
+            .returning(ReminderRow.id)
+            .execution_options(synchronize_session=False)
+        ).scalars()
+    )
 
 
 def sending_reminders(session: Session) -> list[ReminderRow]:
     """Every row claimed and not finished yet, in due order."""
-    return list(session.exec(select(ReminderRow).where(ReminderRow.status == SENDING)
-                             .order_by(ReminderRow.due_at, ReminderRow.id)).all())
+    return list(
+        session.exec(
+            select(ReminderRow).where(ReminderRow.status == SENDING).order_by(ReminderRow.due_at, ReminderRow.id)
+        ).all()
+    )
 
 
 def record_posted_rooms(session: Session, row_id: int, room_ids: set[str]) -> None:
     """The rooms a row has reached so far: a retry after a crash skips them."""
-    session.execute(update(ReminderRow).where(ReminderRow.id == row_id)
-                    .values(posted_rooms=json.dumps(sorted(room_ids))))
+    session.execute(
+        update(ReminderRow).where(ReminderRow.id == row_id).values(posted_rooms=json.dumps(sorted(room_ids)))
+    )
 
 
-def finish_reminder(session: Session, row_id: int, status: str, *, reason: str, sent_at: datetime,
-                    late: bool) -> None:
+def finish_reminder(session: Session, row_id: int, status: str, *, reason: str, sent_at: datetime, late: bool) -> None:
     """A posting is over: SENT if some room was reached, else FAILED; ``reason`` names the problems."""
-    session.execute(update(ReminderRow).where(ReminderRow.id == row_id).values(
-        status=status, reason=reason, sent_at=sent_at, late=late))
+    session.execute(
+        update(ReminderRow)
+        .where(ReminderRow.id == row_id)
+        .values(status=status, reason=reason, sent_at=sent_at, late=late)
+    )
 
 
 def skip_reminder(session: Session, row_id: int, reason: str) -> None:
@@ -156,15 +189,25 @@ def skip_reminder(session: Session, row_id: int, reason: str) -> None:
 
 def pending_broadcasts(session: Session) -> list[ReminderRow]:
     """Every facilitators' message still to post, in due order."""
-    return list(session.exec(select(ReminderRow).where(
-        ReminderRow.kind == BROADCAST, ReminderRow.status == PENDING).order_by(ReminderRow.due_at, ReminderRow.id)).all())
+    return list(
+        session.exec(
+            select(ReminderRow)
+            .where(ReminderRow.kind == BROADCAST, ReminderRow.status == PENDING)
+            .order_by(ReminderRow.due_at, ReminderRow.id)
+        ).all()
+    )
 
 
 def next_event_reminders(session: Session, limit: int) -> list[ReminderRow]:
     """The next ``limit`` event reminders still to post, in due order."""
-    return list(session.exec(select(ReminderRow).where(
-        ReminderRow.kind == EVENT, ReminderRow.status == PENDING)
-        .order_by(ReminderRow.due_at, ReminderRow.id).limit(limit)).all())
+    return list(
+        session.exec(
+            select(ReminderRow)
+            .where(ReminderRow.kind == EVENT, ReminderRow.status == PENDING)
+            .order_by(ReminderRow.due_at, ReminderRow.id)
+            .limit(limit)
+        ).all()
+    )
 
 
 def feed_cache(session: Session, url: str) -> FeedCache:

@@ -3,6 +3,7 @@ listings and counts its pages show (filtered, paginated, cheap on thousands of r
 
 Portable SQL only (SQLAlchemy constructs, no SQLite function): the same queries run on PostgreSQL.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -41,6 +42,7 @@ class BoardSession(SQLModel, table=True):
 
 # ---------------------------------------------------------------- login links and sessions
 
+
 def use_link_nonce(session: Session, nonce: str, user_id: str, now: datetime) -> bool:
     """Records the nonce; False when it was already used (a replayed link)."""
     if session.get(BoardLinkUse, nonce) is not None:
@@ -62,10 +64,10 @@ def forget_old_link_uses(session: Session, before: datetime) -> None:
     session.execute(delete(BoardLinkUse).where(col(BoardLinkUse.used_at) < before))
 
 
-def open_session(session: Session, id_hash: str, user_id: str, csrf_token: str, now: datetime,
-                 lasts: timedelta) -> BoardSession:
-    row = BoardSession(id_hash=id_hash, user_id=user_id, csrf_token=csrf_token, created_at=now,
-                       expires_at=now + lasts)
+def open_session(
+    session: Session, id_hash: str, user_id: str, csrf_token: str, now: datetime, lasts: timedelta
+) -> BoardSession:
+    row = BoardSession(id_hash=id_hash, user_id=user_id, csrf_token=csrf_token, created_at=now, expires_at=now + lasts)
     session.add(row)
     # Expired sessions go as new ones come: the table stays as small as the team.
     session.execute(delete(BoardSession).where(col(BoardSession.expires_at) < now))
@@ -96,6 +98,7 @@ def close_sessions_of(session: Session, user_ids: list[str]) -> int:
 
 # ---------------------------------------------------------------- deposits
 
+
 @dataclass(frozen=True)
 class DepositFilter:
     status: str | None = None
@@ -119,13 +122,17 @@ def _filtered(query, wanted: DepositFilter):
     return query
 
 
-def deposits_page(session: Session, wanted: DepositFilter, *, offset: int = 0,
-                  limit: int = 50) -> tuple[list[Deposit], int]:
+def deposits_page(
+    session: Session, wanted: DepositFilter, *, offset: int = 0, limit: int = 50
+) -> tuple[list[Deposit], int]:
     """One page of deposits, newest first, and how many match in all."""
     total = session.exec(_filtered(select(func.count()).select_from(Deposit), wanted)).one()
-    rows = session.exec(_filtered(select(Deposit), wanted)
-                        .order_by(col(Deposit.created_at).desc(), col(Deposit.id).desc())
-                        .offset(offset).limit(limit)).all()
+    rows = session.exec(
+        _filtered(select(Deposit), wanted)
+        .order_by(col(Deposit.created_at).desc(), col(Deposit.id).desc())
+        .offset(offset)
+        .limit(limit)
+    ).all()
     return list(rows), total
 
 
@@ -136,16 +143,25 @@ def filtered_deposits(session: Session, wanted: DepositFilter) -> list[Deposit]:
 
 def deposit_tribes(session: Session) -> list[str]:
     """Tribes named by shared deposits, for the filter's choices."""
-    return sorted(t for t in session.exec(select(Deposit.tribe).where(
-        col(Deposit.tribe).is_not(None), Deposit.content_shared == True).distinct()).all() if t)  # noqa: E712
+    return sorted(
+        t
+        for t in session.exec(
+            select(Deposit.tribe).where(col(Deposit.tribe).is_not(None), Deposit.content_shared == True).distinct()
+        ).all()
+        if t
+    )
 
 
 def deposits_by_tribe_and_status(session: Session) -> list[tuple[str | None, str, int]]:
     """(tribe, status, count); a deposit kept confidential counts under no tribe."""
-    shared = session.exec(select(Deposit.tribe, Deposit.status, func.count()).where(
-        Deposit.content_shared == True).group_by(Deposit.tribe, Deposit.status)).all()  # noqa: E712
-    kept = session.exec(select(Deposit.status, func.count()).where(
-        Deposit.content_shared == False).group_by(Deposit.status)).all()  # noqa: E712
+    shared = session.exec(
+        select(Deposit.tribe, Deposit.status, func.count())
+        .where(Deposit.content_shared == True)
+        .group_by(Deposit.tribe, Deposit.status)
+    ).all()
+    kept = session.exec(
+        select(Deposit.status, func.count()).where(Deposit.content_shared == False).group_by(Deposit.status)
+    ).all()
     counts: Counter[tuple[str | None, str]] = Counter()
     for tribe, status, count in shared:
         counts[(tribe, status)] += count
@@ -156,12 +172,14 @@ def deposits_by_tribe_and_status(session: Session) -> list[tuple[str | None, str
 
 # ---------------------------------------------------------------- questions
 
+
 def waiting_page(session: Session, *, offset: int = 0, limit: int = 50) -> tuple[list[ForwardedQuestion], int]:
     """The facilitators' queue, oldest first, one page, and its length."""
     waiting = col(ForwardedQuestion.answer).is_(None)
     total = session.exec(select(func.count()).select_from(ForwardedQuestion).where(waiting)).one()
-    rows = session.exec(select(ForwardedQuestion).where(waiting).order_by(ForwardedQuestion.id)
-                        .offset(offset).limit(limit)).all()
+    rows = session.exec(
+        select(ForwardedQuestion).where(waiting).order_by(ForwardedQuestion.id).offset(offset).limit(limit)
+    ).all()
     return list(rows), total
 
 
@@ -170,11 +188,13 @@ def waiting_rank(session: Session, question_id: int) -> int | None:
     waiting = col(ForwardedQuestion.answer).is_(None)
     if session.exec(select(ForwardedQuestion.id).where(ForwardedQuestion.id == question_id, waiting)).first() is None:
         return None
-    return session.exec(select(func.count()).select_from(ForwardedQuestion).where(
-        waiting, col(ForwardedQuestion.id) < question_id)).one()
+    return session.exec(
+        select(func.count()).select_from(ForwardedQuestion).where(waiting, col(ForwardedQuestion.id) < question_id)
+    ).one()
 
 
 # ---------------------------------------------------------------- usage
+
 
 @dataclass
 class WeekUsage:
@@ -206,21 +226,29 @@ def weekly_usage(session: Session, now: datetime, weeks: int) -> list[WeekUsage]
     usage = [WeekUsage(first + timedelta(weeks=i)) for i in range(weeks)]
     week = _week_of(AnswerRecord.created_at, first, weeks)
     answered = func.sum(case((col(AnswerRecord.answered) == True, 1), else_=0))  # noqa: E712
-    for index, asked, yes in session.exec(select(week, func.count(), answered).where(
-            col(AnswerRecord.created_at) >= first).group_by(week)).all():
+    for index, asked, yes in session.exec(
+        select(week, func.count(), answered).where(col(AnswerRecord.created_at) >= first).group_by(week)
+    ).all():
         if 0 <= index < weeks:
             usage[index].asked, usage[index].answered, usage[index].abstained = asked, yes or 0, asked - (yes or 0)
     week = _week_of(ForwardedQuestion.created_at, first, weeks)
-    for index, count in session.exec(select(week, func.count()).where(
-            col(ForwardedQuestion.created_at) >= first).group_by(week)).all():
+    for index, count in session.exec(
+        select(week, func.count()).where(col(ForwardedQuestion.created_at) >= first).group_by(week)
+    ).all():
         if 0 <= index < weeks:
             usage[index].forwarded = count
     # A person's vote on an answer is their latest reaction (storage.questions.current_votes).
-    latest = select(func.max(AnswerFeedback.id)).where(col(AnswerFeedback.created_at) >= first).group_by(
-        AnswerFeedback.answer_id, AnswerFeedback.user_id)
+    latest = (
+        select(func.max(AnswerFeedback.id))
+        .where(col(AnswerFeedback.created_at) >= first)
+        .group_by(AnswerFeedback.answer_id, AnswerFeedback.user_id)
+    )
     week = _week_of(AnswerFeedback.created_at, first, weeks)
-    for index, vote, count in session.exec(select(week, AnswerFeedback.vote, func.count()).where(
-            col(AnswerFeedback.id).in_(latest)).group_by(week, AnswerFeedback.vote)).all():
+    for index, vote, count in session.exec(
+        select(week, AnswerFeedback.vote, func.count())
+        .where(col(AnswerFeedback.id).in_(latest))
+        .group_by(week, AnswerFeedback.vote)
+    ).all():
         if 0 <= index < weeks:
             if vote == "up":
                 usage[index].up = count

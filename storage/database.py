@@ -4,26 +4,28 @@ The SQLite file in data_dir by default; a PostgreSQL database when [database] ur
 run the same Alembic revisions; what only SQLite needs (its pragmas, the copy beside the file before
 an upgrade, recognising the 2026-12-01 release that had no migrations) stays SQLite's.
 """
+
 from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Iterator
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, event, inspect, text
-from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session, SQLModel, create_engine
 
 from config import Config, DatabaseConfig
+
 # Importing the table modules registers them on SQLModel.metadata.
 from storage import models  # noqa: F401
 from storage.files import create_owner_only, secure_data_dir
@@ -50,7 +52,7 @@ class Database:
             self.engine = create_engine(self.url, pool_pre_ping=True)
 
     @classmethod
-    def in_dir(cls, data_dir: Path) -> "Database":
+    def in_dir(cls, data_dir: Path) -> Database:
         """The data folder's database, which holds unshared confidential deposits: owner-only."""
         secure_data_dir(data_dir)
         path = data_dir / DATABASE_FILE
@@ -58,12 +60,12 @@ class Database:
         return cls(f"sqlite:///{path}")
 
     @classmethod
-    def from_config(cls, config: Config) -> "Database":
+    def from_config(cls, config: Config) -> Database:
         """The configured database ([database] url), else the SQLite file in data_dir."""
         return cls.configured(config.data_dir, config.database)
 
     @classmethod
-    def configured(cls, data_dir: Path, database: DatabaseConfig) -> "Database":
+    def configured(cls, data_dir: Path, database: DatabaseConfig) -> Database:
         url = database.parsed
         if url is None:
             return cls.in_dir(data_dir)
@@ -100,7 +102,8 @@ class Database:
                 raise UnknownSchema(
                     f"La base {self.shown()} est à la révision « {current} », que cette version du bot ne connaît "
                     "pas : une version plus récente l'a sans doute mise à jour. Lancez cette version-là, ou "
-                    "restaurez une sauvegarde faite avec celle-ci.")
+                    "restaurez une sauvegarde faite avec celle-ci."
+                )
             if current is None:
                 current = _recognise(connection, self.shown())
                 if current is None:
@@ -128,8 +131,9 @@ class Database:
         try:
             connection = self.engine.connect()
         except OperationalError as error:
-            raise DatabaseUnavailable(f"Impossible d'ouvrir la base {self.shown()} : "
-                                      f"{str(error.orig).strip() or error}") from None
+            raise DatabaseUnavailable(
+                f"Impossible d'ouvrir la base {self.shown()} : {str(error.orig).strip() or error}"
+            ) from None
         with connection, connection.begin():
             yield connection
 
@@ -253,19 +257,24 @@ def _recognise(connection: Connection, shown: str) -> str | None:
                 return revision
         raise UnknownSchema(
             f"La base {shown} n'a pas d'historique de migrations et ses tables ne sont ni celles de la version du "
-            "2026-12-01 ni celles d'aujourd'hui : elle ne peut pas être mise à jour automatiquement.")
+            "2026-12-01 ni celles d'aujourd'hui : elle ne peut pas être mise à jour automatiquement."
+        )
     names = sorted(tables)
     raise UnknownSchema(
         f"La base {shown} a déjà des tables ({', '.join(names[:5])}{', …' if len(names) > 5 else ''}) mais pas "
         "d'historique de "
         "migrations : ce ne sont pas celles du bot, ou elles ont été créées à la main. Donnez au bot une base "
-        "vide : il y crée lui-même ses tables.")
+        "vide : il y crée lui-même ses tables."
+    )
 
 
 def _tables(connection: Connection) -> dict[str, set[str]]:
     inspector = inspect(connection)
-    return {table: {column["name"] for column in inspector.get_columns(table)}
-            for table in inspector.get_table_names() if table != VERSION_TABLE}
+    return {
+        table: {column["name"] for column in inspector.get_columns(table)}
+        for table in inspector.get_table_names()
+        if table != VERSION_TABLE
+    }
 
 
 @cache

@@ -3,12 +3,13 @@
 Drafts are never deleted: a cancelled or abandoned draft keeps every answer typed, and the
 member finds it again with !mes-depots.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, JSON, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Text, UniqueConstraint
 from sqlmodel import Field, Session, SQLModel, func, select
 
 from storage.time import utc_field, utcnow
@@ -67,40 +68,62 @@ class Deposit(SQLModel, table=True):
 
 def open_draft(session: Session, user_id: str) -> DepositDraft | None:
     """The member's form in progress, wherever it was started: one at a time, so forms never mix."""
-    return session.exec(select(DepositDraft).where(
-        DepositDraft.user_id == user_id,
-        DepositDraft.status.in_(DRAFT_OPEN_STATUSES)).order_by(DepositDraft.id.desc())).first()
+    return session.exec(
+        select(DepositDraft)
+        .where(DepositDraft.user_id == user_id, DepositDraft.status.in_(DRAFT_OPEN_STATUSES))
+        .order_by(DepositDraft.id.desc())
+    ).first()
 
 
 def private_draft(session: Session, user_id: str) -> DepositDraft | None:
     """The member's form in progress in their direct chat."""
-    return session.exec(select(DepositDraft).where(
-        DepositDraft.user_id == user_id, DepositDraft.thread_root.is_(None),
-        DepositDraft.status.in_(DRAFT_OPEN_STATUSES)).order_by(DepositDraft.id.desc())).first()
+    return session.exec(
+        select(DepositDraft)
+        .where(
+            DepositDraft.user_id == user_id,
+            DepositDraft.thread_root.is_(None),
+            DepositDraft.status.in_(DRAFT_OPEN_STATUSES),
+        )
+        .order_by(DepositDraft.id.desc())
+    ).first()
 
 
 def latest_draft(session: Session, user_id: str) -> DepositDraft | None:
-    return session.exec(select(DepositDraft).where(DepositDraft.user_id == user_id)
-                        .order_by(DepositDraft.id.desc())).first()
+    return session.exec(
+        select(DepositDraft).where(DepositDraft.user_id == user_id).order_by(DepositDraft.id.desc())
+    ).first()
 
 
 def draft_in_thread(session: Session, room_id: str, user_id: str, thread_root: str | None) -> DepositDraft | None:
     """The member's latest draft of this thread, whatever its status (an abandoned one can resume)."""
-    return session.exec(select(DepositDraft).where(
-        DepositDraft.room_id == room_id, DepositDraft.user_id == user_id,
-        DepositDraft.thread_root == thread_root).order_by(DepositDraft.id.desc())).first()
+    return session.exec(
+        select(DepositDraft)
+        .where(
+            DepositDraft.room_id == room_id, DepositDraft.user_id == user_id, DepositDraft.thread_root == thread_root
+        )
+        .order_by(DepositDraft.id.desc())
+    ).first()
 
 
 def idle_drafts(session: Session, before: datetime) -> list[DepositDraft]:
-    return list(session.exec(select(DepositDraft).where(
-        DepositDraft.status.in_(DRAFT_OPEN_STATUSES), DepositDraft.updated_at <= before).order_by(DepositDraft.id)))
+    return list(
+        session.exec(
+            select(DepositDraft)
+            .where(DepositDraft.status.in_(DRAFT_OPEN_STATUSES), DepositDraft.updated_at <= before)
+            .order_by(DepositDraft.id)
+        )
+    )
 
 
 def drafts_of(session: Session, user_id: str) -> list[DepositDraft]:
     """A member's drafts not turned into a deposit, newest first."""
-    return list(session.exec(select(DepositDraft).where(
-        DepositDraft.user_id == user_id, DepositDraft.deposit_reference.is_(None))
-        .order_by(DepositDraft.updated_at.desc(), DepositDraft.id.desc())))
+    return list(
+        session.exec(
+            select(DepositDraft)
+            .where(DepositDraft.user_id == user_id, DepositDraft.deposit_reference.is_(None))
+            .order_by(DepositDraft.updated_at.desc(), DepositDraft.id.desc())
+        )
+    )
 
 
 def next_sequence(session: Session, year: int) -> int:
@@ -117,8 +140,9 @@ def find_deposit(session: Session, reference: str) -> Deposit | None:
     return session.exec(select(Deposit).where(Deposit.reference == reference.strip().upper())).first()
 
 
-def list_deposits(session: Session, *, status: str | None = None, tribe: str | None = None,
-                  depositor: str | None = None) -> list[Deposit]:
+def list_deposits(
+    session: Session, *, status: str | None = None, tribe: str | None = None, depositor: str | None = None
+) -> list[Deposit]:
     query = select(Deposit)
     if status:
         query = query.where(Deposit.status == status)

@@ -4,6 +4,7 @@ A private exchange (a form, a member's own listing, a note to one person) is wri
 member's direct chat with the bot. A chat the bot opened is only written to once the member has
 joined: until then the messages wait here, in the database, so a restart loses none of them.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -39,8 +40,11 @@ class PendingMessage(SQLModel, table=True):
 
 
 def open_chat_of(session: Session, user_id: str) -> DirectChat | None:
-    return session.exec(select(DirectChat).where(DirectChat.user_id == user_id, DirectChat.state == "open")
-                        .order_by(DirectChat.created_at.desc(), DirectChat.room_id)).first()
+    return session.exec(
+        select(DirectChat)
+        .where(DirectChat.user_id == user_id, DirectChat.state == "open")
+        .order_by(DirectChat.created_at.desc(), DirectChat.room_id)
+    ).first()
 
 
 def chat_in(session: Session, room_id: str) -> DirectChat | None:
@@ -48,8 +52,9 @@ def chat_in(session: Session, room_id: str) -> DirectChat | None:
 
 
 def pending_in(session: Session, room_id: str) -> list[PendingMessage]:
-    return list(session.exec(select(PendingMessage).where(PendingMessage.room_id == room_id)
-                             .order_by(PendingMessage.id)))
+    return list(
+        session.exec(select(PendingMessage).where(PendingMessage.room_id == room_id).order_by(PendingMessage.id))
+    )
 
 
 def rooms_with_pending(session: Session) -> list[str]:
@@ -58,16 +63,24 @@ def rooms_with_pending(session: Session) -> list[str]:
 
 def move_pending(session: Session, user_id: str, room_id: str) -> None:
     """A member's messages waiting for a closed chat go to their new one."""
-    for row in session.exec(select(PendingMessage).where(PendingMessage.user_id == user_id,
-                                                         PendingMessage.room_id != room_id)):
+    for row in session.exec(
+        select(PendingMessage).where(PendingMessage.user_id == user_id, PendingMessage.room_id != room_id)
+    ):
         row.room_id, row.noticed = room_id, False
         session.add(row)
 
 
 def unnoticed_before(session: Session, moment: datetime) -> list[PendingMessage]:
-    return list(session.exec(select(PendingMessage).where(PendingMessage.noticed == False,  # noqa: E712
-                                                          PendingMessage.created_at <= moment)
-                             .order_by(PendingMessage.id)))
+    return list(
+        session.exec(
+            select(PendingMessage)
+            .where(
+                PendingMessage.noticed == False,  # noqa: E712
+                PendingMessage.created_at <= moment,
+            )
+            .order_by(PendingMessage.id)
+        )
+    )
 
 
 def mark_noticed(session: Session, room_id: str) -> list[PendingMessage]:

@@ -2,6 +2,7 @@
 
 Everything in it is owner-only (folders 0700, files 0600), whatever the umask it was created under.
 """
+
 from __future__ import annotations
 
 import logging

@@ -4,11 +4,12 @@ The database is the source of truth: the search index is built from these rows (
 data_dir by knowledge.index_store, keyed by their fingerprint), and a chunk's vector is
 recomputed only when its text or the embedding model changed.
 """
+
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Iterable
 
 import numpy as np
 from sqlalchemy import JSON, Column, UniqueConstraint
@@ -74,15 +75,18 @@ _IN_SLICE = 500
 
 
 def find_document(session: Session, collection: str, source: str) -> KnowledgeDocument | None:
-    return session.exec(select(KnowledgeDocument).where(
-        KnowledgeDocument.collection == collection, KnowledgeDocument.source == source)).first()
+    return session.exec(
+        select(KnowledgeDocument).where(KnowledgeDocument.collection == collection, KnowledgeDocument.source == source)
+    ).first()
 
 
-def save_document(session: Session, collection: str, source: str, *, root: str, title: str,
-                  doc_hash: str) -> KnowledgeDocument:
+def save_document(
+    session: Session, collection: str, source: str, *, root: str, title: str, doc_hash: str
+) -> KnowledgeDocument:
     """Record that `source` was indexed from `root` with this content hash."""
     document = find_document(session, collection, source) or KnowledgeDocument(
-        collection=collection, source=source, root=root, doc_hash="")
+        collection=collection, source=source, root=root, doc_hash=""
+    )
     document.root, document.title, document.doc_hash = root, title, doc_hash
     document.updated_at = utcnow()
     session.add(document)
@@ -91,9 +95,17 @@ def save_document(session: Session, collection: str, source: str, *, root: str, 
 
 def documents_gone_from(session: Session, collection: str, root: str, present: set[str]) -> list[KnowledgeDocument]:
     """The documents `root` gave to `collection` whose source is not among `present` any more."""
-    return list(session.exec(select(KnowledgeDocument).where(
-        KnowledgeDocument.collection == collection, KnowledgeDocument.root == root,
-        col(KnowledgeDocument.source).not_in(present)).order_by(KnowledgeDocument.source)).all())
+    return list(
+        session.exec(
+            select(KnowledgeDocument)
+            .where(
+                KnowledgeDocument.collection == collection,
+                KnowledgeDocument.root == root,
+                col(KnowledgeDocument.source).not_in(present),
+            )
+            .order_by(KnowledgeDocument.source)
+        ).all()
+    )
 
 
 def delete_document(session: Session, document: KnowledgeDocument) -> int:
@@ -111,29 +123,43 @@ def replace_chunks(session: Session, collection: str, source: str, chunks: list[
 
 
 def count_chunks(session: Session, collection: str, sources: list[str]) -> int:
-    return session.exec(select(func.count()).select_from(KnowledgeChunk).where(
-        KnowledgeChunk.collection == collection, col(KnowledgeChunk.source).in_(sources))).one()
+    return session.exec(
+        select(func.count())
+        .select_from(KnowledgeChunk)
+        .where(KnowledgeChunk.collection == collection, col(KnowledgeChunk.source).in_(sources))
+    ).one()
 
 
 def embedded_by_another_model(session: Session, collection: str, source: str, embedder: str) -> bool:
-    return session.exec(select(KnowledgeChunk.id).where(
-        KnowledgeChunk.collection == collection, KnowledgeChunk.source == source,
-        KnowledgeChunk.embedder != embedder)).first() is not None
+    return (
+        session.exec(
+            select(KnowledgeChunk.id).where(
+                KnowledgeChunk.collection == collection,
+                KnowledgeChunk.source == source,
+                KnowledgeChunk.embedder != embedder,
+            )
+        ).first()
+        is not None
+    )
 
 
 def vectors_by_content_hash(session: Session, content_hashes: list[str], embedder: str) -> dict[str, bytes]:
     """The stored vectors `embedder` made for these embedded texts, whatever their document."""
     known: dict[str, bytes] = {}
     for start in range(0, len(content_hashes), _IN_SLICE):
-        rows = session.exec(select(KnowledgeChunk.content_hash, KnowledgeChunk.embedding).where(
-            col(KnowledgeChunk.content_hash).in_(content_hashes[start:start + _IN_SLICE]),
-            KnowledgeChunk.embedder == embedder)).all()
+        rows = session.exec(
+            select(KnowledgeChunk.content_hash, KnowledgeChunk.embedding).where(
+                col(KnowledgeChunk.content_hash).in_(content_hashes[start : start + _IN_SLICE]),
+                KnowledgeChunk.embedder == embedder,
+            )
+        ).all()
         known.update({content_hash: vector for content_hash, vector in rows if vector})
     return known
 
 
-def chunks_embedded_otherwise(session: Session, embedder: str,
-                              collections: Iterable[str] | None = None) -> list[KnowledgeChunk]:
+def chunks_embedded_otherwise(
+    session: Session, embedder: str, collections: Iterable[str] | None = None
+) -> list[KnowledgeChunk]:
     """The chunks (of these collections, or all) whose stored vector another model made."""
     query = select(KnowledgeChunk).where(KnowledgeChunk.embedder != embedder)
     if collections is not None:
@@ -145,26 +171,40 @@ def collections_with_chunks(session: Session) -> list[str]:
     return list(session.exec(select(KnowledgeChunk.collection).distinct().order_by(KnowledgeChunk.collection)).all())
 
 
-def index_rows(session: Session, collection: str, embedder: str) -> list[tuple[int, str, str, str, list[str], str, bytes]]:
+def index_rows(
+    session: Session, collection: str, embedder: str
+) -> list[tuple[int, str, str, str, list[str], str, bytes]]:
     """(id, collection, source, heading, heading_path, text, embedding) of the chunks `embedder`
     encoded, in document order. Plain columns, not ORM objects: loading 50,000 chunks stays a
     matter of seconds."""
-    return list(session.exec(select(
-        KnowledgeChunk.id, KnowledgeChunk.collection, KnowledgeChunk.source, KnowledgeChunk.heading,
-        KnowledgeChunk.heading_path, KnowledgeChunk.text, KnowledgeChunk.embedding).where(
-        KnowledgeChunk.collection == collection, KnowledgeChunk.embedder == embedder)
-        .order_by(KnowledgeChunk.source, KnowledgeChunk.ordinal)).all())
+    return list(
+        session.exec(
+            select(
+                KnowledgeChunk.id,
+                KnowledgeChunk.collection,
+                KnowledgeChunk.source,
+                KnowledgeChunk.heading,
+                KnowledgeChunk.heading_path,
+                KnowledgeChunk.text,
+                KnowledgeChunk.embedding,
+            )
+            .where(KnowledgeChunk.collection == collection, KnowledgeChunk.embedder == embedder)
+            .order_by(KnowledgeChunk.source, KnowledgeChunk.ordinal)
+        ).all()
+    )
 
 
 def index_fingerprint(session: Session, collection: str, embedder: str) -> str:
     """A digest of what the search index of `collection` is made of (the chunks `embedder` encoded,
     in index order): re-ingesting a changed document gives its chunks new ids, so the digest moves."""
     digest = hashlib.sha256()
-    rows = session.exec(select(KnowledgeChunk.id, KnowledgeChunk.source, KnowledgeChunk.content_hash).where(
-        KnowledgeChunk.collection == collection, KnowledgeChunk.embedder == embedder)
-        .order_by(KnowledgeChunk.source, KnowledgeChunk.ordinal))
+    rows = session.exec(
+        select(KnowledgeChunk.id, KnowledgeChunk.source, KnowledgeChunk.content_hash)
+        .where(KnowledgeChunk.collection == collection, KnowledgeChunk.embedder == embedder)
+        .order_by(KnowledgeChunk.source, KnowledgeChunk.ordinal)
+    )
     for chunk_id, source, content_hash in rows:
-        digest.update(f"{chunk_id}\x1f{source}\x1f{content_hash}\x1e".encode("utf-8"))
+        digest.update(f"{chunk_id}\x1f{source}\x1f{content_hash}\x1e".encode())
     return digest.hexdigest()
 
 
@@ -172,24 +212,36 @@ def chunks_by_id(session: Session, ids: list[int]) -> list[tuple[int, str, str, 
     """(id, collection, source, heading, heading_path, text) of these chunks, those that still exist."""
     rows: list[tuple[int, str, str, str, list[str], str]] = []
     for start in range(0, len(ids), _IN_SLICE):
-        rows.extend(session.exec(select(
-            KnowledgeChunk.id, KnowledgeChunk.collection, KnowledgeChunk.source, KnowledgeChunk.heading,
-            KnowledgeChunk.heading_path, KnowledgeChunk.text).where(
-            col(KnowledgeChunk.id).in_(ids[start:start + _IN_SLICE]))).all())
+        rows.extend(
+            session.exec(
+                select(
+                    KnowledgeChunk.id,
+                    KnowledgeChunk.collection,
+                    KnowledgeChunk.source,
+                    KnowledgeChunk.heading,
+                    KnowledgeChunk.heading_path,
+                    KnowledgeChunk.text,
+                ).where(col(KnowledgeChunk.id).in_(ids[start : start + _IN_SLICE]))
+            ).all()
+        )
     return rows
 
 
 def _delete_chunks(session: Session, collection: str, source: str) -> int:
-    result = session.exec(delete(KnowledgeChunk).where(
-        KnowledgeChunk.collection == collection, KnowledgeChunk.source == source))
+    result = session.exec(
+        delete(KnowledgeChunk).where(KnowledgeChunk.collection == collection, KnowledgeChunk.source == source)
+    )
     return result.rowcount or 0
 
 
 def faq_entries(session: Session) -> list[tuple[str, str, str]]:
     """(source, question, answer) of every FAQ entry, questions in alphabetical order. An entry is one
     chunk whose heading is the question (knowledge.search.SearchService.add_faq)."""
-    rows = session.exec(select(KnowledgeChunk.source, KnowledgeChunk.heading, KnowledgeChunk.text).where(
-        KnowledgeChunk.collection == FAQ).order_by(KnowledgeChunk.heading, KnowledgeChunk.ordinal)).all()
+    rows = session.exec(
+        select(KnowledgeChunk.source, KnowledgeChunk.heading, KnowledgeChunk.text)
+        .where(KnowledgeChunk.collection == FAQ)
+        .order_by(KnowledgeChunk.heading, KnowledgeChunk.ordinal)
+    ).all()
     seen: dict[str, tuple[str, str, str]] = {}
     for source, heading, text in rows:
         seen.setdefault(source, (source, heading, text))

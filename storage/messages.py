@@ -1,4 +1,5 @@
 """Messages the bot sent (with a tag when reactions or replies to them mean something), and events handled."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -57,14 +58,18 @@ def take_in(session: Session, events: list[Arrived]) -> set[str]:
     """Records these events as pending (an event already pending stays so); returns the ids of those
     already done, which are not to be handled again."""
     ids = [event.event_id for event in events]
-    known = {row.event_id: row for row in session.exec(select(HandledEvent).where(
-        col(HandledEvent.event_id).in_(ids)))} if ids else {}
+    known = (
+        {row.event_id: row for row in session.exec(select(HandledEvent).where(col(HandledEvent.event_id).in_(ids)))}
+        if ids
+        else {}
+    )
     done = set()
     for event in events:
         row = known.get(event.event_id)
         if row is None:
-            row = HandledEvent(event_id=event.event_id, room_id=event.room_id, kind=event.kind,
-                               origin_ts=event.origin_ts, done=False)
+            row = HandledEvent(
+                event_id=event.event_id, room_id=event.room_id, kind=event.kind, origin_ts=event.origin_ts, done=False
+            )
             known[event.event_id] = row
             session.add(row)
         elif row.done and row.kind == UNDECRYPTABLE and event.kind != UNDECRYPTABLE:
@@ -77,9 +82,13 @@ def take_in(session: Session, events: list[Arrived]) -> set[str]:
 
 def pending_events(session: Session) -> list[HandledEvent]:
     """Events taken in and never done, oldest first."""
-    return list(session.exec(select(HandledEvent).where(HandledEvent.done == False)  # noqa: E712
-                             .order_by(col(HandledEvent.origin_ts), col(HandledEvent.handled_at),
-                                       col(HandledEvent.event_id))))
+    return list(
+        session.exec(
+            select(HandledEvent)
+            .where(HandledEvent.done == False)  # noqa: E712
+            .order_by(col(HandledEvent.origin_ts), col(HandledEvent.handled_at), col(HandledEvent.event_id))
+        )
+    )
 
 
 def mark_done(session: Session, event_id: str) -> None:
@@ -95,14 +104,21 @@ def is_bot_message(session: Session, event_id: str) -> bool:
 
 def bot_in_thread(session: Session, room_id: str, root: str) -> bool:
     """The bot started this thread or wrote in it."""
-    return session.get(SentMessage, root) is not None or session.exec(select(SentMessage.event_id).where(
-        SentMessage.room_id == room_id, SentMessage.thread_root == root)).first() is not None
+    return (
+        session.get(SentMessage, root) is not None
+        or session.exec(
+            select(SentMessage.event_id).where(SentMessage.room_id == room_id, SentMessage.thread_root == root)
+        ).first()
+        is not None
+    )
 
 
 def sent_in_room_with_tag(session: Session, room_id: str, tag: str) -> bool:
     """Whether the bot ever posted a message with this tag in this room (its introduction, say)."""
-    return session.exec(select(SentMessage.event_id).where(
-        SentMessage.room_id == room_id, SentMessage.tag == tag)).first() is not None
+    return (
+        session.exec(select(SentMessage.event_id).where(SentMessage.room_id == room_id, SentMessage.tag == tag)).first()
+        is not None
+    )
 
 
 def sent_with_tag(session: Session, event_id: str) -> SentMessage | None:

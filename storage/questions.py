@@ -1,4 +1,5 @@
 """Questions asked in chat: answers given, offers to forward, the facilitators' queue, reactions."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -77,17 +78,23 @@ def withdraw_vote(session: Session, reaction_event_id: str) -> None:
         session.delete(feedback)
 
 
-def answer_followed_up(session: Session, room_id: str, *, reply_to: str | None,
-                       thread_root: str | None) -> AnswerRecord | None:
+def answer_followed_up(
+    session: Session, room_id: str, *, reply_to: str | None, thread_root: str | None
+) -> AnswerRecord | None:
     """The answer a follow-up is about: the bot's answer it replies to, else the latest answer in its thread."""
     tagged = None
     if reply_to:
         tagged = session.get(SentMessage, reply_to)
     if (tagged is None or not tagged.tag.startswith("answer:")) and thread_root:
-        tagged = session.exec(select(SentMessage).where(
-            SentMessage.room_id == room_id, SentMessage.tag.startswith("answer:"),
-            (SentMessage.thread_root == thread_root) | (SentMessage.event_id == thread_root))
-            .order_by(SentMessage.sent_at.desc(), SentMessage.event_id)).first()
+        tagged = session.exec(
+            select(SentMessage)
+            .where(
+                SentMessage.room_id == room_id,
+                SentMessage.tag.startswith("answer:"),
+                (SentMessage.thread_root == thread_root) | (SentMessage.event_id == thread_root),
+            )
+            .order_by(SentMessage.sent_at.desc(), SentMessage.event_id)
+        ).first()
     if tagged is None or not tagged.tag.startswith("answer:"):
         return None
     return session.get(AnswerRecord, int(tagged.tag.split(":", 1)[1]))
@@ -95,15 +102,23 @@ def answer_followed_up(session: Session, room_id: str, *, reply_to: str | None,
 
 def open_offer(session: Session, room_id: str, asker: str, since: datetime) -> ForwardOffer | None:
     """The asker's latest offer in this room still waiting for an answer."""
-    return session.exec(select(ForwardOffer).where(
-        ForwardOffer.room_id == room_id, ForwardOffer.asker == asker, ForwardOffer.state == "open",
-        ForwardOffer.created_at >= since).order_by(ForwardOffer.id.desc())).first()
+    return session.exec(
+        select(ForwardOffer)
+        .where(
+            ForwardOffer.room_id == room_id,
+            ForwardOffer.asker == asker,
+            ForwardOffer.state == "open",
+            ForwardOffer.created_at >= since,
+        )
+        .order_by(ForwardOffer.id.desc())
+    ).first()
 
 
 def waiting_questions(session: Session) -> list[ForwardedQuestion]:
     """The facilitators' queue: forwarded questions not answered yet, oldest first."""
-    return list(session.exec(select(ForwardedQuestion).where(ForwardedQuestion.answer.is_(None))
-                             .order_by(ForwardedQuestion.id)))
+    return list(
+        session.exec(select(ForwardedQuestion).where(ForwardedQuestion.answer.is_(None)).order_by(ForwardedQuestion.id))
+    )
 
 
 def answers_given(session: Session) -> list[AnswerRecord]:

@@ -1,9 +1,10 @@
 """Rooms the bot is in, with their kind (tribe, peer group, facilitators)."""
+
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Iterable
 
 from sqlalchemy import BigInteger, Column
 from sqlmodel import Field, Session, SQLModel, col, select
@@ -35,8 +36,9 @@ class RoomRecord(SQLModel, table=True):
 
 def facilitators_room_id(session: Session) -> str | None:
     """The facilitators' room, where notices, forwarded questions and deposits go."""
-    record = session.exec(select(RoomRecord).where(RoomRecord.kind == "facilitators")
-                          .order_by(RoomRecord.room_id)).first()
+    record = session.exec(
+        select(RoomRecord).where(RoomRecord.kind == "facilitators").order_by(RoomRecord.room_id)
+    ).first()
     return record.room_id if record else None
 
 
@@ -52,16 +54,23 @@ def room_privacy(session: Session, room_id: str) -> str:
 
 def room_ids_of_kinds(session: Session, kinds: Iterable[str]) -> list[str]:
     """The shared rooms (never a direct chat) of these kinds, in a stable order."""
-    return list(session.exec(select(RoomRecord.room_id).where(
-        col(RoomRecord.kind).in_(tuple(kinds)), RoomRecord.is_direct == False)  # noqa: E712
-        .order_by(RoomRecord.room_id)))
+    return list(
+        session.exec(
+            select(RoomRecord.room_id)
+            .where(col(RoomRecord.kind).in_(tuple(kinds)), RoomRecord.is_direct == False)  # noqa: E712
+            .order_by(RoomRecord.room_id)
+        )
+    )
 
 
 def rooms_of_kind(session: Session, kind: str) -> list[RoomRecord]:
     """In the order they were first recorded, which the configuration's order decides for its rooms:
     the deposit form lists the tribes that way."""
-    return list(session.exec(select(RoomRecord).where(RoomRecord.kind == kind)
-                             .order_by(RoomRecord.recorded_order, RoomRecord.room_id)))
+    return list(
+        session.exec(
+            select(RoomRecord).where(RoomRecord.kind == kind).order_by(RoomRecord.recorded_order, RoomRecord.room_id)
+        )
+    )
 
 
 def classify_room(session: Session, room_id: str, kind: str, name: str, role: str | None) -> RoomRecord:

@@ -5,22 +5,24 @@ reads naive datetimes back. Every moment the bot stores is UTC, so UTCDateTime w
 (the very text older releases wrote, so their databases read on unchanged) and gives back aware
 UTC, and no reader has to guess the zone again.
 """
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Column, DateTime, TypeDecorator
 from sqlmodel import Field
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def as_utc(moment: datetime) -> datetime:
     """The same moment in UTC; a naive one is as SQLite gives back what was stored, hence UTC already."""
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 class UTCDateTime(TypeDecorator):

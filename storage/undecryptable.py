@@ -3,6 +3,7 @@
 Only what finds the event again is kept (its id, room, sender and Megolm session), never its
 content: once the key is there the event is fetched from the homeserver and handled then.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -29,37 +30,70 @@ def remember(session: Session, event_id: str, room_id: str, sender: str, session
     """Keeps the event; False if it was kept already (the same event seen again after a restart)."""
     if session.get(UndecryptableEvent, event_id) is not None:
         return False
-    session.add(UndecryptableEvent(event_id=event_id, room_id=room_id, sender=sender, session_id=session_id,
-                                   received_at=now, next_try_at=now))
+    session.add(
+        UndecryptableEvent(
+            event_id=event_id, room_id=room_id, sender=sender, session_id=session_id, received_at=now, next_try_at=now
+        )
+    )
     return True
 
 
 def waiting_for_session(session: Session, session_id: str) -> list[UndecryptableEvent]:
-    return list(session.exec(select(UndecryptableEvent).where(UndecryptableEvent.session_id == session_id)
-                             .order_by(UndecryptableEvent.received_at, UndecryptableEvent.event_id)))
+    return list(
+        session.exec(
+            select(UndecryptableEvent)
+            .where(UndecryptableEvent.session_id == session_id)
+            .order_by(UndecryptableEvent.received_at, UndecryptableEvent.event_id)
+        )
+    )
 
 
 def due_for_retry(session: Session, now: datetime) -> list[UndecryptableEvent]:
-    return list(session.exec(select(UndecryptableEvent).where(UndecryptableEvent.next_try_at <= now)
-                             .order_by(UndecryptableEvent.received_at, UndecryptableEvent.event_id)))
+    return list(
+        session.exec(
+            select(UndecryptableEvent)
+            .where(UndecryptableEvent.next_try_at <= now)
+            .order_by(UndecryptableEvent.received_at, UndecryptableEvent.event_id)
+        )
+    )
 
 
 def due_for_notice(session: Session, received_before: datetime) -> list[UndecryptableEvent]:
-    return list(session.exec(select(UndecryptableEvent).where(UndecryptableEvent.noticed == False,  # noqa: E712
-                                                              UndecryptableEvent.received_at <= received_before)
-                             .order_by(UndecryptableEvent.received_at, UndecryptableEvent.event_id)))
+    return list(
+        session.exec(
+            select(UndecryptableEvent)
+            .where(
+                UndecryptableEvent.noticed == False,  # noqa: E712
+                UndecryptableEvent.received_at <= received_before,
+            )
+            .order_by(UndecryptableEvent.received_at, UndecryptableEvent.event_id)
+        )
+    )
 
 
 def noticed_since(session: Session, room_id: str, sender: str, since: datetime) -> bool:
     """Whether this sender was already told, in this room, about an event received since then."""
-    return session.exec(select(UndecryptableEvent.event_id).where(
-        UndecryptableEvent.room_id == room_id, UndecryptableEvent.sender == sender,
-        UndecryptableEvent.noticed == True, UndecryptableEvent.received_at >= since)).first() is not None  # noqa: E712
+    return (
+        session.exec(
+            select(UndecryptableEvent.event_id).where(
+                UndecryptableEvent.room_id == room_id,
+                UndecryptableEvent.sender == sender,
+                UndecryptableEvent.noticed == True,
+                UndecryptableEvent.received_at >= since,
+            )
+        ).first()
+        is not None
+    )
 
 
 def received_before(session: Session, moment: datetime) -> list[UndecryptableEvent]:
-    return list(session.exec(select(UndecryptableEvent).where(UndecryptableEvent.received_at < moment)
-                             .order_by(UndecryptableEvent.received_at, UndecryptableEvent.event_id)))
+    return list(
+        session.exec(
+            select(UndecryptableEvent)
+            .where(UndecryptableEvent.received_at < moment)
+            .order_by(UndecryptableEvent.received_at, UndecryptableEvent.event_id)
+        )
+    )
 
 
 def forget(session: Session, event_id: str) -> None:

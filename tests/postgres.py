@@ -7,6 +7,7 @@ root, so under root the cluster belongs to the `postgres` system user the packag
 Each test gets a database of its own, copied from a template brought to the last revision once per
 session by the code under test (storage.database): no table list is kept here.
 """
+
 from __future__ import annotations
 
 import glob
@@ -41,8 +42,10 @@ def find_bindir() -> Path:
         return Path(on_path).resolve().parent
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=lambda p: int(Path(p).parts[-3]))
     if not found:
-        raise PostgresUnavailable("PostgreSQL n'est pas installé (ni initdb ni pg_ctl) : lancez `make setup-pg`, "
-                                  f"ou {SKIP_VARIABLE}=1 pour sauter ces tests sur une machine sans apt.")
+        raise PostgresUnavailable(
+            "PostgreSQL n'est pas installé (ni initdb ni pg_ctl) : lancez `make setup-pg`, "
+            f"ou {SKIP_VARIABLE}=1 pour sauter ces tests sur une machine sans apt."
+        )
     return Path(found[-1]).parent
 
 
@@ -61,7 +64,7 @@ class PostgresCluster:
         self._template_ready = False
 
     @classmethod
-    def start(cls) -> "PostgresCluster":
+    def start(cls) -> PostgresCluster:
         bindir = find_bindir()
         root = Path(tempfile.mkdtemp(prefix="manufacture-pg-"))
         user = None
@@ -71,8 +74,19 @@ class PostgresCluster:
             os.chown(root, account.pw_uid, account.pw_gid)
         cluster = cls(bindir, root, free_port(), user)
         try:
-            cluster._run("initdb", "-D", str(cluster.data), "-U", SUPERUSER, "-A", "trust", "-E", "UTF8",
-                         "--locale=C.UTF-8", "--no-sync")
+            cluster._run(
+                "initdb",
+                "-D",
+                str(cluster.data),
+                "-U",
+                SUPERUSER,
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+                "--no-sync",
+            )
             cluster.start_server()
         except BaseException:
             cluster.stop()
@@ -82,8 +96,10 @@ class PostgresCluster:
     def start_server(self) -> None:
         """Starts the server on its data (again, after stop_server: the fault tests' outage)."""
         # Durability is worthless for a cluster deleted at the end; speed is not.
-        options = (f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off")
+        options = (
+            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off"
+        )
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"), "-o", options, "-w", "start")
 
     def stop_server(self) -> None:
@@ -91,8 +107,7 @@ class PostgresCluster:
         self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
 
     def url(self, database: str) -> URL:
-        return URL.create("postgresql+psycopg", username=SUPERUSER, host="127.0.0.1", port=self.port,
-                          database=database)
+        return URL.create("postgresql+psycopg", username=SUPERUSER, host="127.0.0.1", port=self.port, database=database)
 
     def empty_database(self) -> URL:
         """A new database with no table at all."""
@@ -128,8 +143,9 @@ class PostgresCluster:
             connection.execute(text(statement))
 
     def _run(self, program: str, *args: str) -> None:
-        result = subprocess.run([str(self.bindir / program), *args], user=self.user, cwd=self.root,
-                                capture_output=True, text=True)
+        result = subprocess.run(
+            [str(self.bindir / program), *args], user=self.user, cwd=self.root, capture_output=True, text=True
+        )
         if result.returncode != 0:
             log = self.root / "server.log"
             detail = log.read_text(errors="replace")[-2000:] if log.exists() else ""

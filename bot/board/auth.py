@@ -5,21 +5,31 @@ The cookie holds a random id (only its hash is stored), HttpOnly, SameSite=Lax (
 logged out from a chat client's link), Secure over https. Every form carries the session's CSRF
 token, compared in constant time.
 """
+
 from __future__ import annotations
 
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable
 
 from aiohttp import web
 
 from config import BoardConfig
 from handlers.board.links import InvalidLink, LinkClaim, LoginLinks
-from storage.board import (BoardSession, close_session, close_sessions_of, forget_old_link_uses, link_used,
-                           live_session, open_session, session_holders, use_link_nonce)
+from storage.board import (
+    BoardSession,
+    close_session,
+    close_sessions_of,
+    forget_old_link_uses,
+    link_used,
+    live_session,
+    open_session,
+    session_holders,
+    use_link_nonce,
+)
 from storage.database import Database
 
 COOKIE = "tableau_session"
@@ -49,8 +59,14 @@ class LoginRefused(Exception):
 
 
 class Auth:
-    def __init__(self, db: Database, links: LoginLinks, config: BoardConfig,
-                 is_facilitator: Callable[[str], bool], clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        db: Database,
+        links: LoginLinks,
+        config: BoardConfig,
+        is_facilitator: Callable[[str], bool],
+        clock: Callable[[], datetime],
+    ) -> None:
         self.db, self.links, self.config = db, links, config
         self.is_facilitator, self.clock = is_facilitator, clock
 
@@ -59,8 +75,11 @@ class Auth:
         try:
             claim = self.links.verify(token)
         except InvalidLink as error:
-            raise LoginRefused("Ce lien a expiré : demandez-en un nouveau avec !tableau." if error.expired else
-                               "Ce lien n'est pas valable : demandez-en un nouveau avec !tableau.") from None
+            raise LoginRefused(
+                "Ce lien a expiré : demandez-en un nouveau avec !tableau."
+                if error.expired
+                else "Ce lien n'est pas valable : demandez-en un nouveau avec !tableau."
+            ) from None
         if not self.is_facilitator(claim.user_id):
             raise LoginRefused("Ce tableau de bord est réservé à l'équipe d'animation.")
         with self.db.session() as session:
@@ -77,8 +96,14 @@ class Auth:
             if not use_link_nonce(session, claim.nonce, claim.user_id, now):
                 raise LoginRefused(USED)
             forget_old_link_uses(session, now - 2 * self.links.lifetime)
-            row = open_session(session, hash_id(raw), claim.user_id, secrets.token_urlsafe(32), now,
-                               timedelta(hours=self.config.session_hours))
+            row = open_session(
+                session,
+                hash_id(raw),
+                claim.user_id,
+                secrets.token_urlsafe(32),
+                now,
+                timedelta(hours=self.config.session_hours),
+            )
         return raw, row
 
     def visitor(self, request: web.Request) -> Visitor | None:
@@ -110,8 +135,15 @@ class Auth:
             close_session(session, visitor.session_hash)
 
     def set_cookie(self, response: web.StreamResponse, raw: str) -> None:
-        response.set_cookie(COOKIE, raw, max_age=int(self.config.session_hours * 3600), path="/", httponly=True,
-                            samesite="Lax", secure=self.config.secure)
+        response.set_cookie(
+            COOKIE,
+            raw,
+            max_age=int(self.config.session_hours * 3600),
+            path="/",
+            httponly=True,
+            samesite="Lax",
+            secure=self.config.secure,
+        )
 
     @staticmethod
     def csrf_ok(visitor: Visitor, submitted: str | None) -> bool:

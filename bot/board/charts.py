@@ -1,5 +1,6 @@
 """The usage plots as SVG drawn here (rectangles and text, no script, nothing fetched): a grouped
 bar chart is all the board needs. The template prints the geometry; its text is HTML-escaped."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -58,11 +59,28 @@ def grouped_bars(title: str, groups: list[str], series: list[tuple[str, str, lis
         for s, (name, color, values) in enumerate(series):
             value = values[g]
             height = plot_h * value / top
-            bars.append(Bar(round(x0 + s * bar_w, 1), round(TOP + plot_h - height, 1), round(bar_w * 0.92, 1),
-                            round(height, 1), color, f"{label} — {name} : {value}"))
+            bars.append(
+                Bar(
+                    round(x0 + s * bar_w, 1),
+                    round(TOP + plot_h - height, 1),
+                    round(bar_w * 0.92, 1),
+                    round(height, 1),
+                    color,
+                    f"{label} — {name} : {value}",
+                )
+            )
         if len(groups) <= LABELLED_GROUPS or g % 2 == (len(groups) - 1) % 2:
             labels.append((round(LEFT + g * group_w + group_w / 2, 1), label))
     ticks = tuple((round(TOP + plot_h - plot_h * i / 4, 1), str(top * i // 4)) for i in range(5))
     empty = not any(v for _, _, values in series for v in values)
-    return Chart(title, WIDTH, HEIGHT, tuple(bars), tuple(labels), ticks,
-                 tuple((name, color) for name, color, _ in series), TOP + plot_h, empty)
+    return Chart(
+        title,
+        WIDTH,
+        HEIGHT,
+        tuple(bars),
+        tuple(labels),
+        ticks,
+        tuple((name, color) for name, color, _ in series),
+        TOP + plot_h,
+        empty,
+    )

@@ -1,8 +1,10 @@
 """What every page handler of the board gets: the bot's services, the auth, the templates, and the
 way out for messages (the bot's one sender, through Services.post)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
 from aiohttp import web
 from jinja2 import Environment
 
@@ -20,7 +22,7 @@ HTML = "text/html"
 # Pages name nothing outside themselves, load nothing from elsewhere and are never cached.
 PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
-                               "frame-ancestors 'none'; base-uri 'none'",
+    "frame-ancestors 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
@@ -42,14 +44,29 @@ class BoardContext:
         body = self.env.get_template(f"board/{template}").render(**context)
         return web.Response(text=body, status=status, content_type=HTML, charset="utf-8", headers=PAGE_HEADERS)
 
-    def page(self, request: web.Request, template: str, *, section: str, status: int = 200,
-             error: str = "", **context: object) -> web.Response:
+    def page(
+        self,
+        request: web.Request,
+        template: str,
+        *,
+        section: str,
+        status: int = 200,
+        error: str = "",
+        **context: object,
+    ) -> web.Response:
         """A page of the logged-in board: the menu, who is logged in, the form token, one message."""
         visitor = request[VISITOR_KEY]
-        return self.render(template, status=status, section=section, user_id=visitor.user_id,
-                           csrf=visitor.csrf_token, flash=self.flashes.pop(visitor.session_hash, ""),
-                           error=error, max_length=format_count_fr(self.services.config.bot.max_message_length),
-                           **context)
+        return self.render(
+            template,
+            status=status,
+            section=section,
+            user_id=visitor.user_id,
+            csrf=visitor.csrf_token,
+            flash=self.flashes.pop(visitor.session_hash, ""),
+            error=error,
+            max_length=format_count_fr(self.services.config.bot.max_message_length),
+            **context,
+        )
 
     def flash(self, request: web.Request, text: str) -> None:
         self.flashes[request[VISITOR_KEY].session_hash] = text
@@ -69,8 +86,10 @@ class BoardContext:
             else:
                 delivery = await deliver(self.services, reply)
                 if delivery is Delivery.FAILED:
-                    told.append("Un message n'a pas pu être envoyé (le serveur Matrix l'a refusé ou n'a pas "
-                                "répondu) : réessayez dans un moment.")
+                    told.append(
+                        "Un message n'a pas pu être envoyé (le serveur Matrix l'a refusé ou n'a pas "
+                        "répondu) : réessayez dans un moment."
+                    )
                 elif delivery is Delivery.WAITING:
                     told.append("Un message attend que son destinataire rejoigne sa conversation privée avec le bot.")
         return " ".join(told)

@@ -5,6 +5,7 @@ can have, a file where text was expected) raises BadRequest with a French senten
 value and what to write instead; the server's guard shows it as a 400 page. Nothing unchecked
 reaches a query: `page=99999999999999999999` or `au=9999-12-31` used to end in an OverflowError.
 """
+
 from __future__ import annotations
 
 import re
@@ -67,8 +68,10 @@ def page_number(query: MultiMapping) -> int:
 
 def page_exists(page: int, pages: int) -> None:
     if page > pages:
-        raise BadRequest(f"La page {format_count_fr(page)} n'existe pas : il y en a {pages}. "
-                         "Revenez à la première page.", title="Page introuvable")
+        raise BadRequest(
+            f"La page {format_count_fr(page)} n'existe pas : il y en a {pages}. Revenez à la première page.",
+            title="Page introuvable",
+        )
 
 
 def day(query: MultiMapping, name: str, label: str) -> date | None:
@@ -82,10 +85,14 @@ def day(query: MultiMapping, name: str, label: str) -> date | None:
         value = None
     shown = text if len(text) <= 30 else text[:30] + "…"
     if value is None:
-        raise BadRequest(f"La date « {shown} » (champ « {label} ») n'est pas valable : écrivez-la sous la forme "
-                         "AAAA-MM-JJ, par exemple 2027-03-01.")
+        raise BadRequest(
+            f"La date « {shown} » (champ « {label} ») n'est pas valable : écrivez-la sous la forme "
+            "AAAA-MM-JJ, par exemple 2027-03-01."
+        )
     if not FIRST_DAY <= value <= LAST_DAY:
-        raise BadRequest(f"La date « {shown} » (champ « {label} ») est hors de la période que le tableau sait "
-                         f"filtrer : du {format_date_fr(FIRST_DAY, weekday=False)} au "
-                         f"{format_date_fr(LAST_DAY, weekday=False)}.")
+        raise BadRequest(
+            f"La date « {shown} » (champ « {label} ») est hors de la période que le tableau sait "
+            f"filtrer : du {format_date_fr(FIRST_DAY, weekday=False)} au "
+            f"{format_date_fr(LAST_DAY, weekday=False)}."
+        )
     return value

@@ -4,11 +4,12 @@ Started and stopped by BotApp like the metrics listener. Every request but the l
 stylesheet needs a live session of someone who is still a facilitator; every POST needs the
 session's CSRF token. Handlers do little work on the loop; the CSV export runs in a thread.
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Awaitable, Callable
 
 from aiohttp import web
 
@@ -30,15 +31,20 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # aiohttp: well above any message the chat accepts, and a reverse proxy's usual limit (nginx: 1 MB).
 LARGEST_FORM = 1024 * 1024
 # Where a page of error leads back to, by the section its address belongs to.
-BACK_LINKS = (("depots", "/depots", "Retour à la liste des dépôts"),
-              ("questions", "/questions", "Retour aux questions"),
-              ("questions", "/faq", "Retour aux questions et à la FAQ"),
-              ("agenda", "/agenda", "Retour à l'agenda"), ("usage", "/usage", "Retour à l'usage"))
+BACK_LINKS = (
+    ("depots", "/depots", "Retour à la liste des dépôts"),
+    ("questions", "/questions", "Retour aux questions"),
+    ("questions", "/faq", "Retour aux questions et à la FAQ"),
+    ("agenda", "/agenda", "Retour à l'agenda"),
+    ("usage", "/usage", "Retour à l'usage"),
+)
 # aiohttp's own refusals, said in French; any other status gets the generic sentence.
 HTTP_ERRORS = {
     404: ("Page introuvable", "Cette adresse ne mène à aucune page du tableau de bord."),
-    405: ("Action impossible", "Cette adresse ne s'utilise pas ainsi : revenez au tableau de bord et utilisez ses "
-                               "boutons."),
+    405: (
+        "Action impossible",
+        "Cette adresse ne s'utilise pas ainsi : revenez au tableau de bord et utilisez ses boutons.",
+    ),
     413: ("Envoi trop volumineux", "Le formulaire envoyé dépasse 1 Mo : raccourcissez le texte et recommencez."),
 }
 
@@ -81,26 +87,40 @@ class BoardServer:
         except web.HTTPException as http:
             if http.status < 400:
                 raise
-            title, text = HTTP_ERRORS.get(http.status, ("Demande impossible",
-                                                        "Le tableau de bord ne peut pas répondre à cette demande."))
+            title, text = HTTP_ERRORS.get(
+                http.status, ("Demande impossible", "Le tableau de bord ne peut pas répondre à cette demande.")
+            )
             return self._message(request, http.status, title, text)
         except ConnectionResetError:
             raise
         except Exception:
             log.exception("Board: %s %s failed", request.method, request.path)
             # Whether something was sent before the failure is unknown here: the page does not guess.
-            return self._message(request, 500, "Erreur du tableau de bord",
-                                 "Quelque chose s'est mal passé de notre côté. Rechargez la page pour voir où en sont "
-                                 "les choses avant de recommencer ; si cela se reproduit, le journal du bot en dit "
-                                 "la cause.")
+            return self._message(
+                request,
+                500,
+                "Erreur du tableau de bord",
+                "Quelque chose s'est mal passé de notre côté. Rechargez la page pour voir où en sont "
+                "les choses avant de recommencer ; si cela se reproduit, le journal du bot en dit "
+                "la cause.",
+            )
 
     def _message(self, request: web.Request, status: int, title: str, text: str) -> web.Response:
         # With the menu for a logged-in facilitator (the guard has run), bare otherwise.
         if VISITOR_KEY in request:
-            section, back_url, back_label = next((b for b in BACK_LINKS if request.path.startswith(b[1])),
-                                                 BACK_LINKS[0])
-            return self.board.page(request, "message_page.html.j2", section=section, status=status, title=title,
-                                   text=text, back_url=back_url, back_label=back_label)
+            section, back_url, back_label = next(
+                (b for b in BACK_LINKS if request.path.startswith(b[1])), BACK_LINKS[0]
+            )
+            return self.board.page(
+                request,
+                "message_page.html.j2",
+                section=section,
+                status=status,
+                title=title,
+                text=text,
+                back_url=back_url,
+                back_label=back_label,
+            )
         return self.board.render("message.html.j2", status=status, title=title, text=text)
 
     @web.middleware
@@ -126,18 +146,23 @@ class BoardServer:
                 raise BadRequest("Le formulaire envoyé est illisible : rechargez la page et recommencez.") from None
             if not auth.csrf_ok(visitor, form.get(CSRF_FIELD) if isinstance(form.get(CSRF_FIELD), str) else None):
                 log.warning("Board: a %s to %s without a valid CSRF token was refused", request.method, request.path)
-                return self.board.render("message.html.j2", status=403, title="Action refusée",
-                                         text="Ce formulaire n'est plus valable (jeton de sécurité absent ou "
-                                              "erroné). Rechargez la page et recommencez.")
+                return self.board.render(
+                    "message.html.j2",
+                    status=403,
+                    title="Action refusée",
+                    text="Ce formulaire n'est plus valable (jeton de sécurité absent ou "
+                    "erroné). Rechargez la page et recommencez.",
+                )
         return await handler(request)
 
     async def start(self) -> None:
         await self.listener.start(self.application(), self.config.host, self.config.port)
-        log.info("Facilitators' board served on http://%s (public address %s)", self.config.listen,
-                 self.config.base_url)
+        log.info(
+            "Facilitators' board served on http://%s (public address %s)", self.config.listen, self.config.base_url
+        )
 
     async def stop(self) -> None:
         await self.listener.stop()
 
 
-__all__ = ["BoardServer", "PAGE_HEADERS"]
+__all__ = ["PAGE_HEADERS", "BoardServer"]

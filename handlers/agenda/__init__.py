@@ -5,6 +5,7 @@ over a window), planning and sync (occurrences -> reminder rows), jobs (schedule
 each row exactly once), notices (the facilitators' room), manual (!rappel, !diffuser), targets (room
 names), french_time (« demain 9h »), service (ReminderService, the façade), commands, cli.
 """
+
 from __future__ import annotations
 
 from handlers.agenda.commands import register_commands

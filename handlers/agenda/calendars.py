@@ -1,6 +1,7 @@
 """The agenda as one calendar: the configuration's recurring events and the feeds (fetched, or
 their stored copies), expanded into occurrences over a time window.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -11,8 +12,9 @@ from handlers.agenda.occurrences import Occurrence, expand_all, feed_source
 from handlers.context import Services
 
 
-async def read_calendars(services: Services, feeds: FeedPoller, *,
-                         refresh: bool) -> tuple[dict[str, tuple], dict[str, str]]:
+async def read_calendars(
+    services: Services, feeds: FeedPoller, *, refresh: bool
+) -> tuple[dict[str, tuple], dict[str, str]]:
     """The feeds' calendars by source, and the error of each feed that could not be fetched.
     Without ``refresh``, the stored copies only (no network)."""
     if not refresh:
@@ -30,5 +32,6 @@ async def read_calendars(services: Services, feeds: FeedPoller, *,
 
 async def expand(services: Services, calendars: dict[str, tuple], start: datetime, end: datetime) -> list[Occurrence]:
     """Occurrences in [start, end) of the recurring events and of ``calendars``, cancelled ones included."""
-    return await asyncio.to_thread(expand_all, services.config.agenda.recurring, calendars,
-                                   services.config.bot.tz, start, end)
+    return await asyncio.to_thread(
+        expand_all, services.config.agenda.recurring, calendars, services.config.bot.tz, start, end
+    )

@@ -1,4 +1,5 @@
 """`manufacture-bot agenda`: the occurrences of every configured event and feed in a date window."""
+
 from __future__ import annotations
 
 import argparse
@@ -9,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 
 from config import Config
 from config.cli import add_config_option, config_from
-from handlers.agenda.feeds import fetch_text, feed_label
+from handlers.agenda.feeds import feed_label, fetch_text
 from handlers.agenda.occurrences import Occurrence, expand_all, feed_source, parse_calendar
 from handlers.french import format_date_fr, format_time_fr
 from storage.agenda import feed_cache
@@ -17,14 +18,23 @@ from storage.database import DATABASE_FILE, open_database
 
 
 def register_cli(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("agenda", help="Liste les rendez-vous (événements récurrents et calendriers).",
-                                   description="Liste les occurrences de chaque événement configuré et de chaque "
-                                               "calendrier entre deux dates (annulations exclues).")
+    parser = subparsers.add_parser(
+        "agenda",
+        help="Liste les rendez-vous (événements récurrents et calendriers).",
+        description="Liste les occurrences de chaque événement configuré et de chaque "
+        "calendrier entre deux dates (annulations exclues).",
+    )
     add_config_option(parser)
-    parser.add_argument("--from", dest="date_from", type=_day, default=None,
-                        help="premier jour, AAAA-MM-JJ (défaut : aujourd'hui)")
-    parser.add_argument("--to", dest="date_to", type=_day, default=None,
-                        help="dernier jour inclus, AAAA-MM-JJ (défaut : dans horizon_days jours)")
+    parser.add_argument(
+        "--from", dest="date_from", type=_day, default=None, help="premier jour, AAAA-MM-JJ (défaut : aujourd'hui)"
+    )
+    parser.add_argument(
+        "--to",
+        dest="date_to",
+        type=_day,
+        default=None,
+        help="dernier jour inclus, AAAA-MM-JJ (défaut : dans horizon_days jours)",
+    )
     parser.add_argument("--json", action="store_true", help="sortie JSON (une liste d'objets)")
     parser.set_defaults(func=run)
 
@@ -54,16 +64,20 @@ async def _read_feeds(config: Config) -> dict[str, tuple]:
         try:
             calendars[feed_source(feed)] = (feed, parse_calendar(await fetch_text(feed.url)))
             continue
-        except Exception as exc:  # noqa: BLE001 - any failure falls back to the stored copy
+        except Exception as exc:
             problem = str(exc) or type(exc).__name__
         body = _cached_body(config, feed.url)
         if body:
-            print(f"Calendrier « {feed_label(feed)} » illisible ({problem}) : copie enregistrée utilisée.",
-                  file=sys.stderr)
+            print(
+                f"Calendrier « {feed_label(feed)} » illisible ({problem}) : copie enregistrée utilisée.",
+                file=sys.stderr,
+            )
             calendars[feed_source(feed)] = (feed, parse_calendar(body))
         else:
-            print(f"Calendrier « {feed_label(feed)} » illisible ({problem}) et aucune copie enregistrée : ignoré.",
-                  file=sys.stderr)
+            print(
+                f"Calendrier « {feed_label(feed)} » illisible ({problem}) et aucune copie enregistrée : ignoré.",
+                file=sys.stderr,
+            )
     return calendars
 
 

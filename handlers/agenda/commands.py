@@ -1,4 +1,5 @@
 """Agenda and reminder commands: what is coming up, and facilitators' broadcasts and reminders."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -10,8 +11,8 @@ from handlers.agenda.targets import shown_in_room, split_targets
 from handlers.context import CommandContext
 from handlers.french import format_date_fr, format_datetime_fr, format_time_fr
 from handlers.registry import CommandRegistry
-from handlers.text import fold_accents as fold
 from handlers.replies import Reply, UserError
+from handlers.text import fold_accents as fold
 
 SECTION = "Agenda et rappels"
 AGENDA_DAYS = 31
@@ -30,20 +31,27 @@ def _when(occurrence, tz) -> str:
 
 
 def _event_view(occurrence, tz) -> dict:
-    return {"title": occurrence.title, "when": _when(occurrence, tz), "location": occurrence.location,
-            "link": occurrence.link}
+    return {
+        "title": occurrence.title,
+        "when": _when(occurrence, tz),
+        "location": occurrence.location,
+        "link": occurrence.link,
+    }
 
 
 async def agenda(service: ReminderService, ctx: CommandContext) -> Reply:
     now = ctx.services.clock()
     occurrences = await service.occurrences(now, now + timedelta(days=AGENDA_DAYS))
-    shown = [o for o in occurrences if not o.cancelled and shown_in_room(o.rooms, ctx.message.room, ctx.services.config)]
+    shown = [
+        o for o in occurrences if not o.cancelled and shown_in_room(o.rooms, ctx.message.room, ctx.services.config)
+    ]
     events = [_event_view(o, service.tz) for o in shown[:AGENDA_MAX]]
     # The permanence is the one date everyone looks for: shown even when it falls beyond the window.
     later = await next_permanence(service, now)
-    return Reply(template="agenda/agenda.md.j2",
-                 context={"events": events, "days": AGENDA_DAYS,
-                          "permanence": later if later not in events else None})
+    return Reply(
+        template="agenda/agenda.md.j2",
+        context={"events": events, "days": AGENDA_DAYS, "permanence": later if later not in events else None},
+    )
 
 
 async def next_permanence(service: ReminderService, now: datetime) -> dict | None:
@@ -54,9 +62,13 @@ async def next_permanence(service: ReminderService, now: datetime) -> dict | Non
 
 
 async def permanence(service: ReminderService, ctx: CommandContext) -> Reply:
-    return Reply(template="agenda/permanence.md.j2",
-                 context={"event": await next_permanence(service, ctx.services.clock()),
-                          "days": ctx.services.config.agenda.horizon_days})
+    return Reply(
+        template="agenda/permanence.md.j2",
+        context={
+            "event": await next_permanence(service, ctx.services.clock()),
+            "days": ctx.services.config.agenda.horizon_days,
+        },
+    )
 
 
 def _targets_text(targets: list[str]) -> str:
@@ -69,8 +81,10 @@ async def diffuser(service: ReminderService, ctx: CommandContext) -> Reply:
         raise UserError("Il manque le message. Exemple : `!diffuser L'Agora commence ! -> tribus`")
     await service.check_targets(targets)
     row = await service.broadcast_now(message, targets, ctx.message.sender)
-    return Reply(template="agenda/broadcast_done.md.j2",
-                 context={"posted": len(row.posted_room_list), "problem": f"Détail : {row.reason}." if row.reason else ""})
+    return Reply(
+        template="agenda/broadcast_done.md.j2",
+        context={"posted": len(row.posted_room_list), "problem": f"Détail : {row.reason}." if row.reason else ""},
+    )
 
 
 async def rappel(service: ReminderService, ctx: CommandContext) -> Reply:
@@ -85,21 +99,29 @@ async def rappel(service: ReminderService, ctx: CommandContext) -> Reply:
             raise UserError(f"Aucun rappel n°{number} : {_count_text(len(pending))}. La liste : `!rappels`.")
         row = service.cancel_manual(pending[number - 1].id)
         # The list may have moved since it was read: saying which one was cancelled shows any mistake.
-        return Reply(template="agenda/cancelled_one.md.j2",
-                     context={"number": number, "when": format_datetime_fr(row.due_at, service.tz),
-                              "text": _short(row.text)})
+        return Reply(
+            template="agenda/cancelled_one.md.j2",
+            context={"number": number, "when": format_datetime_fr(row.due_at, service.tz), "text": _short(row.text)},
+        )
     if not args:
-        raise UserError("Usage : `!rappel <quand> <message> [-> salons]`, par exemple "
-                        "`!rappel demain 9h Pensez à l'Agora -> tribus`.")
+        raise UserError(
+            "Usage : `!rappel <quand> <message> [-> salons]`, par exemple "
+            "`!rappel demain 9h Pensez à l'Agora -> tribus`."
+        )
     text, targets = split_targets(args)
     moment, message = parse_when(text, ctx.services.clock(), service.tz)
     if not message:
         raise UserError("Il manque le message après la date. Exemple : `!rappel lundi 10h Atelier à 14h -> pairs`")
     await service.check_targets(targets)
     row = service.schedule_manual(message, moment, targets, ctx.message.sender)
-    return Reply(template="agenda/scheduled_one.md.j2",
-                 context={"number": _number_in_list(service, row.id), "when": format_datetime_fr(moment, service.tz),
-                          "targets": _targets_text(list(targets))})
+    return Reply(
+        template="agenda/scheduled_one.md.j2",
+        context={
+            "number": _number_in_list(service, row.id),
+            "when": format_datetime_fr(moment, service.tz),
+            "targets": _targets_text(list(targets)),
+        },
+    )
 
 
 def _number_in_list(service: ReminderService, row_id: int) -> int:
@@ -109,7 +131,8 @@ def _number_in_list(service: ReminderService, row_id: int) -> int:
 
 def _count_text(count: int) -> str:
     return {0: "aucun rappel n'est programmé", 1: "un seul rappel est programmé"}.get(
-        count, f"{count} rappels sont programmés")
+        count, f"{count} rappels sont programmés"
+    )
 
 
 def _short(text: str) -> str:
@@ -119,27 +142,60 @@ def _short(text: str) -> str:
 async def rappels(service: ReminderService, ctx: CommandContext) -> Reply:
     manual, events = service.scheduled()
     tz = service.tz
-    return Reply(template="agenda/scheduled.md.j2", context={
-        "manual": [{"number": number, "when": format_datetime_fr(r.due_at, tz),
-                    "targets": _targets_text(r.target_list), "text": _short(r.text)}
-                   for number, r in enumerate(manual, 1)],
-        "events": [{"when": format_datetime_fr(r.due_at, tz), "targets": _targets_text(r.target_list),
-                    "title": r.title} for r in events]})
+    return Reply(
+        template="agenda/scheduled.md.j2",
+        context={
+            "manual": [
+                {
+                    "number": number,
+                    "when": format_datetime_fr(r.due_at, tz),
+                    "targets": _targets_text(r.target_list),
+                    "text": _short(r.text),
+                }
+                for number, r in enumerate(manual, 1)
+            ],
+            "events": [
+                {"when": format_datetime_fr(r.due_at, tz), "targets": _targets_text(r.target_list), "title": r.title}
+                for r in events
+            ],
+        },
+    )
 
 
 def register_commands(registry: CommandRegistry, service: ReminderService) -> None:
     """The commands, each bound to the bot's one reminder service."""
-    agenda_, permanence_, diffuser_, rappel_, rappels_ = (partial(handler, service) for handler in
-                                                        (agenda, permanence, diffuser, rappel, rappels))
-    registry.command("agenda", usage="agenda", section=SECTION, aliases=("événements",),
-                     help="Les prochains rendez-vous de la communauté pour ce salon.")(agenda_)
-    registry.command("permanence", usage="permanence", section=SECTION,
-                     help="La prochaine permanence, avec son lien.")(permanence_)
-    registry.command("diffuser", usage="diffuser <message> [-> salons]", section=SECTION, facilitators_only=True,
-                     help="Publie un message maintenant. " + TARGETS_HELP)(diffuser_)
-    registry.command("rappel", section=SECTION, facilitators_only=True,
-                     usage="rappel <quand> <message> [-> salons] | rappel annuler <n°>",
-                     help="Programme un message. Quand : « demain 9h », « le 12/03 à 14h30 », « dans 2 heures », "
-                          "« lundi 10h », « 12/03/2027 14:30 » (sans heure : 9h). " + TARGETS_HELP)(rappel_)
-    registry.command("rappels", usage="rappels", section=SECTION, facilitators_only=True,
-                     help="Les rappels programmés (avec leur numéro) et les prochains rappels de l'agenda.")(rappels_)
+    agenda_, permanence_, diffuser_, rappel_, rappels_ = (
+        partial(handler, service) for handler in (agenda, permanence, diffuser, rappel, rappels)
+    )
+    registry.command(
+        "agenda",
+        usage="agenda",
+        section=SECTION,
+        aliases=("événements",),
+        help="Les prochains rendez-vous de la communauté pour ce salon.",
+    )(agenda_)
+    registry.command("permanence", usage="permanence", section=SECTION, help="La prochaine permanence, avec son lien.")(
+        permanence_
+    )
+    registry.command(
+        "diffuser",
+        usage="diffuser <message> [-> salons]",
+        section=SECTION,
+        facilitators_only=True,
+        help="Publie un message maintenant. " + TARGETS_HELP,
+    )(diffuser_)
+    registry.command(
+        "rappel",
+        section=SECTION,
+        facilitators_only=True,
+        usage="rappel <quand> <message> [-> salons] | rappel annuler <n°>",
+        help="Programme un message. Quand : « demain 9h », « le 12/03 à 14h30 », « dans 2 heures », "
+        "« lundi 10h », « 12/03/2027 14:30 » (sans heure : 9h). " + TARGETS_HELP,
+    )(rappel_)
+    registry.command(
+        "rappels",
+        usage="rappels",
+        section=SECTION,
+        facilitators_only=True,
+        help="Les rappels programmés (avec leur numéro) et les prochains rappels de l'agenda.",
+    )(rappels_)

@@ -20,13 +20,14 @@ Exactly once, across restarts:
 - Lateness is ours to judge, not APScheduler's: within grace_minutes a reminder goes out marked
   late; beyond, it is skipped (logged by id, never by content).
 """
+
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Callable
 
 from handlers.agenda.jobs import ReminderJobs
 from handlers.agenda.notices import notify_facilitators
@@ -34,9 +35,21 @@ from handlers.agenda.targets import AliasResolver, resolve_aliases, resolve_targ
 from handlers.context import Services
 from handlers.french import format_date_fr, format_datetime_fr, format_delay_fr
 from handlers.replies import Post, Reply
-from storage.agenda import (BROADCAST, CANCELLATION, EVENT, FAILED, PENDING, SENDING, SENT, ReminderRow,
-                            claim_due_reminders, finish_reminder, record_posted_rooms, sending_reminders,
-                            skip_reminder)
+from storage.agenda import (
+    BROADCAST,
+    CANCELLATION,
+    EVENT,
+    FAILED,
+    PENDING,
+    SENDING,
+    SENT,
+    ReminderRow,
+    claim_due_reminders,
+    finish_reminder,
+    record_posted_rooms,
+    sending_reminders,
+    skip_reminder,
+)
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +60,11 @@ KEY_PREFIX = "reminder-"
 LATE_AFTER = timedelta(minutes=1)
 # A job firing this much before its row's due time belongs to an older due time.
 EARLY_TOLERANCE = timedelta(seconds=2)
-TEMPLATES = {EVENT: "agenda/reminder.md.j2", BROADCAST: "agenda/broadcast.md.j2",
-             CANCELLATION: "agenda/cancellation.md.j2"}
+TEMPLATES = {
+    EVENT: "agenda/reminder.md.j2",
+    BROADCAST: "agenda/broadcast.md.j2",
+    CANCELLATION: "agenda/cancellation.md.j2",
+}
 # Several reminders due together for the same room go out as one message.
 DIGEST_TEMPLATE = "agenda/digest.md.j2"
 # A delivery-problem notice about many reminders names this many of them.
@@ -65,8 +81,14 @@ def digest_txn_key(room_id: str, row_ids) -> str:
 
 
 class ReminderEngine:
-    def __init__(self, services: Services, jobs: ReminderJobs, *, is_facilitator: Callable[[str], bool],
-                 resolve_alias: AliasResolver | None) -> None:
+    def __init__(
+        self,
+        services: Services,
+        jobs: ReminderJobs,
+        *,
+        is_facilitator: Callable[[str], bool],
+        resolve_alias: AliasResolver | None,
+    ) -> None:
         self.services = services
         self.jobs = jobs
         # Rights are re-checked when a manual reminder fires.
@@ -134,8 +156,10 @@ class ReminderEngine:
             if row.id not in fresh and row.id not in self.in_flight:
                 leftovers.setdefault(row.sent_at, []).append(row)
         if leftovers:
-            log.info("resuming %d reminders left sending by an interrupted firing",
-                     sum(len(rows) for rows in leftovers.values()))
+            log.info(
+                "resuming %d reminders left sending by an interrupted firing",
+                sum(len(rows) for rows in leftovers.values()),
+            )
         batches = list(leftovers.values())
         new = [row for row in sending if row.id in fresh]
         if new:
@@ -156,9 +180,12 @@ class ReminderEngine:
             elif row.kind == BROADCAST and row.created_by and not self.is_facilitator(row.created_by):
                 self._skip(row.id, "l'auteur n'est plus dans l'équipe d'animation")
                 log.info("reminder %d skipped: its author lost facilitator rights", row.id)
-                await notify_facilitators(self.services, "agenda/rights_revoked.md.j2",
-                                          {"number": row.id, "author": row.created_by},
-                                          f"{KEY_PREFIX}{row.id}-revoked")
+                await notify_facilitators(
+                    self.services,
+                    "agenda/rights_revoked.md.j2",
+                    {"number": row.id, "author": row.created_by},
+                    f"{KEY_PREFIX}{row.id}-revoked",
+                )
             else:
                 live.append(row)
         if not live:
@@ -190,34 +217,70 @@ class ReminderEngine:
             for row in live:
                 room_ids, unresolved = targets[row.id]
                 problem = failed[row.id] + unresolved
-                reason = ("salons non atteints : " + ", ".join(problem)) if problem else \
-                    ("" if room_ids else "aucun salon ne correspond")
+                reason = (
+                    ("salons non atteints : " + ", ".join(problem))
+                    if problem
+                    else ("" if room_ids else "aucun salon ne correspond")
+                )
                 sent_at = self.services.clock()
-                finish_reminder(session, row.id, SENT if posted[row.id] else FAILED, reason=reason,
-                                sent_at=sent_at, late=late[row.id])
+                finish_reminder(
+                    session,
+                    row.id,
+                    SENT if posted[row.id] else FAILED,
+                    reason=reason,
+                    sent_at=sent_at,
+                    late=late[row.id],
+                )
                 metrics = self.services.metrics
                 if posted[row.id]:
                     metrics.reminder_lateness.observe(max(0.0, (sent_at - row.due_at).total_seconds()))
                 else:
                     metrics.reminder_missed("undelivered")
                 if reason:
-                    problems.append({"number": row.id, "title": row.title or row.text[:60],
-                                     "failed": failed[row.id], "unresolved": unresolved, "none": not room_ids})
+                    problems.append(
+                        {
+                            "number": row.id,
+                            "title": row.title or row.text[:60],
+                            "failed": failed[row.id],
+                            "unresolved": unresolved,
+                            "none": not room_ids,
+                        }
+                    )
         if len(problems) == 1:
-            await notify_facilitators(self.services, "agenda/delivery_problem.md.j2", problems[0],
-                                      f"{KEY_PREFIX}{problems[0]['number']}-problem")
+            await notify_facilitators(
+                self.services,
+                "agenda/delivery_problem.md.j2",
+                problems[0],
+                f"{KEY_PREFIX}{problems[0]['number']}-problem",
+            )
         elif problems:
             # One notice per firing, not one per reminder.
             failed_rooms = sorted({room for p in problems for room in p["failed"]})
             unresolved_targets = sorted({target for p in problems for target in p["unresolved"]})
-            context = {"number": None, "title": "", "failed": failed_rooms, "unresolved": unresolved_targets,
-                       "none": False, "items": problems[:MAX_LISTED_PROBLEMS],
-                       "more": max(0, len(problems) - MAX_LISTED_PROBLEMS)}
-            await notify_facilitators(self.services, "agenda/delivery_problem.md.j2", context,
-                                      f"{KEY_PREFIX}problem-{_ids_digest(p['number'] for p in problems)}")
+            context = {
+                "number": None,
+                "title": "",
+                "failed": failed_rooms,
+                "unresolved": unresolved_targets,
+                "none": False,
+                "items": problems[:MAX_LISTED_PROBLEMS],
+                "more": max(0, len(problems) - MAX_LISTED_PROBLEMS),
+            }
+            await notify_facilitators(
+                self.services,
+                "agenda/delivery_problem.md.j2",
+                context,
+                f"{KEY_PREFIX}problem-{_ids_digest(p['number'] for p in problems)}",
+            )
 
-    async def _post_group(self, room_id: str, group: list[ReminderRow], late: dict[int, bool],
-                          posted: dict[int, set[str]], failed: dict[int, list[str]]) -> None:
+    async def _post_group(
+        self,
+        room_id: str,
+        group: list[ReminderRow],
+        late: dict[int, bool],
+        posted: dict[int, set[str]],
+        failed: dict[int, list[str]],
+    ) -> None:
         """One message to ``room_id`` for the rows of ``group``, then the room recorded as reached for
         each of them before anything else.
 
@@ -231,16 +294,25 @@ class ReminderEngine:
         """
         if len(group) == 1:
             row = group[0]
-            reply = Reply(template=TEMPLATES[row.kind], context=self._reply_context(row, late[row.id]),
-                          to=Post(room_id), txn_key=f"{KEY_PREFIX}{row.id}-{room_id}",
-                          tag=f"reminder:{row.id}",
-                          # Agenda content and facilitators' messages are meant for these rooms.
-                          author_consented=True)
+            reply = Reply(
+                template=TEMPLATES[row.kind],
+                context=self._reply_context(row, late[row.id]),
+                to=Post(room_id),
+                txn_key=f"{KEY_PREFIX}{row.id}-{room_id}",
+                tag=f"reminder:{row.id}",
+                # Agenda content and facilitators' messages are meant for these rooms.
+                author_consented=True,
+            )
         else:
             items = [{"template": TEMPLATES[row.kind], **self._reply_context(row, late[row.id])} for row in group]
-            reply = Reply(template=DIGEST_TEMPLATE, context={"items": items}, to=Post(room_id),
-                          txn_key=digest_txn_key(room_id, (row.id for row in group)),
-                          tag="reminders:" + ",".join(str(row.id) for row in group), author_consented=True)
+            reply = Reply(
+                template=DIGEST_TEMPLATE,
+                context={"items": items},
+                to=Post(room_id),
+                txn_key=digest_txn_key(room_id, (row.id for row in group)),
+                tag="reminders:" + ",".join(str(row.id) for row in group),
+                author_consented=True,
+            )
         try:
             event_id = await self.services.post(reply)
         except Exception:
@@ -264,8 +336,16 @@ class ReminderEngine:
         extra = row.context_dict
         when = ""
         if row.start is not None:
-            when = format_date_fr(row.start, self.tz) if extra.get("all_day") else format_datetime_fr(row.start, self.tz)
-        return {"title": row.title, "text": row.text, "when": when, "late": late,
-                "delay": "" if late else format_delay_fr(row.offset_minutes),
-                "location": extra.get("location", ""), "link": extra.get("link", ""),
-                "all_day": bool(extra.get("all_day"))}
+            when = (
+                format_date_fr(row.start, self.tz) if extra.get("all_day") else format_datetime_fr(row.start, self.tz)
+            )
+        return {
+            "title": row.title,
+            "text": row.text,
+            "when": when,
+            "late": late,
+            "delay": "" if late else format_delay_fr(row.offset_minutes),
+            "location": extra.get("location", ""),
+            "link": extra.get("link", ""),
+            "all_day": bool(extra.get("all_day")),
+        }

@@ -1,15 +1,16 @@
 """Calendar feeds: fetch (http(s) or a local file), keep the last good copy in the database, and
 back off while a feed is down, telling the facilitators once per outage.
 """
+
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Awaitable, Callable
 
 import aiohttp
 import icalendar
@@ -48,9 +49,12 @@ async def fetch_text(url: str, *, attempts: int = 3, retry_wait: float = 1.0) ->
     """The feed's text; raises on HTTP errors, unreachable hosts and unreadable files."""
     if not url.startswith(("http://", "https://")):
         return await asyncio.to_thread(Path(url).read_text, encoding="utf-8")
-    async for attempt in AsyncRetrying(stop=stop_after_attempt(attempts),
-                                       wait=wait_exponential(multiplier=retry_wait, max=10),
-                                       retry=retry_if_exception_type(_TRANSIENT), reraise=True):
+    async for attempt in AsyncRetrying(
+        stop=stop_after_attempt(attempts),
+        wait=wait_exponential(multiplier=retry_wait, max=10),
+        retry=retry_if_exception_type(_TRANSIENT),
+        reraise=True,
+    ):
         with attempt:
             async with aiohttp.ClientSession(timeout=FETCH_TIMEOUT) as session:
                 async with session.get(url) as response:
@@ -133,10 +137,16 @@ class FeedPoller:
             session.add(cache)
             since, last_good = cache.failing_since, cache.fetched_at
         if must_notify:
-            await self.notify("agenda/feed_down.md.j2",
-                              {"feed": feed_label(feed), "error": error, "has_copy": last_good is not None,
-                               "last_good": last_good.isoformat() if last_good else ""},
-                              f"feed-down-{_cache_key(feed.url)}-{int(since.timestamp())}")
+            await self.notify(
+                "agenda/feed_down.md.j2",
+                {
+                    "feed": feed_label(feed),
+                    "error": error,
+                    "has_copy": last_good is not None,
+                    "last_good": last_good.isoformat() if last_good else "",
+                },
+                f"feed-down-{_cache_key(feed.url)}-{int(since.timestamp())}",
+            )
 
     async def _record_success(self, feed: FeedConfig, now: datetime, body: str) -> None:
         with self.services.db.session() as session:
@@ -147,8 +157,11 @@ class FeedPoller:
             cache.outage_notified, cache.failing_since = False, None
             session.add(cache)
         if was_notified:
-            await self.notify("agenda/feed_back.md.j2", {"feed": feed_label(feed)},
-                              f"feed-back-{_cache_key(feed.url)}-{int(since.timestamp()) if since else 0}")
+            await self.notify(
+                "agenda/feed_back.md.j2",
+                {"feed": feed_label(feed)},
+                f"feed-back-{_cache_key(feed.url)}-{int(since.timestamp()) if since else 0}",
+            )
 
 
 def cached_calendars(services: Services) -> dict[str, tuple[FeedConfig, icalendar.Calendar]]:

@@ -9,21 +9,50 @@ Understood at the start of a text (the rest is the message):
 A day without a time means 9h00. dateparser was considered but does not split "when" from the
 message, and its relative French forms vary between versions; this grammar is small and exact.
 """
+
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from handlers.french import DAYS, MONTHS, format_datetime_fr
-from handlers.text import fold_accents as fold
 from handlers.replies import UserError
+from handlers.text import fold_accents as fold
 from handlers.text import quote
 
 DEFAULT_TIME = time(9, 0)
-_NUMBERS = {"un": 1, "une": 1, "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "six": 6, "sept": 7,
-            "huit": 8, "neuf": 9, "dix": 10, "quinze": 15, "vingt": 20, "trente": 30}
-_UNITS = {"minute": 1, "minutes": 1, "min": 1, "mins": 1, "mn": 1, "m": 1, "heure": 60, "heures": 60,
-          "h": 60, "jour": 1440, "jours": 1440, "j": 1440, "semaine": 10080, "semaines": 10080}
+_NUMBERS = {
+    "un": 1,
+    "une": 1,
+    "deux": 2,
+    "trois": 3,
+    "quatre": 4,
+    "cinq": 5,
+    "six": 6,
+    "sept": 7,
+    "huit": 8,
+    "neuf": 9,
+    "dix": 10,
+    "quinze": 15,
+    "vingt": 20,
+    "trente": 30,
+}
+_UNITS = {
+    "minute": 1,
+    "minutes": 1,
+    "min": 1,
+    "mins": 1,
+    "mn": 1,
+    "m": 1,
+    "heure": 60,
+    "heures": 60,
+    "h": 60,
+    "jour": 1440,
+    "jours": 1440,
+    "j": 1440,
+    "semaine": 10080,
+    "semaines": 10080,
+}
 _FOLDED_MONTHS = [fold(m) for m in MONTHS]
 
 _NUM = r"\d+|" + "|".join(_NUMBERS)
@@ -33,7 +62,8 @@ _DAY = re.compile(
     r"(?:(?P<today>aujourd'hui|aujourd’hui)|(?P<after>apres-demain|apres demain)|(?P<tomorrow>demain)"
     rf"|(?:le\s+)?(?:(?:{_WEEKDAY})\s+)?(?P<d>\d{{1,2}})/(?P<m>\d{{1,2}})(?:/(?P<y>\d{{4}}|\d{{2}}))?"
     rf"|(?:le\s+)?(?:(?:{_WEEKDAY})\s+)?(?P<d2>1er|\d{{1,2}})\s+(?P<month>{'|'.join(_FOLDED_MONTHS)})(?:\s+(?P<y2>\d{{4}}))?"
-    rf"|(?P<wd>{_WEEKDAY})(?P<next>\s+prochain)?)\b")
+    rf"|(?P<wd>{_WEEKDAY})(?P<next>\s+prochain)?)\b"
+)
 _TIME = re.compile(r"(?:a\s+|vers\s+)?(?:(?P<noon>midi)|(?P<h>\d{1,2})\s*(?:h|:)\s*(?P<mm>\d{2})?)(?=\s|$|[,.;:!?])")
 _SEPARATORS = re.compile(r"^[\s,;:]+")
 # Said of the past: worth telling why rather than « je n'ai pas compris ».
@@ -104,8 +134,10 @@ def parse_when(text: str, now: datetime, tz: tzinfo) -> tuple[datetime, str]:
 
     past = _PAST.match(folded)
     if past:
-        raise UserError(f"« {quote(original[:past.end()].strip())} » est déjà passé : un rappel se programme pour "
-                        "plus tard, par exemple « demain 9h » ou « dans 2 heures ».")
+        raise UserError(
+            f"« {quote(original[: past.end()].strip())} » est déjà passé : un rappel se programme pour "
+            "plus tard, par exemple « demain 9h » ou « dans 2 heures »."
+        )
 
     relative = _RELATIVE.match(folded)
     if relative:
@@ -115,10 +147,10 @@ def parse_when(text: str, now: datetime, tz: tzinfo) -> tuple[datetime, str]:
         # Hours and minutes are elapsed time (UTC arithmetic, right across a DST change); days and
         # weeks keep the wall-clock time, as people mean them.
         if amount % 1440:
-            moment = (now.astimezone(timezone.utc) + timedelta(minutes=amount)).astimezone(tz)
+            moment = (now.astimezone(UTC) + timedelta(minutes=amount)).astimezone(tz)
         else:
             moment = local_now + timedelta(minutes=amount)
-        return moment, _SEPARATORS.sub("", original[relative.end():])
+        return moment, _SEPARATORS.sub("", original[relative.end() :])
 
     day_match = _DAY.match(folded)
     position = 0
@@ -130,13 +162,16 @@ def parse_when(text: str, now: datetime, tz: tzinfo) -> tuple[datetime, str]:
     if time_match:
         position = len(folded) - len(rest) + time_match.end()
     if not day_match and not time_match:
-        raise UserError("Je n'ai pas compris quand. Exemples : « demain 9h », « le 12/03 à 14h30 », "
-                        "« dans 2 heures », « lundi 10h », « 12/03/2027 14:30 ».")
+        raise UserError(
+            "Je n'ai pas compris quand. Exemples : « demain 9h », « le 12/03 à 14h30 », "
+            "« dans 2 heures », « lundi 10h », « 12/03/2027 14:30 »."
+        )
     at = _time_of(time_match) if time_match else DEFAULT_TIME
     problems = [p for p in (named_day, at) if isinstance(p, str)]
     if problems:
-        raise UserError(f"Je ne peux pas programmer « {quote(original[:position].strip())} » : "
-                        f"{' ; et '.join(problems)}.")
+        raise UserError(
+            f"Je ne peux pas programmer « {quote(original[:position].strip())} » : {' ; et '.join(problems)}."
+        )
     if named_day is not None:
         day, rolls = named_day
     if not day_match:
@@ -150,6 +185,7 @@ def parse_when(text: str, now: datetime, tz: tzinfo) -> tuple[datetime, str]:
         else:
             moment = datetime.combine(day.replace(year=day.year + 1), at, tzinfo=tz)
     if moment <= local_now:
-        raise UserError(f"Ce moment est déjà passé ({format_datetime_fr(moment, tz)}) : un rappel se programme "
-                        "pour plus tard.")
+        raise UserError(
+            f"Ce moment est déjà passé ({format_datetime_fr(moment, tz)}) : un rappel se programme pour plus tard."
+        )
     return moment, _SEPARATORS.sub("", original[position:])

@@ -4,10 +4,11 @@ agenda's polling job.
 A job is only a wake-up call: the jobs are rebuilt from the rows at every start and poll, and a job
 that fires re-reads its row before doing anything (see engine.py).
 """
+
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Awaitable, Callable
 
 from handlers.context import Services
 from storage.agenda import ReminderRow, unfinished_due_times
@@ -41,7 +42,7 @@ class ReminderJobs:
             if job.id.startswith(JOB_PREFIX) and job.id not in wanted:
                 job.remove()
         for job_id, due in wanted.items():
-            self._add(scheduler, int(job_id[len(JOB_PREFIX):]), due)
+            self._add(scheduler, int(job_id[len(JOB_PREFIX) :]), due)
         return len(wanted)
 
     def schedule(self, row: ReminderRow) -> None:
@@ -55,10 +56,26 @@ class ReminderJobs:
 
     def _add(self, scheduler, row_id: int, due: datetime) -> None:
         # misfire_grace_time=None: APScheduler always runs a late job; the engine decides about lateness.
-        scheduler.add_job(self.fire, "date", run_date=due, args=[row_id], id=f"{JOB_PREFIX}{row_id}",
-                          replace_existing=True, misfire_grace_time=None, coalesce=True)
+        scheduler.add_job(
+            self.fire,
+            "date",
+            run_date=due,
+            args=[row_id],
+            id=f"{JOB_PREFIX}{row_id}",
+            replace_existing=True,
+            misfire_grace_time=None,
+            coalesce=True,
+        )
 
 
 def add_poll_job(scheduler, poll: Callable[[], Awaitable[object]], minutes: float) -> None:
-    scheduler.add_job(poll, "interval", minutes=minutes, id=POLL_JOB_ID, replace_existing=True, coalesce=True,
-                      max_instances=1, misfire_grace_time=None)
+    scheduler.add_job(
+        poll,
+        "interval",
+        minutes=minutes,
+        id=POLL_JOB_ID,
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=None,
+    )

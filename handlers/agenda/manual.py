@@ -3,27 +3,33 @@ what is scheduled (!rappels) and a cancellation (!rappel annuler).
 
 Each is a reminder row like the agenda's, so the engine posts it exactly once.
 """
+
 from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timezone
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 from handlers.agenda.jobs import ReminderJobs
 from handlers.agenda.targets import AliasResolver, resolve_aliases
 from handlers.context import Services
 from handlers.replies import UserError
 from handlers.text import quote
-from storage.agenda import (BROADCAST, CANCELLED, PENDING, ReminderRow, next_event_reminders,
-                            pending_broadcasts)
+from storage.agenda import BROADCAST, CANCELLED, PENDING, ReminderRow, next_event_reminders, pending_broadcasts
 
 MANUAL_SOURCE = "manual"
 
 
 class ManualReminders:
-    def __init__(self, services: Services, jobs: ReminderJobs, fire: Callable[[int], Awaitable[None]], *,
-                 resolve_alias: AliasResolver | None) -> None:
+    def __init__(
+        self,
+        services: Services,
+        jobs: ReminderJobs,
+        fire: Callable[[int], Awaitable[None]],
+        *,
+        resolve_alias: AliasResolver | None,
+    ) -> None:
         self.services = services
         self.jobs = jobs
         self.fire = fire
@@ -38,9 +44,15 @@ class ManualReminders:
 
     def schedule(self, text: str, due_at: datetime, targets: tuple[str, ...], created_by: str) -> ReminderRow:
         """A facilitator's reminder (!rappel): a row, and its job if a scheduler is running."""
-        row = ReminderRow(kind=BROADCAST, source=MANUAL_SOURCE, occurrence_key=f"manual-{uuid.uuid4().hex}", text=text,
-                          due_at=due_at.astimezone(timezone.utc), targets=json.dumps(list(targets)),
-                          created_by=created_by)
+        row = ReminderRow(
+            kind=BROADCAST,
+            source=MANUAL_SOURCE,
+            occurrence_key=f"manual-{uuid.uuid4().hex}",
+            text=text,
+            due_at=due_at.astimezone(UTC),
+            targets=json.dumps(list(targets)),
+            created_by=created_by,
+        )
         with self.services.db.session() as session:
             session.add(row)
             session.flush()

@@ -3,6 +3,7 @@ whose author lost facilitator rights.
 
 The room is the one recorded in the database (rooms of the configuration are recorded at start).
 """
+
 from __future__ import annotations
 
 import logging
@@ -22,8 +23,9 @@ async def notify_facilitators(services: Services, template: str, context: dict, 
         log.warning("no facilitators' room known for notice %s", txn_key)
         return
     try:
-        posted = await services.post(Reply(template=template, context=context, to=Post(room_id),
-                                           txn_key=txn_key, tag="agenda-notice"))
+        posted = await services.post(
+            Reply(template=template, context=context, to=Post(room_id), txn_key=txn_key, tag="agenda-notice")
+        )
     except Exception:
         log.exception("notice %s could not be posted", txn_key)
         posted = None

@@ -3,13 +3,14 @@ ICS calendar feeds.
 
 Pure and synchronous: callers run the ICS parsing in a thread (asyncio.to_thread).
 """
+
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
-from typing import Iterable
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 import icalendar
 import recurring_ical_events
@@ -56,10 +57,18 @@ class Occurrence:
         return self.start
 
     def as_json(self) -> dict:
-        return {"uid": self.uid, "recurrence_id": self.recurrence_id or None, "title": self.title,
-                "start": self.start.isoformat(), "end": self.end.isoformat(), "all_day": self.all_day,
-                "location": self.location, "link": self.link, "rooms": list(self.rooms),
-                "source": self.source}
+        return {
+            "uid": self.uid,
+            "recurrence_id": self.recurrence_id or None,
+            "title": self.title,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "all_day": self.all_day,
+            "location": self.location,
+            "link": self.link,
+            "rooms": list(self.rooms),
+            "source": self.source,
+        }
 
 
 def feed_source(feed: FeedConfig) -> str:
@@ -92,10 +101,20 @@ def expand_recurring(event: RecurringEventConfig, tz: tzinfo, start: datetime, e
         local = naive.replace(tzinfo=tz)
         if not (start <= local < end):
             continue
-        occurrences.append(Occurrence(
-            source=CONFIG_SOURCE, uid=config_uid(event), recurrence_id=naive.date().isoformat(),
-            title=event.title, start=local, end=local + timedelta(minutes=event.duration_minutes),
-            location=event.location, link=event.link, rooms=event.rooms, reminders=event.reminders))
+        occurrences.append(
+            Occurrence(
+                source=CONFIG_SOURCE,
+                uid=config_uid(event),
+                recurrence_id=naive.date().isoformat(),
+                title=event.title,
+                start=local,
+                end=local + timedelta(minutes=event.duration_minutes),
+                location=event.location,
+                link=event.link,
+                rooms=event.rooms,
+                reminders=event.reminders,
+            )
+        )
     return occurrences
 
 
@@ -120,7 +139,7 @@ def _as_local(value: date | datetime, tz: tzinfo) -> datetime:
 def _recurrence_id(value: date | datetime, tz: tzinfo) -> str:
     if isinstance(value, datetime):
         aware = value.replace(tzinfo=tz) if value.tzinfo is None else value
-        return aware.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        return aware.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
     return value.strftime("%Y%m%d")
 
 
@@ -152,8 +171,9 @@ def route(categories: Iterable[str], feed: FeedConfig) -> tuple[str, ...]:
     return tuple(targets) or feed.rooms
 
 
-def expand_calendar(calendar: icalendar.Calendar, feed: FeedConfig, tz: tzinfo,
-                    start: datetime, end: datetime) -> list[Occurrence]:
+def expand_calendar(
+    calendar: icalendar.Calendar, feed: FeedConfig, tz: tzinfo, start: datetime, end: datetime
+) -> list[Occurrence]:
     """Occurrences of a feed's events starting in [start, end), cancelled ones included (flagged)."""
     # Calendars that name their zone only in X-WR-TIMEZONE (Google, some Nextcloud exports) store
     # UTC or floating times; to_standard turns them into proper zoned times.
@@ -177,21 +197,34 @@ def expand_calendar(calendar: icalendar.Calendar, feed: FeedConfig, tz: tzinfo,
         recurrence = component.get("RECURRENCE-ID")
         recurrence_id = _recurrence_id(recurrence.dt, tz) if uid in series and recurrence is not None else ""
         categories = _categories(component)
-        occurrences.append(Occurrence(
-            source=source, uid=uid, recurrence_id=recurrence_id,
-            title=str(component.get("SUMMARY", "")).strip() or "(sans titre)",
-            start=local_start, end=local_end, all_day=all_day,
-            location=str(component.get("LOCATION", "")).strip(),
-            link=str(component.get("URL", "")).strip(),
-            description=str(component.get("DESCRIPTION", "")).strip(),
-            rooms=route(categories, feed), reminders=feed.reminders,
-            cancelled=str(component.get("STATUS", "")).upper() == "CANCELLED",
-            categories=categories))
+        occurrences.append(
+            Occurrence(
+                source=source,
+                uid=uid,
+                recurrence_id=recurrence_id,
+                title=str(component.get("SUMMARY", "")).strip() or "(sans titre)",
+                start=local_start,
+                end=local_end,
+                all_day=all_day,
+                location=str(component.get("LOCATION", "")).strip(),
+                link=str(component.get("URL", "")).strip(),
+                description=str(component.get("DESCRIPTION", "")).strip(),
+                rooms=route(categories, feed),
+                reminders=feed.reminders,
+                cancelled=str(component.get("STATUS", "")).upper() == "CANCELLED",
+                categories=categories,
+            )
+        )
     return occurrences
 
 
-def expand_all(recurring: Iterable[RecurringEventConfig], calendars: dict[str, tuple[FeedConfig, icalendar.Calendar]],
-               tz: tzinfo, start: datetime, end: datetime) -> list[Occurrence]:
+def expand_all(
+    recurring: Iterable[RecurringEventConfig],
+    calendars: dict[str, tuple[FeedConfig, icalendar.Calendar]],
+    tz: tzinfo,
+    start: datetime,
+    end: datetime,
+) -> list[Occurrence]:
     """Every occurrence in the window, sorted by start; ``calendars`` maps a source to its parsed feed."""
     occurrences: list[Occurrence] = []
     for event in recurring:

@@ -4,18 +4,29 @@ Pure database logic, no I/O besides the session: given every live occurrence in 
 creates, moves, re-arms and cancels rows, and queues one cancellation notice per occurrence whose
 reminder already went out. Running it twice with the same occurrences changes nothing.
 """
+
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session
 
 from config import parse_offset_minutes
 from handlers.agenda.occurrences import Occurrence
-from storage.agenda import (CANCELLATION, CANCELLED, EVENT, FAILED, PENDING, SENDING, SENT, SKIPPED,
-                            ReminderRow, reminders_a_sync_may_change)
+from storage.agenda import (
+    CANCELLATION,
+    CANCELLED,
+    EVENT,
+    FAILED,
+    PENDING,
+    SENDING,
+    SENT,
+    SKIPPED,
+    ReminderRow,
+    reminders_a_sync_may_change,
+)
 
 
 @dataclass
@@ -28,12 +39,26 @@ class SyncReport:
 
 
 def _context(occurrence: Occurrence) -> str:
-    return json.dumps({"location": occurrence.location, "link": occurrence.link,
-                       "all_day": occurrence.all_day, "end": occurrence.end.isoformat()}, ensure_ascii=False)
+    return json.dumps(
+        {
+            "location": occurrence.location,
+            "link": occurrence.link,
+            "all_day": occurrence.all_day,
+            "end": occurrence.end.isoformat(),
+        },
+        ensure_ascii=False,
+    )
 
 
-def apply_occurrences(session: Session, occurrences: list[Occurrence], live_sources: set[str],
-                      configured: set[str], now: datetime, horizon_end: datetime, report: SyncReport) -> None:
+def apply_occurrences(
+    session: Session,
+    occurrences: list[Occurrence],
+    live_sources: set[str],
+    configured: set[str],
+    now: datetime,
+    horizon_end: datetime,
+    report: SyncReport,
+) -> None:
     """Brings the rows in line with ``occurrences`` (every occurrence from ``now`` on, of every source
     in ``live_sources``). ``configured`` lists the sources still in the configuration: rows of other
     sources are cancelled, whereas a configured source missing from ``live_sources`` (a feed never
@@ -48,7 +73,7 @@ def apply_occurrences(session: Session, occurrences: list[Occurrence], live_sour
         present.add((occurrence.source, occurrence.key))
         for offset_text in occurrence.reminders:
             offset = parse_offset_minutes(offset_text)
-            due = (occurrence.anchor - timedelta(minutes=offset)).astimezone(timezone.utc)
+            due = (occurrence.anchor - timedelta(minutes=offset)).astimezone(UTC)
             row = existing.get((EVENT, occurrence.source, occurrence.key, offset))
             _upsert(session, row, occurrence, offset, due, now, horizon_end, report)
 
@@ -77,22 +102,52 @@ def apply_occurrences(session: Session, occurrences: list[Occurrence], live_sour
         for sent in sent_rows:
             targets.extend(t for t in sent.target_list if t not in targets)
         first = sent_rows[0]
-        session.add(ReminderRow(kind=CANCELLATION, source=source, occurrence_key=key, title=first.title,
-                                start=first.start, offset_minutes=0, due_at=now, targets=json.dumps(targets),
-                                context=first.context))
+        session.add(
+            ReminderRow(
+                kind=CANCELLATION,
+                source=source,
+                occurrence_key=key,
+                title=first.title,
+                start=first.start,
+                offset_minutes=0,
+                due_at=now,
+                targets=json.dumps(targets),
+                context=first.context,
+            )
+        )
         report.notices += 1
 
 
-def _upsert(session: Session, row: ReminderRow | None, occurrence: Occurrence, offset: int, due: datetime,
-            now: datetime, horizon_end: datetime, report: SyncReport) -> None:
-    start_utc = occurrence.start.astimezone(timezone.utc)
-    fields = dict(title=occurrence.title, start=start_utc, targets=json.dumps(list(occurrence.rooms)),
-                  context=_context(occurrence))
+def _upsert(
+    session: Session,
+    row: ReminderRow | None,
+    occurrence: Occurrence,
+    offset: int,
+    due: datetime,
+    now: datetime,
+    horizon_end: datetime,
+    report: SyncReport,
+) -> None:
+    start_utc = occurrence.start.astimezone(UTC)
+    fields = {
+        "title": occurrence.title,
+        "start": start_utc,
+        "targets": json.dumps(list(occurrence.rooms)),
+        "context": _context(occurrence),
+    }
     if row is None:
         # Reminders whose time has passed are not invented for a newly seen occurrence.
         if now <= due and occurrence.start < horizon_end:
-            session.add(ReminderRow(kind=EVENT, source=occurrence.source, occurrence_key=occurrence.key,
-                                    offset_minutes=offset, due_at=due, **fields))
+            session.add(
+                ReminderRow(
+                    kind=EVENT,
+                    source=occurrence.source,
+                    occurrence_key=occurrence.key,
+                    offset_minutes=offset,
+                    due_at=due,
+                    **fields,
+                )
+            )
             report.created += 1
         return
     moved = row.start != start_utc
@@ -116,7 +171,14 @@ def _upsert(session: Session, row: ReminderRow | None, occurrence: Occurrence, o
         row.superseded = True
         session.add(row)
         session.flush()
-        session.add(ReminderRow(kind=EVENT, source=occurrence.source, occurrence_key=occurrence.key,
-                                offset_minutes=offset, due_at=due, **fields))
+        session.add(
+            ReminderRow(
+                kind=EVENT,
+                source=occurrence.source,
+                occurrence_key=occurrence.key,
+                offset_minutes=offset,
+                due_at=due,
+                **fields,
+            )
+        )
         report.moved += 1
-

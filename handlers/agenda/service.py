@@ -5,12 +5,13 @@ over a window), sync.py (reminder rows brought in line with it), jobs.py (schedu
 engine.py (claiming and posting each row exactly once), notices.py (the facilitators' room) and
 manual.py (facilitators' reminders and broadcasts).
 """
+
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Callable
 from datetime import datetime
 from functools import partial
-from typing import Callable
 
 from handlers.agenda.calendars import expand, read_calendars
 from handlers.agenda.engine import ReminderEngine
@@ -27,17 +28,25 @@ from storage.agenda import ReminderRow
 
 
 class ReminderService:
-    def __init__(self, services: Services, *, is_facilitator: Callable[[str], bool] | None = None,
-                 resolve_alias: AliasResolver | None = None, fetch_attempts: int = 3,
-                 fetch_retry_wait: float = 1.0) -> None:
+    def __init__(
+        self,
+        services: Services,
+        *,
+        is_facilitator: Callable[[str], bool] | None = None,
+        resolve_alias: AliasResolver | None = None,
+        fetch_attempts: int = 3,
+        fetch_retry_wait: float = 1.0,
+    ) -> None:
         self.services = services
         config = services.config
         # Rights are re-checked when a manual reminder fires; the bot side passes a check that also
         # knows power levels, the default knows the configured list only.
         is_facilitator = is_facilitator or (
-            lambda user_id: any(fnmatch.fnmatchcase(user_id, pattern) for pattern in config.access.facilitators))
-        self.feeds = FeedPoller(services, partial(notify_facilitators, services), attempts=fetch_attempts,
-                                retry_wait=fetch_retry_wait)
+            lambda user_id: any(fnmatch.fnmatchcase(user_id, pattern) for pattern in config.access.facilitators)
+        )
+        self.feeds = FeedPoller(
+            services, partial(notify_facilitators, services), attempts=fetch_attempts, retry_wait=fetch_retry_wait
+        )
         self.jobs = ReminderJobs(services, self.fire)
         # Aliases the configuration does not map are asked to resolve_alias (the bot's directory), if given.
         self.engine = ReminderEngine(services, self.jobs, is_facilitator=is_facilitator, resolve_alias=resolve_alias)

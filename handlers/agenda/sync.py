@@ -1,6 +1,7 @@
 """A sync: the calendars read, their occurrences over the next horizon_days, and the reminder rows
 brought in line with them (planning.py says how).
 """
+
 from __future__ import annotations
 
 import logging
@@ -38,6 +39,11 @@ async def sync_reminder_rows(services: Services, feeds: FeedPoller, *, refresh: 
     with services.db.session() as session:
         apply_occurrences(session, occurrences, live_sources, configured, now, horizon_end, report)
     if report.created or report.moved or report.cancelled or report.notices:
-        log.info("agenda sync: %d created, %d moved, %d cancelled, %d cancellation notices",
-                 report.created, report.moved, report.cancelled, report.notices)
+        log.info(
+            "agenda sync: %d created, %d moved, %d cancelled, %d cancellation notices",
+            report.created,
+            report.moved,
+            report.cancelled,
+            report.notices,
+        )
     return report

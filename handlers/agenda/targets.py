@@ -3,31 +3,41 @@
 Targets are stored as written ("tribus", "!id:server", "#alias:server") and resolved when a
 message goes out, so a tribe room created after a reminder was scheduled still receives it.
 """
+
 from __future__ import annotations
 
-import re
 import inspect
-from typing import Awaitable, Callable, Iterable
+import re
+from collections.abc import Awaitable, Callable, Iterable
 
 from sqlmodel import Session
 
-from config import Config
+from config import TARGET_KINDS, Config
 from handlers.context import RoomInfo
-from handlers.text import fold_accents as fold
 from handlers.replies import UserError
+from handlers.text import fold_accents as fold
 from handlers.text import quote
-from config import TARGET_KINDS
 from storage.rooms import room_ids_of_kinds
 
 # What people type for the same thing.
-_SYNONYMS = {"tribu": "tribus", "tribus": "tribus", "pair": "pairs", "pairs": "pairs",
-             "groupes-de-pairs": "pairs", "animation": "animation", "animateurs": "animation",
-             "animatrices": "animation", "tous": "tous", "tout": "tous", "toutes": "tous"}
+_SYNONYMS = {
+    "tribu": "tribus",
+    "tribus": "tribus",
+    "pair": "pairs",
+    "pairs": "pairs",
+    "groupes-de-pairs": "pairs",
+    "animation": "animation",
+    "animateurs": "animation",
+    "animatrices": "animation",
+    "tous": "tous",
+    "tout": "tous",
+    "toutes": "tous",
+}
 # The room kind whose messages !agenda shows, per target word.
 _KIND_OF_TARGET = {target: set(kinds) for target, kinds in TARGET_KINDS.items()}
 
 # Alias -> room id, or None when unknown; may be a coroutine function (a homeserver lookup).
-AliasResolver = Callable[[str], "str | None | Awaitable[str | None]"]
+AliasResolver = Callable[[str], "str | Awaitable[str | None] | None"]
 
 
 def parse_targets(text: str) -> tuple[str, ...]:
@@ -38,14 +48,18 @@ def parse_targets(text: str) -> tuple[str, ...]:
             continue
         if word[0] in "!#":
             if not re.fullmatch(r"[!#][^:\s]+:\S+", word):
-                raise UserError(f"« {quote(word)} » n'est pas un salon valide : un identifiant ressemble à "
-                                "!abc:serveur et un alias à #nom:serveur.")
+                raise UserError(
+                    f"« {quote(word)} » n'est pas un salon valide : un identifiant ressemble à "
+                    "!abc:serveur et un alias à #nom:serveur."
+                )
             target = word
         else:
             target = _SYNONYMS.get(fold(word))
             if target is None:
-                raise UserError(f"Salon « {quote(word)} » inconnu. Indiquez tous, tribus, pairs, animation, "
-                                "un alias (#nom:serveur) ou un identifiant (!abc:serveur), séparés par des virgules.")
+                raise UserError(
+                    f"Salon « {quote(word)} » inconnu. Indiquez tous, tribus, pairs, animation, "
+                    "un alias (#nom:serveur) ou un identifiant (!abc:serveur), séparés par des virgules."
+                )
         if target not in targets:
             targets.append(target)
     if not targets:
@@ -62,8 +76,9 @@ def split_targets(args: str, default: tuple[str, ...] = ("tous",)) -> tuple[str,
     return message.strip(), parse_targets(targets)
 
 
-async def resolve_aliases(targets: Iterable[str], config: Config,
-                          resolve_alias: AliasResolver | None) -> dict[str, str | None]:
+async def resolve_aliases(
+    targets: Iterable[str], config: Config, resolve_alias: AliasResolver | None
+) -> dict[str, str | None]:
     """Room ids for the aliases among ``targets``: the configuration's mapping first (no network),
     then ``resolve_alias`` (e.g. the bot's directory asking the homeserver)."""
     known = {room.alias: room.id for room in config.rooms if room.alias and room.id}
@@ -79,8 +94,9 @@ async def resolve_aliases(targets: Iterable[str], config: Config,
     return resolved
 
 
-def resolve_targets(targets: Iterable[str], session: Session,
-                    aliases: dict[str, str | None]) -> tuple[list[str], list[str]]:
+def resolve_targets(
+    targets: Iterable[str], session: Session, aliases: dict[str, str | None]
+) -> tuple[list[str], list[str]]:
     """Room ids for the targets now, in a stable order, and the targets that match no room.
     ``aliases`` comes from resolve_aliases()."""
     room_ids: list[str] = []

@@ -2,6 +2,7 @@
 
 The board itself (pages, sessions, forms) is HTTP I/O and lives in bot/board/.
 """
+
 from __future__ import annotations
 
 from functools import partial
@@ -18,15 +19,22 @@ __all__ = ["LoginLinks", "register"]
 
 
 async def board_link(links: LoginLinks, ctx: CommandContext) -> list[Reply]:
-    link = Reply(template="board/link.md.j2",
-                 context={"url": links.url(ctx.message.sender), "minutes": int(LINK_LIFETIME.total_seconds() // 60)})
+    link = Reply(
+        template="board/link.md.j2",
+        context={"url": links.url(ctx.message.sender), "minutes": int(LINK_LIFETIME.total_seconds() // 60)},
+    )
     # The link logs its holder in: it goes to their direct chat alone, whatever room it was asked in.
     return await in_private(ctx, [link], told="Je vous ai envoyé le lien du tableau de bord en message privé.")
 
 
 def register(registry: CommandRegistry, links: LoginLinks) -> None:
     registry.command(
-        "tableau", usage="tableau", aliases=("tableau-de-bord",),
+        "tableau",
+        usage="tableau",
+        aliases=("tableau-de-bord",),
         help="Recevoir en message privé un lien (valable 10 minutes, une seule fois) vers le tableau de bord "
-             "web de l'équipe d'animation : dépôts, questions, agenda, usage.",
-        facilitators_only=True, room_kinds={"facilitators", "direct"}, section=SECTION)(partial(board_link, links))
+        "web de l'équipe d'animation : dépôts, questions, agenda, usage.",
+        facilitators_only=True,
+        room_kinds={"facilitators", "direct"},
+        section=SECTION,
+    )(partial(board_link, links))

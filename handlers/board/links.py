@@ -3,6 +3,7 @@
 Pure logic: the bot gives the secret (kept owner-only in data_dir) and the clock; the board records
 used nonces in the database, so a link logs in once. A link expires after ten minutes.
 """
+
 from __future__ import annotations
 
 import base64
@@ -10,9 +11,9 @@ import hashlib
 import hmac
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Callable
+from datetime import UTC, datetime, timedelta
 
 LINK_LIFETIME = timedelta(minutes=10)
 LOGIN_PATH = "/connexion"
@@ -42,8 +43,9 @@ def _unb64(text: str) -> bytes:
 
 
 class LoginLinks:
-    def __init__(self, secret: bytes, base_url: str, clock: Callable[[], datetime],
-                 lifetime: timedelta = LINK_LIFETIME) -> None:
+    def __init__(
+        self, secret: bytes, base_url: str, clock: Callable[[], datetime], lifetime: timedelta = LINK_LIFETIME
+    ) -> None:
         self._secret, self.base_url, self.clock, self.lifetime = secret, base_url.rstrip("/"), clock, lifetime
 
     def _sign(self, payload: bytes) -> bytes:
@@ -51,8 +53,9 @@ class LoginLinks:
 
     def token(self, user_id: str) -> str:
         expires = self.clock() + self.lifetime
-        payload = json.dumps({"u": user_id, "n": secrets.token_urlsafe(16), "e": int(expires.timestamp())},
-                             separators=(",", ":")).encode("utf-8")
+        payload = json.dumps(
+            {"u": user_id, "n": secrets.token_urlsafe(16), "e": int(expires.timestamp())}, separators=(",", ":")
+        ).encode("utf-8")
         return f"{_b64(payload)}.{_b64(self._sign(payload))}"
 
     def url(self, user_id: str) -> str:
@@ -70,7 +73,7 @@ class LoginLinks:
             raise InvalidLink()
         try:
             data = json.loads(payload)
-            claim = LinkClaim(str(data["u"]), str(data["n"]), datetime.fromtimestamp(int(data["e"]), timezone.utc))
+            claim = LinkClaim(str(data["u"]), str(data["n"]), datetime.fromtimestamp(int(data["e"]), UTC))
         except (ValueError, KeyError, TypeError):
             raise InvalidLink() from None
         if self.clock() >= claim.expires_at:

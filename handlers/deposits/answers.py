@@ -5,6 +5,7 @@ answer that matches nothing is refused with an explanation instead of silently f
 Values are JSON-friendly (str, bool, list[str]; dates as ISO strings) because the form state
 is stored as JSON.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -13,8 +14,10 @@ from datetime import date
 from urllib.parse import urlparse
 
 from handlers.deposits.form import FieldDef, Option
-from handlers.french import MONTHS, format_date_fr as _format_date_fr
+from handlers.french import MONTHS
+from handlers.french import format_date_fr as _format_date_fr
 from handlers.text import fold, fold_accents, parse_yes_no, quote
+
 # Little words that carry no choice: « des partenaires » is « partenaires ».
 ARTICLES = {"le", "la", "les", "l", "un", "une", "des", "du", "de", "d", "au", "aux"}
 
@@ -48,8 +51,9 @@ def _text(field: FieldDef, text: str) -> str:
     if field.min_length is not None and len(text) < field.min_length:
         raise InvalidAnswer(f"C'est un peu court : il faut au moins {field.min_length} caractères.")
     if field.max_length is not None and len(text) > field.max_length:
-        raise InvalidAnswer(f"C'est trop long : {field.max_length} caractères au maximum "
-                            f"(votre réponse en compte {len(text)}).")
+        raise InvalidAnswer(
+            f"C'est trop long : {field.max_length} caractères au maximum (votre réponse en compte {len(text)})."
+        )
     if field.pattern and not re.fullmatch(field.pattern, text, flags=re.DOTALL):
         raise InvalidAnswer(field.pattern_hint or "Cette réponse n'a pas la forme attendue.")
     return text
@@ -82,8 +86,7 @@ def _closest(wanted: str, candidates: dict[str, Option]) -> Option | None:
     option's: « quartier » is as near « quartier sud » as « quartier nord », so it picks neither."""
     # A typo changes a letter or two, not the length: « quartiers » is no misspelling of « quartier sud ».
     comparable = [name for name in candidates if abs(len(name) - len(wanted)) <= max(2, len(name) // 5)]
-    scored = sorted(((difflib.SequenceMatcher(None, wanted, name).ratio(), name) for name in comparable),
-                    reverse=True)
+    scored = sorted(((difflib.SequenceMatcher(None, wanted, name).ratio(), name) for name in comparable), reverse=True)
     if not scored or scored[0][0] < 0.8:
         return None
     best_score, best = scored[0]
@@ -119,8 +122,10 @@ def _options_list(field: FieldDef) -> str:
 def _choice(field: FieldDef, text: str) -> str:
     option = match_option(field.options, text)
     if option is None:
-        raise InvalidAnswer(f"Je n'ai pas reconnu « {quote(text)} » parmi les choix proposés. "
-                            f"Répondez par un numéro ou par l'intitulé : {_options_list(field)}.")
+        raise InvalidAnswer(
+            f"Je n'ai pas reconnu « {quote(text)} » parmi les choix proposés. "
+            f"Répondez par un numéro ou par l'intitulé : {_options_list(field)}."
+        )
     return option.value
 
 
@@ -136,9 +141,11 @@ def _choices(field: FieldDef, text: str) -> list[str]:
     for piece in pieces:
         option = match_option(field.options, piece)
         if option is None:
-            raise InvalidAnswer(f"Je n'ai pas reconnu « {quote(piece)} » parmi les choix proposés. "
-                                f"Indiquez un ou plusieurs numéros ou intitulés, par exemple « 1, 3 » : "
-                                f"{_options_list(field)}.")
+            raise InvalidAnswer(
+                f"Je n'ai pas reconnu « {quote(piece)} » parmi les choix proposés. "
+                f"Indiquez un ou plusieurs numéros ou intitulés, par exemple « 1, 3 » : "
+                f"{_options_list(field)}."
+            )
         if option.value not in chosen:
             chosen.append(option.value)
     if not chosen:
@@ -210,8 +217,9 @@ def parse_date(text: str) -> date | None:
 def _date(field: FieldDef, text: str) -> str:
     parsed = parse_date(text)
     if parsed is None:
-        raise InvalidAnswer(f"Je n'ai pas compris la date « {quote(text)} ». Écrivez-la par exemple "
-                            "« 12/03/2027 » ou « 12 mars 2027 ».")
+        raise InvalidAnswer(
+            f"Je n'ai pas compris la date « {quote(text)} ». Écrivez-la par exemple « 12/03/2027 » ou « 12 mars 2027 »."
+        )
     return parsed.isoformat()
 
 
@@ -225,9 +233,18 @@ def _matrix_user(field: FieldDef, text: str) -> str:
     raise InvalidAnswer(f"« {quote(text)} » n'est pas un identifiant Matrix ; il ressemble à @nom:serveur.")
 
 
-_PARSERS = {"short_text": _text, "long_text": _text, "choice": _choice, "tribe": _choice,
-            "choices": _choices, "yes_no": _yes_no, "email": _email, "url": _url, "date": _date,
-            "matrix_user": _matrix_user}
+_PARSERS = {
+    "short_text": _text,
+    "long_text": _text,
+    "choice": _choice,
+    "tribe": _choice,
+    "choices": _choices,
+    "yes_no": _yes_no,
+    "email": _email,
+    "url": _url,
+    "date": _date,
+    "matrix_user": _matrix_user,
+}
 
 
 def format_date_fr(value: date) -> str:

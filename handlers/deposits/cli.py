@@ -4,6 +4,7 @@ The JSON shape is a contract (see export.py); it reads the database directly, wh
 allows while the bot runs. A mistake in the config or the form file is a ConfigError, which
 bot/cli.py's main() prints.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,8 +55,10 @@ def _list(args: argparse.Namespace) -> int:
         return 0
     for row in rows:
         title = row["title"] if row["content_shared"] else "(contenu non partagé)"
-        print(f"{row['reference']}  {row['created_at'][:10]}  {STATUS_LABELS.get(row['status'], row['status']):<11}  "
-              f"{row['tribe'] or '-':<20}  {title}")
+        print(
+            f"{row['reference']}  {row['created_at'][:10]}  {STATUS_LABELS.get(row['status'], row['status']):<11}  "
+            f"{row['tribe'] or '-':<20}  {title}"
+        )
     return 0
 
 

@@ -9,6 +9,7 @@ one form in progress at a time, so two forms never mix.
 Drafts of the 2026-12-01 release were filled in a thread of the room: the first message in such a
 thread (or the next reminder) moves the draft to the direct chat, answers kept.
 """
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -16,8 +17,22 @@ from dataclasses import replace
 from handlers.context import CommandContext, Message, Reaction, Services
 from handlers.deposits.form import FormDef
 from handlers.deposits.formsource import form_for
-from handlers.deposits.machine import (ABANDONED, CANCELLED, CONFIRMED, FILLING, RECAP, RECAP_TAG, Control,
-                                       FormState, next_field, parse_event, question_reply, recap_reply, start, step)
+from handlers.deposits.machine import (
+    ABANDONED,
+    CANCELLED,
+    CONFIRMED,
+    FILLING,
+    RECAP,
+    RECAP_TAG,
+    Control,
+    FormState,
+    next_field,
+    parse_event,
+    question_reply,
+    recap_reply,
+    start,
+    step,
+)
 from handlers.deposits.records import confirmation_replies, create_deposit
 from handlers.private import TOLD_PRIVATELY, pointer, private_room
 from handlers.registry import HandlerResult
@@ -26,10 +41,14 @@ from storage.deposits import DepositDraft, draft_in_thread, latest_draft, open_d
 
 CONFIRM_REACTIONS = ("✅", "✔️", "✔", "☑️", "👍")
 
-MOVED_TO_PRIVATE = ("Je vous écris en message privé pour le dépôt de votre projet : les questions et vos réponses "
-                    "ne s'afficheront pas ici.")
-THREAD_MOVED = ("Pour que vos réponses restent entre vous et moi, la suite de ce dépôt se passe en message privé : "
-                "je vous y attends.")
+MOVED_TO_PRIVATE = (
+    "Je vous écris en message privé pour le dépôt de votre projet : les questions et vos réponses "
+    "ne s'afficheront pas ici."
+)
+THREAD_MOVED = (
+    "Pour que vos réponses restent entre vous et moi, la suite de ce dépôt se passe en message privé : "
+    "je vous y attends."
+)
 
 
 def _in_draft(replies: list[Reply], draft: DepositDraft, trigger_room: str | None) -> list[Reply]:
@@ -82,11 +101,19 @@ async def start_deposit(ctx: CommandContext) -> HandlerResult:
     state, replies = start(form, {"origin_confidential": message.room.confidential}, now)
     if latest is not None and latest.status == CANCELLED:
         # Cancelling was the member's choice, so a new form starts; the cancelled one is still within reach.
-        replies.insert(0, Reply(text="Votre dépôt annulé reste conservé : `!reprendre` le reprend à la place de "
-                                     "celui-ci."))
-    draft = DepositDraft(room_id=room_id, user_id=message.sender, origin_room_id=message.room_id,
-                         origin_confidential=message.room.confidential, state=state.to_json(),
-                         status=state.status, created_at=now, updated_at=now)
+        replies.insert(
+            0, Reply(text="Votre dépôt annulé reste conservé : `!reprendre` le reprend à la place de celui-ci.")
+        )
+    draft = DepositDraft(
+        room_id=room_id,
+        user_id=message.sender,
+        origin_room_id=message.room_id,
+        origin_confidential=message.room.confidential,
+        state=state.to_json(),
+        status=state.status,
+        created_at=now,
+        updated_at=now,
+    )
     with services.db.session() as session:
         session.add(draft)
         session.flush()
@@ -97,8 +124,10 @@ async def start_deposit(ctx: CommandContext) -> HandlerResult:
 def _ask_again(services: Services, form: FormDef, draft: DepositDraft, trigger_room: str) -> list[Reply]:
     state = FormState.from_json(draft.state)
     again = question_reply(form, state) if state.status == FILLING else recap_reply(form, state)
-    notice = Reply(text="Vous avez déjà un dépôt en cours : je vous repose la question là où vous en étiez. "
-                        "(`!annuler` pour l'abandonner et en commencer un autre.)")
+    notice = Reply(
+        text="Vous avez déjà un dépôt en cours : je vous repose la question là où vous en étiez. "
+        "(`!annuler` pour l'abandonner et en commencer un autre.)"
+    )
     return _in_draft([notice, again], draft, trigger_room)
 
 
@@ -125,8 +154,10 @@ async def cancel_deposit(ctx: CommandContext) -> HandlerResult:
     with services.db.session() as session:
         draft = open_draft(session, message.sender)
     if draft is None:
-        raise UserError("Vous n'avez pas de dépôt en cours : il n'y a rien à annuler. (Pour un rappel programmé, "
-                        "c'est `!rappel annuler <n°>`.)")
+        raise UserError(
+            "Vous n'avez pas de dépôt en cours : il n'y a rien à annuler. (Pour un rappel programmé, "
+            "c'est `!rappel annuler <n°>`.)"
+        )
     form = form_for(services)
     new_state, replies = step(form, FormState.from_json(draft.state), Control("cancel", services.clock()))
     _save(services, form, draft, new_state)
@@ -152,8 +183,10 @@ async def form_listener(ctx: CommandContext) -> HandlerResult:
         with services.db.session() as session:
             other = private_draft(session, message.sender)
         if other is not None and other.id != draft.id:
-            return Reply(text="Vous avez un autre dépôt en cours, en message privé : terminez-le (ou `!annuler`-le "
-                              "là-bas) avant de reprendre celui-ci.")
+            return Reply(
+                text="Vous avez un autre dépôt en cours, en message privé : terminez-le (ou `!annuler`-le "
+                "là-bas) avant de reprendre celui-ci."
+            )
         told = [Reply(text=THREAD_MOVED)]
     if draft.room_id != message.room_id or draft.thread_root is not None:
         draft = _move(services, draft, await _conversation_room(services, message))
@@ -188,8 +221,12 @@ async def on_recap_reaction(reaction: Reaction, services: Services) -> HandlerRe
     form = form_for(services)
     with services.db.session() as session:
         draft = session.get(DepositDraft, draft_id)
-    if draft is None or draft.user_id != reaction.sender or draft.room_id != reaction.room.room_id \
-            or draft.status != RECAP:
+    if (
+        draft is None
+        or draft.user_id != reaction.sender
+        or draft.room_id != reaction.room.room_id
+        or draft.status != RECAP
+    ):
         return None
     new_state, replies = step(form, FormState.from_json(draft.state), Control("confirm", services.clock()))
     return _in_draft(_save(services, form, draft, new_state) + replies, draft, None)

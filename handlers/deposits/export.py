@@ -7,6 +7,7 @@ as the bot's views (handlers.deposits.records.disclosed): a deposit from a confi
 author did not agree to share it is exported with its reference, status and dates only; who made
 it and every content value are null.
 """
+
 from __future__ import annotations
 
 import csv
@@ -27,8 +28,13 @@ def deposit_rows(deposits: list[Deposit], keys: tuple[str, ...] = ()) -> list[di
     for d in deposits:
         seen = disclosed(d)
         answer_keys = list(dict.fromkeys([*keys, *seen["answers"]]))
-        rows.append({**seen, "created_at": seen["created_at"].isoformat(),
-                     "answers": {k: seen["answers"].get(k) for k in answer_keys}})
+        rows.append(
+            {
+                **seen,
+                "created_at": seen["created_at"].isoformat(),
+                "answers": {k: seen["answers"].get(k) for k in answer_keys},
+            }
+        )
     return rows
 
 
@@ -61,18 +67,33 @@ def to_csv(rows: list[dict[str, Any]], form: FormDef, *, for_spreadsheet: bool =
         # Members typed most cells: none may run as a formula, whoever opens the file (CLI output too).
         writer.writerow([spreadsheet_safe(cell) for cell in cells])
 
-    write(["Référence", "Statut", "Déposé le", "Déposé par"]
-          + [fields[k].label if k in fields else k for k in answer_keys]
-          + ["Visibilité", "Depuis un espace confidentiel", "Contenu transmis à l'équipe d'animation",
-             "Dernier commentaire"])
+    write(
+        ["Référence", "Statut", "Déposé le", "Déposé par"]
+        + [fields[k].label if k in fields else k for k in answer_keys]
+        + [
+            "Visibilité",
+            "Depuis un espace confidentiel",
+            "Contenu transmis à l'équipe d'animation",
+            "Dernier commentaire",
+        ]
+    )
     for row in rows:
         comments = [h.get("comment") for h in row["history"] if h.get("comment")]
-        write([row["reference"], STATUS_LABELS.get(row["status"], row["status"]), row["created_at"],
-               _cell(row["depositor"])]
-              + [_answer_cell(fields.get(k), row["answers"].get(k)) for k in answer_keys]
-              + [VISIBILITY_LABELS.get(row["visibility"], row["visibility"]),
-                 _cell(row["origin_confidential"]), _cell(row["content_shared"]),
-                 comments[-1] if comments else ""])
+        write(
+            [
+                row["reference"],
+                STATUS_LABELS.get(row["status"], row["status"]),
+                row["created_at"],
+                _cell(row["depositor"]),
+            ]
+            + [_answer_cell(fields.get(k), row["answers"].get(k)) for k in answer_keys]
+            + [
+                VISIBILITY_LABELS.get(row["visibility"], row["visibility"]),
+                _cell(row["origin_confidential"]),
+                _cell(row["content_shared"]),
+                comments[-1] if comments else "",
+            ]
+        )
     data = buffer.getvalue().encode("utf-8")
     return (b"\xef\xbb\xbf" + data) if for_spreadsheet else data
 

@@ -1,4 +1,5 @@
 """Following deposits up: !depots and !depot for facilitators, !mes-depots for every member."""
+
 from __future__ import annotations
 
 import difflib
@@ -7,25 +8,27 @@ import json
 
 from handlers.context import CommandContext, Services
 from handlers.delivery import RETRY_ADVICE, Delivery, NotDelivered, check_length, deliver
-from handlers.text import fold
 from handlers.deposits.export import deposit_rows, to_csv
 from handlers.deposits.formsource import form_for, tribe_names
 from handlers.deposits.records import STATUS_LABELS, deposit_view, local_date
 from handlers.private import in_private, private_room, to_member
 from handlers.registry import HandlerResult
 from handlers.replies import Attachment, Post, Reply, UserError
-from handlers.text import quote
+from handlers.text import fold, quote
 from storage.deposits import DEPOSIT_STATUSES, drafts_of, find_deposit, list_deposits
 
-DRAFT_STATUS_LABELS = {"filling": "en cours", "recap": "à confirmer", "cancelled": "annulé",
-                       "abandoned": "interrompu"}
+DRAFT_STATUS_LABELS = {"filling": "en cours", "recap": "à confirmer", "cancelled": "annulé", "abandoned": "interrompu"}
 
 
 def parse_status(word: str) -> str | None:
     """« en étude », « en-etude », « etude », « accompagné »… -> a stored status."""
     wanted = fold(word).replace(" ", "-")
-    by_name = {fold(s): s for s in DEPOSIT_STATUSES} | {"etude": "en-etude", "en-cours": "en-etude",
-                                                         "ferme": "clos", "termine": "clos"}
+    by_name = {fold(s): s for s in DEPOSIT_STATUSES} | {
+        "etude": "en-etude",
+        "en-cours": "en-etude",
+        "ferme": "clos",
+        "termine": "clos",
+    }
     if wanted in by_name:
         return by_name[wanted]
     close = difflib.get_close_matches(wanted, list(by_name), n=1, cutoff=0.75)
@@ -61,8 +64,10 @@ async def list_command(ctx: CommandContext) -> HandlerResult:
         # Listing a deposit under its tribe would tell what its author chose not to share.
         deposits = [d for d in deposits if d.content_shared]
     filters = " · ".join(x for x in (STATUS_LABELS.get(status or "", ""), tribe or "") if x)
-    return Reply(template="deposits/list.md.j2",
-                 context={"deposits": [deposit_view(d, form, tz) for d in deposits], "filters": filters})
+    return Reply(
+        template="deposits/list.md.j2",
+        context={"deposits": [deposit_view(d, form, tz) for d in deposits], "filters": filters},
+    )
 
 
 def _find_tribe(ctx: CommandContext, text: str) -> str:
@@ -71,8 +76,10 @@ def _find_tribe(ctx: CommandContext, text: str) -> str:
     close = difflib.get_close_matches(fold(text), list(by_fold), n=1, cutoff=0.6)
     if not close:
         known = ", ".join(tribes) or "aucune tribu n'est configurée"
-        raise UserError(f"Je ne connais ni le statut ni la tribu « {quote(text)} ». Statuts : {_statuses_text()} ; "
-                        f"tribus : {known}.")
+        raise UserError(
+            f"Je ne connais ni le statut ni la tribu « {quote(text)} ». Statuts : {_statuses_text()} ; "
+            f"tribus : {known}."
+        )
     return by_fold[close[0]]
 
 
@@ -82,8 +89,10 @@ async def _export(ctx: CommandContext) -> HandlerResult:
         deposits = list_deposits(session)
     data = to_csv(deposit_rows(deposits, form.keys()), form, for_spreadsheet=True)
     stamp = ctx.services.clock().astimezone(ctx.services.config.bot.tz).strftime("%Y-%m-%d")
-    return Reply(text=f"Export des dépôts de projets ({len(deposits)} au total).",
-                 attachment=Attachment(f"depots-{stamp}.csv", data, "text/csv"))
+    return Reply(
+        text=f"Export des dépôts de projets ({len(deposits)} au total).",
+        attachment=Attachment(f"depots-{stamp}.csv", data, "text/csv"),
+    )
 
 
 async def deposit_command(ctx: CommandContext) -> HandlerResult:
@@ -100,8 +109,10 @@ async def deposit_command(ctx: CommandContext) -> HandlerResult:
     if len(words) == 1:
         return Reply(template="deposits/deposit.md.j2", context={"d": deposit_view(deposit, form, tz)})
     if fold(words[1]) != "statut" or len(words) < 3:
-        raise UserError(f"Pour changer le statut : `!depot {deposit.reference} statut <statut> [commentaire]`, "
-                        f"avec un statut parmi {_statuses_text()}.")
+        raise UserError(
+            f"Pour changer le statut : `!depot {deposit.reference} statut <statut> [commentaire]`, "
+            f"avec un statut parmi {_statuses_text()}."
+        )
     return await _change_status(ctx, deposit.reference, words[2:])
 
 
@@ -114,8 +125,7 @@ async def _change_status(ctx: CommandContext, reference: str, words: list[str]) 
     return await change_status(ctx.services, ctx.message.sender, reference, status, comment)
 
 
-async def change_status(services: Services, facilitator: str, reference: str, status: str,
-                        comment: str = "") -> Reply:
+async def change_status(services: Services, facilitator: str, reference: str, status: str, comment: str = "") -> Reply:
     """A facilitator sets a deposit's status (the chat's `!depot … statut` and the web board): the
     history keeps who and why, and the depositor is told in their direct chat.
 
@@ -136,27 +146,39 @@ async def change_status(services: Services, facilitator: str, reference: str, st
     # Told in the depositor's direct chat: the title goes back to its author alone.
     direct = await private_room(services, depositor)
     # The same change retried (after a lost response) has the same key, and is not posted twice.
-    change = hashlib.sha256(f"{status}\x00{comment}".encode("utf-8")).hexdigest()[:12]
-    note = to_member(Reply(template="deposits/status_changed.md.j2", to=Post(direct), mentions=(depositor,),
-                           context={"reference": reference, "title": title, "status_label": label,
-                                    "comment": comment},
-                           txn_key=f"deposit-status:{reference}:{steps + 1}:{change}"), direct)
+    change = hashlib.sha256(f"{status}\x00{comment}".encode()).hexdigest()[:12]
+    note = to_member(
+        Reply(
+            template="deposits/status_changed.md.j2",
+            to=Post(direct),
+            mentions=(depositor,),
+            context={"reference": reference, "title": title, "status_label": label, "comment": comment},
+            txn_key=f"deposit-status:{reference}:{steps + 1}:{change}",
+        ),
+        direct,
+    )
     delivery = await deliver(services, note)
     if delivery is Delivery.FAILED:
-        raise NotDelivered(f"Le statut du dépôt {reference} n'a pas changé : le message qui en informe son auteur "
-                           "n'a pas pu être envoyé dans sa conversation privée avec le bot (le serveur Matrix l'a "
-                           f"refusé ou n'a pas répondu). {RETRY_ADVICE}")
+        raise NotDelivered(
+            f"Le statut du dépôt {reference} n'a pas changé : le message qui en informe son auteur "
+            "n'a pas pu être envoyé dans sa conversation privée avec le bot (le serveur Matrix l'a "
+            f"refusé ou n'a pas répondu). {RETRY_ADVICE}"
+        )
     now = services.clock()
     with services.db.session() as session:
         deposit = find_deposit(session, reference)
         deposit.status = status
         # A new list, so the JSON column sees the change.
-        deposit.history = [*deposit.history, {"status": status, "at": now.isoformat(),
-                                              "by": facilitator, "comment": comment}]
+        deposit.history = [
+            *deposit.history,
+            {"status": status, "at": now.isoformat(), "by": facilitator, "comment": comment},
+        ]
         session.add(deposit)
     if delivery is Delivery.WAITING:
-        told = ("Son auteur le lira en message privé, dans sa conversation avec le bot, dès que cette personne "
-                "aura accepté l'invitation à la rejoindre.")
+        told = (
+            "Son auteur le lira en message privé, dans sa conversation avec le bot, dès que cette personne "
+            "aura accepté l'invitation à la rejoindre."
+        )
     else:
         told = "Son auteur en est informé en message privé."
     return Reply(text=f"Le dépôt {reference} est maintenant : **{label}**. {told}")
@@ -169,17 +191,25 @@ async def mine_command(ctx: CommandContext) -> HandlerResult:
     with services.db.session() as session:
         deposits = list_deposits(session, depositor=message.sender)
         drafts = drafts_of(session, message.sender)
-    deposit_items = [{
-        "reference": d.reference, "title": d.title,
-        "status_label": STATUS_LABELS.get(d.status, d.status), "created": local_date(d.created_at, tz),
-    } for d in deposits]
+    deposit_items = [
+        {
+            "reference": d.reference,
+            "title": d.title,
+            "status_label": STATUS_LABELS.get(d.status, d.status),
+            "created": local_date(d.created_at, tz),
+        }
+        for d in deposits
+    ]
     draft_items = []
     for draft in drafts:
         answers = json.loads(draft.state).get("answers", {}) if draft.state else {}
-        draft_items.append({
-            "title": answers.get("title") or "",
-            "status_label": DRAFT_STATUS_LABELS.get(draft.status, draft.status),
-            "updated": local_date(draft.updated_at, tz), "answered": len(answers)})
+        draft_items.append(
+            {
+                "title": answers.get("title") or "",
+                "status_label": DRAFT_STATUS_LABELS.get(draft.status, draft.status),
+                "updated": local_date(draft.updated_at, tz),
+                "answered": len(answers),
+            }
+        )
     listing = Reply(template="deposits/mine.md.j2", context={"deposits": deposit_items, "drafts": draft_items})
     return await in_private(ctx, [listing])
-

@@ -3,6 +3,7 @@
 The form ships as default_form.toml and a deployment may replace it (deposits.form_path),
 so every mistake in the file is reported with the file and the dotted key, like the config.
 """
+
 from __future__ import annotations
 
 import re
@@ -14,8 +15,7 @@ from config import ConfigError, TomlReader, read_toml
 
 DEFAULT_FORM_PATH = Path(__file__).resolve().parent / "default_form.toml"
 
-FIELD_TYPES = ("short_text", "long_text", "choice", "choices", "yes_no", "email", "url", "date",
-               "tribe", "matrix_user")
+FIELD_TYPES = ("short_text", "long_text", "choice", "choices", "yes_no", "email", "url", "date", "tribe", "matrix_user")
 # Facts known before the first question, usable in conditions like answers.
 FACTS = ("origin_confidential",)
 # Keys the deposit record reads (see records.py); only "title" is mandatory in a custom form.
@@ -93,7 +93,10 @@ class FormDef:
     def keys(self) -> tuple[str, ...]:
         return tuple(f.key for f in self.fields)
 
-    def with_tribes(self, tribes: list[str] | tuple[str, ...]) -> "FormDef":
+    def __contains__(self, key: object) -> bool:
+        return key in self.keys()
+
+    def with_tribes(self, tribes: list[str] | tuple[str, ...]) -> FormDef:
         """The tribes are rooms, known only at runtime: they become the options of tribe fields.
 
         A tribe field with no tribe configured cannot be answered, so it is dropped.
@@ -159,10 +162,18 @@ def _parse_field(t: TomlReader, earlier: set[str]) -> FieldDef:
     if ftype not in ("choice", "choices") and options:
         raise t.fail("options", f"un champ de type {ftype} n'a pas d'options")
     field = FieldDef(
-        key=key, label=t.get("label", str, required=True), question=t.get("question", str, required=True),
-        type=ftype, required=t.get("required", bool, True), help=t.get("help", str, ""), options=options,
-        min_length=lengths["min_length"], max_length=lengths["max_length"], pattern=pattern,
-        pattern_hint=t.get("pattern_hint", str, ""), condition=_parse_condition(t, earlier),
+        key=key,
+        label=t.get("label", str, required=True),
+        question=t.get("question", str, required=True),
+        type=ftype,
+        required=t.get("required", bool, True),
+        help=t.get("help", str, ""),
+        options=options,
+        min_length=lengths["min_length"],
+        max_length=lengths["max_length"],
+        pattern=pattern,
+        pattern_hint=t.get("pattern_hint", str, ""),
+        condition=_parse_condition(t, earlier),
         question_if_confidential=t.get("question_if_confidential", str, ""),
     )
     t.no_unknown_keys()

@@ -4,6 +4,7 @@ Tribes are rooms, so they can change while the bot runs; the file itself is read
 composition root (and by check-config), so a broken form file stops start-up instead of
 surprising a member at their first !deposer.
 """
+
 from __future__ import annotations
 
 from handlers.context import Services

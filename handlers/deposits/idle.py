@@ -4,6 +4,7 @@ The scheduler calls check_idle_drafts every few minutes; it returns the replies 
 for the member's direct chat, with an idempotency key) and never posts itself. A draft of the
 previous release, still in a room's thread, moves to the direct chat with its reminder.
 """
+
 from __future__ import annotations
 
 import logging
@@ -50,14 +51,24 @@ async def check_idle_drafts(services: Services) -> list[Reply]:
                 # updated_at stays the last activity of the member, which !mes-depots shows.
                 draft.state, draft.status = abandon(state, now).to_json(), "abandoned"
                 services.metrics.form("abandoned")
-                replies.append(Reply(template="deposits/abandoned.md.j2", txn_key=f"deposit-abandoned:{draft.id}",
-                                     context={"title": title, "days": _days(settings.abandon_after_days)}, **where))
+                replies.append(
+                    Reply(
+                        template="deposits/abandoned.md.j2",
+                        txn_key=f"deposit-abandoned:{draft.id}",
+                        context={"title": title, "days": _days(settings.abandon_after_days)},
+                        **where,
+                    )
+                )
             elif draft.reminded_at is None:
                 draft.reminded_at = now
-                replies.append(Reply(
-                    template="deposits/reminder.md.j2",
-                    txn_key=f"deposit-reminder:{draft.id}:{draft.updated_at.isoformat()}",
-                    context={"title": title, "question": _pending_question(form, state)}, **where))
+                replies.append(
+                    Reply(
+                        template="deposits/reminder.md.j2",
+                        txn_key=f"deposit-reminder:{draft.id}:{draft.updated_at.isoformat()}",
+                        context={"title": title, "question": _pending_question(form, state)},
+                        **where,
+                    )
+                )
             else:
                 continue
             session.add(draft)

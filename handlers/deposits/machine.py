@@ -4,6 +4,7 @@ No Matrix, no database, no clock: the caller passes the time in the event and st
 returned state after every step, so a restart resumes exactly where the member was.
 Answers are never removed; a field is only overwritten when the member answers it again.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -13,10 +14,9 @@ from datetime import datetime
 from typing import Any
 
 from handlers.deposits.answers import InvalidAnswer, display_value, parse_answer
-from handlers.text import fold, parse_yes_no
 from handlers.deposits.form import FieldDef, FormDef
 from handlers.replies import Reply
-from handlers.text import quote
+from handlers.text import fold, parse_yes_no, quote
 
 FILLING, RECAP, CONFIRMED, CANCELLED, ABANDONED = "filling", "recap", "confirmed", "cancelled", "abandoned"
 OPEN_STATUSES = (FILLING, RECAP)
@@ -24,12 +24,19 @@ OPEN_STATUSES = (FILLING, RECAP)
 RECAP_TAG = "deposit-recap"
 
 CONTROL_WORDS = {
-    "retour": "back", "precedent": "back", "precedente": "back",
-    "passer": "skip", "suivant": "skip",
-    "annuler": "cancel", "abandonner": "cancel",
+    "retour": "back",
+    "precedent": "back",
+    "precedente": "back",
+    "passer": "skip",
+    "suivant": "skip",
+    "annuler": "cancel",
+    "abandonner": "cancel",
     "aide": "help",
-    "modifier": "modify", "changer": "modify", "corriger": "modify",
-    "valider": "confirm", "confirmer": "confirm",
+    "modifier": "modify",
+    "changer": "modify",
+    "corriger": "modify",
+    "valider": "confirm",
+    "confirmer": "confirm",
 }
 # Typed without the prefix, a lone « retour » or « annuler » is still meant as a control.
 BARE_CONTROLS = ("retour", "passer", "annuler", "aide")
@@ -55,7 +62,7 @@ def parse_event(body: str, at: datetime, prefix: str = "!") -> Event | None:
     """A message in a form thread as an event; None for a command that belongs to someone else."""
     text = body.strip()
     if text.startswith(prefix):
-        word, _, rest = text[len(prefix):].partition(" ")
+        word, _, rest = text[len(prefix) :].partition(" ")
         action = CONTROL_WORDS.get(fold(word))
         return Control(action, at, rest.strip()) if action else None
     if fold(text) in BARE_CONTROLS:
@@ -81,7 +88,7 @@ class FormState:
         return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> "FormState":
+    def from_json(cls, text: str) -> FormState:
         return cls(**json.loads(text))
 
     @property
@@ -149,18 +156,30 @@ def _recap_answer(form: FormDef, state: FormState, text: str) -> tuple[FormState
         state.status = CONFIRMED
         return state, []
     if decision is False:
-        return state, [Reply(text="Pas de souci. Écrivez `!modifier` suivi du nom ou du numéro d'une ligne "
-                                  "du récapitulatif pour la corriger, ou `!annuler` pour abandonner le dépôt.")]
-    return state, [Reply(text="Le récapitulatif attend votre confirmation : répondez « oui » (ou réagissez avec ✅) "
-                              "pour déposer le projet, `!modifier <champ>` pour corriger une réponse, "
-                              "ou `!annuler`.")]
+        return state, [
+            Reply(
+                text="Pas de souci. Écrivez `!modifier` suivi du nom ou du numéro d'une ligne "
+                "du récapitulatif pour la corriger, ou `!annuler` pour abandonner le dépôt."
+            )
+        ]
+    return state, [
+        Reply(
+            text="Le récapitulatif attend votre confirmation : répondez « oui » (ou réagissez avec ✅) "
+            "pour déposer le projet, `!modifier <champ>` pour corriger une réponse, "
+            "ou `!annuler`."
+        )
+    ]
 
 
 def _control(form: FormDef, state: FormState, event: Control) -> tuple[FormState, list[Reply]]:
     if event.action == "cancel":
         state.status, state.current = CANCELLED, None
-        return state, [Reply(text="Dépôt annulé. Vos réponses restent conservées : `!reprendre` reprend ce dépôt "
-                                  "là où vous en étiez, et `!deposer` en commence un nouveau.")]
+        return state, [
+            Reply(
+                text="Dépôt annulé. Vos réponses restent conservées : `!reprendre` reprend ce dépôt "
+                "là où vous en étiez, et `!deposer` en commence un nouveau."
+            )
+        ]
     if event.action == "help":
         return state, [help_reply(form, state)]
     if event.action == "back":
@@ -193,12 +212,22 @@ def _back(form: FormDef, state: FormState) -> tuple[FormState, list[Reply]]:
 def _skip(form: FormDef, state: FormState) -> tuple[FormState, list[Reply]]:
     current = _current_field(form, state)
     if state.status == RECAP or current is None:
-        return state, [Reply(text="Il n'y a plus de question à passer : confirmez le récapitulatif par « oui », "
-                                  "ou corrigez une réponse avec `!modifier <champ>`.")]
+        return state, [
+            Reply(
+                text="Il n'y a plus de question à passer : confirmez le récapitulatif par « oui », "
+                "ou corrigez une réponse avec `!modifier <champ>`."
+            )
+        ]
     # Back at an answered question, !passer keeps its answer: required or not, nothing is lost.
     if current.required and current.key not in state.answers:
-        return state, [question_reply(form, state, error="Cette question est obligatoire : elle ne peut pas être "
-                                                         "passée. Écrivez `!aide` si elle n'est pas claire.")]
+        return state, [
+            question_reply(
+                form,
+                state,
+                error="Cette question est obligatoire : elle ne peut pas être "
+                "passée. Écrivez `!aide` si elle n'est pas claire.",
+            )
+        ]
     # Skipping keeps an earlier answer, if any: nothing typed is ever dropped silently.
     if current.key not in state.answers and current.key not in state.skipped:
         state.skipped.append(current.key)
@@ -207,7 +236,7 @@ def _skip(form: FormDef, state: FormState) -> tuple[FormState, list[Reply]]:
 
 
 def _modify(form: FormDef, state: FormState, argument: str) -> tuple[FormState, list[Reply]]:
-    fields = [f for f in applicable(form, state)]
+    fields = list(applicable(form, state))
     target = find_field(fields, argument)
     if target is None:
         names = ", ".join(f"{i}. {f.label}" for i, f in enumerate(fields, 1))
@@ -263,6 +292,7 @@ def _advance(form: FormDef, state: FormState) -> tuple[FormState, list[Reply]]:
 
 # Replies as data. Templates live in handlers/templates/deposits/.
 
+
 def remaining(form: FormDef, state: FormState, current: FieldDef) -> tuple[int, int]:
     """How many questions are still to come after `current`: (at least, at most). A total that grew
     with an answer (« 3/9 » then « 4/11 ») reads like a jump; a range that narrows does not."""
@@ -299,8 +329,10 @@ def question_reply(form: FormDef, state: FormState, *, error: str = "", intro: s
     f = _current_field(form, state)
     if f is None:
         return recap_reply(form, state)
-    return Reply(template="deposits/question.md.j2",
-                 context={**_question_context(form, state, f), "error": error, "intro": intro})
+    return Reply(
+        template="deposits/question.md.j2",
+        context={**_question_context(form, state, f), "error": error, "intro": intro},
+    )
 
 
 def help_reply(form: FormDef, state: FormState) -> Reply:
@@ -312,14 +344,21 @@ def help_reply(form: FormDef, state: FormState) -> Reply:
 
 
 def recap_rows(form: FormDef, state: FormState) -> list[dict[str, Any]]:
-    return [{"number": i, "key": f.key, "label": f.label,
-             "value": display_value(f, state.answers.get(f.key)) if f.key in state.answers else "—"}
-            for i, f in enumerate(applicable(form, state), 1)]
+    return [
+        {
+            "number": i,
+            "key": f.key,
+            "label": f.label,
+            "value": display_value(f, state.answers.get(f.key)) if f.key in state.answers else "—",
+        }
+        for i, f in enumerate(applicable(form, state), 1)
+    ]
 
 
 def recap_reply(form: FormDef, state: FormState) -> Reply:
-    return Reply(template="deposits/recap.md.j2", context={"title": form.title, "rows": recap_rows(form, state)},
-                 tag=RECAP_TAG)
+    return Reply(
+        template="deposits/recap.md.j2", context={"title": form.title, "rows": recap_rows(form, state)}, tag=RECAP_TAG
+    )
 
 
 def abandon(state: FormState, at: datetime) -> FormState:

@@ -4,6 +4,7 @@ Confidential origin (peer group, direct chat) decides everything here: such a de
 for the facilitators, is never announced in a tribe room, and its content reaches the
 facilitators only when its author said yes to the explicit question of the form.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -14,10 +15,10 @@ from sqlmodel import Session
 
 from handlers.context import Services
 from handlers.deposits.answers import display_value, format_date_fr
-from handlers.text import fold
 from handlers.deposits.form import FormDef
 from handlers.deposits.machine import FormState, applicable
 from handlers.replies import Post, Reply
+from handlers.text import fold
 from storage.deposits import Deposit, DepositDraft, find_deposit, format_reference, next_sequence
 from storage.rooms import facilitators_room_id, rooms_of_kind
 
@@ -25,8 +26,9 @@ STATUS_LABELS = {"nouveau": "nouveau", "en-etude": "en étude", "accompagne": "a
 VISIBILITY_LABELS = {"community": "toute la communauté", "facilitators": "équipe d'animation seulement"}
 
 
-def create_deposit(session: Session, form: FormDef, draft: DepositDraft, state: FormState,
-                   now: datetime, tz: ZoneInfo) -> Deposit:
+def create_deposit(
+    session: Session, form: FormDef, draft: DepositDraft, state: FormState, now: datetime, tz: ZoneInfo
+) -> Deposit:
     """Turn a confirmed draft into a numbered deposit; confirming twice (« oui » then ✅) makes one."""
     if draft.deposit_reference:
         existing = find_deposit(session, draft.deposit_reference)
@@ -39,12 +41,19 @@ def create_deposit(session: Session, form: FormDef, draft: DepositDraft, state: 
     sequence = next_sequence(session, year)
     carrier = (answers.get("carrier_name") or "") if answers.get("carrier") == "other" else draft.user_id
     deposit = Deposit(
-        reference=format_reference(year, sequence), year=year, sequence=sequence, draft_id=draft.id,
-        title=str(answers.get("title", "")), tribe=answers.get("tribe") if "tribe" in asked else None,
-        carrier=carrier or draft.user_id, depositor=draft.user_id, status="nouveau",
+        reference=format_reference(year, sequence),
+        year=year,
+        sequence=sequence,
+        draft_id=draft.id,
+        title=str(answers.get("title", "")),
+        tribe=answers.get("tribe") if "tribe" in asked else None,
+        carrier=carrier or draft.user_id,
+        depositor=draft.user_id,
+        status="nouveau",
         # A confidential-origin deposit is for the facilitators whatever else was said.
         visibility="facilitators" if confidential else answers.get("visibility", "facilitators"),
-        origin_room_id=draft.origin_room_id or draft.room_id, origin_thread_root=draft.thread_root,
+        origin_room_id=draft.origin_room_id or draft.room_id,
+        origin_thread_root=draft.thread_root,
         origin_confidential=confidential,
         content_shared=(not confidential) or answers.get("share_content") is True,
         created_at=now,
@@ -94,8 +103,10 @@ def disclosed(deposit: Deposit) -> dict[str, Any]:
         "content_shared": shared,
         "created_at": deposit.created_at,
         "answers": {k: (v if shared else None) for k, v in deposit.answers.items()},
-        "history": [entry if shared or entry.get("by") != deposit.depositor else {**entry, "by": None}
-                    for entry in deposit.history],
+        "history": [
+            entry if shared or entry.get("by") != deposit.depositor else {**entry, "by": None}
+            for entry in deposit.history
+        ],
     }
 
 
@@ -114,9 +125,15 @@ def deposit_view(deposit: Deposit, form: FormDef, tz: ZoneInfo) -> dict[str, Any
         "origin_confidential": seen["origin_confidential"],
         "content_shared": seen["content_shared"],
         "rows": answer_rows(form, seen["answers"]),
-        "history": [{"date": format_date_fr(datetime.fromisoformat(h["at"]).astimezone(tz).date()),
-                     "status_label": STATUS_LABELS.get(h["status"], h["status"]), "by": h.get("by") or "",
-                     "comment": h.get("comment", "")} for h in seen["history"]],
+        "history": [
+            {
+                "date": format_date_fr(datetime.fromisoformat(h["at"]).astimezone(tz).date()),
+                "status_label": STATUS_LABELS.get(h["status"], h["status"]),
+                "by": h.get("by") or "",
+                "comment": h.get("comment", ""),
+            }
+            for h in seen["history"]
+        ],
     }
 
 
@@ -124,20 +141,32 @@ def tribe_room(services: Services, tribe: str) -> str | None:
     """The room of this tribe, names compared folded: the form may spell it as the config does
     (« Énergie ») and the room as a facilitator's !salon did (« energie »)."""
     with services.db.session() as session:
-        return next((room.room_id for room in rooms_of_kind(session, "tribe") if fold(room.name) == fold(tribe)),
-                    None)
+        return next((room.room_id for room in rooms_of_kind(session, "tribe") if fold(room.name) == fold(tribe)), None)
 
 
 def confirmation_replies(services: Services, form: FormDef, deposit: Deposit) -> list[Reply]:
     """The thank-you to the depositor, the facilitators' notice and, maybe, the tribe's announcement."""
     replies: list[Reply] = []
     announce_in = None
-    if (services.config.deposits.announce_in_tribe and deposit.visibility == "community"
-            and not deposit.origin_confidential and deposit.tribe):
+    if (
+        services.config.deposits.announce_in_tribe
+        and deposit.visibility == "community"
+        and not deposit.origin_confidential
+        and deposit.tribe
+    ):
         announce_in = tribe_room(services, deposit.tribe)
-    replies.append(Reply(template="deposits/confirmed.md.j2", context={
-        "title": deposit.title, "reference": deposit.reference, "visibility": deposit.visibility,
-        "content_shared": deposit.content_shared, "announced": announce_in is not None}))
+    replies.append(
+        Reply(
+            template="deposits/confirmed.md.j2",
+            context={
+                "title": deposit.title,
+                "reference": deposit.reference,
+                "visibility": deposit.visibility,
+                "content_shared": deposit.content_shared,
+                "announced": announce_in is not None,
+            },
+        )
+    )
 
     notice = facilitators_notice(services, form, deposit)
     if notice:
@@ -146,20 +175,28 @@ def confirmation_replies(services: Services, form: FormDef, deposit: Deposit) ->
     if announce_in:
         fields = {f.key: f for f in form.fields}
         needs = deposit.answers.get("needs")
-        replies.append(Reply(
-            template="deposits/tribe_announce.md.j2", to=Post(announce_in),
-            context={"title": deposit.title, "reference": deposit.reference,
-                     "territory": deposit.answers.get("territory") or "",
-                     "needs": display_value(fields["needs"], needs) if needs and "needs" in fields else ""},
-            # The form was filled in the author's direct chat; « toute la communauté » to the
-            # visibility question, confirmed at the recap, is their explicit yes to this announcement.
-            author_consented=True,
-            txn_key=f"deposit-announce:{deposit.reference}"))
+        replies.append(
+            Reply(
+                template="deposits/tribe_announce.md.j2",
+                to=Post(announce_in),
+                context={
+                    "title": deposit.title,
+                    "reference": deposit.reference,
+                    "territory": deposit.answers.get("territory") or "",
+                    "needs": display_value(fields["needs"], needs) if needs and "needs" in fields else "",
+                },
+                # The form was filled in the author's direct chat; « toute la communauté » to the
+                # visibility question, confirmed at the recap, is their explicit yes to this announcement.
+                author_consented=True,
+                txn_key=f"deposit-announce:{deposit.reference}",
+            )
+        )
     return replies
 
 
-def facilitators_notice(services: Services, form: FormDef, deposit: Deposit, *,
-                        shared_later: bool = False) -> Reply | None:
+def facilitators_notice(
+    services: Services, form: FormDef, deposit: Deposit, *, shared_later: bool = False
+) -> Reply | None:
     """The notice of a deposit in the facilitators' room (None when no such room is known).
     `shared_later`: its author, who first kept the content to themselves, now shares it."""
     with services.db.session() as session:
@@ -167,7 +204,8 @@ def facilitators_notice(services: Services, form: FormDef, deposit: Deposit, *,
     if not facilitators_room:
         return None
     return Reply(
-        template="deposits/facilitators_notice.md.j2", to=Post(facilitators_room),
+        template="deposits/facilitators_notice.md.j2",
+        to=Post(facilitators_room),
         context={**deposit_view(deposit, form, services.config.bot.tz), "shared_later": shared_later},
         # The form is filled in the author's direct chat. Its purpose is to reach the facilitators:
         # confirming the recap is the author's consent; from a confidential room it also takes the
@@ -175,4 +213,5 @@ def facilitators_notice(services: Services, form: FormDef, deposit: Deposit, *,
         author_consented=deposit.content_shared,
         # Without consent the notice holds the reference alone: nothing said in the room.
         contains_room_content=deposit.content_shared,
-        txn_key=f"deposit-{'shared' if shared_later else 'notice'}:{deposit.reference}")
+        txn_key=f"deposit-{'shared' if shared_later else 'notice'}:{deposit.reference}",
+    )

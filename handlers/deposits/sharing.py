@@ -1,6 +1,7 @@
 """!partager: the author of a deposit made in a confidential room, who first kept its content to
 themselves, lets the facilitators read it after all. Only the author can; the confirmation goes
 to their direct chat, and the room where they typed it only hears that it did."""
+
 from __future__ import annotations
 
 from handlers.context import CommandContext
@@ -16,8 +17,10 @@ from storage.deposits import find_deposit
 async def share_command(ctx: CommandContext) -> HandlerResult:
     words = ctx.args.split()
     if len(words) != 1:
-        raise UserError("Indiquez la référence du dépôt à partager, par exemple `!partager DEP-2027-0001`. "
-                        "`!mes-depots` liste vos dépôts.")
+        raise UserError(
+            "Indiquez la référence du dépôt à partager, par exemple `!partager DEP-2027-0001`. "
+            "`!mes-depots` liste vos dépôts."
+        )
     sender = ctx.message.sender
     with ctx.services.db.session() as session:
         deposit = find_deposit(session, words[0])
@@ -25,8 +28,15 @@ async def share_command(ctx: CommandContext) -> HandlerResult:
         if deposit is None or deposit.depositor != sender:
             raise UserError(f"Vous n'avez pas de dépôt « {quote(words[0])} ». `!mes-depots` liste vos dépôts.")
         if deposit.content_shared:
-            return await in_private(ctx, [Reply(text=f"L'équipe d'animation peut déjà lire le contenu du dépôt "
-                                                     f"{deposit.reference} : il n'y a rien de plus à faire.")])
+            return await in_private(
+                ctx,
+                [
+                    Reply(
+                        text=f"L'équipe d'animation peut déjà lire le contenu du dépôt "
+                        f"{deposit.reference} : il n'y a rien de plus à faire."
+                    )
+                ],
+            )
         deposit.content_shared = True
         if "share_content" in deposit.answers:
             # The form's « non » is the author's word no more; a new dict, so the JSON column sees it.
@@ -34,8 +44,13 @@ async def share_command(ctx: CommandContext) -> HandlerResult:
         session.add(deposit)
     form = form_for(ctx.services)
     notice = facilitators_notice(ctx.services, form, deposit, shared_later=True)
-    told = "son contenu est transmis à l'équipe d'animation" if notice else \
-        "l'équipe d'animation pourra lire son contenu (son salon n'est pas encore configuré)"
-    confirmation = Reply(text=f"C'est noté pour le dépôt {deposit.reference} : {told}. Il reste réservé à "
-                              "l'équipe d'animation et ne sera annoncé nulle part.")
+    told = (
+        "son contenu est transmis à l'équipe d'animation"
+        if notice
+        else "l'équipe d'animation pourra lire son contenu (son salon n'est pas encore configuré)"
+    )
+    confirmation = Reply(
+        text=f"C'est noté pour le dépôt {deposit.reference} : {told}. Il reste réservé à "
+        "l'équipe d'animation et ne sera annoncé nulle part."
+    )
     return [*await in_private(ctx, [confirmation]), *([notice] if notice else [])]

@@ -5,6 +5,7 @@ question); offers.py takes the asker's yes or no to that offer and forwards; que
 facilitators' side (!questions, !repondre: the answer goes where the question was asked, or with
 --prive to the asker's direct chat, and with --faq into the FAQ); votes.py counts the 👍/👎 on answers.
 """
+
 from __future__ import annotations
 
 from handlers.agenda import ReminderService
@@ -32,17 +33,31 @@ def register(registry: CommandRegistry, agenda: ReminderService | None = None) -
         return await answer_question(ctx, ctx.message.body, agenda, follow_up=True)
 
     registry.fallback = addressed
-    registry.command("question", aliases=("q", "demander"), usage="question <votre question>",
-                     help="Cherche la réponse dans le référentiel et cite la section d'où elle vient.",
-                     section="Référentiel")(ask)
-    registry.command("questions", usage="questions", facilitators_only=True, room_kinds=("facilitators",),
-                     help="Liste les questions transmises qui attendent une réponse.",
-                     section="Animation")(queue_command)
-    registry.command("repondre", aliases=("répondre",), usage="repondre <n°> [--prive] [--faq] <réponse>",
-                     facilitators_only=True, room_kinds=("facilitators",), section="Animation",
-                     help="Répond à une question transmise. La réponse est publiée là où la question a été posée : "
-                          "dans son salon, en réponse à la question, et tous les membres du salon la lisent ; ou en "
-                          "privé si elle a été posée en privé. Avec `--prive`, elle part dans la conversation privée "
-                          "de la personne avec le bot, que personne d'autre ne lit. Avec `--faq`, elle entre aussi "
-                          "dans la FAQ pour tout le monde."
-                     )(answer_command)
+    registry.command(
+        "question",
+        aliases=("q", "demander"),
+        usage="question <votre question>",
+        help="Cherche la réponse dans le référentiel et cite la section d'où elle vient.",
+        section="Référentiel",
+    )(ask)
+    registry.command(
+        "questions",
+        usage="questions",
+        facilitators_only=True,
+        room_kinds=("facilitators",),
+        help="Liste les questions transmises qui attendent une réponse.",
+        section="Animation",
+    )(queue_command)
+    registry.command(
+        "repondre",
+        aliases=("répondre",),
+        usage="repondre <n°> [--prive] [--faq] <réponse>",
+        facilitators_only=True,
+        room_kinds=("facilitators",),
+        section="Animation",
+        help="Répond à une question transmise. La réponse est publiée là où la question a été posée : "
+        "dans son salon, en réponse à la question, et tous les membres du salon la lisent ; ou en "
+        "privé si elle a été posée en privé. Avec `--prive`, elle part dans la conversation privée "
+        "de la personne avec le bot, que personne d'autre ne lit. Avec `--faq`, elle entre aussi "
+        "dans la FAQ pour tout le monde.",
+    )(answer_command)

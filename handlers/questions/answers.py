@@ -1,4 +1,5 @@
 """The référentiel's answer to a question, cited; or an honest « je ne sais pas », offering to forward it."""
+
 from __future__ import annotations
 
 import re
@@ -28,13 +29,48 @@ PERMANENCE_WORDS = {"permanence", "permanences", "perm", "perma"}
 # section, and « bonjour » got an offer to forward it to the facilitators.
 MANNERS = {
     "greeting": {"bonjour", "bonsoir", "salut", "coucou", "hello", "hey", "hi", "yo", "re", "bjr", "slt"},
-    "thanks": {"merci", "mercii", "thanks", "thx", "super", "top", "genial", "parfait", "cool", "nickel",
-               "excellent", "bravo", "ok", "d'accord"},
+    "thanks": {
+        "merci",
+        "mercii",
+        "thanks",
+        "thx",
+        "super",
+        "top",
+        "genial",
+        "parfait",
+        "cool",
+        "nickel",
+        "excellent",
+        "bravo",
+        "ok",
+        "d'accord",
+    },
     "goodbye": {"revoir", "bientot", "ciao", "tchao", "a+", "journee", "soiree", "nuit", "week-end", "weekend"},
 }
 # Words that go with them (« merci beaucoup », « bonne journée », « salut à tous ») and ask nothing.
-COURTESY_FILLERS = {"a", "au", "tous", "toutes", "tout", "le", "monde", "vous", "toi", "beaucoup", "bcp", "mille",
-                    "fois", "plus", "bien", "bonne", "bon", "et", "encore", "tres", "de"}
+COURTESY_FILLERS = {
+    "a",
+    "au",
+    "tous",
+    "toutes",
+    "tout",
+    "le",
+    "monde",
+    "vous",
+    "toi",
+    "beaucoup",
+    "bcp",
+    "mille",
+    "fois",
+    "plus",
+    "bien",
+    "bonne",
+    "bon",
+    "et",
+    "encore",
+    "tres",
+    "de",
+}
 
 
 def small_talk(text: str) -> str | None:
@@ -57,8 +93,7 @@ def trim(text: str, limit: int = PASSAGE_CHARS) -> str:
         return text
     cut = text[:limit]
     sentence_end = max(cut.rfind(". "), cut.rfind("? "), cut.rfind("! "))
-    cut = cut[:sentence_end + 1] if sentence_end > limit // 2 else cut[:cut.rfind(" ")] + " …"
-    return cut
+    return cut[: sentence_end + 1] if sentence_end > limit // 2 else cut[: cut.rfind(" ")] + " …"
 
 
 def mentions_permanence(question: str) -> bool:
@@ -85,21 +120,25 @@ def earlier_question(services: Services, message: Message) -> str | None:
     if not (message.in_reply_to or message.thread_root):
         return None
     with services.db.session() as session:
-        earlier = answer_followed_up(session, message.room_id, reply_to=message.in_reply_to,
-                                     thread_root=message.thread_root)
+        earlier = answer_followed_up(
+            session, message.room_id, reply_to=message.in_reply_to, thread_root=message.thread_root
+        )
         return earlier.question if earlier is not None else None
 
 
-async def answer_question(ctx: CommandContext, question: str, agenda: ReminderService | None, *,
-                          follow_up: bool = False) -> list[Reply]:
+async def answer_question(
+    ctx: CommandContext, question: str, agenda: ReminderService | None, *, follow_up: bool = False
+) -> list[Reply]:
     """The référentiel's answer, with the permanence's date from `agenda` (None: no agenda). A
     `follow_up` (« et elle dure combien de temps ? ») is read with the question it follows."""
     services, message = ctx.services, ctx.message
     prefix = services.config.bot.command_prefix
     question = question.strip()
     if not question:
-        raise UserError(f"Posez votre question après la commande, par exemple : `{prefix}question comment "
-                        "fonctionne la permanence ?`")
+        raise UserError(
+            f"Posez votre question après la commande, par exemple : `{prefix}question comment "
+            "fonctionne la permanence ?`"
+        )
     manners = small_talk(question)
     if manners:
         return [Reply(template="questions/small_talk.md.j2", context={"kind": manners})]
@@ -117,8 +156,13 @@ async def answer_question(ctx: CommandContext, question: str, agenda: ReminderSe
     # The permanence's date and link, from the agenda, when the question is about it or is sent there.
     wants_permanence = mentions_permanence(question) or sent_to_permanence
     upcoming = await next_permanence(agenda, services.clock()) if wants_permanence and agenda else None
-    record = AnswerRecord(room_id=room.room_id, asker=message.sender, answered=response.answered,
-                          question=None if room.confidential else question, confidential=room.confidential)
+    record = AnswerRecord(
+        room_id=room.room_id,
+        asker=message.sender,
+        answered=response.answered,
+        question=None if room.confidential else question,
+        confidential=room.confidential,
+    )
     if response.answered and response.results:
         best = response.results[0]
         record.heading, record.source = best.heading, best.source
@@ -133,22 +177,46 @@ async def answer_question(ctx: CommandContext, question: str, agenda: ReminderSe
             session.add(record)
             session.flush()
             answer_id = record.id
-        return [Reply(template="questions/answer.md.j2",
-                      context={"passage": trim(best.text), "citation": citation(best), "see_also": see_also[:2],
-                               "follow_up": True, "in_thread": message.thread_root is not None,
-                               "permanence": upcoming},
-                      tag=f"{ANSWER_TAG}:{answer_id}")]
+        return [
+            Reply(
+                template="questions/answer.md.j2",
+                context={
+                    "passage": trim(best.text),
+                    "citation": citation(best),
+                    "see_also": see_also[:2],
+                    "follow_up": True,
+                    "in_thread": message.thread_root is not None,
+                    "permanence": upcoming,
+                },
+                tag=f"{ANSWER_TAG}:{answer_id}",
+            )
+        ]
     can_forward = may_forward_from(services, room)
     offer_id = None
     with services.db.session() as session:
         session.add(record)
         if can_forward:
-            offer = ForwardOffer(room_id=room.room_id, asker=message.sender, question=question,
-                                 event_id=message.event_id, thread_root=message.thread_root)
+            offer = ForwardOffer(
+                room_id=room.room_id,
+                asker=message.sender,
+                question=question,
+                event_id=message.event_id,
+                thread_root=message.thread_root,
+            )
             session.add(offer)
             session.flush()
             offer_id = offer.id
     # The offer message's tag ties a reply or a ✅ to this question, and to no other.
-    return [Reply(template="questions/abstain.md.j2", tag=offer_tag(offer_id) if offer_id else None,
-                  context={"can_forward": can_forward, "confidential": sent_to_permanence, "prefix": prefix,
-                           "permanence": upcoming, "in_direct": room.is_direct})]
+    return [
+        Reply(
+            template="questions/abstain.md.j2",
+            tag=offer_tag(offer_id) if offer_id else None,
+            context={
+                "can_forward": can_forward,
+                "confidential": sent_to_permanence,
+                "prefix": prefix,
+                "permanence": upcoming,
+                "in_direct": room.is_direct,
+            },
+        )
+    ]

@@ -3,6 +3,7 @@
 The chat and the board add entries by answering a forwarded question (`!repondre <n°> --faq`,
 handlers/questions/queue.py: only once the answer is delivered); the web board edits and removes them.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -4,6 +4,7 @@ Only the asker's unambiguous yes to this very offer forwards it: « oui » in re
 message (or in its thread), or a ✅ on it, within OFFER_LIFETIME. Any other « oui » is conversation.
 Never from a peer-group room: its questions stay there.
 """
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -19,8 +20,10 @@ from storage.rooms import facilitators_room_id, room_privacy
 OFFER_LIFETIME = timedelta(minutes=30)
 OFFER_TAG = "forward-offer"
 ACCEPT_REACTIONS = ("✅", "✔️", "✔", "☑️")
-OFFER_HOW = ("Pour que je transmette votre question, répondez « oui » à mon message qui le propose (« Répondre »), "
-             "ou réagissez-y avec ✅.")
+OFFER_HOW = (
+    "Pour que je transmette votre question, répondez « oui » à mon message qui le propose (« Répondre »), "
+    "ou réagissez-y avec ✅."
+)
 
 
 def offer_tag(offer_id: int) -> str:
@@ -72,8 +75,10 @@ async def on_offer_reaction(reaction: Reaction, services: Services) -> list[Repl
     offer_id = int(reaction.target_tag.split(":", 1)[1])
     replies = _decide(services, offer_id, reaction.sender, reaction.room.name, accept=True)
     # The acknowledgement answers the offer message itself.
-    return [r if isinstance(r.to, Post) else replace(r, to=Post(reaction.room.room_id, reply_to=reaction.target_event_id))
-            for r in replies or []]
+    return [
+        r if isinstance(r.to, Post) else replace(r, to=Post(reaction.room.room_id, reply_to=reaction.target_event_id))
+        for r in replies or []
+    ]
 
 
 def _open_offer_of(services: Services, room_id: str, asker: str) -> bool:
@@ -91,16 +96,23 @@ def _decide(services: Services, offer_id: int, sender: str, room_name: str, *, a
         if now - offer.created_at > OFFER_LIFETIME:
             offer.state = "expired"
             session.add(offer)
-            return [Reply(text="Cette proposition a expiré : reposez votre question si vous voulez que je la "
-                               "transmette.")]
+            return [
+                Reply(text="Cette proposition a expiré : reposez votre question si vous voulez que je la transmette.")
+            ]
         if not accept:
             offer.state = "declined"
             session.add(offer)
             return [Reply(text="D'accord, je ne la transmets pas.")]
         offer.state = "accepted"
         session.add(offer)
-        forwarded = ForwardedQuestion(room_id=offer.room_id, room_name=room_name, asker=offer.asker,
-                                      question=offer.question, event_id=offer.event_id, thread_root=offer.thread_root)
+        forwarded = ForwardedQuestion(
+            room_id=offer.room_id,
+            room_name=room_name,
+            asker=offer.asker,
+            question=offer.question,
+            event_id=offer.event_id,
+            thread_root=offer.thread_root,
+        )
         session.add(forwarded)
         session.flush()
         number = forwarded.id
@@ -109,14 +121,28 @@ def _decide(services: Services, offer_id: int, sender: str, room_name: str, *, a
     services.metrics.answer("forwarded")
     facilitators = _facilitators_room(services)
     prefix = services.config.bot.command_prefix
-    told = ("C'est transmis à l'équipe d'animation : sa réponse arrivera ici, dans notre conversation privée."
-            if private else
-            "C'est transmis à l'équipe d'animation : sa réponse arrivera ici, en réponse à votre question, et les "
-            "membres du salon la liront aussi ; à moins qu'elle ne choisisse de vous répondre en privé, dans votre "
-            "conversation avec moi.")
-    return [Reply(text=told),
-            # The asker's explicit yes to this very offer is the consent needed to carry it out of the room.
-            Reply(template="questions/forwarded.md.j2", to=Post(facilitators), author_consented=True,
-                  origin_room_id=offer.room_id,
-                  context={"number": number, "asker": offer.asker, "room_name": room_name,
-                           "question": offer.question, "prefix": prefix, "private": private})]
+    told = (
+        "C'est transmis à l'équipe d'animation : sa réponse arrivera ici, dans notre conversation privée."
+        if private
+        else "C'est transmis à l'équipe d'animation : sa réponse arrivera ici, en réponse à votre question, et les "
+        "membres du salon la liront aussi ; à moins qu'elle ne choisisse de vous répondre en privé, dans votre "
+        "conversation avec moi."
+    )
+    return [
+        Reply(text=told),
+        # The asker's explicit yes to this very offer is the consent needed to carry it out of the room.
+        Reply(
+            template="questions/forwarded.md.j2",
+            to=Post(facilitators),
+            author_consented=True,
+            origin_room_id=offer.room_id,
+            context={
+                "number": number,
+                "asker": offer.asker,
+                "room_name": room_name,
+                "question": offer.question,
+                "prefix": prefix,
+                "private": private,
+            },
+        ),
+    ]

@@ -10,6 +10,7 @@ says which of these it is: AnswerPlace is the one wording of it.
 Nothing is recorded before the answer is delivered: the question stays in the queue and the FAQ
 unchanged when the homeserver refuses the message, so what the facilitator reads is what happened.
 """
+
 from __future__ import annotations
 
 import logging
@@ -65,8 +66,10 @@ class AnswerPlace:
         if self.origin == "direct":
             return f"en privé, dans la conversation privée de {self.asker} avec le bot, où la question a été posée"
         if self.origin == "confidential":
-            return (f"en privé, dans la conversation privée de {self.asker} avec le bot (la question vient d'un "
-                    "espace confidentiel)")
+            return (
+                f"en privé, dans la conversation privée de {self.asker} avec le bot (la question vient d'un "
+                "espace confidentiel)"
+            )
         return f"en privé, dans la conversation privée de {self.asker} avec le bot"
 
     def readers(self) -> str:
@@ -80,8 +83,13 @@ def answer_place(services: Services, question: ForwardedQuestion, *, private: bo
     with services.db.session() as session:
         origin = room_privacy(session, question.room_id)
     # A question asked privately is answered privately: posting it in a room would tell what was asked there.
-    return AnswerPlace(origin=origin, private=private or origin != "shared", room_name=question.room_name,
-                       in_thread=question.thread_root is not None, asker=question.asker)
+    return AnswerPlace(
+        origin=origin,
+        private=private or origin != "shared",
+        room_name=question.room_name,
+        in_thread=question.thread_root is not None,
+        asker=question.asker,
+    )
 
 
 async def queue_command(ctx: CommandContext) -> Reply:
@@ -92,17 +100,29 @@ async def queue_command(ctx: CommandContext) -> Reply:
     items = []
     for q in waiting:
         place = answer_place(services, q)
-        items.append({"id": q.id, "asker": q.asker, "room_name": q.room_name, "question": q.question,
-                      "date": format_datetime_fr(q.created_at, tz), "origin": place.origin, "where": place.label()})
-    return Reply(template="questions/queue.md.j2",
-                 context={"questions": items, "prefix": services.config.bot.command_prefix})
+        items.append(
+            {
+                "id": q.id,
+                "asker": q.asker,
+                "room_name": q.room_name,
+                "question": q.question,
+                "date": format_datetime_fr(q.created_at, tz),
+                "origin": place.origin,
+                "where": place.label(),
+            }
+        )
+    return Reply(
+        template="questions/queue.md.j2", context={"questions": items, "prefix": services.config.bot.command_prefix}
+    )
 
 
-USAGE = ("Utilisation : `!repondre <n°> [--prive] [--faq] <votre réponse>`, par exemple `!repondre 3 La permanence "
-         "a lieu le premier mardi du mois.` (`!questions` donne les numéros). La réponse est publiée là où la "
-         "question a été posée : dans son salon, que tous ses membres lisent, ou en privé si elle a été posée en "
-         "privé. `--prive` l'envoie plutôt dans la conversation privée de la personne avec le bot ; `--faq` la met "
-         "aussi dans la FAQ.")
+USAGE = (
+    "Utilisation : `!repondre <n°> [--prive] [--faq] <votre réponse>`, par exemple `!repondre 3 La permanence "
+    "a lieu le premier mardi du mois.` (`!questions` donne les numéros). La réponse est publiée là où la "
+    "question a été posée : dans son salon, que tous ses membres lisent, ou en privé si elle a été posée en "
+    "privé. `--prive` l'envoie plutôt dans la conversation privée de la personne avec le bot ; `--faq` la met "
+    "aussi dans la FAQ."
+)
 
 
 async def answer_command(ctx: CommandContext) -> Reply:
@@ -117,15 +137,17 @@ async def answer_command(ctx: CommandContext) -> Reply:
         if flag not in (FAQ_FLAG, PRIVATE_FLAG):
             raise UserError(f"Je ne connais pas l'option « {quote(option.group(1))} ». {USAGE}")
         flags.add(flag)
-        rest = rest[option.end():]
+        rest = rest[option.end() :]
     if fold_accents(rest.strip()) in (FAQ_FLAG, PRIVATE_FLAG):
         raise UserError(f"La réponse est vide. {USAGE}")
-    return await answer_question(ctx.services, ctx.message.sender, number, rest,
-                                 to_faq=FAQ_FLAG in flags, private=PRIVATE_FLAG in flags)
+    return await answer_question(
+        ctx.services, ctx.message.sender, number, rest, to_faq=FAQ_FLAG in flags, private=PRIVATE_FLAG in flags
+    )
 
 
-async def answer_question(services: Services, facilitator: str, number: int, text: str, *,
-                          to_faq: bool = False, private: bool = False) -> Reply:
+async def answer_question(
+    services: Services, facilitator: str, number: int, text: str, *, to_faq: bool = False, private: bool = False
+) -> Reply:
     """A facilitator answers forwarded question n° `number` (the chat's `!repondre` and the web board).
 
     The answer is posted here, through Services.post, and only once it is delivered (or kept by the
@@ -138,14 +160,18 @@ async def answer_question(services: Services, facilitator: str, number: int, tex
         raise UserError("La réponse est vide.")
     check_length(services, text, "La réponse est trop longue")
     if to_faq and services.search is None:
-        raise UserError("La recherche dans le référentiel est désactivée : la réponse ne peut pas entrer dans la "
-                        "FAQ. Répondez sans l'ajouter à la FAQ ; rien n'a été envoyé.")
+        raise UserError(
+            "La recherche dans le référentiel est désactivée : la réponse ne peut pas entrer dans la "
+            "FAQ. Répondez sans l'ajouter à la FAQ ; rien n'a été envoyé."
+        )
     question = _waiting(services, number)
     place = answer_place(services, question, private=private)
     if to_faq and place.origin != "shared":
         # The FAQ is cited to everyone, everywhere: a question asked in private is not its to give.
-        raise UserError(f"La question n°{number} a été posée en privé : ses mots ne peuvent pas entrer dans la FAQ, "
-                        "que tout le monde lit. Répondez sans `--faq` ; rien n'a été envoyé.")
+        raise UserError(
+            f"La question n°{number} a été posée en privé : ses mots ne peuvent pas entrer dans la FAQ, "
+            "que tout le monde lit. Répondez sans `--faq` ; rien n'a été envoyé."
+        )
     if place.private:
         direct = await private_room(services, question.asker)
         # In the direct chat where it was asked, the answer replies to the question itself.
@@ -153,18 +179,24 @@ async def answer_question(services: Services, facilitator: str, number: int, tex
         to = Post(direct, reply_to=reply_to)
     else:
         to = Post(question.room_id, thread_root=question.thread_root, reply_to=question.event_id)
-    answer = Reply(template="questions/facilitator_answer.md.j2", to=to, mentions=(question.asker,),
-                   context={"question": question.question, "answer": text},
-                   # One key per question: a retry after a lost response is not posted twice.
-                   txn_key=f"faq-answer-{number}")
+    answer = Reply(
+        template="questions/facilitator_answer.md.j2",
+        to=to,
+        mentions=(question.asker,),
+        context={"question": question.question, "answer": text},
+        # One key per question: a retry after a lost response is not posted twice.
+        txn_key=f"faq-answer-{number}",
+    )
     if place.private:
         answer = to_member(answer, to.room_id)
     delivery = await deliver(services, answer)
     if delivery is Delivery.FAILED:
-        raise NotDelivered(f"La réponse à la question n°{number} n'a pas pu être envoyée "
-                           f"({escape_markdown(place.where())}) : le "
-                           "serveur Matrix l'a refusée ou n'a pas répondu. Rien n'a changé : la question attend "
-                           f"toujours sa réponse{' et la FAQ est inchangée' if to_faq else ''}. {RETRY_ADVICE}")
+        raise NotDelivered(
+            f"La réponse à la question n°{number} n'a pas pu être envoyée "
+            f"({escape_markdown(place.where())}) : le "
+            "serveur Matrix l'a refusée ou n'a pas répondu. Rien n'a changé : la question attend "
+            f"toujours sa réponse{' et la FAQ est inchangée' if to_faq else ''}. {RETRY_ADVICE}"
+        )
     earlier = _record(services, number, facilitator, text)
     added = await _add_to_faq(services, question.question, text) if to_faq else False
     return Reply(text=_acknowledgement(number, place, delivery, to_faq=to_faq, added=added, earlier=earlier))
@@ -202,24 +234,32 @@ async def _add_to_faq(services: Services, question: str, text: str) -> bool:
     return True
 
 
-def _acknowledgement(number: int, place: AnswerPlace, delivery: Delivery, *, to_faq: bool, added: bool,
-                     earlier: str | None) -> str:
+def _acknowledgement(
+    number: int, place: AnswerPlace, delivery: Delivery, *, to_faq: bool, added: bool, earlier: str | None
+) -> str:
     asker = escape_markdown(place.asker)
     if delivery is Delivery.WAITING:
-        said = (f"Réponse à la question n°{number} enregistrée pour {asker} : elle lui sera remise en privé, dans "
-                "sa conversation privée avec le bot, dès que cette personne aura accepté l'invitation à la "
-                "rejoindre ; personne d'autre ne la lit.")
+        said = (
+            f"Réponse à la question n°{number} enregistrée pour {asker} : elle lui sera remise en privé, dans "
+            "sa conversation privée avec le bot, dès que cette personne aura accepté l'invitation à la "
+            "rejoindre ; personne d'autre ne la lit."
+        )
     elif place.private:
         said = f"Réponse à la question n°{number} envoyée {escape_markdown(place.label())}."
     else:
         said = f"Réponse à la question n°{number} de {asker} publiée {escape_markdown(place.label())}."
     if to_faq:
-        said += (" Elle est aussi ajoutée à la FAQ : je la donnerai à qui posera la même question." if added else
-                 " Elle n'a pas pu être ajoutée à la FAQ (l'erreur est dans le journal du bot).")
+        said += (
+            " Elle est aussi ajoutée à la FAQ : je la donnerai à qui posera la même question."
+            if added
+            else " Elle n'a pas pu être ajoutée à la FAQ (l'erreur est dans le journal du bot)."
+        )
     else:
         said += " Elle n'est pas ajoutée à la FAQ."
     if earlier:
         # The homeserver may have taken the second send for a retry of the first (same key, same room).
-        said += (f" Attention : {escape_markdown(earlier)} y a répondu au même moment, et c'est cette réponse-là "
-                 "qui est enregistrée ; la personne a pu recevoir les deux.")
+        said += (
+            f" Attention : {escape_markdown(earlier)} y a répondu au même moment, et c'est cette réponse-là "
+            "qui est enregistrée ; la personne a pu recevoir les deux."
+        )
     return said

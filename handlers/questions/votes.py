@@ -1,4 +1,5 @@
 """👍/👎 on an answer: one vote per person (their latest), withdrawn when the reaction is redacted."""
+
 from __future__ import annotations
 
 from handlers.context import Reaction, Services
@@ -18,12 +19,11 @@ def vote_of(key: str) -> str | None:
 async def record_vote(reaction: Reaction, services: Services) -> None:
     vote = vote_of(reaction.key)
     if vote is None:
-        return None
+        return
     answer_id = int(reaction.target_tag.split(":", 1)[1])
     with services.db.session() as session:
-        session.add(AnswerFeedback(answer_id=answer_id, user_id=reaction.sender, vote=vote,
-                                   event_id=reaction.event_id))
-    return None
+        session.add(AnswerFeedback(answer_id=answer_id, user_id=reaction.sender, vote=vote, event_id=reaction.event_id))
+    return
 
 
 async def withdraw_vote_on_redaction(redaction: Redaction, services: Services) -> None:

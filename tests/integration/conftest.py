@@ -1,4 +1,5 @@
 """A real Synapse on 127.0.0.1 for the whole session, a fresh bot account and person per test."""
+
 from __future__ import annotations
 
 import asyncio
@@ -11,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from bot.app import BotApp, build_app
+from bot.matrix_person import MatrixUser
+from bot.synapse_local import LocalSynapse
 from config import KnowledgeConfig, parse_config
 from knowledge.embedders import build_embedder
 from knowledge.search import SearchService
 from storage.database import DATABASE_FILE, Database
-from bot.matrix_person import MatrixUser
-from bot.synapse_local import LocalSynapse
 
 pytestmark = pytest.mark.synapse
 _names = itertools.count()
@@ -33,8 +34,15 @@ def unique(prefix: str) -> str:
     return f"{prefix}{os.getpid()}x{next(_names)}"
 
 
-def bot_config(synapse: LocalSynapse, data_dir: Path, bot_account, *, rooms: list[dict] | None = None,
-               facilitators: tuple[str, ...] = (), extra: dict | None = None):
+def bot_config(
+    synapse: LocalSynapse,
+    data_dir: Path,
+    bot_account,
+    *,
+    rooms: list[dict] | None = None,
+    facilitators: tuple[str, ...] = (),
+    extra: dict | None = None,
+):
     raw = {
         "matrix": {"homeserver": synapse.url, "user_id": bot_account.user_id, "password": bot_account.password},
         "bot": {"data_dir": str(data_dir), "log_level": "DEBUG"},
@@ -85,11 +93,13 @@ def indexed_database(tmp_path_factory, embedder) -> Path:
 @pytest.fixture
 def make_bot(synapse, indexed_database, embedder):
     """make_bot(config) -> async context manager running the bot."""
+
     def make(config) -> RunningBot:
         config.data_dir.mkdir(parents=True, exist_ok=True)
         if not (config.data_dir / DATABASE_FILE).exists():
             shutil.copy(indexed_database, config.data_dir / DATABASE_FILE)
         return RunningBot(build_app(config, embedder=embedder))
+
     return make
 
 

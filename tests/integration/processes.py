@@ -1,4 +1,5 @@
 """The bot as an operator runs it: `manufacture-bot run` in a child process, with its configuration file."""
+
 from __future__ import annotations
 
 import signal
@@ -27,8 +28,12 @@ class BotProcess:
     writing into a full pipe that nobody reads would block, and ignore SIGTERM with it."""
 
     def __init__(self, config_path) -> None:
-        self.process = subprocess.Popen([sys.executable, "-m", "bot", "run", "--config", str(config_path)],
-                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run", "--config", str(config_path)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()

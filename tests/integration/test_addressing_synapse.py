@@ -1,5 +1,6 @@
 """Addressed means addressed, through a real Synapse: the bot, named « Manufacture » like the community,
 stays quiet when people merely name it, and answers a call by name, a pill, a reply and its own thread."""
+
 from __future__ import annotations
 
 import asyncio
@@ -12,23 +13,32 @@ pytestmark = pytest.mark.synapse
 
 
 async def test_the_bot_answers_when_called_and_not_when_merely_named(
-        synapse, make_bot, bot_account, human, member, tmp_path):
+    synapse, make_bot, bot_account, human, member, tmp_path
+):
     bot_id = bot_account.user_id
     tribe = await human.create_room("Tribu Alimentation", encrypted=True, invite=(bot_id, member.user_id))
-    config = bot_config(synapse, tmp_path / "bot", bot_account,
-                        rooms=[{"id": tribe, "kind": "tribe", "name": "Alimentation"}])
+    config = bot_config(
+        synapse, tmp_path / "bot", bot_account, rooms=[{"id": tribe, "kind": "tribe", "name": "Alimentation"}]
+    )
     async with make_bot(config) as app:
         await human.wait_joined(tribe, bot_id)
         await human.wait_joined(tribe, member.user_id)
         await member.wait_joined(tribe, bot_id)
         await app.client.set_displayname("Manufacture")
-        await human.wait_until(lambda: app.client.rooms[tribe].user_name(bot_id) == "Manufacture"
-                               and human.client.rooms[tribe].user_name(bot_id) == "Manufacture",
-                               what="the bot's new display name")
+        await human.wait_until(
+            lambda: (
+                app.client.rooms[tribe].user_name(bot_id) == "Manufacture"
+                and human.client.rooms[tribe].user_name(bot_id) == "Manufacture"
+            ),
+            what="the bot's new display name",
+        )
 
         # People naming their community: not a word from the bot.
-        for chat in ("On se retrouve à la manufacture jeudi ?", "Manufacture jeudi, on y va ?",
-                     "La Manufacture : quelle aventure !"):
+        for chat in (
+            "On se retrouve à la manufacture jeudi ?",
+            "Manufacture jeudi, on y va ?",
+            "La Manufacture : quelle aventure !",
+        ):
             await member.send(tribe, chat)
         await asyncio.sleep(3.0)
         assert human.messages(tribe, bot_id) == []

@@ -1,9 +1,11 @@
 """Agenda and reminders through a real Synapse: a reminder posted on time and once, across restarts;
 !permanence from the configured recurrence; !diffuser for facilitators only."""
+
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, time as clock_time, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from datetime import time as clock_time
 
 import pytest
 
@@ -12,8 +14,14 @@ from tests.integration.conftest import bot_config
 
 pytestmark = pytest.mark.synapse
 
-PERMANENCE = {"title": "Permanence", "rrule": "FREQ=MONTHLY;BYDAY=1TU", "time": "10:00", "duration_minutes": 90,
-              "link": "https://visio.example.org/permanence", "rooms": ["tous"]}
+PERMANENCE = {
+    "title": "Permanence",
+    "rrule": "FREQ=MONTHLY;BYDAY=1TU",
+    "time": "10:00",
+    "duration_minutes": 90,
+    "link": "https://visio.example.org/permanence",
+    "rooms": ["tous"],
+}
 
 
 def bot_messages(user, room_id: str, bot_id: str, contains: str) -> list:
@@ -34,21 +42,26 @@ async def bot_joined(app, user, *room_ids: str) -> None:
 
 
 def tribe_config(synapse, tmp_path, bot_account, tribe: str, facilitator_id: str, **kwargs):
-    return bot_config(synapse, tmp_path / "bot", bot_account,
-                      rooms=[{"id": tribe, "kind": "tribe", "name": "Alimentation"}],
-                      facilitators=(facilitator_id,), **kwargs)
+    return bot_config(
+        synapse,
+        tmp_path / "bot",
+        bot_account,
+        rooms=[{"id": tribe, "kind": "tribe", "name": "Alimentation"}],
+        facilitators=(facilitator_id,),
+        **kwargs,
+    )
 
 
 async def test_a_reminder_is_posted_on_time_and_exactly_once(
-        synapse, make_bot, bot_account, human, facilitator, tmp_path):
+    synapse, make_bot, bot_account, human, facilitator, tmp_path
+):
     bot_id = bot_account.user_id
     tribe = await human.create_room("Tribu Alimentation", encrypted=True, invite=(bot_id,))
     config = tribe_config(synapse, tmp_path, bot_account, tribe, facilitator.user_id)
     async with make_bot(config) as app:
         await bot_joined(app, human, tribe)
-        due = datetime.now(timezone.utc) + timedelta(seconds=3)
-        reminder = app.reminders.schedule_manual("Atelier compost samedi à 14h", due, ("tribus",),
-                                                 facilitator.user_id)
+        due = datetime.now(UTC) + timedelta(seconds=3)
+        reminder = app.reminders.schedule_manual("Atelier compost samedi à 14h", due, ("tribus",), facilitator.user_id)
         message = await human.wait_for_message(tribe, bot_id, contains="Atelier compost", timeout=10)
         assert message.decrypted and message.body.startswith("📢 Atelier compost samedi à 14h")
         assert "en retard" not in message.body
@@ -72,13 +85,15 @@ def next_first_tuesday_10h(tz) -> datetime:
 
 
 async def test_permanence_gives_the_next_first_tuesday_at_10h_and_the_link(
-        synapse, make_bot, bot_account, human, facilitator, tmp_path):
+    synapse, make_bot, bot_account, human, facilitator, tmp_path
+):
     from handlers.french import format_date_fr
 
     bot_id = bot_account.user_id
     tribe = await human.create_room("Tribu Alimentation", invite=(bot_id,))
-    config = tribe_config(synapse, tmp_path, bot_account, tribe, facilitator.user_id,
-                          extra={"agenda": {"recurring": [PERMANENCE]}})
+    config = tribe_config(
+        synapse, tmp_path, bot_account, tribe, facilitator.user_id, extra={"agenda": {"recurring": [PERMANENCE]}}
+    )
     assert config.agenda.recurring[0].link == PERMANENCE["link"]  # bot_config passes nested lists through
     async with make_bot(config) as app:
         await bot_joined(app, human, tribe)
@@ -95,22 +110,22 @@ async def test_permanence_gives_the_next_first_tuesday_at_10h_and_the_link(
 
 
 async def test_a_restart_around_the_firing_time_posts_the_reminder_once(
-        synapse, make_bot, bot_account, human, facilitator, tmp_path):
+    synapse, make_bot, bot_account, human, facilitator, tmp_path
+):
     bot_id = bot_account.user_id
     tribe = await human.create_room("Tribu Alimentation", invite=(bot_id,))
     config = tribe_config(synapse, tmp_path, bot_account, tribe, facilitator.user_id)
     async with make_bot(config) as app:
         await bot_joined(app, human, tribe)
-        due = datetime.now(timezone.utc) + timedelta(seconds=2)
-        reminder_id = app.reminders.schedule_manual("Réunion de tribu jeudi", due, ("tribus",),
-                                                    facilitator.user_id).id
+        due = datetime.now(UTC) + timedelta(seconds=2)
+        reminder_id = app.reminders.schedule_manual("Réunion de tribu jeudi", due, ("tribus",), facilitator.user_id).id
     # Stopped before the due time: nothing was posted, and the row is still pending.
-    assert datetime.now(timezone.utc) < due, "the bot took too long to stop for this test to mean anything"
+    assert datetime.now(UTC) < due, "the bot took too long to stop for this test to mean anything"
     with_app_down = bot_messages(human, tribe, bot_id, "Réunion de tribu")
     assert with_app_down == []
 
     # Down past the due time (well within the grace period), then back.
-    await asyncio.sleep((due - datetime.now(timezone.utc)).total_seconds() + 1.0)
+    await asyncio.sleep((due - datetime.now(UTC)).total_seconds() + 1.0)
     assert bot_messages(human, tribe, bot_id, "Réunion de tribu") == []
     async with make_bot(config) as app:
         assert row(app, reminder_id).status == "sent"  # the catch-up runs during start-up
@@ -128,18 +143,22 @@ async def test_a_restart_around_the_firing_time_posts_the_reminder_once(
 
 
 async def test_overdue_reminders_go_out_marked_late_within_grace_and_are_skipped_beyond(
-        synapse, make_bot, bot_account, human, facilitator, tmp_path):
+    synapse, make_bot, bot_account, human, facilitator, tmp_path
+):
     bot_id = bot_account.user_id
     tribe = await human.create_room("Tribu Alimentation", invite=(bot_id,))
-    config = tribe_config(synapse, tmp_path, bot_account, tribe, facilitator.user_id,
-                          extra={"agenda": {"grace_minutes": 30}})
+    config = tribe_config(
+        synapse, tmp_path, bot_account, tribe, facilitator.user_id, extra={"agenda": {"grace_minutes": 30}}
+    )
     async with make_bot(config) as app:
         await bot_joined(app, human, tribe)
-        now = datetime.now(timezone.utc)
-        late_id = app.reminders.schedule_manual("Rappel en retard de cinq minutes", now - timedelta(minutes=5),
-                                                ("tribus",), facilitator.user_id).id
-        stale_id = app.reminders.schedule_manual("Rappel trop ancien", now - timedelta(minutes=45),
-                                                 ("tribus",), facilitator.user_id).id
+        now = datetime.now(UTC)
+        late_id = app.reminders.schedule_manual(
+            "Rappel en retard de cinq minutes", now - timedelta(minutes=5), ("tribus",), facilitator.user_id
+        ).id
+        stale_id = app.reminders.schedule_manual(
+            "Rappel trop ancien", now - timedelta(minutes=45), ("tribus",), facilitator.user_id
+        ).id
         message = await human.wait_for_message(tribe, bot_id, contains="cinq minutes", timeout=10)
         assert "(rappel envoyé en retard)" in message.body
         await asyncio.sleep(1.5)
@@ -154,14 +173,21 @@ async def test_overdue_reminders_go_out_marked_late_within_grace_and_are_skipped
 
 
 async def test_diffuser_is_for_facilitators_and_posts_into_the_tribe_rooms(
-        synapse, make_bot, bot_account, human, facilitator, tmp_path):
+    synapse, make_bot, bot_account, human, facilitator, tmp_path
+):
     bot_id = bot_account.user_id
     tribe = await human.create_room("Tribu Alimentation", invite=(bot_id,))
     animation = await facilitator.create_room("Animation", invite=(bot_id,))
-    config = bot_config(synapse, tmp_path / "bot", bot_account,
-                        rooms=[{"id": tribe, "kind": "tribe", "name": "Alimentation"},
-                               {"id": animation, "kind": "facilitators", "name": "Animation"}],
-                        facilitators=(facilitator.user_id,))
+    config = bot_config(
+        synapse,
+        tmp_path / "bot",
+        bot_account,
+        rooms=[
+            {"id": tribe, "kind": "tribe", "name": "Alimentation"},
+            {"id": animation, "kind": "facilitators", "name": "Animation"},
+        ],
+        facilitators=(facilitator.user_id,),
+    )
     async with make_bot(config) as app:
         await bot_joined(app, human, tribe)
         await bot_joined(app, facilitator, animation)

@@ -1,4 +1,5 @@
 """A backup taken while the bot runs brings the same bot back: same device, same keys, same data."""
+
 from __future__ import annotations
 
 import shutil
@@ -16,7 +17,8 @@ HELP = "Ce que je peux faire"
 
 
 async def test_a_backup_taken_while_the_bot_runs_restores_the_same_device(
-        synapse, make_bot, bot_account, human, tmp_path):
+    synapse, make_bot, bot_account, human, tmp_path
+):
     bot = bot_account.user_id
     config = bot_config(synapse, tmp_path / "bot", bot_account)
     backup = tmp_path / "backup"

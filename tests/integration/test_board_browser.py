@@ -2,11 +2,12 @@
 bot running on a real Synapse: `!tableau` gives a link in a direct chat, the link logs in once, and
 what the board does reaches members through Matrix. Each page is saved as a screenshot in
 build/board-screenshots/ for a person to look at."""
+
 from __future__ import annotations
 
 import re
 import socket
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,8 +22,14 @@ pytestmark = pytest.mark.synapse
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "board-screenshots"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 # A phone's screen: facilitators use the board from Element on their phone.
 PHONE = {"width": 390, "height": 844}
 LINK = re.compile(r"http://127\.0\.0\.1:\d+/connexion\?jeton=[\w.\-]+")
@@ -58,14 +65,30 @@ async def screenshot(page: Page, name: str) -> None:
 
 
 def deposit(sequence: int, depositor: str, title: str, *, shared: bool, origin: str) -> Deposit:
-    now = datetime.now(timezone.utc)
-    answers = {"title": title, "tribe": "Alimentation", "territory": "Diois",
-               "description": f"{title} : un projet pour le territoire."}
-    return Deposit(reference=f"DEP-{now.year}-{sequence:04d}", year=now.year, sequence=sequence, title=title,
-                   tribe="Alimentation", carrier=depositor, depositor=depositor, status="nouveau",
-                   visibility="facilitators", origin_room_id=origin, origin_confidential=not shared,
-                   content_shared=shared, created_at=now - timedelta(days=sequence), answers=answers,
-                   history=[{"status": "nouveau", "at": now.isoformat(), "by": depositor, "comment": ""}])
+    now = datetime.now(UTC)
+    answers = {
+        "title": title,
+        "tribe": "Alimentation",
+        "territory": "Diois",
+        "description": f"{title} : un projet pour le territoire.",
+    }
+    return Deposit(
+        reference=f"DEP-{now.year}-{sequence:04d}",
+        year=now.year,
+        sequence=sequence,
+        title=title,
+        tribe="Alimentation",
+        carrier=depositor,
+        depositor=depositor,
+        status="nouveau",
+        visibility="facilitators",
+        origin_room_id=origin,
+        origin_confidential=not shared,
+        content_shared=shared,
+        created_at=now - timedelta(days=sequence),
+        answers=answers,
+        history=[{"status": "nouveau", "at": now.isoformat(), "by": depositor, "comment": ""}],
+    )
 
 
 async def board_link(facilitator, animation: str, bot_id: str) -> str:
@@ -74,8 +97,7 @@ async def board_link(facilitator, animation: str, bot_id: str) -> str:
     await facilitator.send(animation, "!tableau")
     await facilitator.wait_for_message(animation, bot_id, contains="message privé", after=before)
     direct = await facilitator.wait_direct_room(bot_id)
-    message = await facilitator.wait_for_message(direct, bot_id, contains="/connexion?jeton=",
-                                                 after=0, timeout=20)
+    message = await facilitator.wait_for_message(direct, bot_id, contains="/connexion?jeton=", after=0, timeout=20)
     assert LINK.search(message.body), message.body
     # Only the direct chat has it.
     assert not any(LINK.search(getattr(e, "body", "")) for e in facilitator.messages(animation, bot_id))
@@ -87,28 +109,40 @@ async def start(synapse, make_bot, bot_account, human, member, facilitator, tmp_
     tribe = await human.create_room("Tribu Alimentation", encrypted=True, invite=(bot_id, member.user_id))
     animation = await facilitator.create_room("Animation", encrypted=True, invite=(bot_id,))
     port = free_port()
-    config = bot_config(synapse, tmp_path / "bot", bot_account, facilitators=(facilitator.user_id,),
-                        rooms=[{"id": tribe, "kind": "tribe", "name": "Alimentation"},
-                               {"id": animation, "kind": "facilitators", "name": "Animation"}],
-                        extra={"board": {"listen": f"127.0.0.1:{port}"}})
+    config = bot_config(
+        synapse,
+        tmp_path / "bot",
+        bot_account,
+        facilitators=(facilitator.user_id,),
+        rooms=[
+            {"id": tribe, "kind": "tribe", "name": "Alimentation"},
+            {"id": animation, "kind": "facilitators", "name": "Animation"},
+        ],
+        extra={"board": {"listen": f"127.0.0.1:{port}"}},
+    )
     return bot_id, tribe, animation, config
 
 
 async def test_the_board_from_the_link_to_members_reached_through_synapse(
-        synapse, make_bot, bot_account, human, member, facilitator, tmp_path, browser):
-    bot_id, tribe, animation, config = await start(synapse, make_bot, bot_account, human, member, facilitator,
-                                                   tmp_path)
+    synapse, make_bot, bot_account, human, member, facilitator, tmp_path, browser
+):
+    bot_id, tribe, animation, config = await start(synapse, make_bot, bot_account, human, member, facilitator, tmp_path)
     async with make_bot(config) as app:
         await human.wait_joined(tribe, bot_id)
         await member.wait_joined(tribe, bot_id)
         await facilitator.wait_joined(animation, bot_id)
-        year = datetime.now(timezone.utc).year
+        year = datetime.now(UTC).year
         asked = await human.send(tribe, "Qui contacter pour un local associatif ?")
         with app.db.session() as session:
             session.add(deposit(1, human.user_id, "Jardin partagé des Lilas", shared=True, origin=tribe))
             session.add(deposit(2, member.user_id, SECRET_TITLE, shared=False, origin="!pairs:localhost"))
-            question = ForwardedQuestion(room_id=tribe, room_name="Alimentation", asker=human.user_id,
-                                         question="Qui contacter pour un local associatif ?", event_id=asked)
+            question = ForwardedQuestion(
+                room_id=tribe,
+                room_name="Alimentation",
+                asker=human.user_id,
+                question="Qui contacter pour un local associatif ?",
+                event_id=asked,
+            )
             session.add(question)
             session.flush()
             number = question.id
@@ -148,8 +182,10 @@ async def test_the_board_from_the_link_to_members_reached_through_synapse(
         # The bot opened the direct chat a moment ago: the note is sent, or waits for the member to
         # join, and the flash says which.
         flash = await page.inner_text(".flash")
-        assert ("Son auteur en est informé en message privé" in flash
-                or "dès que cette personne aura accepté l'invitation" in flash), flash
+        assert (
+            "Son auteur en est informé en message privé" in flash
+            or "dès que cette personne aura accepté l'invitation" in flash
+        ), flash
         await screenshot(page, "04-depot")
         direct = await human.wait_direct_room(bot_id)
         told = await human.wait_for_message(direct, bot_id, contains="en étude", timeout=30)
@@ -171,8 +207,9 @@ async def test_the_board_from_the_link_to_members_reached_through_synapse(
         await page.locator(f"#q{number}").get_by_label("L'ajouter aussi à la FAQ").check()
         await page.locator(f"#q{number}").get_by_role("button", name="Envoyer la réponse").click()
         await page.wait_for_selector(".flash")
-        answer = await human.wait_for_message(tribe, bot_id, contains="La mairie prête une salle", after=before,
-                                              timeout=30)
+        answer = await human.wait_for_message(
+            tribe, bot_id, contains="La mairie prête une salle", after=before, timeout=30
+        )
         assert answer.source["content"].get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id") == asked
         assert "Aucune question n'attend de réponse" in await page.content()
         # It joined the FAQ, where it can be rewritten, then removed.
@@ -185,8 +222,11 @@ async def test_the_board_from_the_link_to_members_reached_through_synapse(
         await screenshot(page, "05-questions-faq")
         found = await app.services.search.search("Qui contacter pour un local associatif ?", ["faq"])
         assert found.results and "salle des fêtes" in found.results[0].text
-        await page.locator("article.card", has_text="Qui contacter pour un local associatif ?").get_by_role(
-            "button", name="Retirer de la FAQ").click()
+        await (
+            page.locator("article.card", has_text="Qui contacter pour un local associatif ?")
+            .get_by_role("button", name="Retirer de la FAQ")
+            .click()
+        )
         await page.wait_for_selector(".flash")
         assert "La FAQ est vide" in await page.content()
         assert not (await app.services.search.search("Qui contacter pour un local associatif ?", ["faq"])).results
@@ -200,9 +240,9 @@ async def test_the_board_from_the_link_to_members_reached_through_synapse(
 
 
 async def test_a_link_works_once_and_not_after_ten_minutes_and_nothing_shows_without_it(
-        synapse, make_bot, bot_account, human, member, facilitator, tmp_path, browser):
-    bot_id, tribe, animation, config = await start(synapse, make_bot, bot_account, human, member, facilitator,
-                                                   tmp_path)
+    synapse, make_bot, bot_account, human, member, facilitator, tmp_path, browser
+):
+    bot_id, tribe, animation, config = await start(synapse, make_bot, bot_account, human, member, facilitator, tmp_path)
     async with make_bot(config) as app:
         await facilitator.wait_joined(animation, bot_id)
         with app.db.session() as session:
@@ -232,21 +272,20 @@ async def test_a_link_works_once_and_not_after_ten_minutes_and_nothing_shows_wit
 
         # A link signed with the bot's key eleven minutes ago has expired.
         secret = (config.data_dir / "board-secret").read_bytes()
-        old = LoginLinks(secret, base, lambda: datetime.now(timezone.utc) - timedelta(minutes=11))
+        old = LoginLinks(secret, base, lambda: datetime.now(UTC) - timedelta(minutes=11))
         late = await new_page(browser)
         response = await late.goto(old.url(facilitator.user_id))
         assert response.status == 403 and "expiré" in await late.content()
         await screenshot(late, "10-lien-expire")
         # Forged: the same link with another user's id is not signed by the bot.
-        response = await late.goto(LoginLinks(b"x" * 32, base, lambda: datetime.now(timezone.utc))
-                                   .url(facilitator.user_id))
+        response = await late.goto(LoginLinks(b"x" * 32, base, lambda: datetime.now(UTC)).url(facilitator.user_id))
         assert response.status == 403 and "pas valable" in await late.content()
 
 
 async def test_an_answer_for_the_room_is_read_by_its_members_and_one_in_private_by_the_asker_alone(
-        synapse, make_bot, bot_account, human, member, facilitator, tmp_path, browser):
-    bot_id, tribe, animation, config = await start(synapse, make_bot, bot_account, human, member, facilitator,
-                                                   tmp_path)
+    synapse, make_bot, bot_account, human, member, facilitator, tmp_path, browser
+):
+    bot_id, tribe, animation, config = await start(synapse, make_bot, bot_account, human, member, facilitator, tmp_path)
     async with make_bot(config) as app:
         await human.wait_joined(tribe, bot_id)
         await member.wait_joined(tribe, bot_id)
@@ -255,8 +294,9 @@ async def test_an_answer_for_the_room_is_read_by_its_members_and_one_in_private_
         for text in ("Peut-on venir avec un enfant ?", "Où se garer pour la permanence ?"):
             asked = await human.send(tribe, text)
             with app.db.session() as session:
-                question = ForwardedQuestion(room_id=tribe, room_name="Alimentation", asker=human.user_id,
-                                             question=text, event_id=asked)
+                question = ForwardedQuestion(
+                    room_id=tribe, room_name="Alimentation", asker=human.user_id, question=text, event_id=asked
+                )
                 session.add(question)
                 session.flush()
                 numbers.append(question.id)

@@ -3,6 +3,7 @@
 Signatures are checked with signedjson (Synapse's own library), not with the bot's code; the
 person in the last two tests is matrix-js-sdk with its Rust crypto (tests/integration/js).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -33,9 +34,12 @@ ELEMENT_NO_SHIELD = 0  # EventShieldColour.NONE
 
 def keys_query(synapse, token: str, user_id: str) -> dict:
     """What any member's client learns of user_id's keys."""
-    request = urllib.request.Request(f"{synapse.url}/_matrix/client/v3/keys/query", method="POST",
-                                     data=json.dumps({"device_keys": {user_id: []}}).encode(),
-                                     headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+    request = urllib.request.Request(
+        f"{synapse.url}/_matrix/client/v3/keys/query",
+        method="POST",
+        data=json.dumps({"device_keys": {user_id: []}}).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())
 
@@ -70,7 +74,8 @@ async def revoke_session(synapse, data_dir: Path) -> None:
 
 
 async def test_the_bots_device_is_signed_and_a_new_device_keeps_the_identity(
-        synapse, make_bot, bot_account, human, tmp_path):
+    synapse, make_bot, bot_account, human, tmp_path
+):
     config = bot_config(synapse, tmp_path / "bot", bot_account)
     async with make_bot(config) as app:
         first_device = app.client.device_id
@@ -80,23 +85,36 @@ async def test_the_bots_device_is_signed_and_a_new_device_keeps_the_identity(
     await revoke_session(synapse, tmp_path / "bot")
     async with make_bot(config) as app:
         assert app.client.device_id != first_device
-        assert published_identity(synapse, human.account.access_token, bot_account.user_id,
-                                  app.client.device_id) == master
+        assert (
+            published_identity(synapse, human.account.access_token, bot_account.user_id, app.client.device_id) == master
+        )
 
 
 async def run_cli(config_path: Path, *args: str, answer: str = "", password: str = "") -> tuple[int, str]:
     env = {**os.environ, "MANUFACTURE_PASSWORD": password}
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "crypto", *args, "--config", str(config_path), cwd=ROOT, env=env,
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "crypto",
+        *args,
+        "--config",
+        str(config_path),
+        cwd=ROOT,
+        env=env,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
     output, _ = await asyncio.wait_for(process.communicate(answer.encode()), 60)
     return process.returncode, output.decode()
 
 
 def write_config(synapse, data_dir: Path, bot_account) -> Path:
     path = data_dir.parent / "config.toml"
-    path.write_text(f'[matrix]\nhomeserver = "{synapse.url}"\nuser_id = "{bot_account.user_id}"\n\n'
-                    f'[bot]\ndata_dir = "{data_dir}"\n')
+    path.write_text(
+        f'[matrix]\nhomeserver = "{synapse.url}"\nuser_id = "{bot_account.user_id}"\n\n[bot]\ndata_dir = "{data_dir}"\n'
+    )
     return path
 
 
@@ -133,8 +151,12 @@ async def test_crypto_status_and_reset_on_the_command_line(synapse, make_bot, bo
         pass
     code, output = await run_cli(config_path, "status")
     assert code == 1 and "crypto reset" in output and "sauvegarde" in output
-    assert only_key(keys_query(synapse, human.account.access_token, bot_account.user_id)
-                    ["master_keys"][bot_account.user_id]) == new_master
+    assert (
+        only_key(
+            keys_query(synapse, human.account.access_token, bot_account.user_id)["master_keys"][bot_account.user_id]
+        )
+        == new_master
+    )
 
 
 # --- Element's own crypto ---------------------------------------------------------------------------
@@ -156,21 +178,29 @@ def device_signed(bot_device: str):
 
 
 async def answers(person: JsHuman, room_id: str, bot_user: str, count: int) -> list[dict]:
-    found = await person.poll("messages", lambda a: len(a["events"]) >= count and all(
-        e["body"] is not None or e["decryptionFailure"] for e in a["events"]), f"{count} answer(s) from the bot",
-        roomId=room_id, sender=bot_user)
+    found = await person.poll(
+        "messages",
+        lambda a: (
+            len(a["events"]) >= count and all(e["body"] is not None or e["decryptionFailure"] for e in a["events"])
+        ),
+        f"{count} answer(s) from the bot",
+        roomId=room_id,
+        sender=bot_user,
+    )
     return found["events"]
 
 
 async def test_element_excluding_insecure_devices_trusts_the_bot_and_reads_its_answers(
-        synapse, make_bot, bot_account, js_human, tmp_path):
+    synapse, make_bot, bot_account, js_human, tmp_path
+):
     config = bot_config(synapse, tmp_path / "bot", bot_account)
     bot = bot_account.user_id
     async with make_bot(config) as app:
         room_id = (await js_human.call("createRoom", name="Pairs", invite=[bot]))["roomId"]
         await js_human.call("waitJoined", roomId=room_id, userId=bot)
-        status = await js_human.poll("deviceStatus", device_signed(app.client.device_id), "the bot's device signed",
-                                     userId=bot)
+        status = await js_human.poll(
+            "deviceStatus", device_signed(app.client.device_id), "the bot's device signed", userId=bot
+        )
         assert status["devices"][app.client.device_id]["signedByOwner"] is True
         # The bot answers, so Element gave its device the room key; the answer carries no shield.
         await js_human.call("send", roomId=room_id, body="!aide")
@@ -181,8 +211,9 @@ async def test_element_excluding_insecure_devices_trusts_the_bot_and_reads_its_a
     # A new device after a revoked session: same identity, so Element asks nothing and trusts it at once.
     await revoke_session(synapse, tmp_path / "bot")
     async with make_bot(config) as app:
-        status = await js_human.poll("deviceStatus", device_signed(app.client.device_id),
-                                     "the new device signed", userId=bot)
+        status = await js_human.poll(
+            "deviceStatus", device_signed(app.client.device_id), "the new device signed", userId=bot
+        )
         assert status["needsUserApproval"] is False
         await js_human.call("send", roomId=room_id, body="!aide salon")
         events = await answers(js_human, room_id, bot, 2)
@@ -191,7 +222,8 @@ async def test_element_excluding_insecure_devices_trusts_the_bot_and_reads_its_a
 
 
 async def test_without_signing_element_excluding_insecure_devices_refuses_the_bot(
-        synapse, make_bot, bot_account, js_human, tmp_path):
+    synapse, make_bot, bot_account, js_human, tmp_path
+):
     """The bot as matrix-nio alone leaves it: the same checks see Element withhold its keys and refuse it."""
     running = make_bot(bot_config(synapse, tmp_path / "bot", bot_account))
 
@@ -204,8 +236,9 @@ async def test_without_signing_element_excluding_insecure_devices_refuses_the_bo
         app.late_keys.notice_after = timedelta(0)
         room_id = (await js_human.call("createRoom", name="Pairs", invite=[bot]))["roomId"]
         await js_human.call("waitJoined", roomId=room_id, userId=bot)
-        status = await js_human.poll("deviceStatus", lambda s: app.client.device_id in s["devices"],
-                                     "the bot's device", userId=bot)
+        status = await js_human.poll(
+            "deviceStatus", lambda s: app.client.device_id in s["devices"], "the bot's device", userId=bot
+        )
         assert status["devices"][app.client.device_id]["signedByOwner"] is False
         # The bot's introduction comes first; Element cannot tell it from the rest, since it cannot read it.
         (introduction,) = await answers(js_human, room_id, bot, 1)
@@ -216,6 +249,7 @@ async def test_without_signing_element_excluding_insecure_devices_refuses_the_bo
         def kept() -> bool:
             with app.db.session() as session:
                 return session.get(UndecryptableEvent, sent_id) is not None
+
         deadline = asyncio.get_running_loop().time() + 20
         while not kept():
             assert asyncio.get_running_loop().time() < deadline, "the bot never saw the message"

@@ -1,5 +1,6 @@
 """After a real start against Synapse, and a conversation in an encrypted room, nothing in the
 bot's data folder is readable by anyone but its owner."""
+
 from __future__ import annotations
 
 import os
@@ -14,7 +15,8 @@ pytestmark = pytest.mark.synapse
 
 
 async def test_every_entry_of_the_data_folder_is_owner_only_after_a_real_start(
-        synapse, make_bot, bot_account, human, tmp_path):
+    synapse, make_bot, bot_account, human, tmp_path
+):
     data_dir = tmp_path / "bot"
     # As an earlier release (or a usual umask) left it.
     data_dir.mkdir(mode=0o755)
@@ -32,6 +34,9 @@ async def test_every_entry_of_the_data_folder_is_owner_only_after_a_real_start(
                 entries[str(path.relative_to(data_dir))] = path.lstat().st_mode
     assert {"manufacture.db", "session.json", "bot.lock", "store"} <= set(entries)
     assert any(name.startswith("store/") for name in entries), "nio's encryption store"
-    loose = {name: oct(stat.S_IMODE(mode)) for name, mode in entries.items()
-             if stat.S_IMODE(mode) != (0o700 if stat.S_ISDIR(mode) else 0o600)}
+    loose = {
+        name: oct(stat.S_IMODE(mode))
+        for name, mode in entries.items()
+        if stat.S_IMODE(mode) != (0o700 if stat.S_ISDIR(mode) else 0o600)
+    }
     assert loose == {}

@@ -1,5 +1,6 @@
 """The demo's folder with a real local Synapse in it: owner-only under a usual umask, Synapse's own
 files (database, journal, media store, signing key, log) included."""
+
 from __future__ import annotations
 
 import asyncio
@@ -39,8 +40,17 @@ def test_a_new_demo_folder_synapse_included_is_owner_only_under_a_usual_umask(tm
     assert demo.run_demo(directory) == 0
 
     written = set(modes(directory))
-    assert {"demo.json", "config.toml", "agenda.ics", "synapse/homeserver.yaml", "synapse/registration_secret",
-            "synapse/signing.key", "synapse/homeserver.db", "synapse/synapse.log", "synapse/media"} <= written
+    assert {
+        "demo.json",
+        "config.toml",
+        "agenda.ics",
+        "synapse/homeserver.yaml",
+        "synapse/registration_secret",
+        "synapse/signing.key",
+        "synapse/homeserver.db",
+        "synapse/synapse.log",
+        "synapse/media",
+    } <= written
     assert_owner_only(directory)
 
 

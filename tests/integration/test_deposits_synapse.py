@@ -2,11 +2,12 @@
 encrypted direct chat, the facilitators' notice, a restart in the middle of a form, two members at once, an
 invitation declined or never answered, and a draft the previous release left in a room's thread. A second
 ordinary member of the tribe room sits in every test: none of the private words may reach them."""
+
 from __future__ import annotations
 
 import asyncio
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from nio import MegolmEvent, MemoryDownloadResponse, RoomEncryptedFile
@@ -41,8 +42,11 @@ class PrivateForm:
         return self.user.messages(self.direct, self.bot_id) if self.direct else []
 
     async def _next_reply(self, before: int, expect: str, timeout: float):
-        await self.user.wait_until(lambda: len(self.bot_messages()) > before, timeout,
-                                   f"the bot's reply in the direct chat (expecting {expect!r})")
+        await self.user.wait_until(
+            lambda: len(self.bot_messages()) > before,
+            timeout,
+            f"the bot's reply in the direct chat (expecting {expect!r})",
+        )
         reply = self.bot_messages()[before]
         assert not isinstance(reply, MegolmEvent), f"could not decrypt {reply.event_id}"
         assert expect in reply.body, f"expected {expect!r} in the direct chat, got: {reply.body[:400]!r}"
@@ -97,8 +101,9 @@ def deposits_in(app) -> list[Deposit]:
         return list(session.exec(select(Deposit).order_by(Deposit.sequence)))
 
 
-async def setup_rooms(human: MatrixUser, facilitator: MatrixUser, bot_id: str,
-                      member: MatrixUser | None = None) -> tuple[str, str]:
+async def setup_rooms(
+    human: MatrixUser, facilitator: MatrixUser, bot_id: str, member: MatrixUser | None = None
+) -> tuple[str, str]:
     """A tribe room made by a member (with a second member, if given) and the facilitators' room, both
     encrypted, the bot invited."""
     invite = (bot_id, member.user_id) if member else (bot_id,)
@@ -110,32 +115,45 @@ async def setup_rooms(human: MatrixUser, facilitator: MatrixUser, bot_id: str,
 
 
 def rooms_config(tribe: str, animation: str) -> list[dict]:
-    return [{"id": tribe, "kind": "tribe", "name": "Alimentation"},
-            {"id": animation, "kind": "facilitators", "name": "Animation"}]
+    return [
+        {"id": tribe, "kind": "tribe", "name": "Alimentation"},
+        {"id": animation, "kind": "facilitators", "name": "Animation"},
+    ]
 
 
 async def test_a_whole_deposit_started_in_an_encrypted_tribe_room_is_filled_in_private(
-        synapse, make_bot, bot_account, human, member, facilitator, tmp_path):
+    synapse, make_bot, bot_account, human, member, facilitator, tmp_path
+):
     bot_id = bot_account.user_id
     tribe, animation = await setup_rooms(human, facilitator, bot_id, member)
-    config = bot_config(synapse, tmp_path / "bot", bot_account, rooms=rooms_config(tribe, animation),
-                        facilitators=(facilitator.user_id,))
+    config = bot_config(
+        synapse,
+        tmp_path / "bot",
+        bot_account,
+        rooms=rooms_config(tribe, animation),
+        facilitators=(facilitator.user_id,),
+    )
     async with make_bot(config) as app:
         await human.wait_joined(tribe, bot_id)
         await member.wait_joined(tribe, bot_id)
         await facilitator.wait_joined(animation, bot_id)
 
         form = PrivateForm(human, tribe, bot_id)
-        told, first = await form.open()
+        _told, first = await form.open()
         assert first.decrypted and set(human.client.rooms[form.direct].users) == {human.user_id, bot_id}
         assert "Merci de déposer un projet" in first.body and "Quel est le titre du projet ?" in first.body
         tribe_question = await form.answer("Jardin partagé des Lilas", "Question 2 — Tribu")
         assert "1. Alimentation" in tribe_question.body
         recap = await form.fill(answers_until_recap("Jardin partagé des Lilas")[1:])
-        for line in ("Titre : Jardin partagé des Lilas", "Tribu : Alimentation",
-                     "Porteur du projet : Moi-même", "Besoins : Des partenaires, Un financement",
-                     "Avancement : C'est une idée", "E-mail de contact : porteur@example.org",
-                     "Visibilité : Toute la communauté"):
+        for line in (
+            "Titre : Jardin partagé des Lilas",
+            "Tribu : Alimentation",
+            "Porteur du projet : Moi-même",
+            "Besoins : Des partenaires, Un financement",
+            "Avancement : C'est une idée",
+            "E-mail de contact : porteur@example.org",
+            "Visibilité : Toute la communauté",
+        ):
             assert line in recap.body, recap.body
         thanks = await form.answer("oui", "Merci ! Votre projet « Jardin partagé des Lilas » est déposé")
         assert len(form.bot_messages()) == 11  # 9 questions, the recap, the thanks
@@ -152,8 +170,14 @@ async def test_a_whole_deposit_started_in_an_encrypted_tribe_room_is_filled_in_p
         # The second member of the tribe room read the pointer and the announcement, none of the form.
         seen = read_by(member, tribe)
         assert "message privé" in seen
-        for private in ("Quel est le titre", "Question 2 —", DESCRIPTION, "porteur@example.org", "Récapitulatif",
-                        "Merci ! Votre projet"):
+        for private in (
+            "Quel est le titre",
+            "Question 2 —",
+            DESCRIPTION,
+            "porteur@example.org",
+            "Récapitulatif",
+            "Merci ! Votre projet",
+        ):
             assert private not in seen, private
         assert form.direct not in member.client.rooms
 
@@ -183,22 +207,30 @@ async def test_a_whole_deposit_started_in_an_encrypted_tribe_room_is_filled_in_p
         await facilitator.send(animation, "!depots export")
         await facilitator.wait_until(
             lambda: any(isinstance(e, RoomEncryptedFile) for e in facilitator.messages(animation, bot_id)[before:]),
-            what="the encrypted CSV file")
+            what="the encrypted CSV file",
+        )
         [upload] = [e for e in facilitator.messages(animation, bot_id)[before:] if isinstance(e, RoomEncryptedFile)]
         downloaded = await facilitator.client.download(upload.url)
         assert isinstance(downloaded, MemoryDownloadResponse)
         assert reference.encode() not in downloaded.body  # stored encrypted on the homeserver
-        csv_text = decrypt_attachment(downloaded.body, upload.key["k"], upload.hashes["sha256"],
-                                      upload.iv).decode("utf-8-sig")
+        csv_text = decrypt_attachment(downloaded.body, upload.key["k"], upload.hashes["sha256"], upload.iv).decode(
+            "utf-8-sig"
+        )
         assert reference in csv_text and "Jardin partagé des Lilas" in csv_text
 
 
 async def test_a_restart_in_the_middle_of_a_form_resumes_at_the_next_question(
-        synapse, make_bot, bot_account, human, facilitator, tmp_path):
+    synapse, make_bot, bot_account, human, facilitator, tmp_path
+):
     bot_id = bot_account.user_id
     tribe, animation = await setup_rooms(human, facilitator, bot_id)
-    config = bot_config(synapse, tmp_path / "bot", bot_account, rooms=rooms_config(tribe, animation),
-                        facilitators=(facilitator.user_id,))
+    config = bot_config(
+        synapse,
+        tmp_path / "bot",
+        bot_account,
+        rooms=rooms_config(tribe, animation),
+        facilitators=(facilitator.user_id,),
+    )
     steps = answers_until_recap("Ressourcerie du Diois")
     form = PrivateForm(human, tribe, bot_id)
     async with make_bot(config):
@@ -229,12 +261,17 @@ async def test_a_restart_in_the_middle_of_a_form_resumes_at_the_next_question(
 
 
 async def test_two_members_filling_forms_at_once_each_in_their_own_direct_chat(
-        synapse, make_bot, bot_account, human, member, facilitator, tmp_path):
+    synapse, make_bot, bot_account, human, member, facilitator, tmp_path
+):
     bot_id = bot_account.user_id
     tribe = await human.create_room("Tribu Alimentation", encrypted=True, invite=(bot_id, member.user_id))
-    config = bot_config(synapse, tmp_path / "bot", bot_account,
-                        rooms=[{"id": tribe, "kind": "tribe", "name": "Alimentation"}],
-                        facilitators=(facilitator.user_id,))
+    config = bot_config(
+        synapse,
+        tmp_path / "bot",
+        bot_account,
+        rooms=[{"id": tribe, "kind": "tribe", "name": "Alimentation"}],
+        facilitators=(facilitator.user_id,),
+    )
     async with make_bot(config) as app:
         await human.wait_joined(tribe, bot_id)
         await human.wait_joined(tribe, member.user_id)
@@ -244,18 +281,22 @@ async def test_two_members_filling_forms_at_once_each_in_their_own_direct_chat(
         await asyncio.gather(mine.open(), theirs.open())
         assert mine.direct != theirs.direct
         # The member deposits on behalf of someone else (the carrier): two more questions.
-        on_behalf = [("autre", "Question 4 — Nom du porteur"),
-                     ("Camille Martin", "Question 5 — Contact du porteur"),
-                     (human.user_id, "Question 6 — Territoire")]
+        on_behalf = [
+            ("autre", "Question 4 — Nom du porteur"),
+            ("Camille Martin", "Question 5 — Contact du porteur"),
+            (human.user_id, "Question 6 — Territoire"),
+        ]
         mine_recap, their_recap = await asyncio.gather(
             mine.fill(answers_until_recap("Jardin partagé des Lilas")),
-            theirs.fill(answers_until_recap("Cantine bio intercommunale", carrier=on_behalf, total=11)))
+            theirs.fill(answers_until_recap("Cantine bio intercommunale", carrier=on_behalf, total=11)),
+        )
         assert "Jardin partagé des Lilas" in mine_recap.body and "Cantine" not in mine_recap.body
         assert "Cantine bio intercommunale" in their_recap.body and "Jardin" not in their_recap.body
         assert "Nom du porteur : Camille Martin" in their_recap.body
 
-        thanks = await asyncio.gather(mine.answer("oui", "Jardin partagé des Lilas"),
-                                      theirs.answer("oui", "Cantine bio intercommunale"))
+        thanks = await asyncio.gather(
+            mine.answer("oui", "Jardin partagé des Lilas"), theirs.answer("oui", "Cantine bio intercommunale")
+        )
         references = [REFERENCE.search(t.body).group(0) for t in thanks]
         deposits = {d.reference: d for d in deposits_in(app)}
         assert set(deposits) == set(references) and references[0] != references[1]
@@ -271,12 +312,19 @@ async def test_two_members_filling_forms_at_once_each_in_their_own_direct_chat(
 
 
 async def test_an_invitation_declined_or_left_unanswered_is_said_in_the_room_and_nothing_is_lost(
-        synapse, make_bot, bot_account, human, member, facilitator, tmp_path):
+    synapse, make_bot, bot_account, human, member, facilitator, tmp_path
+):
     bot_id = bot_account.user_id
     tribe, animation = await setup_rooms(human, facilitator, bot_id, member)
     # A minute's tenth: the scheduler looks every three seconds.
-    config = bot_config(synapse, tmp_path / "bot", bot_account, rooms=rooms_config(tribe, animation),
-                        facilitators=(facilitator.user_id,), extra={"bot": {"direct_chat_wait_minutes": 0.1}})
+    config = bot_config(
+        synapse,
+        tmp_path / "bot",
+        bot_account,
+        rooms=rooms_config(tribe, animation),
+        facilitators=(facilitator.user_id,),
+        extra={"bot": {"direct_chat_wait_minutes": 0.1}},
+    )
     async with make_bot(config) as app:
         await human.wait_joined(tribe, bot_id)
         await member.wait_joined(tribe, bot_id)
@@ -294,8 +342,7 @@ async def test_an_invitation_declined_or_left_unanswered_is_said_in_the_room_and
         human.accept_invites = None  # neither join nor refuse
         before = len(human.messages(tribe, bot_id))
         await human.send(tribe, "!deposer")
-        waiting = await human.wait_for_message(tribe, bot_id, contains="pas encore rejoint", after=before,
-                                               timeout=30)
+        waiting = await human.wait_for_message(tribe, bot_id, contains="pas encore rejoint", after=before, timeout=30)
         assert "Question" not in waiting.body
         # Joining late gets every message that waited, in order, and the form goes on.
         late = human.invites[-1]  # the second invitation, left unanswered until now
@@ -311,23 +358,44 @@ async def test_an_invitation_declined_or_left_unanswered_is_said_in_the_room_and
 
 
 async def test_a_draft_left_in_a_room_thread_by_the_previous_release_goes_on_in_private(
-        synapse, make_bot, bot_account, human, member, facilitator, tmp_path):
+    synapse, make_bot, bot_account, human, member, facilitator, tmp_path
+):
     bot_id = bot_account.user_id
     tribe, animation = await setup_rooms(human, facilitator, bot_id, member)
-    config = bot_config(synapse, tmp_path / "bot", bot_account, rooms=rooms_config(tribe, animation),
-                        facilitators=(facilitator.user_id,))
+    config = bot_config(
+        synapse,
+        tmp_path / "bot",
+        bot_account,
+        rooms=rooms_config(tribe, animation),
+        facilitators=(facilitator.user_id,),
+    )
     async with make_bot(config) as app:
         await human.wait_joined(tribe, bot_id)
         await member.wait_joined(tribe, bot_id)
         # Stands for the !deposer the previous release opened its thread on.
         root = await human.send(tribe, "Je dépose mon projet de ressourcerie")
         # As the 2026-12-01 release left it: the draft lives in the thread of that message, title answered.
-        now = datetime.now(timezone.utc)
-        state = FormState(current="tribe", answers={"title": "Ressourcerie du Diois"}, history=["title"],
-                          facts={"origin_confidential": False}, started_at=now.isoformat(), updated_at=now.isoformat())
+        now = datetime.now(UTC)
+        state = FormState(
+            current="tribe",
+            answers={"title": "Ressourcerie du Diois"},
+            history=["title"],
+            facts={"origin_confidential": False},
+            started_at=now.isoformat(),
+            updated_at=now.isoformat(),
+        )
         with app.db.session() as session:
-            session.add(DepositDraft(room_id=tribe, user_id=human.user_id, thread_root=root, state=state.to_json(),
-                                     status="filling", created_at=now, updated_at=now))
+            session.add(
+                DepositDraft(
+                    room_id=tribe,
+                    user_id=human.user_id,
+                    thread_root=root,
+                    state=state.to_json(),
+                    status="filling",
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
         before = len(human.messages(tribe, bot_id))
         await human.send(tribe, "1", thread_root=root)
         moved = await human.wait_for_message(tribe, bot_id, contains="message privé", after=before)

@@ -1,6 +1,7 @@
 """Faults in the middle of a burst of questions, on a real Synapse: the process killed (SIGKILL) or
 stopped (SIGTERM), the homeserver down for a minute, PostgreSQL down for half a minute, the SQLite
 file locked by another process. Counted from the members' side: every question answered, none twice."""
+
 from __future__ import annotations
 
 import asyncio
@@ -92,8 +93,9 @@ class Burst:
 
 async def members_in_room(stack, synapse, tmp_path, bot_id: str, *, encrypted: bool = True):
     members = [await stack.enter_async_context(person(synapse, tmp_path / f"m{n}", "human")) for n in range(3)]
-    room_id = await members[0].create_room("Tribu Alimentation", encrypted=encrypted,
-                                           invite=(bot_id, *(m.user_id for m in members[1:])))
+    room_id = await members[0].create_room(
+        "Tribu Alimentation", encrypted=encrypted, invite=(bot_id, *(m.user_id for m in members[1:]))
+    )
     for member in members[1:]:
         await members[0].wait_joined(room_id, member.user_id)
     return members, room_id
@@ -106,8 +108,13 @@ def bot_process(stack, synapse, bot_account, tmp_path, indexed_database, room_id
         data_dir.mkdir()
         shutil.copy(indexed_database, data_dir / DATABASE_FILE)
     config_path = tmp_path / "config.toml"
-    write_toml(config_path, synapse, bot_account, data_dir,
-               f'[[rooms]]\nid = "{room_id}"\nkind = "tribe"\nname = "Alimentation"\n')
+    write_toml(
+        config_path,
+        synapse,
+        bot_account,
+        data_dir,
+        f'[[rooms]]\nid = "{room_id}"\nkind = "tribe"\nname = "Alimentation"\n',
+    )
     return config_path, started(stack, config_path)
 
 
@@ -131,7 +138,8 @@ def assert_once(counts: dict[str, int], expected: int) -> None:
 
 @pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM"])
 async def test_a_process_stopped_mid_burst_answers_every_question_once_after_its_restart(
-        synapse, bot_account, tmp_path, indexed_database, how):
+    synapse, bot_account, tmp_path, indexed_database, how
+):
     bot_id = bot_account.user_id
     async with contextlib.AsyncExitStack() as stack:
         members, room_id = await members_in_room(stack, synapse, tmp_path, bot_id)
@@ -158,7 +166,8 @@ async def test_a_process_stopped_mid_burst_answers_every_question_once_after_its
 
 
 async def test_questions_among_150_messages_said_while_the_bot_was_stopped_are_all_answered(
-        synapse, bot_account, tmp_path, indexed_database):
+    synapse, bot_account, tmp_path, indexed_database
+):
     """More happened than a sync gives (100 events a room): the gap is read back, nothing is skipped."""
     bot_id = bot_account.user_id
     async with contextlib.AsyncExitStack() as stack:
@@ -187,8 +196,7 @@ async def test_the_homeserver_down_for_a_minute_delays_answers_and_loses_none(ma
         bot_account = server.register(unique("bot"))
         async with contextlib.AsyncExitStack() as stack:
             members, room_id = await members_in_room(stack, server, tmp_path, bot_account.user_id)
-            config = bot_config(server, tmp_path / "bot", bot_account,
-                                rooms=tribe(room_id))
+            config = bot_config(server, tmp_path / "bot", bot_account, rooms=tribe(room_id))
             async with make_bot(config) as app:
                 await members[0].wait_joined(room_id, bot_account.user_id)
                 burst = Burst(members, room_id, bot_account.user_id)
@@ -199,8 +207,9 @@ async def test_the_homeserver_down_for_a_minute_delays_answers_and_loses_none(ma
                 server.start()
                 await burst.wait_answered(40, timeout=240)
                 counts = await burst.settle()
-                retries = app.metrics.registry.get_sample_value("manufacture_event_retries_total",
-                                                                {"cause": "homeserver"})
+                retries = app.metrics.registry.get_sample_value(
+                    "manufacture_event_retries_total", {"cause": "homeserver"}
+                )
         assert down_at < 40, "the homeserver went down too late to prove anything"
         assert_once(counts, 40)
         assert retries and retries > 0
@@ -209,23 +218,29 @@ async def test_the_homeserver_down_for_a_minute_delays_answers_and_loses_none(ma
 
 
 async def healthz(port: int) -> tuple[int, str]:
-    async with aiohttp.ClientSession() as http:
-        async with http.get(f"http://127.0.0.1:{port}/healthz") as answer:
-            return answer.status, await answer.text()
+    async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/healthz") as answer:
+        return answer.status, await answer.text()
 
 
 async def test_postgresql_down_half_a_minute_delays_answers_loses_none_and_health_says_why(
-        synapse, make_bot, bot_account, tmp_path):
+    synapse, make_bot, bot_account, tmp_path
+):
     cluster = PostgresCluster.start()
     try:
         url = cluster.database_at_head()
         metrics_port = free_port()
         async with contextlib.AsyncExitStack() as stack:
             members, room_id = await members_in_room(stack, synapse, tmp_path, bot_account.user_id)
-            config = bot_config(synapse, tmp_path / "bot", bot_account,
-                                rooms=tribe(room_id),
-                                extra={"database": {"url": url.render_as_string(hide_password=False)},
-                                       "metrics": {"listen": f"127.0.0.1:{metrics_port}"}})
+            config = bot_config(
+                synapse,
+                tmp_path / "bot",
+                bot_account,
+                rooms=tribe(room_id),
+                extra={
+                    "database": {"url": url.render_as_string(hide_password=False)},
+                    "metrics": {"listen": f"127.0.0.1:{metrics_port}"},
+                },
+            )
             async with make_bot(config) as app:
                 await members[0].wait_joined(room_id, bot_account.user_id)
                 burst = Burst(members, room_id, bot_account.user_id)
@@ -247,8 +262,9 @@ async def test_postgresql_down_half_a_minute_delays_answers_loses_none_and_healt
                 await burst.wait_answered(40, timeout=180)
                 counts = await burst.settle()
                 assert (await healthz(metrics_port))[0] == 200
-                retries = app.metrics.registry.get_sample_value("manufacture_event_retries_total",
-                                                                {"cause": "database"})
+                retries = app.metrics.registry.get_sample_value(
+                    "manufacture_event_retries_total", {"cause": "database"}
+                )
         assert down_at < 30, "the database went down too late to prove anything"
         assert_once(counts, 40)
         assert retries and retries > 0
@@ -257,11 +273,11 @@ async def test_postgresql_down_half_a_minute_delays_answers_loses_none_and_healt
 
 
 async def test_a_sqlite_file_locked_by_another_process_delays_answers_and_loses_none(
-        synapse, make_bot, bot_account, tmp_path):
+    synapse, make_bot, bot_account, tmp_path
+):
     async with contextlib.AsyncExitStack() as stack:
         members, room_id = await members_in_room(stack, synapse, tmp_path, bot_account.user_id)
-        config = bot_config(synapse, tmp_path / "bot", bot_account,
-                            rooms=tribe(room_id))
+        config = bot_config(synapse, tmp_path / "bot", bot_account, rooms=tribe(room_id))
         async with make_bot(config) as app:
             await members[0].wait_joined(room_id, bot_account.user_id)
             burst = Burst(members, room_id, bot_account.user_id)
@@ -273,8 +289,9 @@ async def test_a_sqlite_file_locked_by_another_process_delays_answers_and_loses_
             holder.execute("CREATE TABLE held (x)")
             try:
                 await burst.ask(10, start=5)
-                await members[0].wait_until(lambda: app.metrics.database_down_since is not None, 60,
-                                            "the bot to find the database locked")
+                await members[0].wait_until(
+                    lambda: app.metrics.database_down_since is not None, 60, "the bot to find the database locked"
+                )
                 answered_while_locked = await burst.answered()
             finally:
                 holder.rollback()

@@ -1,4 +1,5 @@
 """The bot in real rooms of a real Synapse: invites, commands, encryption, restarts, failures."""
+
 from __future__ import annotations
 
 import asyncio
@@ -11,7 +12,9 @@ from tests.integration.conftest import bot_config
 pytestmark = pytest.mark.synapse
 
 
-async def test_joins_on_allowed_invite_and_answers_help_in_a_plain_room(synapse, make_bot, bot_account, human, tmp_path):
+async def test_joins_on_allowed_invite_and_answers_help_in_a_plain_room(
+    synapse, make_bot, bot_account, human, tmp_path
+):
     config = bot_config(synapse, tmp_path / "bot", bot_account)
     async with make_bot(config):
         room_id = await human.create_room("Tribu alimentation", invite=(bot_account.user_id,))
@@ -28,8 +31,8 @@ async def test_joins_on_allowed_invite_and_answers_help_in_a_plain_room(synapse,
 
 
 async def test_declines_invite_from_a_stranger(synapse, make_bot, bot_account, tmp_path):
-    from tests.integration.conftest import unique
     from bot.matrix_person import MatrixUser
+    from tests.integration.conftest import unique
 
     stranger = await MatrixUser(synapse.url, synapse.register(unique("stranger")), tmp_path / "s").start()
     try:
@@ -37,8 +40,10 @@ async def test_declines_invite_from_a_stranger(synapse, make_bot, bot_account, t
         async with make_bot(config) as app:
             room_id = await stranger.create_room("Pas pour le bot", invite=(bot_account.user_id,))
             # The bot leaves the invite: its membership becomes "leave" and it never joins.
-            await stranger.wait_until(lambda: bot_account.user_id not in stranger.client.rooms[room_id].invited_users,
-                                      what="the invite to be declined")
+            await stranger.wait_until(
+                lambda: bot_account.user_id not in stranger.client.rooms[room_id].invited_users,
+                what="the invite to be declined",
+            )
             assert room_id not in app.client.rooms
             assert bot_account.user_id not in stranger.client.rooms[room_id].users
     finally:
@@ -65,7 +70,9 @@ async def test_unknown_command_gets_a_suggestion(synapse, make_bot, bot_account,
         assert "!aide" in reply.body and "Vouliez-vous dire" in reply.body
 
 
-async def test_a_failing_handler_gets_an_apology_and_the_bot_keeps_serving(synapse, make_bot, bot_account, human, tmp_path, caplog):
+async def test_a_failing_handler_gets_an_apology_and_the_bot_keeps_serving(
+    synapse, make_bot, bot_account, human, tmp_path, caplog
+):
     config = bot_config(synapse, tmp_path / "bot", bot_account)
     running = make_bot(config)
 
@@ -85,12 +92,19 @@ async def test_a_failing_handler_gets_an_apology_and_the_bot_keeps_serving(synap
 
 
 async def test_unencrypted_peer_room_is_flagged_once_and_facilitators_get_only_its_name(
-        synapse, make_bot, bot_account, human, facilitator, tmp_path):
+    synapse, make_bot, bot_account, human, facilitator, tmp_path
+):
     peers = await human.create_room("Pairs élus (pas chiffré)", invite=(bot_account.user_id,))
     animation = await facilitator.create_room("Animation", invite=(bot_account.user_id,))
-    config = bot_config(synapse, tmp_path / "bot", bot_account, rooms=[
-        {"id": peers, "kind": "peer_group", "name": "Pairs élus", "role": "elus"},
-        {"id": animation, "kind": "facilitators", "name": "Animation"}])
+    config = bot_config(
+        synapse,
+        tmp_path / "bot",
+        bot_account,
+        rooms=[
+            {"id": peers, "kind": "peer_group", "name": "Pairs élus", "role": "elus"},
+            {"id": animation, "kind": "facilitators", "name": "Animation"},
+        ],
+    )
     async with make_bot(config):
         warning = await human.wait_for_message(peers, bot_account.user_id, contains="pas chiffré")
         alert = await facilitator.wait_for_message(animation, bot_account.user_id, contains="Pairs élus")
@@ -106,13 +120,15 @@ async def test_unencrypted_peer_room_is_flagged_once_and_facilitators_get_only_i
 
 
 async def test_power_level_in_the_facilitators_room_grants_facilitator_rights(
-        synapse, make_bot, bot_account, human, facilitator, tmp_path):
+    synapse, make_bot, bot_account, human, facilitator, tmp_path
+):
     animation = await facilitator.create_room("Animation", invite=(bot_account.user_id,))
     room_id = await human.create_room("Nouveau salon", invite=(bot_account.user_id, facilitator.user_id))
     await facilitator.client.join(room_id)
     # Nobody is listed as facilitator: the creator of the facilitators' room has power level 100 there.
-    config = bot_config(synapse, tmp_path / "bot", bot_account,
-                        rooms=[{"id": animation, "kind": "facilitators", "name": "Animation"}])
+    config = bot_config(
+        synapse, tmp_path / "bot", bot_account, rooms=[{"id": animation, "kind": "facilitators", "name": "Animation"}]
+    )
     async with make_bot(config):
         await human.wait_joined(room_id, bot_account.user_id)
         await human.send(room_id, "!salon tribu Quartier Nord")

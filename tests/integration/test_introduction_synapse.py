@@ -1,4 +1,5 @@
 """The bot introduces itself once in a room it joins on an invitation: never again, restarts and re-joins included."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,12 +13,14 @@ pytestmark = pytest.mark.synapse
 
 
 async def test_a_member_invited_with_the_bot_sees_one_introduction_and_none_after_a_restart_or_a_rejoin(
-        synapse, make_bot, bot_account, human, member, tmp_path):
+    synapse, make_bot, bot_account, human, member, tmp_path
+):
     bot_id = bot_account.user_id
     tribe = await human.create_room("Tribu Énergie", invite=(bot_id, member.user_id))
     await human.wait_joined(tribe, member.user_id)
-    config = bot_config(synapse, tmp_path / "bot", bot_account,
-                        rooms=[{"id": tribe, "kind": "tribe", "name": "Énergie"}])
+    config = bot_config(
+        synapse, tmp_path / "bot", bot_account, rooms=[{"id": tribe, "kind": "tribe", "name": "Énergie"}]
+    )
     async with make_bot(config):
         intro = await member.wait_for_introduction(tribe, bot_id)
         assert isinstance(intro, RoomMessageNotice) and intro.source["content"][INTRODUCTION_FIELD] is True
@@ -41,7 +44,8 @@ async def test_a_member_invited_with_the_bot_sees_one_introduction_and_none_afte
 
 
 async def test_a_direct_chat_the_member_opened_gets_an_introduction_and_one_the_bot_opened_none(
-        synapse, make_bot, bot_account, human, member, tmp_path):
+    synapse, make_bot, bot_account, human, member, tmp_path
+):
     bot_id = bot_account.user_id
     async with make_bot(bot_config(synapse, tmp_path / "bot", bot_account)):
         opened = await member.create_room("", encrypted=True, invite=(bot_id,), is_direct=True)

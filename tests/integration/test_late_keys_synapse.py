@@ -1,4 +1,5 @@
 """A message that reaches the bot before its room key is answered when the key comes, exactly once."""
+
 from __future__ import annotations
 
 import asyncio
@@ -23,8 +24,12 @@ async def send_with_late_key(human, room_id: str, body: str):
     missing = client.get_missing_sessions(room_id)
     if missing:
         await client.keys_claim(missing)
-    held = [messages for _, messages in client.olm.share_group_session_parallel(
-        room_id, list(client.rooms[room_id].users), ignore_unverified_devices=True)]
+    held = [
+        messages
+        for _, messages in client.olm.share_group_session_parallel(
+            room_id, list(client.rooms[room_id].users), ignore_unverified_devices=True
+        )
+    ]
     assert held, "nobody to share the key with"
     client.olm.outbound_group_sessions[room_id].shared = True
     event_id = await human.send(room_id, body)
@@ -81,7 +86,8 @@ async def test_a_message_whose_key_comes_late_is_answered_once(synapse, make_bot
 
 
 async def test_a_key_that_comes_while_the_bot_is_stopped_is_used_at_restart_and_nothing_twice(
-        synapse, make_bot, bot_account, human, tmp_path):
+    synapse, make_bot, bot_account, human, tmp_path
+):
     bot = bot_account.user_id
     config = bot_config(synapse, tmp_path / "bot", bot_account)
     async with make_bot(config) as app:
@@ -99,7 +105,8 @@ async def test_a_key_that_comes_while_the_bot_is_stopped_is_used_at_restart_and_
 
 
 async def test_still_unreadable_its_sender_is_told_once_and_it_is_answered_when_the_key_comes(
-        synapse, make_bot, bot_account, human, tmp_path):
+    synapse, make_bot, bot_account, human, tmp_path
+):
     bot = bot_account.user_id
     async with make_bot(bot_config(synapse, tmp_path / "bot", bot_account)) as app:
         app.late_keys.notice_after = timedelta(0)

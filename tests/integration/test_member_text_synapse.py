@@ -1,4 +1,5 @@
 """What a member types comes back from the bot as text, seen from another member's client."""
+
 from __future__ import annotations
 
 import pytest
@@ -11,11 +12,13 @@ PHISHING = "[Formulaire officiel](https://evil.example/x)"
 
 
 async def test_a_typed_link_is_echoed_as_text_and_a_long_typo_is_cut(
-        synapse, make_bot, bot_account, human, member, tmp_path):
+    synapse, make_bot, bot_account, human, member, tmp_path
+):
     bot_id = bot_account.user_id
     tribe = await human.create_room("Tribu Alimentation", encrypted=True, invite=(bot_id, member.user_id))
-    config = bot_config(synapse, tmp_path / "bot", bot_account,
-                        rooms=[{"id": tribe, "kind": "tribe", "name": "Alimentation"}])
+    config = bot_config(
+        synapse, tmp_path / "bot", bot_account, rooms=[{"id": tribe, "kind": "tribe", "name": "Alimentation"}]
+    )
     async with make_bot(config):
         await human.wait_joined(tribe, bot_id)
         await human.wait_joined(tribe, member.user_id)

@@ -1,5 +1,6 @@
 """/metrics and /healthz of a bot running against a real Synapse: the counts move as it answers and
 posts, health follows the sync, and no room, member or message appears in the scrape."""
+
 from __future__ import annotations
 
 import socket
@@ -22,8 +23,11 @@ def free_port() -> int:
 
 
 def samples(text: str) -> dict[tuple[str, tuple], float]:
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
 
 
 async def scrape(base: str) -> tuple[str, int, str]:
@@ -38,8 +42,13 @@ async def scrape(base: str) -> tuple[str, int, str]:
 async def test_metrics_count_what_the_bot_does_and_name_no_one(synapse, make_bot, bot_account, human, tmp_path):
     tribe = await human.create_room("Tribu Alimentation", encrypted=True, invite=(bot_account.user_id,))
     port = free_port()
-    config = bot_config(synapse, tmp_path / "bot", bot_account, rooms=[
-        {"id": tribe, "kind": "tribe", "name": "Alimentation"}], extra={"metrics": {"listen": f"127.0.0.1:{port}"}})
+    config = bot_config(
+        synapse,
+        tmp_path / "bot",
+        bot_account,
+        rooms=[{"id": tribe, "kind": "tribe", "name": "Alimentation"}],
+        extra={"metrics": {"listen": f"127.0.0.1:{port}"}},
+    )
     base = f"http://127.0.0.1:{port}"
     async with make_bot(config) as app:
         before, status, _ = await scrape(base)

@@ -1,4 +1,5 @@
 """The bot as an operator runs it: `manufacture-bot run`, SIGTERM, a second process, rate limits."""
+
 from __future__ import annotations
 
 import asyncio
@@ -28,8 +29,12 @@ def test_second_process_refuses_and_sigterm_stops_cleanly(synapse, bot_account, 
     first = BotProcess(config_path)
     try:
         first.wait_for_line("Ready as")
-        second = subprocess.run([sys.executable, "-m", "bot", "run", "--config", str(config_path)],
-                                capture_output=True, text=True, timeout=60)
+        second = subprocess.run(
+            [sys.executable, "-m", "bot", "run", "--config", str(config_path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert second.returncode == 2
         assert "Un autre processus du bot" in second.stderr
         assert first.terminate() == 0
@@ -47,8 +52,9 @@ def test_second_process_refuses_and_sigterm_stops_cleanly(synapse, bot_account, 
 def test_bad_config_names_the_key_and_the_file(tmp_path):
     path = tmp_path / "config.toml"
     path.write_text('[matrix]\nhomeserver = "matrix.example.org"\nuser_id = "@bot:example.org"\n')
-    result = subprocess.run([sys.executable, "-m", "bot", "check-config", "--config", str(path)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "check-config", "--config", str(path)], capture_output=True, text=True
+    )
     assert result.returncode == 2
     assert "matrix.homeserver" in result.stderr and str(path) in result.stderr
 
@@ -81,8 +87,9 @@ async def test_default_rate_limits_delay_but_never_lose_or_duplicate_replies(mak
             await human.wait_joined(room_id, bot_account.user_id)
             count = 13  # Synapse's default burst is 10 messages: the last ones are rate limited.
             sent = [await human.send(room_id, f"!aide aide {n}") for n in range(count)]
-            await human.wait_until(lambda: len(human.messages(room_id, bot_account.user_id)) >= count,
-                                   timeout=120, what=f"{count} replies")
+            await human.wait_until(
+                lambda: len(human.messages(room_id, bot_account.user_id)) >= count, timeout=120, what=f"{count} replies"
+            )
             await asyncio.sleep(1.0)
             replies = human.messages(room_id, bot_account.user_id)
             assert len(replies) == count
@@ -96,10 +103,13 @@ async def test_default_rate_limits_delay_but_never_lose_or_duplicate_replies(mak
 def run_without_homeserver(tmp_path, extra: str = "") -> subprocess.CompletedProcess:
     """`manufacture-bot run` stopped by its database before it ever reaches a homeserver."""
     path = tmp_path / "config.toml"
-    path.write_text(f'[matrix]\nhomeserver = "http://127.0.0.1:9"\nuser_id = "@bot:localhost"\n'
-                    f'[bot]\ndata_dir = "{tmp_path / "data"}"\n[knowledge]\nenabled = false\n{extra}')
-    return subprocess.run([sys.executable, "-m", "bot", "run", "--config", str(path)], capture_output=True, text=True,
-                          timeout=120)
+    path.write_text(
+        f'[matrix]\nhomeserver = "http://127.0.0.1:9"\nuser_id = "@bot:localhost"\n'
+        f'[bot]\ndata_dir = "{tmp_path / "data"}"\n[knowledge]\nenabled = false\n{extra}'
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "run", "--config", str(path)], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_a_database_of_a_newer_release_stops_run_with_a_french_message_and_no_traceback(tmp_path):
@@ -110,8 +120,10 @@ def test_a_database_of_a_newer_release_stops_run_with_a_french_message_and_no_tr
         connection.execute("INSERT INTO alembic_version VALUES ('0099_from_the_future')")
     result = run_without_homeserver(tmp_path)
     assert result.returncode == 2
-    assert "Erreur : La base" in result.stderr and "« 0099_from_the_future », que cette version du bot ne connaît pas" \
-        in result.stderr
+    assert (
+        "Erreur : La base" in result.stderr
+        and "« 0099_from_the_future », que cette version du bot ne connaît pas" in result.stderr
+    )
     assert "Traceback" not in result.stderr
     with sqlite3.connect(data_dir / DATABASE_FILE) as connection:  # left as it was
         assert connection.execute("SELECT version_num FROM alembic_version").fetchall() == [("0099_from_the_future",)]
@@ -122,8 +134,11 @@ def test_a_postgresql_server_out_of_reach_stops_run_naming_it_without_its_passwo
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]  # closed once the probe is: nothing listens there
     result = run_without_homeserver(
-        tmp_path, f'[database]\nurl = "postgresql+psycopg://manufacture:s3cret@127.0.0.1:{port}/manufacture"\n')
+        tmp_path, f'[database]\nurl = "postgresql+psycopg://manufacture:s3cret@127.0.0.1:{port}/manufacture"\n'
+    )
     assert result.returncode == 2
-    assert f"Impossible d'ouvrir la base postgresql+psycopg://manufacture:***@127.0.0.1:{port}/manufacture" \
+    assert (
+        f"Impossible d'ouvrir la base postgresql+psycopg://manufacture:***@127.0.0.1:{port}/manufacture"
         in result.stderr
+    )
     assert "Traceback" not in result.stderr and "s3cret" not in result.stderr + result.stdout

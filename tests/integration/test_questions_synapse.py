@@ -1,5 +1,6 @@
 """Questions through a real Synapse: an answer with its citation in an encrypted room, the
 forward / !repondre loop across rooms, and a confidential question that stays where it was asked."""
+
 from __future__ import annotations
 
 import asyncio
@@ -20,14 +21,22 @@ async def rooms_with_bot(human, facilitator, bot_user_id):
 
 
 def configured(synapse, tmp_path, bot_account, facilitator, peers, tribe, animation):
-    return bot_config(synapse, tmp_path / "bot", bot_account, facilitators=(facilitator.user_id,), rooms=[
-        {"id": peers, "kind": "peer_group", "name": "Pairs — agents", "role": "agents"},
-        {"id": tribe, "kind": "tribe", "name": "Alimentation"},
-        {"id": animation, "kind": "facilitators", "name": "Animation"}])
+    return bot_config(
+        synapse,
+        tmp_path / "bot",
+        bot_account,
+        facilitators=(facilitator.user_id,),
+        rooms=[
+            {"id": peers, "kind": "peer_group", "name": "Pairs — agents", "role": "agents"},
+            {"id": tribe, "kind": "tribe", "name": "Alimentation"},
+            {"id": animation, "kind": "facilitators", "name": "Animation"},
+        ],
+    )
 
 
 async def test_answer_with_citation_in_an_encrypted_room_and_nothing_leaks(
-        synapse, make_bot, bot_account, human, facilitator, tmp_path):
+    synapse, make_bot, bot_account, human, facilitator, tmp_path
+):
     peers, tribe, animation = await rooms_with_bot(human, facilitator, bot_account.user_id)
     config = configured(synapse, tmp_path, bot_account, facilitator, peers, tribe, animation)
     async with make_bot(config):
@@ -49,7 +58,8 @@ async def test_answer_with_citation_in_an_encrypted_room_and_nothing_leaks(
 
 
 async def test_forwarded_question_answered_by_a_facilitator_comes_back_and_feeds_the_faq(
-        synapse, make_bot, bot_account, human, member, facilitator, tmp_path):
+    synapse, make_bot, bot_account, human, member, facilitator, tmp_path
+):
     peers, tribe, animation = await rooms_with_bot(human, facilitator, bot_account.user_id)
     await human.client.room_invite(tribe, member.user_id)
     config = configured(synapse, tmp_path, bot_account, facilitator, peers, tribe, animation)
@@ -59,7 +69,10 @@ async def test_forwarded_question_answered_by_a_facilitator_comes_back_and_feeds
         await facilitator.wait_joined(animation, bot_account.user_id)
         question = await human.send(tribe, f"!q {OUT_OF_DOMAIN}")
         offer = await human.wait_for_message(tribe, bot_account.user_id, contains="transmette")
-        assert "répondez **oui** à ce message" in offer.source["content"]["body"] or "répondez oui à ce message" in offer.body
+        assert (
+            "répondez **oui** à ce message" in offer.source["content"]["body"]
+            or "répondez oui à ce message" in offer.body
+        )
         # Not consent: an « ok » said to someone else, and another member's « oui » in reply to the offer.
         await human.send(tribe, "ok")
         await member.send(tribe, "oui", reply_to=offer.event_id)

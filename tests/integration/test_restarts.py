@@ -1,4 +1,5 @@
 """Restarts: same device, no replay of what was handled, what was said meanwhile handled once."""
+
 from __future__ import annotations
 
 import asyncio
@@ -19,7 +20,8 @@ async def count_after(human, room_id, sender, settle: float = 2.0) -> int:
 
 
 async def test_restart_keeps_the_device_and_handles_missed_messages_exactly_once(
-        synapse, make_bot, bot_account, human, tmp_path):
+    synapse, make_bot, bot_account, human, tmp_path
+):
     config = bot_config(synapse, tmp_path / "bot", bot_account)
     async with make_bot(config) as app:
         first_device = app.client.device_id
@@ -62,7 +64,8 @@ async def test_first_start_does_not_answer_the_rooms_history(synapse, make_bot, 
 
 
 async def test_a_revoked_session_stops_the_sync_and_the_next_start_logs_in_again(
-        synapse, make_bot, bot_account, human, tmp_path):
+    synapse, make_bot, bot_account, human, tmp_path
+):
     config = bot_config(synapse, tmp_path / "bot", bot_account)
     session_file = tmp_path / "bot" / "session.json"
     bot = make_bot(config)

@@ -1,6 +1,7 @@
 """A facilitator's rights follow the facilitators' room as it is now, on a real Synapse: kicked, banned,
 gone, taken out of the power levels or lowered, they lose the chat commands and the board within one sync
 (their next message is refused, their board session is closed), while the others keep theirs."""
+
 from __future__ import annotations
 
 import contextlib
@@ -59,19 +60,26 @@ async def board_status(http: aiohttp.ClientSession, base: str) -> int:
 
 
 async def test_a_facilitator_kicked_banned_gone_removed_or_lowered_loses_chat_and_board_at_once(
-        synapse, make_bot, bot_account, facilitator, tmp_path):
+    synapse, make_bot, bot_account, facilitator, tmp_path
+):
     admin, bot_id = facilitator, bot_account.user_id
     async with contextlib.AsyncExitStack() as stack:
-        people = {how: await stack.enter_async_context(person(synapse, tmp_path / f"store-{how}", "fac"))
-                  for how in HOW}
-        animation = await admin.create_room("Animation", encrypted=True,
-                                            invite=(bot_id, *(p.user_id for p in people.values())))
+        people = {
+            how: await stack.enter_async_context(person(synapse, tmp_path / f"store-{how}", "fac")) for how in HOW
+        }
+        animation = await admin.create_room(
+            "Animation", encrypted=True, invite=(bot_id, *(p.user_id for p in people.values()))
+        )
         for someone in people.values():
             await admin.wait_joined(animation, someone.user_id)
         await set_levels(admin, animation, lambda users: {**users, **{p.user_id: 50 for p in people.values()}})
-        config = bot_config(synapse, tmp_path / "bot", bot_account,
-                            rooms=[{"id": animation, "kind": "facilitators", "name": "Animation"}],
-                            extra={"board": {"listen": f"127.0.0.1:{free_port()}"}})
+        config = bot_config(
+            synapse,
+            tmp_path / "bot",
+            bot_account,
+            rooms=[{"id": animation, "kind": "facilitators", "name": "Animation"}],
+            extra={"board": {"listen": f"127.0.0.1:{free_port()}"}},
+        )
         async with make_bot(config) as app:
             await admin.wait_joined(animation, bot_id)
             sessions = {}
@@ -85,10 +93,12 @@ async def test_a_facilitator_kicked_banned_gone_removed_or_lowered_loses_chat_an
                 "kick": lambda: admin.client.room_kick(animation, people["kick"].user_id, reason="départ"),
                 "ban": lambda: admin.client.room_ban(animation, people["ban"].user_id),
                 "leave": lambda: people["leave"].client.room_leave(animation),
-                "removed": lambda: set_levels(admin, animation, lambda users: {
-                    u: level for u, level in users.items() if u != people["removed"].user_id}),
-                "lowered": lambda: set_levels(admin, animation, lambda users: {
-                    **users, people["lowered"].user_id: 10}),
+                "removed": lambda: set_levels(
+                    admin,
+                    animation,
+                    lambda users: {u: level for u, level in users.items() if u != people["removed"].user_id},
+                ),
+                "lowered": lambda: set_levels(admin, animation, lambda users: {**users, people["lowered"].user_id: 10}),
             }
             for index, how in enumerate(HOW):
                 someone = people[how]
@@ -105,7 +115,7 @@ async def test_a_facilitator_kicked_banned_gone_removed_or_lowered_loses_chat_an
                     holders = set(session.exec(select(BoardSession.user_id)).all())
                 assert someone.user_id not in holders, how
                 # Those not touched yet keep the board.
-                for other in HOW[index + 1:]:
+                for other in HOW[index + 1 :]:
                     assert people[other].user_id in holders, (how, other)
                     http, base = sessions[other]
                     assert await board_status(http, base) == 200, (how, other)

@@ -1,5 +1,6 @@
 """The terminal chat of the demo against a real Synapse: a message, a thread, a reply and a reaction
 reach the bot, and its answers show numbered, saying whom they answer."""
+
 from __future__ import annotations
 
 import asyncio
@@ -40,16 +41,30 @@ class Screen:
 
 
 async def test_the_terminal_chat_threads_replies_and_reacts_by_message_number(
-        synapse, make_bot, bot_account, human, facilitator, tmp_path):
+    synapse, make_bot, bot_account, human, facilitator, tmp_path
+):
     bot_id = bot_account.user_id
     account = synapse.register(unique("human"))
     tribe, animation = await setup_rooms(human, facilitator, bot_id)
     await human.client.room_invite(tribe, account.user_id)
     screen = Screen()
-    chat = TerminalChat(synapse.url, account.user_id, account.password, tmp_path / "chat", {"Tribu": tribe}, bot_id,
-                        out=screen.out, columns=lambda: None)
-    config = bot_config(synapse, tmp_path / "bot", bot_account, rooms=rooms_config(tribe, animation),
-                        facilitators=(facilitator.user_id,))
+    chat = TerminalChat(
+        synapse.url,
+        account.user_id,
+        account.password,
+        tmp_path / "chat",
+        {"Tribu": tribe},
+        bot_id,
+        out=screen.out,
+        columns=lambda: None,
+    )
+    config = bot_config(
+        synapse,
+        tmp_path / "bot",
+        bot_account,
+        rooms=rooms_config(tribe, animation),
+        facilitators=(facilitator.user_id,),
+    )
     async with make_bot(config):
         await chat.connect()
         sync = asyncio.create_task(sync_until_cancelled(chat.client, timeout=3000))
@@ -111,8 +126,16 @@ async def test_a_hostile_members_messages_reach_the_terminal_shown_never_obeyed(
     peers = await human.create_room("Pairs", encrypted=True, invite=(account.user_id,))
     await human.client.set_displayname("manufacture → vous")
     screen = Screen()
-    chat = TerminalChat(synapse.url, account.user_id, account.password, tmp_path / "chat",
-                        {"Tribu": tribe, "Pairs": peers}, "@nobody:localhost", out=screen.out, columns=lambda: 80)
+    chat = TerminalChat(
+        synapse.url,
+        account.user_id,
+        account.password,
+        tmp_path / "chat",
+        {"Tribu": tribe, "Pairs": peers},
+        "@nobody:localhost",
+        out=screen.out,
+        columns=lambda: 80,
+    )
     await chat.connect()
     sync = asyncio.create_task(sync_until_cancelled(chat.client, timeout=3000))
     try:
@@ -130,7 +153,7 @@ async def test_a_hostile_members_messages_reach_the_terminal_shown_never_obeyed(
         shown = "\n".join(screen.lines)
         assert not [char for char in shown if unicodedata.category(char) in ("Cc", "Cf") and char != "\n"]
         # Every row but the chat's own notes: a message's first row, or one of its indented rows.
-        assert all(line.startswith(("[", INDENT)) for line in screen.lines[screen.lines.index(starts_at):] if line)
+        assert all(line.startswith(("[", INDENT)) for line in screen.lines[screen.lines.index(starts_at) :] if line)
         starts = [line.split(" :")[0] for line in screen.lines if line.startswith("[")]
         name = f"manufacture → vous ({human.user_id})"
         assert starts == [f"[{n}] {name}" for n in range(1, 8)] + [f"[{n}] « Pairs » {name}" for n in range(8, 15)]

@@ -1,5 +1,6 @@
 """Votes on an answer through a real Synapse, in an encrypted tribe room: one per person, their
 latest 👍/👎, and a redacted reaction taken back."""
+
 from __future__ import annotations
 
 import pytest
@@ -13,11 +14,12 @@ pytestmark = pytest.mark.synapse
 
 
 async def test_each_person_counts_once_and_a_redacted_reaction_is_withdrawn(
-        synapse, make_bot, bot_account, human, member, tmp_path):
-    tribe = await human.create_room("Tribu Alimentation", encrypted=True,
-                                    invite=(bot_account.user_id, member.user_id))
-    config = bot_config(synapse, tmp_path / "bot", bot_account,
-                        rooms=[{"id": tribe, "kind": "tribe", "name": "Alimentation"}])
+    synapse, make_bot, bot_account, human, member, tmp_path
+):
+    tribe = await human.create_room("Tribu Alimentation", encrypted=True, invite=(bot_account.user_id, member.user_id))
+    config = bot_config(
+        synapse, tmp_path / "bot", bot_account, rooms=[{"id": tribe, "kind": "tribe", "name": "Alimentation"}]
+    )
     async with make_bot(config) as app:
         await human.wait_joined(tribe, bot_account.user_id)
         await human.wait_joined(tribe, member.user_id)

@@ -1,12 +1,14 @@
 """Fixtures any unit test may ask for: the bot's configuration, a database and Services as
 bot/app.py builds them, a clock the test moves, the real offline search model with the
 shipped pack indexed, and a throwaway PostgreSQL server (tests/postgres.py)."""
+
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -24,7 +26,7 @@ BOT = "@bot:h"
 class Clock:
     """Stands for Services.clock: it is the time the test says, and moves when the test says so."""
 
-    def __init__(self, start: datetime = datetime(2027, 3, 1, 9, 0, tzinfo=timezone.utc)) -> None:
+    def __init__(self, start: datetime = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)) -> None:
         self.now = start
 
     def __call__(self) -> datetime:
@@ -44,12 +46,16 @@ def make_config(tmp_path: Path) -> Callable[..., Config]:
     """Builds the configuration of the bot BOT with its data folder in the test's; each keyword is a
     TOML table (merged over [matrix] and [bot]) or array of tables, e.g.
     make_config(bot={"max_message_length": 200}, rooms=[{"id": "!r:h", "kind": "tribe"}])."""
+
     def make(**tables: Any) -> Config:
-        raw: dict[str, Any] = {"matrix": {"homeserver": "http://h", "user_id": BOT},
-                               "bot": {"data_dir": str(tmp_path / "data")}}
+        raw: dict[str, Any] = {
+            "matrix": {"homeserver": "http://h", "user_id": BOT},
+            "bot": {"data_dir": str(tmp_path / "data")},
+        }
         for name, value in tables.items():
             raw[name] = {**raw[name], **value} if name in raw else value
         return parse_config(raw, tmp_path / "config.toml")
+
     return make
 
 
@@ -65,9 +71,11 @@ def db(tmp_path: Path) -> Iterator[Database]:
 def make_services(make_config, db) -> Callable[..., Services]:
     """Services over the test's database; keywords give what the test stands in for (post, clock,
     search …), and `config` one other than make_config()'s."""
+
     def make(config: Config | None = None, **pieces) -> Services:
         pieces.setdefault("post", _post_nowhere)
         return Services(config=config or make_config(), db=db, bot_user_id=BOT, **pieces)
+
     return make
 
 

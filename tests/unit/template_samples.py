@@ -11,44 +11,87 @@ async def _noop(ctx):
 _COMMAND = Command(name="aide", handler=_noop, usage="aide [commande]", help="Affiche l'aide.", aliases=("help",))
 
 SAMPLES = {
-    "help/overview.md.j2": {"prefix": "!", "sections": [("Général", [_COMMAND])],
-                            "room": RoomInfo(room_id="!r:x", kind="tribe", name="Alimentation"),
-                            "is_facilitator": False},
+    "help/overview.md.j2": {
+        "prefix": "!",
+        "sections": [("Général", [_COMMAND])],
+        "room": RoomInfo(room_id="!r:x", kind="tribe", name="Alimentation"),
+        "is_facilitator": False,
+    },
     "help/command.md.j2": {"prefix": "!", "command": _COMMAND},
     "rooms/unencrypted_warning.md.j2": {"name": "Pairs — agents"},
     "rooms/unencrypted_alert.md.j2": {"name": "Pairs — agents"},
     "rooms/direct_chat_waiting.md.j2": {"declined": True},
 }
 
-from tests.unit.handlers.deposits.samples import DEPOSIT_TEMPLATE_SAMPLES  # noqa: E402
-from tests.unit.handlers.agenda.samples import AGENDA_TEMPLATE_SAMPLES  # noqa: E402
-
 from tests.unit.bot.board.samples import BOARD_MARKDOWN_SAMPLES  # noqa: E402
+from tests.unit.handlers.agenda.samples import AGENDA_TEMPLATE_SAMPLES  # noqa: E402
+from tests.unit.handlers.deposits.samples import DEPOSIT_TEMPLATE_SAMPLES  # noqa: E402
 
 SAMPLES.update(DEPOSIT_TEMPLATE_SAMPLES)
 SAMPLES.update(BOARD_MARKDOWN_SAMPLES)
 SAMPLES.update(AGENDA_TEMPLATE_SAMPLES)
-SAMPLES.update({
-    "questions/answer.md.j2": {"passage": "La permanence a lieu le premier mardi du mois.",
-                               "citation": "Animation › La permanence mensuelle",
-                               "see_also": ["Animation › Les chantiers"], "follow_up": True, "in_thread": False,
-                               "permanence": {"title": "Permanence", "when": "mardi 2 mars 2027 à 10h00",
-                                              "location": "", "link": "https://visio.example.org/p"}},
-    "questions/small_talk.md.j2": {"kind": "greeting"},
-    "questions/abstain.md.j2": {"can_forward": False, "confidential": True, "prefix": "!", "in_direct": False,
-                                "permanence": {"title": "Permanence", "when": "mardi 2 mars 2027 à 10h00",
-                                               "location": "", "link": "https://visio.example.org/p"}},
-    "questions/forwarded.md.j2": {"number": 3, "asker": "@ana:example.org", "room_name": "Alimentation",
-                                  "question": "Qui contacter pour un local ?", "prefix": "!", "private": False},
-    "questions/queue.md.j2": {"questions": [
-        {"id": 3, "asker": "@ana:example.org", "room_name": "Alimentation", "question": "Qui contacter ?",
-         "date": "mardi 2 mars 2027 à 10h00", "origin": "shared",
-         "where": "dans le salon « Alimentation », en réponse à la question : tous les membres du salon la lisent"},
-        {"id": 4, "asker": "@bob:example.org", "room_name": "Bob", "question": "Et le local ?",
-         "date": "mardi 2 mars 2027 à 11h00", "origin": "direct",
-         "where": "en privé, dans la conversation privée de @bob:example.org avec le bot"}], "prefix": "!"},
-    "questions/facilitator_answer.md.j2": {"question": "Qui contacter ?", "answer": "L'équipe d'animation."},
-})
+SAMPLES.update(
+    {
+        "questions/answer.md.j2": {
+            "passage": "La permanence a lieu le premier mardi du mois.",
+            "citation": "Animation › La permanence mensuelle",
+            "see_also": ["Animation › Les chantiers"],
+            "follow_up": True,
+            "in_thread": False,
+            "permanence": {
+                "title": "Permanence",
+                "when": "mardi 2 mars 2027 à 10h00",
+                "location": "",
+                "link": "https://visio.example.org/p",
+            },
+        },
+        "questions/small_talk.md.j2": {"kind": "greeting"},
+        "questions/abstain.md.j2": {
+            "can_forward": False,
+            "confidential": True,
+            "prefix": "!",
+            "in_direct": False,
+            "permanence": {
+                "title": "Permanence",
+                "when": "mardi 2 mars 2027 à 10h00",
+                "location": "",
+                "link": "https://visio.example.org/p",
+            },
+        },
+        "questions/forwarded.md.j2": {
+            "number": 3,
+            "asker": "@ana:example.org",
+            "room_name": "Alimentation",
+            "question": "Qui contacter pour un local ?",
+            "prefix": "!",
+            "private": False,
+        },
+        "questions/queue.md.j2": {
+            "questions": [
+                {
+                    "id": 3,
+                    "asker": "@ana:example.org",
+                    "room_name": "Alimentation",
+                    "question": "Qui contacter ?",
+                    "date": "mardi 2 mars 2027 à 10h00",
+                    "origin": "shared",
+                    "where": "dans le salon « Alimentation », en réponse à la question : tous les membres du salon la lisent",
+                },
+                {
+                    "id": 4,
+                    "asker": "@bob:example.org",
+                    "room_name": "Bob",
+                    "question": "Et le local ?",
+                    "date": "mardi 2 mars 2027 à 11h00",
+                    "origin": "direct",
+                    "where": "en privé, dans la conversation privée de @bob:example.org avec le bot",
+                },
+            ],
+            "prefix": "!",
+        },
+        "questions/facilitator_answer.md.j2": {"question": "Qui contacter ?", "answer": "L'équipe d'animation."},
+    }
+)
 
 # Context keys whose values the bot (or the deployment's form file) writes as Markdown: every
 # other string of a sample is a place where member text may land.
@@ -62,4 +105,6 @@ BOT_WRITTEN = {
     "deposits/reminder.md.j2": {"question"},
     "questions/small_talk.md.j2": {"kind"},
 }
-SAMPLES.update({"rooms/introduction.md.j2": {"kind": "peer_group", "name": "Pairs — agents", "bot_name": "Manufacture"}})
+SAMPLES.update(
+    {"rooms/introduction.md.j2": {"kind": "peer_group", "name": "Pairs — agents", "bot_name": "Manufacture"}}
+)

@@ -1,4 +1,5 @@
 """deploy/: the systemd unit and the container file say what the README promises, and systemd accepts the unit."""
+
 import configparser
 import re
 import shutil
@@ -34,9 +35,14 @@ def test_the_unit_runs_the_bot_as_its_own_user_with_secrets_from_a_file():
     assert service["Restart"] == "on-failure"
     assert service["UMask"] == "0077"
     assert service["KillSignal"] == "SIGTERM"
-    for hardening, value in [("NoNewPrivileges", "yes"), ("ProtectSystem", "strict"), ("ProtectHome", "yes"),
-                             ("PrivateTmp", "yes"), ("CapabilityBoundingSet", ""),
-                             ("SystemCallFilter", "@system-service")]:
+    for hardening, value in [
+        ("NoNewPrivileges", "yes"),
+        ("ProtectSystem", "strict"),
+        ("ProtectHome", "yes"),
+        ("PrivateTmp", "yes"),
+        ("CapabilityBoundingSet", ""),
+        ("SystemCallFilter", "@system-service"),
+    ]:
         assert service[hardening] == value, hardening
     # The homeserver, the feeds and the metrics listener are all on the network.
     assert set(service["RestrictAddressFamilies"].split()) == {"AF_UNIX", "AF_INET", "AF_INET6"}
@@ -51,16 +57,20 @@ def test_systemd_accepts_the_unit(tmp_path):
     assert command.exists()
     checked = tmp_path / UNIT.name
     checked.write_text(UNIT.read_text().replace(INSTALLED_COMMAND, str(command)))
-    result = subprocess.run(["systemd-analyze", "verify", str(checked)], capture_output=True, text=True,
-                            cwd=tmp_path, timeout=60)
+    result = subprocess.run(
+        ["systemd-analyze", "verify", str(checked)], capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
     # An unknown or misspelt key is only a warning: any output at all is a failure.
     assert (result.returncode, result.stdout + result.stderr) == (0, "")
 
 
 def containerfile_instructions() -> list[tuple[str, str]]:
     text = CONTAINERFILE.read_text().replace("\\\n", " ")
-    return [tuple(line.strip().split(None, 1)) for line in text.splitlines()
-            if line.strip() and not line.lstrip().startswith("#")]
+    return [
+        tuple(line.strip().split(None, 1))
+        for line in text.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
 
 
 def test_the_container_installs_the_package_and_runs_the_bot_with_data_in_a_volume():

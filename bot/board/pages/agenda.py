@@ -1,5 +1,6 @@
 """Agenda: the coming occurrences, the reminders scheduled for each room, cancelling a facilitator's
 reminder (as `!rappel annuler`), and the calendar feeds' state (last good copy, failures)."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -26,30 +27,52 @@ def add_routes(app: web.Application, board: BoardContext) -> None:
         now = services.clock()
         # The stored copies of the feeds, not a fetch: a page never waits for a calendar server.
         occurrences = await reminders.occurrences(now, now + timedelta(days=DAYS))
-        events = [{"title": o.title, "when": format_datetime_fr(o.start, tz), "location": o.location,
-                   "cancelled": o.cancelled, "rooms": ", ".join(o.rooms) if o.rooms else "tous"}
-                  for o in occurrences]
+        events = [
+            {
+                "title": o.title,
+                "when": format_datetime_fr(o.start, tz),
+                "location": o.location,
+                "cancelled": o.cancelled,
+                "rooms": ", ".join(o.rooms) if o.rooms else "tous",
+            }
+            for o in occurrences
+        ]
         manual, event_rows = reminders.scheduled(limit=EVENT_REMINDERS)
         by_room: dict[str, list[dict]] = defaultdict(list)
         for row in manual:
             for target in row.target_list or ["tous"]:
-                by_room[target].append({"id": row.id, "when": format_datetime_fr(row.due_at, tz), "text": row.text,
-                                        "manual": True})
+                by_room[target].append(
+                    {"id": row.id, "when": format_datetime_fr(row.due_at, tz), "text": row.text, "manual": True}
+                )
         for row in event_rows:
             for target in row.target_list or ["tous"]:
-                by_room[target].append({"id": row.id, "when": format_datetime_fr(row.due_at, tz), "text": row.title,
-                                        "manual": False})
+                by_room[target].append(
+                    {"id": row.id, "when": format_datetime_fr(row.due_at, tz), "text": row.title, "manual": False}
+                )
         with services.db.session() as session:
             feeds = []
             for feed in services.config.agenda.feeds:
                 cache = feed_cache(session, feed.url)
-                feeds.append({"label": feed_label(feed),
-                              "fetched": format_datetime_fr(cache.fetched_at, tz) if cache.fetched_at else "",
-                              "failures": cache.failures, "error": cache.last_error,
-                              "failing_since": format_datetime_fr(cache.failing_since, tz) if cache.failing_since
-                              else ""})
-        return board.page(request, "agenda.html.j2", section="agenda", status=status, error=error, days=DAYS,
-                          events=events, rooms=sorted(by_room.items()), feeds=feeds)
+                feeds.append(
+                    {
+                        "label": feed_label(feed),
+                        "fetched": format_datetime_fr(cache.fetched_at, tz) if cache.fetched_at else "",
+                        "failures": cache.failures,
+                        "error": cache.last_error,
+                        "failing_since": format_datetime_fr(cache.failing_since, tz) if cache.failing_since else "",
+                    }
+                )
+        return board.page(
+            request,
+            "agenda.html.j2",
+            section="agenda",
+            status=status,
+            error=error,
+            days=DAYS,
+            events=events,
+            rooms=sorted(by_room.items()),
+            feeds=feeds,
+        )
 
     async def page(request: web.Request) -> web.Response:
         return await _show(request)

@@ -5,6 +5,7 @@ What shows of a deposit is `handlers.deposits.records.deposit_view`, the chat's 
 its author's « non », a reference, a date and a status only. Every filter is checked
 (bot/board/params.py): a value no filter can use is a French 400 page, not an empty list that
 looks like an answer."""
+
 from __future__ import annotations
 
 import asyncio
@@ -37,8 +38,10 @@ def _filters(board: BoardContext, query) -> tuple[DepositFilter, dict[str, str]]
     tz = services.config.bot.tz
     status = choice_field(query, "statut", "Statut")
     if status and status not in DEPOSIT_STATUSES:
-        raise BadRequest(f"« {status} » n'est pas un statut : choisissez parmi "
-                         f"{', '.join(STATUS_LABELS[s] for s in DEPOSIT_STATUSES)}.")
+        raise BadRequest(
+            f"« {status} » n'est pas un statut : choisissez parmi "
+            f"{', '.join(STATUS_LABELS[s] for s in DEPOSIT_STATUSES)}."
+        )
     tribe = choice_field(query, "tribu", "Tribu")
     if tribe:
         with services.db.session() as session:
@@ -47,15 +50,22 @@ def _filters(board: BoardContext, query) -> tuple[DepositFilter, dict[str, str]]
             raise BadRequest(f"Aucune tribu ne s'appelle « {tribe} » : choisissez-la dans la liste.")
     since, until = day(query, "du", "Du"), day(query, "au", "Au")
     if since and until and since > until:
-        raise BadRequest(f"La date de début ({since.isoformat()}) est après la date de fin ({until.isoformat()}) : "
-                         "inversez-les.")
+        raise BadRequest(
+            f"La date de début ({since.isoformat()}) est après la date de fin ({until.isoformat()}) : inversez-les."
+        )
     wanted = DepositFilter(
-        status=status or None, tribe=tribe or None,
+        status=status or None,
+        tribe=tribe or None,
         since=datetime.combine(since, time(), tz) if since else None,
         # « au 12 mars » includes the 12th.
-        until=datetime.combine(until + timedelta(days=1), time(), tz) if until else None)
-    shown = {"statut": status, "tribu": tribe, "du": since.isoformat() if since else "",
-             "au": until.isoformat() if until else ""}
+        until=datetime.combine(until + timedelta(days=1), time(), tz) if until else None,
+    )
+    shown = {
+        "statut": status,
+        "tribu": tribe,
+        "du": since.isoformat() if since else "",
+        "au": until.isoformat() if until else "",
+    }
     return wanted, shown
 
 
@@ -78,10 +88,20 @@ def add_routes(app: web.Application, board: BoardContext) -> None:
         pages = max(1, -(-total // PAGE_SIZE))
         page_exists(page, pages)
         query = {k: v for k, v in shown.items() if v}
-        return board.page(request, "deposits.html.j2", section="depots",
-                          deposits=[deposit_view(d, form, tz) for d in rows], total=total, page=page, pages=pages,
-                          filters=shown, tribes=tribes, statuses=[(s, STATUS_LABELS[s]) for s in DEPOSIT_STATUSES],
-                          query=urlencode(query), export_query=urlencode(query))
+        return board.page(
+            request,
+            "deposits.html.j2",
+            section="depots",
+            deposits=[deposit_view(d, form, tz) for d in rows],
+            total=total,
+            page=page,
+            pages=pages,
+            filters=shown,
+            tribes=tribes,
+            statuses=[(s, STATUS_LABELS[s]) for s in DEPOSIT_STATUSES],
+            query=urlencode(query),
+            export_query=urlencode(query),
+        )
 
     async def export(request: web.Request) -> web.Response:
         wanted, _ = _filters(board, request.query)
@@ -95,12 +115,26 @@ def add_routes(app: web.Application, board: BoardContext) -> None:
 
         data, _count = await asyncio.to_thread(build)
         stamp = services.clock().astimezone(services.config.bot.tz).strftime("%Y-%m-%d")
-        return web.Response(body=data, content_type="text/csv", charset="utf-8", headers={
-            "Content-Disposition": f'attachment; filename="depots-{stamp}.csv"', "Cache-Control": "no-store",
-            "X-Content-Type-Options": "nosniff"})
+        return web.Response(
+            body=data,
+            content_type="text/csv",
+            charset="utf-8",
+            headers={
+                "Content-Disposition": f'attachment; filename="depots-{stamp}.csv"',
+                "Cache-Control": "no-store",
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
 
-    def _show(request: web.Request, reference: str | None, *, status: int = 200, error: str = "",
-              chosen: str = "", comment: str = "") -> web.Response:
+    def _show(
+        request: web.Request,
+        reference: str | None,
+        *,
+        status: int = 200,
+        error: str = "",
+        chosen: str = "",
+        comment: str = "",
+    ) -> web.Response:
         """The deposit's page; after a refused change, with the facilitator's choice and comment
         filled in again, so that nothing they typed is lost."""
         form = form_for(services)
@@ -111,12 +145,25 @@ def add_routes(app: web.Application, board: BoardContext) -> None:
         if deposit is None:
             shown = request.match_info["reference"]
             shown = shown if len(shown) <= 40 else shown[:40] + "…"
-            return board.page(request, "message_page.html.j2", section="depots", status=404,
-                              title="Dépôt introuvable", text=f"Aucun dépôt ne porte la référence « {shown} ».")
-        return board.page(request, "deposit.html.j2", section="depots", status=status, error=error,
-                          d=deposit_view(deposit, form, services.config.bot.tz),
-                          statuses=[(s, STATUS_LABELS[s]) for s in DEPOSIT_STATUSES],
-                          chosen=chosen if chosen in DEPOSIT_STATUSES else deposit.status, comment=comment)
+            return board.page(
+                request,
+                "message_page.html.j2",
+                section="depots",
+                status=404,
+                title="Dépôt introuvable",
+                text=f"Aucun dépôt ne porte la référence « {shown} ».",
+            )
+        return board.page(
+            request,
+            "deposit.html.j2",
+            section="depots",
+            status=status,
+            error=error,
+            d=deposit_view(deposit, form, services.config.bot.tz),
+            statuses=[(s, STATUS_LABELS[s]) for s in DEPOSIT_STATUSES],
+            chosen=chosen if chosen in DEPOSIT_STATUSES else deposit.status,
+            comment=comment,
+        )
 
     async def detail(request: web.Request) -> web.Response:
         return _show(request, _reference(request))
@@ -128,14 +175,14 @@ def add_routes(app: web.Application, board: BoardContext) -> None:
         form = await request.post()
         status, typed = choice_field(form, "statut", "Nouveau statut"), text_field(form, "commentaire", "Commentaire")
         try:
-            acknowledgement = await change_status(services, visitor(request).user_id, reference, status,
-                                                  " ".join(typed.split()))
+            acknowledgement = await change_status(
+                services, visitor(request).user_id, reference, status, " ".join(typed.split())
+            )
         except NotDelivered as failed:
             # Nothing changed (handlers/deposits/facilitation.py): the same form, to try again.
             return _show(request, reference, error=board.plain(failed.message), chosen=status, comment=typed)
         except UserError as error:
-            return _show(request, reference, status=400, error=board.plain(error.message), chosen=status,
-                         comment=typed)
+            return _show(request, reference, status=400, error=board.plain(error.message), chosen=status, comment=typed)
         board.flash(request, await board.send([acknowledgement]))
         return redirect(f"/depots/{reference}")
 

@@ -1,5 +1,6 @@
 """Logging in by the link `!tableau` gives: GET shows a button (a link preview or a scanner that
 fetches the link uses nothing up), POST consumes the link and opens the session."""
+
 from __future__ import annotations
 
 from aiohttp import web
@@ -30,8 +31,11 @@ def add_routes(app: web.Application, board: BoardContext) -> None:
 
     async def log_out(request: web.Request) -> web.StreamResponse:
         board.auth.log_out(visitor(request))
-        response = board.render("message.html.j2", title="Déconnexion",
-                                text="Vous êtes déconnecté. Pour revenir, demandez un lien avec !tableau.")
+        response = board.render(
+            "message.html.j2",
+            title="Déconnexion",
+            text="Vous êtes déconnecté. Pour revenir, demandez un lien avec !tableau.",
+        )
         response.del_cookie("tableau_session", path="/")
         return response
 

@@ -4,6 +4,7 @@ ticks it), and the FAQ's entries, editable and removable.
 
 A refused answer or FAQ edit (too long, not delivered) shows the page again with the text typed
 in its form and the choices as they were: nothing the facilitator wrote is lost."""
+
 from __future__ import annotations
 
 from aiohttp import web
@@ -34,8 +35,15 @@ def _choices(place: AnswerPlace, private: AnswerPlace) -> dict[str, object]:
 def add_routes(app: web.Application, board: BoardContext) -> None:
     services = board.services
 
-    def _show(request: web.Request, *, status: int = 200, error: str = "", page: int | None = None,
-              draft: dict | None = None, faq_draft: dict | None = None) -> web.Response:
+    def _show(
+        request: web.Request,
+        *,
+        status: int = 200,
+        error: str = "",
+        page: int | None = None,
+        draft: dict | None = None,
+        faq_draft: dict | None = None,
+    ) -> web.Response:
         """The queue and the FAQ; `draft` ({id, text, private, faq, error}) and `faq_draft` ({source,
         text, error}) put back what was typed in a refused form."""
         page = page if page is not None else page_number(request.query)
@@ -47,12 +55,31 @@ def add_routes(app: web.Application, board: BoardContext) -> None:
         questions = []
         for q in waiting:
             choices = _choices(answer_place(services, q), answer_place(services, q, private=True))
-            questions.append({"id": q.id, "asker": q.asker, "room_name": q.room_name, "question": q.question,
-                              "date": format_datetime_fr(q.created_at, tz), **choices})
-        return board.page(request, "questions.html.j2", section="questions", status=status, error=error,
-                          questions=questions, total=total, page=page, pages=pages,
-                          faq=list_faq(services), search_enabled=services.search is not None,
-                          draft=draft or {}, faq_draft=faq_draft or {})
+            questions.append(
+                {
+                    "id": q.id,
+                    "asker": q.asker,
+                    "room_name": q.room_name,
+                    "question": q.question,
+                    "date": format_datetime_fr(q.created_at, tz),
+                    **choices,
+                }
+            )
+        return board.page(
+            request,
+            "questions.html.j2",
+            section="questions",
+            status=status,
+            error=error,
+            questions=questions,
+            total=total,
+            page=page,
+            pages=pages,
+            faq=list_faq(services),
+            search_enabled=services.search is not None,
+            draft=draft or {},
+            faq_draft=faq_draft or {},
+        )
 
     def _page_of(question_id: int) -> int:
         """The queue's page that shows this question (the first when it waits no more)."""
@@ -77,8 +104,9 @@ def add_routes(app: web.Application, board: BoardContext) -> None:
             status, error = 400, "Choisissez où envoyer la réponse parmi les choix proposés, puis recommencez."
         else:
             try:
-                acknowledgement = await answer_question(services, visitor(request).user_id, question_id, text,
-                                                        to_faq=draft["faq"], private=draft["private"])
+                acknowledgement = await answer_question(
+                    services, visitor(request).user_id, question_id, text, to_faq=draft["faq"], private=draft["private"]
+                )
             except NotDelivered as failed:
                 # Nothing changed (handlers/questions/queue.py): the same form, to try again.
                 error = board.plain(failed.message)
@@ -96,8 +124,9 @@ def add_routes(app: web.Application, board: BoardContext) -> None:
             entry = await edit_faq(services, source, text)
         except UserError as error:
             message = board.plain(error.message)
-            return _show(request, status=400, error=message, page=1,
-                         faq_draft={"source": source, "text": text, "error": message})
+            return _show(
+                request, status=400, error=message, page=1, faq_draft={"source": source, "text": text, "error": message}
+            )
         board.flash(request, f"Réponse de la FAQ modifiée : « {entry.question} ».")
         return redirect("/questions#faq")
 

@@ -6,6 +6,7 @@ wrote. Frozen: a revision never imports today's models, which go on changing aft
 Revision ID: 0001_release_2026_12_01
 Revises:
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -199,12 +200,16 @@ def upgrade() -> None:
     op.create_index("ix_agenda_reminder_source", "agenda_reminder", ["source"])
     op.create_index("ix_agenda_reminder_status_due", "agenda_reminder", ["status", "due_at"])
     op.create_index("ix_agenda_reminder_start", "agenda_reminder", ["start"])
-    op.create_index("ux_agenda_reminder_occurrence", "agenda_reminder",
-                    ["kind", "source", "occurrence_key", "offset_minutes"], unique=True,
-                    sqlite_where=sa.text("superseded = 0"),
-                    # Added with PostgreSQL support, before any PostgreSQL database existed: SQLite's schema
-                    # is untouched, and without it the index would forbid a superseded row's successor.
-                    postgresql_where=sa.text("NOT superseded"))
+    op.create_index(
+        "ux_agenda_reminder_occurrence",
+        "agenda_reminder",
+        ["kind", "source", "occurrence_key", "offset_minutes"],
+        unique=True,
+        sqlite_where=sa.text("superseded = 0"),
+        # Added with PostgreSQL support, before any PostgreSQL database existed: SQLite's schema
+        # is untouched, and without it the index would forbid a superseded row's successor.
+        postgresql_where=sa.text("NOT superseded"),
+    )
     op.create_index("ix_depositdraft_user_id", "depositdraft", ["user_id"])
     op.create_index("ix_depositdraft_room_id", "depositdraft", ["room_id"])
     op.create_index("ix_depositdraft_status", "depositdraft", ["status"])
@@ -224,7 +229,19 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("sentmessage", "roomrecord", "knowledge_document", "knowledge_chunk", "handledevent",
-                  "forwardoffer", "forwardedquestion", "depositdraft", "deposit", "answerrecord",
-                  "answerfeedback", "agenda_reminder", "agenda_feed_cache"):
+    for table in (
+        "sentmessage",
+        "roomrecord",
+        "knowledge_document",
+        "knowledge_chunk",
+        "handledevent",
+        "forwardoffer",
+        "forwardedquestion",
+        "depositdraft",
+        "deposit",
+        "answerrecord",
+        "answerfeedback",
+        "agenda_reminder",
+        "agenda_feed_cache",
+    ):
         op.drop_table(table)

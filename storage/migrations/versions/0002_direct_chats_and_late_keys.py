@@ -8,6 +8,7 @@ Every added column is nullable, so the rows of the release keep their values and
 Revision ID: 0002_direct_chats_and_late_keys
 Revises: 0001_release_2026_12_01
 """
+
 import sqlalchemy as sa
 from alembic import op
 

@@ -7,6 +7,7 @@ below any new row's (a moment in nanoseconds).
 Revision ID: 0003_room_order
 Revises: 0002_direct_chats_and_late_keys
 """
+
 import sqlalchemy as sa
 from alembic import op
 

@@ -6,6 +6,7 @@ count by (deposits, answers and forwarded questions by creation time).
 Revision ID: 0004_facilitators_board
 Revises: 0003_room_order
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -14,8 +15,11 @@ down_revision = "0003_room_order"
 branch_labels = None
 depends_on = None
 
-INDEXES = (("ix_deposit_created_at", "deposit"), ("ix_answerrecord_created_at", "answerrecord"),
-           ("ix_forwardedquestion_created_at", "forwardedquestion"))
+INDEXES = (
+    ("ix_deposit_created_at", "deposit"),
+    ("ix_answerrecord_created_at", "answerrecord"),
+    ("ix_forwardedquestion_created_at", "forwardedquestion"),
+)
 
 
 def upgrade() -> None:

@@ -7,6 +7,7 @@ handled. Rows of earlier releases were all handled: they are done.
 Revision ID: 0005_event_inbox
 Revises: 0004_facilitators_board
 """
+
 import sqlalchemy as sa
 from alembic import op
 

@@ -1,4 +1,5 @@
 """Which messages are meant for the bot: a table of bodies and events, and the call stripped from the body."""
+
 import pytest
 
 from bot.addressing import Addressing, mentions_user, relations, strip_call
@@ -10,34 +11,38 @@ PILL = f'<a href="https://matrix.to/#/{BOT}">{NAME}</a> : c\'est quand ?'
 
 
 def addressed(body, content=None, *, direct=False, reply=False, thread=False, name=NAME):
-    return ADDRESSING.is_addressed(body, content or {"body": body}, display_name=name, is_direct=direct,
-                                   replies_to_bot=reply, in_bot_thread=thread)
+    return ADDRESSING.is_addressed(
+        body, content or {"body": body}, display_name=name, is_direct=direct, replies_to_bot=reply, in_bot_thread=thread
+    )
 
 
-@pytest.mark.parametrize("body, content, expected", [
-    ("!aide", None, True),
-    ("!q c'est quand la permanence ?", None, True),
-    ("Manufacture : c'est quand la permanence ?", None, True),
-    ("manufacture, une question", None, True),
-    ("Manufacture: question", None, True),
-    (f"{BOT}: question", None, True),
-    ("@manufacture, question", None, True),
-    # Its name inside a sentence, or at the start without a call, is conversation.
-    ("On se retrouve à la manufacture jeudi ?", None, False),
-    ("Manufacture jeudi, on y va ?", None, False),
-    ("La Manufacture : quelle aventure !", None, False),
-    (f"je crois que {BOT} sait", None, False),
-    ("bonjour à tous", None, False),
-    # An intentional mention: m.mentions, or a pill in the HTML body (encoded or not, matrix: URI too).
-    ("Manufacture c'est quand ?", {"m.mentions": {"user_ids": [BOT]}}, True),
-    ("Manufacture : c'est quand ?", {"formatted_body": PILL}, True),
-    ("x", {"formatted_body": '<a href="https://matrix.to/#/%40manufacture%3Aexample.org">M</a> x'}, True),
-    ("x", {"formatted_body": '<a href="matrix:u/manufacture:example.org">M</a> x'}, True),
-    ("x", {"m.mentions": {"user_ids": ["@someone:example.org"]}}, False),
-    ("x", {"formatted_body": '<a href="https://matrix.to/#/@someone:example.org">S</a> x'}, False),
-    ("x", {"formatted_body": '<a href="https://evil.example/#/@manufacture:example.org">M</a>'}, False),
-    ("x", {"m.mentions": {}}, False),
-])
+@pytest.mark.parametrize(
+    ("body", "content", "expected"),
+    [
+        ("!aide", None, True),
+        ("!q c'est quand la permanence ?", None, True),
+        ("Manufacture : c'est quand la permanence ?", None, True),
+        ("manufacture, une question", None, True),
+        ("Manufacture: question", None, True),
+        (f"{BOT}: question", None, True),
+        ("@manufacture, question", None, True),
+        # Its name inside a sentence, or at the start without a call, is conversation.
+        ("On se retrouve à la manufacture jeudi ?", None, False),
+        ("Manufacture jeudi, on y va ?", None, False),
+        ("La Manufacture : quelle aventure !", None, False),
+        (f"je crois que {BOT} sait", None, False),
+        ("bonjour à tous", None, False),
+        # An intentional mention: m.mentions, or a pill in the HTML body (encoded or not, matrix: URI too).
+        ("Manufacture c'est quand ?", {"m.mentions": {"user_ids": [BOT]}}, True),
+        ("Manufacture : c'est quand ?", {"formatted_body": PILL}, True),
+        ("x", {"formatted_body": '<a href="https://matrix.to/#/%40manufacture%3Aexample.org">M</a> x'}, True),
+        ("x", {"formatted_body": '<a href="matrix:u/manufacture:example.org">M</a> x'}, True),
+        ("x", {"m.mentions": {"user_ids": ["@someone:example.org"]}}, False),
+        ("x", {"formatted_body": '<a href="https://matrix.to/#/@someone:example.org">S</a> x'}, False),
+        ("x", {"formatted_body": '<a href="https://evil.example/#/@manufacture:example.org">M</a>'}, False),
+        ("x", {"m.mentions": {}}, False),
+    ],
+)
 def test_what_is_addressed_to_the_bot(body, content, expected):
     assert addressed(body, {"body": body, **(content or {})}) is expected
 
@@ -55,11 +60,23 @@ def test_without_a_display_name_the_user_id_still_calls_it():
 
 
 def test_relations_tell_a_real_reply_from_a_threads_fallback():
-    in_thread = {"m.relates_to": {"rel_type": "m.thread", "event_id": "$root", "is_falling_back": True,
-                                  "m.in_reply_to": {"event_id": "$last"}}}
+    in_thread = {
+        "m.relates_to": {
+            "rel_type": "m.thread",
+            "event_id": "$root",
+            "is_falling_back": True,
+            "m.in_reply_to": {"event_id": "$last"},
+        }
+    }
     assert relations(in_thread).thread_root == "$root" and relations(in_thread).in_reply_to is None
-    reply_in_thread = {"m.relates_to": {"rel_type": "m.thread", "event_id": "$root", "is_falling_back": False,
-                                        "m.in_reply_to": {"event_id": "$offer"}}}
+    reply_in_thread = {
+        "m.relates_to": {
+            "rel_type": "m.thread",
+            "event_id": "$root",
+            "is_falling_back": False,
+            "m.in_reply_to": {"event_id": "$offer"},
+        }
+    }
     assert relations(reply_in_thread).in_reply_to == "$offer"
     plain_reply = {"m.relates_to": {"m.in_reply_to": {"event_id": "$offer"}}}
     assert relations(plain_reply).in_reply_to == "$offer" and relations(plain_reply).thread_root is None

@@ -1,4 +1,5 @@
 """`manufacture-bot db`, `backup` and `restore`: the schema's state, and a data folder copied and put back."""
+
 import json
 import sqlite3
 from pathlib import Path
@@ -45,8 +46,10 @@ def data_dir_in_use(data_dir: Path) -> sqlite3.Connection:
     writer = sqlite3.connect(data_dir / DATABASE_FILE)
     writer.execute("PRAGMA journal_mode=WAL")
     writer.execute("PRAGMA wal_autocheckpoint=0")  # the row below stays in the WAL, as it would mid-run
-    writer.execute("INSERT INTO roomrecord (room_id, name, encrypted, is_direct, warned_unencrypted, updated_at, "
-                   "recorded_order) VALUES ('!b:t', 'Pendant', 0, 0, 0, '2026-12-01 10:00:00', 2)")
+    writer.execute(
+        "INSERT INTO roomrecord (room_id, name, encrypted, is_direct, warned_unencrypted, updated_at, "
+        "recorded_order) VALUES ('!b:t', 'Pendant', 0, 0, 0, '2026-12-01 10:00:00', 2)"
+    )
     writer.commit()
     (data_dir / "session.json").write_text(json.dumps({"device_id": "DEVICE"}))
     (data_dir / "store").mkdir()
@@ -80,8 +83,7 @@ def test_db_history_current_and_upgrade_of_a_release_database(config, tmp_path, 
     assert capsys.readouterr().out.strip() == f"Révision actuelle : {head_revision()} (à jour)"
 
 
-def test_a_backup_while_in_use_holds_what_the_wal_holds_and_restore_puts_it_back(config, tmp_path, capsys,
-                                                                                 monkeypatch):
+def test_a_backup_while_in_use_holds_what_the_wal_holds_and_restore_puts_it_back(config, tmp_path, capsys, monkeypatch):
     data_dir = tmp_path / "data"
     writer = data_dir_in_use(data_dir)
     backup = tmp_path / "backup"
@@ -200,8 +202,7 @@ def test_with_postgresql_and_no_pg_dump_the_backup_says_how_and_fails(tmp_path, 
     assert "ne contient pas la base PostgreSQL" in capsys.readouterr().err
 
 
-def test_with_postgresql_and_no_pg_restore_the_restore_gives_the_command(tmp_path, postgres_url, capsys,
-                                                                         monkeypatch):
+def test_with_postgresql_and_no_pg_restore_the_restore_gives_the_command(tmp_path, postgres_url, capsys, monkeypatch):
     config = postgres_config(tmp_path, postgres_url)
     add_room(postgres_url, "!a:t", "Avant")
     backup = tmp_path / "backup"

@@ -1,4 +1,5 @@
 """The bot's cross-signing identity, against a homeserver that checks what Synapse checks."""
+
 import json
 import logging
 import stat
@@ -6,9 +7,20 @@ import stat
 import pytest
 from Crypto.Signature import eddsa
 
-from bot.cross_signing import (KEYS_FILE, CrossSigning, CrossSigningError, Identity, SigningKey, State,
-                               describe, from_unpadded_b64, load_identity, save_identity, signable_bytes,
-                               unpadded_b64)
+from bot.cross_signing import (
+    KEYS_FILE,
+    CrossSigning,
+    CrossSigningError,
+    Identity,
+    SigningKey,
+    State,
+    describe,
+    from_unpadded_b64,
+    load_identity,
+    save_identity,
+    signable_bytes,
+    unpadded_b64,
+)
 
 USER = "@bot:example.org"
 PASSWORD = "secret-password"
@@ -44,10 +56,13 @@ class Homeserver:
 
     def add_device(self, device_id: str) -> None:
         self.devices[device_id] = {
-            "user_id": USER, "device_id": device_id,
+            "user_id": USER,
+            "device_id": device_id,
             "algorithms": ["m.olm.v1.curve25519-aes-sha2", "m.megolm.v1.aes-sha2"],
-            "keys": {f"curve25519:{device_id}": unpadded_b64(b"c" * 32),
-                     f"ed25519:{device_id}": unpadded_b64(b"e" * 32)},
+            "keys": {
+                f"curve25519:{device_id}": unpadded_b64(b"c" * 32),
+                f"ed25519:{device_id}": unpadded_b64(b"e" * 32),
+            },
             "signatures": {USER: {f"ed25519:{device_id}": "self-signature"}},
         }
 
@@ -75,10 +90,15 @@ class Homeserver:
         replacing = self.master is not None and (master, self_signing) != (self.master, self.self_signing)
         if replacing:
             auth = body.get("auth")
-            if auth != {"type": "m.login.password", "identifier": {"type": "m.id.user", "user": USER},
-                        "password": PASSWORD, "session": self.uia_session}:
-                return Response(401, {"session": self.uia_session, "flows": [{"stages": ["m.login.password"]}],
-                                      "params": {}})
+            if auth != {
+                "type": "m.login.password",
+                "identifier": {"type": "m.id.user", "user": USER},
+                "password": PASSWORD,
+                "session": self.uia_session,
+            }:
+                return Response(
+                    401, {"session": self.uia_session, "flows": [{"stages": ["m.login.password"]}], "params": {}}
+                )
         assert master["usage"] == ["master"] and self_signing["usage"] == ["self_signing"]
         verify(self.public(master), self_signing, self_signing["signatures"][USER][f"ed25519:{self.public(master)}"])
         self.master, self.self_signing = master, self_signing
@@ -128,10 +148,15 @@ def test_signatures_match_the_specs_signing_json_examples():
     key = SigningKey(from_unpadded_b64("YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW+3XA1"))
     assert key.public == "XGX0JRS2Af3be3knz2fBiRbApjm2Dh61gXDJA8kcJNI"
     assert key.sign("domain", {})["signatures"]["domain"][key.key_id] == (
-        "K8280/U9SSy9IVtjBuVeLr+HpOB4BQFWbg+UZaADMtTdGYI7Geitb76LTrr5QV/7Xg4ahLwYGYZzuHGZKM5ZAQ")
+        "K8280/U9SSy9IVtjBuVeLr+HpOB4BQFWbg+UZaADMtTdGYI7Geitb76LTrr5QV/7Xg4ahLwYGYZzuHGZKM5ZAQ"
+    )
     signed = key.sign("domain", {"two": "Two", "one": 1, "unsigned": {"age": 3}, "signatures": {"other": {"k": "s"}}})
-    assert signed["signatures"] == {"other": {"k": "s"}, "domain": {key.key_id: (
-        "KqmLSbO39/Bzb0QIYE82zqLwsA+PDzYIpIRA2sRQ4sL53+sN6/fpNSoqE7BP7vBZhG6kYdD13EIMJpvhJI+6Bw")}}
+    assert signed["signatures"] == {
+        "other": {"k": "s"},
+        "domain": {
+            key.key_id: ("KqmLSbO39/Bzb0QIYE82zqLwsA+PDzYIpIRA2sRQ4sL53+sN6/fpNSoqE7BP7vBZhG6kYdD13EIMJpvhJI+6Bw")
+        },
+    }
     assert "unsigned" not in signed
 
 

@@ -1,5 +1,6 @@
 """The demo's own words: no routine nio warning under the instructions, a stop that says so, a taken
 port named with the setting to change, and a folder no other account of the machine can read."""
+
 from __future__ import annotations
 
 import asyncio
@@ -19,10 +20,13 @@ from bot.synapse_local import RegisteredUser, free_port
 from tests.unit.storage.test_files import assert_owner_only, modes
 
 ROOT = Path(__file__).resolve().parents[3]
-STATE = {"port": 8008, "homeserver": "http://127.0.0.1:8008",
-         "bot": {"user_id": "@manufacture:localhost", "password": "bot-password"},
-         "demo": {"user_id": "@demo:localhost", "password": "x"},
-         "rooms": [{"name": "Tribu Alimentation", "id": "!a:localhost", "kind": "tribe", "role": None}]}
+STATE = {
+    "port": 8008,
+    "homeserver": "http://127.0.0.1:8008",
+    "bot": {"user_id": "@manufacture:localhost", "password": "bot-password"},
+    "demo": {"user_id": "@demo:localhost", "password": "x"},
+    "rooms": [{"name": "Tribu Alimentation", "id": "!a:localhost", "kind": "tribe", "role": None}],
+}
 
 
 @pytest.fixture(autouse=True)
@@ -55,7 +59,7 @@ class FakeSynapse:
     def __init__(self, directory: Path | None = None, port: int | None = None) -> None:
         self.directory = directory
 
-    def start(self) -> "FakeSynapse":
+    def start(self) -> FakeSynapse:
         # As the real one does: its folder and files, made by this process.
         self.directory.mkdir(parents=True, exist_ok=True)
         (self.directory / "homeserver.yaml").write_text("registration_shared_secret: x")
@@ -97,6 +101,7 @@ def prepared(directory: Path, synapse=None, extra_config: str = ""):
     def prepare(folder: Path):
         (folder / "config.toml").write_text(demo._config_text(STATE, folder) + extra_config)
         return synapse, STATE
+
     return prepare
 
 
@@ -119,8 +124,9 @@ def test_the_demo_hides_nios_routine_warning_and_says_it_stopped(tmp_path, monke
 
 
 @pytest.mark.parametrize("listening", [False, True])
-def test_a_taken_board_port_stops_the_demo_naming_the_key_and_file_to_change(tmp_path, monkeypatch, capsys,
-                                                                            board_port, listening):
+def test_a_taken_board_port_stops_the_demo_naming_the_key_and_file_to_change(
+    tmp_path, monkeypatch, capsys, board_port, listening
+):
     synapse = FakeSynapse()
     monkeypatch.setattr(demo, "_prepare", prepared(tmp_path, synapse))
     monkeypatch.setattr(demo, "build_app", never)
@@ -131,8 +137,9 @@ def test_a_taken_board_port_stops_the_demo_naming_the_key_and_file_to_change(tmp
         assert demo.run_demo(tmp_path) == 2
 
     err = capsys.readouterr().err
-    assert err.startswith(f"Erreur : le port {board_port} (127.0.0.1:{board_port}), où la démo sert le tableau "
-                          "de bord web, est déjà pris")
+    assert err.startswith(
+        f"Erreur : le port {board_port} (127.0.0.1:{board_port}), où la démo sert le tableau de bord web, est déjà pris"
+    )
     assert f"la clé board.listen du fichier {tmp_path / 'config.toml'}" in err
     assert "Traceback" not in err
     assert synapse.stopped
@@ -140,7 +147,9 @@ def test_a_taken_board_port_stops_the_demo_naming_the_key_and_file_to_change(tmp
 
 def test_a_taken_metrics_port_is_named_with_its_own_key(tmp_path, monkeypatch, capsys, board_port):
     port = free_port()
-    monkeypatch.setattr(demo, "_prepare", prepared(tmp_path, extra_config=f'\n[metrics]\nlisten = "127.0.0.1:{port}"\n'))
+    monkeypatch.setattr(
+        demo, "_prepare", prepared(tmp_path, extra_config=f'\n[metrics]\nlisten = "127.0.0.1:{port}"\n')
+    )
     monkeypatch.setattr(demo, "build_app", never)
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", port))
@@ -167,8 +176,13 @@ def test_through_the_command_line_a_taken_port_is_one_french_sentence_and_no_tra
         taken.listen()
         port = taken.getsockname()[1]
         (tmp_path / "demo.json").write_text(json.dumps({**STATE, "port": port}))
-        done = subprocess.run([sys.executable, "-m", "bot", "demo", "--dir", str(tmp_path)], cwd=ROOT,
-                              capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [sys.executable, "-m", "bot", "demo", "--dir", str(tmp_path)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     assert done.returncode == 2
     # Before it, at most the log line saying the folder (made readable here) was tightened.
     assert done.stderr.splitlines()[-1].startswith(f"Erreur : le port {port} du serveur Matrix local")
@@ -186,8 +200,10 @@ class BotFailingAtStart:
     async def run(self) -> None:
         if self.after is not None:
             await self.after.wait()
-        raise StartupError("Impossible d'écouter sur 127.0.0.1:8470 (clé board.listen du fichier demo-data/config.toml)"
-                           " : Address already in use")
+        raise StartupError(
+            "Impossible d'écouter sur 127.0.0.1:8470 (clé board.listen du fichier demo-data/config.toml)"
+            " : Address already in use"
+        )
 
 
 class ChatUntilCancelled:
@@ -204,8 +220,7 @@ class ChatUntilCancelled:
             raise
 
 
-def test_a_bot_that_cannot_start_ends_the_demo_and_its_chat_with_its_message(tmp_path, monkeypatch, capsys,
-                                                                              board_port):
+def test_a_bot_that_cannot_start_ends_the_demo_and_its_chat_with_its_message(tmp_path, monkeypatch, capsys, board_port):
     chat = ChatUntilCancelled()
     synapse = FakeSynapse()
     monkeypatch.setattr(demo, "_prepare", prepared(tmp_path, synapse))
@@ -241,6 +256,7 @@ def test_the_chat_starts_once_the_bot_has_caught_up_and_its_end_stops_the_demo(t
     class ChatQuittingAtOnce:
         async def run(self) -> None:
             seen_at_start.append(app.client.next_batch)
+
     monkeypatch.setattr(demo, "_prepare", prepared(tmp_path))
     monkeypatch.setattr(demo, "_chat", lambda state, directory: ChatQuittingAtOnce())
     monkeypatch.setattr(demo, "build_app", lambda config: app)
@@ -266,13 +282,15 @@ def test_everything_the_demo_writes_is_owner_only_under_a_usual_umask(tmp_path, 
 
     async def rooms(synapse, person, bot_user_id):
         return STATE["rooms"]
+
     monkeypatch.setattr(demo, "_create_rooms", rooms)
     monkeypatch.setattr(demo, "build_app", lambda config: StoppedAtOnce(writes=directory / "bot"))
 
     assert demo.run_demo(directory) == 0
 
-    assert {"demo.json", "config.toml", "agenda.ics", "synapse/homeserver.yaml",
-            "bot/written-while-running"} <= set(modes(directory))
+    assert {"demo.json", "config.toml", "agenda.ics", "synapse/homeserver.yaml", "bot/written-while-running"} <= set(
+        modes(directory)
+    )
     assert_owner_only(directory)
     assert "password" in (directory / "config.toml").read_text()
 
@@ -303,6 +321,7 @@ def test_the_chat_alone_keeps_its_session_and_store_owner_only(tmp_path, monkeyp
         async def run(self) -> None:
             (directory / "chat" / "store").mkdir()
             (directory / "chat" / "store" / "@demo:localhost_DEVICE.db").write_text("keys")
+
     monkeypatch.setattr(demo, "_chat", lambda state, folder: ChatWritingItsStore())
     monkeypatch.setattr(demo, "_answers", lambda homeserver: True)
 
@@ -319,12 +338,14 @@ def test_the_chat_without_its_demo_running_says_so_instead_of_waiting_in_silence
         (tmp_path / "demo.json").write_text(json.dumps({**STATE, "homeserver": homeserver}))
         monkeypatch.setattr(demo, "_chat", never)
         assert demo.run_chat_only(tmp_path) == 2
-    assert capsys.readouterr().err.startswith(f"Le serveur Matrix de la démo ne répond pas sur {homeserver} : "
-                                              "lancez d'abord la démo")
+    assert capsys.readouterr().err.startswith(
+        f"Le serveur Matrix de la démo ne répond pas sur {homeserver} : lancez d'abord la démo"
+    )
 
 
 def test_the_package_license_is_an_spdx_string_so_setuptools_does_not_warn_at_setup():
     import tomllib
+
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert pyproject["project"]["license"] == "MIT"
     assert "setuptools>=77" in pyproject["build-system"]["requires"]

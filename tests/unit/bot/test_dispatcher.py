@@ -1,8 +1,8 @@
 """Routing without a homeserver: the dispatcher with a recording sender."""
+
 import logging
 
 import pytest
-
 from sqlalchemy.exc import OperationalError
 
 from bot.dispatcher import APOLOGY, Dispatcher, strip_reply_fallback
@@ -36,8 +36,13 @@ def setup(make_config, make_services):
 
 def message(body, *, room=None, sender="@ana:h", event_id="$1", addressed=None):
     room = room or RoomInfo(room_id="!tribe:h", kind="tribe", name="Alimentation")
-    return Message(room=room, event_id=event_id, sender=sender, body=body,
-                   addressed=body.startswith("!") if addressed is None else addressed)
+    return Message(
+        room=room,
+        event_id=event_id,
+        sender=sender,
+        body=body,
+        addressed=body.startswith("!") if addressed is None else addressed,
+    )
 
 
 async def test_commands_rights_and_room_kinds(setup):
@@ -45,6 +50,7 @@ async def test_commands_rights_and_room_kinds(setup):
 
     async def hello(ctx):
         return Reply(text=f"bonjour {ctx.args}")
+
     registry.command("bonjour", usage="bonjour", help="h", aliases=("salut",))(hello)
     registry.command("secret", usage="secret", help="h", facilitators_only=True)(hello)
     registry.command("pairs", usage="pairs", help="h", room_kinds=("peer_group",))(hello)
@@ -81,6 +87,7 @@ async def test_a_database_outage_is_no_apology_and_a_retry_sends_what_was_decide
         if len(calls) == 1:
             raise OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly"))
         return Reply(text=f"appel {len(calls)}")
+
     registry.command("compte", usage="compte", help="h")(counts)
     with pytest.raises(OperationalError):
         await dispatcher.on_message(message("!compte", event_id="$1"))
@@ -106,6 +113,7 @@ async def test_failures_user_errors_and_oversized_messages(setup, caplog):
 
     async def refuses(ctx):
         raise UserError("Ce n'est pas possible.")
+
     registry.command("casse", usage="casse", help="h")(broken)
     registry.command("refus", usage="refus", help="h")(refuses)
     with caplog.at_level(logging.INFO):
@@ -129,11 +137,20 @@ async def test_listeners_take_their_messages_before_commands_and_fallback_gets_t
 
     async def question(ctx):
         return Reply(text=f"réponse à {ctx.message.body}")
+
     registry.add_listener("form", form)
     registry.fallback = question
     registry.command("aide", usage="aide", help="h")(lambda ctx: _reply("aide"))
-    await dispatcher.on_message(Message(room=RoomInfo("!r:h", "tribe"), event_id="$1", sender="@a:h",
-                                        body="!aide", thread_root="$thread", addressed=True))
+    await dispatcher.on_message(
+        Message(
+            room=RoomInfo("!r:h", "tribe"),
+            event_id="$1",
+            sender="@a:h",
+            body="!aide",
+            thread_root="$thread",
+            addressed=True,
+        )
+    )
     await dispatcher.on_message(message("!aide", event_id="$2"))
     await dispatcher.on_message(message("c'est quand ?", event_id="$3", addressed=True))
     await dispatcher.on_message(message("bavardage", event_id="$4", addressed=False))

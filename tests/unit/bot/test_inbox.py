@@ -1,5 +1,6 @@
 """The inbox: every event recorded before the sync token passes it, handled once, in order, through
 crashes, database outages and a failing homeserver."""
+
 from __future__ import annotations
 
 import asyncio
@@ -21,15 +22,34 @@ ROOM = "!tribu:h"
 
 
 def text(event_id: str, ts: int = 1) -> RoomMessageText:
-    return RoomMessageText.from_dict({"type": "m.room.message", "event_id": event_id, "sender": ANA,
-                                      "origin_server_ts": ts, "content": {"msgtype": "m.text", "body": event_id}})
+    return RoomMessageText.from_dict(
+        {
+            "type": "m.room.message",
+            "event_id": event_id,
+            "sender": ANA,
+            "origin_server_ts": ts,
+            "content": {"msgtype": "m.text", "body": event_id},
+        }
+    )
 
 
 def encrypted(event_id: str) -> MegolmEvent:
-    return MegolmEvent.from_dict({
-        "type": "m.room.encrypted", "event_id": event_id, "sender": ANA, "origin_server_ts": 1, "room_id": ROOM,
-        "content": {"algorithm": "m.megolm.v1.aes-sha2", "ciphertext": "c2VjcmV0", "sender_key": "curve",
-                    "session_id": "S1", "device_id": "PHONE"}})
+    return MegolmEvent.from_dict(
+        {
+            "type": "m.room.encrypted",
+            "event_id": event_id,
+            "sender": ANA,
+            "origin_server_ts": 1,
+            "room_id": ROOM,
+            "content": {
+                "algorithm": "m.megolm.v1.aes-sha2",
+                "ciphertext": "c2VjcmV0",
+                "sender_key": "curve",
+                "session_id": "S1",
+                "device_id": "PHONE",
+            },
+        }
+    )
 
 
 class Client:
@@ -166,6 +186,7 @@ async def test_an_event_handled_whose_done_mark_fails_is_not_handled_again(db, m
         if failures:
             raise failures.pop()
         return mark_done(session, event_id)
+
     monkeypatch.setattr("bot.inbox.mark_done", mark_done_once_failing)
     inbox.start(handler)
     try:

@@ -1,6 +1,7 @@
 """Late keys: an event kept while its key is missing, handled once when the key comes, its sender told otherwise."""
+
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -9,25 +10,44 @@ from nio.exceptions import LocalProtocolError
 from sqlalchemy import inspect
 
 from bot.late_keys import KEEP_FOR, NOTICE_AFTER, LateKeys
+from handlers.replies import Post
 from storage.database import Database
 from storage.undecryptable import UndecryptableEvent
-from handlers.replies import Post
 
 BOT, ALICE, BOB = "@bot:example.org", "@alice:example.org", "@bob:example.org"
 ROOM = "!pairs:example.org"
-T0 = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
 def encrypted(event_id: str, session_id: str = "S1", sender: str = ALICE) -> MegolmEvent:
-    return MegolmEvent.from_dict({
-        "type": "m.room.encrypted", "event_id": event_id, "sender": sender, "origin_server_ts": 1, "room_id": ROOM,
-        "content": {"algorithm": "m.megolm.v1.aes-sha2", "ciphertext": "c2VjcmV0", "sender_key": "curve",
-                    "session_id": session_id, "device_id": "PHONE"}})
+    return MegolmEvent.from_dict(
+        {
+            "type": "m.room.encrypted",
+            "event_id": event_id,
+            "sender": sender,
+            "origin_server_ts": 1,
+            "room_id": ROOM,
+            "content": {
+                "algorithm": "m.megolm.v1.aes-sha2",
+                "ciphertext": "c2VjcmV0",
+                "sender_key": "curve",
+                "session_id": session_id,
+                "device_id": "PHONE",
+            },
+        }
+    )
 
 
 def readable(event_id: str, sender: str = ALICE) -> RoomMessageText:
-    return RoomMessageText.from_dict({"type": "m.room.message", "event_id": event_id, "sender": sender,
-                                      "origin_server_ts": 1, "content": {"msgtype": "m.text", "body": "!aide"}})
+    return RoomMessageText.from_dict(
+        {
+            "type": "m.room.message",
+            "event_id": event_id,
+            "sender": sender,
+            "origin_server_ts": 1,
+            "content": {"msgtype": "m.text", "body": "!aide"},
+        }
+    )
 
 
 class Client:
@@ -55,9 +75,16 @@ class Client:
             return RoomGetEventError.from_dict({"errcode": "M_NOT_FOUND", "error": "Event not found."})
         answer = RoomGetEventResponse()
         if event_id in self.redacted:
-            answer.event = RedactedEvent.from_dict({
-                "type": "m.room.encrypted", "event_id": event_id, "sender": event.sender, "origin_server_ts": 1,
-                "content": {}, "unsigned": {"redacted_because": {"sender": event.sender, "content": {}}}})
+            answer.event = RedactedEvent.from_dict(
+                {
+                    "type": "m.room.encrypted",
+                    "event_id": event_id,
+                    "sender": event.sender,
+                    "origin_server_ts": 1,
+                    "content": {},
+                    "unsigned": {"redacted_because": {"sender": event.sender, "content": {}}},
+                }
+            )
         else:
             answer.event = readable(event_id, event.sender) if event.session_id in self.keys else event
         return answer
@@ -104,6 +131,7 @@ def late(client, db, clock, posted):
     async def post(reply):
         posted.append(reply)
         return "$notice"
+
     return LateKeys(client, db, post, deliver=client.deliver, clock=clock)
 
 
@@ -122,13 +150,23 @@ async def test_an_unreadable_event_is_kept_without_its_content_and_its_key_asked
     await arrive(late, client, encrypted("$e1"))  # seen again (a restart's catch-up)
     await arrive(late, client, encrypted("$e2"))  # same session: the key is asked for already
     assert [(row.event_id, row.room_id, row.sender, row.session_id) for row in kept(db)] == [
-        ("$e1", ROOM, ALICE, "S1"), ("$e2", ROOM, ALICE, "S1")]
+        ("$e1", ROOM, ALICE, "S1"),
+        ("$e2", ROOM, ALICE, "S1"),
+    ]
     assert client.requested == ["S1"]
     # Counted once per event, however often it is seen: a restart's catch-up is no new unreadable event.
     assert late.metrics.registry.get_sample_value("manufacture_undecryptable_events_total") == 2
     columns = {column["name"] for column in inspect(db.engine).get_columns(UndecryptableEvent.__tablename__)}
-    assert columns == {"event_id", "room_id", "sender", "session_id", "received_at", "noticed", "attempts",
-                       "next_try_at"}
+    assert columns == {
+        "event_id",
+        "room_id",
+        "sender",
+        "session_id",
+        "received_at",
+        "noticed",
+        "attempts",
+        "next_try_at",
+    }
 
 
 async def test_the_bots_own_unreadable_events_are_not_kept(late, client, db):
@@ -200,7 +238,8 @@ async def test_still_unreadable_after_a_few_minutes_its_sender_gets_one_notice(l
 
 
 async def test_several_unreadable_messages_make_one_notice_per_sender_and_not_again_that_day(
-        late, client, clock, posted):
+    late, client, clock, posted
+):
     await arrive(late, client, encrypted("$a1"))
     await arrive(late, client, encrypted("$a2"))
     await arrive(late, client, encrypted("$b1", session_id="S2", sender=BOB))
@@ -216,7 +255,8 @@ async def test_several_unreadable_messages_make_one_notice_per_sender_and_not_ag
 
 
 async def test_an_event_gone_or_redacted_is_forgotten_and_a_key_that_never_comes_given_up(
-        late, client, db, clock, caplog):
+    late, client, db, clock, caplog
+):
     caplog.set_level(logging.INFO, logger="bot.late_keys")
     await arrive(late, client, encrypted("$gone"))
     await arrive(late, client, encrypted("$redacted", session_id="S3"))

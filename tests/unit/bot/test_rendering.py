@@ -3,7 +3,7 @@ the bot's own Markdown and links still work."""
 
 import dataclasses
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -69,8 +69,9 @@ def test_each_template_renders(renderer, name):
 
 
 def test_every_shipped_template_is_markdown_or_html():
-    assert set(TEMPLATES) | set(HTML_TEMPLATES) == {str(p.relative_to(SHIPPED_TEMPLATES))
-                                                   for p in SHIPPED_TEMPLATES.rglob("*.j2")}
+    assert set(TEMPLATES) | set(HTML_TEMPLATES) == {
+        str(p.relative_to(SHIPPED_TEMPLATES)) for p in SHIPPED_TEMPLATES.rglob("*.j2")
+    }
 
 
 @pytest.mark.parametrize("name", HTML_TEMPLATES)
@@ -86,8 +87,7 @@ def test_each_board_page_renders_with_hostile_text_escaped(renderer, name):
 
 
 def test_markdown_templates_keep_markdown_escaping(renderer):
-    rendered = renderer.markdown_source(Reply(template="board/link.md.j2", context={
-        "url": "<script>", "minutes": 10}))
+    rendered = renderer.markdown_source(Reply(template="board/link.md.j2", context={"url": "<script>", "minutes": 10}))
     assert "<script>" not in rendered and "\\<script" in rendered
 
 
@@ -139,17 +139,32 @@ def test_quote_escapes_after_cutting():
 
 
 def test_a_bot_written_link_is_a_link_and_reads_as_the_url(renderer):
-    rendered = renderer.render(Reply(template="agenda/permanence.md.j2", context={"days": 60, "event": {
-        "title": "Permanence", "when": "mardi 2 mars 2027 à 10h00", "location": "",
-        "link": "https://visio.example.org/permanence?salle=a_b"}}))
+    rendered = renderer.render(
+        Reply(
+            template="agenda/permanence.md.j2",
+            context={
+                "days": 60,
+                "event": {
+                    "title": "Permanence",
+                    "when": "mardi 2 mars 2027 à 10h00",
+                    "location": "",
+                    "link": "https://visio.example.org/permanence?salle=a_b",
+                },
+            },
+        )
+    )
     assert '<a href="https://visio.example.org/permanence?salle=a_b">' in rendered.html
     assert "Lien : https://visio.example.org/permanence?salle=a_b" in rendered.plain
 
 
 @pytest.mark.parametrize("link", ["javascript:alert(1)", "[Visio](https://evil.example/x)", "salle 3 <b>"])
 def test_the_link_filter_makes_no_link_of_anything_but_a_web_address(renderer, link):
-    rendered = renderer.render(Reply(template="agenda/permanence.md.j2", context={"days": 60, "event": {
-        "title": "Permanence", "when": "mardi", "location": "", "link": link}}))
+    rendered = renderer.render(
+        Reply(
+            template="agenda/permanence.md.j2",
+            context={"days": 60, "event": {"title": "Permanence", "when": "mardi", "location": "", "link": link}},
+        )
+    )
     assert "<a " not in rendered.html and f"Lien : {link}" in rendered.plain
 
 
@@ -170,9 +185,14 @@ def _hostile(value, bot_written: set[str], text: str):
     if isinstance(value, (list, tuple)):
         return type(value)(_hostile(v, bot_written, text) for v in value)
     if dataclasses.is_dataclass(value):
-        return dataclasses.replace(value, **{f.name: _hostile(getattr(value, f.name), bot_written, text)
-                                             for f in dataclasses.fields(value)
-                                             if isinstance(getattr(value, f.name), str)})
+        return dataclasses.replace(
+            value,
+            **{
+                f.name: _hostile(getattr(value, f.name), bot_written, text)
+                for f in dataclasses.fields(value)
+                if isinstance(getattr(value, f.name), str)
+            },
+        )
     # Empty strings stay empty, so each template takes the same branches as with its sample.
     return text if isinstance(value, str) and value else value
 
@@ -196,7 +216,7 @@ def test_an_answer_that_matches_no_choice_is_echoed_as_text(renderer):
     form = load_form()
     choice = next(f for f in form.fields if f.type == "choice")
     state = FormState(current=choice.key)
-    _, [reply] = step(form, state, Answer(text="[Moi](https://evil.example/x)", at=datetime.now(timezone.utc)))
+    _, [reply] = step(form, state, Answer(text="[Moi](https://evil.example/x)", at=datetime.now(UTC)))
     rendered = renderer.render(reply)
     assert "<a " not in rendered.html and "« [Moi](https://evil.example/x) »" in rendered.plain
 
@@ -207,8 +227,9 @@ def test_markdown_becomes_html_and_plain_drops_markers(renderer):
     assert rendered.plain == "Gras, code et source ou note ; a*b reste, snake_case aussi"
 
 
-@pytest.mark.parametrize("url", ["https://tableau.example.org/connexion?jeton=ab__cd_ef_gh*i*",
-                                 "https://x.example/_a_/__b__/`c`"])
+@pytest.mark.parametrize(
+    "url", ["https://tableau.example.org/connexion?jeton=ab__cd_ef_gh*i*", "https://x.example/_a_/__b__/`c`"]
+)
 def test_a_bot_given_link_reads_whole_in_the_plain_body(renderer, url):
     rendered = renderer.render(Reply(template="board/link.md.j2", context={"url": url, "minutes": 10}))
     assert url in rendered.plain.split()
@@ -223,7 +244,10 @@ def test_a_deployment_can_override_a_template(tmp_path):
     (tmp_path / "rooms").mkdir()
     (tmp_path / "rooms" / "unencrypted_alert.md.j2").write_text("Salon {{ name }} à chiffrer.")
     renderer = Renderer(build_template_environment(tmp_path))
-    assert renderer.render(Reply(template="rooms/unencrypted_alert.md.j2", context={"name": "X"})).plain == "Salon X à chiffrer."
+    assert (
+        renderer.render(Reply(template="rooms/unencrypted_alert.md.j2", context={"name": "X"})).plain
+        == "Salon X à chiffrer."
+    )
 
 
 def test_the_configured_prefix_is_written_in_every_command_the_bot_names():
@@ -233,5 +257,7 @@ def test_the_configured_prefix_is_written_in_every_command_the_bot_names():
     recap = renderer.render(Reply(template="deposits/abandoned.md.j2", context={"days": "7", "title": "!aide"})).plain
     assert "?mes-depots" in recap and "?deposer" in recap
     # A member's own « `!x` » stays as typed: their backticks are escaped, so no command span is made.
-    assert "« `!x` »" in renderer.render(Reply(template="deposits/abandoned.md.j2",
-                                              context={"days": "7", "title": "`!x`"})).plain
+    assert (
+        "« `!x` »"
+        in renderer.render(Reply(template="deposits/abandoned.md.j2", context={"days": "7", "title": "`!x`"})).plain
+    )

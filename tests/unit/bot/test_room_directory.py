@@ -1,5 +1,6 @@
 """Which room is what — kinds from the config and from chat, kept in the database — and who the
 facilitators are: listed in the config, or holding power (or a creator's rights) in their room."""
+
 from __future__ import annotations
 
 import logging
@@ -22,9 +23,16 @@ class Homeserver:
         self.create_events: dict[str, dict] = {}
         self.state_requests: list[str] = []
 
-    def join(self, room_id: str, *, name: str | None = None, encrypted: bool = False,
-             levels: dict[str, int] | None = None, members: tuple[str, ...] | None = None,
-             invited: tuple[str, ...] = ()) -> None:
+    def join(
+        self,
+        room_id: str,
+        *,
+        name: str | None = None,
+        encrypted: bool = False,
+        levels: dict[str, int] | None = None,
+        members: tuple[str, ...] | None = None,
+        invited: tuple[str, ...] = (),
+    ) -> None:
         """The bot's view of a room it is in; `members` (joined) default to everyone with a level."""
         room = MatrixRoom(room_id, BOT, encrypted=encrypted)
         room.name = name
@@ -52,9 +60,13 @@ def declare(db, room_id: str, kind: str, name: str = "") -> None:
 
 
 async def test_config_kinds_are_stored_by_id_or_alias_and_a_kind_set_in_chat_stays(make_config, db, caplog):
-    config = make_config(rooms=[{"id": TRIBE, "kind": "tribe", "name": "Alimentation"},
-                                {"alias": "#pairs:h", "kind": "peer_group", "role": "elus", "name": "Pairs élus"},
-                                {"alias": "#disparu:h", "kind": "tribe"}])
+    config = make_config(
+        rooms=[
+            {"id": TRIBE, "kind": "tribe", "name": "Alimentation"},
+            {"alias": "#pairs:h", "kind": "peer_group", "role": "elus", "name": "Pairs élus"},
+            {"alias": "#disparu:h", "kind": "tribe"},
+        ]
+    )
     server = Homeserver()
     server.aliases["#pairs:h"] = PEERS
     declare(db, MOBILITY, "tribe", "Mobilité")  # a room the config does not list
@@ -76,7 +88,12 @@ def test_a_room_without_a_kind_is_named_by_matrix_and_a_direct_chat_known_by_its
     directory = RoomDirectory(make_config(), db, server)
     new = directory.info("!nouveau:h")
     assert (new.kind, new.name, new.encrypted, new.is_direct, new.confidential) == (
-        None, "Nouveau salon", True, False, False)
+        None,
+        "Nouveau salon",
+        True,
+        False,
+        False,
+    )
     assert directory.info("!inconnu:h").name == "!inconnu:h"
     directory.mark_direct(DM)
     assert directory.info(DM).is_direct and directory.info(DM).confidential
@@ -111,8 +128,9 @@ def test_facilitators_by_power_level_in_the_facilitators_room_only(make_config, 
 def test_a_facilitator_must_be_joined_to_the_facilitators_room(make_config, db):
     server = Homeserver()
     # Synapse keeps a kicked, banned or departed member's power-level entry: membership decides.
-    server.join(FAC, levels={"@mod:h": 50, "@parti:h": 100, "@invite:h": 50}, members=("@mod:h",),
-                invited=("@invite:h",))
+    server.join(
+        FAC, levels={"@mod:h": 50, "@parti:h": 100, "@invite:h": 50}, members=("@mod:h",), invited=("@invite:h",)
+    )
     declare(db, FAC, "facilitators")
     directory = RoomDirectory(make_config(), db, server)
     assert directory.is_facilitator("@mod:h")
@@ -127,8 +145,9 @@ def test_a_listed_facilitator_must_be_joined_only_when_the_config_says_so(make_c
     declare(db, FAC, "facilitators")
     loose = RoomDirectory(make_config(access={"facilitators": ["@ana:h", "@leo:h"]}), db, server)
     assert loose.is_facilitator("@ana:h") and loose.is_facilitator("@leo:h")
-    strict = RoomDirectory(make_config(access={"facilitators": ["@ana:h", "@leo:h"], "listed_must_join": True}),
-                           db, server)
+    strict = RoomDirectory(
+        make_config(access={"facilitators": ["@ana:h", "@leo:h"], "listed_must_join": True}), db, server
+    )
     assert strict.is_facilitator("@ana:h") and not strict.is_facilitator("@leo:h")
     server.rooms[FAC].remove_member("@ana:h")
     assert not strict.is_facilitator("@ana:h")
@@ -138,8 +157,12 @@ async def test_the_creators_of_the_facilitators_room_are_facilitators_once_its_s
     server = Homeserver()
     # From room version 12, creators hold every right and are absent from power_levels.
     server.join(FAC, members=("@fondatrice:h", "@cofondateur:h", "@passant:h"))
-    server.create_events[FAC] = {"type": "m.room.create", "sender": "@fondatrice:h", "state_key": "",
-                                 "content": {"room_version": "12", "additional_creators": ["@cofondateur:h"]}}
+    server.create_events[FAC] = {
+        "type": "m.room.create",
+        "sender": "@fondatrice:h",
+        "state_key": "",
+        "content": {"room_version": "12", "additional_creators": ["@cofondateur:h"]},
+    }
     declare(db, FAC, "facilitators")
     directory = RoomDirectory(make_config(), db, server)
     assert not directory.is_facilitator("@fondatrice:h")

@@ -3,10 +3,11 @@
 The homeserver is stood in for by a recorder of room_send calls (the Synapse tests do the real
 thing); the directory, the direct chats and the database are the bot's own.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from nio import LocalProtocolError, RoomSendError, RoomSendResponse, UploadError
@@ -18,8 +19,8 @@ from bot.rendering import Renderer, build_template_environment
 from bot.room_directory import RoomDirectory
 from bot.sender import Sender
 from handlers.context import Message, RoomInfo
-from handlers.registry import CommandRegistry
 from handlers.metrics import Metrics
+from handlers.registry import CommandRegistry
 from handlers.replies import Attachment, Post, Reply
 from storage.direct_chats import DirectChat, PendingMessage
 from storage.messages import SentMessage
@@ -77,10 +78,15 @@ async def test_the_guard_holds_on_replies_reactions_and_posts(bot, make_services
     peers = directory.info(PEERS)
     assert peers.confidential
     # A reply to a message of the peer group: only what its author agreed to, or what says nothing, goes out.
-    await sender.send_all([Reply(text="ici"), Reply(text="secret des pairs", to=Post(FAC)),
-                           Reply(text="avec accord", to=Post(FAC), author_consented=True),
-                           Reply(text="DEP-2027-0001", to=Post(FAC), contains_room_content=False)],
-                          message(peers, "!x"))
+    await sender.send_all(
+        [
+            Reply(text="ici"),
+            Reply(text="secret des pairs", to=Post(FAC)),
+            Reply(text="avec accord", to=Post(FAC), author_consented=True),
+            Reply(text="DEP-2027-0001", to=Post(FAC), contains_room_content=False),
+        ],
+        message(peers, "!x"),
+    )
     assert server.bodies(PEERS) == ["ici"]
     assert server.bodies(FAC) == ["avec accord", "DEP-2027-0001"]
     # A post (reminders, notices, broadcasts) carrying a peer group's words is held back the same way…
@@ -91,6 +97,7 @@ async def test_the_guard_holds_on_replies_reactions_and_posts(bot, make_services
 
     async def on_vote(reaction, _services):
         return Reply(text="secret par réaction", to=Post(FAC))
+
     registry.add_reaction_handler("vote:", on_vote)
     with db.session() as session:
         session.add(SentMessage(event_id="$tagged", room_id=PEERS, tag="vote:1"))
@@ -103,9 +110,10 @@ async def test_the_guard_holds_on_replies_reactions_and_posts(bot, make_services
 
 
 async def test_every_sent_message_is_kept_so_replies_to_it_are_recognised(bot):
-    sender, server, db, directory, _, _ = bot
-    await sender.send_all([Reply(text="sans étiquette"), Reply(text="étiquetée", tag="answer:3")],
-                          message(directory.info(TRIBE), "!x"))
+    sender, _server, db, directory, _, _ = bot
+    await sender.send_all(
+        [Reply(text="sans étiquette"), Reply(text="étiquetée", tag="answer:3")], message(directory.info(TRIBE), "!x")
+    )
     with db.session() as session:
         kept = {row.event_id: row.tag for row in session.exec(select(SentMessage))}
     assert kept == {"$sent1": "", "$sent2": "answer:3"}
@@ -116,16 +124,21 @@ async def test_a_direct_chat_waits_for_its_member_then_gets_everything_in_order(
     direct_chats.adopt(DM, ANA)
     server.rooms[DM] = Room(users={BOT: None, ANA: None}, invited_users={ANA: None})  # invited, not joined
     trigger = message(directory.info(TRIBE), "!deposer")
-    await sender.send_all([Reply(text="Je vous écris en privé."),
-                           Reply(text="Question 1", to=Post(DM)), Reply(text="Récap", to=Post(DM), tag="recap:1")],
-                          trigger)
+    await sender.send_all(
+        [
+            Reply(text="Je vous écris en privé."),
+            Reply(text="Question 1", to=Post(DM)),
+            Reply(text="Récap", to=Post(DM), tag="recap:1"),
+        ],
+        trigger,
+    )
     assert server.bodies(TRIBE) == ["Je vous écris en privé."] and server.bodies(DM) == []
     with db.session() as session:
         assert len(session.exec(select(PendingMessage)).all()) == 2
     assert await sender.flush_pending(DM) == 0  # still only invited
 
     # Not joined after the wait: told once, in the room where they asked, without the content.
-    later = datetime.now(timezone.utc) + timedelta(minutes=11)
+    later = datetime.now(UTC) + timedelta(minutes=11)
     await sender.service_pending(timedelta(minutes=10), later)
     await sender.service_pending(timedelta(minutes=10), later)
     [notice] = server.bodies(TRIBE)[1:]
@@ -186,13 +199,23 @@ async def test_sends_and_each_kind_of_send_failure_are_counted(make_config, db):
         session.add(RoomRecord(room_id=FAC, kind="facilitators", name="Animation"))
     server, metrics = FailingHomeserver(), Metrics()
     directory = RoomDirectory(config, db, server)
-    sender = Sender(server, Renderer(build_template_environment()), db, directory,
-                    DirectChats(server, db, directory), metrics)
+    sender = Sender(
+        server, Renderer(build_template_environment()), db, directory, DirectChats(server, db, directory), metrics
+    )
     assert await sender.post(Reply(text="bonjour", to=Post(TRIBE), contains_room_content=False)) == "$sent1"
     assert await sender.post(Reply(text="refusé", to=Post(FAC), contains_room_content=False)) is None
     assert await sender.post(Reply(text="chiffrement", to=Post(PEERS), contains_room_content=False)) is None
-    assert await sender.post(Reply(text="export", to=Post(TRIBE), contains_room_content=False,
-                                   attachment=Attachment("export.csv", b"a;b\n"))) is None
+    assert (
+        await sender.post(
+            Reply(
+                text="export",
+                to=Post(TRIBE),
+                contains_room_content=False,
+                attachment=Attachment("export.csv", b"a;b\n"),
+            )
+        )
+        is None
+    )
     assert sample(metrics, "manufacture_sends_total") == 1
     assert sample(metrics, "manufacture_send_failures_total", reason="refused") == 1
     assert sample(metrics, "manufacture_send_failures_total", reason="local_error") == 1

@@ -1,10 +1,10 @@
 """The sync loop outlives the errors that end nio's own loop."""
+
 from __future__ import annotations
 
 import asyncio
 
 import pytest
-
 from nio import AsyncClient, LocalProtocolError
 
 from bot.sync_loop import sync_until_cancelled

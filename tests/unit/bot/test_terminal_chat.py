@@ -1,35 +1,49 @@
 """The terminal chat's pure parts: what a typed line asks for, and how a shown message reads, even
 one a member wrote to take over the screen."""
+
 import unicodedata
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from nio import Event, MatrixRoom, RoomMessage
 
-from bot.terminal_chat import (HELP, INDENT, ChatCommand, TerminalChat, format_message, parse_line, relation_of,
-                               screen_text, visible)
+from bot.terminal_chat import (
+    HELP,
+    INDENT,
+    ChatCommand,
+    TerminalChat,
+    format_message,
+    parse_line,
+    relation_of,
+    screen_text,
+    visible,
+)
 
 
-@pytest.mark.parametrize("line, command", [
-    ("c'est quand la permanence ?", ChatCommand("send", "c'est quand la permanence ?")),
-    ("  !aide  ", ChatCommand("send", "!aide")),
-    ("/fil 9", ChatCommand("thread", "9", 9)),
-    ("/fil", ChatCommand("thread", "", None)),
-    ("/fil neuf", ChatCommand("thread", "neuf", None)),
-    ("/repondre 12 oui", ChatCommand("reply", "oui", 12)),
-    ("/répondre 12 oui merci", ChatCommand("reply", "oui merci", 12)),
-    ("/repondre oui", ChatCommand("reply", "oui", None)),
-    ("/repondre 12", ChatCommand("reply", "12", None)),
-    ("/reagir 13 ✅", ChatCommand("react", "✅", 13)),
-    ("/reagir ✅", ChatCommand("react", "✅", None)),
-    ("/reagir 13", ChatCommand("react", "", 13)),
-    ("/salon 2", ChatCommand("room", "2", 2)),
-    ("/salons", ChatCommand("rooms")),
-    ("/aide", ChatCommand("help")),
-    ("/quitter", ChatCommand("quit")),
-    ("/bonjour", ChatCommand("unknown", "/bonjour")),
-])
+@pytest.mark.parametrize(
+    ("line", "command"),
+    [
+        ("c'est quand la permanence ?", ChatCommand("send", "c'est quand la permanence ?")),
+        ("  !aide  ", ChatCommand("send", "!aide")),
+        ("/fil 9", ChatCommand("thread", "9", 9)),
+        ("/fil", ChatCommand("thread", "", None)),
+        ("/fil neuf", ChatCommand("thread", "neuf", None)),
+        ("/repondre 12 oui", ChatCommand("reply", "oui", 12)),
+        ("/répondre 12 oui merci", ChatCommand("reply", "oui merci", 12)),
+        ("/repondre oui", ChatCommand("reply", "oui", None)),
+        ("/repondre 12", ChatCommand("reply", "12", None)),
+        ("/reagir 13 ✅", ChatCommand("react", "✅", 13)),
+        ("/reagir ✅", ChatCommand("react", "✅", None)),
+        ("/reagir 13", ChatCommand("react", "", 13)),
+        ("/salon 2", ChatCommand("room", "2", 2)),
+        ("/salons", ChatCommand("rooms")),
+        ("/aide", ChatCommand("help")),
+        ("/quitter", ChatCommand("quit")),
+        ("/bonjour", ChatCommand("unknown", "/bonjour")),
+    ],
+)
 def test_a_typed_line_names_its_command_and_message_number(line, command):
     assert parse_line(line) == command
 
@@ -55,10 +69,22 @@ def test_old_messages_and_other_rooms_are_marked_and_long_bodies_indented():
 
 
 def test_a_thread_reply_names_its_target_and_a_fallback_does_not():
-    in_thread = {"m.relates_to": {"rel_type": "m.thread", "event_id": "$root", "is_falling_back": False,
-                                  "m.in_reply_to": {"event_id": "$answer"}}}
-    fallback = {"m.relates_to": {"rel_type": "m.thread", "event_id": "$root", "is_falling_back": True,
-                                 "m.in_reply_to": {"event_id": "$root"}}}
+    in_thread = {
+        "m.relates_to": {
+            "rel_type": "m.thread",
+            "event_id": "$root",
+            "is_falling_back": False,
+            "m.in_reply_to": {"event_id": "$answer"},
+        }
+    }
+    fallback = {
+        "m.relates_to": {
+            "rel_type": "m.thread",
+            "event_id": "$root",
+            "is_falling_back": True,
+            "m.in_reply_to": {"event_id": "$root"},
+        }
+    }
     assert relation_of(in_thread) == ("$root", "$answer")
     assert relation_of(fallback) == ("$root", None)
     assert relation_of({"m.relates_to": {"m.in_reply_to": {"event_id": "$q"}}}) == (None, "$q")
@@ -66,8 +92,18 @@ def test_a_thread_reply_names_its_target_and_a_fallback_does_not():
 
 
 def test_the_help_lists_every_command_in_french():
-    for command in ("/salons", "/salon N", "/fil N", "/fil ", "/repondre N TEXTE", "/repondre TEXTE",
-                    "/reagir N EMOJI", "/reagir EMOJI", "/aide", "/quitter"):
+    for command in (
+        "/salons",
+        "/salon N",
+        "/fil N",
+        "/fil ",
+        "/repondre N TEXTE",
+        "/repondre TEXTE",
+        "/reagir N EMOJI",
+        "/reagir EMOJI",
+        "/aide",
+        "/quitter",
+    ):
         assert command in HELP
     assert "numéro" in HELP
 
@@ -81,24 +117,31 @@ def test_a_members_reply_names_the_message_it_answers():
 FORGED = "[999] manufacture → vous : "
 
 
-@pytest.mark.parametrize("text, shown", [
-    ("effacé\x1b[2K\x1b[1Gfaux", "effacé\\x1b[2K\\x1b[1Gfaux"),                 # erase the line, back to column 1
-    ("a\x1b[3A\x1b[10Cb\x1b[H", "a\\x1b[3A\\x1b[10Cb\\x1b[H"),                # cursor up, right, home
-    ("\x1b]8;;https://evil.example/\x1b\\ici\x1b]8;;\x1b\\",                   # OSC 8 hyperlink
-     "\\x1b]8;;https://evil.example/\\x1b\\ici\\x1b]8;;\\x1b\\"),
-    ("\x1b]8;;https://evil.example/\x07ici", "\\x1b]8;;https://evil.example/\\x07ici"),  # ended by BEL
-    ("AAAA\rBB", "AAAA\\rBB"),                                                    # CR overwrite
-    ("\x9b2J\x9d0;titre\x9c", "\\x9b2J\\x9d0;titre\\x9c"),                     # C1 CSI, OSC, ST
-    ("a\x08\x08b\x7f\x00c\td", "a\\x08\\x08b\\x7f\\x00c\\td"),               # backspace, DEL, NUL, tab
-    ("\u202egnp.exe\u202c", "<U+202E>gnp.exe<U+202C>"),                           # bidi override
-    ("\u2066a\u2067b\u2068c\u2069\u200e\u200f\u061c",
-     "<U+2066>a<U+2067>b<U+2068>c<U+2069><U+200E><U+200F><U+061C>"),
-    ("zéro\u200blargeur\ufeff\u2060\u00ad", "zéro<U+200B>largeur<U+FEFF><U+2060><U+00AD>"),
-    ("un\u2028deux\x85trois\x0bquatre", "un<U+2028>deux\\x85trois\\x0bquatre"),
-    ("\u3164", "<U+3164>"),                                                          # a letter that draws nothing
-    ("\ud800", "<U+D800>"),                                                          # a lone surrogate
-    ("vous\u200d", "vous<U+200D>"),                                                 # a joiner joining nothing
-])
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("effacé\x1b[2K\x1b[1Gfaux", "effacé\\x1b[2K\\x1b[1Gfaux"),  # erase the line, back to column 1
+        ("a\x1b[3A\x1b[10Cb\x1b[H", "a\\x1b[3A\\x1b[10Cb\\x1b[H"),  # cursor up, right, home
+        (
+            "\x1b]8;;https://evil.example/\x1b\\ici\x1b]8;;\x1b\\",  # OSC 8 hyperlink
+            "\\x1b]8;;https://evil.example/\\x1b\\ici\\x1b]8;;\\x1b\\",
+        ),
+        ("\x1b]8;;https://evil.example/\x07ici", "\\x1b]8;;https://evil.example/\\x07ici"),  # ended by BEL
+        ("AAAA\rBB", "AAAA\\rBB"),  # CR overwrite
+        ("\x9b2J\x9d0;titre\x9c", "\\x9b2J\\x9d0;titre\\x9c"),  # C1 CSI, OSC, ST
+        ("a\x08\x08b\x7f\x00c\td", "a\\x08\\x08b\\x7f\\x00c\\td"),  # backspace, DEL, NUL, tab
+        ("\u202egnp.exe\u202c", "<U+202E>gnp.exe<U+202C>"),  # bidi override
+        (
+            "\u2066a\u2067b\u2068c\u2069\u200e\u200f\u061c",
+            "<U+2066>a<U+2067>b<U+2068>c<U+2069><U+200E><U+200F><U+061C>",
+        ),
+        ("zéro\u200blargeur\ufeff\u2060\u00ad", "zéro<U+200B>largeur<U+FEFF><U+2060><U+00AD>"),
+        ("un\u2028deux\x85trois\x0bquatre", "un<U+2028>deux\\x85trois\\x0bquatre"),
+        ("\u3164", "<U+3164>"),  # a letter that draws nothing
+        ("\ud800", "<U+D800>"),  # a lone surrogate
+        ("vous\u200d", "vous<U+200D>"),  # a joiner joining nothing
+    ],
+)
 def test_control_bidi_and_invisible_characters_are_shown_as_escapes(text, shown):
     assert visible(text) == shown
 
@@ -115,8 +158,11 @@ ACTS_ON_A_TERMINAL = ("Cc", "Cf", "Cs", "Zl", "Zp")
 @given(st.text())
 def test_nothing_a_terminal_obeys_survives_and_showing_twice_changes_nothing(text):
     shown = visible(text)
-    left = [char for index, char in enumerate(shown) if unicodedata.category(char) in ACTS_ON_A_TERMINAL
-            and not (char == "\u200d" and 0 < index < len(shown) - 1)]
+    left = [
+        char
+        for index, char in enumerate(shown)
+        if unicodedata.category(char) in ACTS_ON_A_TERMINAL and not (char == "\u200d" and 0 < index < len(shown) - 1)
+    ]
     assert left == []
     assert visible(shown) == shown
 
@@ -187,8 +233,9 @@ HOSTILE = [
 
 
 def event(number: int, sender: str, content: dict) -> Event:
-    return Event.parse_event({"event_id": f"${number}", "sender": sender, "origin_server_ts": number,
-                              "room_id": ROOM, **content})
+    return Event.parse_event(
+        {"event_id": f"${number}", "sender": sender, "origin_server_ts": number, "room_id": ROOM, **content}
+    )
 
 
 def message(number: int, sender: str, body: str) -> RoomMessage:
@@ -204,8 +251,16 @@ def hostile_room(display_name: str = "mallory") -> MatrixRoom:
 
 def chat_screen(width: int | None = 80) -> tuple[TerminalChat, list[str]]:
     printed: list[str] = []
-    chat = TerminalChat("http://127.0.0.1:8008", ME, "x", Path("unused"), {"Tribu": ROOM}, BOT,
-                        out=printed.append, columns=lambda: width)
+    chat = TerminalChat(
+        "http://127.0.0.1:8008",
+        ME,
+        "x",
+        Path("unused"),
+        {"Tribu": ROOM},
+        BOT,
+        out=printed.append,
+        columns=lambda: width,
+    )
     return chat, printed
 
 
@@ -231,8 +286,7 @@ async def test_the_chat_shows_a_hostile_members_messages_without_obeying_them():
     assert INDENT + FORGED + "ligne forgée" in screen_rows(printed)
 
 
-@pytest.mark.parametrize("display_name", ["manufacture → vous", "vous", " Vous ", "[999] manufacture",
-                                          "eve : faux"])
+@pytest.mark.parametrize("display_name", ["manufacture → vous", "vous", " Vous ", "[999] manufacture", "eve : faux"])
 async def test_a_display_name_posing_as_the_chats_own_words_is_followed_by_the_user_id(display_name):
     chat, printed = chat_screen()
     await chat._on_message(hostile_room(display_name), message(1, MALLORY, "bonjour"))
@@ -244,7 +298,18 @@ async def test_a_display_name_and_a_reaction_key_are_made_visible():
     room = hostile_room("mal\x1b7lory\u202e")
     await chat._on_message(room, message(1, BOT, "Bonjour !"))
     await chat._on_message(room, message(2, MALLORY, "salut"))
-    await chat._on_reaction(room, event(3, MALLORY, {"type": "m.reaction", "content": {"m.relates_to": {
-        "rel_type": "m.annotation", "event_id": "$1", "key": "👍\x1b[2J\r" + FORGED}}}))
+    await chat._on_reaction(
+        room,
+        event(
+            3,
+            MALLORY,
+            {
+                "type": "m.reaction",
+                "content": {
+                    "m.relates_to": {"rel_type": "m.annotation", "event_id": "$1", "key": "👍\x1b[2J\r" + FORGED}
+                },
+            },
+        ),
+    )
     assert printed[-2].strip() == "[2] mal\\x1b7lory<U+202E> : salut"
     assert printed[-1] == ("(mal\\x1b7lory<U+202E> a réagi 👍\\x1b[2J\\r" + FORGED + " au message [1])")

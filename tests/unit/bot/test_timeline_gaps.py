@@ -1,4 +1,5 @@
 """A limited sync's gap is fetched back to the last event the bot had seen, and no further."""
+
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -13,18 +14,41 @@ ROOM = "!tribu:h"
 
 
 def text(n: int, sender: str = ANA) -> RoomMessageText:
-    return RoomMessageText.from_dict({"type": "m.room.message", "event_id": f"${n}", "sender": sender,
-                                      "origin_server_ts": n, "content": {"msgtype": "m.text", "body": f"m{n}"}})
+    return RoomMessageText.from_dict(
+        {
+            "type": "m.room.message",
+            "event_id": f"${n}",
+            "sender": sender,
+            "origin_server_ts": n,
+            "content": {"msgtype": "m.text", "body": f"m{n}"},
+        }
+    )
 
 
 def joined(n: int, user: str = BOT) -> RoomMemberEvent:
-    return RoomMemberEvent.from_dict({"type": "m.room.member", "event_id": f"${n}", "sender": user, "state_key": user,
-                                      "origin_server_ts": n, "content": {"membership": "join"}})
+    return RoomMemberEvent.from_dict(
+        {
+            "type": "m.room.member",
+            "event_id": f"${n}",
+            "sender": user,
+            "state_key": user,
+            "origin_server_ts": n,
+            "content": {"membership": "join"},
+        }
+    )
 
 
 def topic(n: int) -> RoomTopicEvent:
-    return RoomTopicEvent.from_dict({"type": "m.room.topic", "event_id": f"${n}", "sender": ANA, "state_key": "",
-                                     "origin_server_ts": n, "content": {"topic": "t"}})
+    return RoomTopicEvent.from_dict(
+        {
+            "type": "m.room.topic",
+            "event_id": f"${n}",
+            "sender": ANA,
+            "state_key": "",
+            "origin_server_ts": n,
+            "content": {"topic": "t"},
+        }
+    )
 
 
 class Client:
@@ -39,7 +63,7 @@ class Client:
     async def room_messages(self, room_id: str, start: str, limit: int = 10):
         self.pages += 1
         end = len(self.history) if start == "gap" else int(start)
-        chunk = list(reversed(self.history[max(0, end - limit):end]))
+        chunk = list(reversed(self.history[max(0, end - limit) : end]))
         return RoomMessagesResponse(room_id, chunk, start, str(max(0, end - limit)))
 
 
@@ -76,8 +100,9 @@ async def test_a_room_just_joined_or_a_full_timeline_has_no_gap_to_fill(db):
 
 async def test_the_walk_stops_at_the_bot_s_own_join_and_after_so_many_pages(db):
     client = Client([text(n) for n in range(5)] + [joined(5)] + [text(n) for n in range(6, 20)])
-    assert [a.event_id for a in await TimelineGaps(client, db).missed(limited([text(30)]))] == \
-        [f"${n}" for n in range(6, 20)]
+    assert [a.event_id for a in await TimelineGaps(client, db).missed(limited([text(30)]))] == [
+        f"${n}" for n in range(6, 20)
+    ]
     endless = Client([text(n) for n in range(100 * MOST_PAGES + 500)])
     missed = await TimelineGaps(endless, db).missed(limited([text(99999)]))
     assert endless.pages == MOST_PAGES and len(missed) == 100 * MOST_PAGES

@@ -1,5 +1,6 @@
 """[board]: off by default, the address people open derived from `listen` unless `public_url` says it,
 errors naming their key, every key in config.example.toml."""
+
 import dataclasses
 import re
 from pathlib import Path
@@ -30,12 +31,16 @@ def test_public_url_defaults_to_the_listen_address_and_decides_secure_cookies(tm
     assert (proxied.host, proxied.port) == ("127.0.0.1", 8470) and proxied.session_hours == 10
 
 
-@pytest.mark.parametrize("table, key", [({"listen": "8470"}, "listen"),
-                                        ({"listen": "127.0.0.1:8470", "public_url": "tableau.example.org"},
-                                         "public_url"),
-                                        ({"public_url": "https://tableau.example.org"}, "public_url"),
-                                        ({"listen": "127.0.0.1:8470", "session_hours": 0}, "session_hours"),
-                                        ({"listen": "127.0.0.1:8470", "port": 1}, "port")])
+@pytest.mark.parametrize(
+    ("table", "key"),
+    [
+        ({"listen": "8470"}, "listen"),
+        ({"listen": "127.0.0.1:8470", "public_url": "tableau.example.org"}, "public_url"),
+        ({"public_url": "https://tableau.example.org"}, "public_url"),
+        ({"listen": "127.0.0.1:8470", "session_hours": 0}, "session_hours"),
+        ({"listen": "127.0.0.1:8470", "port": 1}, "port"),
+    ],
+)
 def test_a_wrong_board_key_stops_start_up_naming_it_in_french(tmp_path, table, key):
     with pytest.raises(ConfigError) as caught:
         parse_config({**MINIMAL, "board": table}, tmp_path / "c.toml")
@@ -44,6 +49,6 @@ def test_a_wrong_board_key_stops_start_up_naming_it_in_french(tmp_path, table, k
 
 def test_every_board_key_is_documented_in_the_example():
     text = (ROOT / "config.example.toml").read_text()
-    section = text[text.index("[board]"):]
+    section = text[text.index("[board]") :]
     for field in dataclasses.fields(BoardConfig):
         assert re.search(rf"^#?\s*{field.name}\s*=", section, re.M), f"board.{field.name} undocumented"

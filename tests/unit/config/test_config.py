@@ -19,33 +19,52 @@ def test_example_config_is_valid_and_complete():
 def test_every_config_key_is_documented_in_the_example():
     text = (ROOT / "config.example.toml").read_text()
     import dataclasses
+
     import config as module
-    for cls in (module.MatrixConfig, module.BotConfig, module.AccessConfig, module.RoomConfig,
-                module.KnowledgeConfig, module.DepositsConfig, module.RecurringEventConfig, module.FeedConfig,
-                module.AgendaConfig):
+
+    for cls in (
+        module.MatrixConfig,
+        module.BotConfig,
+        module.AccessConfig,
+        module.RoomConfig,
+        module.KnowledgeConfig,
+        module.DepositsConfig,
+        module.RecurringEventConfig,
+        module.FeedConfig,
+        module.AgendaConfig,
+    ):
         for field in dataclasses.fields(cls):
             if field.name in ("recurring", "feeds"):
                 continue
-            assert re.search(rf"^#?\s*\[?(\w+\.)*{field.name}\b", text, re.M), f"{cls.__name__}.{field.name} undocumented"
+            assert re.search(rf"^#?\s*\[?(\w+\.)*{field.name}\b", text, re.M), (
+                f"{cls.__name__}.{field.name} undocumented"
+            )
 
 
-@pytest.mark.parametrize("raw, key", [
-    ({"bot": {}}, "matrix.homeserver"),
-    ({**MINIMAL, "matrix": {**MINIMAL["matrix"], "homeserver": "m.example.org"}}, "matrix.homeserver"),
-    ({**MINIMAL, "bot": {"timezone": "Europe/Nowhere"}}, "bot.timezone"),
-    ({**MINIMAL, "bot": {"max_message_length": "long"}}, "bot.max_message_length"),
-    ({**MINIMAL, "bot": {"datadir": "x"}}, "bot.datadir"),
-    ({**MINIMAL, "rooms": [{"id": "!a:b", "kind": "tribu"}]}, "rooms[0].kind"),
-    ({**MINIMAL, "rooms": [{"id": "!a:b", "kind": "peer_group"}]}, "rooms[0].role"),
-    ({**MINIMAL, "rooms": [{"kind": "tribe"}]}, "rooms[0].id"),
-    ({**MINIMAL, "knowledge": {"backend": "sentence-transformers"}}, "knowledge.model"),
-    ({**MINIMAL, "agenda": {"recurring": [{"title": "P", "rrule": "FREQ=SOMETIMES", "time": "10:00"}]}},
-     "agenda.recurring[0].rrule"),
-    ({**MINIMAL, "agenda": {"recurring": [{"title": "P", "rrule": "FREQ=DAILY", "time": "25:00"}]}},
-     "agenda.recurring[0].time"),
-    ({**MINIMAL, "agenda": {"feeds": [{"url": "x.ics", "reminders": ["demain"]}]}}, "agenda.feeds[0].reminders"),
-    ({**MINIMAL, "agenda": {"feeds": [{"url": "x.ics", "rooms": ["partout"]}]}}, "agenda.feeds[0].rooms"),
-])
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        ({"bot": {}}, "matrix.homeserver"),
+        ({**MINIMAL, "matrix": {**MINIMAL["matrix"], "homeserver": "m.example.org"}}, "matrix.homeserver"),
+        ({**MINIMAL, "bot": {"timezone": "Europe/Nowhere"}}, "bot.timezone"),
+        ({**MINIMAL, "bot": {"max_message_length": "long"}}, "bot.max_message_length"),
+        ({**MINIMAL, "bot": {"datadir": "x"}}, "bot.datadir"),
+        ({**MINIMAL, "rooms": [{"id": "!a:b", "kind": "tribu"}]}, "rooms[0].kind"),
+        ({**MINIMAL, "rooms": [{"id": "!a:b", "kind": "peer_group"}]}, "rooms[0].role"),
+        ({**MINIMAL, "rooms": [{"kind": "tribe"}]}, "rooms[0].id"),
+        ({**MINIMAL, "knowledge": {"backend": "sentence-transformers"}}, "knowledge.model"),
+        (
+            {**MINIMAL, "agenda": {"recurring": [{"title": "P", "rrule": "FREQ=SOMETIMES", "time": "10:00"}]}},
+            "agenda.recurring[0].rrule",
+        ),
+        (
+            {**MINIMAL, "agenda": {"recurring": [{"title": "P", "rrule": "FREQ=DAILY", "time": "25:00"}]}},
+            "agenda.recurring[0].time",
+        ),
+        ({**MINIMAL, "agenda": {"feeds": [{"url": "x.ics", "reminders": ["demain"]}]}}, "agenda.feeds[0].reminders"),
+        ({**MINIMAL, "agenda": {"feeds": [{"url": "x.ics", "rooms": ["partout"]}]}}, "agenda.feeds[0].rooms"),
+    ],
+)
 def test_errors_name_the_key_and_the_file(raw, key, tmp_path):
     path = tmp_path / "conf.toml"
     with pytest.raises(ConfigError) as caught:
@@ -70,13 +89,14 @@ def test_relative_paths_resolve_against_the_config_folder_and_env_overrides_pass
     assert config.matrix.password == "from-env"
 
 
-@pytest.mark.parametrize("text, minutes", [("15m", 15), ("2h", 120), ("1d", 1440), ("3j", 4320)])
+@pytest.mark.parametrize(("text", "minutes"), [("15m", 15), ("2h", 120), ("1d", 1440), ("3j", 4320)])
 def test_offsets(text, minutes):
     assert parse_offset_minutes(text) == minutes
 
 
 def test_local_synapse_paths_do_not_depend_on_the_working_directory(tmp_path, monkeypatch):
     from bot.synapse_local import LocalSynapse
+
     monkeypatch.chdir(tmp_path)
     server = LocalSynapse("demo-data/synapse", port=1)
     config_path = server.write_config()
@@ -104,18 +124,22 @@ def test_a_file_level_problem_names_no_key(tmp_path):
 
 def test_check_config_fails_on_a_missing_local_feed_naming_its_key(tmp_path, capsys):
     from bot.cli import main
+
     config_path = tmp_path / "config.toml"
-    config_path.write_text(f"""
+    config_path.write_text(
+        f"""
 [matrix]
 homeserver = "http://127.0.0.1:8008"
 user_id = "@bot:x"
 [bot]
-data_dir = "{tmp_path / 'data'}"
+data_dir = "{tmp_path / "data"}"
 [[agenda.feeds]]
 url = "https://agenda.example.org/public.ics"
 [[agenda.feeds]]
 url = "absent.ics"
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     assert main(["check-config", "--config", str(config_path)]) == 2
     err = capsys.readouterr().err
     assert "agenda.feeds[1].url" in err and str(tmp_path / "absent.ics") in err

@@ -1,5 +1,6 @@
 """[database]: SQLite in data_dir unless a URL is set; only sqlite and postgresql+psycopg; the password
 never shown."""
+
 import dataclasses
 import re
 from pathlib import Path
@@ -42,10 +43,19 @@ def test_a_relative_sqlite_path_is_relative_to_the_configuration_file(tmp_path):
     assert not config.is_postgresql and config.parsed.database == str(tmp_path / "elsewhere" / "bot.db")
 
 
-@pytest.mark.parametrize("table", [{"url": "mysql://u@h/db"}, {"url": "postgresql://u@h/db"},
-                                   {"url": "postgresql+psycopg2://u@h/db"}, {"url": "not a url"},
-                                   {"url": "postgresql+psycopg://u@h"}, {"url": "sqlite://"}, {"url": 5},
-                                   {"adresse": PG}])
+@pytest.mark.parametrize(
+    "table",
+    [
+        {"url": "mysql://u@h/db"},
+        {"url": "postgresql://u@h/db"},
+        {"url": "postgresql+psycopg2://u@h/db"},
+        {"url": "not a url"},
+        {"url": "postgresql+psycopg://u@h"},
+        {"url": "sqlite://"},
+        {"url": 5},
+        {"adresse": PG},
+    ],
+)
 def test_a_wrong_database_key_names_itself_and_the_file_in_french(tmp_path, table):
     path = tmp_path / "c.toml"
     with pytest.raises(ConfigError) as caught:
@@ -57,6 +67,6 @@ def test_a_wrong_database_key_names_itself_and_the_file_in_french(tmp_path, tabl
 
 def test_every_database_key_is_documented_in_the_example():
     text = (ROOT / "config.example.toml").read_text()
-    section = text[text.index("[database]"):]
+    section = text[text.index("[database]") :]
     for field in dataclasses.fields(DatabaseConfig):
         assert re.search(rf"^#?\s*{field.name}\s*=", section, re.M), f"database.{field.name} undocumented"

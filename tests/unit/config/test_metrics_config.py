@@ -1,4 +1,5 @@
 """[metrics]: off by default, "host:port" checked at start, every key in config.example.toml."""
+
 import dataclasses
 import re
 from pathlib import Path
@@ -16,15 +17,26 @@ def test_metrics_are_off_unless_listen_is_set(tmp_path):
     assert not load_config(ROOT / "config.example.toml").metrics.enabled
 
 
-@pytest.mark.parametrize("listen, host, port", [("127.0.0.1:9464", "127.0.0.1", 9464), ("[::1]:9100", "::1", 9100),
-                                                ("localhost:8080", "localhost", 8080)])
+@pytest.mark.parametrize(
+    ("listen", "host", "port"),
+    [("127.0.0.1:9464", "127.0.0.1", 9464), ("[::1]:9100", "::1", 9100), ("localhost:8080", "localhost", 8080)],
+)
 def test_listen_gives_host_and_port(tmp_path, listen, host, port):
     metrics = parse_config({**MINIMAL, "metrics": {"listen": listen}}, tmp_path / "c.toml").metrics
     assert metrics.enabled and (metrics.host, metrics.port) == (host, port)
 
 
-@pytest.mark.parametrize("table", [{"listen": "9464"}, {"listen": "127.0.0.1:"}, {"listen": "127.0.0.1:99999"},
-                                   {"listen": "::1:9464"}, {"sync_stale_seconds": 0}, {"port": 9464}])
+@pytest.mark.parametrize(
+    "table",
+    [
+        {"listen": "9464"},
+        {"listen": "127.0.0.1:"},
+        {"listen": "127.0.0.1:99999"},
+        {"listen": "::1:9464"},
+        {"sync_stale_seconds": 0},
+        {"port": 9464},
+    ],
+)
 def test_a_wrong_metrics_key_stops_start_up_naming_it(tmp_path, table):
     with pytest.raises(ConfigError) as caught:
         parse_config({**MINIMAL, "metrics": table}, tmp_path / "c.toml")
@@ -33,6 +45,6 @@ def test_a_wrong_metrics_key_stops_start_up_naming_it(tmp_path, table):
 
 def test_every_metrics_key_is_documented_in_the_example():
     text = (ROOT / "config.example.toml").read_text()
-    section = text[text.index("[metrics]"):]
+    section = text[text.index("[metrics]") :]
     for field in dataclasses.fields(MetricsConfig):
         assert re.search(rf"^#?\s*{field.name}\s*=", section, re.M), f"metrics.{field.name} undocumented"

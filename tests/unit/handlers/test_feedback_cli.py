@@ -1,4 +1,5 @@
 """`manufacture-bot feedback`: the report, from the database of the config's data folder."""
+
 import json
 
 from bot.cli import main
@@ -21,8 +22,11 @@ def test_the_report_counts_answers_forwarded_questions_and_each_persons_vote(tmp
     config.write_text(CONFIG.format(data_dir=tmp_path / "data"), encoding="utf-8")
     db = open_database(tmp_path / "data", DatabaseConfig())
     with db.session() as session:
-        session.add(AnswerRecord(id=1, room_id="!r:t", asker="@ana:t", question="Qui contacter ?", answered=True,
-                                 heading="Contacts"))
+        session.add(
+            AnswerRecord(
+                id=1, room_id="!r:t", asker="@ana:t", question="Qui contacter ?", answered=True, heading="Contacts"
+            )
+        )
         session.add(AnswerRecord(id=2, room_id="!peers:t", asker="@ana:t", answered=False, confidential=True))
         session.add(ForwardedQuestion(room_id="!r:t", asker="@ana:t", question="Un local ?", event_id="$q"))
         for vote in ("up", "down"):  # Ana changed her mind: her latest vote counts

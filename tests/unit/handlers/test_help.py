@@ -1,4 +1,5 @@
 """!aide: generated from the registry, for this person in this room."""
+
 import pytest
 
 from bot.rendering import Renderer, build_template_environment
@@ -20,16 +21,27 @@ def registry():
         return None
 
     # Registered first, shown last: the facilitators' tools come after what members use.
-    registry.command("questions", usage="questions", facilitators_only=True, room_kinds=("facilitators",),
-                     help="Liste les questions transmises.", section="Animation")(queue)
+    registry.command(
+        "questions",
+        usage="questions",
+        facilitators_only=True,
+        room_kinds=("facilitators",),
+        help="Liste les questions transmises.",
+        section="Animation",
+    )(queue)
     help.register(registry)
     rooms.register(registry)
     return registry
 
 
 async def ask_help(registry, make_services, args="", room=TRIBE, is_facilitator=False) -> str:
-    ctx = CommandContext(message=Message(room=room, event_id="$e", sender="@ana:t", body=f"!aide {args}".strip()),
-                         services=make_services(), is_facilitator=is_facilitator, command="aide", args=args)
+    ctx = CommandContext(
+        message=Message(room=room, event_id="$e", sender="@ana:t", body=f"!aide {args}".strip()),
+        services=make_services(),
+        is_facilitator=is_facilitator,
+        command="aide",
+        args=args,
+    )
     return RENDERER.render(await registry.find("aide").handler(ctx)).plain
 
 
@@ -40,13 +52,16 @@ async def test_a_member_sees_what_members_may_do_in_this_room(registry, make_ser
     assert "me mentionner pour me poser une question" in text
 
 
-async def test_a_facilitator_sees_their_tools_after_the_general_ones_and_only_where_they_work(registry,
-                                                                                              make_services):
+async def test_a_facilitator_sees_their_tools_after_the_general_ones_and_only_where_they_work(registry, make_services):
     in_tribe = await ask_help(registry, make_services, is_facilitator=True)
     assert "!salon tribu <nom> | !salon pairs" in in_tribe and "!questions" not in in_tribe
     in_facilitators = await ask_help(registry, make_services, room=FACILITATORS, is_facilitator=True)
     lines = in_facilitators.splitlines()
-    assert lines.index("Général") < lines.index("Animation") < lines.index("- !questions — Liste les questions transmises.")
+    assert (
+        lines.index("Général")
+        < lines.index("Animation")
+        < lines.index("- !questions — Liste les questions transmises.")
+    )
 
 
 async def test_in_a_direct_chat_a_question_needs_no_command(registry, make_services):
@@ -61,6 +76,7 @@ async def test_the_detail_of_one_command_with_or_without_its_prefix(registry, ma
 
 
 async def test_an_unknown_command_gets_the_closest_one(registry, make_services):
-    assert await ask_help(registry, make_services, "salom") == ("Je ne connais pas la commande « salom ». "
-                                                                 "Vouliez-vous dire !salon ?")
+    assert await ask_help(registry, make_services, "salom") == (
+        "Je ne connais pas la commande « salom ». Vouliez-vous dire !salon ?"
+    )
     assert await ask_help(registry, make_services, "xyzzy") == "Je ne connais pas la commande « xyzzy »."

@@ -31,7 +31,9 @@ def test_typos_get_the_closest_command_or_nothing():
 
 def test_visibility_follows_rights_and_room_kind():
     registry = make_registry()
-    member_in_peer_room = {c.name for c in registry.visible(is_facilitator=False, room_kind="peer_group", is_direct=False)}
+    member_in_peer_room = {
+        c.name for c in registry.visible(is_facilitator=False, room_kind="peer_group", is_direct=False)
+    }
     assert member_in_peer_room == {"aide"}
     facilitator_in_dm = {c.name for c in registry.visible(is_facilitator=True, room_kind=None, is_direct=True)}
     assert facilitator_in_dm == {"aide", "deposer", "diffuser"}
@@ -52,8 +54,11 @@ async def test_help_lists_what_this_person_may_do_here_in_a_stable_order(make_se
     registry = build_registry(ReminderService(services))
 
     def context_in(kind: str, facilitator: bool) -> CommandContext:
-        return CommandContext(message=Message(room=RoomInfo("!r:h", kind, "Salon"), event_id="$e", sender="@a:h",
-                                             body="!aide"), services=services, is_facilitator=facilitator)
+        return CommandContext(
+            message=Message(room=RoomInfo("!r:h", kind, "Salon"), event_id="$e", sender="@a:h", body="!aide"),
+            services=services,
+            is_facilitator=facilitator,
+        )
 
     member = await registry.find("aide").handler(context_in("tribe", False))
     names = [name for name, _ in member.context["sections"]]

@@ -1,4 +1,5 @@
 """!salon: a facilitator declares what kind of room this is; a peer group is confidential."""
+
 import pytest
 
 from bot.rendering import Renderer, build_template_environment
@@ -12,24 +13,30 @@ from storage.rooms import RoomRecord, facilitators_room_id
 RENDERER = Renderer(build_template_environment())
 
 
-@pytest.mark.parametrize("args, kind", [
-    ("tribu Alimentation durable", ("tribe", "Alimentation durable", None)),
-    ("Tribe Énergie", ("tribe", "Énergie", None)),
-    ("pairs élus", ("peer_group", "Pairs — élus", "elus")),
-    ("pairs État territorial", ("peer_group", "Pairs — État territorial", "etat")),
-    ("groupe-de-pairs acteur", ("peer_group", "Pairs — acteurs socio-économiques", "acteurs")),
-    ("animation", ("facilitators", "Animation", None)),
-    ("facilitateurs Équipe", ("facilitators", "Équipe", None)),
-])
+@pytest.mark.parametrize(
+    ("args", "kind"),
+    [
+        ("tribu Alimentation durable", ("tribe", "Alimentation durable", None)),
+        ("Tribe Énergie", ("tribe", "Énergie", None)),
+        ("pairs élus", ("peer_group", "Pairs — élus", "elus")),
+        ("pairs État territorial", ("peer_group", "Pairs — État territorial", "etat")),
+        ("groupe-de-pairs acteur", ("peer_group", "Pairs — acteurs socio-économiques", "acteurs")),
+        ("animation", ("facilitators", "Animation", None)),
+        ("facilitateurs Équipe", ("facilitators", "Équipe", None)),
+    ],
+)
 def test_what_facilitators_type_names_a_kind(args, kind):
     assert parse_room_kind(args) == kind
 
 
-@pytest.mark.parametrize("args, explanation", [
-    ("tribu", "Il manque le nom de la tribu"),
-    ("pairs maires", "Indiquez le rôle du groupe de pairs"),
-    ("cuisine", "Je n'ai pas compris. Utilisation : `!salon tribu <nom> | salon pairs"),
-])
+@pytest.mark.parametrize(
+    ("args", "explanation"),
+    [
+        ("tribu", "Il manque le nom de la tribu"),
+        ("pairs maires", "Indiquez le rôle du groupe de pairs"),
+        ("cuisine", "Je n'ai pas compris. Utilisation : `!salon tribu <nom> | salon pairs"),
+    ],
+)
 def test_a_kind_not_understood_is_explained(args, explanation):
     with pytest.raises(UserError) as raised:
         parse_room_kind(args)
@@ -44,8 +51,13 @@ def salon(make_services):
     services = make_services()
 
     async def say(args: str, room: RoomInfo) -> list[tuple[str | None, str]]:
-        ctx = CommandContext(message=Message(room=room, event_id="$e", sender="@fanny:t", body=f"!salon {args}"),
-                             services=services, is_facilitator=True, command="salon", args=args)
+        ctx = CommandContext(
+            message=Message(room=room, event_id="$e", sender="@fanny:t", body=f"!salon {args}"),
+            services=services,
+            is_facilitator=True,
+            command="salon",
+            args=args,
+        )
         replies = await registry.find("salon").handler(ctx)
         return [(reply.room_id, RENDERER.render(reply).plain) for reply in replies]
 

@@ -1,4 +1,5 @@
 """Shared pieces of the knowledge tests: a fast fake embedder and a hand-made PDF."""
+
 from __future__ import annotations
 
 import hashlib
@@ -23,7 +24,7 @@ class HashingEmbedder:
         self.passages_embedded.extend(texts)
         return self.embed_queries(texts)
 
-    def load(self) -> "HashingEmbedder":
+    def load(self) -> HashingEmbedder:
         return self
 
     def _vector(self, text: str) -> np.ndarray:
@@ -47,8 +48,10 @@ def make_pdf(pages: list[list[str]], title: str | None = None) -> bytes:
     objects.append(f"<< /Type /Pages /Kids [{kids}] /Count {n_pages} >>".encode())
     for i, lines in enumerate(pages):
         content_id = 4 + 2 * i
-        objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents {content_id} 0 R "
-                       f"/Resources << /Font << /F1 {font_id} 0 R >> >> >>".encode())
+        objects.append(
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents {content_id} 0 R "
+            f"/Resources << /Font << /F1 {font_id} 0 R >> >> >>".encode()
+        )
         ops = [b"BT", b"/F1 11 Tf", b"14 TL", b"50 800 Td"]
         for line in lines:
             escaped = line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")

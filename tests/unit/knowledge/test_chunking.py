@@ -1,8 +1,10 @@
 """Chunks follow headings, skip heading-only sections and split long sections with overlap."""
+
 from __future__ import annotations
 
 from knowledge.chunking import ChunkingOptions, chunk_document, split_text
 from knowledge.readers import Document, Section
+import itertools
 
 
 def _doc(*sections: Section) -> Document:
@@ -10,8 +12,10 @@ def _doc(*sections: Section) -> Document:
 
 
 def test_chunks_carry_heading_path_and_own_heading():
-    doc = _doc(Section(("Guide", "Famille engagement"), ""),
-               Section(("Guide", "Famille engagement", "Créer la confiance"), "La confiance se gagne lentement."))
+    doc = _doc(
+        Section(("Guide", "Famille engagement"), ""),
+        Section(("Guide", "Famille engagement", "Créer la confiance"), "La confiance se gagne lentement."),
+    )
     chunks = chunk_document(doc)
     assert len(chunks) == 1  # the heading-only section has no chunk of its own
     chunk = chunks[0]
@@ -41,7 +45,7 @@ def test_long_section_is_split_within_limits_with_overlap():
     # Every sentence survives, and consecutive pieces share at least one sentence.
     joined = " ".join(pieces)
     assert all(s in joined for s in sentences)
-    for before, after in zip(pieces, pieces[1:]):
+    for before, after in itertools.pairwise(pieces):
         first_sentence_of_after = after.split(". ")[0].strip()
         assert first_sentence_of_after in before
 

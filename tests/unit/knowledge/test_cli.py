@@ -1,5 +1,6 @@
 """`ingest` and `ask`: the JSON contract, stdin batches, an index shared through --config, and what
 they read when no config file is given."""
+
 from __future__ import annotations
 
 import argparse
@@ -20,12 +21,14 @@ def run(*argv: str) -> int:
     return args.func(args)
 
 
-@pytest.fixture()
+@pytest.fixture
 def config_path(tmp_path, pack_data_dir):
     shutil.copytree(pack_data_dir, tmp_path / "data")
     path = tmp_path / "config.toml"
-    path.write_text('[matrix]\nhomeserver = "http://localhost:8008"\nuser_id = "@bot:localhost"\n\n'
-                    '[bot]\ndata_dir = "data"\n', encoding="utf-8")
+    path.write_text(
+        '[matrix]\nhomeserver = "http://localhost:8008"\nuser_id = "@bot:localhost"\n\n[bot]\ndata_dir = "data"\n',
+        encoding="utf-8",
+    )
     return path
 
 
@@ -55,14 +58,23 @@ def test_ask_reads_one_question_a_line_and_abstains_out_of_domain(config_path, c
 
 def test_ingest_then_ask_same_config_finds_the_new_document(config_path, tmp_path, capsys):
     doc = tmp_path / "velo.txt"
-    doc.write_text("L'atelier vélo solidaire répare les vélos des habitants chaque jeudi soir, "
-                   "dans l'ancienne gare.", encoding="utf-8")
+    doc.write_text(
+        "L'atelier vélo solidaire répare les vélos des habitants chaque jeudi soir, dans l'ancienne gare.",
+        encoding="utf-8",
+    )
     assert run("ingest", str(doc), "--collection", "tribu:mobilite", "--config", str(config_path)) == 0
     summary = capsys.readouterr().out
     assert "1 encodé(s)" in summary and "tribu:mobilite" in summary
 
-    run("ask", "Quand l'atelier vélo est-il ouvert ?", "--json", "--collection", "tribu:mobilite",
-        "--config", str(config_path))
+    run(
+        "ask",
+        "Quand l'atelier vélo est-il ouvert ?",
+        "--json",
+        "--collection",
+        "tribu:mobilite",
+        "--config",
+        str(config_path),
+    )
     answer = json.loads(capsys.readouterr().out)
     assert answer["results"][0]["source"] == "velo.txt"
 

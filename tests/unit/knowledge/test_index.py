@@ -1,5 +1,6 @@
 """The in-memory index: it mirrors the database and ranks by each method, reads a keyword question's
 lexical support, and normalises questions with the allowed collections' words only."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -8,8 +9,10 @@ from knowledge.index import IndexedChunk, SearchIndex
 from knowledge.ingestion import Ingestor, discover
 from tests.unit.knowledge.helpers import HashingEmbedder
 
-CORPUS = ["L'agenda des journées entre pairs, puis l'Agora. Les élus, on comprend.",
-          "La SCIC associe habitants et entreprises. Où aller ? À la permanence."]
+CORPUS = [
+    "L'agenda des journées entre pairs, puis l'Agora. Les élus, on comprend.",
+    "La SCIC associe habitants et entreprises. Où aller ? À la permanence.",
+]
 
 
 def test_search_index_mirrors_database_and_ranks_the_matching_chunk(db, corpus):
@@ -29,8 +32,10 @@ def _index() -> tuple[SearchIndex, np.ndarray]:
     rng = np.random.default_rng(0)
     vectors = rng.normal(size=(len(CORPUS), 8)).astype("<f4")
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    rows = [(IndexedChunk(i, "referentiel", "s.md", f"H{i}", ("T", f"H{i}"), text), vectors[i].tobytes())
-            for i, text in enumerate(CORPUS)]
+    rows = [
+        (IndexedChunk(i, "referentiel", "s.md", f"H{i}", ("T", f"H{i}"), text), vectors[i].tobytes())
+        for i, text in enumerate(CORPUS)
+    ]
     index.install("referentiel", rows)
     return index, vectors
 

@@ -1,5 +1,6 @@
 """The saved search index: a restart loads it and ranks exactly as a fresh build, a changed
 document rebuilds only its collection, a damaged or missing file is rebuilt, files are owner-only."""
+
 from __future__ import annotations
 
 import stat
@@ -14,19 +15,19 @@ QUESTIONS = ["où est le jardin partagé", "la gestion de l'eau", "réseaux de c
 COLLECTIONS = ["tribu:nord", "tribu:sud"]
 
 
-@pytest.fixture()
+@pytest.fixture
 def embedder():
     return HashingEmbedder()
 
 
-@pytest.fixture()
+@pytest.fixture
 def ingested(db, corpus, embedder):
     for collection in COLLECTIONS:
         Ingestor(db, embedder).ingest(discover(corpus), collection)
     return db
 
 
-@pytest.fixture()
+@pytest.fixture
 def builds(monkeypatch):
     """The collections built from the database (not loaded from the folder), in order."""
     built: list[str] = []
@@ -45,8 +46,14 @@ def _rankings(index: SearchIndex, embedder) -> list:
     for collection in COLLECTIONS:
         for question in QUESTIONS:
             ranking = index.search(embedder.embed_queries([question])[0], question, [collection], 3)
-            out.append(([(c.chunk, c.dense, c.lexical, c.fused) for c in ranking.candidates],
-                        ranking.best_dense, ranking.lexical_support, index.normalise("lagenda jardins", [collection])))
+            out.append(
+                (
+                    [(c.chunk, c.dense, c.lexical, c.fused) for c in ranking.candidates],
+                    ranking.best_dense,
+                    ranking.lexical_support,
+                    index.normalise("lagenda jardins", [collection]),
+                )
+            )
     return out
 
 
@@ -74,8 +81,7 @@ def test_a_changed_document_rebuilds_only_its_collection(ingested, corpus, embed
     assert builds == ["tribu:sud"]
     question = "composteurs collectifs"
     vector = embedder.embed_queries([question])[0]
-    assert restarted.search(vector, question, ["tribu:sud"], 1).candidates[0].chunk.text.startswith(
-        "Les composteurs")
+    assert restarted.search(vector, question, ["tribu:sud"], 1).candidates[0].chunk.text.startswith("Les composteurs")
     assert "composteurs" not in restarted.search(vector, question, ["tribu:nord"], 1).candidates[0].chunk.text
     builds.clear()
     SearchIndex(folder=folder).load(ingested, embedder.name)

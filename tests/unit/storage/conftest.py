@@ -1,9 +1,10 @@
 """The storage tests run twice: on SQLite (the default) and on PostgreSQL (a database of its own for each
 test, on the throwaway server of tests/postgres.py)."""
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 

@@ -1,15 +1,26 @@
 """The board's queries: nonces used once, sessions that expire, deposits filtered and paged, the
 queue paged, and usage counted per week (portable SQL: the same run on PostgreSQL)."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from storage.board import (DepositFilter, deposit_tribes, deposits_by_tribe_and_status, deposits_page,
-                           filtered_deposits, live_session, open_session, use_link_nonce, waiting_page, weekly_usage)
+from storage.board import (
+    DepositFilter,
+    deposit_tribes,
+    deposits_by_tribe_and_status,
+    deposits_page,
+    filtered_deposits,
+    live_session,
+    open_session,
+    use_link_nonce,
+    waiting_page,
+    weekly_usage,
+)
 from storage.questions import AnswerFeedback, AnswerRecord, ForwardedQuestion
 from tests.unit.bot.board.conftest import make_deposit
 
-NOW = datetime(2027, 3, 10, 12, tzinfo=timezone.utc)  # a Wednesday
+NOW = datetime(2027, 3, 10, 12, tzinfo=UTC)  # a Wednesday
 
 
 def test_a_nonce_is_used_once(db):
@@ -35,8 +46,15 @@ def test_a_session_lives_until_it_expires(db):
 def test_deposits_filtered_paged_newest_first(db):
     with db.session() as session:
         for n in range(1, 8):
-            session.add(make_deposit(n, tribe="Énergie" if n % 2 else "Mobilité", status="clos" if n > 5 else "nouveau",
-                                     created=NOW - timedelta(days=n), shared=n != 3))
+            session.add(
+                make_deposit(
+                    n,
+                    tribe="Énergie" if n % 2 else "Mobilité",
+                    status="clos" if n > 5 else "nouveau",
+                    created=NOW - timedelta(days=n),
+                    shared=n != 3,
+                )
+            )
     with db.session() as session:
         rows, total = deposits_page(session, DepositFilter(), offset=0, limit=3)
         assert total == 7 and [d.sequence for d in rows] == [1, 2, 3]
@@ -49,28 +67,40 @@ def test_deposits_filtered_paged_newest_first(db):
         assert [d.sequence for d in filtered_deposits(session, window)] == [2, 3, 4]
         assert deposit_tribes(session) == sorted(["Mobilité", "Énergie"])
         counts = {(t, s): c for t, s, c in deposits_by_tribe_and_status(session)}
-        assert counts == {("Énergie", "nouveau"): 2, ("Énergie", "clos"): 1, ("Mobilité", "nouveau"): 2,
-                          ("Mobilité", "clos"): 1, (None, "nouveau"): 1}
+        assert counts == {
+            ("Énergie", "nouveau"): 2,
+            ("Énergie", "clos"): 1,
+            ("Mobilité", "nouveau"): 2,
+            ("Mobilité", "clos"): 1,
+            (None, "nouveau"): 1,
+        }
 
 
 def test_the_queue_is_paged_oldest_first(db):
     with db.session() as session:
         for n in range(5):
-            session.add(ForwardedQuestion(room_id="!r:x", asker="@a:x", question=f"q{n}", event_id=f"$e{n}",
-                                          answer="oui" if n == 1 else None))
+            session.add(
+                ForwardedQuestion(
+                    room_id="!r:x", asker="@a:x", question=f"q{n}", event_id=f"$e{n}", answer="oui" if n == 1 else None
+                )
+            )
     with db.session() as session:
         rows, total = waiting_page(session, offset=1, limit=2)
     assert total == 4 and [q.question for q in rows] == ["q2", "q3"]
 
 
 def test_usage_is_counted_per_week(db):
-    monday = datetime(2027, 3, 8, tzinfo=timezone.utc)
+    monday = datetime(2027, 3, 8, tzinfo=UTC)
     with db.session() as session:
         for days, answered in ((0, True), (1, False), (2, True), (-3, True), (-40, True)):
-            session.add(AnswerRecord(room_id="!r:x", asker="@a:x", answered=answered,
-                                     created_at=monday + timedelta(days=days)))
-        session.add(ForwardedQuestion(room_id="!r:x", asker="@a:x", question="q", event_id="$e",
-                                      created_at=monday + timedelta(days=1)))
+            session.add(
+                AnswerRecord(room_id="!r:x", asker="@a:x", answered=answered, created_at=monday + timedelta(days=days))
+            )
+        session.add(
+            ForwardedQuestion(
+                room_id="!r:x", asker="@a:x", question="q", event_id="$e", created_at=monday + timedelta(days=1)
+            )
+        )
         # Two reactions by one person on one answer: only the latest counts.
         session.add(AnswerFeedback(answer_id=1, user_id="@a:x", vote="down", created_at=monday))
         session.add(AnswerFeedback(answer_id=1, user_id="@a:x", vote="up", created_at=monday + timedelta(hours=1)))

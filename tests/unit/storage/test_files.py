@@ -1,4 +1,5 @@
 """The data folder holds confidential deposits and the bot's keys: owner-only, whatever the umask."""
+
 import logging
 import os
 import stat
@@ -7,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.app import build_app
-from config import parse_config
 from bot.session import StoredSession, save_session
+from config import parse_config
 from storage.database import DATABASE_FILE, Database
 from storage.files import secure_data_dir, write_owner_only
 from storage.rooms import RoomRecord
@@ -32,15 +33,18 @@ def modes(root: Path) -> dict[str, int]:
 
 
 def assert_owner_only(root: Path) -> None:
-    loose = {name: oct(mode) for name, mode in modes(root).items()
-             if mode != (0o700 if (root / name).is_dir() else 0o600)}
+    loose = {
+        name: oct(mode) for name, mode in modes(root).items() if mode != (0o700 if (root / name).is_dir() else 0o600)
+    }
     assert loose == {}
 
 
 async def test_everything_the_bot_writes_in_its_data_folder_is_owner_only(tmp_path, usual_umask):
     data_dir = tmp_path / "data"
-    config = parse_config({"matrix": {"homeserver": "http://127.0.0.1:9", "user_id": "@bot:t"},
-                           "bot": {"data_dir": str(data_dir)}}, tmp_path / "c.toml")
+    config = parse_config(
+        {"matrix": {"homeserver": "http://127.0.0.1:9", "user_id": "@bot:t"}, "bot": {"data_dir": str(data_dir)}},
+        tmp_path / "c.toml",
+    )
     app = build_app(config)
     try:
         app.lock.acquire()
@@ -53,8 +57,16 @@ async def test_everything_the_bot_writes_in_its_data_folder_is_owner_only(tmp_pa
         app.client.restore_login("@bot:t", "DEVICE", "secret-token")
         entries = modes(data_dir)
         # While both databases are open their -wal and -shm files exist: they are checked too.
-        assert {DATABASE_FILE, f"{DATABASE_FILE}-wal", f"{DATABASE_FILE}-shm", "session.json", "bot.lock",
-                "store", "store/@bot:t_DEVICE.db", "store/@bot:t_DEVICE.db-wal"} <= set(entries)
+        assert {
+            DATABASE_FILE,
+            f"{DATABASE_FILE}-wal",
+            f"{DATABASE_FILE}-shm",
+            "session.json",
+            "bot.lock",
+            "store",
+            "store/@bot:t_DEVICE.db",
+            "store/@bot:t_DEVICE.db-wal",
+        } <= set(entries)
         assert_owner_only(data_dir)
     finally:
         await app.close()
@@ -73,7 +85,8 @@ def test_a_folder_left_readable_by_others_is_tightened_with_one_log_line(tmp_pat
         secure_data_dir(data_dir)
     assert_owner_only(data_dir)
     assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
-        (logging.WARNING, f"Data folder {data_dir} was readable by others: 4 entries made owner-only")]
+        (logging.WARNING, f"Data folder {data_dir} was readable by others: 4 entries made owner-only")
+    ]
     caplog.clear()
     secure_data_dir(data_dir)
     assert caplog.records == []

@@ -1,5 +1,6 @@
 """The schema's history: the first revision is the 2026-12-01 release, the last one is today's models,
 and a database written by that release opens with today's code keeping every row, after a copy."""
+
 import re
 import sqlite3
 from pathlib import Path
@@ -13,8 +14,15 @@ from sqlmodel import SQLModel, select
 from handlers.deposits.machine import FormState
 from handlers.feedback_cli import build_report
 from storage.agenda import ReminderRow
-from storage.database import (DATABASE_FILE, RELEASE_2026_12_01, Database, UnknownSchema, apply_revisions,
-                              head_revision, schema_history)
+from storage.database import (
+    DATABASE_FILE,
+    RELEASE_2026_12_01,
+    Database,
+    UnknownSchema,
+    apply_revisions,
+    head_revision,
+    schema_history,
+)
 from storage.deposits import Deposit, DepositDraft
 from storage.knowledge import FAQ, KnowledgeChunk, KnowledgeDocument
 from storage.questions import AnswerFeedback, ForwardedQuestion, ForwardOffer
@@ -28,25 +36,36 @@ def read(path: Path) -> dict[str, tuple[set[str], list[dict]]]:
     connection = sqlite3.connect(path)
     connection.row_factory = sqlite3.Row
     try:
-        tables = [name for (name,) in connection.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
-        return {table: ({row["name"] for row in connection.execute(f'PRAGMA table_info("{table}")')},
-                        [dict(row) for row in connection.execute(f'SELECT * FROM "{table}" ORDER BY rowid')])
-                for table in tables}
+        tables = [
+            name
+            for (name,) in connection.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+        ]
+        return {
+            table: (
+                {row["name"] for row in connection.execute(f'PRAGMA table_info("{table}")')},
+                [dict(row) for row in connection.execute(f'SELECT * FROM "{table}" ORDER BY rowid')],
+            )
+            for table in tables
+        }
     finally:
         connection.close()
 
 
 def schema_statements(connection: sqlite3.Connection) -> set[str]:
     """The CREATE statements of the tables and indexes, spaces normalised."""
-    return {re.sub(r"\s+", " ", sql).strip() for (sql,) in connection.execute(
-        "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name != 'alembic_version'")}
+    return {
+        re.sub(r"\s+", " ", sql).strip()
+        for (sql,) in connection.execute(
+            "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name != 'alembic_version'"
+        )
+    }
 
 
 def differences_from_the_models(db: Database) -> list:
     with db.engine.connect() as connection:
-        return compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}),
-                                SQLModel.metadata)
+        return compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), SQLModel.metadata)
 
 
 @pytest.fixture
@@ -134,7 +153,9 @@ def test_a_database_of_the_release_keeps_every_row_after_a_copy(old_data_dir):
         assert withheld.origin_confidential and not withheld.content_shared
         draft = session.exec(select(DepositDraft).where(DepositDraft.status == "filling")).one()
         state = FormState.from_json(draft.state)
-        assert draft.thread_root and state.current == "territory" and state.answers["title"] == "Grainothèque de quartier"
+        assert (
+            draft.thread_root and state.current == "territory" and state.answers["title"] == "Grainothèque de quartier"
+        )
         assert draft.origin_room_id is None
         assert {o.state for o in session.exec(select(ForwardOffer))} == {"open", "accepted"}
         forwarded = session.exec(select(ForwardedQuestion)).one()
@@ -155,7 +176,8 @@ def test_a_database_of_the_release_keeps_every_row_after_a_copy(old_data_dir):
     assert again.create_all() is None
     assert read(old_data_dir / DATABASE_FILE) == after
     assert sorted(p.name for p in old_data_dir.iterdir() if p.suffix == ".db") == sorted(
-        [DATABASE_FILE, upgrade.copy.name])
+        [DATABASE_FILE, upgrade.copy.name]
+    )
     again.close()
 
 
@@ -209,12 +231,20 @@ def test_on_postgresql_a_database_at_the_first_revision_is_upgraded_keeping_its_
     try:
         with db.engine.begin() as connection:
             apply_revisions(connection, RELEASE_2026_12_01)
-            connection.execute(text("INSERT INTO roomrecord (room_id, kind, name, encrypted, is_direct, "
-                                    "warned_unencrypted, updated_at) VALUES ('!t:h', 'tribe', 'Eau', false, false, "
-                                    "false, '2026-11-30 09:00:00')"))
-            connection.execute(text("INSERT INTO depositdraft (user_id, room_id, state, status, origin_confidential, created_at, "
-                                    "updated_at) VALUES ('@ana:h', '!t:h', '{}', 'filling', false, '2026-11-30 09:00:00', "
-                                    "'2026-11-30 09:00:00')"))
+            connection.execute(
+                text(
+                    "INSERT INTO roomrecord (room_id, kind, name, encrypted, is_direct, "
+                    "warned_unencrypted, updated_at) VALUES ('!t:h', 'tribe', 'Eau', false, false, "
+                    "false, '2026-11-30 09:00:00')"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO depositdraft (user_id, room_id, state, status, origin_confidential, created_at, "
+                    "updated_at) VALUES ('@ana:h', '!t:h', '{}', 'filling', false, '2026-11-30 09:00:00', "
+                    "'2026-11-30 09:00:00')"
+                )
+            )
         upgrade = db.create_all()
         assert (upgrade.before, upgrade.after, upgrade.copy) == (RELEASE_2026_12_01, head_revision(), None)
         assert differences_from_the_models(db) == []

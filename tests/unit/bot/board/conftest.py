@@ -1,10 +1,11 @@
 """The board's aiohttp application in-process, over a real database and the real handlers: a test
 client plays the browser, a recording `post` stands for the bot's sender."""
+
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -26,15 +27,33 @@ ALICE, BOB = "@alice:test", "@bob:test"
 SECRET_TITLE = "Projet des élus du canton"
 
 
-def make_deposit(sequence: int, *, depositor: str = ALICE, title: str = "Jardin partagé", tribe: str = "Énergie",
-                 shared: bool = True, status: str = "nouveau",
-                 created: datetime = datetime(2027, 2, 1, 10, tzinfo=timezone.utc)) -> Deposit:
-    return Deposit(reference=f"DEP-2027-{sequence:04d}", year=2027, sequence=sequence, title=title, tribe=tribe,
-                   carrier=depositor, depositor=depositor, status=status, visibility="facilitators",
-                   origin_room_id="!pairs:test" if not shared else "!energie:test", origin_confidential=not shared,
-                   content_shared=shared, created_at=created,
-                   answers={"title": title, "tribe": tribe, "description": f"Description de {title}"},
-                   history=[{"status": "nouveau", "at": created.isoformat(), "by": depositor, "comment": ""}])
+def make_deposit(
+    sequence: int,
+    *,
+    depositor: str = ALICE,
+    title: str = "Jardin partagé",
+    tribe: str = "Énergie",
+    shared: bool = True,
+    status: str = "nouveau",
+    created: datetime = datetime(2027, 2, 1, 10, tzinfo=UTC),
+) -> Deposit:
+    return Deposit(
+        reference=f"DEP-2027-{sequence:04d}",
+        year=2027,
+        sequence=sequence,
+        title=title,
+        tribe=tribe,
+        carrier=depositor,
+        depositor=depositor,
+        status=status,
+        visibility="facilitators",
+        origin_room_id="!pairs:test" if not shared else "!energie:test",
+        origin_confidential=not shared,
+        content_shared=shared,
+        created_at=created,
+        answers={"title": title, "tribe": tribe, "description": f"Description de {title}"},
+        history=[{"status": "nouveau", "at": created.isoformat(), "by": depositor, "comment": ""}],
+    )
 
 
 class FakeSearch:
@@ -76,9 +95,14 @@ class Board:
 
 @pytest.fixture
 async def board(make_config, make_services, db, clock):
-    config = make_config(access={"facilitators": [FACILITATOR]}, board={"listen": "127.0.0.1:8470"},
-                         rooms=[{"id": "!energie:test", "kind": "tribe", "name": "Énergie"},
-                                {"id": "!pairs:test", "kind": "peer_group", "name": "Pairs élus", "role": "elus"}])
+    config = make_config(
+        access={"facilitators": [FACILITATOR]},
+        board={"listen": "127.0.0.1:8470"},
+        rooms=[
+            {"id": "!energie:test", "kind": "tribe", "name": "Énergie"},
+            {"id": "!pairs:test", "kind": "peer_group", "name": "Pairs élus", "role": "elus"},
+        ],
+    )
     posted: list[Reply] = []
     refused: list[Reply] = []
     holder: list[Board] = []
@@ -97,14 +121,27 @@ async def board(make_config, make_services, db, clock):
 
     direct_chats = FakeDirectChats()
     search = FakeSearch()
-    services = make_services(config=config, post=post, clock=clock, direct_chats=direct_chats, search=search,
-                             deposit_form=load_form(config.deposits.form_path))
+    services = make_services(
+        config=config,
+        post=post,
+        clock=clock,
+        direct_chats=direct_chats,
+        search=search,
+        deposit_form=load_form(config.deposits.form_path),
+    )
     with db.session() as session:
         session.add(make_deposit(1))
         session.add(make_deposit(2, depositor=BOB, title=SECRET_TITLE, shared=False))
-        session.add(ForwardedQuestion(room_id="!energie:test", room_name="Énergie", asker=BOB,
-                                      question="Qui contacter pour un local ?", event_id="$asked",
-                                      created_at=clock()))
+        session.add(
+            ForwardedQuestion(
+                room_id="!energie:test",
+                room_name="Énergie",
+                asker=BOB,
+                question="Qui contacter pour un local ?",
+                event_id="$asked",
+                created_at=clock(),
+            )
+        )
     links = LoginLinks(b"k" * 32, config.board.base_url, clock)
     facilitators = {FACILITATOR}
     renderer = Renderer(build_template_environment())

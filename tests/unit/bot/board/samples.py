@@ -1,61 +1,135 @@
 """A context for every board page template, every text a member, a feed or a facilitator could have
 typed being hostile HTML: the rendering test checks that it comes out escaped."""
+
 from __future__ import annotations
 
 from bot.board.charts import grouped_bars
 
 EVIL = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
-_PAGE = {"section": "depots", "user_id": "@fanny:test" + EVIL, "csrf": "tok" + EVIL, "flash": "Fait " + EVIL,
-         "error": "Erreur " + EVIL, "max_length": "4\u202f000"}
+_PAGE = {
+    "section": "depots",
+    "user_id": "@fanny:test" + EVIL,
+    "csrf": "tok" + EVIL,
+    "flash": "Fait " + EVIL,
+    "error": "Erreur " + EVIL,
+    "max_length": "4\u202f000",
+}
 
-_DEPOSIT = {"reference": "DEP-2027-0001", "title": "Jardin " + EVIL, "tribe": "Énergie" + EVIL, "status": "nouveau",
-            "status_label": "nouveau", "visibility_label": "équipe d'animation seulement",
-            "created": "lundi 1er février 2027", "depositor": "@alice:test" + EVIL, "origin_confidential": True,
-            "content_shared": True,
-            "rows": [{"key": "description", "label": "Description", "value": "Un jardin " + EVIL}],
-            "history": [{"date": "lundi 1er février 2027", "status_label": "nouveau", "by": "@alice:test" + EVIL,
-                         "comment": "Vu " + EVIL}]}
+_DEPOSIT = {
+    "reference": "DEP-2027-0001",
+    "title": "Jardin " + EVIL,
+    "tribe": "Énergie" + EVIL,
+    "status": "nouveau",
+    "status_label": "nouveau",
+    "visibility_label": "équipe d'animation seulement",
+    "created": "lundi 1er février 2027",
+    "depositor": "@alice:test" + EVIL,
+    "origin_confidential": True,
+    "content_shared": True,
+    "rows": [{"key": "description", "label": "Description", "value": "Un jardin " + EVIL}],
+    "history": [
+        {
+            "date": "lundi 1er février 2027",
+            "status_label": "nouveau",
+            "by": "@alice:test" + EVIL,
+            "comment": "Vu " + EVIL,
+        }
+    ],
+}
 
 BOARD_HTML_SAMPLES = {
     "board/login.html.j2": {"token": "abc" + EVIL},
     "board/login_needed.html.j2": {},
     "board/base.html.j2": dict(_PAGE),
     "board/message.html.j2": {"title": "Titre " + EVIL, "text": "Texte " + EVIL},
-    "board/message_page.html.j2": {**_PAGE, "title": "Titre " + EVIL, "text": "Texte " + EVIL,
-                                   "back_url": "/questions", "back_label": "Retour " + EVIL},
-    "board/deposits.html.j2": {**_PAGE, "deposits": [_DEPOSIT, {**_DEPOSIT, "content_shared": False, "title": None,
-                                                                "depositor": None, "tribe": None}],
-                               "total": 2, "page": 1, "pages": 2,
-                               "filters": {"statut": "nouveau", "tribu": EVIL, "du": "", "au": ""},
-                               "tribes": ["Énergie" + EVIL], "statuses": [("nouveau", "nouveau")],
-                               "query": "tribu=%3Cscript%3E", "export_query": "tribu=%3Cscript%3E"},
-    "board/deposit.html.j2": {**_PAGE, "d": _DEPOSIT, "statuses": [("nouveau", "nouveau"), ("clos", "clos")],
-                              "chosen": "clos", "comment": "Mon commentaire " + EVIL},
-    "board/questions.html.j2": {**_PAGE, "questions": [
-        {"id": 3, "asker": "@bob:test" + EVIL, "room_name": EVIL, "question": "Qui ? " + EVIL, "date": "lundi",
-         "choosable": True, "in_room": "Dans le salon « " + EVIL + " », en réponse à la question",
-         "in_private": "En privé, dans la conversation privée de @bob:test" + EVIL},
-        {"id": 4, "asker": "@ana:test", "room_name": "", "question": "Et ? " + EVIL, "date": "lundi",
-         "choosable": False, "in_room": "", "in_private": "En privé, où la question a été posée"}],
-        "total": 2, "page": 1, "pages": 1, "search_enabled": True,
+    "board/message_page.html.j2": {
+        **_PAGE,
+        "title": "Titre " + EVIL,
+        "text": "Texte " + EVIL,
+        "back_url": "/questions",
+        "back_label": "Retour " + EVIL,
+    },
+    "board/deposits.html.j2": {
+        **_PAGE,
+        "deposits": [_DEPOSIT, {**_DEPOSIT, "content_shared": False, "title": None, "depositor": None, "tribe": None}],
+        "total": 2,
+        "page": 1,
+        "pages": 2,
+        "filters": {"statut": "nouveau", "tribu": EVIL, "du": "", "au": ""},
+        "tribes": ["Énergie" + EVIL],
+        "statuses": [("nouveau", "nouveau")],
+        "query": "tribu=%3Cscript%3E",
+        "export_query": "tribu=%3Cscript%3E",
+    },
+    "board/deposit.html.j2": {
+        **_PAGE,
+        "d": _DEPOSIT,
+        "statuses": [("nouveau", "nouveau"), ("clos", "clos")],
+        "chosen": "clos",
+        "comment": "Mon commentaire " + EVIL,
+    },
+    "board/questions.html.j2": {
+        **_PAGE,
+        "questions": [
+            {
+                "id": 3,
+                "asker": "@bob:test" + EVIL,
+                "room_name": EVIL,
+                "question": "Qui ? " + EVIL,
+                "date": "lundi",
+                "choosable": True,
+                "in_room": "Dans le salon « " + EVIL + " », en réponse à la question",
+                "in_private": "En privé, dans la conversation privée de @bob:test" + EVIL,
+            },
+            {
+                "id": 4,
+                "asker": "@ana:test",
+                "room_name": "",
+                "question": "Et ? " + EVIL,
+                "date": "lundi",
+                "choosable": False,
+                "in_room": "",
+                "in_private": "En privé, où la question a été posée",
+            },
+        ],
+        "total": 2,
+        "page": 1,
+        "pages": 1,
+        "search_enabled": True,
         "draft": {"id": 3, "text": "Brouillon " + EVIL, "private": True, "faq": True, "error": "Trop long " + EVIL},
         "faq_draft": {"source": "faq/abc" + EVIL, "text": "Nouvelle " + EVIL, "error": "Trop long " + EVIL},
-        "faq": [type("Entry", (), {"source": "faq/abc" + EVIL, "question": "Q " + EVIL, "answer": "R " + EVIL})()]},
-    "board/agenda.html.j2": {**_PAGE, "days": 31,
-                             "events": [{"title": "Atelier " + EVIL, "when": "mardi", "location": EVIL,
-                                         "cancelled": False, "rooms": "tous"}],
-                             "rooms": [("tribus" + EVIL, [{"id": 4, "when": "mardi", "text": "Pensez " + EVIL,
-                                                          "manual": True}])],
-                             "feeds": [{"label": "Agenda " + EVIL, "fetched": "lundi", "failures": 2,
-                                        "error": "HTTP 500 " + EVIL, "failing_since": "lundi"}]},
-    "board/usage.html.j2": {**_PAGE, "weeks_count": 2,
-                            "charts": [grouped_bars("Questions " + EVIL, ["1 mars", "8 mars" + EVIL],
-                                                    [("répondues" + EVIL, "#2e8b57", [3, 4])])],
-                            "weeks": [{"week": "1 mars" + EVIL, "asked": 3, "answered": 2, "abstained": 1,
-                                       "forwarded": 1, "up": 1, "down": 0}],
-                            "tribes": [{"tribe": "Énergie" + EVIL, "counts": [1, 0, 0, 0]}],
-                            "status_labels": ["nouveau", "en étude", "accompagné", "clos"]},
+        "faq": [type("Entry", (), {"source": "faq/abc" + EVIL, "question": "Q " + EVIL, "answer": "R " + EVIL})()],
+    },
+    "board/agenda.html.j2": {
+        **_PAGE,
+        "days": 31,
+        "events": [
+            {"title": "Atelier " + EVIL, "when": "mardi", "location": EVIL, "cancelled": False, "rooms": "tous"}
+        ],
+        "rooms": [("tribus" + EVIL, [{"id": 4, "when": "mardi", "text": "Pensez " + EVIL, "manual": True}])],
+        "feeds": [
+            {
+                "label": "Agenda " + EVIL,
+                "fetched": "lundi",
+                "failures": 2,
+                "error": "HTTP 500 " + EVIL,
+                "failing_since": "lundi",
+            }
+        ],
+    },
+    "board/usage.html.j2": {
+        **_PAGE,
+        "weeks_count": 2,
+        "charts": [
+            grouped_bars("Questions " + EVIL, ["1 mars", "8 mars" + EVIL], [("répondues" + EVIL, "#2e8b57", [3, 4])])
+        ],
+        "weeks": [
+            {"week": "1 mars" + EVIL, "asked": 3, "answered": 2, "abstained": 1, "forwarded": 1, "up": 1, "down": 0}
+        ],
+        "tribes": [{"tribe": "Énergie" + EVIL, "counts": [1, 0, 0, 0]}],
+        "status_labels": ["nouveau", "en étude", "accompagné", "clos"],
+    },
 }
 
 BOARD_MARKDOWN_SAMPLES = {

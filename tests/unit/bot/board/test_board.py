@@ -1,5 +1,6 @@
 """The facilitators' board over HTTP, in-process: login by a one-time link, sessions, rights checked
 at every request, CSRF, and each page's actions going through the chat's own logic."""
+
 from __future__ import annotations
 
 import csv
@@ -97,8 +98,11 @@ async def test_a_form_without_the_right_csrf_token_is_refused(board, db):
 async def test_a_status_change_reaches_the_depositor_in_their_direct_chat(board, db):
     await board.log_in()
     csrf = await board.csrf("/depots/DEP-2027-0001")
-    response = await board.client.post("/depots/DEP-2027-0001/statut", allow_redirects=False,
-                                       data={"csrf": csrf, "statut": "en-etude", "commentaire": "Rendez-vous <le 12>"})
+    response = await board.client.post(
+        "/depots/DEP-2027-0001/statut",
+        allow_redirects=False,
+        data={"csrf": csrf, "statut": "en-etude", "commentaire": "Rendez-vous <le 12>"},
+    )
     assert response.status == 303
     [note] = board.posted
     assert note.to == Post("!dm-alice:test") and note.mentions == (ALICE,)
@@ -140,7 +144,9 @@ async def test_the_csv_opens_in_french_spreadsheets(board):
 
 async def test_filters_by_status_and_dates(board):
     await board.log_in()
-    assert "DEP-2027-0001" in await (await board.client.get("/depots?statut=nouveau&du=2027-02-01&au=2027-02-01")).text()
+    assert (
+        "DEP-2027-0001" in await (await board.client.get("/depots?statut=nouveau&du=2027-02-01&au=2027-02-01")).text()
+    )
     empty = await (await board.client.get("/depots?du=2027-02-02")).text()
     assert "Aucun dépôt ne correspond" in empty and "DEP-2027-0001" not in empty
     assert "Aucun dépôt ne correspond" in await (await board.client.get("/depots?statut=clos")).text()
@@ -153,16 +159,21 @@ async def test_an_answer_from_the_board_reaches_the_asker(board, db):
     csrf = await board.csrf("/questions")
     with db.session() as session:
         number = session.exec(select(ForwardedQuestion)).one().id
-    response = await board.client.post(f"/questions/{number}/repondre", allow_redirects=False,
-                                       data={"csrf": csrf, "reponse": "La mairie, au 2e étage."})
+    response = await board.client.post(
+        f"/questions/{number}/repondre",
+        allow_redirects=False,
+        data={"csrf": csrf, "reponse": "La mairie, au 2e étage."},
+    )
     assert response.status == 303
     [answer] = board.posted
     assert answer.to == Post("!energie:test", reply_to="$asked") and answer.mentions == (BOB,)
     assert answer.context["answer"] == "La mairie, au 2e étage."
     after = await (await board.client.get("/questions")).text()
     # The flash says where it went, and who reads it there.
-    assert ("publiée dans le salon « Énergie », en réponse à la question : tous les membres du salon la lisent"
-            in html.unescape(after))
+    assert (
+        "publiée dans le salon « Énergie », en réponse à la question : tous les membres du salon la lisent"
+        in html.unescape(after)
+    )
     assert "Aucune question n'attend de réponse" in after
     again = await board.client.post(f"/questions/{number}/repondre", data={"csrf": csrf, "reponse": "Encore"})
     assert again.status == 400 and "déjà reçu une réponse" in await again.text()

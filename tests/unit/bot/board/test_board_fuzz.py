@@ -1,6 +1,7 @@
 """Every route of the board, every one of its query, form and path parameters, with hostile values,
 logged in and with a valid CSRF token: no answer is a server error, and every refusal is a French
 HTML page (not aiohttp's English text)."""
+
 from __future__ import annotations
 
 import random
@@ -14,16 +15,36 @@ from storage.questions import ForwardedQuestion
 # ordinary value of each, which the test replaces one at a time.
 ROUTES = [
     ("GET", "/", {}, {}, None),
-    ("GET", "/depots", {}, {"statut": "nouveau", "tribu": "Énergie", "du": "2027-01-01", "au": "2027-12-31",
-                            "page": "1"}, None),
-    ("GET", "/depots/export.csv", {}, {"statut": "nouveau", "tribu": "Énergie", "du": "2027-01-01",
-                                       "au": "2027-12-31"}, None),
+    (
+        "GET",
+        "/depots",
+        {},
+        {"statut": "nouveau", "tribu": "Énergie", "du": "2027-01-01", "au": "2027-12-31", "page": "1"},
+        None,
+    ),
+    (
+        "GET",
+        "/depots/export.csv",
+        {},
+        {"statut": "nouveau", "tribu": "Énergie", "du": "2027-01-01", "au": "2027-12-31"},
+        None,
+    ),
     ("GET", "/depots/{reference}", {"reference": "DEP-2027-0001"}, {}, None),
-    ("POST", "/depots/{reference}/statut", {"reference": "DEP-2027-0001"}, {},
-     {"statut": "en-etude", "commentaire": "Vu"}),
+    (
+        "POST",
+        "/depots/{reference}/statut",
+        {"reference": "DEP-2027-0001"},
+        {},
+        {"statut": "en-etude", "commentaire": "Vu"},
+    ),
     ("GET", "/questions", {}, {"page": "1"}, None),
-    ("POST", "/questions/{number}/repondre", {"number": "1"}, {},
-     {"reponse": "La mairie.", "destination": "salon", "faq": "oui"}),
+    (
+        "POST",
+        "/questions/{number}/repondre",
+        {"number": "1"},
+        {},
+        {"reponse": "La mairie.", "destination": "salon", "faq": "oui"},
+    ),
     ("POST", "/faq/modifier", {}, {}, {"source": "faq/local", "reponse": "La mairie."}),
     ("POST", "/faq/retirer", {}, {}, {"source": "faq/local"}),
     ("GET", "/agenda", {}, {}, None),
@@ -35,19 +56,71 @@ ROUTES = [
 ]
 
 HOSTILE = [
-    "", "0", "-1", "1", "2", "99999999999999999999", str(2**31), str(2**63), "-99999999999999999999", "1e309",
-    "NaN", "١٢", "１２", "abc", " 1 ", "1.5", "0x10",
-    "0001-01-01", "9999-12-31", "2027-02-30", "2027-13-01", "27-2-1", "2027-W05-1", "20270201", "2027-02-01T10:00",
-    "DEP-2027-0001", "DEP-2027-9999", "dep-2027-0002", "DEP-99999999999999999999-1", "faq/local", "faq/inconnue",
-    "nouveau", "clos", "oui", "non", "prive", "salon", "Énergie",
-    "../../etc/passwd", "..", "%00", "\x00", "a\x00b", "\r\n\t", "\x1b[31m", "\u202e\u200b\ufeff", "😀" * 50,
-    "<script>alert(1)</script>", "' OR 1=1 --", "=HYPERLINK(\"http://evil.example\")", "{{ 7*7 }}",
-    "x" * 2000, "é" * 700,
+    "",
+    "0",
+    "-1",
+    "1",
+    "2",
+    "99999999999999999999",
+    str(2**31),
+    str(2**63),
+    "-99999999999999999999",
+    "1e309",
+    "NaN",
+    "١٢",
+    "１２",
+    "abc",
+    " 1 ",
+    "1.5",
+    "0x10",
+    "0001-01-01",
+    "9999-12-31",
+    "2027-02-30",
+    "2027-13-01",
+    "27-2-1",
+    "2027-W05-1",
+    "20270201",
+    "2027-02-01T10:00",
+    "DEP-2027-0001",
+    "DEP-2027-9999",
+    "dep-2027-0002",
+    "DEP-99999999999999999999-1",
+    "faq/local",
+    "faq/inconnue",
+    "nouveau",
+    "clos",
+    "oui",
+    "non",
+    "prive",
+    "salon",
+    "Énergie",
+    "../../etc/passwd",
+    "..",
+    "%00",
+    "\x00",
+    "a\x00b",
+    "\r\n\t",
+    "\x1b[31m",
+    "\u202e\u200b\ufeff",
+    "😀" * 50,
+    "<script>alert(1)</script>",
+    "' OR 1=1 --",
+    '=HYPERLINK("http://evil.example")',
+    "{{ 7*7 }}",
+    "x" * 2000,
+    "é" * 700,
 ]
 # Long texts fit in a form, not in a URL (aiohttp refuses a request line over 8 KB before any page).
 FORM_ONLY = ["y" * 200_000, "z" * 1_500_000]
-ENGLISH = ("Not Found", "Bad Request", "Internal Server Error", "Method Not Allowed", "Request Entity Too Large",
-           "Forbidden", "Unauthorized")
+ENGLISH = (
+    "Not Found",
+    "Bad Request",
+    "Internal Server Error",
+    "Method Not Allowed",
+    "Request Entity Too Large",
+    "Forbidden",
+    "Unauthorized",
+)
 
 
 def random_texts(count: int = 12) -> list[str]:
@@ -56,8 +129,12 @@ def random_texts(count: int = 12) -> list[str]:
     texts = []
     for _ in range(count):
         length = rng.randint(1, 40)
-        texts.append("".join(chr(rng.choice([rng.randint(0, 0x7F), rng.randint(0x80, 0xD7FF),
-                                             rng.randint(0xE000, 0x10FFFF)])) for _ in range(length)))
+        texts.append(
+            "".join(
+                chr(rng.choice([rng.randint(0, 0x7F), rng.randint(0x80, 0xD7FF), rng.randint(0xE000, 0x10FFFF)]))
+                for _ in range(length)
+            )
+        )
     return texts
 
 
@@ -76,8 +153,15 @@ def requests():
 
 async def test_no_route_and_no_parameter_makes_the_board_fail(board, db):
     with db.session() as session:
-        session.add(ForwardedQuestion(room_id="!energie:test", room_name="Énergie", asker="@bob:test",
-                                      question="Et un autre local ?", event_id="$asked2"))
+        session.add(
+            ForwardedQuestion(
+                room_id="!energie:test",
+                room_name="Énergie",
+                asker="@bob:test",
+                question="Et un autre local ?",
+                event_id="$asked2",
+            )
+        )
     await board.log_in()
     csrf = await board.csrf()
     count = 0

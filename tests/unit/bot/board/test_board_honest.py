@@ -1,6 +1,7 @@
 """The board says what happened: a refused or too long message changes nothing and says so, with
 the text typed kept in the form; the answer's destination is chosen and named; every filter that
 cannot be used is a French 400 page."""
+
 from __future__ import annotations
 
 import csv
@@ -49,17 +50,18 @@ def no_faq_entry(board, db) -> bool:
 
 async def answer(board, number: int, **fields: str):
     csrf = await board.csrf("/questions")
-    return await board.client.post(f"/questions/{number}/repondre", allow_redirects=False,
-                                   data={"csrf": csrf, **fields})
+    return await board.client.post(
+        f"/questions/{number}/repondre", allow_redirects=False, data={"csrf": csrf, **fields}
+    )
 
 
 async def set_status(board, reference: str = "DEP-2027-0001", **fields: str):
     csrf = await board.csrf(f"/depots/{reference}")
-    return await board.client.post(f"/depots/{reference}/statut", allow_redirects=False,
-                                   data={"csrf": csrf, **fields})
+    return await board.client.post(f"/depots/{reference}/statut", allow_redirects=False, data={"csrf": csrf, **fields})
 
 
 # ------------------------------------------------------------------ a refused message changes nothing
+
 
 async def test_an_answer_the_homeserver_refuses_changes_nothing_and_says_what_to_do(board, db):
     await board.log_in()
@@ -110,8 +112,9 @@ async def test_a_100_kb_answer_is_refused_before_sending_and_kept_in_the_form(bo
     page = await response.text()
     said = text_of(page)
     assert response.status == 400 and board.posted == [] and board.refused == []
-    assert ("La réponse est trop longue : 102\u202f404 caractères, alors qu'un message en compte au plus "
-            "4\u202f000" in said)
+    assert (
+        "La réponse est trop longue : 102\u202f404 caractères, alors qu'un message en compte au plus 4\u202f000" in said
+    )
     assert "rien n'a été envoyé ni modifié" in said
     assert "Un long texte. Un long texte." in page and page.count("Un long texte.") >= 6827
     assert re.search(r'value="prive" checked', page)
@@ -137,8 +140,9 @@ async def test_a_faq_answer_longer_than_a_message_is_refused_and_kept(board, db,
     monkeypatch.setattr("handlers.questions.faq.list_faq", lambda services: [entry])
     await board.log_in()
     csrf = await board.csrf("/questions")
-    response = await board.client.post("/faq/modifier", data={"csrf": csrf, "source": "faq/local",
-                                                              "reponse": HUNDRED_KB})
+    response = await board.client.post(
+        "/faq/modifier", data={"csrf": csrf, "source": "faq/local", "reponse": HUNDRED_KB}
+    )
     page = await response.text()
     assert response.status == 400 and "La réponse est trop longue" in text_of(page)
     assert page.count("Un long texte.") >= 6827 and board.search.added == []
@@ -157,11 +161,12 @@ async def test_a_status_change_waiting_for_the_depositor_to_join_says_so(board, 
 
 # ------------------------------------------------------------------ where the answer goes
 
+
 async def test_the_answer_form_names_both_places_and_who_reads_them(board, db):
     await board.log_in()
     page = text_of(await (await board.client.get("/questions")).text())
-    assert ("Dans le salon « Énergie », en réponse à la question : tous les membres du salon la lisent." in page)
-    assert ("En privé, dans la conversation privée de @bob:test avec le bot : personne d'autre ne la lit." in page)
+    assert "Dans le salon « Énergie », en réponse à la question : tous les membres du salon la lisent." in page
+    assert "En privé, dans la conversation privée de @bob:test avec le bot : personne d'autre ne la lit." in page
     assert "à personne d'autre" not in page and "là où la question a été posée)" not in page
 
 
@@ -174,8 +179,10 @@ async def test_an_answer_in_private_goes_to_the_askers_direct_chat_only(board, d
     assert sent.to == Post("!dm-bob:test") and sent.mentions == (BOB,) and sent.author_consented
     assert not any(r.to.room_id == "!energie:test" for r in board.posted)
     flash = text_of(await (await board.client.get("/questions")).text())
-    assert ("Réponse à la question n°1 envoyée en privé, dans la conversation privée de @bob:test avec le bot : "
-            "personne d'autre ne la lit." in flash)
+    assert (
+        "Réponse à la question n°1 envoyée en privé, dans la conversation privée de @bob:test avec le bot : "
+        "personne d'autre ne la lit." in flash
+    )
     assert not waiting(db)
 
 
@@ -193,12 +200,19 @@ async def test_a_question_asked_in_a_direct_chat_is_answered_there_with_no_choic
     with db.session() as session:
         session.add(RoomRecord(room_id="!dm-alice:test", is_direct=True))
         session.add(DirectChat(room_id="!dm-alice:test", user_id=ALICE))
-        session.add(ForwardedQuestion(room_id="!dm-alice:test", room_name="Alice", asker=ALICE,
-                                      question="Puis-je venir avec mon chien ?", event_id="$privately"))
+        session.add(
+            ForwardedQuestion(
+                room_id="!dm-alice:test",
+                room_name="Alice",
+                asker=ALICE,
+                question="Puis-je venir avec mon chien ?",
+                event_id="$privately",
+            )
+        )
     await board.log_in()
     page = await (await board.client.get("/questions")).text()
-    card = page[page.index("Puis-je venir"):]
-    card = card[:card.index("</article>")]
+    card = page[page.index("Puis-je venir") :]
+    card = card[: card.index("</article>")]
     assert 'value="salon"' not in card and "Dans le salon" not in card
     assert "conversation privée de @alice:test avec le bot, où la question a été posée" in html.unescape(card)
     with db.session() as session:
@@ -220,20 +234,24 @@ async def test_an_unknown_destination_is_refused_and_the_text_kept(board, db):
 
 # ------------------------------------------------------------------ every parameter checked
 
-@pytest.mark.parametrize("query, words", [
-    ("page=99999999999999999999", "n'est pas un numéro de page"),
-    ("page=0", "n'est pas un numéro de page"),
-    ("page=-3", "n'est pas un numéro de page"),
-    ("page=deux", "n'est pas un numéro de page"),
-    ("page=7", "La page 7 n'existe pas : il y en a 1"),
-    ("au=9999-12-31", "hors de la période"),
-    ("du=0001-01-01", "hors de la période"),
-    ("du=2027-02-30", "n'est pas valable : écrivez-la sous la forme AAAA-MM-JJ"),
-    ("du=01/02/2027", "n'est pas valable"),
-    ("du=2027-03-01&au=2027-02-01", "La date de début (2027-03-01) est après la date de fin (2027-02-01)"),
-    ("statut=perdu", "« perdu » n'est pas un statut"),
-    ("tribu=Atlantide", "Aucune tribu ne s'appelle « Atlantide »"),
-])
+
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        ("page=99999999999999999999", "n'est pas un numéro de page"),
+        ("page=0", "n'est pas un numéro de page"),
+        ("page=-3", "n'est pas un numéro de page"),
+        ("page=deux", "n'est pas un numéro de page"),
+        ("page=7", "La page 7 n'existe pas : il y en a 1"),
+        ("au=9999-12-31", "hors de la période"),
+        ("du=0001-01-01", "hors de la période"),
+        ("du=2027-02-30", "n'est pas valable : écrivez-la sous la forme AAAA-MM-JJ"),
+        ("du=01/02/2027", "n'est pas valable"),
+        ("du=2027-03-01&au=2027-02-01", "La date de début (2027-03-01) est après la date de fin (2027-02-01)"),
+        ("statut=perdu", "« perdu » n'est pas un statut"),
+        ("tribu=Atlantide", "Aucune tribu ne s'appelle « Atlantide »"),
+    ],
+)
 async def test_a_filter_that_cannot_be_used_is_a_french_400_page(board, query, words):
     await board.log_in()
     for path in ("/depots", "/depots/export.csv"):
@@ -248,8 +266,10 @@ async def test_a_filter_that_cannot_be_used_is_a_french_400_page(board, query, w
 
 async def test_page_numbers_of_the_questions_are_checked(board):
     await board.log_in()
-    for query, words in (("page=99999999999999999999", "n'est pas un numéro de page"),
-                         ("page=2", "La page 2 n'existe pas")):
+    for query, words in (
+        ("page=99999999999999999999", "n'est pas un numéro de page"),
+        ("page=2", "La page 2 n'existe pas"),
+    ):
         response = await board.client.get(f"/questions?{query}")
         assert response.status == 400 and words in text_of(await response.text())
 
@@ -258,15 +278,16 @@ async def test_unknown_references_and_numbers_are_french_pages(board):
     await board.log_in()
     csrf = await board.csrf()
     for method, path, status, words in (
-            ("GET", "/depots/DEP-2027-9999", 404, "Aucun dépôt ne porte la référence « DEP-2027-9999 »"),
-            ("GET", "/depots/%00", 404, "Aucun dépôt ne porte la référence"),
-            ("POST", "/depots/DEP-2027-9999/statut", 404, "Aucun dépôt ne porte la référence"),
-            ("POST", "/questions/99999999999999999999/repondre", 400, "n'est pas un numéro de question"),
-            ("POST", "/questions/4242/repondre", 400, "Il n'y a pas de question n°4242"),
-            ("POST", "/agenda/rappels/99999999999999999999/annuler", 400, "n'est pas un numéro de rappel"),
-            ("POST", "/agenda/rappels/4242/annuler", 400, "Ce rappel n'existe pas"),
-            ("GET", "/nulle-part", 404, "Cette adresse ne mène à aucune page"),
-            ("GET", "/depots/DEP-2027-0001/statut", 405, "ne s'utilise pas ainsi")):
+        ("GET", "/depots/DEP-2027-9999", 404, "Aucun dépôt ne porte la référence « DEP-2027-9999 »"),
+        ("GET", "/depots/%00", 404, "Aucun dépôt ne porte la référence"),
+        ("POST", "/depots/DEP-2027-9999/statut", 404, "Aucun dépôt ne porte la référence"),
+        ("POST", "/questions/99999999999999999999/repondre", 400, "n'est pas un numéro de question"),
+        ("POST", "/questions/4242/repondre", 400, "Il n'y a pas de question n°4242"),
+        ("POST", "/agenda/rappels/99999999999999999999/annuler", 400, "n'est pas un numéro de rappel"),
+        ("POST", "/agenda/rappels/4242/annuler", 400, "Ce rappel n'existe pas"),
+        ("GET", "/nulle-part", 404, "Cette adresse ne mène à aucune page"),
+        ("GET", "/depots/DEP-2027-0001/statut", 405, "ne s'utilise pas ainsi"),
+    ):
         response = await board.client.request(method, path, data={"csrf": csrf, "reponse": "x", "statut": "clos"})
         page = await response.text()
         assert response.status == status, (method, path, page[-600:])
@@ -275,6 +296,7 @@ async def test_unknown_references_and_numbers_are_french_pages(board):
 
 
 # ------------------------------------------------------------------ the export opens safely
+
 
 async def test_the_boards_csv_runs_no_formula_in_a_spreadsheet(board, db):
     from tests.unit.bot.board.conftest import make_deposit

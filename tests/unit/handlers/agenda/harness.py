@@ -1,5 +1,6 @@
 """A ReminderService over a real database, a clock the test moves and a collecting poster, and
 calendar feeds the tests write (served over real HTTP by FeedServer)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -12,8 +13,16 @@ from aiohttp import web
 from sqlmodel import select
 
 from bot.rendering import Renderer, build_template_environment
-from config import (AccessConfig, AgendaConfig, BotConfig, Config, FeedConfig, MatrixConfig,
-                    RecurringEventConfig, RoomConfig)
+from config import (
+    AccessConfig,
+    AgendaConfig,
+    BotConfig,
+    Config,
+    FeedConfig,
+    MatrixConfig,
+    RecurringEventConfig,
+    RoomConfig,
+)
 from handlers.agenda import ReminderService
 from handlers.agenda.targets import AliasResolver
 from handlers.context import Services
@@ -25,9 +34,15 @@ from storage.rooms import RoomRecord
 PARIS = ZoneInfo("Europe/Paris")
 ANIM = "@anim:exemple.org"
 TRIBES, PEER, FACILITATORS = ("!t1:x", "!t2:x"), "!p1:x", "!f:x"
-PERMANENCE = RecurringEventConfig(title="Permanence", rrule="FREQ=MONTHLY;BYDAY=1TU", time="10:00",
-                                  duration_minutes=90, link="https://visio.example.org/permanence",
-                                  rooms=("tous",), reminders=("1d", "15m"))
+PERMANENCE = RecurringEventConfig(
+    title="Permanence",
+    rrule="FREQ=MONTHLY;BYDAY=1TU",
+    time="10:00",
+    duration_minutes=90,
+    link="https://visio.example.org/permanence",
+    rooms=("tous",),
+    reminders=("1d", "15m"),
+)
 # 2027-03-02 is the first Tuesday of March.
 PERMANENCE_START = datetime(2027, 3, 2, 10, 0, tzinfo=PARIS)
 
@@ -76,13 +91,16 @@ class Poster:
 
 
 def make_config(tmp_path: Path, *, recurring=(PERMANENCE,), feeds=(), grace=30.0, horizon=60) -> Config:
-    return Config(path=tmp_path / "config.toml",
-                  matrix=MatrixConfig(homeserver="http://127.0.0.1:8008", user_id="@bot:x"),
-                  bot=BotConfig(data_dir=tmp_path),
-                  access=AccessConfig(facilitators=(ANIM,)),
-                  rooms=(RoomConfig(kind="tribe", name="Atelier", id="!t2:x", alias="#atelier:x"),),
-                  agenda=AgendaConfig(recurring=tuple(recurring), feeds=tuple(feeds), poll_minutes=15,
-                                      grace_minutes=grace, horizon_days=horizon))
+    return Config(
+        path=tmp_path / "config.toml",
+        matrix=MatrixConfig(homeserver="http://127.0.0.1:8008", user_id="@bot:x"),
+        bot=BotConfig(data_dir=tmp_path),
+        access=AccessConfig(facilitators=(ANIM,)),
+        rooms=(RoomConfig(kind="tribe", name="Atelier", id="!t2:x", alias="#atelier:x"),),
+        agenda=AgendaConfig(
+            recurring=tuple(recurring), feeds=tuple(feeds), poll_minutes=15, grace_minutes=grace, horizon_days=horizon
+        ),
+    )
 
 
 def make_db(tmp_path: Path) -> Database:
@@ -107,10 +125,20 @@ class Harness:
 
     def service(self, scheduler=None, *, resolve_alias: AliasResolver | None = None) -> ReminderService:
         """A new service over the same database: what a restart gives."""
-        services = Services(config=self.config, db=self.db, bot_user_id="@bot:x", post=self.poster,
-                            clock=self.clock, scheduler=scheduler)
-        return ReminderService(services, is_facilitator=lambda user: user in self.facilitators,
-                               resolve_alias=resolve_alias, fetch_retry_wait=0)
+        services = Services(
+            config=self.config,
+            db=self.db,
+            bot_user_id="@bot:x",
+            post=self.poster,
+            clock=self.clock,
+            scheduler=scheduler,
+        )
+        return ReminderService(
+            services,
+            is_facilitator=lambda user: user in self.facilitators,
+            resolve_alias=resolve_alias,
+            fetch_retry_wait=0,
+        )
 
     def rows(self, **where) -> list[ReminderRow]:
         with self.db.session() as session:
@@ -132,6 +160,7 @@ def digest_key(room_id: str, row_ids) -> str:
 
 # ------------------------------------------------------------------ calendar feeds
 
+
 def ics(*events: str) -> str:
     return "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//FR\r\n" + "".join(events) + "END:VCALENDAR\r\n"
 
@@ -139,8 +168,13 @@ def ics(*events: str) -> str:
 def vevent(uid: str, start: str, summary: str, *extra: str, minutes: int = 60) -> str:
     begin = datetime.strptime(start, "%Y%m%dT%H%M%S")
     end = (begin + timedelta(minutes=minutes)).strftime("%Y%m%dT%H%M%S")
-    lines = [f"UID:{uid}", f"DTSTART;TZID=Europe/Paris:{start}", f"DTEND;TZID=Europe/Paris:{end}",
-             f"SUMMARY:{summary}", *extra]
+    lines = [
+        f"UID:{uid}",
+        f"DTSTART;TZID=Europe/Paris:{start}",
+        f"DTEND;TZID=Europe/Paris:{end}",
+        f"SUMMARY:{summary}",
+        *extra,
+    ]
     return "BEGIN:VEVENT\r\n" + "".join(line + "\r\n" for line in lines) + "END:VEVENT\r\n"
 
 
@@ -171,6 +205,7 @@ class FeedServer:
 
 
 def feed_harness(tmp_path: Path, url: str) -> Harness:
-    feed = FeedConfig(url=url, name="Framagenda", rooms=("tribus",), reminders=("1d", "15m"),
-                      categories={"Pairs": ("pairs",)})
+    feed = FeedConfig(
+        url=url, name="Framagenda", rooms=("tribus",), reminders=("1d", "15m"), categories={"Pairs": ("pairs",)}
+    )
     return Harness(tmp_path, datetime(2027, 3, 1, 9, 0, tzinfo=PARIS), recurring=(), feeds=(feed,))

@@ -1,4 +1,5 @@
 """!agenda, !permanence, !rappel, !rappels, !diffuser as the registry runs them."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -12,15 +13,18 @@ from handlers.agenda.commands import agenda, diffuser, permanence, rappel, rappe
 from handlers.context import CommandContext, Message, RoomInfo
 from handlers.replies import Reply, UserError
 from storage.agenda import BROADCAST, CANCELLED
-from tests.unit.handlers.agenda.harness import (ANIM, FACILITATORS, PEER, PERMANENCE, PERMANENCE_START,
-                                                Harness)
+from tests.unit.handlers.agenda.harness import ANIM, FACILITATORS, PEER, PERMANENCE, PERMANENCE_START, Harness
 
 
 def context(harness: Harness, args: str, *, room: RoomInfo | None = None, sender: str = ANIM) -> CommandContext:
     service = harness.last_service = harness.service()
     room = room or RoomInfo(room_id=FACILITATORS, kind="facilitators")
-    return CommandContext(message=Message(room=room, event_id="$cmd", sender=sender, body=args),
-                          services=service.services, is_facilitator=sender in harness.facilitators, args=args)
+    return CommandContext(
+        message=Message(room=room, event_id="$cmd", sender=sender, body=args),
+        services=service.services,
+        is_facilitator=sender in harness.facilitators,
+        args=args,
+    )
 
 
 async def call(harness: Harness, command, args: str, **where):
@@ -37,7 +41,7 @@ async def test_rappel_rappels_and_annuler(harness):
     later = render(await call(harness, rappel, "après-demain 9h Bilan de l'Agora"))
     reply = await call(harness, rappel, "demain 9h Pensez à l'Agora -> tribus, #atelier:x")
     text = render(reply)
-    row = [r for r in harness.rows(kind=BROADCAST) if r.text == "Pensez à l'Agora"][0]
+    row = next(r for r in harness.rows(kind=BROADCAST) if r.text == "Pensez à l'Agora")
     # Numbers are places in !rappels (soonest first), not database ids.
     assert "n°1 dans !rappels" in later and "n°1 dans !rappels" in text and "vendredi 26 février 2027 à 9h00" in text
     assert row.target_list == ["tribus", "#atelier:x"] and row.text == "Pensez à l'Agora"
@@ -70,8 +74,9 @@ async def test_diffuser_posts_now_to_the_named_rooms(harness):
 
 
 async def test_agenda_shows_events_for_this_room_and_permanence_its_link(tmp_path):
-    pairs_only = RecurringEventConfig(title="Journée des pairs", rrule="FREQ=WEEKLY;BYDAY=TH", time="09:30",
-                                      rooms=("pairs",))
+    pairs_only = RecurringEventConfig(
+        title="Journée des pairs", rrule="FREQ=WEEKLY;BYDAY=TH", time="09:30", rooms=("pairs",)
+    )
     harness = Harness(tmp_path, PERMANENCE_START - timedelta(days=5), recurring=(PERMANENCE, pairs_only))
     tribe = RoomInfo(room_id="!t1:x", kind="tribe")
     peer = RoomInfo(room_id=PEER, kind="peer_group")

@@ -1,4 +1,5 @@
 """The engine: each row posted exactly once, across crashes and restarts; grace, rights, digests."""
+
 from __future__ import annotations
 
 import asyncio
@@ -131,8 +132,11 @@ async def test_rows_due_together_for_one_room_go_out_as_one_digest(harness):
     assert positions == sorted(positions)  # in due order
     assert text.count("(rappel envoyé en retard)") == 1  # only the late one says so
     stored = harness.rows(kind=BROADCAST)
-    assert [(r.status, r.posted_room_list, r.late) for r in stored] == \
-        [(SENT, [PEER], True), (SENT, [PEER], False), (SENT, [PEER], False)]
+    assert [(r.status, r.posted_room_list, r.late) for r in stored] == [
+        (SENT, [PEER], True),
+        (SENT, [PEER], False),
+        (SENT, [PEER], False),
+    ]
     # The event reminders, not due yet, were left alone.
     assert {r.status for r in harness.rows(kind=EVENT)} == {PENDING}
 
@@ -140,8 +144,14 @@ async def test_rows_due_together_for_one_room_go_out_as_one_digest(harness):
 async def test_rows_for_different_rooms_give_one_post_per_room(harness):
     service = harness.service()
     due = harness.clock.now + timedelta(hours=1)
-    a, b, c, d = manual_rows(service, due, ("A pour les pairs", ("pairs",)), ("B pour les pairs", ("pairs",)),
-                             ("C pour t1", ("!t1:x",)), ("D pour les tribus", ("tribus",)))
+    a, b, c, d = manual_rows(
+        service,
+        due,
+        ("A pour les pairs", ("pairs",)),
+        ("B pour les pairs", ("pairs",)),
+        ("C pour t1", ("!t1:x",)),
+        ("D pour les tribus", ("tribus",)),
+    )
     harness.clock.set(due)
     assert await service.fire_due_now() == 4
     attempts = {room: (key, text) for room, key, text in harness.poster.attempts}
@@ -188,8 +198,9 @@ async def test_restart_after_a_partial_digest_posts_only_to_the_rooms_not_reache
     assert sorted(rooms) == sorted([*TRIBES, PEER])  # each room exactly once
     assert harness.poster.txn_keys() == [digest_key(room, ids) for room in rooms]
     assert all("Agora" in text and "Compost" in text for _, _, text in harness.poster.attempts)
-    assert [(r.status, sorted(r.posted_room_list)) for r in harness.rows(kind=BROADCAST)] == \
-        [(SENT, sorted([*TRIBES, PEER]))] * 2
+    assert [(r.status, sorted(r.posted_room_list)) for r in harness.rows(kind=BROADCAST)] == [
+        (SENT, sorted([*TRIBES, PEER]))
+    ] * 2
 
 
 async def test_a_crash_between_post_and_record_retries_with_the_same_digest_key(harness):

@@ -1,4 +1,5 @@
 """Calendar feeds over real HTTP: the last good copy kept, backoff, one warning per outage."""
+
 from __future__ import annotations
 
 from datetime import timedelta

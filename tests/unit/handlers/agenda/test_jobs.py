@@ -1,15 +1,17 @@
 """Scheduler jobs rebuilt from the rows, and fired by a real APScheduler."""
+
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from tests.unit.handlers.agenda.harness import ANIM, PEER
 
 
 async def test_rebuild_jobs_with_a_real_scheduler_fires_through_apscheduler(harness):
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
-    scheduler = AsyncIOScheduler(timezone=timezone.utc)
+
+    scheduler = AsyncIOScheduler(timezone=UTC)
     scheduler.start()
     try:
         service = harness.service(scheduler)
@@ -17,7 +19,7 @@ async def test_rebuild_jobs_with_a_real_scheduler_fires_through_apscheduler(harn
         assert service.rebuild_jobs(scheduler) == 4
         assert {job.id for job in scheduler.get_jobs()} == {f"reminder-{r.id}" for r in harness.rows()}
         # A manual reminder half a second ahead in real time; the logic clock agrees.
-        real_due = datetime.now(timezone.utc) + timedelta(seconds=0.5)
+        real_due = datetime.now(UTC) + timedelta(seconds=0.5)
         harness.clock.set(real_due)
         row = service.schedule_manual("Dans un instant", real_due, ("pairs",), ANIM)
         for _ in range(40):

@@ -1,4 +1,5 @@
 """Notices go to the facilitators' room recorded in the database, or nowhere."""
+
 from __future__ import annotations
 
 import logging

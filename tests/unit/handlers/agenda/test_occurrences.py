@@ -1,22 +1,30 @@
 """Expanding recurring events and ICS feeds: DST, RRULE/EXDATE/RECURRENCE-ID, zones, all-day events."""
+
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
+
+import pytest
 
 from config import FeedConfig, RecurringEventConfig
 from handlers.agenda.occurrences import expand_calendar, expand_recurring, parse_calendar, route
 from handlers.french import format_date_fr, format_datetime_fr, format_delay_fr, format_time_fr
 
-import pytest
-
 PARIS = ZoneInfo("Europe/Paris")
-PERMANENCE = RecurringEventConfig(title="Permanence", rrule="FREQ=MONTHLY;BYDAY=1TU", time="10:00",
-                                  duration_minutes=90, link="https://visio.example.org/p")
+PERMANENCE = RecurringEventConfig(
+    title="Permanence",
+    rrule="FREQ=MONTHLY;BYDAY=1TU",
+    time="10:00",
+    duration_minutes=90,
+    link="https://visio.example.org/p",
+)
 
 
 def window(first: date, last: date) -> tuple[datetime, datetime]:
-    return datetime(first.year, first.month, first.day, tzinfo=PARIS), datetime(last.year, last.month, last.day, tzinfo=PARIS)
+    return datetime(first.year, first.month, first.day, tzinfo=PARIS), datetime(
+        last.year, last.month, last.day, tzinfo=PARIS
+    )
 
 
 def test_ten_o_clock_stays_local_across_both_dst_changes():
@@ -26,8 +34,8 @@ def test_ten_o_clock_stays_local_across_both_dst_changes():
     for occurrence in spring + autumn:
         assert (occurrence.start.hour, occurrence.start.minute) == (10, 0)
     # 2027-03-28: +01:00 -> +02:00; 2027-10-31: +02:00 -> +01:00.
-    assert [o.start.astimezone(timezone.utc).hour for o in spring] == [9, 8, 8]
-    assert [o.start.astimezone(timezone.utc).hour for o in autumn] == [8, 9, 9]
+    assert [o.start.astimezone(UTC).hour for o in spring] == [9, 8, 8]
+    assert [o.start.astimezone(UTC).hour for o in autumn] == [8, 9, 9]
     assert [o.start.utcoffset() for o in autumn] == [timedelta(hours=2), timedelta(hours=1), timedelta(hours=1)]
 
 
@@ -112,8 +120,11 @@ CATEGORIES:Tribus,Animation
 END:VEVENT
 END:VCALENDAR
 """
-FEED = FeedConfig(url="https://agenda.example.org/feed.ics", rooms=("tous",),
-                  categories={"pairs": ("pairs",), "Tribus": ("tribus",), "animation": ("animation",)})
+FEED = FeedConfig(
+    url="https://agenda.example.org/feed.ics",
+    rooms=("tous",),
+    categories={"pairs": ("pairs",), "Tribus": ("tribus",), "animation": ("animation",)},
+)
 
 
 def feed_occurrences(text: str = SERIES, feed: FeedConfig = FEED):
@@ -123,7 +134,12 @@ def feed_occurrences(text: str = SERIES, feed: FeedConfig = FEED):
 def test_ics_series_with_exception_date_moved_and_cancelled_occurrences():
     series = [o for o in feed_occurrences() if o.uid == "journee-pairs@example.org"]
     live = [o for o in series if not o.cancelled]
-    assert [o.start.strftime("%m-%d %H:%M") for o in live] == ["03-02 14:00", "03-09 14:00", "03-24 09:00", "04-06 14:00"]
+    assert [o.start.strftime("%m-%d %H:%M") for o in live] == [
+        "03-02 14:00",
+        "03-09 14:00",
+        "03-24 09:00",
+        "04-06 14:00",
+    ]
     moved = live[2]
     assert moved.title == "Journée des pairs (décalée)"
     # The moved occurrence keeps the identity of the one it replaces (2027-03-23 14:00 local = 13:00Z).
@@ -131,7 +147,7 @@ def test_ics_series_with_exception_date_moved_and_cancelled_occurrences():
     cancelled = [o for o in series if o.cancelled]
     assert [o.start.date() for o in cancelled] == [date(2027, 3, 30)]
     # After the spring change the same 14:00 local is 12:00 UTC.
-    assert live[3].start.astimezone(timezone.utc).hour == 12
+    assert live[3].start.astimezone(UTC).hour == 12
     assert live[0].rooms == ("pairs",) and live[0].location == "Salle Agora"
 
 
@@ -166,7 +182,11 @@ def test_calendar_naming_its_zone_only_in_x_wr_timezone():
     occurrences = feed_occurrences(X_WR_ONLY)
     # 09:00Z is 10:00 in Paris in March; the series keeps 10:00 local after the DST change
     # (read as plain UTC it would drift to 11:00 local).
-    assert [o.start.strftime("%d %H:%M %z") for o in occurrences] == ["23 10:00 +0100", "30 10:00 +0200", "06 10:00 +0200"]
+    assert [o.start.strftime("%d %H:%M %z") for o in occurrences] == [
+        "23 10:00 +0100",
+        "30 10:00 +0200",
+        "06 10:00 +0200",
+    ]
 
 
 def test_garbage_is_not_a_calendar():
@@ -177,8 +197,13 @@ def test_garbage_is_not_a_calendar():
 def test_french_formatting_without_locale():
     moment = datetime(2027, 3, 2, 10, 0, tzinfo=PARIS)
     assert format_datetime_fr(moment, PARIS) == "mardi 2 mars 2027 à 10h00"
-    assert format_datetime_fr(moment.astimezone(timezone.utc), PARIS) == "mardi 2 mars 2027 à 10h00"
+    assert format_datetime_fr(moment.astimezone(UTC), PARIS) == "mardi 2 mars 2027 à 10h00"
     assert format_date_fr(date(2027, 8, 1)) == "dimanche 1er août 2027"
     assert format_time_fr(datetime(2027, 3, 2, 9, 5)) == "9h05"
     assert [format_delay_fr(m) for m in (15, 60, 120, 1440, 2880)] == [
-        "dans 15 minutes", "dans 1 heure", "dans 2 heures", "demain", "dans 2 jours"]
+        "dans 15 minutes",
+        "dans 1 heure",
+        "dans 2 heures",
+        "demain",
+        "dans 2 jours",
+    ]

@@ -1,18 +1,20 @@
 """ReminderService's start: catch up, schedule the rest, poll."""
+
 from __future__ import annotations
 
-from datetime import timedelta, timezone
+from datetime import UTC, timedelta
 
 from storage.agenda import PENDING
 
 
 async def test_start_catches_up_within_grace_and_schedules_the_rest(harness):
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
     await harness.service().sync_from_config_and_feeds()
     day_before = harness.rows()[0]
     # The bot was down when the day-before reminder came due; it restarts 10 minutes later.
     harness.clock.set(day_before.due_at + timedelta(minutes=10))
-    scheduler = AsyncIOScheduler(timezone=timezone.utc)
+    scheduler = AsyncIOScheduler(timezone=UTC)
     scheduler.start(paused=True)  # jobs are inspected, not run
     try:
         await harness.service().start(scheduler)

@@ -1,13 +1,22 @@
 """A sync: one row per occurrence × offset, moved, cancelled and re-armed as the calendars change."""
+
 from __future__ import annotations
 
 import socket
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from config import FeedConfig
 from storage.agenda import CANCELLATION, CANCELLED, EVENT, PENDING, SENT, SKIPPED
-from tests.unit.handlers.agenda.harness import (FACILITATORS, PARIS, PEER, PERMANENCE_START, Harness, feed_harness,
-                                                ics, vevent)
+from tests.unit.handlers.agenda.harness import (
+    FACILITATORS,
+    PARIS,
+    PEER,
+    PERMANENCE_START,
+    Harness,
+    feed_harness,
+    ics,
+    vevent,
+)
 
 
 async def test_sync_creates_one_row_per_occurrence_and_offset_and_is_idempotent(harness):
@@ -16,7 +25,10 @@ async def test_sync_creates_one_row_per_occurrence_and_offset_and_is_idempotent(
     rows = harness.rows()
     # 60 days from 2027-02-25: permanences of 2 March and 6 April, two reminders each.
     assert first.created == 4 and len(rows) == 4
-    assert [r.due_at for r in rows[:2]] == [PERMANENCE_START - timedelta(days=1), PERMANENCE_START - timedelta(minutes=15)]
+    assert [r.due_at for r in rows[:2]] == [
+        PERMANENCE_START - timedelta(days=1),
+        PERMANENCE_START - timedelta(minutes=15),
+    ]
     assert all(r.status == PENDING and r.kind == EVENT for r in rows)
     again = await service.sync_from_config_and_feeds()
     assert (again.created, again.moved, again.cancelled) == (0, 0, 0) and len(harness.rows()) == 4
@@ -25,17 +37,19 @@ async def test_sync_creates_one_row_per_occurrence_and_offset_and_is_idempotent(
 async def test_reminders_after_the_spring_change_keep_local_time(harness):
     await harness.service().sync_from_config_and_feeds()
     april = [r for r in harness.rows() if r.start.astimezone(PARIS).month == 4]
-    assert [r.due_at.astimezone(PARIS) for r in april] == [datetime(2027, 4, 5, 10, 0, tzinfo=PARIS),
-                                                           datetime(2027, 4, 6, 9, 45, tzinfo=PARIS)]
-    assert april[0].due_at.astimezone(timezone.utc).hour == 8
+    assert [r.due_at.astimezone(PARIS) for r in april] == [
+        datetime(2027, 4, 5, 10, 0, tzinfo=PARIS),
+        datetime(2027, 4, 6, 9, 45, tzinfo=PARIS),
+    ]
+    assert april[0].due_at.astimezone(UTC).hour == 8
 
 
 async def test_feed_changes_between_polls_move_cancel_and_add(tmp_path, feed_server):
     feed_server.body = ics(
         vevent("atelier", "20270304T140000", "Atelier"),
         vevent("initiation", "20270305T100000", "Initiation", "CATEGORIES:Pairs"),
-        vevent("agora", "20270310T180000", "Agora",
-               "RRULE:FREQ=WEEKLY;COUNT=2"))
+        vevent("agora", "20270310T180000", "Agora", "RRULE:FREQ=WEEKLY;COUNT=2"),
+    )
     harness = feed_harness(tmp_path, feed_server.url)
     service = harness.service()
     report = await service.sync_from_config_and_feeds()
@@ -52,15 +66,20 @@ async def test_feed_changes_between_polls_move_cancel_and_add(tmp_path, feed_ser
     feed_server.body = ics(
         vevent("atelier", "20270308T090000", "Atelier"),
         vevent("initiation", "20270305T100000", "Initiation", "CATEGORIES:Pairs", "STATUS:CANCELLED"),
-        vevent("agora", "20270310T180000", "Agora",
-               "RRULE:FREQ=WEEKLY;COUNT=2", "EXDATE;TZID=Europe/Paris:20270317T180000"),
-        vevent("nouveau", "20270312T100000", "Journée des pairs"))
+        vevent(
+            "agora", "20270310T180000", "Agora", "RRULE:FREQ=WEEKLY;COUNT=2", "EXDATE;TZID=Europe/Paris:20270317T180000"
+        ),
+        vevent("nouveau", "20270312T100000", "Journée des pairs"),
+    )
     report = await service.poll()
     # The atelier's day-before reminder had been skipped (the clock jumped past it); that record stays,
     # superseded, and the move re-arms both reminders.
     atelier = harness.rows(occurrence_key="atelier", superseded=False)
     assert len(harness.rows(occurrence_key="atelier", superseded=True, status=SKIPPED)) == 1
-    assert {r.due_at for r in atelier} == {datetime(2027, 3, 7, 9, tzinfo=PARIS), datetime(2027, 3, 8, 8, 45, tzinfo=PARIS)}
+    assert {r.due_at for r in atelier} == {
+        datetime(2027, 3, 7, 9, tzinfo=PARIS),
+        datetime(2027, 3, 8, 8, 45, tzinfo=PARIS),
+    }
     assert all(r.status == PENDING for r in atelier)
     initiation = harness.rows(occurrence_key="initiation", kind=EVENT)
     assert {r.status for r in initiation} == {SENT, CANCELLED}

@@ -1,4 +1,5 @@
 """Room targets: what facilitators type, and the rooms it means when a reminder goes out."""
+
 from __future__ import annotations
 
 import pytest
@@ -11,7 +12,9 @@ from tests.unit.handlers.agenda.harness import ANIM, FACILITATORS, PEER, TRIBES
 
 def test_target_syntax():
     assert split_targets("Agora ce soir -> tribus, #atelier:exemple.org") == (
-        "Agora ce soir", ("tribus", "#atelier:exemple.org"))
+        "Agora ce soir",
+        ("tribus", "#atelier:exemple.org"),
+    )
     assert split_targets("a -> b ne compte pas -> pairs animation") == ("a -> b ne compte pas", ("pairs", "animation"))
     assert split_targets("sans salon") == ("sans salon", ("tous",))
     assert parse_targets("Tribu, !abc:exemple.org") == ("tribus", "!abc:exemple.org")
@@ -32,8 +35,9 @@ def test_kind_words_mean_the_rooms_of_that_kind_now_and_never_a_direct_chat(harn
         assert resolve_targets(["animation", "pairs"], session, {}) == ([FACILITATORS, PEER], [])
         # "tous" is tribes and peer groups, each room once even when also named by its id.
         assert resolve_targets(["!t2:x", "tous"], session, {}) == (["!t2:x", "!p1:x", "!t1:x"], [])
-        assert resolve_targets(["#connu:x", "#inconnu:x", "!ailleurs:x"], session,
-                               {"#connu:x": "!t1:x", "#inconnu:x": None}) == (["!t1:x", "!ailleurs:x"], ["#inconnu:x"])
+        assert resolve_targets(
+            ["#connu:x", "#inconnu:x", "!ailleurs:x"], session, {"#connu:x": "!t1:x", "#inconnu:x": None}
+        ) == (["!t1:x", "!ailleurs:x"], ["#inconnu:x"])
 
 
 async def test_aliases_resolve_through_config_then_the_bot_hook(harness):

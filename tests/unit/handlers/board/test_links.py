@@ -1,5 +1,6 @@
 """Login links: signed, short-lived, tied to one person; `!tableau` gives one in a direct chat, to
 facilitators only."""
+
 from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
@@ -40,8 +41,9 @@ def test_a_link_expires_after_ten_minutes(clock):
     assert caught.value.expired
 
 
-@pytest.mark.parametrize("damage", [lambda t: t + "x", lambda t: "A" + t[1:], lambda t: t.replace(".", ""),
-                                    lambda t: "", lambda t: "é.é"])
+@pytest.mark.parametrize(
+    "damage", [lambda t: t + "x", lambda t: "A" + t[1:], lambda t: t.replace(".", ""), lambda t: "", lambda t: "é.é"]
+)
 def test_a_damaged_or_forged_link_is_refused(clock, damage):
     links = LoginLinks(b"s" * 32, "http://x", clock)
     with pytest.raises(InvalidLink) as caught:
@@ -62,8 +64,12 @@ async def test_tableau_sends_the_link_to_the_facilitators_direct_chat_only(make_
     command = registry.find("tableau")
     assert command.facilitators_only and command.allowed_in("facilitators", False)
     assert command.allowed_in(None, True) and not command.allowed_in("tribe", False)
-    message = Message(room=RoomInfo("!animation:test", "facilitators", "Animation"), event_id="$e",
-                      sender=FACILITATOR, body="!tableau")
+    message = Message(
+        room=RoomInfo("!animation:test", "facilitators", "Animation"),
+        event_id="$e",
+        sender=FACILITATOR,
+        body="!tableau",
+    )
     pointer, link = await command.handler(CommandContext(message=message, services=services, is_facilitator=True))
     assert "message privé" in pointer.text and "jeton" not in pointer.text
     assert link.to == Post("!dm-fanny:test") and link.template == "board/link.md.j2"

@@ -9,5 +9,5 @@ async def h(tmp_path):
     from a peer group, whose content she kept to herself."""
     harness = Harness.build(tmp_path)
     await deposit_through_chat(harness)
-    await deposit_through_chat(harness, room=PEERS, answers=SELF_DEPOSIT[:-1] + ["non"], root="$secret")
+    await deposit_through_chat(harness, room=PEERS, answers=[*SELF_DEPOSIT[:-1], "non"], root="$secret")
     return harness

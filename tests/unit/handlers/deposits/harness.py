@@ -1,5 +1,6 @@
 """A small in-process harness for the deposit handlers: a config, a database file, a clock we move,
 and the bot's own dispatcher with a recording sender; and the steps the tests take with it."""
+
 from __future__ import annotations
 
 import argparse
@@ -14,8 +15,8 @@ from sqlmodel import select
 from bot.dispatcher import Dispatcher
 from bot.rendering import Renderer, build_template_environment
 from config import Config, load_config
-from handlers.deposits import register as register_deposits
 from handlers.context import Message, Reaction, RoomInfo, Services
+from handlers.deposits import register as register_deposits
 from handlers.deposits.cli import register_cli
 from handlers.deposits.form import load_form
 from handlers.deposits.machine import FormState
@@ -72,8 +73,12 @@ name = "Pairs élus"
 
 def write_config(tmp_path: Path, *, announce: bool = True) -> Path:
     path = tmp_path / "manufacture.toml"
-    path.write_text(CONFIG_TOML.format(data_dir=tmp_path / "data", facilitator=FACILITATOR,
-                                       announce="true" if announce else "false"), encoding="utf-8")
+    path.write_text(
+        CONFIG_TOML.format(
+            data_dir=tmp_path / "data", facilitator=FACILITATOR, announce="true" if announce else "false"
+        ),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -121,7 +126,7 @@ class Harness:
     ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     @classmethod
-    def build(cls, tmp_path: Path, clock: Clock | None = None, *, announce: bool = True) -> "Harness":
+    def build(cls, tmp_path: Path, clock: Clock | None = None, *, announce: bool = True) -> Harness:
         """A fresh registry and services over the database file in tmp_path (reused if present)."""
         config = load_config(write_config(tmp_path, announce=announce))
         db = Database("sqlite:///" + str(tmp_path / "t.db"))
@@ -139,8 +144,15 @@ class Harness:
             posted.append(reply)
             return f"$posted{len(posted)}"
 
-        services = Services(config=config, db=db, bot_user_id="@bot:test", post=post, clock=clock,
-                            direct_chats=FakeDirectChats(), deposit_form=load_form(config.deposits.form_path))
+        services = Services(
+            config=config,
+            db=db,
+            bot_user_id="@bot:test",
+            post=post,
+            clock=clock,
+            direct_chats=FakeDirectChats(),
+            deposit_form=load_form(config.deposits.form_path),
+        )
         return cls(config=config, db=db, clock=clock, registry=registry, services=services, posted=posted)
 
     def render(self, reply: Reply) -> Sent:
@@ -149,28 +161,48 @@ class Harness:
     def dm(self, user: str) -> RoomInfo:
         return direct_room_of(user)
 
-    async def say(self, user: str, body: str, room: RoomInfo = TRIBE_ENERGY, thread_root: str | None = None,
-                  event_id: str | None = None) -> list[Sent]:
+    async def say(
+        self,
+        user: str,
+        body: str,
+        room: RoomInfo = TRIBE_ENERGY,
+        thread_root: str | None = None,
+        event_id: str | None = None,
+    ) -> list[Sent]:
         """Dispatch through the bot's own dispatcher (listeners, commands, confidentiality guard)."""
         # Event ids are unique across harnesses: the dispatcher ignores an event it already handled.
-        message = Message(room=room, event_id=event_id or f"$ev{uuid.uuid4().hex}", sender=user, body=body,
-                          thread_root=thread_root, addressed=body.startswith("!") or room.is_direct)
+        message = Message(
+            room=room,
+            event_id=event_id or f"$ev{uuid.uuid4().hex}",
+            sender=user,
+            body=body,
+            thread_root=thread_root,
+            addressed=body.startswith("!") or room.is_direct,
+        )
         sent: list[Reply] = []
 
         async def record(replies, trigger):
             sent.extend(replies)
             return [f"$sent{len(sent)}"] * len(replies)
 
-        dispatcher = Dispatcher(self.services, self.registry, record,
-                                is_facilitator=lambda who: who in self.config.access.facilitators)
+        dispatcher = Dispatcher(
+            self.services, self.registry, record, is_facilitator=lambda who: who in self.config.access.facilitators
+        )
         await dispatcher.on_message(message)
         return [self.render(r) for r in sent]
 
     async def react(self, user: str, key: str, tag: str, room: RoomInfo | None = None) -> list[Sent]:
         """A reaction on a tagged message; by default in the member's direct chat, where forms are."""
         room = room or self.dm(user)
-        reaction = Reaction(room=room, event_id=f"$ev{next(self.ids)}", sender=user, key=key,
-                            target_event_id="$recap", target_tag=tag, target_addressee=user)
+        reaction = Reaction(
+            room=room,
+            event_id=f"$ev{next(self.ids)}",
+            sender=user,
+            key=key,
+            target_event_id="$recap",
+            target_tag=tag,
+            target_addressee=user,
+        )
         results = []
         for handler in self.registry.reaction_handlers(tag):
             results += self._rendered(await handler(reaction, self.services))
@@ -188,9 +220,17 @@ def last_tag(sent: list[Sent]) -> str:
 
 
 # Answers that fill the default form for oneself, in order, for a non-confidential room.
-SELF_DEPOSIT = ["Cantine bio intercommunale", "2", "moi", "Pays de Lunel",
-                "Une cantine qui sert des produits locaux et bio aux écoles du territoire.",
-                "partenaires et financement", "en préparation", "alice@example.org", "1"]
+SELF_DEPOSIT = [
+    "Cantine bio intercommunale",
+    "2",
+    "moi",
+    "Pays de Lunel",
+    "Une cantine qui sert des produits locaux et bio aux écoles du territoire.",
+    "partenaires et financement",
+    "en préparation",
+    "alice@example.org",
+    "1",
+]
 
 
 ALICE, BOB = "@alice:test", "@bob:test"
@@ -204,8 +244,9 @@ async def fill(h: Harness, user: str, answers: list[str]) -> list[Sent]:
     return sent
 
 
-async def deposit_through_chat(h: Harness, user: str = ALICE, room: RoomInfo = TRIBE_ENERGY,
-                               answers: list[str] = SELF_DEPOSIT, root: str = "$root") -> None:
+async def deposit_through_chat(
+    h: Harness, user: str = ALICE, room: RoomInfo = TRIBE_ENERGY, answers: list[str] = SELF_DEPOSIT, root: str = "$root"
+) -> None:
     """!deposer typed in `room`; the form itself is filled in the member's direct chat, and confirmed."""
     await h.say(user, "!deposer", room=room, event_id=root)
     await fill(h, user, [*answers, "oui"])
@@ -223,13 +264,28 @@ def drafts(h: Harness) -> list[DepositDraft]:
 
 def thread_draft_of_the_previous_release(h: Harness, status: str = "filling") -> None:
     """A draft as the 2026-12-01 release left it: filled in a thread of the tribe room."""
-    state = FormState(current="tribe", answers={"title": "Cantine bio intercommunale"}, history=["title"],
-                      status=status, facts={"origin_confidential": False},
-                      started_at=h.clock.now.isoformat(), updated_at=h.clock.now.isoformat())
+    state = FormState(
+        current="tribe",
+        answers={"title": "Cantine bio intercommunale"},
+        history=["title"],
+        status=status,
+        facts={"origin_confidential": False},
+        started_at=h.clock.now.isoformat(),
+        updated_at=h.clock.now.isoformat(),
+    )
     with h.db.session() as session:
-        session.add(DepositDraft(room_id=TRIBE_ENERGY.room_id, user_id=ALICE, thread_root="$old",
-                                 origin_confidential=False, state=state.to_json(), status=status,
-                                 created_at=h.clock.now, updated_at=h.clock.now))
+        session.add(
+            DepositDraft(
+                room_id=TRIBE_ENERGY.room_id,
+                user_id=ALICE,
+                thread_root="$old",
+                origin_confidential=False,
+                state=state.to_json(),
+                status=status,
+                created_at=h.clock.now,
+                updated_at=h.clock.now,
+            )
+        )
 
 
 def form_keys() -> tuple[str, ...]:

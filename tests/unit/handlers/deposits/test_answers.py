@@ -1,4 +1,5 @@
 """Reading answers the way people type them, and refusing chit-chat."""
+
 from datetime import date
 
 import pytest
@@ -13,18 +14,33 @@ def answer(key, text):
     return parse_answer(FORM.field(key), text)
 
 
-@pytest.mark.parametrize("text, value", [
-    ("1", "me"), ("Moi-même", "me"), ("moi meme", "me"), ("MOI", "me"), ("c'est moi", "me"),
-    ("2", "other"), ("une autre personne", "other"), ("quelqu'un d'autre", "other"),
-])
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("1", "me"),
+        ("Moi-même", "me"),
+        ("moi meme", "me"),
+        ("MOI", "me"),
+        ("c'est moi", "me"),
+        ("2", "other"),
+        ("une autre personne", "other"),
+        ("quelqu'un d'autre", "other"),
+    ],
+)
 def test_choice_by_number_label_alias_or_spelling(text, value):
     assert answer("carrier", text) == value
 
 
-@pytest.mark.parametrize("text, value", [
-    ("en preparation", "preparation"), ("En préparation", "preparation"), ("en préparaton", "preparation"),
-    ("idée", "idea"), ("3", "running"),
-])
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("en preparation", "preparation"),
+        ("En préparation", "preparation"),
+        ("en préparaton", "preparation"),
+        ("idée", "idea"),
+        ("3", "running"),
+    ],
+)
 def test_choice_without_accents_and_with_typos(text, value):
     assert answer("stage", text) == value
 
@@ -35,12 +51,17 @@ def test_a_choice_that_matches_nothing_is_refused(text):
         answer("stage", text)
 
 
-@pytest.mark.parametrize("text, values", [
-    ("1, 3", ["partners", "skills"]), ("1 3", ["partners", "skills"]),
-    ("partenaires et financement", ["partners", "funding"]),
-    ("un financement, des partenaires", ["partners", "funding"]),
-    ("Un lieu + compétences", ["skills", "place"]), ("financement; financement", ["funding"]),
-])
+@pytest.mark.parametrize(
+    ("text", "values"),
+    [
+        ("1, 3", ["partners", "skills"]),
+        ("1 3", ["partners", "skills"]),
+        ("partenaires et financement", ["partners", "funding"]),
+        ("un financement, des partenaires", ["partners", "funding"]),
+        ("Un lieu + compétences", ["skills", "place"]),
+        ("financement; financement", ["funding"]),
+    ],
+)
 def test_several_choices(text, values):
     assert answer("needs", text) == values
 
@@ -66,10 +87,21 @@ def test_one_distinctive_word_of_a_label_is_enough_even_misspelt():
             parse_answer(form.field("tribe"), vague)
 
 
-@pytest.mark.parametrize("text, value", [
-    ("oui", True), ("O", True), ("ouais", True), ("yes", True), ("Oui, bien sûr !", True), ("d'accord", True),
-    ("non", False), ("n", False), ("Non merci", False), ("nan", False),
-])
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("oui", True),
+        ("O", True),
+        ("ouais", True),
+        ("yes", True),
+        ("Oui, bien sûr !", True),
+        ("d'accord", True),
+        ("non", False),
+        ("n", False),
+        ("Non merci", False),
+        ("nan", False),
+    ],
+)
 def test_yes_no(text, value):
     assert answer("share_content", text) is value
 
@@ -90,12 +122,24 @@ def test_email_is_cleaned():
     assert answer("contact", " mailto:Alice.Martin@Example.org ") == "alice.martin@example.org"
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("12/03/2027", date(2027, 3, 12)), ("12-03-2027", date(2027, 3, 12)), ("12.03.27", date(2027, 3, 12)),
-    ("12 mars 2027", date(2027, 3, 12)), ("1er avril 2027", date(2027, 4, 1)), ("2027-03-12", date(2027, 3, 12)),
-    ("3 février 2027", date(2027, 2, 3)), ("3 fevrier 2027", date(2027, 2, 3)), ("lundi 15 mars 2027", date(2027, 3, 15)),
-    ("20 sept. 2027", date(2027, 9, 20)), ("31/02/2027", None), ("demain", None), ("12 mars", None),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("12/03/2027", date(2027, 3, 12)),
+        ("12-03-2027", date(2027, 3, 12)),
+        ("12.03.27", date(2027, 3, 12)),
+        ("12 mars 2027", date(2027, 3, 12)),
+        ("1er avril 2027", date(2027, 4, 1)),
+        ("2027-03-12", date(2027, 3, 12)),
+        ("3 février 2027", date(2027, 2, 3)),
+        ("3 fevrier 2027", date(2027, 2, 3)),
+        ("lundi 15 mars 2027", date(2027, 3, 15)),
+        ("20 sept. 2027", date(2027, 9, 20)),
+        ("31/02/2027", None),
+        ("demain", None),
+        ("12 mars", None),
+    ],
+)
 def test_dates(text, expected):
     assert parse_date(text) == expected
 

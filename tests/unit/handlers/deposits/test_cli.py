@@ -1,4 +1,5 @@
 """`manufacture-bot deposits list|export`: the JSON contract, and a bad config told the one way."""
+
 import json
 from pathlib import Path
 
@@ -16,7 +17,7 @@ async def test_cli_json_contract(h, tmp_path, capsys):
     rows = json.loads(capsys.readouterr().out)
     assert [r["reference"] for r in rows] == ["DEP-2027-0001", "DEP-2027-0002"]
     for row in rows:
-        assert CONTRACT_KEYS <= set(row)
+        assert set(row) >= CONTRACT_KEYS
         assert set(form_keys()) <= set(row["answers"])
     assert rows[0]["created_at"] == "2027-03-01T09:00:00+00:00"
     assert rows[0]["answers"]["needs"] == ["partners", "funding"] and rows[0]["tribe"] == "Alimentation"

@@ -1,9 +1,23 @@
 """The deposit form in the chat: in the member's direct chat wherever it starts, restarts, two members at
 once, confidential rooms, and drafts of the previous release left in a room's thread."""
+
 from handlers.replies import ANSWER, Post
-from tests.unit.handlers.deposits.harness import (ALICE, BOB, FACILITATOR, FACILITATORS, PEERS, SELF_DEPOSIT,
-                                                  TRIBE_ENERGY, Clock, Harness, deposits, drafts, fill, last_tag,
-                                                  thread_draft_of_the_previous_release)
+from tests.unit.handlers.deposits.harness import (
+    ALICE,
+    BOB,
+    FACILITATOR,
+    FACILITATORS,
+    PEERS,
+    SELF_DEPOSIT,
+    TRIBE_ENERGY,
+    Clock,
+    Harness,
+    deposits,
+    drafts,
+    fill,
+    last_tag,
+    thread_draft_of_the_previous_release,
+)
 
 
 async def test_deposer_in_a_room_continues_in_the_members_direct_chat(tmp_path):
@@ -14,8 +28,7 @@ async def test_deposer_in_a_room_continues_in_the_members_direct_chat(tmp_path):
     assert question.room_id == h.dm(ALICE).room_id and "Question 1 —" in question.text
     assert question.author_consented  # the member's own words go to the member alone
     [draft] = drafts(h)
-    assert (draft.room_id, draft.origin_room_id, draft.thread_root) == (h.dm(ALICE).room_id, TRIBE_ENERGY.room_id,
-                                                                        None)
+    assert (draft.room_id, draft.origin_room_id, draft.thread_root) == (h.dm(ALICE).room_id, TRIBE_ENERGY.room_id, None)
     # Answers typed in the room are not taken: nothing of the form happens there.
     assert await h.say(ALICE, "Cantine bio") == []
     assert await h.say(ALICE, "Cantine bio", thread_root="$root") == []
@@ -64,7 +77,7 @@ async def test_references_follow_a_per_year_sequence(tmp_path):
     for n, when in enumerate(["2027-03-01", "2027-03-02", "2028-01-05"]):
         h.clock.now = h.clock.now.replace(year=int(when[:4]), month=int(when[5:7]), day=int(when[8:]))
         await h.say(ALICE, "!deposer", event_id=f"$r{n}")
-        await fill(h, ALICE, SELF_DEPOSIT + ["oui"])
+        await fill(h, ALICE, [*SELF_DEPOSIT, "oui"])
     assert [d.reference for d in deposits(h)] == ["DEP-2027-0001", "DEP-2027-0002", "DEP-2028-0001"]
 
 
@@ -86,13 +99,13 @@ async def test_restart_in_the_middle_resumes_exactly_there(tmp_path):
     clock = Clock()
     first = Harness.build(tmp_path, clock)
     await first.say(ALICE, "!deposer")
-    await fill(first, ALICE, SELF_DEPOSIT[:4] + ["!passer"])
+    await fill(first, ALICE, [*SELF_DEPOSIT[:4], "!passer"])
     first.db.close()
     # A new process: fresh registry, services and database engine over the same file.
     second = Harness.build(tmp_path, clock)
     sent = await second.say(ALICE, "!retour", room=second.dm(ALICE))
     assert "Question 4 —" in sent[0].text and "Réponse actuelle : « Pays de Lunel »" in sent[0].text
-    await fill(second, ALICE, ["Pays de Lunel"] + SELF_DEPOSIT[4:] + ["oui"])
+    await fill(second, ALICE, ["Pays de Lunel", *SELF_DEPOSIT[4:], "oui"])
     [deposit] = deposits(second)
     assert deposit.title == "Cantine bio intercommunale" and deposit.answers["territory"] == "Pays de Lunel"
 
@@ -101,8 +114,20 @@ async def test_two_members_fill_forms_at_once_without_mixing(tmp_path):
     h = Harness.build(tmp_path)
     await h.say(ALICE, "!deposer")
     await h.say(BOB, "!deposer")
-    for a, b in zip(SELF_DEPOSIT, ["Jardin partagé", "1", "moi", "Die", "Un jardin partagé au pied des immeubles.",
-                                   "un lieu", "en cours", "!passer", "2"]):
+    for a, b in zip(
+        SELF_DEPOSIT,
+        [
+            "Jardin partagé",
+            "1",
+            "moi",
+            "Die",
+            "Un jardin partagé au pied des immeubles.",
+            "un lieu",
+            "en cours",
+            "!passer",
+            "2",
+        ],
+    ):
         await h.say(ALICE, a, room=h.dm(ALICE))
         await h.say(BOB, b, room=h.dm(BOB))
     await h.say(BOB, "oui", room=h.dm(BOB))
@@ -127,9 +152,24 @@ async def test_one_open_form_per_member_wherever_it_was_started(tmp_path):
 async def test_deposit_on_behalf_of_someone_else(tmp_path):
     h = Harness.build(tmp_path)
     await h.say(ALICE, "!deposer")
-    await fill(h, ALICE, ["Ressourcerie", "1", "quelqu'un d'autre", "Jeanne Dupont", "jeanne@example.org",
-                          "Valence", "Une ressourcerie pour réemployer les objets du territoire.", "2",
-                          "idée", "!passer", "communauté", "oui"])
+    await fill(
+        h,
+        ALICE,
+        [
+            "Ressourcerie",
+            "1",
+            "quelqu'un d'autre",
+            "Jeanne Dupont",
+            "jeanne@example.org",
+            "Valence",
+            "Une ressourcerie pour réemployer les objets du territoire.",
+            "2",
+            "idée",
+            "!passer",
+            "communauté",
+            "oui",
+        ],
+    )
     [deposit] = deposits(h)
     assert deposit.carrier == "Jeanne Dupont" and deposit.depositor == ALICE
     assert deposit.answers["carrier_contact"] == "jeanne@example.org"
@@ -160,7 +200,7 @@ async def test_confidential_deposit_without_consent_is_never_announced_nor_shown
 async def test_confidential_deposit_with_consent_reaches_the_facilitators_only(tmp_path):
     h = Harness.build(tmp_path)
     await h.say(ALICE, "!deposer", room=PEERS)
-    sent = await fill(h, ALICE, SELF_DEPOSIT[:-1] + ["oui", "oui"])
+    sent = await fill(h, ALICE, [*SELF_DEPOSIT[:-1], "oui", "oui"])
     # The thanks answers the « oui » in the direct chat; the notice goes to the facilitators.
     assert {s.room_id for s in sent} == {None, FACILITATORS.room_id}
     [notice] = [s for s in sent if s.room_id == FACILITATORS.room_id]
@@ -183,7 +223,7 @@ async def test_a_form_started_in_a_direct_chat_stays_there(tmp_path):
 async def test_mes_depots_answers_in_the_direct_chat_with_every_title(tmp_path):
     h = Harness.build(tmp_path)
     await h.say(ALICE, "!deposer", room=PEERS)
-    await fill(h, ALICE, SELF_DEPOSIT[:-1] + ["oui", "oui"])
+    await fill(h, ALICE, [*SELF_DEPOSIT[:-1], "oui", "oui"])
     told, listing = await h.say(ALICE, "!mes-depots", room=TRIBE_ENERGY)
     # The tribe room learns nothing: neither the title nor that a deposit was made in a peer group.
     assert told.room_id is None and "DEP-2027" not in told.text and "Cantine" not in told.text
@@ -203,9 +243,8 @@ async def test_a_draft_left_in_a_room_thread_by_the_previous_release_moves_to_th
     assert told.room_id is None and "message privé" in told.text and "Cantine" not in told.text
     assert question.room_id == h.dm(ALICE).room_id and "Question 3 —" in question.text  # « 2 » was the tribe
     [draft] = drafts(h)
-    assert (draft.room_id, draft.thread_root, draft.origin_room_id) == (h.dm(ALICE).room_id, None,
-                                                                        TRIBE_ENERGY.room_id)
-    sent = await fill(h, ALICE, SELF_DEPOSIT[2:] + ["oui"])
+    assert (draft.room_id, draft.thread_root, draft.origin_room_id) == (h.dm(ALICE).room_id, None, TRIBE_ENERGY.room_id)
+    sent = await fill(h, ALICE, [*SELF_DEPOSIT[2:], "oui"])
     [deposit] = deposits(h)
     assert deposit.title == "Cantine bio intercommunale" and deposit.tribe == "Alimentation"
     assert deposit.origin_room_id == TRIBE_ENERGY.room_id

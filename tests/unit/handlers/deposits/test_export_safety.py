@@ -1,6 +1,7 @@
 """CSV injection (OWASP): no cell of a CSV the bot writes runs as a formula in a spreadsheet, in the
 chat's `!depots export`, `manufacture-bot deposits export --format csv` and (tests/unit/bot/board)
 the web board's export; ordinary text reads as it was."""
+
 from __future__ import annotations
 
 import csv
@@ -10,8 +11,15 @@ from pathlib import Path
 import pytest
 
 from handlers.text import spreadsheet_safe
-from tests.unit.handlers.deposits.harness import (ALICE, FACILITATOR, FACILITATORS, TRIBE_ENERGY, Harness, copy_db,
-                                                  run_cli)
+from tests.unit.handlers.deposits.harness import (
+    ALICE,
+    FACILITATOR,
+    FACILITATORS,
+    TRIBE_ENERGY,
+    Harness,
+    copy_db,
+    run_cli,
+)
 from tests.unit.handlers.deposits.test_facilitation import ORDINARY, store_deposit
 
 FORMULAS = {
@@ -23,24 +31,38 @@ FORMULAS = {
 }
 
 
-@pytest.mark.parametrize("cell, safe", [
-    ('=HYPERLINK("http://evil.example","x")', '\'=HYPERLINK("http://evil.example","x")'),
-    ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
-    ("-1+1", "'-1+1"),
-    ("@SUM(1+1)", "'@SUM(1+1)"),
-    ("\t=1+1", "'\t=1+1"),
-    ("\r=1+1", "'\r=1+1"),
-    # A negative-looking value keeps all it says after the mark: spreadsheets show it as text.
-    ("-20 % de consommation", "'-20 % de consommation"),
-    ("+33 6 12 34 56 78", "'+33 6 12 34 56 78"),
-])
+@pytest.mark.parametrize(
+    ("cell", "safe"),
+    [
+        ('=HYPERLINK("http://evil.example","x")', '\'=HYPERLINK("http://evil.example","x")'),
+        ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+        ("-1+1", "'-1+1"),
+        ("@SUM(1+1)", "'@SUM(1+1)"),
+        ("\t=1+1", "'\t=1+1"),
+        ("\r=1+1", "'\r=1+1"),
+        # A negative-looking value keeps all it says after the mark: spreadsheets show it as text.
+        ("-20 % de consommation", "'-20 % de consommation"),
+        ("+33 6 12 34 56 78", "'+33 6 12 34 56 78"),
+    ],
+)
 def test_a_cell_that_would_start_a_formula_is_neutralised_and_stays_readable(cell, safe):
     assert spreadsheet_safe(cell) == safe
     assert safe.removeprefix("'") == cell
 
 
-@pytest.mark.parametrize("cell", ["Jardin partagé", "", "DEP-2027-0001", "2027-03-01T09:00:00+00:00", "3 = 3",
-                                  "Réduire de 20 % (-5 t)", "alice@example.org", "'déjà entre apostrophes"])
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "Jardin partagé",
+        "",
+        "DEP-2027-0001",
+        "2027-03-01T09:00:00+00:00",
+        "3 = 3",
+        "Réduire de 20 % (-5 t)",
+        "alice@example.org",
+        "'déjà entre apostrophes",
+    ],
+)
 def test_ordinary_text_is_left_as_written(cell):
     assert spreadsheet_safe(cell) == cell
 

@@ -1,4 +1,5 @@
 """Facilitators' follow-up (!depots, !depot), the CSV export, and what every view shows of a withheld deposit."""
+
 import csv
 import dataclasses
 import io
@@ -10,10 +11,20 @@ import pytest
 from handlers.deposits.facilitation import change_status
 from handlers.deposits.formsource import form_for
 from handlers.deposits.records import facilitators_notice
-from storage.deposits import Deposit, format_reference
-from tests.unit.handlers.deposits.harness import (ALICE, BOB, FACILITATOR, FACILITATORS, PEERS, TRIBE_ENERGY, Harness,
-                                                  copy_db, form_keys, run_cli)
 from handlers.replies import Post, UserError
+from storage.deposits import Deposit, format_reference
+from tests.unit.handlers.deposits.harness import (
+    ALICE,
+    BOB,
+    FACILITATOR,
+    FACILITATORS,
+    PEERS,
+    TRIBE_ENERGY,
+    Harness,
+    copy_db,
+    form_keys,
+    run_cli,
+)
 
 
 async def test_list_and_filter(h):
@@ -29,8 +40,9 @@ async def test_list_and_filter(h):
 async def test_show_and_change_status_tells_the_depositor(h):
     [shown] = await h.say(FACILITATOR, "!depot dep-2027-0001", room=FACILITATORS)
     assert "Pays de Lunel" in shown.text and "1er mars 2027" in shown.text
-    [ack] = await h.say(FACILITATOR, "!depot DEP-2027-0001 statut en étude Rendez-vous pris le 12 mars",
-                        room=FACILITATORS)
+    [ack] = await h.say(
+        FACILITATOR, "!depot DEP-2027-0001 statut en étude Rendez-vous pris le 12 mars", room=FACILITATORS
+    )
     assert "en étude" in ack.text and "Son auteur en est informé en message privé" in ack.text
     # Told in the depositor's direct chat, where only they read the title and the comment: posted by
     # the handler before the status was recorded.
@@ -66,7 +78,7 @@ async def test_a_comment_longer_than_a_message_is_refused_before_anything(h):
 async def test_a_depositor_yet_to_join_their_direct_chat_reads_it_when_they_join(h):
     async def kept_for_later(reply):
         h.posted.append(reply)
-        return None  # as the sender says of a message it keeps for a direct chat not joined yet
+        return  # as the sender says of a message it keeps for a direct chat not joined yet
 
     h.services = dataclasses.replace(h.services, post=kept_for_later)
     h.services.direct_chats.joined = False
@@ -77,8 +89,12 @@ async def test_a_depositor_yet_to_join_their_direct_chat_reads_it_when_they_join
 
 
 async def test_mistakes_are_explained_in_french(h):
-    for command, words in [("!depot DEP-2027-0099", "Aucun dépôt"), ("!depot DEP-2027-0001 statut fini", "statut connu"),
-                           ("!depots violet", "ni le statut ni la tribu"), ("!depot", "référence")]:
+    for command, words in [
+        ("!depot DEP-2027-0099", "Aucun dépôt"),
+        ("!depot DEP-2027-0001 statut fini", "statut connu"),
+        ("!depots violet", "ni le statut ni la tribu"),
+        ("!depot", "référence"),
+    ]:
         [answer] = await h.say(FACILITATOR, command, room=FACILITATORS)
         assert words in answer.text
 
@@ -106,20 +122,50 @@ async def test_csv_export_in_the_facilitators_room(h):
 
 
 # Bob's deposit, made from a peer group for someone else, and « non » to sharing it.
-WITHHELD = {"title": "Maison de santé des Lilas", "tribe": "Alimentation", "carrier": "other",
-            "carrier_name": "Camille Martin", "carrier_contact": "camille@example.net",
-            "territory": "Vallée de la Drôme",
-            "description": "Une maison de santé pluriprofessionnelle pour les communes de la vallée.",
-            "needs": ["place"], "stage": "idea", "contact": "bob@example.org", "share_content": False}
-ORDINARY = {"title": "Cantine bio intercommunale", "tribe": "Énergie", "carrier": "me", "territory": "Pays de Lunel",
-            "description": "Une cantine qui sert des produits locaux et bio aux écoles du territoire.",
-            "needs": ["partners"], "stage": "preparation", "visibility": "community"}
+WITHHELD = {
+    "title": "Maison de santé des Lilas",
+    "tribe": "Alimentation",
+    "carrier": "other",
+    "carrier_name": "Camille Martin",
+    "carrier_contact": "camille@example.net",
+    "territory": "Vallée de la Drôme",
+    "description": "Une maison de santé pluriprofessionnelle pour les communes de la vallée.",
+    "needs": ["place"],
+    "stage": "idea",
+    "contact": "bob@example.org",
+    "share_content": False,
+}
+ORDINARY = {
+    "title": "Cantine bio intercommunale",
+    "tribe": "Énergie",
+    "carrier": "me",
+    "territory": "Pays de Lunel",
+    "description": "Une cantine qui sert des produits locaux et bio aux écoles du territoire.",
+    "needs": ["partners"],
+    "stage": "preparation",
+    "visibility": "community",
+}
 # Who made it, for whom, from where, and what it says.
-WITHHELD_SECRETS = (BOB, "Maison de santé", "Camille Martin", "camille@example.net", "Vallée de la Drôme",
-                    "pluriprofessionnelle", "bob@example.org", PEERS.room_id, PEERS.name)
+WITHHELD_SECRETS = (
+    BOB,
+    "Maison de santé",
+    "Camille Martin",
+    "camille@example.net",
+    "Vallée de la Drôme",
+    "pluriprofessionnelle",
+    "bob@example.org",
+    PEERS.room_id,
+    PEERS.name,
+)
 # The views that show a shared deposit in full, not as one line of a list.
-DETAILED_VIEWS = ("notice", "!depot DEP-2027-0002", "!depots export", "deposits list --json",
-                  "deposits export --format csv", "deposits export --format json")
+DETAILED_VIEWS = (
+    "notice",
+    "!depot DEP-2027-0002",
+    "!depots export",
+    "deposits list --json",
+    "deposits export --format csv",
+    "deposits export --format json",
+)
 
 
 def store_deposit(h, sequence: int, depositor: str, origin, answers: dict, history: tuple = ()) -> Deposit:
@@ -127,12 +173,22 @@ def store_deposit(h, sequence: int, depositor: str, origin, answers: dict, histo
     now = h.clock()
     steps = [{"status": "nouveau", "at": now.isoformat(), "by": depositor, "comment": ""}, *history]
     stored = Deposit(
-        reference=format_reference(now.year, sequence), year=now.year, sequence=sequence, title=answers["title"],
-        tribe=answers["tribe"], carrier=answers.get("carrier_name") or depositor, depositor=depositor,
-        status=steps[-1]["status"], visibility=answers.get("visibility", "facilitators"),
-        origin_room_id=origin.room_id, origin_confidential=origin.confidential,
-        content_shared=answers.get("share_content", True), created_at=now,
-        answers={key: answers.get(key) for key in form_keys()}, history=steps)
+        reference=format_reference(now.year, sequence),
+        year=now.year,
+        sequence=sequence,
+        title=answers["title"],
+        tribe=answers["tribe"],
+        carrier=answers.get("carrier_name") or depositor,
+        depositor=depositor,
+        status=steps[-1]["status"],
+        visibility=answers.get("visibility", "facilitators"),
+        origin_room_id=origin.room_id,
+        origin_confidential=origin.confidential,
+        content_shared=answers.get("share_content", True),
+        created_at=now,
+        answers={key: answers.get(key) for key in form_keys()},
+        history=steps,
+    )
     with h.db.session() as session:
         session.add(stored)
     return stored
@@ -144,7 +200,12 @@ async def withheld(tmp_path):
     facilitator has followed up once; and the facilitators' notice of Bob's deposit."""
     h = Harness.build(tmp_path)
     store_deposit(h, 1, ALICE, TRIBE_ENERGY, ORDINARY)
-    follow_up = {"status": "en-etude", "at": h.clock().isoformat(), "by": FACILITATOR, "comment": "Premier échange prévu"}
+    follow_up = {
+        "status": "en-etude",
+        "at": h.clock().isoformat(),
+        "by": FACILITATOR,
+        "comment": "Premier échange prévu",
+    }
     bob_deposit = store_deposit(h, 2, BOB, PEERS, WITHHELD, (follow_up,))
     notice = facilitators_notice(h.services, form_for(h.services), bob_deposit)
     return h, h.render(notice).text
@@ -160,8 +221,12 @@ async def facilitators_views(h, tmp_path, capsys) -> dict[str, str]:
     views["!depots export"] = export.attachment.content.decode("utf-8-sig")
     copy_db(h, Path(h.config.data_dir))
     config = str(tmp_path / "manufacture.toml")
-    for argv in (["deposits", "list"], ["deposits", "list", "--json"],
-                 ["deposits", "export", "--format", "csv"], ["deposits", "export", "--format", "json"]):
+    for argv in (
+        ["deposits", "list"],
+        ["deposits", "list", "--json"],
+        ["deposits", "export", "--format", "csv"],
+        ["deposits", "export", "--format", "json"],
+    ):
         assert run_cli([*argv, "--config", config]) == 0
         views[" ".join(argv)] = capsys.readouterr().out
     return views

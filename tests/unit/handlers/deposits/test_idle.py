@@ -1,9 +1,10 @@
 """Forms left silent: one reminder in the member's direct chat, then closed as abandoned, answers kept."""
+
 import json
 
 from handlers.deposits import check_idle_drafts
-from tests.unit.handlers.deposits.harness import ALICE, Harness, drafts, thread_draft_of_the_previous_release
 from handlers.replies import Post
+from tests.unit.handlers.deposits.harness import ALICE, Harness, drafts, thread_draft_of_the_previous_release
 
 
 async def test_idle_form_gets_one_reminder_then_is_abandoned_and_kept(tmp_path):
@@ -28,10 +29,9 @@ async def test_idle_form_gets_one_reminder_then_is_abandoned_and_kept(tmp_path):
     assert mine.room_id == h.dm(ALICE).room_id and "Cantine bio" in mine.text and "interrompu" in mine.text
     # Any message in the direct chat is not taken as the form's: !deposer brings it back where it was.
     assert await h.say(ALICE, "Quand a lieu la prochaine rencontre ?", room=h.dm(ALICE)) == []
-    told, welcome, again = await h.say(ALICE, "!deposer")
+    _told, welcome, again = await h.say(ALICE, "!deposer")
     assert "Bon retour" in welcome.text and "Question 2 —" in again.text and again.room_id == h.dm(ALICE).room_id
     assert len(drafts(h)) == 1 and drafts(h)[0].status == "filling"
-
 
 
 async def test_activity_resets_the_reminder(tmp_path):
@@ -42,7 +42,6 @@ async def test_activity_resets_the_reminder(tmp_path):
     await h.say(ALICE, "Cantine bio", room=h.dm(ALICE))
     h.clock.advance(hours=25)
     assert len(await check_idle_drafts(h.services)) == 1
-
 
 
 async def test_a_silent_draft_of_the_previous_release_is_reminded_in_the_direct_chat(tmp_path):
@@ -56,7 +55,6 @@ async def test_a_silent_draft_of_the_previous_release_is_reminded_in_the_direct_
     assert draft.room_id == h.dm(ALICE).room_id and draft.thread_root is None
     sent = await h.say(ALICE, "2", room=h.dm(ALICE))
     assert "Question 3 —" in sent[0].text
-
 
 
 async def test_an_abandoned_form_in_a_direct_chat_does_not_swallow_later_messages(tmp_path):

@@ -1,15 +1,27 @@
 """The form as a pure state machine: no database, no Matrix, just (state, event) -> (state, replies)."""
-from datetime import datetime, timedelta, timezone
 
-from hypothesis import given, settings, strategies as st
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.rendering import Renderer, build_template_environment
 from handlers.deposits.form import load_form
-from handlers.deposits.machine import (CANCELLED, CONFIRMED, FILLING, RECAP, Answer, Control, FormState,
-                                       parse_event, start, step)
+from handlers.deposits.machine import (
+    CANCELLED,
+    CONFIRMED,
+    FILLING,
+    RECAP,
+    Answer,
+    Control,
+    FormState,
+    parse_event,
+    start,
+    step,
+)
 
 FORM = load_form().with_tribes(["Énergie", "Alimentation"])
-T0 = datetime(2027, 3, 1, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
 RENDERER = Renderer(build_template_environment())
 
 
@@ -25,8 +37,17 @@ def send(state, *texts):
     return state, [RENDERER.render(r).plain for r in replies]
 
 
-FILL_FOR_ME = ["Cantine bio", "1", "moi", "Pays de Lunel", "Une cantine qui sert des produits locaux aux écoles.",
-               "1, 2", "idée", "!passer", "communauté"]
+FILL_FOR_ME = [
+    "Cantine bio",
+    "1",
+    "moi",
+    "Pays de Lunel",
+    "Une cantine qui sert des produits locaux aux écoles.",
+    "1, 2",
+    "idée",
+    "!passer",
+    "communauté",
+]
 
 
 def test_start_asks_the_first_question_with_the_intro():
@@ -147,11 +168,40 @@ def test_unknown_commands_are_not_the_forms():
 
 # Property: whatever members type, the machine never crashes and never loses an answer.
 
-ANSWERS = st.sampled_from(["Cantine bio", "1", "2", "3", "moi", "autre", "Jeanne", "jeanne@example.org",
-                           "Une cantine qui sert des produits locaux aux écoles.", "partenaires et lieu",
-                           "oui", "non", "je sais pas", "", "!!", "12 mars 2027", "x" * 300])
-CONTROLS = st.sampled_from(["!retour", "!passer", "!aide", "!modifier titre", "!modifier 3", "!modifier",
-                            "!modifier besoins", "!valider", "retour"])
+ANSWERS = st.sampled_from(
+    [
+        "Cantine bio",
+        "1",
+        "2",
+        "3",
+        "moi",
+        "autre",
+        "Jeanne",
+        "jeanne@example.org",
+        "Une cantine qui sert des produits locaux aux écoles.",
+        "partenaires et lieu",
+        "oui",
+        "non",
+        "je sais pas",
+        "",
+        "!!",
+        "12 mars 2027",
+        "x" * 300,
+    ]
+)
+CONTROLS = st.sampled_from(
+    [
+        "!retour",
+        "!passer",
+        "!aide",
+        "!modifier titre",
+        "!modifier 3",
+        "!modifier",
+        "!modifier besoins",
+        "!valider",
+        "retour",
+    ]
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -174,7 +224,7 @@ def test_random_conversations_never_crash_nor_lose_answers(messages, confidentia
                 assert state.answers[key] == value, (key, text)
         assert set(state.answers) <= set(FORM.keys())
         if state.status == FILLING:
-            assert state.current in FORM.keys()
+            assert state.current in FORM
         if not state.is_open:
             break
 

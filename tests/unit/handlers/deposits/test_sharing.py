@@ -1,12 +1,22 @@
 """!partager: the author of a deposit withheld from a confidential room shares it later, and only the author."""
-from tests.unit.handlers.deposits.harness import (ALICE, BOB, FACILITATOR, FACILITATORS, PEERS, SELF_DEPOSIT, Harness,
-                                                  deposits, fill)
+
+from tests.unit.handlers.deposits.harness import (
+    ALICE,
+    BOB,
+    FACILITATOR,
+    FACILITATORS,
+    PEERS,
+    SELF_DEPOSIT,
+    Harness,
+    deposits,
+    fill,
+)
 
 
 async def test_the_author_may_share_a_withheld_deposit_later_and_only_the_author(tmp_path):
     h = Harness.build(tmp_path)
     await h.say(ALICE, "!deposer", room=PEERS)
-    sent = await fill(h, ALICE, SELF_DEPOSIT[:-1] + ["non", "oui"])
+    sent = await fill(h, ALICE, [*SELF_DEPOSIT[:-1], "non", "oui"])
     assert not deposits(h)[0].content_shared
     assert "!partager DEP-2027-0001" in sent[0].text  # the way back is offered at once
 

@@ -1,4 +1,5 @@
 """Every deposit template renders, member text shown as text."""
+
 from pathlib import Path
 
 import handlers

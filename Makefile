@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: demo chat test unit bench setup-demo setup-test setup-js setup-pg setup-browser clean
+.PHONY: demo chat test lint unit bench setup-demo setup-test setup-js setup-pg setup-browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,7 +57,13 @@ demo: setup-demo
 chat: setup-demo
 	$(BIN)/manufacture-bot chat --dir demo-data
 
-test: setup-test setup-js setup-pg setup-browser
+# The gates: lint findings, formatting and typing, all at zero (configured in pyproject.toml).
+lint: setup-test
+	$(BIN)/ruff check --quiet .
+	$(BIN)/ruff format --check --quiet .
+	$(BIN)/mypy
+
+test: setup-test setup-js setup-pg setup-browser lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 unit: setup-test setup-pg

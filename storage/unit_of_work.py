@@ -1,0 +1,83 @@
+"""One unit of database work per event (a message, a job's run, a board request): one session, whose
+steps run on the database's own threads, never on the event loop.
+
+A handler awaits each step: `deposit = await work(find_deposit, reference)` runs
+`find_deposit(session, reference)` on a database thread and commits when it returns. Committing each
+step keeps what the bot did durable at once, as before, and keeps no transaction open (and no SQLite
+write lock held) while the handler waits on the homeserver between two steps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from typing import Concatenate, ParamSpec, TypeVar
+
+from sqlmodel import Session
+
+from storage.database import Database
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+# SQLite writes one at a time anyway; a few threads let the board's reads run beside an event's steps.
+DATABASE_THREADS = 4
+
+
+class UnitOfWork:
+    """The database work of one event. Its session is opened at the first step and closed with the unit;
+    steps run one after the other (each is awaited), so the session is never used by two threads at once."""
+
+    def __init__(self, db: Database, threads: ThreadPoolExecutor) -> None:
+        self._db, self._threads = db, threads
+        self._session: Session | None = None
+
+    async def __call__(self, step: Callable[Concatenate[Session, P], T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """`step(session, *args, **kwargs)` on a database thread, committed when it returns, rolled back
+        (and its exception raised here) when it fails."""
+        return await asyncio.get_running_loop().run_in_executor(
+            self._threads, functools.partial(self._run, step, *args, **kwargs)
+        )
+
+    def _run(self, step: Callable[Concatenate[Session, P], T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        if self._session is None:
+            self._session = Session(self._db.engine, expire_on_commit=False)
+        try:
+            result = step(self._session, *args, **kwargs)
+            self._session.commit()
+        except BaseException:
+            self._session.rollback()
+            raise
+        return result
+
+    async def close(self) -> None:
+        if self._session is not None:
+            session, self._session = self._session, None
+            await asyncio.get_running_loop().run_in_executor(self._threads, session.close)
+
+
+class UnitsOfWork:
+    """Opens units of work on the database; built once by the composition root, closed at stop."""
+
+    def __init__(self, db: Database, threads: int = DATABASE_THREADS) -> None:
+        self.db = db
+        self._threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="database")
+
+    @asynccontextmanager
+    async def open(self) -> AsyncIterator[UnitOfWork]:
+        unit = UnitOfWork(self.db, self._threads)
+        try:
+            yield unit
+        finally:
+            await unit.close()
+
+    async def run(self, step: Callable[Concatenate[Session, P], T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """A unit of one step, for work that has only one (a board page's query, a job's read)."""
+        async with self.open() as unit:
+            return await unit(step, *args, **kwargs)
+
+    def close(self) -> None:
+        self._threads.shutdown(wait=True)

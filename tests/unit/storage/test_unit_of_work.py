@@ -1,0 +1,69 @@
+"""A unit of work: one session per event, each step on a database thread and durable when it returns."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import QueuePool, text
+from sqlmodel import Session
+
+from storage.database import Database
+from storage.unit_of_work import UnitsOfWork
+
+
+@pytest.fixture
+async def units(db: Database) -> AsyncIterator[UnitsOfWork]:
+    with db.session() as session:
+        session.execute(text("CREATE TABLE probe (v integer)"))
+    units = UnitsOfWork(db)
+    yield units
+    units.close()
+
+
+def insert(session: Session, value: int) -> int:
+    session.execute(text("INSERT INTO probe (v) VALUES (:v)").bindparams(v=value))
+    return threading.get_ident()
+
+
+def values(session: Session) -> list[int]:
+    return [row[0] for row in session.execute(text("SELECT v FROM probe ORDER BY v"))]
+
+
+def fail(session: Session) -> None:
+    insert(session, 99)
+    raise LookupError("attendu")
+
+
+async def test_steps_run_off_the_event_loop_in_one_session(units: UnitsOfWork) -> None:
+    sessions: list[Session] = []
+    async with units.open() as work:
+        for value in (1, 2):
+            assert await work(insert, value) != threading.get_ident()
+            sessions.append(await work(lambda session: session))
+    assert sessions[0] is sessions[1]
+
+
+async def test_each_step_is_durable_when_it_returns(units: UnitsOfWork) -> None:
+    async with units.open() as work:
+        await work(insert, 1)
+        # Another session (the board, a job) reads it before the event's unit ends.
+        assert await units.run(values) == [1]
+
+
+async def test_a_failing_step_is_rolled_back_and_the_unit_goes_on(units: UnitsOfWork) -> None:
+    async with units.open() as work:
+        await work(insert, 1)
+        with pytest.raises(LookupError):
+            await work(fail)
+        await work(insert, 2)
+    assert await units.run(values) == [1, 2]
+
+
+async def test_a_unit_gives_its_connection_back_when_it_ends(units: UnitsOfWork, db: Database) -> None:
+    async with units.open() as work:
+        await work(insert, 1)
+    # Only a pooled engine can say; SQLite and PostgreSQL both get a QueuePool.
+    pool = db.engine.pool
+    assert isinstance(pool, QueuePool) and pool.checkedout() == 0

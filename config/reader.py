@@ -8,7 +8,10 @@ from __future__ import annotations
 import difflib
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, overload
+
+_T = TypeVar("_T")
+_D = TypeVar("_D")
 
 
 class ConfigError(Exception):
@@ -42,7 +45,8 @@ class TomlReader:
     def __init__(self, path: Path, table: Any, prefix: str = "", error: type[ConfigError] = ConfigError) -> None:
         if not isinstance(table, dict):
             raise error(path, prefix, "doit être une table")
-        self.path, self.table, self.prefix, self.error, self.used = path, table, prefix, error, set()
+        self.path, self.table, self.prefix, self.error = path, table, prefix, error
+        self.used: set[str] = set()
 
     @property
     def base(self) -> Path:
@@ -54,7 +58,14 @@ class TomlReader:
     def fail(self, name: str, problem: str) -> ConfigError:
         return self.error(self.path, self.key(name), problem)
 
-    def get(self, name: str, kind: type | tuple[type, ...], default: Any = ..., *, required: bool = False) -> Any:
+    # Without a default the key is required; a default's own type joins the result's (None: may be absent).
+    @overload
+    def get(self, name: str, kind: type[_T], *, required: bool = False) -> _T: ...
+    @overload
+    def get(self, name: str, kind: type[_T], default: _D, *, required: bool = False) -> _T | _D: ...
+    @overload
+    def get(self, name: str, kind: tuple[type, ...], default: object = ..., *, required: bool = False) -> object: ...
+    def get(self, name: str, kind: type | tuple[type, ...], default: object = ..., *, required: bool = False) -> object:
         self.used.add(name)
         if name not in self.table:
             if required or default is ...:

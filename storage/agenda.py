@@ -79,15 +79,18 @@ class ReminderRow(SQLModel, table=True):
 
     @property
     def target_list(self) -> list[str]:
-        return json.loads(self.targets)
+        targets: list[str] = json.loads(self.targets)
+        return targets
 
     @property
     def context_dict(self) -> dict[str, Any]:
-        return json.loads(self.context)
+        context: dict[str, Any] = json.loads(self.context)
+        return context
 
     @property
     def posted_room_list(self) -> list[str]:
-        return json.loads(self.posted_rooms)
+        rooms: list[str] = json.loads(self.posted_rooms)
+        return rooms
 
 
 class FeedCache(SQLModel, table=True):
@@ -120,21 +123,21 @@ def reminders_a_sync_may_change(session: Session, now: datetime) -> list[Reminde
             select(ReminderRow)
             .where(
                 col(ReminderRow.kind).in_((EVENT, CANCELLATION)),
-                ReminderRow.superseded == False,  # noqa: E712
-                (ReminderRow.start >= now) | (ReminderRow.status == PENDING),
+                col(ReminderRow.superseded).is_(False),
+                (col(ReminderRow.start) >= now) | (col(ReminderRow.status) == PENDING),
             )
-            .order_by(ReminderRow.id)
+            .order_by(col(ReminderRow.id))
         ).all()
     )
 
 
 def unfinished_due_times(session: Session) -> list[tuple[int, datetime]]:
     """(id, due time) of every row still to post: pending, or left "sending" by an interrupted firing."""
-    return list(
-        session.exec(
-            select(ReminderRow.id, ReminderRow.due_at).where(col(ReminderRow.status).in_((PENDING, SENDING)))
-        ).all()
-    )
+    rows = session.exec(
+        select(col(ReminderRow.id), col(ReminderRow.due_at)).where(col(ReminderRow.status).in_((PENDING, SENDING)))
+    ).all()
+    # A stored row has both (its primary key, a NOT NULL column): the model's None is for rows not saved yet.
+    return [(row_id, due_at) for row_id, due_at in rows if row_id is not None and due_at is not None]
 
 
 def claim_due_reminders(
@@ -145,13 +148,13 @@ def claim_due_reminders(
     Their sent_at records the claim time until they are really sent. Returns the ids claimed."""
     due = col(ReminderRow.due_at) <= now
     if trigger is not None:
-        due = due | ((ReminderRow.id == trigger) & (col(ReminderRow.due_at) <= trigger_due_by))
+        due = due | ((col(ReminderRow.id) == trigger) & (col(ReminderRow.due_at) <= trigger_due_by))
     return set(
         session.execute(
             update(ReminderRow)
-            .where(ReminderRow.status == PENDING, due)
+            .where(col(ReminderRow.status) == PENDING, due)
             .values(status=SENDING, sent_at=now)
-            .returning(ReminderRow.id)
+            .returning(col(ReminderRow.id))
             .execution_options(synchronize_session=False)
         ).scalars()
     )
@@ -161,7 +164,9 @@ def sending_reminders(session: Session) -> list[ReminderRow]:
     """Every row claimed and not finished yet, in due order."""
     return list(
         session.exec(
-            select(ReminderRow).where(ReminderRow.status == SENDING).order_by(ReminderRow.due_at, ReminderRow.id)
+            select(ReminderRow)
+            .where(ReminderRow.status == SENDING)
+            .order_by(col(ReminderRow.due_at), col(ReminderRow.id))
         ).all()
     )
 
@@ -169,7 +174,7 @@ def sending_reminders(session: Session) -> list[ReminderRow]:
 def record_posted_rooms(session: Session, row_id: int, room_ids: set[str]) -> None:
     """The rooms a row has reached so far: a retry after a crash skips them."""
     session.execute(
-        update(ReminderRow).where(ReminderRow.id == row_id).values(posted_rooms=json.dumps(sorted(room_ids)))
+        update(ReminderRow).where(col(ReminderRow.id) == row_id).values(posted_rooms=json.dumps(sorted(room_ids)))
     )
 
 
@@ -177,14 +182,14 @@ def finish_reminder(session: Session, row_id: int, status: str, *, reason: str, 
     """A posting is over: SENT if some room was reached, else FAILED; ``reason`` names the problems."""
     session.execute(
         update(ReminderRow)
-        .where(ReminderRow.id == row_id)
+        .where(col(ReminderRow.id) == row_id)
         .values(status=status, reason=reason, sent_at=sent_at, late=late)
     )
 
 
 def skip_reminder(session: Session, row_id: int, reason: str) -> None:
     """A row that will not be posted (too late, or its author lost the right to send it)."""
-    session.execute(update(ReminderRow).where(ReminderRow.id == row_id).values(status=SKIPPED, reason=reason))
+    session.execute(update(ReminderRow).where(col(ReminderRow.id) == row_id).values(status=SKIPPED, reason=reason))
 
 
 def pending_broadcasts(session: Session) -> list[ReminderRow]:
@@ -193,7 +198,7 @@ def pending_broadcasts(session: Session) -> list[ReminderRow]:
         session.exec(
             select(ReminderRow)
             .where(ReminderRow.kind == BROADCAST, ReminderRow.status == PENDING)
-            .order_by(ReminderRow.due_at, ReminderRow.id)
+            .order_by(col(ReminderRow.due_at), col(ReminderRow.id))
         ).all()
     )
 
@@ -204,7 +209,7 @@ def next_event_reminders(session: Session, limit: int) -> list[ReminderRow]:
         session.exec(
             select(ReminderRow)
             .where(ReminderRow.kind == EVENT, ReminderRow.status == PENDING)
-            .order_by(ReminderRow.due_at, ReminderRow.id)
+            .order_by(col(ReminderRow.due_at), col(ReminderRow.id))
             .limit(limit)
         ).all()
     )

@@ -9,13 +9,18 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
-from sqlalchemy import case, exc
+from sqlalchemy import Case, case, exc
+from sqlalchemy.orm import Mapped
 from sqlmodel import Field, Session, SQLModel, col, delete, func, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from storage.deposits import Deposit
 from storage.questions import AnswerFeedback, AnswerRecord, ForwardedQuestion
 from storage.time import utc_field, utcnow
+
+_T = TypeVar("_T")
 
 
 class BoardLinkUse(SQLModel, table=True):
@@ -80,7 +85,7 @@ def live_session(session: Session, id_hash: str, now: datetime) -> BoardSession 
 
 
 def close_session(session: Session, id_hash: str) -> None:
-    session.execute(delete(BoardSession).where(BoardSession.id_hash == id_hash))
+    session.execute(delete(BoardSession).where(col(BoardSession.id_hash) == id_hash))
 
 
 def session_holders(session: Session) -> list[str]:
@@ -92,7 +97,7 @@ def close_sessions_of(session: Session, user_ids: list[str]) -> int:
     """Closes every session of these users; how many were closed."""
     if not user_ids:
         return 0
-    result = session.execute(delete(BoardSession).where(col(BoardSession.user_id).in_(user_ids)))
+    result = session.exec(delete(BoardSession).where(col(BoardSession.user_id).in_(user_ids)))
     return result.rowcount or 0
 
 
@@ -108,13 +113,13 @@ class DepositFilter:
     until: datetime | None = None
 
 
-def _filtered(query, wanted: DepositFilter):
+def _filtered(query: SelectOfScalar[_T], wanted: DepositFilter) -> SelectOfScalar[_T]:
     if wanted.status:
         query = query.where(Deposit.status == wanted.status)
     if wanted.tribe:
         # A deposit whose author kept its content to themselves is not listed under its tribe: that
         # would tell what they chose not to share (the chat's !depots does the same).
-        query = query.where(Deposit.tribe == wanted.tribe, Deposit.content_shared == True)  # noqa: E712
+        query = query.where(Deposit.tribe == wanted.tribe, col(Deposit.content_shared).is_(True))
     if wanted.since:
         query = query.where(col(Deposit.created_at) >= wanted.since)
     if wanted.until:
@@ -138,7 +143,9 @@ def deposits_page(
 
 def filtered_deposits(session: Session, wanted: DepositFilter) -> list[Deposit]:
     """Every matching deposit, oldest first (the CSV export)."""
-    return list(session.exec(_filtered(select(Deposit), wanted).order_by(Deposit.year, Deposit.sequence)).all())
+    return list(
+        session.exec(_filtered(select(Deposit), wanted).order_by(col(Deposit.year), col(Deposit.sequence))).all()
+    )
 
 
 def deposit_tribes(session: Session) -> list[str]:
@@ -146,7 +153,9 @@ def deposit_tribes(session: Session) -> list[str]:
     return sorted(
         t
         for t in session.exec(
-            select(Deposit.tribe).where(col(Deposit.tribe).is_not(None), Deposit.content_shared == True).distinct()
+            select(Deposit.tribe)
+            .where(col(Deposit.tribe).is_not(None), col(Deposit.content_shared).is_(True))
+            .distinct()
         ).all()
         if t
     )
@@ -156,11 +165,11 @@ def deposits_by_tribe_and_status(session: Session) -> list[tuple[str | None, str
     """(tribe, status, count); a deposit kept confidential counts under no tribe."""
     shared = session.exec(
         select(Deposit.tribe, Deposit.status, func.count())
-        .where(Deposit.content_shared == True)
+        .where(col(Deposit.content_shared).is_(True))
         .group_by(Deposit.tribe, Deposit.status)
     ).all()
     kept = session.exec(
-        select(Deposit.status, func.count()).where(Deposit.content_shared == False).group_by(Deposit.status)
+        select(Deposit.status, func.count()).where(col(Deposit.content_shared).is_(False)).group_by(Deposit.status)
     ).all()
     counts: Counter[tuple[str | None, str]] = Counter()
     for tribe, status, count in shared:
@@ -178,7 +187,7 @@ def waiting_page(session: Session, *, offset: int = 0, limit: int = 50) -> tuple
     waiting = col(ForwardedQuestion.answer).is_(None)
     total = session.exec(select(func.count()).select_from(ForwardedQuestion).where(waiting)).one()
     rows = session.exec(
-        select(ForwardedQuestion).where(waiting).order_by(ForwardedQuestion.id).offset(offset).limit(limit)
+        select(ForwardedQuestion).where(waiting).order_by(col(ForwardedQuestion.id)).offset(offset).limit(limit)
     ).all()
     return list(rows), total
 
@@ -212,11 +221,11 @@ def week_start(moment: datetime) -> datetime:
     return day - timedelta(days=day.weekday())
 
 
-def _week_of(column, first: datetime, weeks: int):
+def _week_of(column: Mapped[datetime], first: datetime, weeks: int) -> Case[int]:
     """The week number (0 = the oldest of the window) of a moment, as one portable CASE expression:
     every SQL dialect spells its date functions its own way, comparisons are the same everywhere."""
     bounds = [first + timedelta(weeks=i) for i in range(weeks)]
-    return case(*[(col(column) >= bound, i) for i, bound in reversed(list(enumerate(bounds)))], else_=-1)
+    return case(*[(column >= bound, i) for i, bound in reversed(list(enumerate(bounds)))], else_=-1)
 
 
 def weekly_usage(session: Session, now: datetime, weeks: int) -> list[WeekUsage]:
@@ -224,14 +233,14 @@ def weekly_usage(session: Session, now: datetime, weeks: int) -> list[WeekUsage]
     weeks, oldest first. Counted by the database, grouped by week."""
     first = week_start(now) - timedelta(weeks=weeks - 1)
     usage = [WeekUsage(first + timedelta(weeks=i)) for i in range(weeks)]
-    week = _week_of(AnswerRecord.created_at, first, weeks)
-    answered = func.sum(case((col(AnswerRecord.answered) == True, 1), else_=0))  # noqa: E712
+    week = _week_of(col(AnswerRecord.created_at), first, weeks)
+    answered = func.sum(case((col(AnswerRecord.answered).is_(True), 1), else_=0))
     for index, asked, yes in session.exec(
         select(week, func.count(), answered).where(col(AnswerRecord.created_at) >= first).group_by(week)
     ).all():
         if 0 <= index < weeks:
             usage[index].asked, usage[index].answered, usage[index].abstained = asked, yes or 0, asked - (yes or 0)
-    week = _week_of(ForwardedQuestion.created_at, first, weeks)
+    week = _week_of(col(ForwardedQuestion.created_at), first, weeks)
     for index, count in session.exec(
         select(week, func.count()).where(col(ForwardedQuestion.created_at) >= first).group_by(week)
     ).all():
@@ -241,9 +250,9 @@ def weekly_usage(session: Session, now: datetime, weeks: int) -> list[WeekUsage]
     latest = (
         select(func.max(AnswerFeedback.id))
         .where(col(AnswerFeedback.created_at) >= first)
-        .group_by(AnswerFeedback.answer_id, AnswerFeedback.user_id)
+        .group_by(col(AnswerFeedback.answer_id), col(AnswerFeedback.user_id))
     )
-    week = _week_of(AnswerFeedback.created_at, first, weeks)
+    week = _week_of(col(AnswerFeedback.created_at), first, weeks)
     for index, vote, count in session.exec(
         select(week, AnswerFeedback.vote, func.count())
         .where(col(AnswerFeedback.id).in_(latest))

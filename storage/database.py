@@ -21,7 +21,9 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, event, inspect, text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session, SQLModel, create_engine
 
 from config import Config, DatabaseConfig
@@ -195,7 +197,11 @@ def schema_history() -> list[Revision]:
 
 
 def head_revision() -> str:
-    return _scripts().get_current_head()
+    head = _scripts().get_current_head()
+    if head is None:
+        # The migration scripts ship with the code: only a broken install has none.
+        raise RuntimeError("no migration script found in storage/migrations")
+    return head
 
 
 def copy_sqlite(source: Path, destination: Path) -> None:
@@ -288,7 +294,7 @@ def _tables_at(revision: str) -> dict[str, set[str]]:
         engine.dispose()
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets the CLI read (deposits export, ask) while the bot writes.
     cursor.execute("PRAGMA journal_mode=WAL")

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Text, UniqueConstraint
-from sqlmodel import Field, Session, SQLModel, func, select
+from sqlmodel import Field, Session, SQLModel, col, func, select
 
 from storage.time import utc_field, utcnow
 
@@ -70,8 +70,8 @@ def open_draft(session: Session, user_id: str) -> DepositDraft | None:
     """The member's form in progress, wherever it was started: one at a time, so forms never mix."""
     return session.exec(
         select(DepositDraft)
-        .where(DepositDraft.user_id == user_id, DepositDraft.status.in_(DRAFT_OPEN_STATUSES))
-        .order_by(DepositDraft.id.desc())
+        .where(DepositDraft.user_id == user_id, col(DepositDraft.status).in_(DRAFT_OPEN_STATUSES))
+        .order_by(col(DepositDraft.id).desc())
     ).first()
 
 
@@ -81,16 +81,16 @@ def private_draft(session: Session, user_id: str) -> DepositDraft | None:
         select(DepositDraft)
         .where(
             DepositDraft.user_id == user_id,
-            DepositDraft.thread_root.is_(None),
-            DepositDraft.status.in_(DRAFT_OPEN_STATUSES),
+            col(DepositDraft.thread_root).is_(None),
+            col(DepositDraft.status).in_(DRAFT_OPEN_STATUSES),
         )
-        .order_by(DepositDraft.id.desc())
+        .order_by(col(DepositDraft.id).desc())
     ).first()
 
 
 def latest_draft(session: Session, user_id: str) -> DepositDraft | None:
     return session.exec(
-        select(DepositDraft).where(DepositDraft.user_id == user_id).order_by(DepositDraft.id.desc())
+        select(DepositDraft).where(DepositDraft.user_id == user_id).order_by(col(DepositDraft.id).desc())
     ).first()
 
 
@@ -101,7 +101,7 @@ def draft_in_thread(session: Session, room_id: str, user_id: str, thread_root: s
         .where(
             DepositDraft.room_id == room_id, DepositDraft.user_id == user_id, DepositDraft.thread_root == thread_root
         )
-        .order_by(DepositDraft.id.desc())
+        .order_by(col(DepositDraft.id).desc())
     ).first()
 
 
@@ -109,8 +109,8 @@ def idle_drafts(session: Session, before: datetime) -> list[DepositDraft]:
     return list(
         session.exec(
             select(DepositDraft)
-            .where(DepositDraft.status.in_(DRAFT_OPEN_STATUSES), DepositDraft.updated_at <= before)
-            .order_by(DepositDraft.id)
+            .where(col(DepositDraft.status).in_(DRAFT_OPEN_STATUSES), DepositDraft.updated_at <= before)
+            .order_by(col(DepositDraft.id))
         )
     )
 
@@ -120,8 +120,8 @@ def drafts_of(session: Session, user_id: str) -> list[DepositDraft]:
     return list(
         session.exec(
             select(DepositDraft)
-            .where(DepositDraft.user_id == user_id, DepositDraft.deposit_reference.is_(None))
-            .order_by(DepositDraft.updated_at.desc(), DepositDraft.id.desc())
+            .where(DepositDraft.user_id == user_id, col(DepositDraft.deposit_reference).is_(None))
+            .order_by(col(DepositDraft.updated_at).desc(), col(DepositDraft.id).desc())
         )
     )
 
@@ -150,4 +150,4 @@ def list_deposits(
         query = query.where(Deposit.tribe == tribe)
     if depositor:
         query = query.where(Deposit.depositor == depositor)
-    return list(session.exec(query.order_by(Deposit.year, Deposit.sequence)))
+    return list(session.exec(query.order_by(col(Deposit.year), col(Deposit.sequence))))

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.time import utc_field, utcnow
 
@@ -43,7 +43,7 @@ def open_chat_of(session: Session, user_id: str) -> DirectChat | None:
     return session.exec(
         select(DirectChat)
         .where(DirectChat.user_id == user_id, DirectChat.state == "open")
-        .order_by(DirectChat.created_at.desc(), DirectChat.room_id)
+        .order_by(col(DirectChat.created_at).desc(), col(DirectChat.room_id))
     ).first()
 
 
@@ -53,7 +53,7 @@ def chat_in(session: Session, room_id: str) -> DirectChat | None:
 
 def pending_in(session: Session, room_id: str) -> list[PendingMessage]:
     return list(
-        session.exec(select(PendingMessage).where(PendingMessage.room_id == room_id).order_by(PendingMessage.id))
+        session.exec(select(PendingMessage).where(PendingMessage.room_id == room_id).order_by(col(PendingMessage.id)))
     )
 
 
@@ -75,10 +75,10 @@ def unnoticed_before(session: Session, moment: datetime) -> list[PendingMessage]
         session.exec(
             select(PendingMessage)
             .where(
-                PendingMessage.noticed == False,  # noqa: E712
+                col(PendingMessage.noticed).is_(False),
                 PendingMessage.created_at <= moment,
             )
-            .order_by(PendingMessage.id)
+            .order_by(col(PendingMessage.id))
         )
     )
 

@@ -14,6 +14,7 @@ from datetime import datetime
 import numpy as np
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, Session, SQLModel, col, delete, func, select
+from sqlmodel.sql.expression import Select
 
 from storage.time import utc_field, utcnow
 
@@ -177,21 +178,18 @@ def index_rows(
     """(id, collection, source, heading, heading_path, text, embedding) of the chunks `embedder`
     encoded, in document order. Plain columns, not ORM objects: loading 50,000 chunks stays a
     matter of seconds."""
-    return list(
-        session.exec(
-            select(
-                KnowledgeChunk.id,
-                KnowledgeChunk.collection,
-                KnowledgeChunk.source,
-                KnowledgeChunk.heading,
-                KnowledgeChunk.heading_path,
-                KnowledgeChunk.text,
-                KnowledgeChunk.embedding,
-            )
-            .where(KnowledgeChunk.collection == collection, KnowledgeChunk.embedder == embedder)
-            .order_by(KnowledgeChunk.source, KnowledgeChunk.ordinal)
-        ).all()
+    # sqlmodel's select() is typed for four columns at most: the row type is stated here instead.
+    columns: Select[int, str, str, str, list[str], str, bytes] = Select(
+        col(KnowledgeChunk.id),
+        col(KnowledgeChunk.collection),
+        col(KnowledgeChunk.source),
+        col(KnowledgeChunk.heading),
+        col(KnowledgeChunk.heading_path),
+        col(KnowledgeChunk.text),
+        col(KnowledgeChunk.embedding),
     )
+    query = columns.where(KnowledgeChunk.collection == collection, KnowledgeChunk.embedder == embedder)
+    return list(session.exec(query.order_by(col(KnowledgeChunk.source), col(KnowledgeChunk.ordinal))).all())
 
 
 def index_fingerprint(session: Session, collection: str, embedder: str) -> str:
@@ -201,7 +199,7 @@ def index_fingerprint(session: Session, collection: str, embedder: str) -> str:
     rows = session.exec(
         select(KnowledgeChunk.id, KnowledgeChunk.source, KnowledgeChunk.content_hash)
         .where(KnowledgeChunk.collection == collection, KnowledgeChunk.embedder == embedder)
-        .order_by(KnowledgeChunk.source, KnowledgeChunk.ordinal)
+        .order_by(col(KnowledgeChunk.source), col(KnowledgeChunk.ordinal))
     )
     for chunk_id, source, content_hash in rows:
         digest.update(f"{chunk_id}\x1f{source}\x1f{content_hash}\x1e".encode())
@@ -210,26 +208,24 @@ def index_fingerprint(session: Session, collection: str, embedder: str) -> str:
 
 def chunks_by_id(session: Session, ids: list[int]) -> list[tuple[int, str, str, str, list[str], str]]:
     """(id, collection, source, heading, heading_path, text) of these chunks, those that still exist."""
+    # sqlmodel's select() is typed for four columns at most: the row type is stated here instead.
+    columns: Select[int, str, str, str, list[str], str] = Select(
+        col(KnowledgeChunk.id),
+        col(KnowledgeChunk.collection),
+        col(KnowledgeChunk.source),
+        col(KnowledgeChunk.heading),
+        col(KnowledgeChunk.heading_path),
+        col(KnowledgeChunk.text),
+    )
     rows: list[tuple[int, str, str, str, list[str], str]] = []
     for start in range(0, len(ids), _IN_SLICE):
-        rows.extend(
-            session.exec(
-                select(
-                    KnowledgeChunk.id,
-                    KnowledgeChunk.collection,
-                    KnowledgeChunk.source,
-                    KnowledgeChunk.heading,
-                    KnowledgeChunk.heading_path,
-                    KnowledgeChunk.text,
-                ).where(col(KnowledgeChunk.id).in_(ids[start : start + _IN_SLICE]))
-            ).all()
-        )
+        rows.extend(session.exec(columns.where(col(KnowledgeChunk.id).in_(ids[start : start + _IN_SLICE]))).all())
     return rows
 
 
 def _delete_chunks(session: Session, collection: str, source: str) -> int:
     result = session.exec(
-        delete(KnowledgeChunk).where(KnowledgeChunk.collection == collection, KnowledgeChunk.source == source)
+        delete(KnowledgeChunk).where(col(KnowledgeChunk.collection) == collection, col(KnowledgeChunk.source) == source)
     )
     return result.rowcount or 0
 
@@ -240,7 +236,7 @@ def faq_entries(session: Session) -> list[tuple[str, str, str]]:
     rows = session.exec(
         select(KnowledgeChunk.source, KnowledgeChunk.heading, KnowledgeChunk.text)
         .where(KnowledgeChunk.collection == FAQ)
-        .order_by(KnowledgeChunk.heading, KnowledgeChunk.ordinal)
+        .order_by(col(KnowledgeChunk.heading), col(KnowledgeChunk.ordinal))
     ).all()
     seen: dict[str, tuple[str, str, str]] = {}
     for source, heading, text in rows:

@@ -85,7 +85,7 @@ def pending_events(session: Session) -> list[HandledEvent]:
     return list(
         session.exec(
             select(HandledEvent)
-            .where(HandledEvent.done == False)  # noqa: E712
+            .where(col(HandledEvent.done).is_(False))
             .order_by(col(HandledEvent.origin_ts), col(HandledEvent.handled_at), col(HandledEvent.event_id))
         )
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Field, Session, SQLModel, func, select
+from sqlmodel import Field, Session, SQLModel, col, func, select
 
 from storage.messages import SentMessage
 from storage.time import utc_field, utcnow
@@ -67,8 +67,10 @@ class AnswerFeedback(SQLModel, table=True):
 
 def current_votes(session: Session) -> list[AnswerFeedback]:
     """One row per person and answer: the latest reaction they have not withdrawn."""
-    latest = select(func.max(AnswerFeedback.id)).group_by(AnswerFeedback.answer_id, AnswerFeedback.user_id)
-    return list(session.exec(select(AnswerFeedback).where(AnswerFeedback.id.in_(latest)).order_by(AnswerFeedback.id)))
+    latest = select(func.max(AnswerFeedback.id)).group_by(col(AnswerFeedback.answer_id), col(AnswerFeedback.user_id))
+    return list(
+        session.exec(select(AnswerFeedback).where(col(AnswerFeedback.id).in_(latest)).order_by(col(AnswerFeedback.id)))
+    )
 
 
 def withdraw_vote(session: Session, reaction_event_id: str) -> None:
@@ -93,7 +95,7 @@ def answer_followed_up(
                 SentMessage.tag.startswith("answer:"),
                 (SentMessage.thread_root == thread_root) | (SentMessage.event_id == thread_root),
             )
-            .order_by(SentMessage.sent_at.desc(), SentMessage.event_id)
+            .order_by(col(SentMessage.sent_at).desc(), col(SentMessage.event_id))
         ).first()
     if tagged is None or not tagged.tag.startswith("answer:"):
         return None
@@ -110,20 +112,22 @@ def open_offer(session: Session, room_id: str, asker: str, since: datetime) -> F
             ForwardOffer.state == "open",
             ForwardOffer.created_at >= since,
         )
-        .order_by(ForwardOffer.id.desc())
+        .order_by(col(ForwardOffer.id).desc())
     ).first()
 
 
 def waiting_questions(session: Session) -> list[ForwardedQuestion]:
     """The facilitators' queue: forwarded questions not answered yet, oldest first."""
     return list(
-        session.exec(select(ForwardedQuestion).where(ForwardedQuestion.answer.is_(None)).order_by(ForwardedQuestion.id))
+        session.exec(
+            select(ForwardedQuestion).where(col(ForwardedQuestion.answer).is_(None)).order_by(col(ForwardedQuestion.id))
+        )
     )
 
 
 def answers_given(session: Session) -> list[AnswerRecord]:
-    return list(session.exec(select(AnswerRecord).order_by(AnswerRecord.id)))
+    return list(session.exec(select(AnswerRecord).order_by(col(AnswerRecord.id))))
 
 
 def forwarded_questions(session: Session) -> list[ForwardedQuestion]:
-    return list(session.exec(select(ForwardedQuestion).order_by(ForwardedQuestion.id)))
+    return list(session.exec(select(ForwardedQuestion).order_by(col(ForwardedQuestion.id))))

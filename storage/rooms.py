@@ -57,7 +57,7 @@ def room_ids_of_kinds(session: Session, kinds: Iterable[str]) -> list[str]:
     return list(
         session.exec(
             select(RoomRecord.room_id)
-            .where(col(RoomRecord.kind).in_(tuple(kinds)), RoomRecord.is_direct == False)  # noqa: E712
+            .where(col(RoomRecord.kind).in_(tuple(kinds)), col(RoomRecord.is_direct).is_(False))
             .order_by(RoomRecord.room_id)
         )
     )
@@ -68,7 +68,9 @@ def rooms_of_kind(session: Session, kind: str) -> list[RoomRecord]:
     the deposit form lists the tribes that way."""
     return list(
         session.exec(
-            select(RoomRecord).where(RoomRecord.kind == kind).order_by(RoomRecord.recorded_order, RoomRecord.room_id)
+            select(RoomRecord)
+            .where(RoomRecord.kind == kind)
+            .order_by(col(RoomRecord.recorded_order), col(RoomRecord.room_id))
         )
     )
 

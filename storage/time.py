@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, TypeDecorator
+from sqlalchemy import Column, DateTime, Dialect, TypeDecorator
 from sqlmodel import Field
 
 
@@ -25,13 +25,13 @@ def as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[datetime]):
     """Stores naive UTC and always gives back aware UTC datetimes."""
 
     impl = DateTime
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -39,14 +39,14 @@ class UTCDateTime(TypeDecorator):
             raise ValueError("naive datetime given to a UTC column")
         return as_utc(value).replace(tzinfo=None)
 
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         return None if value is None else as_utc(value)
 
 
 def utc_field(default_factory: Callable[[], datetime] | None = None, *, index: bool = False) -> Any:
     """A SQLModel field stored as UTCDateTime. With a default factory (`utc_field(utcnow)`: when the row
     was made) it is NOT NULL, as SQLModel made a plain `datetime` field; without one, None until set."""
-    column = Column(UTCDateTime(), nullable=default_factory is None, index=index)
+    column: Column[datetime] = Column(UTCDateTime(), nullable=default_factory is None, index=index)
     if default_factory is None:
         return Field(default=None, sa_column=column)
     return Field(default_factory=default_factory, sa_column=column)

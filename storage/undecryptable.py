@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.time import utc_field, utcnow
 
@@ -43,7 +43,7 @@ def waiting_for_session(session: Session, session_id: str) -> list[Undecryptable
         session.exec(
             select(UndecryptableEvent)
             .where(UndecryptableEvent.session_id == session_id)
-            .order_by(UndecryptableEvent.received_at, UndecryptableEvent.event_id)
+            .order_by(col(UndecryptableEvent.received_at), col(UndecryptableEvent.event_id))
         )
     )
 
@@ -53,7 +53,7 @@ def due_for_retry(session: Session, now: datetime) -> list[UndecryptableEvent]:
         session.exec(
             select(UndecryptableEvent)
             .where(UndecryptableEvent.next_try_at <= now)
-            .order_by(UndecryptableEvent.received_at, UndecryptableEvent.event_id)
+            .order_by(col(UndecryptableEvent.received_at), col(UndecryptableEvent.event_id))
         )
     )
 
@@ -63,10 +63,10 @@ def due_for_notice(session: Session, received_before: datetime) -> list[Undecryp
         session.exec(
             select(UndecryptableEvent)
             .where(
-                UndecryptableEvent.noticed == False,  # noqa: E712
+                col(UndecryptableEvent.noticed).is_(False),
                 UndecryptableEvent.received_at <= received_before,
             )
-            .order_by(UndecryptableEvent.received_at, UndecryptableEvent.event_id)
+            .order_by(col(UndecryptableEvent.received_at), col(UndecryptableEvent.event_id))
         )
     )
 
@@ -78,7 +78,7 @@ def noticed_since(session: Session, room_id: str, sender: str, since: datetime) 
             select(UndecryptableEvent.event_id).where(
                 UndecryptableEvent.room_id == room_id,
                 UndecryptableEvent.sender == sender,
-                UndecryptableEvent.noticed == True,
+                col(UndecryptableEvent.noticed).is_(True),
                 UndecryptableEvent.received_at >= since,
             )
         ).first()
@@ -91,7 +91,7 @@ def received_before(session: Session, moment: datetime) -> list[UndecryptableEve
         session.exec(
             select(UndecryptableEvent)
             .where(UndecryptableEvent.received_at < moment)
-            .order_by(UndecryptableEvent.received_at, UndecryptableEvent.event_id)
+            .order_by(col(UndecryptableEvent.received_at), col(UndecryptableEvent.event_id))
         )
     )
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from nio import Event, MatrixRoom, RoomMessage
 
-from bot.terminal_chat import (
+from bot.devtools.terminal_chat import (
     HELP,
     INDENT,
     ChatCommand,

@@ -1,8 +1,9 @@
-"""A real Matrix user for the tests and the benchmarks: its own nio client, device and encryption store.
+"""A scripted person for the tests and the benchmarks: a real Matrix user with its own nio client,
+device and encryption store, driven by code instead of a client's screen.
 
 It stands for a person with a Matrix client: it creates rooms, invites the bot, sends
 messages and reads (and decrypts) what the bot answers. It lives here, next to
-bot/synapse_local.py, so the benchmarks need nothing from tests/.
+local_synapse.py, so the benchmarks need nothing from tests/.
 """
 
 from __future__ import annotations
@@ -26,12 +27,12 @@ from nio import (
 )
 from nio.store import SqliteStore
 
+from bot.devtools.local_synapse import RegisteredUser
 from bot.sender import INTRODUCTION_FIELD
-from bot.synapse_local import RegisteredUser
 from bot.sync_loop import sync_until_cancelled
 
 
-class MatrixUser:
+class ScriptedPerson:
     def __init__(
         self, homeserver: str, account: RegisteredUser, store_dir: Path, *, accept_invites: bool | None = True
     ) -> None:
@@ -60,7 +61,7 @@ class MatrixUser:
     def user_id(self) -> str:
         return self.account.user_id
 
-    async def start(self) -> MatrixUser:
+    async def start(self) -> ScriptedPerson:
         self.client.restore_login(self.account.user_id, self.account.device_id, self.account.access_token)
         if self.client.should_upload_keys:
             await self.client.keys_upload()

@@ -23,10 +23,10 @@ from nio import AsyncClient, RoomCreateResponse
 
 from bot.app import build_app
 from bot.cli import setup_logging
+from bot.devtools.local_synapse import LocalSynapse
+from bot.devtools.terminal_chat import TerminalChat
 from bot.instance_lock import AlreadyRunning
 from bot.matrix_bot import StartupError
-from bot.synapse_local import LocalSynapse
-from bot.terminal_chat import TerminalChat
 from config import Config, load_config
 from storage.database import DatabaseUnavailable, UnknownSchema
 from storage.files import secure_data_dir, write_owner_only

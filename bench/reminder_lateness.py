@@ -82,7 +82,7 @@ async def main(rooms: int, per_room: int) -> None:
                 received = human.messages(sender=bot.user_id)
                 # One entry per reminder: a digest carries several, each as late as its message.
                 items = [
-                    (e.room_id, n, e.server_timestamp / 1000 - due.timestamp())
+                    (human.room_of[e.event_id], n, e.server_timestamp / 1000 - due.timestamp())
                     for e in received
                     for n in re.findall(r"Rappel n°(\d+)", e.body)
                 ]

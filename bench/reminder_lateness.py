@@ -22,8 +22,8 @@ import psutil
 
 from bench.roundtrip import percentile
 from bot.app import build_app
-from bot.matrix_person import MatrixUser
-from bot.synapse_local import LocalSynapse
+from bot.devtools.local_synapse import LocalSynapse
+from bot.devtools.person import ScriptedPerson
 from config import parse_config
 
 LEAD_SECONDS = 20
@@ -44,7 +44,7 @@ async def main(rooms: int, per_room: int) -> None:
         synapse = LocalSynapse(tmp / "synapse").start()
         try:
             bot = synapse.register("bot")
-            human = await MatrixUser(synapse.url, synapse.register("human"), tmp / "human").start()
+            human = await ScriptedPerson(synapse.url, synapse.register("human"), tmp / "human").start()
             room_ids = [await human.create_room(f"Tribu {n}", invite=(bot.user_id,)) for n in range(rooms)]
             config = parse_config(
                 {
@@ -82,7 +82,7 @@ async def main(rooms: int, per_room: int) -> None:
                 received = human.messages(sender=bot.user_id)
                 # One entry per reminder: a digest carries several, each as late as its message.
                 items = [
-                    (e.room_id, n, e.server_timestamp / 1000 - due.timestamp())
+                    (human.room_of[e.event_id], n, e.server_timestamp / 1000 - due.timestamp())
                     for e in received
                     for n in re.findall(r"Rappel n°(\d+)", e.body)
                 ]

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import psutil
 
-from bot.matrix_person import MatrixUser
-from bot.synapse_local import LocalSynapse
+from bot.devtools.local_synapse import LocalSynapse
+from bot.devtools.person import ScriptedPerson
 
 WARM_UP = 10
 
@@ -29,7 +29,7 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-async def measure_room(human: MatrixUser, bot_user_id: str, encrypted: bool, count: int) -> list[float]:
+async def measure_room(human: ScriptedPerson, bot_user_id: str, encrypted: bool, count: int) -> list[float]:
     room_id = await human.create_room("bench", encrypted=encrypted, invite=(bot_user_id,))
     await human.wait_joined(room_id, bot_user_id, timeout=60)
     timings = []
@@ -65,7 +65,7 @@ allowed_inviters = ["@human:localhost"]
 enabled = {"true" if with_model else "false"}
 ''')
             bot_process = subprocess.Popen([sys.executable, "-m", "bot", "run", "--config", str(tmp / "config.toml")])
-            human = await MatrixUser(synapse.url, person, tmp / "human").start()
+            human = await ScriptedPerson(synapse.url, person, tmp / "human").start()
             try:
                 results = {}
                 for label, encrypted in (("salon chiffré", True), ("salon non chiffré", False)):

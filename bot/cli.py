@@ -221,13 +221,13 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from bot.demo import run_demo
+    from bot.devtools.demo import run_demo
 
     return run_demo(Path(args.dir), chat=args.chat)
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    from bot.demo import run_chat_only
+    from bot.devtools.demo import run_chat_only
 
     return run_chat_only(Path(args.dir))
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from bot.app import BotApp, build_app
-from bot.matrix_person import MatrixUser
-from bot.synapse_local import LocalSynapse
+from bot.devtools.local_synapse import LocalSynapse
+from bot.devtools.person import ScriptedPerson
 from config import KnowledgeConfig, parse_config
 from knowledge.embedders import build_embedder
 from knowledge.search import SearchService
@@ -111,7 +111,7 @@ def bot_account(synapse):
 @contextlib.asynccontextmanager
 async def person(synapse, store: Path, prefix: str):
     """A freshly registered person with a running Matrix client, stopped afterwards."""
-    user = await MatrixUser(synapse.url, synapse.register(unique(prefix)), store).start()
+    user = await ScriptedPerson(synapse.url, synapse.register(unique(prefix)), store).start()
     try:
         yield user
     finally:

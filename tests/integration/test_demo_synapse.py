@@ -8,8 +8,8 @@ import os
 
 import pytest
 
-import bot.demo as demo
-from bot.synapse_local import free_port
+from bot.devtools import demo
+from bot.devtools.local_synapse import free_port
 from tests.unit.storage.test_files import assert_owner_only, modes
 
 pytestmark = pytest.mark.synapse

@@ -14,7 +14,7 @@ from nio import MegolmEvent, MemoryDownloadResponse, RoomEncryptedFile
 from nio.crypto.attachments import decrypt_attachment
 from sqlmodel import select
 
-from bot.matrix_person import MatrixUser
+from bot.devtools.person import ScriptedPerson
 from handlers.deposits.machine import FormState
 from storage.deposits import Deposit, DepositDraft
 from tests.integration.conftest import bot_config
@@ -33,7 +33,7 @@ def thread_root_of(event) -> str | None:
 class PrivateForm:
     """One member filling the deposit form in their direct chat with the bot, as a person would."""
 
-    def __init__(self, user: MatrixUser, room_id: str, bot_id: str) -> None:
+    def __init__(self, user: ScriptedPerson, room_id: str, bot_id: str) -> None:
         self.user, self.room_id, self.bot_id = user, room_id, bot_id
         self.direct: str | None = None
 
@@ -74,7 +74,7 @@ class PrivateForm:
         return reply
 
 
-def read_by(user: MatrixUser, room_id: str) -> str:
+def read_by(user: ScriptedPerson, room_id: str) -> str:
     """Everything `user` can read in a room, as one text."""
     return "\n".join(getattr(e, "body", "") for e in user.messages(room_id))
 
@@ -102,7 +102,7 @@ def deposits_in(app) -> list[Deposit]:
 
 
 async def setup_rooms(
-    human: MatrixUser, facilitator: MatrixUser, bot_id: str, member: MatrixUser | None = None
+    human: ScriptedPerson, facilitator: ScriptedPerson, bot_id: str, member: ScriptedPerson | None = None
 ) -> tuple[str, str]:
     """A tribe room made by a member (with a second member, if given) and the facilitators' room, both
     encrypted, the bot invited."""

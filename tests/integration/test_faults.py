@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 from nio import MegolmEvent, RoomMessagesResponse
 
-from bot.synapse_local import LocalSynapse
+from bot.devtools.local_synapse import LocalSynapse
 from storage.database import DATABASE_FILE
 from tests.integration.conftest import bot_config, person, unique
 from tests.integration.processes import BotProcess, write_toml

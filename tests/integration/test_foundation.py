@@ -31,10 +31,10 @@ async def test_joins_on_allowed_invite_and_answers_help_in_a_plain_room(
 
 
 async def test_declines_invite_from_a_stranger(synapse, make_bot, bot_account, tmp_path):
-    from bot.matrix_person import MatrixUser
+    from bot.devtools.person import ScriptedPerson
     from tests.integration.conftest import unique
 
-    stranger = await MatrixUser(synapse.url, synapse.register(unique("stranger")), tmp_path / "s").start()
+    stranger = await ScriptedPerson(synapse.url, synapse.register(unique("stranger")), tmp_path / "s").start()
     try:
         config = bot_config(synapse, tmp_path / "bot", bot_account)
         async with make_bot(config) as app:

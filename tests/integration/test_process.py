@@ -11,8 +11,8 @@ import sys
 
 import pytest
 
-from bot.matrix_person import MatrixUser
-from bot.synapse_local import LocalSynapse
+from bot.devtools.local_synapse import LocalSynapse
+from bot.devtools.person import ScriptedPerson
 from storage.database import DATABASE_FILE
 from tests.integration.conftest import bot_config, unique
 from tests.integration.processes import BotProcess, write_toml
@@ -79,7 +79,7 @@ def strict_synapse(tmp_path_factory):
 
 async def test_default_rate_limits_delay_but_never_lose_or_duplicate_replies(make_bot, strict_synapse, tmp_path):
     bot_account = strict_synapse.register(unique("bot"))
-    human = await MatrixUser(strict_synapse.url, strict_synapse.register(unique("human")), tmp_path / "h").start()
+    human = await ScriptedPerson(strict_synapse.url, strict_synapse.register(unique("human")), tmp_path / "h").start()
     try:
         config = bot_config(strict_synapse, tmp_path / "bot", bot_account)
         async with make_bot(config):

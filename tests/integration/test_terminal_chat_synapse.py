@@ -11,8 +11,8 @@ import unicodedata
 
 import pytest
 
+from bot.devtools.terminal_chat import INDENT, TerminalChat
 from bot.sync_loop import sync_until_cancelled
-from bot.terminal_chat import INDENT, TerminalChat
 from tests.integration.conftest import bot_config, unique
 from tests.integration.test_deposits_synapse import rooms_config, setup_rooms
 
@@ -119,7 +119,7 @@ async def test_a_hostile_members_messages_reach_the_terminal_shown_never_obeyed(
     a forged line, a line padded to the terminal's width, a display name posing as the bot answering
     you, in an encrypted room too. Every character a terminal would obey is shown instead, and every
     row at the left edge is a message of its own."""
-    from tests.unit.bot.test_terminal_chat import FORGED, HOSTILE
+    from tests.unit.bot.devtools.test_terminal_chat import FORGED, HOSTILE
 
     account = synapse.register(unique("human"))
     tribe = await human.create_room("Tribu", invite=(account.user_id,))

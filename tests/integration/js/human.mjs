@@ -102,7 +102,7 @@ const ops = {
     },
 
     // A sender's events in a room as Element shows them: text, why it could not be decrypted, its shield.
-    // The bot's introduction (marked in its content) is left out unless asked for, as in bot/matrix_person.py.
+    // The bot's introduction (marked in its content) is left out unless asked for, as in bot/devtools/person.py.
     async messages({ roomId, sender, introductions = false }) {
         const room = client.getRoom(roomId);
         const events = (room?.getLiveTimeline().getEvents() ?? []).filter((event) => event.getSender() === sender &&

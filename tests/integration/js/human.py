@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from bot.synapse_local import RegisteredUser
+from bot.devtools.local_synapse import RegisteredUser
 
 JS_DIR = Path(__file__).parent
 SETUP_HINT = "run `make setup-js` (npm ci in tests/integration/js; needs node and npm)"

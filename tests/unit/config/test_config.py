@@ -95,7 +95,7 @@ def test_offsets(text, minutes):
 
 
 def test_local_synapse_paths_do_not_depend_on_the_working_directory(tmp_path, monkeypatch):
-    from bot.synapse_local import LocalSynapse
+    from bot.devtools.local_synapse import LocalSynapse
 
     monkeypatch.chdir(tmp_path)
     server = LocalSynapse("demo-data/synapse", port=1)

@@ -298,13 +298,20 @@ class TerminalChat:
         self.unreadable: dict[str, tuple[MatrixRoom, MegolmEvent]] = {}
         # While the first sync brings history back: numbered, kept quiet, summed up after.
         self.catching_up = False
-        self.caught_up: list[tuple[MatrixRoom, RoomMessage]] = []
-        self.client: AsyncClient | None = None
+        self.caught_up: list[tuple[MatrixRoom, RoomMessage | MegolmEvent]] = []
+        self._client: AsyncClient | None = None
+
+    @property
+    def client(self) -> AsyncClient:
+        """The chat's nio client, made by connect()."""
+        if self._client is None:
+            raise RuntimeError("TerminalChat.connect() has not run")
+        return self._client
 
     async def connect(self) -> None:
         store = self.state_dir / "store"
         store.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self.client = AsyncClient(
+        self._client = AsyncClient(
             self.homeserver,
             self.user_id,
             store_path=str(store),
@@ -322,10 +329,13 @@ class TerminalChat:
             )
         if self.client.should_upload_keys:
             await self.client.keys_upload()
-        self.client.add_event_callback(self._on_message, (RoomMessage, MegolmEvent))
-        self.client.add_event_callback(self._on_reaction, ReactionEvent)
-        self.client.add_event_callback(self._on_invite, InviteMemberEvent)
-        self.client.add_to_device_callback(self._on_room_key, (RoomKeyEvent, ForwardedRoomKeyEvent))
+        # nio's annotations of these are wrong: a tuple of kinds is typed `tuple[type[Event], None]`,
+        # invite events are no Event subclasses, a callback is typed as taking any Event though nio
+        # calls it only with the kinds it was registered for, and to-device callbacks may be coroutines.
+        self.client.add_event_callback(self._on_message, (RoomMessage, MegolmEvent))  # type: ignore[arg-type]
+        self.client.add_event_callback(self._on_reaction, ReactionEvent)  # type: ignore[arg-type]
+        self.client.add_event_callback(self._on_invite, InviteMemberEvent)  # type: ignore[arg-type]
+        self.client.add_to_device_callback(self._on_room_key, (RoomKeyEvent, ForwardedRoomKeyEvent))  # type: ignore[arg-type]
         self.catching_up = True
         try:
             await self.client.sync(timeout=0, full_state=True)
@@ -441,7 +451,7 @@ class TerminalChat:
             note=note,
         )
 
-    async def _on_message(self, room: MatrixRoom, event) -> None:
+    async def _on_message(self, room: MatrixRoom, event: RoomMessage | MegolmEvent) -> None:
         if event.event_id in self.by_event and event.event_id not in self.unreadable:
             return  # already shown (a sync retried, say)
         self._number(room, event)
@@ -479,7 +489,7 @@ class TerminalChat:
         if moved:
             self.out(f"(Vous écrivez maintenant dans la « {PRIVATE} » ; /salons pour changer.)")
 
-    async def _on_room_key(self, event) -> None:
+    async def _on_room_key(self, event: RoomKeyEvent | ForwardedRoomKeyEvent) -> None:
         """A late key: the messages it opens are shown now, under the number they already had."""
         for event_id, (room, encrypted) in list(self.unreadable.items()):
             if encrypted.session_id != event.session_id:

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-import bot.demo as demo
+from bot.devtools import demo
+from bot.devtools.local_synapse import RegisteredUser, free_port
 from bot.matrix_bot import StartupError
-from bot.synapse_local import RegisteredUser, free_port
 from tests.unit.storage.test_files import assert_owner_only, modes
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 STATE = {
     "port": 8008,
     "homeserver": "http://127.0.0.1:8008",
@@ -61,6 +61,7 @@ class FakeSynapse:
 
     def start(self) -> FakeSynapse:
         # As the real one does: its folder and files, made by this process.
+        assert self.directory is not None, "started as the demo starts the real one, in its folder"
         self.directory.mkdir(parents=True, exist_ok=True)
         (self.directory / "homeserver.yaml").write_text("registration_shared_secret: x")
         return self

@@ -1,9 +1,14 @@
-"""A real Matrix user for the tests and the benchmarks: its own nio client, device and encryption store.
+"""A scripted person for the tests and the benchmarks: a real Matrix user with its own nio client,
+device and encryption store, driven by code instead of a client's screen.
 
 It stands for a person with a Matrix client: it creates rooms, invites the bot, sends
 messages and reads (and decrypts) what the bot answers. It lives here, next to
-bot/synapse_local.py, so the benchmarks need nothing from tests/.
+local_synapse.py, so the benchmarks need nothing from tests/.
 """
+
+# Its waits take a `timeout` on purpose (ASYNC109): running out fails the test naming what was awaited
+# (and what came instead), where a caller's asyncio.timeout() would raise a bare TimeoutError.
+# ruff: noqa: ASYNC109
 
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ from nio import (
     AsyncClientConfig,
     InviteMemberEvent,
     LocalProtocolError,
+    MatrixRoom,
     MegolmEvent,
     RoomCreateResponse,
     RoomMessage,
@@ -26,12 +32,14 @@ from nio import (
 )
 from nio.store import SqliteStore
 
+from bot.devtools.local_synapse import RegisteredUser
 from bot.sender import INTRODUCTION_FIELD
-from bot.synapse_local import RegisteredUser
 from bot.sync_loop import sync_until_cancelled
 
 
-class MatrixUser:
+class ScriptedPerson:
+    """A Matrix user driven by a test or a benchmark, standing for a member, a facilitator or a stranger."""
+
     def __init__(
         self, homeserver: str, account: RegisteredUser, store_dir: Path, *, accept_invites: bool | None = True
     ) -> None:
@@ -52,7 +60,9 @@ class MatrixUser:
         self.received: list[RoomMessage | MegolmEvent] = []
         # The bot's introductions, apart: what is counted and waited for in `received` is the
         # conversation, the same whether the bot introduced itself in the room or not.
-        self.introductions: list[RoomMessage] = []
+        self.introductions: list[RoomMessage | MegolmEvent] = []
+        # Where each received event came from, by event id: nio's room events do not say.
+        self.room_of: dict[str, str] = {}
         self._arrived = asyncio.Condition()
         self._sync_task: asyncio.Task | None = None
 
@@ -60,13 +70,16 @@ class MatrixUser:
     def user_id(self) -> str:
         return self.account.user_id
 
-    async def start(self) -> MatrixUser:
+    async def start(self) -> ScriptedPerson:
         self.client.restore_login(self.account.user_id, self.account.device_id, self.account.access_token)
         if self.client.should_upload_keys:
             await self.client.keys_upload()
         await self.client.sync(timeout=0, full_state=True)
-        self.client.add_event_callback(self._collect, (RoomMessage, MegolmEvent))
-        self.client.add_event_callback(self._on_invite, InviteMemberEvent)
+        # nio's annotations of add_event_callback are wrong: a tuple of kinds is typed
+        # `tuple[type[Event], None]`, invite events are no Event subclasses, and a callback is typed as
+        # taking any Event though nio calls it only with the kinds it was registered for.
+        self.client.add_event_callback(self._collect, (RoomMessage, MegolmEvent))  # type: ignore[arg-type]
+        self.client.add_event_callback(self._on_invite, InviteMemberEvent)  # type: ignore[arg-type]
         self._sync_task = asyncio.create_task(sync_until_cancelled(self.client, timeout=3000, full_state=True))
         return self
 
@@ -77,8 +90,8 @@ class MatrixUser:
                 await self._sync_task
         await self.client.close()
 
-    async def _collect(self, room, event) -> None:
-        event.room_id = room.room_id  # remember where it came from
+    async def _collect(self, room: MatrixRoom, event: RoomMessage | MegolmEvent) -> None:
+        self.room_of[event.event_id] = room.room_id
         async with self._arrived:
             if event.source.get("content", {}).get(INTRODUCTION_FIELD):
                 self.introductions.append(event)
@@ -86,7 +99,7 @@ class MatrixUser:
                 self.received.append(event)
             self._arrived.notify_all()
 
-    async def _on_invite(self, room, event: InviteMemberEvent) -> None:
+    async def _on_invite(self, room: MatrixRoom, event: InviteMemberEvent) -> None:
         if event.state_key != self.user_id or event.membership != "invite" or room.room_id in self.invites:
             return
         self.invites.append(room.room_id)
@@ -107,7 +120,9 @@ class MatrixUser:
         await self.wait_until(
             lambda: self.direct_room_with(user_id) is not None, timeout, f"a direct chat with {user_id}"
         )
-        return self.direct_room_with(user_id)
+        room_id = self.direct_room_with(user_id)
+        assert room_id is not None  # what wait_until has just seen, with no await since
+        return room_id
 
     async def create_room(
         self, name: str, *, encrypted: bool = False, invite: tuple[str, ...] = (), is_direct: bool = False
@@ -149,6 +164,7 @@ class MatrixUser:
         while not list(self.client.device_store.active_user_devices(user_id)):
             if time.monotonic() > deadline:
                 raise AssertionError(f"no device keys for {user_id}")
+            assert self.client.olm is not None, "encryption is on: restore_login() gave the client its Olm machine"
             self.client.olm.users_for_key_query.add(user_id)
             with contextlib.suppress(LocalProtocolError):  # the sync loop's own query got there first
                 await self.client.keys_query()
@@ -194,7 +210,11 @@ class MatrixUser:
         assert isinstance(answer, RoomRedactResponse), answer
 
     def introductions_in(self, room_id: str, sender: str | None = None) -> list:
-        return [e for e in self.introductions if e.room_id == room_id and (sender is None or e.sender == sender)]
+        return [
+            e
+            for e in self.introductions
+            if self.room_of[e.event_id] == room_id and (sender is None or e.sender == sender)
+        ]
 
     async def wait_for_introduction(self, room_id: str, sender: str, timeout: float = 20.0):
         await self.wait_until(
@@ -206,7 +226,7 @@ class MatrixUser:
         return [
             e
             for e in self.received
-            if (room_id is None or e.room_id == room_id) and (sender is None or e.sender == sender)
+            if (room_id is None or self.room_of[e.event_id] == room_id) and (sender is None or e.sender == sender)
         ]
 
     async def wait_for_message(

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from nio import Event, MatrixRoom, RoomMessage
 
-from bot.terminal_chat import (
+from bot.devtools.terminal_chat import (
     HELP,
     INDENT,
     ChatCommand,
@@ -239,7 +239,9 @@ def event(number: int, sender: str, content: dict) -> Event:
 
 
 def message(number: int, sender: str, body: str) -> RoomMessage:
-    return event(number, sender, {"type": "m.room.message", "content": {"msgtype": "m.text", "body": body}})
+    parsed = event(number, sender, {"type": "m.room.message", "content": {"msgtype": "m.text", "body": body}})
+    assert isinstance(parsed, RoomMessage), parsed
+    return parsed
 
 
 def hostile_room(display_name: str = "mallory") -> MatrixRoom:

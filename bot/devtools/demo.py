@@ -23,10 +23,10 @@ from nio import AsyncClient, RoomCreateResponse
 
 from bot.app import build_app
 from bot.cli import setup_logging
+from bot.devtools.local_synapse import LocalSynapse
+from bot.devtools.terminal_chat import TerminalChat
 from bot.instance_lock import AlreadyRunning
 from bot.matrix_bot import StartupError
-from bot.synapse_local import LocalSynapse
-from bot.terminal_chat import TerminalChat
 from config import Config, load_config
 from storage.database import DatabaseUnavailable, UnknownSchema
 from storage.files import secure_data_dir, write_owner_only
@@ -298,8 +298,9 @@ async def _serve(config: Config, state: dict, directory: Path, chat: bool) -> No
         return
     # The chat starts once the bot has caught up (model loaded, rooms joined): started under the
     # indexing's progress bar, the two tangled on the screen. A bot that could not start leaves
-    # nobody to talk to.
-    while not bot.done() and not app.client.next_batch:
+    # nobody to talk to. The bot tells no one of its first sync, and gains no hook for a dev tool:
+    # its client is polled, for the start only.
+    while not bot.done() and not app.client.next_batch:  # noqa: ASYNC110
         await asyncio.sleep(0.2)
     if not bot.done():
         talk = asyncio.create_task(_chat(state, directory).run())

@@ -6,13 +6,18 @@
 - nio merges each new `m.room.power_levels` into the previous one (`PowerLevels.update`), so a user
   removed from `users` keeps their old level until a restart. The spec says the new content replaces
   the old: the client replaces it, and rights (bot/room_directory.py) read the room's current state.
+
+on_response, on_event and on_to_device register nio callbacks under the types nio really calls them
+with: its own annotations of add_*_callback are wrong (see each), so they are read in one place only.
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
-from nio import AsyncClient, AsyncClientConfig, MatrixRoom, PowerLevelsEvent
+from nio import AsyncClient, AsyncClientConfig, MatrixRoom, PowerLevelsEvent, Response, ToDeviceEvent
 from nio.store import SqliteStore
 from peewee import SqliteDatabase
 
@@ -62,6 +67,35 @@ def replace_power_levels(room: MatrixRoom, event: PowerLevelsEvent) -> None:
     room.power_levels = copy.deepcopy(event.power_levels)
     for user_id, user in room.users.items():
         user.power_level = room.power_levels.get_user_level(user_id)
+
+
+ResponseT = TypeVar("ResponseT", bound=Response)
+# Not bound to nio's Event: its invite events (InviteMemberEvent…) are no Events, yet are filtered the same way.
+EventT = TypeVar("EventT")
+ToDeviceT = TypeVar("ToDeviceT", bound=ToDeviceEvent)
+
+
+def on_response(client: AsyncClient, callback: Callable[[ResponseT], Awaitable[None]], kind: type[ResponseT]) -> None:
+    # nio annotates `func` as a coroutine object; it takes, and awaits, a coroutine function.
+    client.add_response_callback(callback, kind)  # type: ignore[arg-type]
+
+
+def on_event(
+    client: AsyncClient,
+    callback: Callable[[MatrixRoom, EventT], Awaitable[None]],
+    kinds: type[EventT] | tuple[type[EventT], ...],
+) -> None:
+    # nio annotates a tuple of kinds as `tuple[type[Event], None]`, and leaves its invite events out.
+    client.add_event_callback(callback, kinds)  # type: ignore[arg-type]
+
+
+def on_to_device(
+    client: AsyncClient,
+    callback: Callable[[ToDeviceT], Awaitable[None]],
+    kinds: type[ToDeviceT] | tuple[type[ToDeviceT], ...],
+) -> None:
+    # nio annotates the callback as returning None; it awaits one returning a coroutine.
+    client.add_to_device_callback(callback, kinds)  # type: ignore[arg-type]
 
 
 def build_client(config: Config) -> BotClient:

@@ -101,6 +101,8 @@ class LateKeys:
     async def on_undecryptable(self, room: MatrixRoom, event: MegolmEvent) -> None:
         if event.sender == self.client.user_id:
             return
+        # Always there in an encrypted event's content; nio types it optional as any Event's.
+        assert event.session_id is not None
         with self.db.session() as session:
             kept = remember(session, event.event_id, room.room_id, event.sender, event.session_id, self.clock())
         if not kept:
@@ -188,6 +190,8 @@ class LateKeys:
     def _later(self, event_id: str) -> None:
         with self.db.session() as session:
             row = session.get(UndecryptableEvent, event_id)
+            if row is None:
+                return
             row.attempts += 1
             row.next_try_at = self.clock() + min(timedelta(minutes=2**row.attempts), LONGEST_RETRY_WAIT)
             session.add(row)
@@ -200,8 +204,8 @@ class LateKeys:
         with self.db.session() as session:
             due = due_for_notice(session, now - self.notice_after)
         due.sort(key=lambda row: (row.room_id, row.sender))
-        for (room_id, sender), rows in groupby(due, key=lambda row: (row.room_id, row.sender)):
-            rows = list(rows)
+        for (room_id, sender), group in groupby(due, key=lambda row: (row.room_id, row.sender)):
+            rows = list(group)
             with self.db.session() as session:
                 told_lately = noticed_since(session, room_id, sender, now - NOTICE_QUIET)
             if not told_lately:
@@ -220,10 +224,10 @@ class LateKeys:
                 )
             with self.db.session() as session:
                 for row in rows:
-                    row = session.get(UndecryptableEvent, row.event_id)
-                    if row is not None:
-                        row.noticed = True
-                        session.add(row)
+                    kept = session.get(UndecryptableEvent, row.event_id)
+                    if kept is not None:
+                        kept.noticed = True
+                        session.add(kept)
 
     async def drain(self) -> None:
         """Lets retries started by a room key finish (at shutdown)."""

@@ -29,7 +29,7 @@ from bot.rendering import Renderer
 from bot.room_directory import RoomDirectory
 from handlers.context import Message
 from handlers.metrics import Metrics
-from handlers.replies import Answer, Post, Reply
+from handlers.replies import Answer, Attachment, Post, Reply
 from handlers.rooms import INTRODUCTION_TAG
 from storage.database import Database
 from storage.direct_chats import PendingMessage, mark_noticed, pending_in, rooms_with_pending, unnoticed_before
@@ -154,9 +154,10 @@ class Sender:
         }
         mentions = list(reply.mentions)
         if reply.attachment is not None:
-            content = await self._upload(room_id, reply, content, txn_key, trigger)
-            if content is None:
+            uploaded = await self._upload(room_id, reply.attachment, content, txn_key, trigger)
+            if uploaded is None:
                 return None
+            content = uploaded
         relation = self._relation(reply, trigger)
         if relation:
             content["m.relates_to"] = relation
@@ -321,6 +322,7 @@ class Sender:
                 }
             return {"m.in_reply_to": {"event_id": to.reply_to}} if to.reply_to else None
         answers = isinstance(to, Answer)
+        assert trigger is not None, "send() refuses an Answer or a Beside without a trigger"
         if trigger.thread_root:
             return {
                 "rel_type": "m.thread",
@@ -331,9 +333,8 @@ class Sender:
         return {"m.in_reply_to": {"event_id": trigger.event_id}} if answers else None
 
     async def _upload(
-        self, room_id: str, reply: Reply, caption: dict, txn_key: str | None, trigger: Message | None
+        self, room_id: str, attachment: Attachment, caption: dict, txn_key: str | None, trigger: Message | None
     ) -> dict | None:
-        attachment = reply.attachment
         room = self.client.rooms.get(room_id)
         encrypt = bool(room and room.encrypted)
         try:

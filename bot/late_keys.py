@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 from itertools import groupby
 
 from nio import (
-    AsyncClient,
     BadEvent,
     Event,
     ForwardedRoomKeyEvent,
@@ -30,6 +29,7 @@ from nio import (
 )
 from nio.exceptions import LocalProtocolError
 
+from bot.matrix_client import BotClient
 from handlers.context import system_clock
 from handlers.metrics import Metrics
 from handlers.replies import Post, Reply
@@ -80,7 +80,7 @@ def notice_text(count: int) -> str:
 class LateKeys:
     def __init__(
         self,
-        client: AsyncClient,
+        client: BotClient,
         db: Database,
         post: Callable[[Reply], Awaitable[str | None]],
         *,
@@ -157,7 +157,9 @@ class LateKeys:
             log.exception("Retrying events after a room key failed")
 
     async def _try(self, row: UndecryptableEvent) -> None:
-        room = await self._room(row.room_id)
+        # A key arriving in the first sync after a restart comes before nio has rebuilt its rooms from
+        # that same sync: they appear a moment later.
+        room = await self.client.room_appearing(row.room_id, ROOM_APPEAR_SECONDS)
         if room is None:
             self._later(row.event_id)
             return
@@ -178,14 +180,6 @@ class LateKeys:
         self.deliver(room, answer.event)
         self._forget(row.event_id)
         log.info("Event %s in %s decrypted late and handled", row.event_id, row.room_id)
-
-    async def _room(self, room_id: str) -> MatrixRoom | None:
-        """The client's room. A key arriving in the first sync after a restart comes before nio
-        has rebuilt its rooms from that same sync: they appear a moment later."""
-        deadline = asyncio.get_running_loop().time() + ROOM_APPEAR_SECONDS
-        while room_id not in self.client.rooms and asyncio.get_running_loop().time() < deadline:
-            await asyncio.sleep(0.2)
-        return self.client.rooms.get(room_id)
 
     def _later(self, event_id: str) -> None:
         with self.db.session() as session:

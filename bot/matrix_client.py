@@ -3,6 +3,8 @@
 - nio saves the sync token as a sync arrives, before its events are handled: a crash in between
   would skip them for good. The store here keeps the token nio hands it and writes it only when the
   inbox (bot/inbox.py) says every event up to it is recorded.
+- A room the bot has just joined is known to others (and to-device events speak of it) before the
+  client's sync has brought it: room_appearing() waits for it, woken by the sync that does.
 - nio merges each new `m.room.power_levels` into the previous one (`PowerLevels.update`), so a user
   removed from `users` keeps their old level until a restart. The spec says the new content replaces
   the old: the client replaces it, and rights (bot/room_directory.py) read the room's current state.
@@ -13,9 +15,11 @@ with: its own annotations of add_*_callback are wrong (see each), so they are re
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import copy
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from nio import AsyncClient, AsyncClientConfig, MatrixRoom, PowerLevelsEvent, Response, ToDeviceEvent
 from nio.store import SqliteStore
@@ -45,8 +49,25 @@ class BotStore(SqliteStore):
 
 
 class BotClient(AsyncClient):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Rooms someone waits for (room_appearing), set by the sync that brings them.
+        self._awaited_rooms: dict[str, asyncio.Event] = {}
+
+    async def room_appearing(self, room_id: str, seconds: float) -> MatrixRoom | None:
+        """The room, once a sync has brought it; None if none has within `seconds`."""
+        if room_id not in self.rooms:
+            appeared = self._awaited_rooms.setdefault(room_id, asyncio.Event())
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(seconds):
+                    await appeared.wait()
+        return self.rooms.get(room_id)
+
     def _handle_joined_state(self, room_id, join_info, encrypted_rooms) -> None:
+        # nio creates a joined room here, and only here.
         super()._handle_joined_state(room_id, join_info, encrypted_rooms)
+        if (appeared := self._awaited_rooms.pop(room_id, None)) is not None:
+            appeared.set()
         for event in join_info.state:
             if isinstance(event, PowerLevelsEvent):
                 replace_power_levels(self.rooms[room_id], event)

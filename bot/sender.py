@@ -21,10 +21,11 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 from aiohttp import ClientError
-from nio import AsyncClient, ErrorResponse, RoomSendResponse, UploadResponse
+from nio import ErrorResponse, RoomSendResponse, UploadResponse
 from nio.exceptions import LocalProtocolError
 
 from bot.direct_chats import DirectChats
+from bot.matrix_client import BotClient
 from bot.rendering import Renderer
 from bot.room_directory import RoomDirectory
 from handlers.context import Message
@@ -69,7 +70,7 @@ def temporary(answer: ErrorResponse) -> bool:
 class Sender:
     def __init__(
         self,
-        client: AsyncClient,
+        client: BotClient,
         renderer: Renderer,
         db: Database,
         directory: RoomDirectory,
@@ -133,18 +134,13 @@ class Sender:
             if task:
                 self._pending.discard(task)
 
-    async def _wait_for_room(self, room_id: str) -> None:
-        """A room the bot has just joined is known to others before our own client has synced it."""
-        deadline = asyncio.get_running_loop().time() + ROOM_APPEAR_SECONDS
-        while room_id not in self.client.rooms and asyncio.get_running_loop().time() < deadline:
-            await asyncio.sleep(0.2)
-
     async def _send_locked(
         self, room_id: str, reply: Reply, trigger: Message | None, txn_key: str | None
     ) -> str | None:
         waiting = not self.direct_chats.member_joined(room_id)
         if room_id not in self.client.rooms and not waiting:
-            await self._wait_for_room(room_id)
+            # A room the bot has just joined is known to others before our own client has synced it.
+            await self.client.room_appearing(room_id, ROOM_APPEAR_SECONDS)
         rendered = self.renderer.render(reply)
         content: dict = {
             "msgtype": "m.notice",

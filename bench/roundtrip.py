@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -44,8 +43,8 @@ async def measure_room(human: ScriptedPerson, bot_user_id: str, encrypted: bool,
 
 
 async def main(count: int, with_model: bool) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
         synapse = LocalSynapse(tmp / "synapse").start()
         bot_process = None
         try:
@@ -64,7 +63,9 @@ allowed_inviters = ["@human:localhost"]
 [knowledge]
 enabled = {"true" if with_model else "false"}
 ''')
-            bot_process = subprocess.Popen([sys.executable, "-m", "bot", "run", "--config", str(tmp / "config.toml")])
+            bot_process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", "run", "--config", str(tmp / "config.toml")
+            )
             human = await ScriptedPerson(synapse.url, person, tmp / "human").start()
             try:
                 results = {}
@@ -76,7 +77,7 @@ enabled = {"true" if with_model else "false"}
         finally:
             if bot_process:
                 bot_process.terminate()
-                bot_process.wait(timeout=20)
+                await asyncio.wait_for(bot_process.wait(), 20)
             synapse.stop()
     print(
         f"Aller-retour `!aide` → réponse, {count} messages par salon après {WARM_UP} d'échauffement (cible : médiane < 150 ms, p95 < 300 ms)"

@@ -197,6 +197,7 @@ class CrossSigning:
             log.warning(KEYS_LOST_ADVICE.format(server=status.server_master, path=self.keys_path))
             return status
         if status.state is State.UNSIGNED:
+            assert identity is not None  # UNSIGNED: the account's identity is the one kept here
             await self._sign_device(identity)
             log.info("Device %s signed with the cross-signing identity", status.device_id)
             status = await self.status(identity)
@@ -221,6 +222,7 @@ class CrossSigning:
     async def status(self, identity: Identity | None = None) -> Status:
         identity = identity or load_identity(self.data_dir)
         user_id, device_id = self.client.user_id, self.client.device_id
+        assert device_id is not None, "cross-signing needs a logged-in client"
         answer = await self._post("keys/query", {"device_keys": {user_id: [device_id]}})
         server_self_signing = _only_key(answer.get("self_signing_keys", {}).get(user_id))
         device = answer.get("device_keys", {}).get(user_id, {}).get(device_id) or {}

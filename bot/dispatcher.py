@@ -33,6 +33,9 @@ APOLOGY = (
 # A reply's fallback quotes the replied message ("> <@x:y> text") before a blank line.
 _REPLY_FALLBACK = re.compile(r"\A(?:>.*\n)+\n?")
 
+# Outages: what was decided for an event is kept, and sent when the event is handled again.
+OUTAGES: tuple[type[Exception], ...] = (HomeserverUnavailable, *STORAGE_UNAVAILABLE)
+
 
 def as_list(result: HandlerResult) -> list[Reply]:
     if result is None:
@@ -169,7 +172,7 @@ class Dispatcher:
         """Sends what was decided for an event; kept only while an outage means it will be sent again."""
         try:
             await self.send(replies, trigger)
-        except (HomeserverUnavailable, *STORAGE_UNAVAILABLE):
+        except OUTAGES:
             raise
         except BaseException:
             del self._decided[event_id]

@@ -17,6 +17,7 @@ they are then handled one at a time, in order, and marked done once their replie
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -39,7 +40,6 @@ from bot.sender import UNREACHABLE, HomeserverUnavailable
 from handlers.metrics import Metrics
 from storage.database import STORAGE_UNAVAILABLE, Database
 from storage.messages import UNDECRYPTABLE, Arrived, mark_done, pending_events, take_in
-import contextlib
 
 log = logging.getLogger(__name__)
 
@@ -249,12 +249,12 @@ class Inbox:
                 self._failed("homeserver", error)
             except Exception:
                 # A bug, not an outage: retrying would fail the same way and hold every later event.
-                arrival = self._ready.popleft() if self._ready else None
+                dropped = self._ready.popleft() if self._ready else None
                 self._handled = None
-                log.exception("Event %s could not be handled; it is dropped", arrival.event_id if arrival else "?")
-                if arrival is not None:
-                    self._queued.discard(arrival.event_id)
-                    self._mark_done_quietly(arrival.event_id)
+                log.exception("Event %s could not be handled; it is dropped", dropped.event_id if dropped else "?")
+                if dropped is not None:
+                    self._queued.discard(dropped.event_id)
+                    self._mark_done_quietly(dropped.event_id)
                 continue
             self._wake.clear()
             with contextlib.suppress(TimeoutError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import os
 from pathlib import Path
+from typing import TextIO
 
 
 class AlreadyRunning(Exception):
@@ -14,7 +15,7 @@ class AlreadyRunning(Exception):
 class InstanceLock:
     def __init__(self, data_dir: Path) -> None:
         self.path = data_dir / "bot.lock"
-        self._handle = None
+        self._handle: TextIO | None = None
 
     def acquire(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 from itertools import groupby
 
 from nio import (
-    AsyncClient,
     BadEvent,
     Event,
     ForwardedRoomKeyEvent,
@@ -30,6 +29,7 @@ from nio import (
 )
 from nio.exceptions import LocalProtocolError
 
+from bot.matrix_client import BotClient
 from handlers.context import system_clock
 from handlers.metrics import Metrics
 from handlers.replies import Post, Reply
@@ -80,7 +80,7 @@ def notice_text(count: int) -> str:
 class LateKeys:
     def __init__(
         self,
-        client: AsyncClient,
+        client: BotClient,
         db: Database,
         post: Callable[[Reply], Awaitable[str | None]],
         *,
@@ -101,6 +101,8 @@ class LateKeys:
     async def on_undecryptable(self, room: MatrixRoom, event: MegolmEvent) -> None:
         if event.sender == self.client.user_id:
             return
+        # Always there in an encrypted event's content; nio types it optional as any Event's.
+        assert event.session_id is not None
         with self.db.session() as session:
             kept = remember(session, event.event_id, room.room_id, event.sender, event.session_id, self.clock())
         if not kept:
@@ -155,7 +157,9 @@ class LateKeys:
             log.exception("Retrying events after a room key failed")
 
     async def _try(self, row: UndecryptableEvent) -> None:
-        room = await self._room(row.room_id)
+        # A key arriving in the first sync after a restart comes before nio has rebuilt its rooms from
+        # that same sync: they appear a moment later.
+        room = await self.client.room_appearing(row.room_id, ROOM_APPEAR_SECONDS)
         if room is None:
             self._later(row.event_id)
             return
@@ -177,17 +181,11 @@ class LateKeys:
         self._forget(row.event_id)
         log.info("Event %s in %s decrypted late and handled", row.event_id, row.room_id)
 
-    async def _room(self, room_id: str) -> MatrixRoom | None:
-        """The client's room. A key arriving in the first sync after a restart comes before nio
-        has rebuilt its rooms from that same sync: they appear a moment later."""
-        deadline = asyncio.get_running_loop().time() + ROOM_APPEAR_SECONDS
-        while room_id not in self.client.rooms and asyncio.get_running_loop().time() < deadline:
-            await asyncio.sleep(0.2)
-        return self.client.rooms.get(room_id)
-
     def _later(self, event_id: str) -> None:
         with self.db.session() as session:
             row = session.get(UndecryptableEvent, event_id)
+            if row is None:
+                return
             row.attempts += 1
             row.next_try_at = self.clock() + min(timedelta(minutes=2**row.attempts), LONGEST_RETRY_WAIT)
             session.add(row)
@@ -200,8 +198,8 @@ class LateKeys:
         with self.db.session() as session:
             due = due_for_notice(session, now - self.notice_after)
         due.sort(key=lambda row: (row.room_id, row.sender))
-        for (room_id, sender), rows in groupby(due, key=lambda row: (row.room_id, row.sender)):
-            rows = list(rows)
+        for (room_id, sender), group in groupby(due, key=lambda row: (row.room_id, row.sender)):
+            rows = list(group)
             with self.db.session() as session:
                 told_lately = noticed_since(session, room_id, sender, now - NOTICE_QUIET)
             if not told_lately:
@@ -220,10 +218,10 @@ class LateKeys:
                 )
             with self.db.session() as session:
                 for row in rows:
-                    row = session.get(UndecryptableEvent, row.event_id)
-                    if row is not None:
-                        row.noticed = True
-                        session.add(row)
+                    kept = session.get(UndecryptableEvent, row.event_id)
+                    if kept is not None:
+                        kept.noticed = True
+                        session.add(kept)
 
     async def drain(self) -> None:
         """Lets retries started by a room key finish (at shutdown)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from nio import (
@@ -31,7 +31,7 @@ from bot.direct_chats import DirectChats
 from bot.dispatcher import Dispatcher, strip_reply_fallback
 from bot.inbox import Arrival, Inbox
 from bot.late_keys import LateKeys
-from bot.matrix_client import BotClient
+from bot.matrix_client import BotClient, EventT, on_event, on_response, on_to_device
 from bot.room_directory import RoomDirectory, inviter_allowed
 from bot.sender import Sender
 from bot.session import StoredSession, forget_session, load_session, save_session
@@ -97,7 +97,7 @@ class MatrixBot:
         # Called when the facilitators' room's members or power levels change (rights may be lost).
         self.rights_changed: list[Callable[[], object]] = []
         # nio runs response callbacks on each M_LIMIT_EXCEEDED it waits out before retrying.
-        self.client.add_response_callback(self._count_rate_limit, ErrorResponse)
+        on_response(self.client, self._count_rate_limit, ErrorResponse)
         self.post = sender.post
         self.addressing = Addressing(config.matrix.user_id, config.bot.command_prefix)
         self._invites_seen: set[str] = set()
@@ -141,13 +141,13 @@ class MatrixBot:
         """Catch up on state. With no stored token, history is skipped: the bot never answers the past.
         What the catch-up brings, and what the previous run left pending, waits in the inbox until
         start_handling()."""
-        self.client.add_event_callback(self._guarded(self._on_invite), InviteMemberEvent)
+        on_event(self.client, self._guarded(self._on_invite), InviteMemberEvent)
         # First: the events this sync brought are recorded before anything else reacts to it.
-        self.client.add_response_callback(self._end_of_sync, SyncResponse)
-        self.client.add_response_callback(self._check_new_rooms, SyncResponse)
-        self.client.add_response_callback(self._watch_rights, SyncResponse)
+        on_response(self.client, self._end_of_sync, SyncResponse)
+        on_response(self.client, self._check_new_rooms, SyncResponse)
+        on_response(self.client, self._watch_rights, SyncResponse)
         # Before any sync: a key arriving in the catch-up sync may be the one a kept event waits for.
-        self.client.add_to_device_callback(self._on_room_key, (RoomKeyEvent, ForwardedRoomKeyEvent))
+        on_to_device(self.client, self._on_room_key, (RoomKeyEvent, ForwardedRoomKeyEvent))
         fresh = self.client.loaded_sync_token is None
         if fresh:
             answer = await self.client.sync(timeout=0, full_state=True, sync_filter=SYNC_FILTER)
@@ -159,8 +159,8 @@ class MatrixBot:
         # Memberships go through the inbox too, in order with messages: a member refusing the direct
         # chat a command is opening is handled once that command's messages wait for them. From here
         # on only: a first start neither answers nor introduces itself for the account's past.
-        self.client.add_event_callback(
-            self._receive, (RoomMessageText, ReactionEvent, RedactionEvent, MegolmEvent, RoomMemberEvent)
+        on_event(
+            self.client, self._receive, (RoomMessageText, ReactionEvent, RedactionEvent, MegolmEvent, RoomMemberEvent)
         )
         if not fresh:
             # Resume from the stored token: what was said while the bot was down is handled now, once;
@@ -191,8 +191,8 @@ class MatrixBot:
     async def sync_forever(self) -> None:
         # nio's loop asks again at once after an error answer, forever: raising hands the error to
         # sync_until_cancelled, which waits longer each time, and gives up on a revoked session.
-        self.client.add_response_callback(self._on_sync_error, SyncError)
-        self.client.add_response_callback(self._on_sync, SyncResponse)
+        on_response(self.client, self._on_sync_error, SyncError)
+        on_response(self.client, self._on_sync, SyncResponse)
         await sync_until_cancelled(
             self.client, give_up_on=(SessionRevoked,), timeout=30000, sync_filter=SYNC_FILTER, full_state=False
         )
@@ -234,9 +234,11 @@ class MatrixBot:
 
     # --- callbacks -----------------------------------------------------------------------
 
-    def _guarded(self, callback):
+    def _guarded(
+        self, callback: Callable[[MatrixRoom, EventT], Awaitable[None]]
+    ) -> Callable[[MatrixRoom, EventT], Awaitable[None]]:
         # An exception escaping a nio callback stops sync_forever: nothing may escape.
-        async def run(room, event):
+        async def run(room: MatrixRoom, event: EventT) -> None:
             try:
                 await callback(room, event)
             except Exception:
@@ -270,8 +272,8 @@ class MatrixBot:
         body = strip_reply_fallback(normalise_input(event.body or "")).strip()
         info = self.directory.info(room.room_id)
         with self.dispatcher.services.db.session() as session:
-            replies_to_bot = bool(where.in_reply_to) and is_bot_message(session, where.in_reply_to)
-            in_bot_thread = bool(where.thread_root) and bot_in_thread(session, room.room_id, where.thread_root)
+            replies_to_bot = bool(where.in_reply_to and is_bot_message(session, where.in_reply_to))
+            in_bot_thread = bool(where.thread_root and bot_in_thread(session, room.room_id, where.thread_root))
         display_name = room.user_name(self.client.user_id)
         addressed = self.addressing.is_addressed(
             body,

@@ -13,7 +13,8 @@ from nio import AsyncClient, RoomGetStateResponse, RoomResolveAliasResponse
 from config import Config
 from handlers.context import RoomInfo
 from storage.database import Database
-from storage.rooms import RoomRecord, facilitators_room_id, utcnow
+from storage.rooms import RoomRecord, facilitators_room_id
+from storage.time import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,7 @@ class RoomDirectory:
         joined = room is not None and user_id in room.users and user_id not in room.invited_users
         if any(fnmatch.fnmatchcase(user_id, pattern) for pattern in access.facilitators):
             return joined or not access.listed_must_join
-        if not joined:
+        if room is None or not joined:
             return False
         # From room version 12 on, a room's creator outranks everyone and is absent from power_levels.
         return (

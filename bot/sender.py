@@ -21,15 +21,16 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 from aiohttp import ClientError
-from nio import AsyncClient, ErrorResponse, RoomSendResponse, UploadResponse
+from nio import ErrorResponse, RoomSendResponse, UploadResponse
 from nio.exceptions import LocalProtocolError
 
 from bot.direct_chats import DirectChats
+from bot.matrix_client import BotClient
 from bot.rendering import Renderer
 from bot.room_directory import RoomDirectory
 from handlers.context import Message
 from handlers.metrics import Metrics
-from handlers.replies import Answer, Post, Reply
+from handlers.replies import Answer, Attachment, Post, Reply
 from handlers.rooms import INTRODUCTION_TAG
 from storage.database import Database
 from storage.direct_chats import PendingMessage, mark_noticed, pending_in, rooms_with_pending, unnoticed_before
@@ -69,7 +70,7 @@ def temporary(answer: ErrorResponse) -> bool:
 class Sender:
     def __init__(
         self,
-        client: AsyncClient,
+        client: BotClient,
         renderer: Renderer,
         db: Database,
         directory: RoomDirectory,
@@ -133,18 +134,13 @@ class Sender:
             if task:
                 self._pending.discard(task)
 
-    async def _wait_for_room(self, room_id: str) -> None:
-        """A room the bot has just joined is known to others before our own client has synced it."""
-        deadline = asyncio.get_running_loop().time() + ROOM_APPEAR_SECONDS
-        while room_id not in self.client.rooms and asyncio.get_running_loop().time() < deadline:
-            await asyncio.sleep(0.2)
-
     async def _send_locked(
         self, room_id: str, reply: Reply, trigger: Message | None, txn_key: str | None
     ) -> str | None:
         waiting = not self.direct_chats.member_joined(room_id)
         if room_id not in self.client.rooms and not waiting:
-            await self._wait_for_room(room_id)
+            # A room the bot has just joined is known to others before our own client has synced it.
+            await self.client.room_appearing(room_id, ROOM_APPEAR_SECONDS)
         rendered = self.renderer.render(reply)
         content: dict = {
             "msgtype": "m.notice",
@@ -154,9 +150,10 @@ class Sender:
         }
         mentions = list(reply.mentions)
         if reply.attachment is not None:
-            content = await self._upload(room_id, reply, content, txn_key, trigger)
-            if content is None:
+            uploaded = await self._upload(room_id, reply.attachment, content, txn_key, trigger)
+            if uploaded is None:
                 return None
+            content = uploaded
         relation = self._relation(reply, trigger)
         if relation:
             content["m.relates_to"] = relation
@@ -321,6 +318,7 @@ class Sender:
                 }
             return {"m.in_reply_to": {"event_id": to.reply_to}} if to.reply_to else None
         answers = isinstance(to, Answer)
+        assert trigger is not None, "send() refuses an Answer or a Beside without a trigger"
         if trigger.thread_root:
             return {
                 "rel_type": "m.thread",
@@ -331,9 +329,8 @@ class Sender:
         return {"m.in_reply_to": {"event_id": trigger.event_id}} if answers else None
 
     async def _upload(
-        self, room_id: str, reply: Reply, caption: dict, txn_key: str | None, trigger: Message | None
+        self, room_id: str, attachment: Attachment, caption: dict, txn_key: str | None, trigger: Message | None
     ) -> dict | None:
-        attachment = reply.attachment
         room = self.client.rooms.get(room_id)
         encrypt = bool(room and room.encrypted)
         try:

@@ -40,6 +40,8 @@ async def sync_until_cancelled(
 
 
 def _log_interruption(state: RetryCallState) -> None:
+    # Called only after a failed attempt: there is an outcome, and it is an exception.
+    assert state.outcome is not None
     error = state.outcome.exception()
     # One line for the operator; the traceback only when debugging (a key-query race is routine).
     log.warning(

@@ -9,6 +9,7 @@ import logging
 
 from nio import (
     Event,
+    MatrixRoom,
     MegolmEvent,
     ReactionEvent,
     RedactionEvent,
@@ -61,13 +62,15 @@ class TimelineGaps:
             if not isinstance(page, RoomMessagesResponse):
                 log.warning("Events missed in %s could not be fetched: %s", room_id, getattr(page, "message", page))
                 break
+            # What nio could not parse (BadEvent…) is never recorded nor handled: neither a mark nor a miss.
+            events = [event for event in page.chunk if isinstance(event, Event)]
             try:
                 with self.db.session() as session:
-                    known = known_events(session, [event.event_id for event in page.chunk])
+                    known = known_events(session, [event.event_id for event in events])
             except STORAGE_UNAVAILABLE:
                 log.warning("Events missed in %s not fetched: the database does not answer", room_id)
                 return []
-            for event in page.chunk:  # newest first
+            for event in events:  # newest first
                 if event.event_id in known or self._joined_in([event]):
                     return self._arrivals(room, missed)
                 missed.append(event)
@@ -77,7 +80,7 @@ class TimelineGaps:
         log.warning("More than %d events missed in %s: the older ones are left unanswered", len(missed), room_id)
         return self._arrivals(room, missed)
 
-    def _arrivals(self, room, missed: list[Event]) -> list[Arrival]:
+    def _arrivals(self, room: MatrixRoom, missed: list[Event]) -> list[Arrival]:
         wanted = [
             event
             for event in reversed(missed)

@@ -147,4 +147,4 @@ class Auth:
 
     @staticmethod
     def csrf_ok(visitor: Visitor, submitted: str | None) -> bool:
-        return bool(submitted) and hmac.compare_digest(submitted.encode("utf-8"), visitor.csrf_token.encode("utf-8"))
+        return bool(submitted and hmac.compare_digest(submitted.encode("utf-8"), visitor.csrf_token.encode("utf-8")))

@@ -144,7 +144,8 @@ class BoardServer:
             except Exception:
                 # A body that is no form (a broken multipart, bytes that are no UTF-8): nothing to act on.
                 raise BadRequest("Le formulaire envoyé est illisible : rechargez la page et recommencez.") from None
-            if not auth.csrf_ok(visitor, form.get(CSRF_FIELD) if isinstance(form.get(CSRF_FIELD), str) else None):
+            token = form.get(CSRF_FIELD)
+            if not auth.csrf_ok(visitor, token if isinstance(token, str) else None):
                 log.warning("Board: a %s to %s without a valid CSRF token was refused", request.method, request.path)
                 return self.board.render(
                     "message.html.j2",

@@ -4,7 +4,7 @@ reminder (as `!rappel annuler`), and the calendar feeds' state (last good copy, 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import timedelta
+from datetime import timedelta, tzinfo
 
 from aiohttp import web
 
@@ -13,10 +13,16 @@ from bot.board.params import BadRequest, number
 from handlers.agenda.feeds import feed_label
 from handlers.french import format_datetime_fr
 from handlers.replies import UserError
-from storage.agenda import feed_cache
+from storage.agenda import ReminderRow, feed_cache
 
 DAYS = 31
 EVENT_REMINDERS = 50
+
+
+def _due(row: ReminderRow, tz: tzinfo) -> str:
+    # NOT NULL in the table; the model types it optional only because rows are built field by field.
+    assert row.due_at is not None
+    return format_datetime_fr(row.due_at, tz)
 
 
 def add_routes(app: web.Application, board: BoardContext) -> None:
@@ -41,14 +47,10 @@ def add_routes(app: web.Application, board: BoardContext) -> None:
         by_room: dict[str, list[dict]] = defaultdict(list)
         for row in manual:
             for target in row.target_list or ["tous"]:
-                by_room[target].append(
-                    {"id": row.id, "when": format_datetime_fr(row.due_at, tz), "text": row.text, "manual": True}
-                )
+                by_room[target].append({"id": row.id, "when": _due(row, tz), "text": row.text, "manual": True})
         for row in event_rows:
             for target in row.target_list or ["tous"]:
-                by_room[target].append(
-                    {"id": row.id, "when": format_datetime_fr(row.due_at, tz), "text": row.title, "manual": False}
-                )
+                by_room[target].append({"id": row.id, "when": _due(row, tz), "text": row.title, "manual": False})
         with services.db.session() as session:
             feeds = []
             for feed in services.config.agenda.feeds:
@@ -84,7 +86,7 @@ def add_routes(app: web.Application, board: BoardContext) -> None:
             return await _show(request, status=400, error=bad.text)
         except UserError as error:
             return await _show(request, status=400, error=board.plain(error.message))
-        board.flash(request, f"Rappel du {format_datetime_fr(row.due_at, services.config.bot.tz)} annulé.")
+        board.flash(request, f"Rappel du {_due(row, services.config.bot.tz)} annulé.")
         return redirect("/agenda")
 
     app.router.add_get("/agenda", page)

@@ -98,14 +98,15 @@ def add_routes(app: web.Application, board: BoardContext) -> None:
         form = await request.post()
         text = text_field(form, "reponse", "Votre réponse")
         destination, faq = choice_field(form, "destination", "Où envoyer la réponse"), choice_field(form, "faq", "FAQ")
-        draft = {"id": question_id, "text": text, "private": destination == IN_PRIVATE, "faq": faq == "oui"}
+        private, to_faq = destination == IN_PRIVATE, faq == "oui"
+        draft = {"id": question_id, "text": text, "private": private, "faq": to_faq}
         status, error = 200, ""
         if destination not in ("", IN_ROOM, IN_PRIVATE) or faq not in ("", "oui"):
             status, error = 400, "Choisissez où envoyer la réponse parmi les choix proposés, puis recommencez."
         else:
             try:
                 acknowledgement = await answer_question(
-                    services, visitor(request).user_id, question_id, text, to_faq=draft["faq"], private=draft["private"]
+                    services, visitor(request).user_id, question_id, text, to_faq=to_faq, private=private
                 )
             except NotDelivered as failed:
                 # Nothing changed (handlers/questions/queue.py): the same form, to try again.

@@ -71,7 +71,7 @@ def add_routes(app: web.Application, board: BoardContext) -> None:
                 "up": w.up,
                 "down": w.down,
             }
-            for label, w in zip(labels, weeks)
+            for label, w in zip(labels, weeks, strict=True)
         ]
         return board.page(
             request,

@@ -51,7 +51,7 @@ def readable(event_id: str, sender: str = ALICE) -> RoomMessageText:
 
 
 class Client:
-    """What LateKeys uses of nio's AsyncClient; the homeserver's copy of each event, readable once its key is in."""
+    """What LateKeys uses of the bot's client; the homeserver's copy of each event, readable once its key is in."""
 
     def __init__(self) -> None:
         self.user_id = BOT
@@ -62,6 +62,9 @@ class Client:
         self.fetched: list[str] = []
         self.requested: list[str] = []
         self.handled: list[tuple[str, str]] = []
+
+    async def room_appearing(self, room_id: str, seconds: float) -> MatrixRoom | None:
+        return self.rooms.get(room_id)
 
     def deliver(self, room, event) -> None:
         """The inbox taking a readable event in."""

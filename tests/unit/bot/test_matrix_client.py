@@ -1,6 +1,9 @@
-"""The client's view of power levels is the room's current state, not nio's merge of every past one."""
+"""The client's view of power levels is the room's current state, not nio's merge of every past one;
+and a room the bot has just joined is waited for until a sync brings it."""
 
 from __future__ import annotations
+
+import asyncio
 
 from nio import MatrixRoom, PowerLevelsEvent
 from nio.responses import RoomInfo, Timeline
@@ -53,3 +56,24 @@ def test_a_power_levels_change_in_a_sync_s_state_block_replaces_too():
     client._handle_joined_state(ROOM, info, set())
     assert room.power_levels.get_user_level("@mod:h") == 0
     assert room.power_levels.get_user_level("@admin:h") == 100
+
+
+def joined_info() -> RoomInfo:
+    return RoomInfo(timeline=Timeline([], False, None), state=[], ephemeral=[], account_data=[])
+
+
+async def test_a_room_waited_for_is_there_as_soon_as_a_sync_brings_it():
+    client = BotClient("http://127.0.0.1:1", BOT)
+    waiting = asyncio.create_task(client.room_appearing(ROOM, 10.0))
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    client._handle_joined_state(ROOM, joined_info(), set())
+    room = await asyncio.wait_for(waiting, 1.0)
+    assert room is client.rooms[ROOM]
+    # Once there, it is answered at once.
+    assert await asyncio.wait_for(client.room_appearing(ROOM, 10.0), 1.0) is room
+
+
+async def test_a_room_no_sync_brings_is_none_after_the_wait():
+    client = BotClient("http://127.0.0.1:1", BOT)
+    assert await client.room_appearing(ROOM, 0.05) is None

@@ -16,6 +16,7 @@ BENCHMARKS = (
     ("Vitesse et mémoire de la recherche (issue 3)", ["bench.retrieval_speed"]),
     ("Agenda : expansion des calendriers et planification (issue 5)", ["bench.agenda_bench"]),
     ("Agenda : retard de 1 000 rappels simultanés (issue 5)", ["bench.reminder_lateness"]),
+    ("Base de données : sessions et requêtes SQL par événement (issue 18)", ["bench.database_work"]),
     ("Tableau de bord : temps de chaque page avec 5 000 dépôts et 20 000 questions (issue 12)", ["bench.board_speed"]),
 )
 

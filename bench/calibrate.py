@@ -11,10 +11,10 @@ the printed value into knowledge/calibration.py.
 from __future__ import annotations
 
 import argparse
+import itertools
 from pathlib import Path
 
 from bench.retrieval_eval import EVAL_DIR, build_service, load_questions, quality, run_all
-import itertools
 
 
 def best_threshold(inside: list[float], outside: list[float]) -> tuple[float, float]:
@@ -29,7 +29,7 @@ def best_threshold(inside: list[float], outside: list[float]) -> tuple[float, fl
         abstained = sum(c < t for c in outside) / len(outside) if outside else 1.0
         return (answered + abstained) / 2
 
-    best = max(zip(cuts, gaps), key=lambda cg: (round(accuracy(cg[0]), 9), cg[1]))
+    best = max(zip(cuts, gaps, strict=True), key=lambda cg: (round(accuracy(cg[0]), 9), cg[1]))
     return best[0], accuracy(best[0])
 
 

@@ -39,9 +39,11 @@ def cpu_seconds(pid: int) -> float:
 
 
 async def main(rooms: int, per_room: int) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
         synapse = LocalSynapse(tmp / "synapse").start()
+        assert synapse.process is not None  # start() returns once the server answers
+        synapse_pid = synapse.process.pid
         try:
             bot = synapse.register("bot")
             human = await MatrixUser(synapse.url, synapse.register("human"), tmp / "human").start()
@@ -64,7 +66,7 @@ async def main(rooms: int, per_room: int) -> None:
                 for room_id in room_ids:
                     await human.wait_joined(room_id, bot.user_id, timeout=120)
                 due = datetime.now(UTC) + timedelta(seconds=LEAD_SECONDS)
-                cpu_before = cpu_seconds(synapse.process.pid), cpu_seconds(os.getpid())
+                cpu_before = cpu_seconds(synapse_pid), cpu_seconds(os.getpid())
                 started = time.perf_counter()
                 for room_id in room_ids:
                     for n in range(per_room):
@@ -76,7 +78,7 @@ async def main(rooms: int, per_room: int) -> None:
                     timeout=LEAD_SECONDS + 300,
                     what=f"{total} reminders",
                 )
-                cpu_synapse = cpu_seconds(synapse.process.pid) - cpu_before[0]
+                cpu_synapse = cpu_seconds(synapse_pid) - cpu_before[0]
                 cpu_bot = cpu_seconds(os.getpid()) - cpu_before[1]
                 await asyncio.sleep(2)
                 received = human.messages(sender=bot.user_id)

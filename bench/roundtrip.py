@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -44,8 +44,8 @@ async def measure_room(human: MatrixUser, bot_user_id: str, encrypted: bool, cou
 
 
 async def main(count: int, with_model: bool) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
         synapse = LocalSynapse(tmp / "synapse").start()
         bot_process = None
         try:
@@ -64,7 +64,9 @@ allowed_inviters = ["@human:localhost"]
 [knowledge]
 enabled = {"true" if with_model else "false"}
 ''')
-            bot_process = subprocess.Popen([sys.executable, "-m", "bot", "run", "--config", str(tmp / "config.toml")])
+            bot_process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", "run", "--config", str(tmp / "config.toml")
+            )
             human = await MatrixUser(synapse.url, person, tmp / "human").start()
             try:
                 results = {}
@@ -74,9 +76,10 @@ enabled = {"true" if with_model else "false"}
             finally:
                 await human.stop()
         finally:
-            if bot_process:
-                bot_process.terminate()
-                bot_process.wait(timeout=20)
+            if bot_process and bot_process.returncode is None:
+                with contextlib.suppress(ProcessLookupError):  # it may have ended meanwhile
+                    bot_process.terminate()
+                await asyncio.wait_for(bot_process.wait(), timeout=20)
             synapse.stop()
     print(
         f"Aller-retour `!aide` → réponse, {count} messages par salon après {WARM_UP} d'échauffement (cible : médiane < 150 ms, p95 < 300 ms)"

@@ -10,12 +10,16 @@ import sys
 import time
 
 BENCHMARKS = (
-    ("Aller-retour et mémoire du bot sans modèle (issue 2)", ["bench.roundtrip"]),
-    ("Aller-retour et mémoire du bot avec le modèle par défaut (issue 3)", ["bench.roundtrip", "--with-model"]),
+    ("Aller-retour face à un bot nio nu, mémoire sans modèle (issues 2, 18)", ["bench.roundtrip"]),
+    (
+        "Aller-retour face à un bot nio nu, question comprise, mémoire avec le modèle (issues 3, 18)",
+        ["bench.roundtrip", "--with-model"],
+    ),
     ("Qualité de la recherche (issue 3)", ["bench.retrieval_eval"]),
     ("Vitesse et mémoire de la recherche (issue 3)", ["bench.retrieval_speed"]),
     ("Agenda : expansion des calendriers et planification (issue 5)", ["bench.agenda_bench"]),
     ("Agenda : retard de 1 000 rappels simultanés (issue 5)", ["bench.reminder_lateness"]),
+    ("Base de données : sessions et requêtes SQL par événement (issue 18)", ["bench.database_work"]),
     ("Tableau de bord : temps de chaque page avec 5 000 dépôts et 20 000 questions (issue 12)", ["bench.board_speed"]),
 )
 

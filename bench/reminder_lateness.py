@@ -39,10 +39,10 @@ def cpu_seconds(pid: int) -> float:
 
 
 async def main(rooms: int, per_room: int) -> None:
-    with tempfile.TemporaryDirectory() as name:
-        tmp = Path(name)
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
         synapse = LocalSynapse(tmp / "synapse").start()
-        assert synapse.process is not None  # start() returns once it runs
+        assert synapse.process is not None  # start() returns once the server answers
         synapse_pid = synapse.process.pid
         try:
             bot = synapse.register("bot")

@@ -1,14 +1,18 @@
-"""Round trip (a person sends `!aide`, the bot's reply arrives) in a plain and an encrypted room,
-and the bot's memory. The bot runs as its own process, as in production.
+"""Round trip (a person sends a message, the bot's reply arrives) in a plain and an encrypted room,
+side by side with its floor: a bare matrix-nio bot answering the same message (bench/echo_bot.py),
+sent alternately so both see the same load. And the bot's memory. Both bots run as their own
+process, as in production.
 
-Run: .venv/bin/python -m bench.roundtrip [--messages 100]
-Targets (issue 2): median < 150 ms, p95 < 300 ms, RSS < 150 MB without a search model.
+Run: .venv/bin/python -m bench.roundtrip [--messages 100] [--with-model]
+Targets: median < 150 ms, p95 < 300 ms, RSS < 150 MB without a search model (issue 2); `!aide`
+≤ 1.05× the floor, a question (with the model) ≤ the floor + 25 ms (issue 18).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import statistics
 import sys
 import tempfile
@@ -17,10 +21,14 @@ from pathlib import Path
 
 import psutil
 
-from bot.devtools.local_synapse import LocalSynapse
+from bench.echo_bot import ECHO
+from bot.devtools.local_synapse import LocalSynapse, RegisteredUser
 from bot.devtools.person import ScriptedPerson
 
 WARM_UP = 10
+QUESTION = "!q c'est quoi une balise ?"
+# What each one's answer to `!aide` holds; any message answers a question.
+HELP_ANSWER = {"bot": "Ce que je peux faire", "plancher": ECHO}
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -28,29 +36,30 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-async def measure_room(human: ScriptedPerson, bot_user_id: str, encrypted: bool, count: int) -> list[float]:
-    room_id = await human.create_room("bench", encrypted=encrypted, invite=(bot_user_id,))
-    await human.wait_joined(room_id, bot_user_id, timeout=60)
-    timings = []
-    # The first WARM_UP round trips (key sharing, caches of a fresh Synapse and bot) are not counted.
+async def round_trip(human: ScriptedPerson, room_id: str, responder: str, body: str, contains: str) -> float:
+    before = len(human.messages(room_id, responder))
+    started = time.perf_counter()
+    await human.send(room_id, body)
+    await human.wait_for_message(room_id, responder, contains=contains, after=before, timeout=30)
+    return (time.perf_counter() - started) * 1000
+
+
+async def side_by_side(
+    human: ScriptedPerson, rooms: dict[str, tuple[str, str]], body: str, count: int
+) -> dict[str, list[float]]:
+    """`rooms`: name → (room, responder). The first WARM_UP round trips (key sharing, caches of a
+    fresh Synapse and bot) are not counted."""
+    timings: dict[str, list[float]] = {name: [] for name in rooms}
     for _ in range(WARM_UP + count):
-        before = len(human.messages(room_id, bot_user_id))
-        started = time.perf_counter()
-        await human.send(room_id, "!aide")
-        await human.wait_for_message(room_id, bot_user_id, contains="Ce que je peux faire", after=before, timeout=30)
-        timings.append((time.perf_counter() - started) * 1000)
-    return timings[WARM_UP:]
+        for name, (room_id, responder) in rooms.items():
+            contains = HELP_ANSWER[name] if body == "!aide" else ""
+            timings[name].append(await round_trip(human, room_id, responder, body, contains))
+    return {name: values[WARM_UP:] for name, values in timings.items()}
 
 
-async def main(count: int, with_model: bool) -> None:
-    with tempfile.TemporaryDirectory() as name:
-        tmp = Path(name)
-        synapse = LocalSynapse(tmp / "synapse").start()
-        bot_process = None
-        try:
-            bot = synapse.register("bot")
-            person = synapse.register("human")
-            (tmp / "config.toml").write_text(f'''
+def bot_command(tmp: Path, synapse: LocalSynapse, bot: RegisteredUser, with_model: bool) -> list[str]:
+    """Writes the bot's configuration; the arguments of Python that run the bot with it."""
+    (tmp / "config.toml").write_text(f'''
 [matrix]
 homeserver = "{synapse.url}"
 user_id = "{bot.user_id}"
@@ -63,29 +72,63 @@ allowed_inviters = ["@human:localhost"]
 [knowledge]
 enabled = {"true" if with_model else "false"}
 ''')
+    return ["-m", "bot", "run", "--config", str(tmp / "config.toml")]
+
+
+async def stop(process: asyncio.subprocess.Process | None) -> None:
+    if process and process.returncode is None:
+        with contextlib.suppress(ProcessLookupError):  # it may have ended meanwhile
+            process.terminate()
+        await asyncio.wait_for(process.wait(), timeout=20)
+
+
+async def main(count: int, with_model: bool) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
+        synapse = LocalSynapse(tmp / "synapse").start()
+        bot_process = echo_process = None
+        try:
+            bot, echo, person = synapse.register("bot"), synapse.register("echo"), synapse.register("human")
             bot_process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "run", "--config", str(tmp / "config.toml")
+                sys.executable, *bot_command(tmp, synapse, bot, with_model)
+            )
+            echo_process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bench.echo_bot", synapse.url, echo.user_id, echo.password, str(tmp / "echo")
             )
             human = await ScriptedPerson(synapse.url, person, tmp / "human").start()
             try:
-                results = {}
+                results: dict[tuple[str, str], dict[str, list[float]]] = {}
                 for label, encrypted in (("salon chiffré", True), ("salon non chiffré", False)):
-                    results[label] = await measure_room(human, bot.user_id, encrypted, count)
+                    rooms = {}
+                    for name, responder in (("bot", bot.user_id), ("plancher", echo.user_id)):
+                        room_id = await human.create_room("bench", encrypted=encrypted, invite=(responder,))
+                        # With the model, the bot indexes the référentiel before it serves.
+                        await human.wait_joined(room_id, responder, timeout=300)
+                        rooms[name] = (room_id, responder)
+                    for body in ("!aide", QUESTION) if with_model else ("!aide",):
+                        results[(body, label)] = await side_by_side(human, rooms, body, count)
                 rss = psutil.Process(bot_process.pid).memory_info().rss / 2**20
             finally:
                 await human.stop()
         finally:
-            if bot_process:
-                bot_process.terminate()
-                await asyncio.wait_for(bot_process.wait(), 20)
+            await stop(bot_process)
+            await stop(echo_process)
             synapse.stop()
     print(
-        f"Aller-retour `!aide` → réponse, {count} messages par salon après {WARM_UP} d'échauffement (cible : médiane < 150 ms, p95 < 300 ms)"
+        f"Aller-retour message → réponse, {count} messages par salon après {WARM_UP} d'échauffement, le bot et son "
+        "plancher (un bot nio nu qui répond en écho) en alternance"
     )
-    for label, timings in results.items():
+    print("(cibles : médiane < 150 ms, p95 < 300 ms ; `!aide` ≤ 1,05 × le plancher, une question ≤ plancher + 25 ms)")
+    for (body, label), timings in results.items():
+        bot_median, floor_median = statistics.median(timings["bot"]), statistics.median(timings["plancher"])
+        print(f"  {body} — {label}")
+        for name, values in timings.items():
+            print(
+                f"    {name:9s} médiane {statistics.median(values):6.1f} ms   p95 {percentile(values, 0.95):6.1f} ms"
+                f"   max {max(values):6.1f} ms"
+            )
         print(
-            f"  {label:18s} médiane {statistics.median(timings):6.1f} ms   p95 {percentile(timings, 0.95):6.1f} ms"
-            f"   max {max(timings):6.1f} ms"
+            f"    bot / plancher : {bot_median / floor_median:.2f} × ({bot_median - floor_median:+.1f} ms en médiane)"
         )
     if with_model:
         print(
@@ -105,7 +148,7 @@ if __name__ == "__main__":
     parser.add_argument(
         "--with-model",
         action="store_true",
-        help="load the default search model (issue 3's memory figure) instead of none (issue 2's)",
+        help="load the default search model (issue 3's memory figure, and a question's round trip) instead of none",
     )
     arguments = parser.parse_args()
     asyncio.run(main(arguments.messages, arguments.with_model))

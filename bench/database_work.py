@@ -1,0 +1,303 @@
+"""The database work of one event (issue 18): how many sessions and SQL statements the bot spends on
+a `!aide` and on a question, and how many of them run on the event loop's thread.
+
+The real app (bot.app.build_app, the shipped pack indexed by the default model) is started as
+BotApp.start() does, minus what needs a real homeserver or runs on a timer (cross-signing, the
+scheduler's jobs, the metrics and board servers): nio's client runs whole, only its HTTP exchange is
+answered in-process (FakeHomeserver). Each event comes the way a sync brings it: nio parses the sync,
+runs its callbacks, the inbox records the event, handles it, the reply is sent and the event marked
+done. Everything the bot asks of its database engine meanwhile is counted:
+
+- sessions: ORM sessions that began a transaction on the bot's engine, however they were opened
+  (Database.session() or a Session of its own), read from SQLAlchemy's session events;
+- statements: what reaches the database driver (SQLAlchemy's before_cursor_execute);
+- on the loop: opened (a session) or executed (a statement) on the thread running the event loop,
+  where each one blocks every other event meanwhile.
+
+Run: .venv/bin/python -m bench.database_work [--rounds 5]
+Target (issue 18): one session per event, none on the loop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+from unittest.mock import patch
+
+from nio import KeysUploadResponse, LoginResponse, Response, RoomGetStateResponse, RoomSendResponse, SyncResponse
+from sqlalchemy import Connection, Engine, event
+from sqlalchemy.orm import Session, SessionTransaction
+
+from bot.app import BotApp, build_app
+from bot.matrix_bot import SYNC_FILTER
+from bot.matrix_client import BotClient
+from config import parse_config
+
+BOT, HUMAN = "@bot:bench", "@human:bench"
+ROOM, DIRECT = "!room:bench", "!direct:bench"
+QUESTION = "c'est quoi une balise ?"
+# The events measured: label, room, body. The first round of each is a warm-up, not counted.
+EVENTS = (
+    ("!aide", ROOM, "!aide"),
+    ("question (`!q` dans un salon)", ROOM, f"!q {QUESTION}"),
+    ("question (conversation privée)", DIRECT, QUESTION),
+)
+REPOSITORY = Path(__file__).resolve().parents[1]
+# Where a session is opened from is told by the first frame of the bot's own code outside these.
+PLUMBING = ("storage/", "bench/")
+KEY = "bench.database_work"
+
+
+@dataclass
+class Tally:
+    sessions: int = 0
+    sessions_on_loop: int = 0
+    statements: int = 0
+    statements_on_loop: int = 0
+    # Where each session was opened from (module:function), on the loop or not.
+    openers: Counter[str] = field(default_factory=Counter)
+
+    def line(self) -> str:
+        return (
+            f"{self.sessions} sessions ({self.sessions_on_loop} sur la boucle), "
+            f"{self.statements} requêtes SQL ({self.statements_on_loop} sur la boucle)"
+        )
+
+
+class DatabaseWork:
+    """Counts the sessions and statements run on one engine, and which ran on `loop_thread`.
+
+    Used as a context manager: the listeners are on while it is open, and each measure() counts
+    afresh."""
+
+    def __init__(self, engine: Engine, loop_thread: int) -> None:
+        self.engine, self.loop_thread = engine, loop_thread
+        self.tally = Tally()
+
+    def __enter__(self) -> DatabaseWork:
+        event.listen(self.engine, "before_cursor_execute", self._statement)
+        event.listen(Session, "after_begin", self._begin)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        event.remove(Session, "after_begin", self._begin)
+        event.remove(self.engine, "before_cursor_execute", self._statement)
+
+    @contextmanager
+    def measure(self) -> Iterator[Tally]:
+        """What runs inside the block, in the tally it yields (complete once the block is left)."""
+        self.tally = tally = Tally()
+        try:
+            yield tally
+        finally:
+            self.tally = Tally()
+
+    def _on_loop(self) -> bool:
+        return threading.get_ident() == self.loop_thread
+
+    def _statement(self, *_: object) -> None:
+        self.tally.statements += 1
+        self.tally.statements_on_loop += self._on_loop()
+
+    def _begin(self, session: Session, _transaction: SessionTransaction, connection: Connection) -> None:
+        # A session begins a transaction after each commit: it is counted at its first only.
+        if connection.engine is not self.engine or KEY in session.info:
+            return
+        session.info[KEY] = True
+        on_loop = self._on_loop()
+        self.tally.sessions += 1
+        self.tally.sessions_on_loop += on_loop
+        self.tally.openers[f"{opener(sys._getframe(1))}{'' if on_loop else ' (hors boucle)'}"] += 1
+
+
+def opener(frame: FrameType | None) -> str:
+    """The innermost function of the bot's own code on the stack, outside storage/ (which only runs
+    what it is asked) if there is one."""
+    own: list[str] = []
+    while frame is not None:
+        path = Path(frame.f_code.co_filename)
+        if path.is_relative_to(REPOSITORY):
+            relative = path.relative_to(REPOSITORY).as_posix()
+            if not relative.startswith(PLUMBING):
+                return f"{relative}:{frame.f_code.co_name}"
+            if not relative.startswith("bench/"):
+                own.append(f"{relative}:{frame.f_code.co_name}")
+        frame = frame.f_back
+    return own[0] if own else "?"
+
+
+class FakeHomeserver:
+    """Answers the bot's nio client in-process: `answer` stands for its HTTP exchange
+    (AsyncClient._send), and nio parses each answer and updates its state as it would a homeserver's.
+    A request it does not know fails loudly, so that a change in what the bot asks is seen rather
+    than measured wrong."""
+
+    def __init__(self, client: BotClient) -> None:
+        self.client = client
+        self.sent: list[dict[str, Any]] = []
+        self._timeline: list[tuple[str, dict[str, Any]]] = []
+        self._batch = 0
+        self._events = 0
+
+    def say(self, room_id: str, body: str) -> None:
+        """A member's message, brought by the next sync."""
+        self._events += 1
+        self._timeline.append(
+            (
+                room_id,
+                {
+                    "type": "m.room.message",
+                    "event_id": f"$human{self._events}",
+                    "sender": HUMAN,
+                    "origin_server_ts": int(time.time() * 1000),
+                    "content": {"msgtype": "m.text", "body": body},
+                },
+            )
+        )
+
+    async def answer(
+        self,
+        response_class: type,
+        method: str,
+        path: str,
+        data: object = None,
+        response_data: tuple[Any, ...] | None = None,
+        **_: object,
+    ) -> Response:
+        extra = response_data or ()
+        response: Response
+        if response_class is LoginResponse:
+            response = LoginResponse.from_dict({"user_id": BOT, "device_id": "BENCH", "access_token": "token"})
+        elif response_class is KeysUploadResponse:
+            response = KeysUploadResponse.from_dict({"one_time_key_counts": {"signed_curve25519": 50}})
+        elif response_class is SyncResponse:
+            response = SyncResponse.from_dict(self._sync())
+        elif response_class is RoomGetStateResponse:
+            response = RoomGetStateResponse.from_dict(state(extra[0]), *extra)
+        elif response_class is RoomSendResponse:
+            self.sent.append(json.loads(data) if isinstance(data, str) else {})
+            response = RoomSendResponse.from_dict({"event_id": f"$bot{len(self.sent)}"}, *extra)
+        else:
+            raise AssertionError(f"the bench's homeserver does not answer {method} {path.split('?')[0]}")
+        await self.client.receive_response(response)
+        return response
+
+    def _sync(self) -> dict[str, Any]:
+        """The first sync brings both rooms' state, the next ones what members said since."""
+        first = self._batch == 0
+        self._batch += 1
+        rooms: dict[str, Any] = {}
+        for room_id in (ROOM, DIRECT):
+            events = [e for r, e in self._timeline if r == room_id]
+            if first or events:
+                rooms[room_id] = {
+                    "state": {"events": state(room_id) if first else []},
+                    "timeline": {"events": events, "limited": False, "prev_batch": f"p{self._batch}"},
+                }
+        self._timeline = []
+        return {"next_batch": f"s{self._batch}", "rooms": {"join": rooms}}
+
+
+def state(room_id: str) -> list[dict[str, Any]]:
+    """A room the member created and invited the bot to, both joined; not encrypted."""
+
+    def state_event(kind: str, key: str, content: dict[str, Any], n: int) -> dict[str, Any]:
+        return {
+            "type": kind,
+            "state_key": key,
+            "sender": HUMAN,
+            "content": content,
+            "event_id": f"${room_id[1:]}-state{n}",
+            "origin_server_ts": 0,
+        }
+
+    return [
+        state_event("m.room.create", "", {"creator": HUMAN, "room_version": "10"}, 1),
+        state_event("m.room.member", HUMAN, {"membership": "join"}, 2),
+        state_event("m.room.power_levels", "", {"users": {HUMAN: 100}}, 3),
+        {**state_event("m.room.member", BOT, {"membership": "join"}, 4), "sender": BOT},
+    ]
+
+
+async def start(app: BotApp) -> None:
+    """BotApp.start() without what needs a real homeserver or runs on a timer."""
+    app.lock.acquire()
+    app.db.create_all()
+    started = time.perf_counter()
+    await app.start_search()
+    print(f"Référentiel indexé par le modèle par défaut en {time.perf_counter() - started:.0f} s", flush=True)
+    await app.matrix.log_in()
+    await app.matrix.first_sync()
+    # The member invited the bot to a direct chat (MatrixBot._on_invite records it so).
+    app.sender.direct_chats.adopt(DIRECT, HUMAN)
+    await app.late_keys.sweep()
+    await app.matrix.start_handling()
+
+
+async def handle(app: BotApp, homeserver: FakeHomeserver, room_id: str, body: str) -> None:
+    """One message through a sync, as MatrixBot's sync loop takes it (nio's sync_forever runs the
+    response callbacks after each sync), until it is answered and marked done."""
+    answered = len(homeserver.sent)
+    homeserver.say(room_id, body)
+    answer = await app.client.sync(timeout=0, sync_filter=SYNC_FILTER, since=app.client.next_batch)
+    await app.client.run_response_callbacks([answer])
+    deadline = time.monotonic() + 60
+    while app.matrix.inbox.pending or len(homeserver.sent) == answered:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no answer to « {body} »")
+        await asyncio.sleep(0.002)
+
+
+async def main(rounds: int) -> int:
+    with tempfile.TemporaryDirectory() as folder:
+        data = Path(folder)
+        config = parse_config(
+            {
+                "matrix": {"homeserver": "http://homeserver.invalid", "user_id": BOT, "password": "bench"},
+                "bot": {"data_dir": str(data / "data"), "log_level": "WARNING"},
+                "access": {"allowed_inviters": [HUMAN]},
+            },
+            data / "config.toml",
+        )
+        app = build_app(config)
+        homeserver = FakeHomeserver(app.client)
+        results: dict[str, list[Tally]] = {}
+        try:
+            with patch.object(app.client, "_send", homeserver.answer):
+                await start(app)
+                with DatabaseWork(app.db.engine, threading.get_ident()) as work:
+                    for label, room_id, body in EVENTS:
+                        await handle(app, homeserver, room_id, body)  # warm-up
+                        for _ in range(rounds):
+                            with work.measure() as tally:
+                                await handle(app, homeserver, room_id, body)
+                            results.setdefault(label, []).append(tally)
+        finally:
+            await app.close()
+    print(f"\nTravail de la base par événement, de la synchronisation qui l'apporte à sa réponse ({rounds} mesures)")
+    print("(cible, issue 18 : une session par événement, aucune sur la boucle d'événements)")
+    for label, tallies in results.items():
+        varies = {t.line() for t in tallies}
+        shown = tallies[-1].line() if len(varies) == 1 else " | ".join(sorted(varies))
+        print(f"  {label} : {shown}")
+        for where, count in sorted(tallies[-1].openers.items()):
+            print(f"      {count} × {where}")
+    return 0
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=5)
+    sys.exit(asyncio.run(main(parser.parse_args().rounds)))

@@ -1,0 +1,68 @@
+"""The floor of the round trip (bench/roundtrip.py): a bare matrix-nio bot that joins when invited and
+answers every message with a notice, in plain and encrypted rooms alike. It does what any bot must
+(sync, decrypt, encrypt, send) and nothing else: the bot's figure minus this one is what the bot's
+own work costs. It runs as its own process, as the bot does.
+
+Run: .venv/bin/python -m bench.echo_bot HOMESERVER USER_ID PASSWORD STORE_DIR
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    Event,
+    LoginResponse,
+    MatrixRoom,
+    Response,
+    RoomMessageText,
+    SyncResponse,
+)
+from nio.store import SqliteStore
+
+# What the echo starts its answers with: the round trip waits for it.
+ECHO = "écho : "
+
+
+async def main(homeserver: str, user_id: str, password: str, store: Path) -> None:
+    client = AsyncClient(
+        homeserver,
+        user_id,
+        store_path=str(store),
+        config=AsyncClientConfig(store=SqliteStore, encryption_enabled=True, store_sync_tokens=True),
+    )
+    answer = await client.login(password, device_name="echo")
+    if not isinstance(answer, LoginResponse):
+        raise SystemExit(f"echo bot: login refused: {answer}")
+    if client.should_upload_keys:
+        await client.keys_upload()
+    # History is not answered, as the bot does not answer it.
+    await client.sync(timeout=0, full_state=True)
+
+    async def on_sync(response: Response) -> None:
+        if isinstance(response, SyncResponse):
+            for room_id in response.rooms.invite:
+                await client.join(room_id)
+
+    async def on_message(room: MatrixRoom, event: Event) -> None:
+        if isinstance(event, RoomMessageText) and event.sender != user_id:
+            content = {"msgtype": "m.notice", "body": ECHO + event.body}
+            await client.room_send(room.room_id, "m.room.message", content, ignore_unverified_devices=True)
+
+    # nio annotates the callback as a coroutine object where it takes (and calls) a coroutine function.
+    client.add_response_callback(on_sync, SyncResponse)  # type: ignore[arg-type]
+    client.add_event_callback(on_message, RoomMessageText)
+    try:
+        await client.sync_forever(timeout=30000, full_state=True)
+    finally:
+        await client.close()
+
+
+if __name__ == "__main__":
+    homeserver, user_id, password, store = sys.argv[1:5]
+    Path(store).mkdir(parents=True, exist_ok=True)
+    asyncio.run(main(homeserver, user_id, password, Path(store)))

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from handlers.agenda.jobs import ReminderJobs
+from handlers.agenda.rows import saved_id
 from handlers.agenda.targets import AliasResolver, resolve_aliases
 from handlers.context import Services
 from handlers.replies import UserError
@@ -62,10 +63,14 @@ class ManualReminders:
     async def broadcast_now(self, text: str, targets: tuple[str, ...], created_by: str) -> ReminderRow:
         """!diffuser: recorded like any reminder, so a retry after a crash does not post it twice."""
         row = self.schedule(text, self.services.clock(), targets, created_by)
-        self.jobs.unschedule(row.id)
-        await self.fire(row.id)
+        number = saved_id(row)
+        self.jobs.unschedule(number)
+        await self.fire(number)
         with self.services.db.session() as session:
-            return session.get(ReminderRow, row.id)
+            sent = session.get(ReminderRow, number)
+        if sent is None:  # reminder rows are never deleted
+            raise LookupError(f"reminder {number} vanished while it was posted")
+        return sent
 
     def scheduled(self, *, limit: int = 10) -> tuple[list[ReminderRow], list[ReminderRow]]:
         """Pending manual reminders (all) and the next pending event reminders (up to ``limit``)."""

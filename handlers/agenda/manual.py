@@ -16,6 +16,7 @@ from handlers.agenda.rows import saved_id
 from handlers.agenda.targets import AliasResolver, resolve_aliases
 from handlers.context import Services
 from handlers.replies import UserError
+from handlers.stored import reread
 from handlers.text import quote
 from storage.agenda import BROADCAST, CANCELLED, PENDING, ReminderRow, next_event_reminders, pending_broadcasts
 
@@ -67,10 +68,7 @@ class ManualReminders:
         self.jobs.unschedule(number)
         await self.fire(number)
         with self.services.db.session() as session:
-            sent = session.get(ReminderRow, number)
-        if sent is None:  # reminder rows are never deleted
-            raise LookupError(f"reminder {number} vanished while it was posted")
-        return sent
+            return reread(session, ReminderRow, number)
 
     def scheduled(self, *, limit: int = 10) -> tuple[list[ReminderRow], list[ReminderRow]]:
         """Pending manual reminders (all) and the next pending event reminders (up to ``limit``)."""

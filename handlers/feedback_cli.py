@@ -9,30 +9,55 @@ from __future__ import annotations
 import argparse
 import json
 from collections import Counter, defaultdict
+from typing import TypedDict
 
 from config.cli import add_config_option, config_from
 from storage.database import Database, open_database
 from storage.questions import answers_given, current_votes, forwarded_questions
 
 
-def build_report(db: Database) -> dict:
+class SectionFeedback(TypedDict):
+    heading: str
+    answers: int
+    up: int
+    down: int
+
+
+class DislikedAnswer(TypedDict):
+    question: str
+    heading: str | None
+
+
+class FeedbackReport(TypedDict):
+    questions: int
+    answered: int
+    abstained: int
+    forwarded: int
+    forwarded_answered: int
+    up: int
+    down: int
+    sections: list[SectionFeedback]
+    disliked: list[DislikedAnswer]
+
+
+def build_report(db: Database) -> FeedbackReport:
     with db.session() as session:
         answers = answers_given(session)
         votes = current_votes(session)
         forwarded = forwarded_questions(session)
     by_answer = {a.id: a for a in answers}
-    per_heading: dict[str, Counter] = defaultdict(Counter)
+    per_heading: dict[str, Counter[str]] = defaultdict(Counter)
     for answer in answers:
         if answer.answered:
             per_heading[answer.heading or "?"]["answers"] += 1
-    disliked = []
+    disliked: list[DislikedAnswer] = []
     for vote in votes:
-        answer = by_answer.get(vote.answer_id)
-        if answer is None:
+        voted = by_answer.get(vote.answer_id)
+        if voted is None:
             continue
-        per_heading[answer.heading or "?"][vote.vote] += 1
-        if vote.vote == "down" and answer.question:
-            disliked.append({"question": answer.question, "heading": answer.heading})
+        per_heading[voted.heading or "?"][vote.vote] += 1
+        if vote.vote == "down" and voted.question:
+            disliked.append({"question": voted.question, "heading": voted.heading})
     return {
         "questions": len(answers),
         "answered": sum(a.answered for a in answers),
@@ -49,7 +74,7 @@ def build_report(db: Database) -> dict:
     }
 
 
-def print_report(report: dict) -> None:
+def print_report(report: FeedbackReport) -> None:
     print(
         f"Questions posées : {report['questions']} — répondues {report['answered']}, "
         f"sans réponse {report['abstained']} (dont transmises {report['forwarded']}, "
@@ -63,8 +88,8 @@ def print_report(report: dict) -> None:
             print(f"  {row['answers']:4d} {answers}  👍 {row['up']:3d}  👎 {row['down']:3d}  {row['heading']}")
     if report["disliked"]:
         print("\nRéponses jugées mauvaises (hors salons confidentiels) :")
-        for row in report["disliked"]:
-            print(f"  « {row['question']} » → {row['heading']}")
+        for disliked in report["disliked"]:
+            print(f"  « {disliked['question']} » → {disliked['heading']}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -81,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def register_cli(subparsers) -> None:
+def register_cli(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("feedback", help="bilan des avis 👍/👎 sur les réponses du bot")
     add_config_option(parser)
     parser.add_argument("--json", action="store_true", help="sortie JSON")

@@ -9,13 +9,12 @@ from __future__ import annotations
 import difflib
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Union
 
 from handlers.context import CommandContext, Reaction, RoomInfo, Services
 from handlers.replies import Reply
 from handlers.text import fold_accents as fold
 
-HandlerResult = Union[Reply, list[Reply], None]
+HandlerResult = Reply | list[Reply] | None
 CommandHandler = Callable[[CommandContext], Awaitable[HandlerResult]]
 # A listener sees every message not already consumed; it returns None when the message is not its own.
 Listener = Callable[[CommandContext], Awaitable[HandlerResult]]

@@ -26,7 +26,7 @@ _COLLECTION_NAME = re.compile(r"[\w][\w:.-]*")
 _CONFIG_HELP = f"{CONFIG_HELP} ; sans fichier : ./data et les réglages par défaut"
 
 
-def register_cli(subparsers: argparse._SubParsersAction) -> None:
+def register_cli(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     ingest = subparsers.add_parser(
         "ingest",
         help="indexer des documents (md, txt, html, pdf)",

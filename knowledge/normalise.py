@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from typing import TypedDict
 
 import Stemmer
 from stop_words import get_stop_words
@@ -70,23 +71,29 @@ _ELISION = re.compile(r"^(qu|[cdjlmnst])(\w{3,})$")
 _VOWEL_START = re.compile(r"^[aeiouyhàâäéèêëîïôöûü]")
 
 
+class VocabularyJSON(TypedDict):
+    words: list[str]
+    written: dict[str, str]
+    stems: list[str]
+
+
 class Vocabulary:
     """The words of one collection: exact forms, folded form -> commonest written form, stems."""
 
     def __init__(self, texts: Iterable[str], stemmer: Stemmer.Stemmer) -> None:
         counts = Counter(w for text in texts for w in _WORD.findall(text.lower()))
-        forms: dict[str, Counter] = defaultdict(Counter)
+        forms: dict[str, Counter[str]] = defaultdict(Counter)
         for word, n in counts.items():
             forms[fold_accents(word)][word] += n
         self.words = frozenset(counts)
         self.written = {folded: c.most_common(1)[0][0] for folded, c in forms.items()}
         self.stems = frozenset(fold_accents(stemmer.stemWord(w)) for w in counts if len(w) > 2)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> VocabularyJSON:
         return {"words": sorted(self.words), "written": self.written, "stems": sorted(self.stems)}
 
     @classmethod
-    def from_json(cls, data: dict) -> Vocabulary:
+    def from_json(cls, data: VocabularyJSON) -> Vocabulary:
         """A vocabulary saved by `to_json` (knowledge.index_store), without reading the texts again."""
         vocabulary = cls.__new__(cls)
         vocabulary.words = frozenset(data["words"])

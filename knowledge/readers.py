@@ -8,9 +8,19 @@ from the PDF outline when it has one, else from numbered lines such as « 2.1 Le
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    # The parsers are imported when a document of their format is read, not with this module.
+    from markdown_it.token import Token
+    from pypdf import PdfReader
+    from pypdf.generic import Destination
+
+    # pypdf's outline: entries, and lists of the children of the entry before them.
+    _Outline = Sequence[Destination | "_Outline"]
 
 SUPPORTED_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm", ".pdf")
 
@@ -150,9 +160,9 @@ def _read_markdown(path: Path) -> tuple[str, list[Section]]:
     return builder.finish()
 
 
-def _inline_text(token) -> str:
+def _inline_text(token: Token) -> str:
     """Inline Markdown -> plain words: drops emphasis markers and link targets, keeps their text."""
-    parts = []
+    parts: list[str] = []
     for child in token.children or []:
         if child.type in ("text", "code_inline"):
             parts.append(child.content)
@@ -289,13 +299,14 @@ def _pdf_heading_level(line: str, expected: list[tuple[int, str]], has_outline: 
     return None
 
 
-def _pdf_outline(reader) -> list[tuple[int, str, int]]:
-    """(level, title, page index) for each outline entry; level 2 is the top (1 is the title)."""
-    entries: list[tuple[int, str, int]] = []
+def _pdf_outline(reader: PdfReader) -> list[tuple[int, str, int | None]]:
+    """(level, title, page index) for each outline entry; level 2 is the top (1 is the title).
+    An entry pointing to no page still counts: it says the document has an outline."""
+    entries: list[tuple[int, str, int | None]] = []
 
-    def visit(items, level: int) -> None:
+    def visit(items: _Outline, level: int) -> None:
         for item in items:
-            if isinstance(item, list):
+            if isinstance(item, Sequence):
                 visit(item, level + 1)
                 continue
             try:

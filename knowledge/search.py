@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from knowledge.calibration import AbstentionRule, default_rule
 from knowledge.embedders import Embedder
 from knowledge.index import Candidate, SearchIndex
@@ -208,11 +210,11 @@ class SerialisedEmbedder:
     def dim(self) -> int:
         return self.inner.dim
 
-    def embed_queries(self, texts: list[str]):
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
         with self._lock:
             return self.inner.embed_queries(texts)
 
-    def embed_passages(self, texts: list[str]):
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
         with self._lock:
             return self.inner.embed_passages(texts)
 

@@ -8,18 +8,16 @@ import asyncio
 from datetime import datetime
 
 from handlers.agenda.feeds import FeedPoller, cached_calendars
-from handlers.agenda.occurrences import Occurrence, expand_all, feed_source
+from handlers.agenda.occurrences import Calendars, Occurrence, expand_all, feed_source
 from handlers.context import Services
 
 
-async def read_calendars(
-    services: Services, feeds: FeedPoller, *, refresh: bool
-) -> tuple[dict[str, tuple], dict[str, str]]:
+async def read_calendars(services: Services, feeds: FeedPoller, *, refresh: bool) -> tuple[Calendars, dict[str, str]]:
     """The feeds' calendars by source, and the error of each feed that could not be fetched.
     Without ``refresh``, the stored copies only (no network)."""
     if not refresh:
         return await asyncio.to_thread(cached_calendars, services), {}
-    calendars: dict[str, tuple] = {}
+    calendars: Calendars = {}
     errors: dict[str, str] = {}
     states = await asyncio.gather(*(feeds.refresh(feed) for feed in services.config.agenda.feeds))
     for state in states:
@@ -30,7 +28,7 @@ async def read_calendars(
     return calendars, errors
 
 
-async def expand(services: Services, calendars: dict[str, tuple], start: datetime, end: datetime) -> list[Occurrence]:
+async def expand(services: Services, calendars: Calendars, start: datetime, end: datetime) -> list[Occurrence]:
     """Occurrences in [start, end) of the recurring events and of ``calendars``, cancelled ones included."""
     return await asyncio.to_thread(
         expand_all, services.config.agenda.recurring, calendars, services.config.bot.tz, start, end

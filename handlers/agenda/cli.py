@@ -6,18 +6,18 @@ import argparse
 import asyncio
 import json
 import sys
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 
 from config import Config
 from config.cli import add_config_option, config_from
 from handlers.agenda.feeds import feed_label, fetch_text
-from handlers.agenda.occurrences import Occurrence, expand_all, feed_source, parse_calendar
+from handlers.agenda.occurrences import Calendars, Occurrence, expand_all, feed_source, parse_calendar
 from handlers.french import format_date_fr, format_time_fr
 from storage.agenda import feed_cache
 from storage.database import DATABASE_FILE, open_database
 
 
-def register_cli(subparsers: argparse._SubParsersAction) -> None:
+def register_cli(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "agenda",
         help="Liste les rendez-vous (événements récurrents et calendriers).",
@@ -58,8 +58,8 @@ def _cached_body(config: Config, url: str) -> str:
         database.close()
 
 
-async def _read_feeds(config: Config) -> dict[str, tuple]:
-    calendars = {}
+async def _read_feeds(config: Config) -> Calendars:
+    calendars: Calendars = {}
     for feed in config.agenda.feeds:
         try:
             calendars[feed_source(feed)] = (feed, parse_calendar(await fetch_text(feed.url)))
@@ -81,7 +81,7 @@ async def _read_feeds(config: Config) -> dict[str, tuple]:
     return calendars
 
 
-def _text_line(occurrence: Occurrence, tz) -> str:
+def _text_line(occurrence: Occurrence, tz: tzinfo) -> str:
     when = format_date_fr(occurrence.start, tz)
     if not occurrence.all_day:
         when += f" {format_time_fr(occurrence.start, tz)}–{format_time_fr(occurrence.end, tz)}"

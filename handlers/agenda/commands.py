@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from functools import partial
+from zoneinfo import ZoneInfo
 
 from handlers.agenda.french_time import parse_when
+from handlers.agenda.occurrences import Occurrence
+from handlers.agenda.rows import due_time, saved_id
 from handlers.agenda.service import ReminderService
 from handlers.agenda.targets import shown_in_room, split_targets
 from handlers.context import CommandContext
@@ -20,7 +23,7 @@ AGENDA_MAX = 8
 TARGETS_HELP = "Salons : ajoutez à la fin « -> tribus, pairs, animation, tous, #alias:serveur ou !id:serveur » (par défaut : tous)."
 
 
-def _when(occurrence, tz) -> str:
+def _when(occurrence: Occurrence, tz: ZoneInfo) -> str:
     if occurrence.all_day:
         return f"{format_date_fr(occurrence.start, tz)} (toute la journée)"
     # « Combien de temps dure la permanence ? » is the follow-up members ask: the end answers it.
@@ -30,7 +33,7 @@ def _when(occurrence, tz) -> str:
     return format_datetime_fr(occurrence.start, tz)
 
 
-def _event_view(occurrence, tz) -> dict:
+def _event_view(occurrence: Occurrence, tz: ZoneInfo) -> dict[str, str]:
     return {
         "title": occurrence.title,
         "when": _when(occurrence, tz),
@@ -54,7 +57,7 @@ async def agenda(service: ReminderService, ctx: CommandContext) -> Reply:
     )
 
 
-async def next_permanence(service: ReminderService, now: datetime) -> dict | None:
+async def next_permanence(service: ReminderService, now: datetime) -> dict[str, str] | None:
     """The next permanence within the agenda's horizon, as templates show events; None if none."""
     occurrences = await service.occurrences(now, now + timedelta(days=service.services.config.agenda.horizon_days))
     found = next((o for o in occurrences if not o.cancelled and "permanence" in fold(o.title)), None)
@@ -97,11 +100,11 @@ async def rappel(service: ReminderService, ctx: CommandContext) -> Reply:
         pending = service.scheduled()[0]
         if not 1 <= number <= len(pending):
             raise UserError(f"Aucun rappel n°{number} : {_count_text(len(pending))}. La liste : `!rappels`.")
-        row = service.cancel_manual(pending[number - 1].id)
+        row = service.cancel_manual(saved_id(pending[number - 1]))
         # The list may have moved since it was read: saying which one was cancelled shows any mistake.
         return Reply(
             template="agenda/cancelled_one.md.j2",
-            context={"number": number, "when": format_datetime_fr(row.due_at, service.tz), "text": _short(row.text)},
+            context={"number": number, "when": format_datetime_fr(due_time(row), service.tz), "text": _short(row.text)},
         )
     if not args:
         raise UserError(
@@ -117,7 +120,7 @@ async def rappel(service: ReminderService, ctx: CommandContext) -> Reply:
     return Reply(
         template="agenda/scheduled_one.md.j2",
         context={
-            "number": _number_in_list(service, row.id),
+            "number": _number_in_list(service, saved_id(row)),
             "when": format_datetime_fr(moment, service.tz),
             "targets": _targets_text(list(targets)),
         },
@@ -148,14 +151,14 @@ async def rappels(service: ReminderService, ctx: CommandContext) -> Reply:
             "manual": [
                 {
                     "number": number,
-                    "when": format_datetime_fr(r.due_at, tz),
+                    "when": format_datetime_fr(due_time(r), tz),
                     "targets": _targets_text(r.target_list),
                     "text": _short(r.text),
                 }
                 for number, r in enumerate(manual, 1)
             ],
             "events": [
-                {"when": format_datetime_fr(r.due_at, tz), "targets": _targets_text(r.target_list), "title": r.title}
+                {"when": format_datetime_fr(due_time(r), tz), "targets": _targets_text(r.target_list), "title": r.title}
                 for r in events
             ],
         },

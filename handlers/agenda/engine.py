@@ -26,11 +26,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
+from typing import TypedDict
+from zoneinfo import ZoneInfo
 
 from handlers.agenda.jobs import ReminderJobs
 from handlers.agenda.notices import notify_facilitators
+from handlers.agenda.rows import due_time, saved_id
 from handlers.agenda.targets import AliasResolver, resolve_aliases, resolve_targets
 from handlers.context import Services
 from handlers.french import format_date_fr, format_datetime_fr, format_delay_fr
@@ -71,11 +74,21 @@ DIGEST_TEMPLATE = "agenda/digest.md.j2"
 MAX_LISTED_PROBLEMS = 20
 
 
-def _ids_digest(row_ids) -> str:
+class _Problem(TypedDict):
+    """A reminder not delivered everywhere, as agenda/delivery_problem.md.j2 lists it."""
+
+    number: int
+    title: str
+    failed: list[str]
+    unresolved: list[str]
+    none: bool
+
+
+def _ids_digest(row_ids: Iterable[int]) -> str:
     return hashlib.sha256(",".join(str(i) for i in sorted(set(row_ids))).encode()).hexdigest()[:24]
 
 
-def digest_txn_key(room_id: str, row_ids) -> str:
+def digest_txn_key(room_id: str, row_ids: Iterable[int]) -> str:
     """The idempotency key of a digest: the same room and set of rows always give the same key."""
     return f"{KEY_PREFIX}digest-{room_id}-{_ids_digest(row_ids)}"
 
@@ -99,7 +112,7 @@ class ReminderEngine:
         self.in_flight: set[int] = set()
 
     @property
-    def tz(self):
+    def tz(self) -> ZoneInfo:
         return self.services.config.bot.tz
 
     async def fire_due_now(self) -> int:
@@ -117,7 +130,7 @@ class ReminderEngine:
         # No await between the claim and in_flight: another job of this process firing meanwhile
         # sees these rows as taken (the DB claim covers other processes).
         batches = self._claim_due(trigger, now)
-        claimed = [row.id for batch in batches for row in batch]
+        claimed = [saved_id(row) for batch in batches for row in batch]
         self.in_flight.update(claimed)
         try:
             for batch in batches:
@@ -133,7 +146,7 @@ class ReminderEngine:
             row = session.get(ReminderRow, row_id)
         if row is None or row.status not in (PENDING, SENDING):
             return False  # sent, cancelled or skipped already (often by the firing that took it along)
-        if row.status == PENDING and row.due_at - now > EARLY_TOLERANCE:
+        if row.status == PENDING and due_time(row) - now > EARLY_TOLERANCE:
             # A job left at an occurrence's old time after it moved later: wait for the new time.
             self.jobs.schedule(row)
             return False
@@ -172,13 +185,13 @@ class ReminderEngine:
         grace = timedelta(minutes=self.services.config.agenda.grace_minutes)
         live: list[ReminderRow] = []
         for row in rows:
-            lateness = now - row.due_at
+            lateness = now - due_time(row)
             if lateness > grace:
-                self._skip(row.id, f"en retard de {int(lateness.total_seconds() // 60)} min")
+                self._skip(saved_id(row), f"en retard de {int(lateness.total_seconds() // 60)} min")
                 self.services.metrics.reminder_missed("beyond_grace")
                 log.info("reminder %d skipped: %s late, beyond the grace period", row.id, lateness)
             elif row.kind == BROADCAST and row.created_by and not self.is_facilitator(row.created_by):
-                self._skip(row.id, "l'auteur n'est plus dans l'équipe d'animation")
+                self._skip(saved_id(row), "l'auteur n'est plus dans l'équipe d'animation")
                 log.info("reminder %d skipped: its author lost facilitator rights", row.id)
                 await notify_facilitators(
                     self.services,
@@ -196,14 +209,14 @@ class ReminderEngine:
         targets: dict[int, tuple[list[str], list[str]]] = {}
         with self.services.db.session() as session:
             for row in live:
-                targets[row.id] = resolve_targets(row.target_list, session, aliases)
-        late = {row.id: now - row.due_at > LATE_AFTER for row in live}
-        posted = {row.id: set(row.posted_room_list) for row in live}
-        failed: dict[int, list[str]] = {row.id: [] for row in live}
+                targets[saved_id(row)] = resolve_targets(row.target_list, session, aliases)
+        late = {saved_id(row): now - due_time(row) > LATE_AFTER for row in live}
+        posted = {saved_id(row): set(row.posted_room_list) for row in live}
+        failed: dict[int, list[str]] = {saved_id(row): [] for row in live}
         groups: dict[str, list[ReminderRow]] = {}
         for row in live:  # in due order, so each room's digest lists them in that order
-            for room_id in targets[row.id][0]:
-                if room_id not in posted[row.id]:
+            for room_id in targets[saved_id(row)][0]:
+                if room_id not in posted[saved_id(row)]:
                     groups.setdefault(room_id, []).append(row)
         posts = [self._post_group(room_id, group, late, posted, failed) for room_id, group in groups.items()]
         if len(posts) == 1:
@@ -212,11 +225,12 @@ class ReminderEngine:
             # Rooms concurrently; the sender keeps each room's messages in order.
             await asyncio.gather(*posts)
 
-        problems: list[dict] = []
+        problems: list[_Problem] = []
         with self.services.db.session() as session:
             for row in live:
-                room_ids, unresolved = targets[row.id]
-                problem = failed[row.id] + unresolved
+                number = saved_id(row)
+                room_ids, unresolved = targets[number]
+                problem = failed[number] + unresolved
                 reason = (
                     ("salons non atteints : " + ", ".join(problem))
                     if problem
@@ -225,23 +239,23 @@ class ReminderEngine:
                 sent_at = self.services.clock()
                 finish_reminder(
                     session,
-                    row.id,
-                    SENT if posted[row.id] else FAILED,
+                    number,
+                    SENT if posted[number] else FAILED,
                     reason=reason,
                     sent_at=sent_at,
-                    late=late[row.id],
+                    late=late[number],
                 )
                 metrics = self.services.metrics
-                if posted[row.id]:
-                    metrics.reminder_lateness.observe(max(0.0, (sent_at - row.due_at).total_seconds()))
+                if posted[number]:
+                    metrics.reminder_lateness.observe(max(0.0, (sent_at - due_time(row)).total_seconds()))
                 else:
                     metrics.reminder_missed("undelivered")
                 if reason:
                     problems.append(
                         {
-                            "number": row.id,
+                            "number": number,
                             "title": row.title or row.text[:60],
-                            "failed": failed[row.id],
+                            "failed": failed[number],
                             "unresolved": unresolved,
                             "none": not room_ids,
                         }
@@ -257,7 +271,7 @@ class ReminderEngine:
             # One notice per firing, not one per reminder.
             failed_rooms = sorted({room for p in problems for room in p["failed"]})
             unresolved_targets = sorted({target for p in problems for target in p["unresolved"]})
-            context = {
+            context: dict[str, object] = {
                 "number": None,
                 "title": "",
                 "failed": failed_rooms,
@@ -296,7 +310,7 @@ class ReminderEngine:
             row = group[0]
             reply = Reply(
                 template=TEMPLATES[row.kind],
-                context=self._reply_context(row, late[row.id]),
+                context=self._reply_context(row, late[saved_id(row)]),
                 to=Post(room_id),
                 txn_key=f"{KEY_PREFIX}{row.id}-{room_id}",
                 tag=f"reminder:{row.id}",
@@ -304,12 +318,14 @@ class ReminderEngine:
                 author_consented=True,
             )
         else:
-            items = [{"template": TEMPLATES[row.kind], **self._reply_context(row, late[row.id])} for row in group]
+            items = [
+                {"template": TEMPLATES[row.kind], **self._reply_context(row, late[saved_id(row)])} for row in group
+            ]
             reply = Reply(
                 template=DIGEST_TEMPLATE,
                 context={"items": items},
                 to=Post(room_id),
-                txn_key=digest_txn_key(room_id, (row.id for row in group)),
+                txn_key=digest_txn_key(room_id, (saved_id(row) for row in group)),
                 tag="reminders:" + ",".join(str(row.id) for row in group),
                 author_consented=True,
             )
@@ -320,19 +336,20 @@ class ReminderEngine:
             event_id = None
         if event_id is None:
             for row in group:
-                failed[row.id].append(room_id)
+                failed[saved_id(row)].append(room_id)
             return
         # No await from here to the commit: concurrent rooms' tasks never interleave their updates.
         with self.services.db.session() as session:
             for row in group:
-                posted[row.id].add(room_id)
-                record_posted_rooms(session, row.id, posted[row.id])
+                rooms = posted[saved_id(row)]
+                rooms.add(room_id)
+                record_posted_rooms(session, saved_id(row), rooms)
 
     def _skip(self, row_id: int, reason: str) -> None:
         with self.services.db.session() as session:
             skip_reminder(session, row_id, reason)
 
-    def _reply_context(self, row: ReminderRow, late: bool) -> dict:
+    def _reply_context(self, row: ReminderRow, late: bool) -> dict[str, object]:
         extra = row.context_dict
         when = ""
         if row.start is not None:

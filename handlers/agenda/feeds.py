@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -17,7 +17,7 @@ import icalendar
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from config import FeedConfig
-from handlers.agenda.occurrences import feed_source, parse_calendar
+from handlers.agenda.occurrences import Calendars, feed_source, parse_calendar
 from handlers.context import Services
 from storage.agenda import feed_cache
 
@@ -30,7 +30,7 @@ FETCH_TIMEOUT = aiohttp.ClientTimeout(total=30)
 _TRANSIENT = (aiohttp.ClientConnectionError, asyncio.TimeoutError, aiohttp.ServerDisconnectedError)
 
 # notify(template, context, txn_key): a notice for the facilitators' room.
-Notify = Callable[[str, dict, str], Awaitable[None]]
+Notify = Callable[[str, Mapping[str, object], str], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -56,11 +56,10 @@ async def fetch_text(url: str, *, attempts: int = 3, retry_wait: float = 1.0) ->
         reraise=True,
     ):
         with attempt:
-            async with aiohttp.ClientSession(timeout=FETCH_TIMEOUT) as session:
-                async with session.get(url) as response:
-                    response.raise_for_status()
-                    # ICS is UTF-8 by RFC 5545, whatever the server's Content-Type says.
-                    return (await response.read()).decode("utf-8", errors="replace")
+            async with aiohttp.ClientSession(timeout=FETCH_TIMEOUT) as session, session.get(url) as response:
+                response.raise_for_status()
+                # ICS is UTF-8 by RFC 5545, whatever the server's Content-Type says.
+                return (await response.read()).decode("utf-8", errors="replace")
     raise AssertionError("unreachable")  # AsyncRetrying either returns or re-raises
 
 
@@ -126,7 +125,8 @@ class FeedPoller:
     async def _record_failure(self, feed: FeedConfig, now: datetime, error: str) -> None:
         with self.services.db.session() as session:
             cache = feed_cache(session, feed.url)
-            if cache.failures == 0:
+            # The count and the start of an outage are reset together (_record_success): a first failure.
+            if cache.failures == 0 or cache.failing_since is None:
                 cache.failing_since = now
             cache.failures += 1
             cache.last_error = error
@@ -164,9 +164,9 @@ class FeedPoller:
             )
 
 
-def cached_calendars(services: Services) -> dict[str, tuple[FeedConfig, icalendar.Calendar]]:
+def cached_calendars(services: Services) -> Calendars:
     """The stored copy of every configured feed, parsed (synchronous: run it in a thread)."""
-    calendars = {}
+    calendars: Calendars = {}
     with services.db.session() as session:
         bodies = {feed.url: feed_cache(session, feed.url).body for feed in services.config.agenda.feeds}
     for feed in services.config.agenda.feeds:

@@ -80,7 +80,7 @@ def _number(word: str) -> int:
     return int(word) if word.isdigit() else _NUMBERS[word]
 
 
-def _time_of(match: re.Match) -> time | str:
+def _time_of(match: re.Match[str]) -> time | str:
     """The time named, or why it is none."""
     if match.group("noon"):
         return time(12, 0)
@@ -90,7 +90,7 @@ def _time_of(match: re.Match) -> time | str:
     return time(hour, minute)
 
 
-def _date_of(match: re.Match, today: date) -> tuple[date, bool] | str:
+def _date_of(match: re.Match[str], today: date) -> tuple[date, bool] | str:
     """The day named, and whether it may roll forward (a year, a week) if already past; or why it is none."""
     if match.group("today"):
         return today, False
@@ -167,20 +167,21 @@ def parse_when(text: str, now: datetime, tz: tzinfo) -> tuple[datetime, str]:
             "« dans 2 heures », « lundi 10h », « 12/03/2027 14:30 »."
         )
     at = _time_of(time_match) if time_match else DEFAULT_TIME
-    problems = [p for p in (named_day, at) if isinstance(p, str)]
-    if problems:
+    if isinstance(named_day, str) or isinstance(at, str):
+        problems = [p for p in (named_day, at) if isinstance(p, str)]
         raise UserError(
             f"Je ne peux pas programmer « {quote(original[:position].strip())} » : {' ; et '.join(problems)}."
         )
-    if named_day is not None:
+    if day_match and named_day is not None:
         day, rolls = named_day
-    if not day_match:
-        day, rolls = local_now.date(), False
+        weekly = bool(day_match.group("wd"))
+    else:
+        day, rolls, weekly = local_now.date(), False, False
         if datetime.combine(day, at, tzinfo=tz) <= local_now:
             day += timedelta(days=1)  # « 9h » said at 10h means tomorrow morning
     moment = datetime.combine(day, at, tzinfo=tz)
     if moment <= local_now and rolls:
-        if day_match.group("wd"):
+        if weekly:
             moment = datetime.combine(day + timedelta(days=7), at, tzinfo=tz)
         else:
             moment = datetime.combine(day.replace(year=day.year + 1), at, tzinfo=tz)

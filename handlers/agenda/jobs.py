@@ -9,9 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
+from handlers.agenda.rows import due_time, saved_id
 from handlers.context import Services
 from storage.agenda import ReminderRow, unfinished_due_times
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 JOB_PREFIX = "reminder-"
 POLL_JOB_ID = "agenda-poll"
@@ -23,13 +28,13 @@ class ReminderJobs:
         # What a row's job runs, given the row id.
         self.fire = fire
         # The scheduler given to the service's start(), else the one in services (None in most unit tests).
-        self.given_scheduler = None
+        self.given_scheduler: AsyncIOScheduler | None = None
 
     @property
-    def scheduler(self):
+    def scheduler(self) -> AsyncIOScheduler | None:
         return self.given_scheduler or self.services.scheduler
 
-    def rebuild(self, scheduler, *, in_flight: set[int]) -> int:
+    def rebuild(self, scheduler: AsyncIOScheduler, *, in_flight: set[int]) -> int:
         """One DateTrigger job per row still to post; stale reminder jobs removed. Returns the job count.
 
         ``in_flight``: rows a firing of this process is posting right now; they need no job, that
@@ -47,14 +52,14 @@ class ReminderJobs:
 
     def schedule(self, row: ReminderRow) -> None:
         if self.scheduler is not None:
-            self._add(self.scheduler, row.id, row.due_at)
+            self._add(self.scheduler, saved_id(row), due_time(row))
 
     def unschedule(self, row_id: int) -> None:
         scheduler = self.scheduler
         if scheduler is not None and scheduler.get_job(f"{JOB_PREFIX}{row_id}") is not None:
             scheduler.remove_job(f"{JOB_PREFIX}{row_id}")
 
-    def _add(self, scheduler, row_id: int, due: datetime) -> None:
+    def _add(self, scheduler: AsyncIOScheduler, row_id: int, due: datetime) -> None:
         # misfire_grace_time=None: APScheduler always runs a late job; the engine decides about lateness.
         scheduler.add_job(
             self.fire,
@@ -68,7 +73,7 @@ class ReminderJobs:
         )
 
 
-def add_poll_job(scheduler, poll: Callable[[], Awaitable[object]], minutes: float) -> None:
+def add_poll_job(scheduler: AsyncIOScheduler, poll: Callable[[], Awaitable[object]], minutes: float) -> None:
     scheduler.add_job(
         poll,
         "interval",

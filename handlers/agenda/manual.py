@@ -12,9 +12,11 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from handlers.agenda.jobs import ReminderJobs
+from handlers.agenda.rows import saved_id
 from handlers.agenda.targets import AliasResolver, resolve_aliases
 from handlers.context import Services
 from handlers.replies import UserError
+from handlers.stored import reread
 from handlers.text import quote
 from storage.agenda import BROADCAST, CANCELLED, PENDING, ReminderRow, next_event_reminders, pending_broadcasts
 
@@ -62,10 +64,11 @@ class ManualReminders:
     async def broadcast_now(self, text: str, targets: tuple[str, ...], created_by: str) -> ReminderRow:
         """!diffuser: recorded like any reminder, so a retry after a crash does not post it twice."""
         row = self.schedule(text, self.services.clock(), targets, created_by)
-        self.jobs.unschedule(row.id)
-        await self.fire(row.id)
+        number = saved_id(row)
+        self.jobs.unschedule(number)
+        await self.fire(number)
         with self.services.db.session() as session:
-            return session.get(ReminderRow, row.id)
+            return reread(session, ReminderRow, number)
 
     def scheduled(self, *, limit: int = 10) -> tuple[list[ReminderRow], list[ReminderRow]]:
         """Pending manual reminders (all) and the next pending event reminders (up to ``limit``)."""

@@ -7,6 +7,7 @@ The room is the one recorded in the database (rooms of the configuration are rec
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from handlers.context import Services
 from handlers.replies import Post, Reply
@@ -15,7 +16,7 @@ from storage.rooms import facilitators_room_id
 log = logging.getLogger(__name__)
 
 
-async def notify_facilitators(services: Services, template: str, context: dict, txn_key: str) -> None:
+async def notify_facilitators(services: Services, template: str, context: Mapping[str, object], txn_key: str) -> None:
     """Posts the notice; a failure is logged, never raised, since the reminders go on without it."""
     with services.db.session() as session:
         room_id = facilitators_room_id(session)
@@ -24,7 +25,7 @@ async def notify_facilitators(services: Services, template: str, context: dict, 
         return
     try:
         posted = await services.post(
-            Reply(template=template, context=context, to=Post(room_id), txn_key=txn_key, tag="agenda-notice")
+            Reply(template=template, context=dict(context), to=Post(room_id), txn_key=txn_key, tag="agenda-notice")
         )
     except Exception:
         log.exception("notice %s could not be posted", txn_key)

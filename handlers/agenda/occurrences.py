@@ -24,6 +24,8 @@ CONFIG_SOURCE = "config"
 # All-day events have no time; their reminders count back from 09:00 local on the day, so a
 # "1d" reminder arrives the morning before rather than at midnight.
 ALL_DAY_ANCHOR = time(9, 0)
+# The feeds' calendars by source ("feed:<url>"): the feed as configured, and its parsed copy.
+Calendars = dict[str, tuple[FeedConfig, icalendar.Calendar]]
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ class Occurrence:
             return datetime.combine(self.start.date(), ALL_DAY_ANCHOR, tzinfo=self.start.tzinfo)
         return self.start
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, object]:
         return {
             "uid": self.uid,
             "recurrence_id": self.recurrence_id or None,
@@ -220,7 +222,7 @@ def expand_calendar(
 
 def expand_all(
     recurring: Iterable[RecurringEventConfig],
-    calendars: dict[str, tuple[FeedConfig, icalendar.Calendar]],
+    calendars: Calendars,
     tz: tzinfo,
     start: datetime,
     end: datetime,

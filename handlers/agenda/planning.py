@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TypedDict
 
 from sqlmodel import Session
 
@@ -118,6 +119,15 @@ def apply_occurrences(
         report.notices += 1
 
 
+class _OccurrenceFields(TypedDict):
+    """What a reminder row copies from its occurrence, and follows when the occurrence changes."""
+
+    title: str
+    start: datetime
+    targets: str
+    context: str
+
+
 def _upsert(
     session: Session,
     row: ReminderRow | None,
@@ -129,7 +139,7 @@ def _upsert(
     report: SyncReport,
 ) -> None:
     start_utc = occurrence.start.astimezone(UTC)
-    fields = {
+    fields: _OccurrenceFields = {
         "title": occurrence.title,
         "start": start_utc,
         "targets": json.dumps(list(occurrence.rooms)),

@@ -12,6 +12,8 @@ import fnmatch
 from collections.abc import Callable
 from datetime import datetime
 from functools import partial
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from handlers.agenda.calendars import expand, read_calendars
 from handlers.agenda.engine import ReminderEngine
@@ -25,6 +27,9 @@ from handlers.agenda.sync import sync_reminder_rows
 from handlers.agenda.targets import AliasResolver
 from handlers.context import Services
 from storage.agenda import ReminderRow
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 
 class ReminderService:
@@ -53,10 +58,10 @@ class ReminderService:
         self.manual = ManualReminders(services, self.jobs, self.fire, resolve_alias=resolve_alias)
 
     @property
-    def tz(self):
+    def tz(self) -> ZoneInfo:
         return self.services.config.bot.tz
 
-    async def start(self, scheduler=None) -> None:
+    async def start(self, scheduler: AsyncIOScheduler | None = None) -> None:
         """At bot start: refresh, catch up what came due while down, schedule the rest, poll.
 
         ``scheduler`` (default: services.scheduler) is an APScheduler 3 AsyncIOScheduler on the
@@ -85,7 +90,7 @@ class ReminderService:
         """The rows brought in line with the agenda (see sync.py). Idempotent."""
         return await sync_reminder_rows(self.services, self.feeds, refresh=refresh)
 
-    def rebuild_jobs(self, scheduler) -> int:
+    def rebuild_jobs(self, scheduler: AsyncIOScheduler) -> int:
         """One job per row still to post; returns the job count."""
         return self.jobs.rebuild(scheduler, in_flight=self.engine.in_flight)
 

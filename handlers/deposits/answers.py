@@ -260,7 +260,7 @@ def display_value(field: FieldDef, value: object) -> str:
     if field.type in ("choice", "tribe"):
         return labels.get(str(value), str(value))
     if field.type == "choices" and isinstance(value, list):
-        return ", ".join(labels.get(v, v) for v in value)
+        return ", ".join(labels.get(str(v), str(v)) for v in value)
     if field.type == "yes_no":
         return "oui" if value else "non"
     if field.type == "date" and isinstance(value, str):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from config.cli import add_config_option, config_from
 from handlers.deposits.export import deposit_rows, to_csv, to_json
@@ -18,7 +19,7 @@ from storage.database import open_database
 from storage.deposits import list_deposits
 
 
-def register_cli(subparsers: argparse._SubParsersAction) -> None:
+def register_cli(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     deposits = subparsers.add_parser("deposits", help="Dépôts de projets : liste et export.")
     actions = deposits.add_subparsers(dest="deposits_action", required=True)
 
@@ -34,7 +35,7 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
     export.set_defaults(func=_export)
 
 
-def _form_and_rows(args: argparse.Namespace) -> tuple[FormDef, list[dict]]:
+def _form_and_rows(args: argparse.Namespace) -> tuple[FormDef, list[dict[str, Any]]]:
     config = config_from(args)
     form = load_form(config.deposits.form_path)
     db = open_database(config.data_dir, config.database)

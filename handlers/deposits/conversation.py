@@ -37,6 +37,7 @@ from handlers.deposits.records import confirmation_replies, create_deposit
 from handlers.private import TOLD_PRIVATELY, pointer, private_room
 from handlers.registry import HandlerResult
 from handlers.replies import ANSWER, Post, Reply, UserError
+from handlers.stored import reread
 from storage.deposits import DepositDraft, draft_in_thread, latest_draft, open_draft, private_draft
 
 CONFIRM_REACTIONS = ("✅", "✔️", "✔", "☑️", "👍")
@@ -55,15 +56,15 @@ def _in_draft(replies: list[Reply], draft: DepositDraft, trigger_room: str | Non
     """Send the machine's replies to the draft's direct chat and give the recap its draft id."""
     pinned = []
     for reply in replies:
-        changes: dict = {}
+        to, consented, tag = reply.to, reply.author_consented, reply.tag
         if not isinstance(reply.to, Post):
             # A reply to the member's own message only where that message is.
             answers = reply.to == ANSWER and trigger_room == draft.room_id
             # The member's own words, shown to them alone in their direct chat.
-            changes = {"to": ANSWER if answers else Post(draft.room_id), "author_consented": True}
+            to, consented = (ANSWER if answers else Post(draft.room_id)), True
         if reply.tag == RECAP_TAG:
-            changes["tag"] = f"{RECAP_TAG}:{draft.id}"
-        pinned.append(replace(reply, **changes))
+            tag = f"{RECAP_TAG}:{draft.id}"
+        pinned.append(replace(reply, to=to, author_consented=consented, tag=tag))
     return pinned
 
 
@@ -75,7 +76,7 @@ async def _conversation_room(services: Services, message: Message) -> str:
 def _move(services: Services, draft: DepositDraft, room_id: str) -> DepositDraft:
     """Give a draft its direct chat (a draft of a room's thread, or one filled in another direct chat)."""
     with services.db.session() as session:
-        stored = session.get(DepositDraft, draft.id)
+        stored = reread(session, DepositDraft, draft.id)
         # A draft of the previous release was started where it was filled in.
         stored.origin_room_id = stored.origin_room_id or stored.room_id
         stored.room_id, stored.thread_root = room_id, None
@@ -236,7 +237,7 @@ def _save(services: Services, form: FormDef, draft: DepositDraft, state: FormSta
     """Persist the step; on confirmation also create the deposit in the same transaction."""
     now = services.clock()
     with services.db.session() as session:
-        draft = session.get(DepositDraft, draft.id)
+        draft = reread(session, DepositDraft, draft.id)
         draft.state, draft.status, draft.updated_at = state.to_json(), state.status, now
         # Any activity restarts the silence counter, and earns a new reminder if it falls silent again.
         draft.reminded_at = None

@@ -14,8 +14,9 @@ from handlers.deposits.records import STATUS_LABELS, deposit_view, local_date
 from handlers.private import in_private, private_room, to_member
 from handlers.registry import HandlerResult
 from handlers.replies import Attachment, Post, Reply, UserError
+from handlers.stored import reread
 from handlers.text import fold, quote
-from storage.deposits import DEPOSIT_STATUSES, drafts_of, find_deposit, list_deposits
+from storage.deposits import DEPOSIT_STATUSES, Deposit, drafts_of, find_deposit, list_deposits
 
 DRAFT_STATUS_LABELS = {"filling": "en cours", "recap": "à confirmer", "cancelled": "annulé", "abandoned": "interrompu"}
 
@@ -141,7 +142,8 @@ async def change_status(services: Services, facilitator: str, reference: str, st
         deposit = find_deposit(session, reference)
         if deposit is None:
             raise UserError(f"Aucun dépôt ne porte la référence « {quote(reference)} ».")
-        reference, depositor, title, steps = deposit.reference, deposit.depositor, deposit.title, len(deposit.history)
+        deposit_id, reference, depositor, title = deposit.id, deposit.reference, deposit.depositor, deposit.title
+        steps = len(deposit.history)
     label = STATUS_LABELS[status]
     # Told in the depositor's direct chat: the title goes back to its author alone.
     direct = await private_room(services, depositor)
@@ -166,7 +168,7 @@ async def change_status(services: Services, facilitator: str, reference: str, st
         )
     now = services.clock()
     with services.db.session() as session:
-        deposit = find_deposit(session, reference)
+        deposit = reread(session, Deposit, deposit_id)
         deposit.status = status
         # A new list, so the JSON column sees the change.
         deposit.history = [

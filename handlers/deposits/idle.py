@@ -16,7 +16,7 @@ from handlers.deposits.formsource import form_for
 from handlers.deposits.machine import FormState, abandon
 from handlers.private import private_room
 from handlers.replies import Post, Reply, UserError
-from storage.deposits import idle_drafts
+from storage.deposits import DepositDraft, idle_drafts
 
 log = logging.getLogger(__name__)
 
@@ -45,34 +45,44 @@ async def check_idle_drafts(services: Services) -> list[Reply]:
                 continue
             state = FormState.from_json(draft.state)
             title = state.answers.get("title", "")
-            # The member's own words, in their own direct chat.
-            where = {"to": Post(draft.room_id), "mentions": (draft.user_id,), "author_consented": True}
             if draft.updated_at <= abandon_before:
                 # updated_at stays the last activity of the member, which !mes-depots shows.
                 draft.state, draft.status = abandon(state, now).to_json(), "abandoned"
                 services.metrics.form("abandoned")
                 replies.append(
-                    Reply(
-                        template="deposits/abandoned.md.j2",
-                        txn_key=f"deposit-abandoned:{draft.id}",
-                        context={"title": title, "days": _days(settings.abandon_after_days)},
-                        **where,
+                    _to_member(
+                        draft,
+                        "deposits/abandoned.md.j2",
+                        f"deposit-abandoned:{draft.id}",
+                        {"title": title, "days": _days(settings.abandon_after_days)},
                     )
                 )
             elif draft.reminded_at is None:
                 draft.reminded_at = now
                 replies.append(
-                    Reply(
-                        template="deposits/reminder.md.j2",
-                        txn_key=f"deposit-reminder:{draft.id}:{draft.updated_at.isoformat()}",
-                        context={"title": title, "question": _pending_question(form, state)},
-                        **where,
+                    _to_member(
+                        draft,
+                        "deposits/reminder.md.j2",
+                        f"deposit-reminder:{draft.id}:{draft.updated_at.isoformat()}",
+                        {"title": title, "question": _pending_question(form, state)},
                     )
                 )
             else:
                 continue
             session.add(draft)
     return replies
+
+
+def _to_member(draft: DepositDraft, template: str, txn_key: str, context: dict[str, object]) -> Reply:
+    # The member's own words, in their own direct chat.
+    return Reply(
+        template=template,
+        txn_key=txn_key,
+        context=context,
+        to=Post(draft.room_id),
+        mentions=(draft.user_id,),
+        author_consented=True,
+    )
 
 
 def _pending_question(form: FormDef, state: FormState) -> str:

@@ -337,7 +337,7 @@ def question_reply(form: FormDef, state: FormState, *, error: str = "", intro: s
 
 def help_reply(form: FormDef, state: FormState) -> Reply:
     f = _current_field(form, state) if state.status == FILLING else None
-    context = {"in_recap": state.status == RECAP, "field": None}
+    context: dict[str, object] = {"in_recap": state.status == RECAP, "field": None}
     if f is not None:
         context["field"] = {**_question_context(form, state, f), "help": f.help}
     return Reply(template="deposits/help.md.j2", context=context)

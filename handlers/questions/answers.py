@@ -10,7 +10,7 @@ from handlers.context import CommandContext, Message, RoomInfo, Services
 from handlers.questions.offers import may_forward_from, offer_tag
 from handlers.replies import Reply, UserError
 from handlers.text import fold
-from knowledge.search import PUBLIC_COLLECTIONS
+from knowledge.search import PUBLIC_COLLECTIONS, SearchResult
 from storage.knowledge import tribe_collection
 from storage.questions import AnswerRecord, ForwardOffer, answer_followed_up
 
@@ -100,7 +100,7 @@ def mentions_permanence(question: str) -> bool:
     return bool(PERMANENCE_WORDS & set(re.findall(r"\w+", fold(question))))
 
 
-def citation(result) -> str:
+def citation(result: SearchResult) -> str:
     """« Document › Section » — the document title is the first element of the heading path."""
     path = list(result.heading_path) or [result.heading]
     return " › ".join(path) if len(path) > 1 else f"{result.source} › {path[0]}"

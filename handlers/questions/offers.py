@@ -7,6 +7,7 @@ Never from a peer-group room: its questions stay there.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from datetime import timedelta
 
@@ -16,6 +17,8 @@ from handlers.text import parse_yes_no
 from storage.messages import sent_with_tag
 from storage.questions import ForwardedQuestion, ForwardOffer, open_offer
 from storage.rooms import facilitators_room_id, room_privacy
+
+log = logging.getLogger(__name__)
 
 OFFER_LIFETIME = timedelta(minutes=30)
 OFFER_TAG = "forward-offer"
@@ -128,6 +131,10 @@ def _decide(services: Services, offer_id: int, sender: str, room_name: str, *, a
         "membres du salon la liront aussi ; à moins qu'elle ne choisisse de vous répondre en privé, dans votre "
         "conversation avec moi."
     )
+    if facilitators is None:
+        # Offers are made only while the room is known (may_forward_from); `!questions` still lists this one.
+        log.warning("question %s forwarded while no facilitators' room is known", number)
+        return [Reply(text=told)]
     return [
         Reply(text=told),
         # The asker's explicit yes to this very offer is the consent needed to carry it out of the room.

@@ -22,6 +22,7 @@ from handlers.delivery import RETRY_ADVICE, Delivery, NotDelivered, check_length
 from handlers.french import format_datetime_fr
 from handlers.private import private_room, to_member
 from handlers.replies import Post, Reply, UserError
+from handlers.stored import reread
 from handlers.text import escape_markdown, fold_accents, quote
 from storage.questions import ForwardedQuestion, waiting_questions
 from storage.rooms import room_privacy
@@ -216,7 +217,7 @@ def _record(services: Services, number: int, facilitator: str, text: str) -> str
     """Marks the question answered; returns who had answered it meanwhile, if someone did (two
     facilitators answering at once: both were sent, the first one recorded stays)."""
     with services.db.session() as session:
-        question = session.get(ForwardedQuestion, number)
+        question = reread(session, ForwardedQuestion, number)
         if question.answer is not None:
             return question.answered_by or "quelqu'un d'autre"
         question.answer, question.answered_by, question.answered_at = text, facilitator, services.clock()
@@ -225,6 +226,8 @@ def _record(services: Services, number: int, facilitator: str, text: str) -> str
 
 
 async def _add_to_faq(services: Services, question: str, text: str) -> bool:
+    if services.search is None:  # answer() refused the FAQ flag before sending anything
+        return False
     try:
         await services.search.add_faq(question, text)
     except Exception:

@@ -1,7 +1,10 @@
 """One explicit registry of what the bot understands: commands, conversation listeners, reactions, redactions.
 
-Each domain module exposes ``register(registry)``; the help text and typo suggestions are
-generated from what is registered here, so they can never drift from the code.
+A command is declared beside its handler, in the handler's module: a `Command` (or a
+`CommandNeeding`, when the handler takes something built at start) right under the function, its
+help text with it. Each domain package's ``register(registry, ...)`` adds its modules' declarations,
+in the order the help lists them; the help text and typo suggestions are generated from what is
+registered here, so they can never drift from the code.
 """
 
 from __future__ import annotations
@@ -9,6 +12,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
+from typing import Generic, TypeVar
 
 from handlers.context import CommandContext, Reaction, RoomInfo, Services
 from handlers.replies import Reply
@@ -35,6 +40,8 @@ class Redaction:
 RedactionHandler = Callable[[Redaction, Services], Awaitable[None]]
 
 EVERYWHERE = None
+# What a CommandNeeding's handler takes before the context.
+D = TypeVar("D")
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,34 @@ class Command:
         if self.room_kinds is None:
             return True
         return ("direct" in self.room_kinds and is_direct) or (room_kind in self.room_kinds)
+
+
+@dataclass(frozen=True)
+class CommandNeeding(Generic[D]):
+    """A command whose handler takes, before the context, something only the composition root
+    builds (the reminder service, the board's links, the registry itself): declared like a
+    `Command`, and made one by `bind` when its package registers."""
+
+    name: str
+    handler: Callable[[D, CommandContext], Awaitable[HandlerResult]]
+    usage: str
+    help: str
+    aliases: tuple[str, ...] = ()
+    facilitators_only: bool = False
+    room_kinds: frozenset[str] | None = EVERYWHERE
+    section: str = "Général"
+
+    def bind(self, dependency: D) -> Command:
+        return Command(
+            name=self.name,
+            handler=partial(self.handler, dependency),
+            usage=self.usage,
+            help=self.help,
+            aliases=self.aliases,
+            facilitators_only=self.facilitators_only,
+            room_kinds=self.room_kinds,
+            section=self.section,
+        )
 
 
 class CommandRegistry:

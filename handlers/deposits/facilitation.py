@@ -11,8 +11,9 @@ from handlers.delivery import RETRY_ADVICE, Delivery, NotDelivered, check_length
 from handlers.deposits.export import deposit_rows, to_csv
 from handlers.deposits.formsource import form_for, tribe_names
 from handlers.deposits.records import STATUS_LABELS, deposit_view, local_date
+from handlers.help import DEPOSITS
 from handlers.private import in_private, private_room, to_member
-from handlers.registry import HandlerResult
+from handlers.registry import Command, HandlerResult
 from handlers.replies import Attachment, Post, Reply, UserError
 from handlers.stored import reread
 from handlers.text import fold, quote
@@ -71,6 +72,18 @@ async def list_command(ctx: CommandContext) -> HandlerResult:
     )
 
 
+DEPOTS = Command(
+    name="depots",
+    handler=list_command,
+    usage="depots [statut] [tribu] | depots export",
+    help="Lister les dépôts (filtrés par statut : nouveau, en-etude, accompagne, clos, et par tribu), "
+    "ou les exporter en CSV.",
+    facilitators_only=True,
+    room_kinds=frozenset({"facilitators"}),
+    section=DEPOSITS,
+)
+
+
 def _find_tribe(ctx: CommandContext, text: str) -> str:
     tribes = tribe_names(ctx.services)
     by_fold = {fold(t): t for t in tribes}
@@ -115,6 +128,17 @@ async def deposit_command(ctx: CommandContext) -> HandlerResult:
             f"avec un statut parmi {_statuses_text()}."
         )
     return await _change_status(ctx, deposit.reference, words[2:])
+
+
+DEPOT = Command(
+    name="depot",
+    handler=deposit_command,
+    usage="depot <référence> [statut <statut> [commentaire]]",
+    help="Voir un dépôt, ou changer son statut (son auteur en est prévenu).",
+    facilitators_only=True,
+    room_kinds=frozenset({"facilitators"}),
+    section=DEPOSITS,
+)
 
 
 async def _change_status(ctx: CommandContext, reference: str, words: list[str]) -> Reply:
@@ -215,3 +239,12 @@ async def mine_command(ctx: CommandContext) -> HandlerResult:
         )
     listing = Reply(template="deposits/mine.md.j2", context={"deposits": deposit_items, "drafts": draft_items})
     return await in_private(ctx, [listing])
+
+
+MES_DEPOTS = Command(
+    name="mes-depots",
+    handler=mine_command,
+    usage="mes-depots",
+    help="Voir vos dépôts de projets et leur suivi, ainsi que vos dépôts non terminés.",
+    section=DEPOSITS,
+)

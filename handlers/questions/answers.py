@@ -7,7 +7,9 @@ import re
 from handlers.agenda import ReminderService
 from handlers.agenda.commands import next_permanence
 from handlers.context import CommandContext, Message, RoomInfo, Services
+from handlers.help import REFERENTIEL
 from handlers.questions.offers import may_forward_from, offer_tag
+from handlers.registry import CommandNeeding
 from handlers.replies import Reply, UserError
 from handlers.text import fold
 from knowledge.search import PUBLIC_COLLECTIONS, SearchResult
@@ -220,3 +222,23 @@ async def answer_question(
             },
         )
     ]
+
+
+async def ask(agenda: ReminderService | None, ctx: CommandContext) -> list[Reply]:
+    return await answer_question(ctx, ctx.args, agenda)
+
+
+QUESTION = CommandNeeding(
+    name="question",
+    handler=ask,
+    aliases=("q", "demander"),
+    usage="question <votre question>",
+    help="Cherche la réponse dans le référentiel et cite la section d'où elle vient.",
+    section=REFERENTIEL,
+)
+
+
+async def answer_addressed(agenda: ReminderService | None, ctx: CommandContext) -> list[Reply]:
+    """What the registry falls back to for a message addressed to the bot that is no command.
+    Said in reply to an answer, or in its thread: a follow-up, read with the question it follows."""
+    return await answer_question(ctx, ctx.message.body, agenda, follow_up=True)

@@ -146,11 +146,11 @@ async def answer_question(
         return [Reply(template="questions/small_talk.md.j2", context={"kind": manners})]
     if services.search is None:
         raise UserError("La recherche dans le référentiel n'est pas disponible pour le moment.")
-    with services.metrics.search_seconds.time():
-        earlier = earlier_question(services, message) if follow_up else None
+    earlier = earlier_question(services, message) if follow_up else None
     if earlier:
         question = f"{earlier} {question}"
-    response = await services.search.search(question, collections_for(message.room))
+    with services.metrics.search_seconds.time():
+        response = await services.search.search(question, collections_for(message.room))
     services.metrics.answer("answered" if response.answered and response.results else "abstained")
     room = message.room
     # A peer group's unanswered question never leaves the room: the permanence is where to ask it.

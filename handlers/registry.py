@@ -17,7 +17,7 @@ from typing import Generic, TypeVar
 
 from handlers.context import CommandContext, Reaction, RoomInfo, Services
 from handlers.replies import Reply
-from handlers.text import fold_accents as fold
+from knowledge.folding import fold_accents
 
 HandlerResult = Reply | list[Reply] | None
 CommandHandler = Callable[[CommandContext], Awaitable[HandlerResult]]
@@ -104,7 +104,7 @@ class CommandRegistry:
         self._redactions: list[RedactionHandler] = []
 
     def add(self, command: Command) -> Command:
-        words = {fold(word) for word in (command.name, *command.aliases)}
+        words = {fold_accents(word) for word in (command.name, *command.aliases)}
         for key in words:
             # An accented alias folds onto its own command's name: that is no conflict.
             if key in self._by_word:
@@ -162,13 +162,13 @@ class CommandRegistry:
         return tuple(self._listeners)
 
     def find(self, word: str) -> Command | None:
-        return self._by_word.get(fold(word))
+        return self._by_word.get(fold_accents(word))
 
     def suggest(self, word: str, candidates: Iterable[Command] | None = None) -> str | None:
         """The closest command name to a typo, or None when nothing is close enough."""
         pool = list(candidates) if candidates is not None else self._commands
-        words = {fold(w): c.name for c in pool for w in (c.name, *c.aliases)}
-        close = difflib.get_close_matches(fold(word), list(words), n=1, cutoff=0.6)
+        words = {fold_accents(w): c.name for c in pool for w in (c.name, *c.aliases)}
+        close = difflib.get_close_matches(fold_accents(word), list(words), n=1, cutoff=0.6)
         return words[close[0]] if close else None
 
     def visible(self, *, is_facilitator: bool, room_kind: str | None, is_direct: bool) -> list[Command]:

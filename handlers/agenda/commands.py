@@ -15,7 +15,7 @@ from handlers.french import format_date_fr, format_datetime_fr, format_time_fr
 from handlers.help import AGENDA_AND_REMINDERS
 from handlers.registry import CommandNeeding
 from handlers.replies import Reply, UserError
-from handlers.text import fold_accents as fold
+from knowledge.folding import fold_accents
 
 AGENDA_DAYS = 31
 AGENDA_MAX = 8
@@ -69,7 +69,7 @@ AGENDA = CommandNeeding(
 async def next_permanence(service: ReminderService, now: datetime) -> dict[str, str] | None:
     """The next permanence within the agenda's horizon, as templates show events; None if none."""
     occurrences = await service.occurrences(now, now + timedelta(days=service.services.config.agenda.horizon_days))
-    found = next((o for o in occurrences if not o.cancelled and "permanence" in fold(o.title)), None)
+    found = next((o for o in occurrences if not o.cancelled and "permanence" in fold_accents(o.title)), None)
     return _event_view(found, service.tz) if found else None
 
 
@@ -121,7 +121,7 @@ DIFFUSER = CommandNeeding(
 async def rappel(service: ReminderService, ctx: CommandContext) -> Reply:
     args = ctx.args.strip()
     words = args.split()
-    if words and fold(words[0]) == "annuler":
+    if words and fold_accents(words[0]) == "annuler":
         if len(words) != 2 or not words[1].lstrip("n°").isdigit():
             raise UserError("Usage : `!rappel annuler <n°>` (le numéro vient de `!rappels`).")
         number = int(words[1].lstrip("n°"))

@@ -16,7 +16,7 @@ from handlers.private import in_private, private_room, to_member
 from handlers.registry import Command, HandlerResult
 from handlers.replies import Attachment, Post, Reply, UserError
 from handlers.stored import reread
-from handlers.text import fold, quote
+from handlers.text import fold_for_matching, quote
 from storage.deposits import DEPOSIT_STATUSES, Deposit, drafts_of, find_deposit, list_deposits
 
 DRAFT_STATUS_LABELS = {"filling": "en cours", "recap": "à confirmer", "cancelled": "annulé", "abandoned": "interrompu"}
@@ -24,8 +24,8 @@ DRAFT_STATUS_LABELS = {"filling": "en cours", "recap": "à confirmer", "cancelle
 
 def parse_status(word: str) -> str | None:
     """« en étude », « en-etude », « etude », « accompagné »… -> a stored status."""
-    wanted = fold(word).replace(" ", "-")
-    by_name = {fold(s): s for s in DEPOSIT_STATUSES} | {
+    wanted = fold_for_matching(word).replace(" ", "-")
+    by_name = {fold_for_matching(s): s for s in DEPOSIT_STATUSES} | {
         "etude": "en-etude",
         "en-cours": "en-etude",
         "ferme": "clos",
@@ -44,7 +44,7 @@ def _statuses_text() -> str:
 async def list_command(ctx: CommandContext) -> HandlerResult:
     """!depots [statut] [tribu], or !depots export."""
     args = ctx.args.strip()
-    if fold(args) == "export":
+    if fold_for_matching(args) == "export":
         return await _export(ctx)
     status, tribe = None, None
     if args:
@@ -86,8 +86,8 @@ DEPOTS = Command(
 
 def _find_tribe(ctx: CommandContext, text: str) -> str:
     tribes = tribe_names(ctx.services)
-    by_fold = {fold(t): t for t in tribes}
-    close = difflib.get_close_matches(fold(text), list(by_fold), n=1, cutoff=0.6)
+    by_fold = {fold_for_matching(t): t for t in tribes}
+    close = difflib.get_close_matches(fold_for_matching(text), list(by_fold), n=1, cutoff=0.6)
     if not close:
         known = ", ".join(tribes) or "aucune tribu n'est configurée"
         raise UserError(
@@ -122,7 +122,7 @@ async def deposit_command(ctx: CommandContext) -> HandlerResult:
         raise UserError(f"Aucun dépôt ne porte la référence « {quote(words[0])} ». `!depots` les liste tous.")
     if len(words) == 1:
         return Reply(template="deposits/deposit.md.j2", context={"d": deposit_view(deposit, form, tz)})
-    if fold(words[1]) != "statut" or len(words) < 3:
+    if fold_for_matching(words[1]) != "statut" or len(words) < 3:
         raise UserError(
             f"Pour changer le statut : `!depot {deposit.reference} statut <statut> [commentaire]`, "
             f"avec un statut parmi {_statuses_text()}."

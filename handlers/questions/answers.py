@@ -11,7 +11,7 @@ from handlers.help import REFERENTIEL
 from handlers.questions.offers import may_forward_from, offer_tag
 from handlers.registry import CommandNeeding
 from handlers.replies import Reply, UserError
-from handlers.text import fold
+from handlers.text import fold_for_matching
 from knowledge.search import PUBLIC_COLLECTIONS, SearchResult
 from storage.knowledge import tribe_collection
 from storage.questions import AnswerRecord, ForwardOffer, answer_followed_up
@@ -80,7 +80,7 @@ def small_talk(text: str) -> str | None:
     emoji or punctuation); None when it may be a question."""
     if not any(c.isalnum() for c in text):
         return "empty"
-    words = set(fold(text).split())
+    words = set(fold_for_matching(text).split())
     courtesy = set().union(*MANNERS.values())
     if not words <= courtesy | COURTESY_FILLERS:
         return None
@@ -99,7 +99,7 @@ def trim(text: str, limit: int = PASSAGE_CHARS) -> str:
 
 
 def mentions_permanence(question: str) -> bool:
-    return bool(PERMANENCE_WORDS & set(re.findall(r"\w+", fold(question))))
+    return bool(PERMANENCE_WORDS & set(re.findall(r"\w+", fold_for_matching(question))))
 
 
 def citation(result: SearchResult) -> str:

@@ -25,7 +25,8 @@ from handlers.private import private_room, to_member
 from handlers.registry import Command
 from handlers.replies import Post, Reply, UserError
 from handlers.stored import reread
-from handlers.text import escape_markdown, fold_accents, quote
+from handlers.text import escape_markdown, quote
+from knowledge.folding import fold_accents
 from storage.questions import ForwardedQuestion, waiting_questions
 from storage.rooms import room_privacy
 

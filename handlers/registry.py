@@ -1,7 +1,10 @@
 """One explicit registry of what the bot understands: commands, conversation listeners, reactions, redactions.
 
-Each domain module exposes ``register(registry)``; the help text and typo suggestions are
-generated from what is registered here, so they can never drift from the code.
+A command is declared beside its handler, in the handler's module: a `Command` (or a
+`CommandNeeding`, when the handler takes something built at start) right under the function, its
+help text with it. Each domain package's ``register(registry, ...)`` adds its modules' declarations,
+in the order the help lists them; the help text and typo suggestions are generated from what is
+registered here, so they can never drift from the code.
 """
 
 from __future__ import annotations
@@ -9,10 +12,12 @@ from __future__ import annotations
 import difflib
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
+from typing import Generic, TypeVar
 
 from handlers.context import CommandContext, Reaction, RoomInfo, Services
 from handlers.replies import Reply
-from handlers.text import fold_accents as fold
+from knowledge.folding import fold_accents
 
 HandlerResult = Reply | list[Reply] | None
 CommandHandler = Callable[[CommandContext], Awaitable[HandlerResult]]
@@ -35,6 +40,8 @@ class Redaction:
 RedactionHandler = Callable[[Redaction, Services], Awaitable[None]]
 
 EVERYWHERE = None
+# What a CommandNeeding's handler takes before the context.
+D = TypeVar("D")
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,34 @@ class Command:
         return ("direct" in self.room_kinds and is_direct) or (room_kind in self.room_kinds)
 
 
+@dataclass(frozen=True)
+class CommandNeeding(Generic[D]):
+    """A command whose handler takes, before the context, something only the composition root
+    builds (the reminder service, the board's links, the registry itself): declared like a
+    `Command`, and made one by `bind` when its package registers."""
+
+    name: str
+    handler: Callable[[D, CommandContext], Awaitable[HandlerResult]]
+    usage: str
+    help: str
+    aliases: tuple[str, ...] = ()
+    facilitators_only: bool = False
+    room_kinds: frozenset[str] | None = EVERYWHERE
+    section: str = "Général"
+
+    def bind(self, dependency: D) -> Command:
+        return Command(
+            name=self.name,
+            handler=partial(self.handler, dependency),
+            usage=self.usage,
+            help=self.help,
+            aliases=self.aliases,
+            facilitators_only=self.facilitators_only,
+            room_kinds=self.room_kinds,
+            section=self.section,
+        )
+
+
 class CommandRegistry:
     def __init__(self) -> None:
         self._commands: list[Command] = []
@@ -69,7 +104,7 @@ class CommandRegistry:
         self._redactions: list[RedactionHandler] = []
 
     def add(self, command: Command) -> Command:
-        words = {fold(word) for word in (command.name, *command.aliases)}
+        words = {fold_accents(word) for word in (command.name, *command.aliases)}
         for key in words:
             # An accented alias folds onto its own command's name: that is no conflict.
             if key in self._by_word:
@@ -127,13 +162,13 @@ class CommandRegistry:
         return tuple(self._listeners)
 
     def find(self, word: str) -> Command | None:
-        return self._by_word.get(fold(word))
+        return self._by_word.get(fold_accents(word))
 
     def suggest(self, word: str, candidates: Iterable[Command] | None = None) -> str | None:
         """The closest command name to a typo, or None when nothing is close enough."""
         pool = list(candidates) if candidates is not None else self._commands
-        words = {fold(w): c.name for c in pool for w in (c.name, *c.aliases)}
-        close = difflib.get_close_matches(fold(word), list(words), n=1, cutoff=0.6)
+        words = {fold_accents(w): c.name for c in pool for w in (c.name, *c.aliases)}
+        close = difflib.get_close_matches(fold_accents(word), list(words), n=1, cutoff=0.6)
         return words[close[0]] if close else None
 
     def visible(self, *, is_facilitator: bool, room_kind: str | None, is_direct: bool) -> list[Command]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from config import PEER_ROLES
 from handlers.context import CommandContext, RoomInfo
-from handlers.registry import CommandRegistry
+from handlers.help import FACILITATION
+from handlers.registry import Command, CommandRegistry
 from handlers.replies import BESIDE, Post, Reply, UserError
 from handlers.text import quote
 from storage.rooms import classify_room, facilitators_room_id, rooms_of_kind
@@ -64,54 +65,60 @@ def introduction(room: RoomInfo, bot_name: str) -> Reply:
     )
 
 
-def register(registry: CommandRegistry) -> None:
-    @registry.command(
-        "salon",
-        aliases=("room",),
-        usage=USAGE,
-        facilitators_only=True,
-        help="Déclare le type de ce salon : tribu, groupe de pairs (confidentiel) ou salon d'animation.",
-        section="Animation",
-    )
-    async def set_room_kind(ctx: CommandContext) -> list[Reply]:
-        kind, name, role = parse_room_kind(ctx.args)
-        room = ctx.message.room
-        with ctx.services.db.session() as session:
-            if kind == "facilitators":
-                other = next((r for r in rooms_of_kind(session, "facilitators") if r.room_id != room.room_id), None)
-                if other:
-                    raise UserError(
-                        f"Le salon d'animation est déjà « {quote(other.name)} ». "
-                        "Changez d'abord son type pour en désigner un autre."
-                    )
-            record = classify_room(session, room.room_id, kind, name, role)
-            record.warned_unencrypted = kind == "peer_group" and not room.encrypted
-            facilitators = facilitators_room_id(session)
-        labels = {
-            "tribe": f"la tribu « {quote(name)} »",
-            "peer_group": f"le groupe de pairs des {ROLE_LABELS.get(role or '', '')}",
-            "facilitators": "le salon de l'équipe d'animation",
-        }
-        replies = [Reply(text=f"C'est noté : ce salon est désormais {labels[kind]}.")]
-        if kind == "peer_group":
-            if room.encrypted:
+async def set_room_kind(ctx: CommandContext) -> list[Reply]:
+    kind, name, role = parse_room_kind(ctx.args)
+    room = ctx.message.room
+    with ctx.services.db.session() as session:
+        if kind == "facilitators":
+            other = next((r for r in rooms_of_kind(session, "facilitators") if r.room_id != room.room_id), None)
+            if other:
+                raise UserError(
+                    f"Le salon d'animation est déjà « {quote(other.name)} ». "
+                    "Changez d'abord son type pour en désigner un autre."
+                )
+        record = classify_room(session, room.room_id, kind, name, role)
+        record.warned_unencrypted = kind == "peer_group" and not room.encrypted
+        facilitators = facilitators_room_id(session)
+    labels = {
+        "tribe": f"la tribu « {quote(name)} »",
+        "peer_group": f"le groupe de pairs des {ROLE_LABELS.get(role or '', '')}",
+        "facilitators": "le salon de l'équipe d'animation",
+    }
+    replies = [Reply(text=f"C'est noté : ce salon est désormais {labels[kind]}.")]
+    if kind == "peer_group":
+        if room.encrypted:
+            replies.append(
+                Reply(
+                    text="Ce groupe de pairs est confidentiel : rien de ce qui s'y dit ne sera "
+                    "repris ailleurs sans l'accord de son auteur.",
+                    to=BESIDE,
+                )
+            )
+        else:
+            replies.append(Reply(template="rooms/unencrypted_warning.md.j2", context={"name": name}, to=BESIDE))
+            if facilitators and facilitators != room.room_id:
+                # Only the room's name leaves the room, which is what the facilitators need to act.
                 replies.append(
                     Reply(
-                        text="Ce groupe de pairs est confidentiel : rien de ce qui s'y dit ne sera "
-                        "repris ailleurs sans l'accord de son auteur.",
-                        to=BESIDE,
+                        template="rooms/unencrypted_alert.md.j2",
+                        context={"name": name},
+                        to=Post(facilitators),
+                        contains_room_content=False,
                     )
                 )
-            else:
-                replies.append(Reply(template="rooms/unencrypted_warning.md.j2", context={"name": name}, to=BESIDE))
-                if facilitators and facilitators != room.room_id:
-                    # Only the room's name leaves the room, which is what the facilitators need to act.
-                    replies.append(
-                        Reply(
-                            template="rooms/unencrypted_alert.md.j2",
-                            context={"name": name},
-                            to=Post(facilitators),
-                            contains_room_content=False,
-                        )
-                    )
-        return replies
+    return replies
+
+
+SALON = Command(
+    name="salon",
+    handler=set_room_kind,
+    aliases=("room",),
+    usage=USAGE,
+    facilitators_only=True,
+    help="Déclare le type de ce salon : tribu, groupe de pairs (confidentiel) ou salon d'animation.",
+    section=FACILITATION,
+)
+
+
+def register(registry: CommandRegistry) -> None:
+    registry.add(SALON)

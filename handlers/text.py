@@ -1,15 +1,20 @@
 """Text that people type: how the bot compares it, reads yes and no, and writes it back.
 
-Folding (case, accents, punctuation) is how words are compared everywhere in the chat: commands,
-choices, answers. The bot writes Markdown; a member's words inside it must read exactly as
-typed, never as a link, a heading or bold. escape_markdown() backslash-escapes (CommonMark) only
-what could start a construct, so the escaped source stays readable.
+Folding is how words are compared everywhere in the chat: fold_accents() (case and accents; in
+knowledge.folding, which the search shares) for command words, fold_for_matching() (punctuation
+too) for choices, answers and names.
+
+The bot writes Markdown; a member's words inside it must read exactly as typed, never as a link, a
+heading or bold. escape_markdown() backslash-escapes (CommonMark) only what could start a
+construct, so the escaped source stays readable.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+
+from knowledge.folding import fold_accents
 
 YES_WORDS = {
     "oui",
@@ -78,21 +83,16 @@ def normalise_input(text: str) -> str:
     )
 
 
-def fold_accents(text: str) -> str:
-    """Lower-case, accents stripped, typographic apostrophes made plain: « Déposer » is « deposer »."""
-    decomposed = unicodedata.normalize("NFKD", text.lower().replace("’", "'"))
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
-def fold(text: str) -> str:
-    """fold_accents(), punctuation stripped and spaces collapsed: how answers and names are compared."""
+def fold_for_matching(text: str) -> str:
+    """fold_accents(), then punctuation stripped (but « ' @ . + - », which names and addresses
+    keep) and spaces collapsed: how answers, names and control words are compared."""
     plain = re.sub(r"[^\w'@.+-]+", " ", fold_accents(text))
     return " ".join(plain.split()).strip(" .")
 
 
 def parse_yes_no(text: str) -> bool | None:
     """« oui », « d'accord », « non merci »… → True / False; None when it is neither."""
-    folded = fold(text).rstrip("!. ")
+    folded = fold_for_matching(text).rstrip("!. ")
     if folded in YES_WORDS:
         return True
     if folded in NO_WORDS:

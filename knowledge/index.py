@@ -46,8 +46,6 @@ class CollectionIndex:
     lexical: LexicalIndex
     # Its words, for rewriting chat-style questions (knowledge.normalise).
     vocabulary: Vocabulary
-    # The chunks, when given in memory (`install`); None: read from the database by id.
-    chunks: list[IndexedChunk] | None = None
 
 
 @dataclass
@@ -137,22 +135,6 @@ class SearchIndex:
         self.store.save(name, key, ids, matrix, lexical, vocabulary)
         return self.store.load(name, key, LexicalIndex(self.analyzer)) or built
 
-    def install(self, name: str, rows: list[tuple[IndexedChunk, bytes]]) -> None:
-        """Replace collection `name` by these chunks and their packed vectors, held in memory."""
-        if not rows:
-            self._collections.pop(name, None)
-            return
-        chunks = [chunk for chunk, _ in rows]
-        texts = [embedding_text(c.heading_path, c.text) for c in chunks]
-        self._collections[name] = CollectionIndex(
-            name,
-            np.array([c.id for c in chunks], dtype=np.int64),
-            _matrix([v for _, v in rows]),
-            LexicalIndex(self.analyzer).build(texts),
-            self.normaliser.vocabulary(texts),
-            chunks,
-        )
-
     def normalise(self, question: str, collections: Iterable[str]) -> str:
         """The question in the written French of the allowed collections (knowledge.normalise):
         only their own words are used, so a tribe's vocabulary never shapes another room's search."""
@@ -204,9 +186,9 @@ class SearchIndex:
         return Ranking(results, float(dense.max()), _lexical_support(terms, parts, dense, lexical))
 
     def _chunks(self, top: list[tuple[int, CollectionIndex, int]]) -> dict[tuple[str, int], IndexedChunk]:
-        """The chunks at these rows: from memory, or in one query by id."""
-        found = {(part.name, row): part.chunks[row] for _, part, row in top if part.chunks is not None}
-        wanted = {int(part.ids[row]): (part.name, row) for _, part, row in top if part.chunks is None}
+        """The chunks at these rows, in one query by id."""
+        found: dict[tuple[str, int], IndexedChunk] = {}
+        wanted = {int(part.ids[row]): (part.name, row) for _, part, row in top}
         if wanted and self._db is not None:
             with self._db.session() as session:
                 for r in chunks_by_id(session, list(wanted)):

@@ -11,7 +11,6 @@ stems alone by about 5 points of hit@1 (bench/retrieval_eval.py).
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -21,14 +20,10 @@ import numpy as np
 import Stemmer
 from stop_words import get_stop_words
 
+from knowledge.folding import fold_accents
+
 # Letters and digits, keeping inner apostrophes out: « l'engagement » -> « l », « engagement ».
 _WORD = re.compile(r"\w+", re.UNICODE)
-
-
-def fold_accents(text: str) -> str:
-    """« Élus à l'échelle » -> « Elus a l'echelle »."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 @dataclass

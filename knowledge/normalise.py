@@ -25,7 +25,7 @@ from typing import TypedDict
 import Stemmer
 from stop_words import get_stop_words
 
-from knowledge.lexical import fold_accents
+from knowledge.folding import fold_accents
 
 SMS_ABBREVIATIONS = {
     "c": "c'est",

@@ -8,7 +8,7 @@ names), french_time (« demain 9h »), service (ReminderService, the façade), c
 
 from __future__ import annotations
 
-from handlers.agenda.commands import register_commands
+from handlers.agenda.commands import COMMANDS
 from handlers.agenda.service import ReminderService
 from handlers.registry import CommandRegistry
 
@@ -16,4 +16,5 @@ __all__ = ["ReminderService", "register"]
 
 
 def register(registry: CommandRegistry, reminders: ReminderService) -> None:
-    register_commands(registry, reminders)
+    for command in COMMANDS:
+        registry.add(command.bind(reminders))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from functools import partial
 from zoneinfo import ZoneInfo
 
 from handlers.agenda.french_time import parse_when
@@ -13,11 +12,11 @@ from handlers.agenda.service import ReminderService
 from handlers.agenda.targets import shown_in_room, split_targets
 from handlers.context import CommandContext
 from handlers.french import format_date_fr, format_datetime_fr, format_time_fr
-from handlers.registry import CommandRegistry
+from handlers.help import AGENDA_AND_REMINDERS
+from handlers.registry import CommandNeeding
 from handlers.replies import Reply, UserError
-from handlers.text import fold_accents as fold
+from knowledge.folding import fold_accents
 
-SECTION = "Agenda et rappels"
 AGENDA_DAYS = 31
 AGENDA_MAX = 8
 TARGETS_HELP = "Salons : ajoutez à la fin « -> tribus, pairs, animation, tous, #alias:serveur ou !id:serveur » (par défaut : tous)."
@@ -57,10 +56,20 @@ async def agenda(service: ReminderService, ctx: CommandContext) -> Reply:
     )
 
 
+AGENDA = CommandNeeding(
+    name="agenda",
+    handler=agenda,
+    usage="agenda",
+    section=AGENDA_AND_REMINDERS,
+    aliases=("événements",),
+    help="Les prochains rendez-vous de la communauté pour ce salon.",
+)
+
+
 async def next_permanence(service: ReminderService, now: datetime) -> dict[str, str] | None:
     """The next permanence within the agenda's horizon, as templates show events; None if none."""
     occurrences = await service.occurrences(now, now + timedelta(days=service.services.config.agenda.horizon_days))
-    found = next((o for o in occurrences if not o.cancelled and "permanence" in fold(o.title)), None)
+    found = next((o for o in occurrences if not o.cancelled and "permanence" in fold_accents(o.title)), None)
     return _event_view(found, service.tz) if found else None
 
 
@@ -72,6 +81,15 @@ async def permanence(service: ReminderService, ctx: CommandContext) -> Reply:
             "days": ctx.services.config.agenda.horizon_days,
         },
     )
+
+
+PERMANENCE = CommandNeeding(
+    name="permanence",
+    handler=permanence,
+    usage="permanence",
+    section=AGENDA_AND_REMINDERS,
+    help="La prochaine permanence, avec son lien.",
+)
 
 
 def _targets_text(targets: list[str]) -> str:
@@ -90,10 +108,20 @@ async def diffuser(service: ReminderService, ctx: CommandContext) -> Reply:
     )
 
 
+DIFFUSER = CommandNeeding(
+    name="diffuser",
+    handler=diffuser,
+    usage="diffuser <message> [-> salons]",
+    section=AGENDA_AND_REMINDERS,
+    facilitators_only=True,
+    help="Publie un message maintenant. " + TARGETS_HELP,
+)
+
+
 async def rappel(service: ReminderService, ctx: CommandContext) -> Reply:
     args = ctx.args.strip()
     words = args.split()
-    if words and fold(words[0]) == "annuler":
+    if words and fold_accents(words[0]) == "annuler":
         if len(words) != 2 or not words[1].lstrip("n°").isdigit():
             raise UserError("Usage : `!rappel annuler <n°>` (le numéro vient de `!rappels`).")
         number = int(words[1].lstrip("n°"))
@@ -125,6 +153,17 @@ async def rappel(service: ReminderService, ctx: CommandContext) -> Reply:
             "targets": _targets_text(list(targets)),
         },
     )
+
+
+RAPPEL = CommandNeeding(
+    name="rappel",
+    handler=rappel,
+    section=AGENDA_AND_REMINDERS,
+    facilitators_only=True,
+    usage="rappel <quand> <message> [-> salons] | rappel annuler <n°>",
+    help="Programme un message. Quand : « demain 9h », « le 12/03 à 14h30 », « dans 2 heures », "
+    "« lundi 10h », « 12/03/2027 14:30 » (sans heure : 9h). " + TARGETS_HELP,
+)
 
 
 def _number_in_list(service: ReminderService, row_id: int) -> int:
@@ -165,40 +204,15 @@ async def rappels(service: ReminderService, ctx: CommandContext) -> Reply:
     )
 
 
-def register_commands(registry: CommandRegistry, service: ReminderService) -> None:
-    """The commands, each bound to the bot's one reminder service."""
-    agenda_, permanence_, diffuser_, rappel_, rappels_ = (
-        partial(handler, service) for handler in (agenda, permanence, diffuser, rappel, rappels)
-    )
-    registry.command(
-        "agenda",
-        usage="agenda",
-        section=SECTION,
-        aliases=("événements",),
-        help="Les prochains rendez-vous de la communauté pour ce salon.",
-    )(agenda_)
-    registry.command("permanence", usage="permanence", section=SECTION, help="La prochaine permanence, avec son lien.")(
-        permanence_
-    )
-    registry.command(
-        "diffuser",
-        usage="diffuser <message> [-> salons]",
-        section=SECTION,
-        facilitators_only=True,
-        help="Publie un message maintenant. " + TARGETS_HELP,
-    )(diffuser_)
-    registry.command(
-        "rappel",
-        section=SECTION,
-        facilitators_only=True,
-        usage="rappel <quand> <message> [-> salons] | rappel annuler <n°>",
-        help="Programme un message. Quand : « demain 9h », « le 12/03 à 14h30 », « dans 2 heures », "
-        "« lundi 10h », « 12/03/2027 14:30 » (sans heure : 9h). " + TARGETS_HELP,
-    )(rappel_)
-    registry.command(
-        "rappels",
-        usage="rappels",
-        section=SECTION,
-        facilitators_only=True,
-        help="Les rappels programmés (avec leur numéro) et les prochains rappels de l'agenda.",
-    )(rappels_)
+RAPPELS = CommandNeeding(
+    name="rappels",
+    handler=rappels,
+    usage="rappels",
+    section=AGENDA_AND_REMINDERS,
+    facilitators_only=True,
+    help="Les rappels programmés (avec leur numéro) et les prochains rappels de l'agenda.",
+)
+
+
+# In the order the help lists them; each bound to the bot's one reminder service.
+COMMANDS = (AGENDA, PERMANENCE, DIFFUSER, RAPPEL, RAPPELS)

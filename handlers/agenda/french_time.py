@@ -17,8 +17,8 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from handlers.french import DAYS, MONTHS, format_datetime_fr
 from handlers.replies import UserError
-from handlers.text import fold_accents as fold
 from handlers.text import quote
+from knowledge.folding import fold_accents
 
 DEFAULT_TIME = time(9, 0)
 _NUMBERS = {
@@ -53,7 +53,7 @@ _UNITS = {
     "semaine": 10080,
     "semaines": 10080,
 }
-_FOLDED_MONTHS = [fold(m) for m in MONTHS]
+_FOLDED_MONTHS = [fold_accents(m) for m in MONTHS]
 
 _NUM = r"\d+|" + "|".join(_NUMBERS)
 _RELATIVE = re.compile(rf"dans\s+(?P<n>{_NUM})\s*(?P<unit>{'|'.join(sorted(_UNITS, key=len, reverse=True))})\b")
@@ -73,7 +73,7 @@ _PAST = re.compile(rf"(?:avant-hier|avant hier|hier|il y a\s+(?:{_NUM})\s*\w+|da
 def _fold_same_length(text: str) -> str:
     # Fold character by character so positions in the folded text are positions in the original:
     # the message after the time expression is cut from the original, accents and case intact.
-    return "".join((fold(c) or c)[:1] for c in text)
+    return "".join((fold_accents(c) or c)[:1] for c in text)
 
 
 def _number(word: str) -> int:

@@ -18,7 +18,7 @@ import x_wr_timezone
 from dateutil.rrule import rrulestr
 
 from config import FeedConfig, RecurringEventConfig
-from handlers.text import fold_accents as fold
+from knowledge.folding import fold_accents
 
 CONFIG_SOURCE = "config"
 # All-day events have no time; their reminders count back from 09:00 local on the day, so a
@@ -80,7 +80,7 @@ def feed_source(feed: FeedConfig) -> str:
 def config_uid(event: RecurringEventConfig) -> str:
     # The title names the event for the community; the rule and time may be edited and should
     # move the occurrences, not replace them.
-    slug = re.sub(r"[^a-z0-9]+", "-", fold(event.title)).strip("-")
+    slug = re.sub(r"[^a-z0-9]+", "-", fold_accents(event.title)).strip("-")
     return f"config-{slug or hashlib.sha1(event.title.encode()).hexdigest()[:8]}"
 
 
@@ -164,10 +164,10 @@ def _categories(component: icalendar.Event) -> tuple[str, ...]:
 
 def route(categories: Iterable[str], feed: FeedConfig) -> tuple[str, ...]:
     """Room targets for a feed event: the union of its matching categories, else the feed's rooms."""
-    by_folded = {fold(name): targets for name, targets in feed.categories.items()}
+    by_folded = {fold_accents(name): targets for name, targets in feed.categories.items()}
     targets: list[str] = []
     for category in categories:
-        for target in by_folded.get(fold(category), ()):
+        for target in by_folded.get(fold_accents(category), ()):
             if target not in targets:
                 targets.append(target)
     return tuple(targets) or feed.rooms

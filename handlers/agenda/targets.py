@@ -15,8 +15,8 @@ from sqlmodel import Session
 from config import TARGET_KINDS, Config
 from handlers.context import RoomInfo
 from handlers.replies import UserError
-from handlers.text import fold_accents as fold
 from handlers.text import quote
+from knowledge.folding import fold_accents
 from storage.rooms import room_ids_of_kinds
 
 # What people type for the same thing.
@@ -54,7 +54,7 @@ def parse_targets(text: str) -> tuple[str, ...]:
                 )
             target = word
         else:
-            target = _SYNONYMS.get(fold(word))
+            target = _SYNONYMS.get(fold_accents(word))
             if target is None:
                 raise UserError(
                     f"Salon « {quote(word)} » inconnu. Indiquez tous, tribus, pairs, animation, "

@@ -5,15 +5,12 @@ The board itself (pages, sessions, forms) is HTTP I/O and lives in bot/board/.
 
 from __future__ import annotations
 
-from functools import partial
-
 from handlers.board.links import LINK_LIFETIME, LoginLinks
 from handlers.context import CommandContext
+from handlers.help import BOARD
 from handlers.private import in_private
-from handlers.registry import CommandRegistry
+from handlers.registry import CommandNeeding, CommandRegistry
 from handlers.replies import Reply
-
-SECTION = "Tableau de bord"
 
 __all__ = ["LoginLinks", "register"]
 
@@ -27,14 +24,18 @@ async def board_link(links: LoginLinks, ctx: CommandContext) -> list[Reply]:
     return await in_private(ctx, [link], told="Je vous ai envoyé le lien du tableau de bord en message privé.")
 
 
+TABLEAU = CommandNeeding(
+    name="tableau",
+    handler=board_link,
+    usage="tableau",
+    aliases=("tableau-de-bord",),
+    help="Recevoir en message privé un lien (valable 10 minutes, une seule fois) vers le tableau de bord "
+    "web de l'équipe d'animation : dépôts, questions, agenda, usage.",
+    facilitators_only=True,
+    room_kinds=frozenset({"facilitators", "direct"}),
+    section=BOARD,
+)
+
+
 def register(registry: CommandRegistry, links: LoginLinks) -> None:
-    registry.command(
-        "tableau",
-        usage="tableau",
-        aliases=("tableau-de-bord",),
-        help="Recevoir en message privé un lien (valable 10 minutes, une seule fois) vers le tableau de bord "
-        "web de l'équipe d'animation : dépôts, questions, agenda, usage.",
-        facilitators_only=True,
-        room_kinds={"facilitators", "direct"},
-        section=SECTION,
-    )(partial(board_link, links))
+    registry.add(TABLEAU.bind(links))

@@ -16,7 +16,8 @@ from urllib.parse import urlparse
 from handlers.deposits.form import FieldDef, Option
 from handlers.french import MONTHS
 from handlers.french import format_date_fr as _format_date_fr
-from handlers.text import fold, fold_accents, parse_yes_no, quote
+from handlers.text import fold_for_matching, parse_yes_no, quote
+from knowledge.folding import fold_accents
 
 # Little words that carry no choice: « des partenaires » is « partenaires ».
 ARTICLES = {"le", "la", "les", "l", "un", "une", "des", "du", "de", "d", "au", "aux"}
@@ -31,8 +32,8 @@ class InvalidAnswer(Exception):
 
 
 def _core(text: str) -> str:
-    """fold() without articles, so « un financement » and « financement » compare equal."""
-    words = fold(text).replace("'", " ").split()
+    """fold_for_matching() without articles, so « un financement » and « financement » compare equal."""
+    words = fold_for_matching(text).replace("'", " ").split()
     kept = [w for w in words if w not in ARTICLES]
     return " ".join(kept or words)
 
@@ -189,7 +190,7 @@ _WORD_DATE = re.compile(r"(?:\w+\s+)?(\d{1,2})\s*(?:er|e)?\s+([a-z]+)\.?\s+(\d{4
 
 def parse_date(text: str) -> date | None:
     """« 12/03/2027 », « 12-03-2027 », « 12 mars 2027 », « 1er avril 2027 », « 2027-03-12 »."""
-    # Not fold(): its punctuation stripping would eat the slashes.
+    # Not fold_for_matching(): its punctuation stripping would eat the slashes.
     folded = " ".join(fold_accents(text).split()).strip(" .")
     try:
         if m := _ISO_DATE.fullmatch(folded):
@@ -198,7 +199,7 @@ def parse_date(text: str) -> date | None:
             year = int(m[3]) + (2000 if len(m[3]) == 2 else 0)
             return date(year, int(m[2]), int(m[1]))
         if m := _WORD_DATE.fullmatch(folded):
-            months = [fold(name) for name in MONTHS]
+            months = [fold_for_matching(name) for name in MONTHS]
             month = m[2]
             if month not in months:
                 # « fevrier », « fev », « sept »: a prefix of one month only.

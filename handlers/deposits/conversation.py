@@ -34,8 +34,9 @@ from handlers.deposits.machine import (
     step,
 )
 from handlers.deposits.records import confirmation_replies, create_deposit
+from handlers.help import DEPOSITS
 from handlers.private import TOLD_PRIVATELY, pointer, private_room
-from handlers.registry import HandlerResult
+from handlers.registry import Command, HandlerResult
 from handlers.replies import ANSWER, Post, Reply, UserError
 from handlers.stored import reread
 from storage.deposits import DepositDraft, draft_in_thread, latest_draft, open_draft, private_draft
@@ -122,6 +123,18 @@ async def start_deposit(ctx: CommandContext) -> HandlerResult:
     return told + _in_draft(replies, draft, message.room_id)
 
 
+# The registry folds accents, so « !déposer » and « !dépôts » already reach these commands;
+# declaring the accented spellings as aliases would count as duplicates.
+DEPOSER = Command(
+    name="deposer",
+    handler=start_deposit,
+    usage="deposer",
+    help="Déposer un projet à la Manufacture, pour vous ou pour quelqu'un d'autre : je vous pose "
+    "les questions une à une, en message privé.",
+    section=DEPOSITS,
+)
+
+
 def _ask_again(services: Services, form: FormDef, draft: DepositDraft, trigger_room: str) -> list[Reply]:
     state = FormState.from_json(draft.state)
     again = question_reply(form, state) if state.status == FILLING else recap_reply(form, state)
@@ -148,6 +161,15 @@ async def resume_deposit(ctx: CommandContext) -> HandlerResult:
     return told + _resume(services, form_for(services), draft, message.room_id)
 
 
+REPRENDRE = Command(
+    name="reprendre",
+    handler=resume_deposit,
+    usage="reprendre",
+    help="Reprendre votre dernier dépôt annulé ou interrompu, là où vous en étiez.",
+    section=DEPOSITS,
+)
+
+
 async def cancel_deposit(ctx: CommandContext) -> HandlerResult:
     """!annuler typed outside the form's own messages (a room, another member's thread): it still
     cancels the member's form in progress, and says so in the direct chat."""
@@ -164,6 +186,15 @@ async def cancel_deposit(ctx: CommandContext) -> HandlerResult:
     _save(services, form, draft, new_state)
     told = [] if draft.room_id == message.room_id else [pointer(services, draft.room_id, TOLD_PRIVATELY)]
     return told + _in_draft(replies, draft, message.room_id)
+
+
+ANNULER = Command(
+    name="annuler",
+    handler=cancel_deposit,
+    usage="annuler",
+    help="Annuler votre dépôt en cours (vos réponses restent conservées).",
+    section=DEPOSITS,
+)
 
 
 async def form_listener(ctx: CommandContext) -> HandlerResult:

@@ -11,11 +11,12 @@ from handlers.delivery import RETRY_ADVICE, Delivery, NotDelivered, check_length
 from handlers.deposits.export import deposit_rows, to_csv
 from handlers.deposits.formsource import form_for, tribe_names
 from handlers.deposits.records import STATUS_LABELS, deposit_view, local_date
+from handlers.help import DEPOSITS
 from handlers.private import in_private, private_room, to_member
-from handlers.registry import HandlerResult
+from handlers.registry import Command, HandlerResult
 from handlers.replies import Attachment, Post, Reply, UserError
 from handlers.stored import reread
-from handlers.text import fold, quote
+from handlers.text import fold_for_matching, quote
 from storage.deposits import DEPOSIT_STATUSES, Deposit, drafts_of, find_deposit, list_deposits
 
 DRAFT_STATUS_LABELS = {"filling": "en cours", "recap": "à confirmer", "cancelled": "annulé", "abandoned": "interrompu"}
@@ -23,8 +24,8 @@ DRAFT_STATUS_LABELS = {"filling": "en cours", "recap": "à confirmer", "cancelle
 
 def parse_status(word: str) -> str | None:
     """« en étude », « en-etude », « etude », « accompagné »… -> a stored status."""
-    wanted = fold(word).replace(" ", "-")
-    by_name = {fold(s): s for s in DEPOSIT_STATUSES} | {
+    wanted = fold_for_matching(word).replace(" ", "-")
+    by_name = {fold_for_matching(s): s for s in DEPOSIT_STATUSES} | {
         "etude": "en-etude",
         "en-cours": "en-etude",
         "ferme": "clos",
@@ -43,7 +44,7 @@ def _statuses_text() -> str:
 async def list_command(ctx: CommandContext) -> HandlerResult:
     """!depots [statut] [tribu], or !depots export."""
     args = ctx.args.strip()
-    if fold(args) == "export":
+    if fold_for_matching(args) == "export":
         return await _export(ctx)
     status, tribe = None, None
     if args:
@@ -71,10 +72,22 @@ async def list_command(ctx: CommandContext) -> HandlerResult:
     )
 
 
+DEPOTS = Command(
+    name="depots",
+    handler=list_command,
+    usage="depots [statut] [tribu] | depots export",
+    help="Lister les dépôts (filtrés par statut : nouveau, en-etude, accompagne, clos, et par tribu), "
+    "ou les exporter en CSV.",
+    facilitators_only=True,
+    room_kinds=frozenset({"facilitators"}),
+    section=DEPOSITS,
+)
+
+
 def _find_tribe(ctx: CommandContext, text: str) -> str:
     tribes = tribe_names(ctx.services)
-    by_fold = {fold(t): t for t in tribes}
-    close = difflib.get_close_matches(fold(text), list(by_fold), n=1, cutoff=0.6)
+    by_fold = {fold_for_matching(t): t for t in tribes}
+    close = difflib.get_close_matches(fold_for_matching(text), list(by_fold), n=1, cutoff=0.6)
     if not close:
         known = ", ".join(tribes) or "aucune tribu n'est configurée"
         raise UserError(
@@ -109,12 +122,23 @@ async def deposit_command(ctx: CommandContext) -> HandlerResult:
         raise UserError(f"Aucun dépôt ne porte la référence « {quote(words[0])} ». `!depots` les liste tous.")
     if len(words) == 1:
         return Reply(template="deposits/deposit.md.j2", context={"d": deposit_view(deposit, form, tz)})
-    if fold(words[1]) != "statut" or len(words) < 3:
+    if fold_for_matching(words[1]) != "statut" or len(words) < 3:
         raise UserError(
             f"Pour changer le statut : `!depot {deposit.reference} statut <statut> [commentaire]`, "
             f"avec un statut parmi {_statuses_text()}."
         )
     return await _change_status(ctx, deposit.reference, words[2:])
+
+
+DEPOT = Command(
+    name="depot",
+    handler=deposit_command,
+    usage="depot <référence> [statut <statut> [commentaire]]",
+    help="Voir un dépôt, ou changer son statut (son auteur en est prévenu).",
+    facilitators_only=True,
+    room_kinds=frozenset({"facilitators"}),
+    section=DEPOSITS,
+)
 
 
 async def _change_status(ctx: CommandContext, reference: str, words: list[str]) -> Reply:
@@ -215,3 +239,12 @@ async def mine_command(ctx: CommandContext) -> HandlerResult:
         )
     listing = Reply(template="deposits/mine.md.j2", context={"deposits": deposit_items, "drafts": draft_items})
     return await in_private(ctx, [listing])
+
+
+MES_DEPOTS = Command(
+    name="mes-depots",
+    handler=mine_command,
+    usage="mes-depots",
+    help="Voir vos dépôts de projets et leur suivi, ainsi que vos dépôts non terminés.",
+    section=DEPOSITS,
+)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from handlers.context import Services
 from handlers.deposits.form import FormDef
-from handlers.text import fold
+from handlers.text import fold_for_matching
 from storage.rooms import rooms_of_kind
 
 
@@ -26,5 +26,5 @@ def tribe_names(services: Services) -> list[str]:
         names += [room.name for room in rooms_of_kind(session, "tribe") if room.name]
     unique: dict[str, str] = {}
     for name in names:
-        unique.setdefault(fold(name), name)
+        unique.setdefault(fold_for_matching(name), name)
     return list(unique.values())

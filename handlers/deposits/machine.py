@@ -16,7 +16,7 @@ from typing import Any
 from handlers.deposits.answers import InvalidAnswer, display_value, parse_answer
 from handlers.deposits.form import FieldDef, FormDef
 from handlers.replies import Reply
-from handlers.text import fold, parse_yes_no, quote
+from handlers.text import fold_for_matching, parse_yes_no, quote
 
 FILLING, RECAP, CONFIRMED, CANCELLED, ABANDONED = "filling", "recap", "confirmed", "cancelled", "abandoned"
 OPEN_STATUSES = (FILLING, RECAP)
@@ -63,10 +63,10 @@ def parse_event(body: str, at: datetime, prefix: str = "!") -> Event | None:
     text = body.strip()
     if text.startswith(prefix):
         word, _, rest = text[len(prefix) :].partition(" ")
-        action = CONTROL_WORDS.get(fold(word))
+        action = CONTROL_WORDS.get(fold_for_matching(word))
         return Control(action, at, rest.strip()) if action else None
-    if fold(text) in BARE_CONTROLS:
-        return Control(CONTROL_WORDS[fold(text)], at)
+    if fold_for_matching(text) in BARE_CONTROLS:
+        return Control(CONTROL_WORDS[fold_for_matching(text)], at)
     return Answer(text, at)
 
 
@@ -250,7 +250,7 @@ def _modify(form: FormDef, state: FormState, argument: str) -> tuple[FormState, 
 
 def find_field(fields: list[FieldDef], argument: str) -> FieldDef | None:
     """A field by its number in the recap, its key, its label or a close spelling of either."""
-    wanted = fold(argument)
+    wanted = fold_for_matching(argument)
     if not wanted:
         return None
     if wanted.isdigit():
@@ -259,7 +259,7 @@ def find_field(fields: list[FieldDef], argument: str) -> FieldDef | None:
     names: dict[str, FieldDef] = {}
     for f in fields:
         for name in (f.key, f.key.replace("_", " "), f.label, f.label.split(" ")[0]):
-            names.setdefault(fold(name), f)
+            names.setdefault(fold_for_matching(name), f)
     if wanted in names:
         return names[wanted]
     close = difflib.get_close_matches(wanted, list(names), n=1, cutoff=0.7)

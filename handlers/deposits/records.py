@@ -18,7 +18,7 @@ from handlers.deposits.answers import display_value, format_date_fr
 from handlers.deposits.form import FormDef
 from handlers.deposits.machine import FormState, applicable
 from handlers.replies import Post, Reply
-from handlers.text import fold
+from handlers.text import fold_for_matching
 from storage.deposits import Deposit, DepositDraft, find_deposit, format_reference, next_sequence
 from storage.rooms import facilitators_room_id, rooms_of_kind
 
@@ -141,7 +141,14 @@ def tribe_room(services: Services, tribe: str) -> str | None:
     """The room of this tribe, names compared folded: the form may spell it as the config does
     (« Énergie ») and the room as a facilitator's !salon did (« energie »)."""
     with services.db.session() as session:
-        return next((room.room_id for room in rooms_of_kind(session, "tribe") if fold(room.name) == fold(tribe)), None)
+        return next(
+            (
+                room.room_id
+                for room in rooms_of_kind(session, "tribe")
+                if fold_for_matching(room.name) == fold_for_matching(tribe)
+            ),
+            None,
+        )
 
 
 def confirmation_replies(services: Services, form: FormDef, deposit: Deposit) -> list[Reply]:

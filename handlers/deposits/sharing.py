@@ -7,8 +7,9 @@ from __future__ import annotations
 from handlers.context import CommandContext
 from handlers.deposits.formsource import form_for
 from handlers.deposits.records import facilitators_notice
+from handlers.help import DEPOSITS
 from handlers.private import in_private
-from handlers.registry import HandlerResult
+from handlers.registry import Command, HandlerResult
 from handlers.replies import Reply, UserError
 from handlers.text import quote
 from storage.deposits import find_deposit
@@ -54,3 +55,13 @@ async def share_command(ctx: CommandContext) -> HandlerResult:
         "l'équipe d'animation et ne sera annoncé nulle part."
     )
     return [*await in_private(ctx, [confirmation]), *([notice] if notice else [])]
+
+
+PARTAGER = Command(
+    name="partager",
+    handler=share_command,
+    usage="partager <référence>",
+    help="Pour un dépôt fait dans un espace confidentiel dont vous aviez gardé le contenu pour vous : "
+    "le transmettre à l'équipe d'animation.",
+    section=DEPOSITS,
+)

@@ -8,14 +8,14 @@ facilitators' side (!questions, !repondre: the answer goes where the question wa
 
 from __future__ import annotations
 
+from functools import partial
+
 from handlers.agenda import ReminderService
-from handlers.context import CommandContext
-from handlers.questions.answers import ANSWER_TAG, answer_question
+from handlers.questions.answers import ANSWER_TAG, QUESTION, answer_addressed
 from handlers.questions.offers import OFFER_TAG, offer_listener, on_offer_reaction
-from handlers.questions.queue import answer_command, queue_command
+from handlers.questions.queue import QUESTIONS, REPONDRE
 from handlers.questions.votes import record_vote, withdraw_vote_on_redaction
 from handlers.registry import CommandRegistry
-from handlers.replies import Reply
 
 
 def register(registry: CommandRegistry, agenda: ReminderService | None = None) -> None:
@@ -24,40 +24,7 @@ def register(registry: CommandRegistry, agenda: ReminderService | None = None) -
     registry.add_reaction_handler(OFFER_TAG + ":", on_offer_reaction)
     registry.add_reaction_handler(ANSWER_TAG + ":", record_vote)
     registry.add_redaction_handler(withdraw_vote_on_redaction)
-
-    async def ask(ctx: CommandContext) -> list[Reply]:
-        return await answer_question(ctx, ctx.args, agenda)
-
-    async def addressed(ctx: CommandContext) -> list[Reply]:
-        # Said in reply to an answer, or in its thread: a follow-up, read with the question it follows.
-        return await answer_question(ctx, ctx.message.body, agenda, follow_up=True)
-
-    registry.fallback = addressed
-    registry.command(
-        "question",
-        aliases=("q", "demander"),
-        usage="question <votre question>",
-        help="Cherche la réponse dans le référentiel et cite la section d'où elle vient.",
-        section="Référentiel",
-    )(ask)
-    registry.command(
-        "questions",
-        usage="questions",
-        facilitators_only=True,
-        room_kinds=("facilitators",),
-        help="Liste les questions transmises qui attendent une réponse.",
-        section="Animation",
-    )(queue_command)
-    registry.command(
-        "repondre",
-        aliases=("répondre",),
-        usage="repondre <n°> [--prive] [--faq] <réponse>",
-        facilitators_only=True,
-        room_kinds=("facilitators",),
-        section="Animation",
-        help="Répond à une question transmise. La réponse est publiée là où la question a été posée : "
-        "dans son salon, en réponse à la question, et tous les membres du salon la lisent ; ou en "
-        "privé si elle a été posée en privé. Avec `--prive`, elle part dans la conversation privée "
-        "de la personne avec le bot, que personne d'autre ne lit. Avec `--faq`, elle entre aussi "
-        "dans la FAQ pour tout le monde.",
-    )(answer_command)
+    registry.fallback = partial(answer_addressed, agenda)
+    registry.add(QUESTION.bind(agenda))
+    registry.add(QUESTIONS)
+    registry.add(REPONDRE)

@@ -7,9 +7,11 @@ import re
 from handlers.agenda import ReminderService
 from handlers.agenda.commands import next_permanence
 from handlers.context import CommandContext, Message, RoomInfo, Services
+from handlers.help import REFERENTIEL
 from handlers.questions.offers import may_forward_from, offer_tag
+from handlers.registry import CommandNeeding
 from handlers.replies import Reply, UserError
-from handlers.text import fold
+from handlers.text import fold_for_matching
 from knowledge.search import PUBLIC_COLLECTIONS, SearchResult
 from storage.knowledge import tribe_collection
 from storage.questions import AnswerRecord, ForwardOffer, answer_followed_up
@@ -78,7 +80,7 @@ def small_talk(text: str) -> str | None:
     emoji or punctuation); None when it may be a question."""
     if not any(c.isalnum() for c in text):
         return "empty"
-    words = set(fold(text).split())
+    words = set(fold_for_matching(text).split())
     courtesy = set().union(*MANNERS.values())
     if not words <= courtesy | COURTESY_FILLERS:
         return None
@@ -97,7 +99,7 @@ def trim(text: str, limit: int = PASSAGE_CHARS) -> str:
 
 
 def mentions_permanence(question: str) -> bool:
-    return bool(PERMANENCE_WORDS & set(re.findall(r"\w+", fold(question))))
+    return bool(PERMANENCE_WORDS & set(re.findall(r"\w+", fold_for_matching(question))))
 
 
 def citation(result: SearchResult) -> str:
@@ -144,11 +146,11 @@ async def answer_question(
         return [Reply(template="questions/small_talk.md.j2", context={"kind": manners})]
     if services.search is None:
         raise UserError("La recherche dans le référentiel n'est pas disponible pour le moment.")
-    with services.metrics.search_seconds.time():
-        earlier = earlier_question(services, message) if follow_up else None
+    earlier = earlier_question(services, message) if follow_up else None
     if earlier:
         question = f"{earlier} {question}"
-    response = await services.search.search(question, collections_for(message.room))
+    with services.metrics.search_seconds.time():
+        response = await services.search.search(question, collections_for(message.room))
     services.metrics.answer("answered" if response.answered and response.results else "abstained")
     room = message.room
     # A peer group's unanswered question never leaves the room: the permanence is where to ask it.
@@ -220,3 +222,23 @@ async def answer_question(
             },
         )
     ]
+
+
+async def ask(agenda: ReminderService | None, ctx: CommandContext) -> list[Reply]:
+    return await answer_question(ctx, ctx.args, agenda)
+
+
+QUESTION = CommandNeeding(
+    name="question",
+    handler=ask,
+    aliases=("q", "demander"),
+    usage="question <votre question>",
+    help="Cherche la réponse dans le référentiel et cite la section d'où elle vient.",
+    section=REFERENTIEL,
+)
+
+
+async def answer_addressed(agenda: ReminderService | None, ctx: CommandContext) -> list[Reply]:
+    """What the registry falls back to for a message addressed to the bot that is no command.
+    Said in reply to an answer, or in its thread: a follow-up, read with the question it follows."""
+    return await answer_question(ctx, ctx.message.body, agenda, follow_up=True)

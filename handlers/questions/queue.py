@@ -20,10 +20,13 @@ from dataclasses import dataclass
 from handlers.context import CommandContext, Services
 from handlers.delivery import RETRY_ADVICE, Delivery, NotDelivered, check_length, deliver
 from handlers.french import format_datetime_fr
+from handlers.help import FACILITATION
 from handlers.private import private_room, to_member
+from handlers.registry import Command
 from handlers.replies import Post, Reply, UserError
 from handlers.stored import reread
-from handlers.text import escape_markdown, fold_accents, quote
+from handlers.text import escape_markdown, quote
+from knowledge.folding import fold_accents
 from storage.questions import ForwardedQuestion, waiting_questions
 from storage.rooms import room_privacy
 
@@ -117,6 +120,17 @@ async def queue_command(ctx: CommandContext) -> Reply:
     )
 
 
+QUESTIONS = Command(
+    name="questions",
+    handler=queue_command,
+    usage="questions",
+    facilitators_only=True,
+    room_kinds=frozenset({"facilitators"}),
+    help="Liste les questions transmises qui attendent une réponse.",
+    section=FACILITATION,
+)
+
+
 USAGE = (
     "Utilisation : `!repondre <n°> [--prive] [--faq] <votre réponse>`, par exemple `!repondre 3 La permanence "
     "a lieu le premier mardi du mois.` (`!questions` donne les numéros). La réponse est publiée là où la "
@@ -144,6 +158,22 @@ async def answer_command(ctx: CommandContext) -> Reply:
     return await answer_question(
         ctx.services, ctx.message.sender, number, rest, to_faq=FAQ_FLAG in flags, private=PRIVATE_FLAG in flags
     )
+
+
+REPONDRE = Command(
+    name="repondre",
+    handler=answer_command,
+    aliases=("répondre",),
+    usage="repondre <n°> [--prive] [--faq] <réponse>",
+    facilitators_only=True,
+    room_kinds=frozenset({"facilitators"}),
+    section=FACILITATION,
+    help="Répond à une question transmise. La réponse est publiée là où la question a été posée : "
+    "dans son salon, en réponse à la question, et tous les membres du salon la lisent ; ou en "
+    "privé si elle a été posée en privé. Avec `--prive`, elle part dans la conversation privée "
+    "de la personne avec le bot, que personne d'autre ne lit. Avec `--faq`, elle entre aussi "
+    "dans la FAQ pour tout le monde.",
+)
 
 
 async def answer_question(

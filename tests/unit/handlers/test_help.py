@@ -5,7 +5,9 @@ import pytest
 from bot.rendering import Renderer, build_template_environment
 from handlers import help, rooms
 from handlers.context import CommandContext, Message, RoomInfo
-from handlers.registry import CommandRegistry
+from handlers.help import FACILITATION
+from handlers.registry import Command, CommandNeeding, CommandRegistry
+from handlers.replies import Reply
 
 TRIBE = RoomInfo("!tribe:t", "tribe", "Alimentation")
 FACILITATORS = RoomInfo("!fac:t", "facilitators", "Animation")
@@ -80,3 +82,55 @@ async def test_an_unknown_command_gets_the_closest_one(registry, make_services):
         "Je ne connais pas la commande « salom ». Vouliez-vous dire !salon ?"
     )
     assert await ask_help(registry, make_services, "xyzzy") == "Je ne connais pas la commande « xyzzy »."
+
+
+async def greet(ctx):
+    return Reply(text="Bonjour.")
+
+
+async def count(counter: list[str], ctx):
+    counter.append(ctx.args)
+    return Reply(text=f"{len(counter)}")
+
+
+# Declared beside their handlers, as a domain module does; the registry sees them only when added.
+BONJOUR = Command(name="bonjour", handler=greet, usage="bonjour", help="Dit bonjour.", aliases=("salut",))
+COMPTER = CommandNeeding(
+    name="compter",
+    handler=count,
+    usage="compter <mot>",
+    help="Compte les mots reçus.",
+    facilitators_only=True,
+    room_kinds=frozenset({"facilitators"}),
+    section=FACILITATION,
+)
+
+
+async def test_a_declared_command_is_in_the_help_with_its_text_once_added(registry, make_services):
+    assert await ask_help(registry, make_services, "bonjour") == "Je ne connais pas la commande « bonjour »."
+    counter: list[str] = []
+    registry.add(BONJOUR)
+    registry.add(COMPTER.bind(counter))
+    overview = await ask_help(registry, make_services)
+    assert "- !bonjour — Dit bonjour." in overview.splitlines() and "!compter" not in overview
+    lines = (await ask_help(registry, make_services, room=FACILITATORS, is_facilitator=True)).splitlines()
+    assert lines.index("Animation") < lines.index("- !compter <mot> — Compte les mots reçus.")
+    detail = await ask_help(registry, make_services, "salut")
+    assert "Dit bonjour." in detail and "Autres noms : !salut" in detail
+    assert await ask_help(registry, make_services, "compte") == (
+        "Je ne connais pas la commande « compte ». Vouliez-vous dire !compter ?"
+    )
+
+
+async def test_a_command_needing_something_gets_it_when_bound(make_services):
+    counter = ["déjà"]
+    command = COMPTER.bind(counter)
+    ctx = CommandContext(
+        message=Message(room=FACILITATORS, event_id="$e", sender="@ana:t", body="!compter mot"),
+        services=make_services(),
+        is_facilitator=True,
+        command="compter",
+        args="mot",
+    )
+    assert (await command.handler(ctx)).text == "2" and counter == ["déjà", "mot"]
+    assert (command.name, command.usage, command.room_kinds) == ("compter", "compter <mot>", {"facilitators"})

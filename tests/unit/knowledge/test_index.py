@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from knowledge.index import IndexedChunk, SearchIndex
+from knowledge.index import SearchIndex
 from knowledge.ingestion import Ingestor, discover
 from tests.unit.knowledge.helpers import HashingEmbedder
 
@@ -27,26 +27,24 @@ def test_search_index_mirrors_database_and_ranks_the_matching_chunk(db, corpus):
     assert index.search(np.ones(embedder.dim), question, ["referentiel"], 3).candidates == []
 
 
-def _index() -> tuple[SearchIndex, np.ndarray]:
-    index = SearchIndex()
-    rng = np.random.default_rng(0)
-    vectors = rng.normal(size=(len(CORPUS), 8)).astype("<f4")
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    rows = [
-        (IndexedChunk(i, "referentiel", "s.md", f"H{i}", ("T", f"H{i}"), text), vectors[i].tobytes())
-        for i, text in enumerate(CORPUS)
-    ]
-    index.install("referentiel", rows)
-    return index, vectors
+def _index(db, tmp_path) -> tuple[SearchIndex, np.ndarray]:
+    """CORPUS as the référentiel, one file per text, and each text's own query vector."""
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    for i, text in enumerate(CORPUS):
+        (folder / f"s{i}.txt").write_text(text, encoding="utf-8")
+    embedder = HashingEmbedder()
+    Ingestor(db, embedder).ingest(discover(folder), "referentiel")
+    return SearchIndex().load(db, embedder.name), embedder.embed_queries(CORPUS)
 
 
-def test_lexical_support_needs_every_stem_in_the_corpus():
-    index, vectors = _index()
+def test_lexical_support_needs_every_stem_in_the_corpus(db, tmp_path):
+    index, vectors = _index(db, tmp_path)
     assert index.search(vectors[1], "SCIC", ["referentiel"], 1).lexical_support
     assert not index.search(vectors[1], "SCIC piscine", ["referentiel"], 1).lexical_support
 
 
-def test_index_normalises_with_allowed_collections_only():
-    index, _ = _index()
+def test_index_normalises_with_allowed_collections_only(db, tmp_path):
+    index, _ = _index(db, tmp_path)
     assert index.normalise("lagenda", ["referentiel"]) == "l'agenda"
     assert index.normalise("lagenda", ["tribu:autre"]) == "lagenda"

@@ -1,9 +1,13 @@
 """Answers from the référentiel, cited; the permanence's date from the agenda; honest abstention."""
 
+import asyncio
 import dataclasses
 from datetime import UTC, datetime
 
+from handlers.context import CommandContext, Message, RoomInfo
 from handlers.feedback_cli import build_report
+from handlers.questions.answers import answer_question
+from knowledge.search import SearchResponse
 from tests.unit.handlers.questions.harness import ANA, OUT_OF_DOMAIN, PEERS, Bot
 
 
@@ -117,3 +121,28 @@ async def test_a_follow_up_in_a_confidential_room_is_read_alone(bot):
     await bot.say(ANA, "!q c'est quand la permanence ?", room=PEERS)
     [(_, after)], _ = await bot.say(ANA, follow_up, addressed=True, room=PEERS, in_reply_to=bot.last_id())
     assert source(after) == source(alone)  # its question was never kept, so nothing joins them
+
+
+class SlowSearch:
+    """Takes the time a cold model would, and knows nothing."""
+
+    SECONDS = 0.05
+
+    async def search(self, question, collections):
+        await asyncio.sleep(self.SECONDS)
+        return SearchResponse(question=question, answered=False)
+
+
+async def test_the_search_timer_measures_the_search(make_services):
+    services = make_services(search=SlowSearch())
+    ctx = CommandContext(
+        message=Message(room=RoomInfo("!r:h", "tribe", "Nord"), event_id="$q", sender=ANA, body="!q agora"),
+        services=services,
+        is_facilitator=False,
+        command="q",
+        args="agora",
+    )
+    await answer_question(ctx, ctx.args, None)
+    timings = services.metrics.registry
+    assert timings.get_sample_value("manufacture_search_seconds_count") == 1
+    assert timings.get_sample_value("manufacture_search_seconds_sum") >= SlowSearch.SECONDS

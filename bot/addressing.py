@@ -13,25 +13,9 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote
 
+from bot.relations import without_html_reply_fallback
+
 _HREF = re.compile(r"""href\s*=\s*["']([^"']+)["']""", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class Relations:
-    """What the event says about its place in the conversation."""
-
-    thread_root: str | None
-    # The event it really replies to; a thread's fallback reply (is_falling_back) is no reply.
-    in_reply_to: str | None
-
-
-def relations(content: dict) -> Relations:
-    relation = content.get("m.relates_to") or {}
-    in_thread = relation.get("rel_type") == "m.thread"
-    reply = (relation.get("m.in_reply_to") or {}).get("event_id")
-    if in_thread and relation.get("is_falling_back", False):
-        reply = None
-    return Relations(thread_root=relation.get("event_id") if in_thread else None, in_reply_to=reply)
 
 
 def mentions_user(content: dict, user_id: str) -> bool:
@@ -42,6 +26,8 @@ def mentions_user(content: dict, user_id: str) -> bool:
     formatted = content.get("formatted_body")
     if not isinstance(formatted, str):
         return False
+    # An older client's reply quotes the replied message, its pills with it: no call from this member.
+    formatted = without_html_reply_fallback(formatted)
     localpart_and_server = user_id[1:]
     for href in _HREF.findall(formatted):
         target = unquote(href)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import logging
+from urllib.parse import quote
 
 from nio import AsyncClient, DirectRoomsResponse, RoomCreateResponse
-from nio.api import Api, RoomPreset
+from nio.api import MATRIX_API_PATH_V3, RoomPreset
 
 from bot.room_directory import RoomDirectory
 from handlers.replies import UserError
@@ -20,6 +21,13 @@ from storage.direct_chats import DirectChat, chat_in, move_pending, open_chat_of
 log = logging.getLogger(__name__)
 
 ENCRYPTION = {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
+
+
+def account_data_path(user_id: str, event_type: str) -> str:
+    """Where a user's account data of that type is written. nio 0.26 reads account data but has no
+    call to write it, and builds its own paths with a private helper: the spec's path, each part
+    escaped as nio escapes them (a « / » included), for the client's public `send`."""
+    return f"{MATRIX_API_PATH_V3}/user/{quote(user_id, safe='')}/account_data/{quote(event_type, safe='')}"
 
 
 class DirectChats:
@@ -114,7 +122,7 @@ class DirectChats:
         answer = await self.client.list_direct_rooms()
         rooms = dict(answer.rooms) if isinstance(answer, DirectRoomsResponse) else {}
         rooms[user_id] = [*[r for r in rooms.get(user_id, []) if r != room_id], room_id]
-        path = Api._build_path(["user", self.client.user_id, "account_data", "m.direct"])
+        path = account_data_path(self.client.user_id, "m.direct")
         response = await self.client.send(
             "PUT",
             path,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import re
 from collections.abc import Awaitable, Callable
 
 from sqlmodel import select
@@ -30,9 +29,6 @@ APOLOGY = (
     "L'équipe d'animation peut consulter le journal du bot ; réessayez dans un instant."
 )
 
-# A reply's fallback quotes the replied message ("> <@x:y> text") before a blank line.
-_REPLY_FALLBACK = re.compile(r"\A(?:>.*\n)+\n?")
-
 # Outages: what was decided for an event is kept, and sent when the event is handled again.
 OUTAGES: tuple[type[Exception], ...] = (HomeserverUnavailable, *STORAGE_UNAVAILABLE)
 
@@ -41,10 +37,6 @@ def as_list(result: HandlerResult) -> list[Reply]:
     if result is None:
         return []
     return [result] if isinstance(result, Reply) else list(result)
-
-
-def strip_reply_fallback(body: str) -> str:
-    return _REPLY_FALLBACK.sub("", body, count=1)
 
 
 class Dispatcher:

@@ -26,12 +26,13 @@ from nio import (
     SyncResponse,
 )
 
-from bot.addressing import Addressing, relations, strip_call
+from bot.addressing import Addressing, strip_call
 from bot.direct_chats import DirectChats
-from bot.dispatcher import Dispatcher, strip_reply_fallback
+from bot.dispatcher import Dispatcher
 from bot.inbox import Arrival, Inbox
 from bot.late_keys import LateKeys
 from bot.matrix_client import BotClient, EventT, on_event, on_response, on_to_device
+from bot.relations import relations, without_reply_fallback
 from bot.room_directory import RoomDirectory, inviter_allowed
 from bot.sender import Sender
 from bot.session import StoredSession, forget_session, load_session, save_session
@@ -269,7 +270,7 @@ class MatrixBot:
         content = event.source.get("content", {})
         where = relations(content)
         # The one place member text comes in: every handler reads it normalised.
-        body = strip_reply_fallback(normalise_input(event.body or "")).strip()
+        body = without_reply_fallback(normalise_input(event.body or ""), content).strip()
         info = self.directory.info(room.room_id)
         with self.dispatcher.services.db.session() as session:
             replies_to_bot = bool(where.in_reply_to and is_bot_message(session, where.in_reply_to))

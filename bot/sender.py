@@ -26,6 +26,7 @@ from nio.exceptions import LocalProtocolError
 
 from bot.direct_chats import DirectChats
 from bot.matrix_client import BotClient
+from bot.relations import relates_to, relations
 from bot.rendering import Renderer
 from bot.room_directory import RoomDirectory
 from handlers.context import Message
@@ -192,8 +193,7 @@ class Sender:
             self.metrics.send_failed("refused")
             return None
         self.metrics.sends.inc()
-        relation = content.get("m.relates_to") or {}
-        thread_root = relation.get("event_id") if relation.get("rel_type") == "m.thread" else None
+        thread_root = relations(content).thread_root
         with self.db.session() as session:
             # Every message is kept (tag or not): a reply to any of them, or an answer in its
             # thread, is addressed to the bot.
@@ -306,27 +306,15 @@ class Sender:
         await self.tell_member(room_id, declined=True)
 
     @staticmethod
-    def _relation(reply: Reply, trigger: Message | None) -> dict | None:
+    def _relation(reply: Reply, trigger: Message | None) -> dict[str, object] | None:
         to = reply.to
         if isinstance(to, Post):
-            if to.thread_root:
-                return {
-                    "rel_type": "m.thread",
-                    "event_id": to.thread_root,
-                    "is_falling_back": not to.reply_to,
-                    "m.in_reply_to": {"event_id": to.reply_to or to.thread_root},
-                }
-            return {"m.in_reply_to": {"event_id": to.reply_to}} if to.reply_to else None
-        answers = isinstance(to, Answer)
+            return relates_to(thread_root=to.thread_root, reply_to=to.reply_to)
         assert trigger is not None, "send() refuses an Answer or a Beside without a trigger"
-        if trigger.thread_root:
-            return {
-                "rel_type": "m.thread",
-                "event_id": trigger.thread_root,
-                "is_falling_back": not answers,
-                "m.in_reply_to": {"event_id": trigger.event_id if answers else trigger.thread_root},
-            }
-        return {"m.in_reply_to": {"event_id": trigger.event_id}} if answers else None
+        # An Answer replies to its trigger; a Beside only follows it, in its thread if it has one.
+        return relates_to(
+            thread_root=trigger.thread_root, reply_to=trigger.event_id if isinstance(to, Answer) else None
+        )
 
     async def _upload(
         self, room_id: str, attachment: Attachment, caption: dict, txn_key: str | None, trigger: Message | None

@@ -6,10 +6,6 @@ messages and reads (and decrypts) what the bot answers. It lives here, next to
 local_synapse.py, so the benchmarks need nothing from tests/.
 """
 
-# Its waits take a `timeout` on purpose (ASYNC109): running out fails the test naming what was awaited
-# (and what came instead), where a caller's asyncio.timeout() would raise a bare TimeoutError.
-# ruff: noqa: ASYNC109
-
 from __future__ import annotations
 
 import asyncio
@@ -33,6 +29,7 @@ from nio import (
 from nio.store import SqliteStore
 
 from bot.devtools.local_synapse import RegisteredUser
+from bot.relations import relates_to
 from bot.sender import INTRODUCTION_FIELD
 from bot.sync_loop import sync_until_cancelled
 
@@ -186,15 +183,9 @@ class ScriptedPerson:
             content["m.mentions"] = {"user_ids": list(mentions)}
         if formatted_body is not None:
             content["format"], content["formatted_body"] = "org.matrix.custom.html", formatted_body
-        if thread_root:
-            content["m.relates_to"] = {
-                "rel_type": "m.thread",
-                "event_id": thread_root,
-                "is_falling_back": reply_to is None,
-                "m.in_reply_to": {"event_id": reply_to or thread_root},
-            }
-        elif reply_to:
-            content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
+        relation = relates_to(thread_root=thread_root, reply_to=reply_to)
+        if relation:
+            content["m.relates_to"] = relation
         answer = await self.client.room_send(room_id, "m.room.message", content, ignore_unverified_devices=True)
         assert isinstance(answer, RoomSendResponse), answer
         return answer.event_id

@@ -37,7 +37,7 @@ from nio import (
 )
 from nio.store import SqliteStore
 
-from bot.dispatcher import strip_reply_fallback
+from bot.relations import relates_to, relations, without_reply_fallback
 from bot.session import StoredSession, load_session, save_session
 from bot.sync_loop import sync_until_cancelled
 
@@ -258,16 +258,6 @@ class Shown:
     to: tuple[str, ...] = ()
 
 
-def relation_of(content: dict) -> tuple[str | None, str | None]:
-    """(thread root, event replied to) of a message's content; a thread's fallback reply is none."""
-    relation = content.get("m.relates_to") or {}
-    thread = relation.get("event_id") if relation.get("rel_type") == "m.thread" else None
-    reply = (relation.get("m.in_reply_to") or {}).get("event_id")
-    if thread and relation.get("is_falling_back", False):
-        reply = None
-    return thread, reply
-
-
 class TerminalChat:
     def __init__(
         self,
@@ -399,7 +389,7 @@ class TerminalChat:
         if known is not None:
             return known
         content = event.source.get("content", {})
-        thread, _ = relation_of(content)
+        thread = relations(content).thread_root
         shown = Shown(
             len(self.shown) + 1,
             room.room_id,
@@ -416,7 +406,7 @@ class TerminalChat:
         bot's own message (the answer to a ✅ on an offer), whom it mentions or that one answered."""
         if sender != self.bot_user_id:
             return ()
-        _, reply = relation_of(content)
+        reply = relations(content).in_reply_to
         target = self.by_event.get(reply) if reply else None
         if target is not None and target.sender != self.bot_user_id:
             return (target.sender,)
@@ -428,14 +418,15 @@ class TerminalChat:
     def _line(self, room: MatrixRoom, event, *, old: bool = False, note: str = "") -> str:
         shown = self.by_event[event.event_id]
         content = event.source.get("content", {})
-        thread, reply = relation_of(content)
+        relation = relations(content)
+        thread, reply = relation.thread_root, relation.in_reply_to
         to = tuple(self._name(room, user) for user in shown.to)
         thread_mark: int | bool | None = None
         if thread:
             root = self.by_event.get(thread)
             thread_mark = root.number if root else True
         body = getattr(event, "body", None)
-        body = (UNREADABLE_OLD if old else UNREADABLE) if body is None else strip_reply_fallback(body)
+        body = (UNREADABLE_OLD if old else UNREADABLE) if body is None else without_reply_fallback(body, content)
         where = None if room.room_id == self.current else self._room_name(room.room_id)
         replied = self.by_event.get(reply) if reply and event.sender != self.bot_user_id else None
         return format_message(
@@ -464,7 +455,8 @@ class TerminalChat:
 
     def _arrived(self, room: MatrixRoom, event) -> None:
         content = event.source.get("content", {})
-        thread, reply = relation_of(content)
+        relation = relations(content)
+        thread, reply = relation.thread_root, relation.in_reply_to
         from_bot = event.sender == self.bot_user_id
         if from_bot:
             self.last_from_bot[room.room_id] = event.event_id
@@ -502,7 +494,7 @@ class TerminalChat:
             decrypted.event_id = event_id
             content = decrypted.source.get("content", {})
             shown = self.by_event[event_id]
-            shown.thread_root, shown.to = relation_of(content)[0], self._addressees(decrypted.sender, content)
+            shown.thread_root, shown.to = relations(content).thread_root, self._addressees(decrypted.sender, content)
             self.out("\n" + self._line(room, decrypted, note="  (déchiffré)"))
 
     async def _on_reaction(self, room: MatrixRoom, event: ReactionEvent) -> None:
@@ -613,15 +605,9 @@ class TerminalChat:
 
     async def _send(self, room_id: str, text: str, *, thread: str | None = None, reply_to: str | None = None) -> None:
         content: dict = {"msgtype": "m.text", "body": text}
-        if thread:
-            content["m.relates_to"] = {
-                "rel_type": "m.thread",
-                "event_id": thread,
-                "is_falling_back": reply_to is None,
-                "m.in_reply_to": {"event_id": reply_to or thread},
-            }
-        elif reply_to:
-            content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
+        relation = relates_to(thread_root=thread, reply_to=reply_to)
+        if relation:
+            content["m.relates_to"] = relation
         await self._send_event(room_id, "m.room.message", content)
 
     async def _send_event(self, room_id: str, event_type: str, content: dict) -> None:

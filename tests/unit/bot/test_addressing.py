@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.addressing import Addressing, mentions_user, relations, strip_call
+from bot.addressing import Addressing, mentions_user, strip_call
 
 BOT = "@manufacture:example.org"
 NAME = "Manufacture"
@@ -41,6 +41,16 @@ def addressed(body, content=None, *, direct=False, reply=False, thread=False, na
         ("x", {"formatted_body": '<a href="https://matrix.to/#/@someone:example.org">S</a> x'}, False),
         ("x", {"formatted_body": '<a href="https://evil.example/#/@manufacture:example.org">M</a>'}, False),
         ("x", {"m.mentions": {}}, False),
+        # An older client's reply quotes the replied message's HTML, its pills too: no call from this member.
+        (
+            "x",
+            {
+                "formatted_body": f'<mx-reply><blockquote><a href="https://matrix.to/#/@ana:example.org">Ana</a> '
+                f"{PILL}</blockquote></mx-reply>bien vu",
+                "m.relates_to": {"m.in_reply_to": {"event_id": "$ana"}},
+            },
+            False,
+        ),
     ],
 )
 def test_what_is_addressed_to_the_bot(body, content, expected):
@@ -57,30 +67,6 @@ def test_direct_chats_replies_and_the_bots_threads_are_addressed():
 def test_without_a_display_name_the_user_id_still_calls_it():
     assert addressed(f"{BOT} : question", name=None)
     assert not addressed("Manufacture : question", name=None)
-
-
-def test_relations_tell_a_real_reply_from_a_threads_fallback():
-    in_thread = {
-        "m.relates_to": {
-            "rel_type": "m.thread",
-            "event_id": "$root",
-            "is_falling_back": True,
-            "m.in_reply_to": {"event_id": "$last"},
-        }
-    }
-    assert relations(in_thread).thread_root == "$root" and relations(in_thread).in_reply_to is None
-    reply_in_thread = {
-        "m.relates_to": {
-            "rel_type": "m.thread",
-            "event_id": "$root",
-            "is_falling_back": False,
-            "m.in_reply_to": {"event_id": "$offer"},
-        }
-    }
-    assert relations(reply_in_thread).in_reply_to == "$offer"
-    plain_reply = {"m.relates_to": {"m.in_reply_to": {"event_id": "$offer"}}}
-    assert relations(plain_reply).in_reply_to == "$offer" and relations(plain_reply).thread_root is None
-    assert relations({}).in_reply_to is None
 
 
 def test_the_call_is_stripped_from_the_question():

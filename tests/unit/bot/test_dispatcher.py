@@ -5,7 +5,7 @@ import logging
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from bot.dispatcher import APOLOGY, Dispatcher, strip_reply_fallback
+from bot.dispatcher import APOLOGY, Dispatcher
 from bot.sender import HomeserverUnavailable
 from handlers.context import Message, RoomInfo
 from handlers.registry import CommandRegistry
@@ -155,8 +155,3 @@ async def test_listeners_take_their_messages_before_commands_and_fallback_gets_t
     await dispatcher.on_message(message("c'est quand ?", event_id="$3", addressed=True))
     await dispatcher.on_message(message("bavardage", event_id="$4", addressed=False))
     assert [r.text for r in recorder.sent] == ["form", "aide", "réponse à c'est quand ?"]
-
-
-def test_reply_fallback_is_stripped():
-    assert strip_reply_fallback("> <@a:h> question\n> suite\n\n!aide") == "!aide"
-    assert strip_reply_fallback("pas de citation") == "pas de citation"

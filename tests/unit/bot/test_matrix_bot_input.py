@@ -96,3 +96,45 @@ async def test_each_message_read_observes_how_long_after_its_origin_it_is_handle
     assert metrics.registry.get_sample_value("manufacture_event_lag_seconds_bucket", {"le": "30.0"}) == 1
     assert metrics.registry.get_sample_value("manufacture_event_lag_seconds_bucket", {"le": "10.0"}) == 0
     db.close()
+
+
+def test_replies_and_threads_are_read_from_the_relation_and_a_quote_is_no_fallback(tmp_path):
+    config = parse_config(
+        {"matrix": {"homeserver": "http://h", "user_id": "@bot:t"}, "bot": {"data_dir": str(tmp_path / "data")}},
+        tmp_path / "c.toml",
+    )
+    db = open_database(config.data_dir, config.database)
+    room_info = RoomInfo("!r:t", "tribe", "Alimentation")
+    client = SimpleNamespace(user_id="@bot:t", add_response_callback=lambda callback, kind: None)
+    bot = MatrixBot(
+        config,
+        client,
+        SimpleNamespace(info=lambda room_id: room_info),
+        SimpleNamespace(services=SimpleNamespace(db=db)),
+        SimpleNamespace(post=None),
+        None,
+        None,
+        None,
+        None,
+    )
+    room = SimpleNamespace(room_id="!r:t", user_name=lambda user_id: "Manufacture")
+
+    def read(body: str, relation: dict | None = None):
+        content: dict = {"msgtype": "m.text", "body": body}
+        if relation:
+            content["m.relates_to"] = relation
+        event = {"type": "m.room.message", "event_id": "$e", "sender": "@ana:t", "origin_server_ts": 0}
+        return bot._message(room, RoomMessageText.from_dict({**event, "content": content}))
+
+    quoting = read("> le compost, c'est jeudi\n\nvrai ?")
+    assert quoting.body == "> le compost, c'est jeudi\n\nvrai ?" and quoting.in_reply_to is None
+    with_fallback = read("> <@bot:t> Qui vient ?\n\n!aide", {"m.in_reply_to": {"event_id": "$ask"}})
+    assert with_fallback.body == "!aide" and with_fallback.in_reply_to == "$ask" and with_fallback.addressed
+    without_fallback = read("moi", {"m.in_reply_to": {"event_id": "$ask"}})
+    assert without_fallback.body == "moi" and without_fallback.in_reply_to == "$ask"
+    in_thread = read(
+        "moi",
+        {"rel_type": "m.thread", "event_id": "$root", "is_falling_back": True, "m.in_reply_to": {"event_id": "$x"}},
+    )
+    assert in_thread.thread_root == "$root" and in_thread.in_reply_to is None
+    db.close()

@@ -21,7 +21,7 @@ from bot.sender import Sender
 from handlers.context import Message, RoomInfo
 from handlers.metrics import Metrics
 from handlers.registry import CommandRegistry
-from handlers.replies import Attachment, Post, Reply
+from handlers.replies import Attachment, Beside, Post, Reply
 from storage.direct_chats import DirectChat, PendingMessage
 from storage.messages import SentMessage
 from storage.rooms import RoomRecord
@@ -107,6 +107,24 @@ async def test_the_guard_holds_on_replies_reactions_and_posts(bot, make_services
     # From a tribe room, the same replies go out: a tribe is no confidential room.
     await sender.send_all([Reply(text="question publique", to=Post(FAC))], message(directory.info(TRIBE), "!x", "$t"))
     assert "question publique" in server.bodies(FAC)
+
+
+async def test_replies_carry_their_relation_and_no_reply_fallback(bot):
+    sender, server, _db, directory, _, _ = bot
+    tribe = directory.info(TRIBE)
+    in_thread = Message(room=tribe, event_id="$q", sender=ANA, body="!x", thread_root="$root", addressed=True)
+    await sender.send_all([Reply(text="réponse"), Reply(text="à côté", to=Beside())], in_thread)
+    await sender.send_all([Reply(text="hors fil")], message(tribe, "!x", "$plain"))
+    await sender.post(Reply(text="rappel", to=Post(TRIBE, thread_root="$root")))
+    assert [content.get("m.relates_to") for _, content, _ in server.sent] == [
+        {"rel_type": "m.thread", "event_id": "$root", "is_falling_back": False, "m.in_reply_to": {"event_id": "$q"}},
+        {"rel_type": "m.thread", "event_id": "$root", "is_falling_back": True, "m.in_reply_to": {"event_id": "$root"}},
+        {"m.in_reply_to": {"event_id": "$plain"}},
+        {"rel_type": "m.thread", "event_id": "$root", "is_falling_back": True, "m.in_reply_to": {"event_id": "$root"}},
+    ]
+    # The spec has dropped reply fallbacks (v1.13): neither body quotes the message replied to.
+    assert [content["body"] for _, content, _ in server.sent] == ["réponse", "à côté", "hors fil", "rappel"]
+    assert not any("mx-reply" in content["formatted_body"] for _, content, _ in server.sent)
 
 
 async def test_every_sent_message_is_kept_so_replies_to_it_are_recognised(bot):

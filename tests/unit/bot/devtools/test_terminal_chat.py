@@ -16,7 +16,6 @@ from bot.devtools.terminal_chat import (
     TerminalChat,
     format_message,
     parse_line,
-    relation_of,
     screen_text,
     visible,
 )
@@ -66,29 +65,6 @@ def test_old_messages_and_other_rooms_are_marked_and_long_bodies_indented():
     line = format_message(2, "bob", "une\ndeux", room="Pairs — agents", old=True)
     assert line.startswith("[2] (ancien) « Pairs — agents » bob : une\n")
     assert line.endswith("\n        deux")
-
-
-def test_a_thread_reply_names_its_target_and_a_fallback_does_not():
-    in_thread = {
-        "m.relates_to": {
-            "rel_type": "m.thread",
-            "event_id": "$root",
-            "is_falling_back": False,
-            "m.in_reply_to": {"event_id": "$answer"},
-        }
-    }
-    fallback = {
-        "m.relates_to": {
-            "rel_type": "m.thread",
-            "event_id": "$root",
-            "is_falling_back": True,
-            "m.in_reply_to": {"event_id": "$root"},
-        }
-    }
-    assert relation_of(in_thread) == ("$root", "$answer")
-    assert relation_of(fallback) == ("$root", None)
-    assert relation_of({"m.relates_to": {"m.in_reply_to": {"event_id": "$q"}}}) == (None, "$q")
-    assert relation_of({}) == (None, None)
 
 
 def test_the_help_lists_every_command_in_french():
@@ -315,3 +291,58 @@ async def test_a_display_name_and_a_reaction_key_are_made_visible():
     )
     assert printed[-2].strip() == "[2] mal\\x1b7lory<U+202E> : salut"
     assert printed[-1] == ("(mal\\x1b7lory<U+202E> a réagi 👍\\x1b[2J\\r" + FORGED + " au message [1])")
+
+
+# --- threads and replies, read from m.relates_to ----------------------------------------------------
+
+
+def related(number: int, sender: str, body: str, relation: dict | None = None) -> RoomMessage:
+    content: dict = {"msgtype": "m.text", "body": body}
+    if relation:
+        content["m.relates_to"] = relation
+    parsed = event(number, sender, {"type": "m.room.message", "content": content})
+    assert isinstance(parsed, RoomMessage), parsed
+    return parsed
+
+
+async def test_a_reply_names_its_target_without_the_quote_an_older_client_put_before_it():
+    chat, printed = chat_screen(width=None)
+    room = hostile_room()
+    await chat._on_message(room, message(1, BOT, "Qui vient jeudi ?"))
+    fallback = "> <@manufacture:h> Qui vient jeudi ?\n\nmoi"
+    await chat._on_message(room, related(2, MALLORY, fallback, {"m.in_reply_to": {"event_id": "$1"}}))
+    await chat._on_message(room, related(3, MALLORY, "moi aussi", {"m.in_reply_to": {"event_id": "$1"}}))
+    assert printed[-2].strip() == "[2] mallory (réponse à [1]) : moi"
+    assert printed[-1].strip() == "[3] mallory (réponse à [1]) : moi aussi"
+
+
+async def test_a_members_quote_is_shown_and_a_threads_fallback_is_no_reply():
+    chat, printed = chat_screen(width=None)
+    room = hostile_room()
+    await chat._on_message(room, message(1, MALLORY, "> <@ana:h> le compost, c'est jeudi\n\nvrai ?"))
+    assert printed[-1].strip() == "[1] mallory : > <@ana:h> le compost, c'est jeudi\n        \n        vrai ?"
+    in_thread = {"rel_type": "m.thread", "event_id": "$1", "is_falling_back": True, "m.in_reply_to": {"event_id": "$1"}}
+    await chat._on_message(room, related(2, MALLORY, "oui", in_thread))
+    assert printed[-1].strip() == "[2] ↳ fil [1] mallory : oui"
+
+
+async def test_what_the_chat_sends_in_a_thread_and_as_a_reply() -> None:
+    chat, _ = chat_screen()
+    sent: list[dict] = []
+
+    async def send_event(room_id: str, event_type: str, content: dict) -> None:
+        sent.append(content)
+
+    chat._send_event = send_event  # type: ignore[method-assign]
+    await chat._send(ROOM, "dans le fil", thread="$root")
+    await chat._send(ROOM, "réponse", thread="$root", reply_to="$q")
+    await chat._send(ROOM, "réponse hors fil", reply_to="$q")
+    await chat._send(ROOM, "au salon")
+    assert [content.get("m.relates_to") for content in sent] == [
+        {"rel_type": "m.thread", "event_id": "$root", "is_falling_back": True, "m.in_reply_to": {"event_id": "$root"}},
+        {"rel_type": "m.thread", "event_id": "$root", "is_falling_back": False, "m.in_reply_to": {"event_id": "$q"}},
+        {"m.in_reply_to": {"event_id": "$q"}},
+        None,
+    ]
+    # No reply fallback: the body is what was typed.
+    assert [content["body"] for content in sent] == ["dans le fil", "réponse", "réponse hors fil", "au salon"]

@@ -13,6 +13,7 @@ from bot.late_keys import KEEP_FOR, NOTICE_AFTER, LateKeys
 from handlers.replies import Post
 from storage.database import Database
 from storage.undecryptable import UndecryptableEvent
+from tests.unit.stand_ins import Clock
 
 BOT, ALICE, BOB = "@bot:example.org", "@alice:example.org", "@bob:example.org"
 ROOM = "!pairs:example.org"
@@ -95,14 +96,6 @@ class Client:
         self.requested.append(event.session_id)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def db(tmp_path):
     database = Database.in_dir(tmp_path)
@@ -118,7 +111,7 @@ def client():
 
 @pytest.fixture
 def clock():
-    return Clock()
+    return Clock(T0)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ calendar feeds the tests write (served over real HTTP by FeedServer)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -13,16 +14,7 @@ from aiohttp import web
 from sqlmodel import select
 
 from bot.rendering import Renderer, build_template_environment
-from config import (
-    AccessConfig,
-    AgendaConfig,
-    BotConfig,
-    Config,
-    FeedConfig,
-    MatrixConfig,
-    RecurringEventConfig,
-    RoomConfig,
-)
+from config import AgendaConfig, Config, FeedConfig, RecurringEventConfig
 from handlers.agenda import ReminderService
 from handlers.agenda.targets import AliasResolver
 from handlers.context import Services
@@ -30,6 +22,7 @@ from handlers.replies import Reply
 from storage.agenda import ReminderRow
 from storage.database import Database
 from storage.rooms import RoomRecord
+from tests.unit.stand_ins import Clock, build_config
 
 PARIS = ZoneInfo("Europe/Paris")
 ANIM = "@anim:exemple.org"
@@ -45,17 +38,6 @@ PERMANENCE = RecurringEventConfig(
 )
 # 2027-03-02 is the first Tuesday of March.
 PERMANENCE_START = datetime(2027, 3, 2, 10, 0, tzinfo=PARIS)
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def set(self, moment: datetime) -> None:
-        self.now = moment
 
 
 class Poster:
@@ -91,16 +73,17 @@ class Poster:
 
 
 def make_config(tmp_path: Path, *, recurring=(PERMANENCE,), feeds=(), grace=30.0, horizon=60) -> Config:
-    return Config(
-        path=tmp_path / "config.toml",
-        matrix=MatrixConfig(homeserver="http://127.0.0.1:8008", user_id="@bot:x"),
-        bot=BotConfig(data_dir=tmp_path),
-        access=AccessConfig(facilitators=(ANIM,)),
-        rooms=(RoomConfig(kind="tribe", name="Atelier", id="!t2:x", alias="#atelier:x"),),
-        agenda=AgendaConfig(
-            recurring=tuple(recurring), feeds=tuple(feeds), poll_minutes=15, grace_minutes=grace, horizon_days=horizon
-        ),
+    # The agenda's events are given as the dataclasses config/ reads them into, not as TOML tables.
+    config = build_config(
+        tmp_path,
+        matrix={"user_id": "@bot:x"},
+        access={"facilitators": [ANIM]},
+        rooms=[{"kind": "tribe", "name": "Atelier", "id": "!t2:x", "alias": "#atelier:x"}],
     )
+    agenda = AgendaConfig(
+        recurring=tuple(recurring), feeds=tuple(feeds), poll_minutes=15, grace_minutes=grace, horizon_days=horizon
+    )
+    return dataclasses.replace(config, agenda=agenda)
 
 
 def make_db(tmp_path: Path) -> Database:

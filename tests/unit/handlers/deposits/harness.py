@@ -14,7 +14,7 @@ from sqlmodel import select
 
 from bot.dispatcher import Dispatcher
 from bot.rendering import Renderer, build_template_environment
-from config import Config, load_config
+from config import Config
 from handlers.context import Message, Reaction, RoomInfo, Services
 from handlers.deposits import register as register_deposits
 from handlers.deposits.cli import register_cli
@@ -25,7 +25,7 @@ from handlers.replies import Reply
 from storage.database import Database
 from storage.deposits import Deposit, DepositDraft
 from storage.rooms import classify_room
-from tests.unit.conftest import Clock
+from tests.unit.stand_ins import Clock, build_config
 
 TRIBE_ENERGY = RoomInfo("!energie:test", "tribe", "Énergie")
 TRIBE_FOOD = RoomInfo("!alimentation:test", "tribe", "Alimentation")
@@ -34,52 +34,12 @@ PEERS = RoomInfo("!pairs:test", "peer_group", "Pairs élus", role="elus")
 DIRECT = RoomInfo("!dm-alice:test", None, "", is_direct=True)
 FACILITATOR = "@fanny:test"
 
-CONFIG_TOML = """
-[matrix]
-homeserver = "http://127.0.0.1:8008"
-user_id = "@bot:test"
-
-[bot]
-data_dir = "{data_dir}"
-
-[access]
-facilitators = ["{facilitator}"]
-
-[deposits]
-announce_in_tribe = {announce}
-
-[[rooms]]
-id = "!energie:test"
-kind = "tribe"
-name = "Énergie"
-
-[[rooms]]
-id = "!alimentation:test"
-kind = "tribe"
-name = "Alimentation"
-
-[[rooms]]
-id = "!animation:test"
-kind = "facilitators"
-name = "Animation"
-
-[[rooms]]
-id = "!pairs:test"
-kind = "peer_group"
-role = "elus"
-name = "Pairs élus"
-"""
-
-
-def write_config(tmp_path: Path, *, announce: bool = True) -> Path:
-    path = tmp_path / "manufacture.toml"
-    path.write_text(
-        CONFIG_TOML.format(
-            data_dir=tmp_path / "data", facilitator=FACILITATOR, announce="true" if announce else "false"
-        ),
-        encoding="utf-8",
-    )
-    return path
+ROOMS = [
+    {"id": "!energie:test", "kind": "tribe", "name": "Énergie"},
+    {"id": "!alimentation:test", "kind": "tribe", "name": "Alimentation"},
+    {"id": "!animation:test", "kind": "facilitators", "name": "Animation"},
+    {"id": "!pairs:test", "kind": "peer_group", "role": "elus", "name": "Pairs élus"},
+]
 
 
 def direct_room_of(user_id: str) -> RoomInfo:
@@ -128,7 +88,13 @@ class Harness:
     @classmethod
     def build(cls, tmp_path: Path, clock: Clock | None = None, *, announce: bool = True) -> Harness:
         """A fresh registry and services over the database file in tmp_path (reused if present)."""
-        config = load_config(write_config(tmp_path, announce=announce))
+        config = build_config(
+            tmp_path,
+            matrix={"user_id": "@bot:test"},
+            access={"facilitators": [FACILITATOR]},
+            deposits={"announce_in_tribe": announce},
+            rooms=ROOMS,
+        )
         db = Database("sqlite:///" + str(tmp_path / "t.db"))
         db.create_all()
         with db.session() as session:

@@ -61,6 +61,7 @@ class FakeSynapse:
 
     def start(self) -> FakeSynapse:
         # As the real one does: its folder and files, made by this process.
+        assert self.directory is not None, "the demo always gives its Synapse a folder"
         self.directory.mkdir(parents=True, exist_ok=True)
         (self.directory / "homeserver.yaml").write_text("registration_shared_secret: x")
         return self

@@ -40,7 +40,7 @@ def encrypted(event_id: str, session_id: str = "S1", sender: str = ALICE) -> Meg
 
 
 def readable(event_id: str, sender: str = ALICE) -> RoomMessageText:
-    return RoomMessageText.from_dict(
+    event = RoomMessageText.from_dict(
         {
             "type": "m.room.message",
             "event_id": event_id,
@@ -49,6 +49,8 @@ def readable(event_id: str, sender: str = ALICE) -> RoomMessageText:
             "content": {"msgtype": "m.text", "body": "!aide"},
         }
     )
+    assert isinstance(event, RoomMessageText)  # nio parses to whichever class the dict is
+    return event
 
 
 class Client:
@@ -91,6 +93,7 @@ class Client:
         return answer
 
     async def request_room_key(self, event: MegolmEvent) -> None:
+        assert event.session_id is not None  # every encrypted event these tests build names its session
         if event.session_id in self.requested:
             raise LocalProtocolError("A key sharing request is already sent out for this session id.")
         self.requested.append(event.session_id)

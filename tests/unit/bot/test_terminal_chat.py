@@ -239,7 +239,9 @@ def event(number: int, sender: str, content: dict) -> Event:
 
 
 def message(number: int, sender: str, body: str) -> RoomMessage:
-    return event(number, sender, {"type": "m.room.message", "content": {"msgtype": "m.text", "body": body}})
+    parsed = event(number, sender, {"type": "m.room.message", "content": {"msgtype": "m.text", "body": body}})
+    assert isinstance(parsed, RoomMessage)
+    return parsed
 
 
 def hostile_room(display_name: str = "mallory") -> MatrixRoom:

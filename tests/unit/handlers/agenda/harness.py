@@ -11,7 +11,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.rendering import Renderer, build_template_environment
 from config import AgendaConfig, Config, FeedConfig, RecurringEventConfig
@@ -45,7 +45,7 @@ class Poster:
 
     def __init__(self) -> None:
         self.renderer = Renderer(build_template_environment())
-        self.attempts: list[tuple[str, str | None, str]] = []  # (room, txn_key, text)
+        self.attempts: list[tuple[str | None, str | None, str]] = []  # (room, txn_key, text)
         self.unreachable: set[str] = set()
         self.crash_after: int | None = None  # raise CancelledError after this many successful posts
         # Like crash_after, but the homeserver has accepted the message when the bot dies (before
@@ -125,7 +125,7 @@ class Harness:
 
     def rows(self, **where) -> list[ReminderRow]:
         with self.db.session() as session:
-            query = select(ReminderRow).order_by(ReminderRow.due_at, ReminderRow.id)
+            query = select(ReminderRow).order_by(col(ReminderRow.due_at), col(ReminderRow.id))
             for name, value in where.items():
                 query = query.where(getattr(ReminderRow, name) == value)
             return list(session.exec(query))
@@ -176,15 +176,15 @@ class FeedServer:
     async def start(self, port: int = 0) -> None:
         app = web.Application()
         app.router.add_get("/agenda.ics", self.handle)
-        self.runner = web.AppRunner(app)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", port)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]
+        self.runner = runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        _host, port = runner.addresses[0][:2]
         self.url = f"http://127.0.0.1:{port}/agenda.ics"
 
     async def stop(self) -> None:
-        await self.runner.cleanup()
+        if self.runner is not None:
+            await self.runner.cleanup()
 
 
 def feed_harness(tmp_path: Path, url: str) -> Harness:

@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.dispatcher import Dispatcher
 from bot.rendering import Renderer, build_template_environment
@@ -100,6 +100,7 @@ class Harness:
         with db.session() as session:
             # As bot/room_directory.py's apply_config does at start: the configured rooms are in the database.
             for room in config.rooms:
+                assert room.id is not None  # ROOMS gives every id (an alias would be resolved by the bot)
                 classify_room(session, room.id, room.kind, room.name, room.role)
         registry = CommandRegistry()
         register_deposits(registry)
@@ -220,12 +221,12 @@ async def deposit_through_chat(
 
 def deposits(h: Harness) -> list[Deposit]:
     with h.db.session() as s:
-        return list(s.exec(select(Deposit).order_by(Deposit.id)))
+        return list(s.exec(select(Deposit).order_by(col(Deposit.id))))
 
 
 def drafts(h: Harness) -> list[DepositDraft]:
     with h.db.session() as s:
-        return list(s.exec(select(DepositDraft).order_by(DepositDraft.id)))
+        return list(s.exec(select(DepositDraft).order_by(col(DepositDraft.id))))
 
 
 def thread_draft_of_the_previous_release(h: Harness, status: str = "filling") -> None:
@@ -269,7 +270,9 @@ def run_cli(argv: list[str]) -> int:
 def copy_db(h: Harness, data_dir: Path) -> None:
     """The CLI opens the database of the config's data_dir: the harness's deposits are copied there."""
     data_dir.mkdir(parents=True, exist_ok=True)
+    assert h.db.sqlite_path is not None  # the harness's database is a SQLite file
     source = sqlite3.connect(h.db.sqlite_path)
     target = sqlite3.connect(data_dir / "manufacture.db")
     source.backup(target)
-    source.close(), target.close()
+    source.close()
+    target.close()

@@ -12,7 +12,7 @@ from handlers import questions
 from handlers.agenda import ReminderService
 from handlers.context import Message, RoomInfo, Services
 from handlers.registry import CommandRegistry
-from handlers.replies import Post
+from handlers.replies import Post, Reply
 from knowledge.search import SearchService
 from storage.database import open_database
 from storage.messages import SentMessage
@@ -78,7 +78,7 @@ class Bot:
         self.registry = CommandRegistry()
         questions.register(self.registry, ReminderService(self.services))
         self.renderer = Renderer(build_template_environment())
-        self.sent = []
+        self.sent: list[Reply] = []
 
         async def record(replies, trigger):
             # As the bot's sender does: every message kept with its tag, so replies and ✅ find it.

@@ -8,6 +8,7 @@ import itertools
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,14 +44,17 @@ def bot_config(
     facilitators: tuple[str, ...] = (),
     extra: dict | None = None,
 ):
-    raw = {
+    raw: dict[str, Any] = {
         "matrix": {"homeserver": synapse.url, "user_id": bot_account.user_id, "password": bot_account.password},
         "bot": {"data_dir": str(data_dir), "log_level": "DEBUG"},
         "access": {"allowed_inviters": ["@human*:localhost", "@fac*:localhost"], "facilitators": list(facilitators)},
         "rooms": rooms or [],
     }
     for key, value in (extra or {}).items():
-        raw.setdefault(key, {}).update(value) if isinstance(value, dict) else raw.__setitem__(key, value)
+        if isinstance(value, dict):
+            raw.setdefault(key, {}).update(value)
+        else:
+            raw[key] = value
     return parse_config(raw, data_dir / "config.toml")
 
 
@@ -67,6 +71,7 @@ class RunningBot:
         return self.app
 
     async def __aexit__(self, *exc) -> None:
+        assert self.task is not None, "__aenter__ starts the sync"
         self.task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await self.task

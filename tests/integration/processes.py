@@ -39,6 +39,7 @@ class BotProcess:
         self._reader.start()
 
     def _read(self) -> None:
+        assert self.process.stdout is not None  # opened with stdout=PIPE
         for line in self.process.stdout:
             self.lines.append(line)
 

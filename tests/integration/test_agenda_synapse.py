@@ -11,6 +11,7 @@ import pytest
 
 from storage.agenda import ReminderRow
 from tests.integration.conftest import bot_config
+from tests.integration.silence import said_before_sentinel
 
 pytestmark = pytest.mark.synapse
 
@@ -38,7 +39,9 @@ async def bot_joined(app, user, *room_ids: str) -> None:
     cannot post there (nio knows no such room), so a reminder fired at once would fail."""
     for room_id in room_ids:
         await user.wait_joined(room_id, app.client.user_id)
-        await user.wait_until(lambda: room_id in app.client.rooms, what=f"the bot to sync its join to {room_id}")
+        await user.wait_until(
+            lambda room_id=room_id: room_id in app.client.rooms, what=f"the bot to sync its join to {room_id}"
+        )
 
 
 def tribe_config(synapse, tmp_path, bot_account, tribe: str, facilitator_id: str, **kwargs):
@@ -203,6 +206,6 @@ async def test_diffuser_is_for_facilitators_and_posts_into_the_tribe_rooms(
         await human.send(tribe, "!diffuser Message pirate -> tribus")
         refusal = await human.wait_for_message(tribe, bot_id, contains="réservée à l'équipe d'animation")
         assert "!diffuser" in refusal.body
-        await asyncio.sleep(1.5)
-        assert bot_messages(human, tribe, bot_id, "Message pirate") == []
-        assert len(bot_messages(human, tribe, bot_id, "L'Agora commence")) == 1
+        said = await said_before_sentinel(human, tribe, bot_id)
+        assert [e for e in said if "Message pirate" in e.body] == []
+        assert len([e for e in said if "L'Agora commence" in e.body]) == 1

@@ -5,13 +5,14 @@ build/board-screenshots/ for a person to look at."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page, ViewportSize, async_playwright
 
 from handlers.board.links import LoginLinks
 from storage.deposits import Deposit
@@ -31,7 +32,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 # A phone's screen: facilitators use the board from Element on their phone.
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 LINK = re.compile(r"http://127\.0\.0\.1:\d+/connexion\?jeton=[\w.\-]+")
 SECRET_TITLE = "Accompagnement des élus du canton"
 
@@ -44,7 +45,7 @@ def free_port() -> int:
 
 @pytest.fixture
 async def browser():
-    if not Path(CHROMIUM).exists():
+    if not await asyncio.to_thread(Path(CHROMIUM).exists):
         pytest.fail("Debian's chromium is missing: `make setup-browser` installs it")
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

@@ -66,6 +66,7 @@ def published_identity(synapse, observer_token: str, user_id: str, device_id: st
 async def revoke_session(synapse, data_dir: Path) -> None:
     """The bot's device logged out while it was stopped; the bot forgets such a session (test_restarts)."""
     session = load_session(data_dir)
+    assert session is not None, f"no session in {data_dir}"
     other = AsyncClient(synapse.url, session.user_id)
     other.restore_login(session.user_id, session.device_id, session.access_token)
     await other.logout()
@@ -107,6 +108,7 @@ async def run_cli(config_path: Path, *args: str, answer: str = "", password: str
         stderr=asyncio.subprocess.STDOUT,
     )
     output, _ = await asyncio.wait_for(process.communicate(answer.encode()), 60)
+    assert process.returncode is not None  # communicate() waited for the end
     return process.returncode, output.decode()
 
 

@@ -12,17 +12,20 @@ from datetime import UTC, datetime
 import pytest
 from nio import MegolmEvent, MemoryDownloadResponse, RoomEncryptedFile
 from nio.crypto.attachments import decrypt_attachment
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.devtools.person import ScriptedPerson
 from handlers.deposits.machine import FormState
 from storage.deposits import Deposit, DepositDraft
 from tests.integration.conftest import bot_config
+from tests.integration.silence import said_before_sentinel
 
 pytestmark = pytest.mark.synapse
 
 REFERENCE = re.compile(r"DEP-(\d{4})-\d{4}")
 DESCRIPTION = "Un jardin partagé au pied des immeubles, avec des ateliers pour les écoles du quartier."
+# Seconds the bot's next reply in the direct chat may take.
+REPLY_WITHIN = 20.0
 
 
 def thread_root_of(event) -> str | None:
@@ -41,10 +44,10 @@ class PrivateForm:
         """The bot's messages in the direct chat, in arrival order (undecryptable ones included)."""
         return self.user.messages(self.direct, self.bot_id) if self.direct else []
 
-    async def _next_reply(self, before: int, expect: str, timeout: float):
+    async def _next_reply(self, before: int, expect: str):
         await self.user.wait_until(
             lambda: len(self.bot_messages()) > before,
-            timeout,
+            REPLY_WITHIN,
             f"the bot's reply in the direct chat (expecting {expect!r})",
         )
         reply = self.bot_messages()[before]
@@ -59,13 +62,14 @@ class PrivateForm:
         told = await self.user.wait_for_message(self.room_id, self.bot_id, contains="message privé", after=before)
         self.direct = await self.user.wait_direct_room(self.bot_id)
         assert self.user.client.rooms[self.direct].encrypted
-        return told, await self._next_reply(0, expect, 20)
+        return told, await self._next_reply(0, expect)
 
-    async def answer(self, text: str, expect: str, timeout: float = 15.0):
+    async def answer(self, text: str, expect: str):
         """Sends `text` in the direct chat; the bot's first reply there must contain `expect`."""
+        assert self.direct is not None, "the form was never opened"
         before = len(self.bot_messages())
         await self.user.send(self.direct, text)
-        return await self._next_reply(before, expect, timeout)
+        return await self._next_reply(before, expect)
 
     async def fill(self, steps: list[tuple[str, str]]):
         reply = None
@@ -98,7 +102,7 @@ def answers_until_recap(title: str, *, carrier: list[tuple[str, str]] | None = N
 
 def deposits_in(app) -> list[Deposit]:
     with app.db.session() as session:
-        return list(session.exec(select(Deposit).order_by(Deposit.sequence)))
+        return list(session.exec(select(Deposit).order_by(col(Deposit.sequence))))
 
 
 async def setup_rooms(
@@ -185,21 +189,20 @@ async def test_a_whole_deposit_started_in_an_encrypted_tribe_room_is_filled_in_p
         assert deposit.reference == reference and deposit.title == "Jardin partagé des Lilas"
         assert deposit.depositor == human.user_id and deposit.origin_room_id == tribe
         assert deposit.answers["needs"] == ["partners", "funding"] and deposit.answers["stage"] == "idea"
-        await asyncio.sleep(1.0)
-        assert len([e for e in facilitator.messages(animation, bot_id) if reference in e.body]) == 1
+        announced = await said_before_sentinel(facilitator, animation, bot_id)
+        assert len([e for e in announced if reference in e.body]) == 1
 
         # A status change reaches the depositor in the direct chat, not the tribe room.
         before = len(form.bot_messages())
         await facilitator.send(animation, f"!depot {reference} statut en étude Rendez-vous pris le 12 mars")
-        status = await form._next_reply(before, "en étude", 20)
+        status = await form._next_reply(before, "en étude")
         assert "Rendez-vous pris le 12 mars" in status.body and "Jardin partagé des Lilas" in status.body
         # !mes-depots in the tribe room: the listing goes to the direct chat too.
         before = len(form.bot_messages())
         await human.send(tribe, "!mes-depots")
-        listing = await form._next_reply(before, reference, 20)
+        listing = await form._next_reply(before, reference)
         assert "Jardin partagé des Lilas" in listing.body
-        await asyncio.sleep(1.0)
-        seen = read_by(member, tribe)
+        seen = "\n".join(getattr(e, "body", "") for e in await said_before_sentinel(member, tribe, bot_id))
         assert "Rendez-vous pris" not in seen and "Vos dépôts" not in seen
 
         # The CSV export reaches the encrypted facilitators' room as an encrypted file.
@@ -250,7 +253,7 @@ async def test_a_restart_in_the_middle_of_a_form_resumes_at_the_next_question(
         # Confirmed with ✅ on the recap, as the recap invites.
         before = len(form.bot_messages())
         await human.react(form.direct, recap.event_id, "✅")
-        thanks = await form._next_reply(before, "Ressourcerie du Diois", 15)
+        thanks = await form._next_reply(before, "Ressourcerie du Diois")
         reference = REFERENCE.search(thanks.body).group(0)
         await facilitator.wait_for_message(animation, bot_id, contains=reference)
         [deposit] = deposits_in(app)
@@ -402,7 +405,7 @@ async def test_a_draft_left_in_a_room_thread_by_the_previous_release_goes_on_in_
         assert thread_root_of(moved) == root
         form = PrivateForm(human, tribe, bot_id)
         form.direct = await human.wait_direct_room(bot_id)
-        carrier = await form._next_reply(0, "Question 3 — Porteur du projet", 20)
+        carrier = await form._next_reply(0, "Question 3 — Porteur du projet")
         assert carrier.decrypted
         await form.fill(answers_until_recap("Ressourcerie du Diois")[2:])
         await form.answer("oui", "Ressourcerie du Diois")

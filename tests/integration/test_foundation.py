@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from nio import RoomMessageNotice
 
 from tests.integration.conftest import bot_config
+from tests.integration.silence import said_before_sentinel
 
 pytestmark = pytest.mark.synapse
 
@@ -111,11 +110,9 @@ async def test_unencrypted_peer_room_is_flagged_once_and_facilitators_get_only_i
         assert "chiffrement" in warning.body and "non chiffré" in alert.body
         await human.send(peers, "Notre budget secret est de 12 000 euros")
     async with make_bot(config):
-        await human.send(peers, "!aide")
-        await human.wait_for_message(peers, bot_account.user_id, contains="Ce que je peux faire")
-        await asyncio.sleep(1.0)
-        assert len(human.messages(peers, bot_account.user_id)) == 2  # warned once, across restarts
-        assert len(facilitator.messages(animation, bot_account.user_id)) == 1
+        # Warned once, across restarts.
+        assert len(await said_before_sentinel(human, peers, bot_account.user_id)) == 1
+        assert len(await said_before_sentinel(facilitator, animation, bot_account.user_id)) == 1
         assert all("12 000" not in m.body for m in facilitator.messages(animation))
 
 

@@ -48,8 +48,8 @@ def kept(app, event_id: str) -> bool:
         return session.get(UndecryptableEvent, event_id) is not None
 
 
-async def wait_kept(app, event_id: str, timeout: float = 20.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
+async def wait_kept(app, event_id: str) -> None:
+    deadline = asyncio.get_running_loop().time() + 20.0
     while not kept(app, event_id):
         assert asyncio.get_running_loop().time() < deadline, f"the bot never kept {event_id}"
         await asyncio.sleep(0.1)

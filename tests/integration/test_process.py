@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import socket
 import sqlite3
@@ -16,6 +15,7 @@ from bot.devtools.person import ScriptedPerson
 from storage.database import DATABASE_FILE
 from tests.integration.conftest import bot_config, unique
 from tests.integration.processes import BotProcess, write_toml
+from tests.integration.silence import said_before_sentinel
 
 pytestmark = pytest.mark.synapse
 
@@ -90,8 +90,7 @@ async def test_default_rate_limits_delay_but_never_lose_or_duplicate_replies(mak
             await human.wait_until(
                 lambda: len(human.messages(room_id, bot_account.user_id)) >= count, timeout=120, what=f"{count} replies"
             )
-            await asyncio.sleep(1.0)
-            replies = human.messages(room_id, bot_account.user_id)
+            replies = await said_before_sentinel(human, room_id, bot_account.user_id)
             assert len(replies) == count
             # Messages to one room keep their order.
             replied_to = [r.source["content"]["m.relates_to"]["m.in_reply_to"]["event_id"] for r in replies]

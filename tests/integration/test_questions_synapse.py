@@ -3,11 +3,10 @@ forward / !repondre loop across rooms, and a confidential question that stays wh
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from tests.integration.conftest import bot_config
+from tests.integration.silence import said_before_sentinel
 
 pytestmark = pytest.mark.synapse
 OUT_OF_DOMAIN = "Quel temps fera-t-il demain à Brest ?"
@@ -52,9 +51,8 @@ async def test_answer_with_citation_in_an_encrypted_room_and_nothing_leaks(
         abstain = await human.wait_for_message(peers, bot_account.user_id, contains="pas trouvé", after=1)
         assert "confidentiel" in abstain.body and "transmette" not in abstain.body
         await human.send(peers, "oui", reply_to=abstain.event_id)
-        await asyncio.sleep(2.0)
-        assert len(human.messages(peers, bot_account.user_id)) == 2
-        assert facilitator.messages(animation, bot_account.user_id) == []
+        assert len(await said_before_sentinel(human, peers, bot_account.user_id)) == 2
+        assert await said_before_sentinel(facilitator, animation, bot_account.user_id) == []
 
 
 async def test_forwarded_question_answered_by_a_facilitator_comes_back_and_feeds_the_faq(
@@ -76,22 +74,22 @@ async def test_forwarded_question_answered_by_a_facilitator_comes_back_and_feeds
         # Not consent: an « ok » said to someone else, and another member's « oui » in reply to the offer.
         await human.send(tribe, "ok")
         await member.send(tribe, "oui", reply_to=offer.event_id)
-        await asyncio.sleep(2.0)
-        assert facilitator.messages(animation, bot_account.user_id) == []
-        assert len(human.messages(tribe, bot_account.user_id)) == 1
+        assert len(await said_before_sentinel(human, tribe, bot_account.user_id)) == 1
+        assert await said_before_sentinel(facilitator, animation, bot_account.user_id) == []
+        # (From here, `after` counts the sentinel's answer too.)
         # The asker's « oui » in reply to the offer is.
         await human.send(tribe, "oui", reply_to=offer.event_id)
-        await human.wait_for_message(tribe, bot_account.user_id, contains="transmis", after=1)
+        await human.wait_for_message(tribe, bot_account.user_id, contains="transmis", after=2)
         notice = await facilitator.wait_for_message(animation, bot_account.user_id, contains="Question n°1")
         assert OUT_OF_DOMAIN in notice.body
 
         await facilitator.send(animation, "!repondre 1 --faq Consultez Météo-France, nous ne faisons pas la météo !")
-        back = await human.wait_for_message(tribe, bot_account.user_id, contains="Réponse de l'équipe", after=2)
+        back = await human.wait_for_message(tribe, bot_account.user_id, contains="Réponse de l'équipe", after=3)
         assert back.source["content"]["m.relates_to"]["m.in_reply_to"]["event_id"] == question
         assert human.user_id in back.source["content"]["m.mentions"]["user_ids"]
 
         await human.send(tribe, "!q quel temps fera-t-il demain à Brest ?")
-        faq = await human.wait_for_message(tribe, bot_account.user_id, contains="Source :", after=3)
+        faq = await human.wait_for_message(tribe, bot_account.user_id, contains="Source :", after=4)
         assert "Météo-France" in faq.body and "FAQ" in faq.body
 
 

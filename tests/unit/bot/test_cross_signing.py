@@ -66,15 +66,17 @@ class Homeserver:
             "signatures": {USER: {f"ed25519:{device_id}": "self-signature"}},
         }
 
-    def public(self, key: dict | None) -> str | None:
-        return next(iter(key["keys"].values())) if key else None
+    def public(self, key: dict) -> str:
+        return next(iter(key["keys"].values()))
 
     def handle(self, path: str, body: dict) -> Response:
         endpoint = path.removeprefix("/_matrix/client/v3/")
         self.calls.append(endpoint)
         if endpoint == "keys/query":
             wanted = body["device_keys"][USER]
-            answer = {"device_keys": {USER: {d: k for d, k in self.devices.items() if not wanted or d in wanted}}}
+            answer: dict[str, object] = {
+                "device_keys": {USER: {d: k for d, k in self.devices.items() if not wanted or d in wanted}}
+            }
             if self.master:
                 answer["master_keys"] = {USER: self.master}
                 answer["self_signing_keys"] = {USER: self.self_signing}
@@ -105,6 +107,7 @@ class Homeserver:
         return Response(200, {})
 
     def signatures(self, body: dict) -> Response:
+        assert self.self_signing is not None, "a device signed before any self-signing key was uploaded"
         failures = {}
         for device_id, signed in body[USER].items():
             stored = self.devices[device_id]
@@ -117,6 +120,8 @@ class Homeserver:
         return Response(200, {"failures": {USER: failures}} if failures else {})
 
     def device_signed(self, device_id: str) -> bool:
+        if self.self_signing is None:
+            return False
         ssk = self.public(self.self_signing)
         signature = self.devices[device_id]["signatures"][USER].get(f"ed25519:{ssk}")
         if signature is None:

@@ -22,7 +22,7 @@ ROOM = "!tribu:h"
 
 
 def text(event_id: str, ts: int = 1) -> RoomMessageText:
-    return RoomMessageText.from_dict(
+    event = RoomMessageText.from_dict(
         {
             "type": "m.room.message",
             "event_id": event_id,
@@ -31,6 +31,8 @@ def text(event_id: str, ts: int = 1) -> RoomMessageText:
             "content": {"msgtype": "m.text", "body": event_id},
         }
     )
+    assert isinstance(event, RoomMessageText)  # nio parses to whichever class the dict is
+    return event
 
 
 def encrypted(event_id: str) -> MegolmEvent:
@@ -98,8 +100,9 @@ def inbox_for(client: Client, db: Database, metrics: Metrics) -> Inbox:
     return Inbox(client, db, metrics, first_wait=0.01, longest_wait=0.05)
 
 
-async def until(condition, timeout: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
+async def until(condition) -> None:
+    """Within 15 s; a test that needs sooner says so with asyncio.timeout."""
+    deadline = asyncio.get_running_loop().time() + 15.0
     while not condition():
         assert asyncio.get_running_loop().time() < deadline, "timed out"
         await asyncio.sleep(0.01)
@@ -212,11 +215,11 @@ async def test_while_the_database_refuses_writes_the_token_stays_behind_the_even
     try:
         inbox.receive(client.rooms[ROOM], text("$q"))
         inbox.end_of_sync("t1")
-        await until(lambda: inbox.waiting_on == "database", timeout=15)
+        await until(lambda: inbox.waiting_on == "database")
         # Not recorded: a restart now would sync from the previous token and get "$q" again.
         assert client.tokens == [] and handler.handled == []
         holder.rollback()
-        await until(lambda: handler.handled == ["$q"], timeout=15)
+        await until(lambda: handler.handled == ["$q"])
     finally:
         holder.close()
         await inbox.stop()
@@ -234,7 +237,8 @@ async def test_a_failing_homeserver_delays_the_event_and_a_successful_sync_retri
         inbox.end_of_sync("t1")
         await until(lambda: inbox.waiting_on == "homeserver")
         inbox.homeserver_back()  # long before the 30 s wait
-        await until(lambda: handler.handled == ["$q"], timeout=2)
+        async with asyncio.timeout(2):
+            await until(lambda: handler.handled == ["$q"])
     finally:
         await inbox.stop()
 

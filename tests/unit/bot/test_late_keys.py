@@ -13,6 +13,7 @@ from bot.late_keys import KEEP_FOR, NOTICE_AFTER, LateKeys
 from handlers.replies import Post
 from storage.database import Database
 from storage.undecryptable import UndecryptableEvent
+from tests.unit.stand_ins import Clock
 
 BOT, ALICE, BOB = "@bot:example.org", "@alice:example.org", "@bob:example.org"
 ROOM = "!pairs:example.org"
@@ -39,7 +40,7 @@ def encrypted(event_id: str, session_id: str = "S1", sender: str = ALICE) -> Meg
 
 
 def readable(event_id: str, sender: str = ALICE) -> RoomMessageText:
-    return RoomMessageText.from_dict(
+    event = RoomMessageText.from_dict(
         {
             "type": "m.room.message",
             "event_id": event_id,
@@ -48,6 +49,8 @@ def readable(event_id: str, sender: str = ALICE) -> RoomMessageText:
             "content": {"msgtype": "m.text", "body": "!aide"},
         }
     )
+    assert isinstance(event, RoomMessageText)  # nio parses to whichever class the dict is
+    return event
 
 
 class Client:
@@ -93,17 +96,10 @@ class Client:
         return answer
 
     async def request_room_key(self, event: MegolmEvent) -> None:
+        assert event.session_id is not None  # every encrypted event these tests build names its session
         if event.session_id in self.requested:
             raise LocalProtocolError("A key sharing request is already sent out for this session id.")
         self.requested.append(event.session_id)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
@@ -121,7 +117,7 @@ def client():
 
 @pytest.fixture
 def clock():
-    return Clock()
+    return Clock(T0)
 
 
 @pytest.fixture

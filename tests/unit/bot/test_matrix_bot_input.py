@@ -6,19 +6,16 @@ from nio import RoomMessageText
 
 from bot.inbox import Arrival
 from bot.matrix_bot import MatrixBot
-from config import parse_config
 from handlers.context import RoomInfo
 from storage.database import open_database
+from tests.unit.stand_ins import BOT
 
 
-def test_the_message_body_is_normalised_before_addressing_and_handlers(tmp_path):
-    config = parse_config(
-        {"matrix": {"homeserver": "http://h", "user_id": "@bot:t"}, "bot": {"data_dir": str(tmp_path / "data")}},
-        tmp_path / "c.toml",
-    )
+def test_the_message_body_is_normalised_before_addressing_and_handlers(make_config):
+    config = make_config()
     db = open_database(config.data_dir, config.database)
     room_info = RoomInfo("!r:t", "tribe", "Alimentation")
-    client = SimpleNamespace(user_id="@bot:t", add_response_callback=lambda callback, kind: None)
+    client = SimpleNamespace(user_id=BOT, add_response_callback=lambda callback, kind: None)
     bot = MatrixBot(
         config,
         client,
@@ -47,13 +44,10 @@ def test_the_message_body_is_normalised_before_addressing_and_handlers(tmp_path)
     assert message.addressed  # the prefix counts once the zero-width space before it is gone
 
 
-async def test_each_message_read_observes_how_long_after_its_origin_it_is_handled(tmp_path):
+async def test_each_message_read_observes_how_long_after_its_origin_it_is_handled(make_config):
     from handlers.metrics import Metrics
 
-    config = parse_config(
-        {"matrix": {"homeserver": "http://h", "user_id": "@bot:t"}, "bot": {"data_dir": str(tmp_path / "data")}},
-        tmp_path / "c.toml",
-    )
+    config = make_config()
     db = open_database(config.data_dir, config.database)
     room_info = RoomInfo("!r:t", "tribe", "Alimentation")
     handled = []
@@ -61,7 +55,7 @@ async def test_each_message_read_observes_how_long_after_its_origin_it_is_handle
     async def on_message(message):
         handled.append(message.body)
 
-    client = SimpleNamespace(user_id="@bot:t", add_response_callback=lambda callback, kind: None)
+    client = SimpleNamespace(user_id=BOT, add_response_callback=lambda callback, kind: None)
     metrics = Metrics(clock=lambda: 1_000_012.5)  # 12.5 s after the event's origin timestamp below
     bot = MatrixBot(
         config,

@@ -1,6 +1,7 @@
 """The operator's counts: the Metrics object, the dispatcher counting kinds, and the /metrics and /healthz endpoints."""
 
 import socket
+from datetime import UTC, datetime
 
 import aiohttp
 import pytest
@@ -20,14 +21,7 @@ from handlers.replies import Reply
 from storage.database import Database
 from tests.unit.handlers.deposits.harness import ALICE, BOB, SELF_DEPOSIT, Harness, fill
 from tests.unit.handlers.questions.harness import ANA, OUT_OF_DOMAIN, Bot
-
-
-class Clock:
-    def __init__(self, now: float = 1_000_000.0):
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
+from tests.unit.stand_ins import Clock
 
 
 def sample(metrics: Metrics, name: str, **labels) -> float:
@@ -69,7 +63,7 @@ def test_counters_start_at_zero_and_move_by_label():
 )
 def test_a_label_outside_its_fixed_words_is_refused(count):
     metrics = Metrics(CollectorRegistry())
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown metric label"):
         count(metrics)
 
 
@@ -81,21 +75,21 @@ def test_two_objects_never_share_a_registry():
 
 
 def test_sync_age_and_health_follow_the_last_successful_sync():
-    clock = Clock()
-    metrics = Metrics(CollectorRegistry(), clock=clock)
+    clock = Clock(datetime.fromtimestamp(1_000_000, UTC))
+    metrics = Metrics(CollectorRegistry(), clock=clock.timestamp)
     assert metrics.seconds_since_sync() is None
     assert sample(metrics, "manufacture_sync_last_success_age_seconds") == -1
     assert health(metrics, 120) == (False, "aucune synchronisation réussie avec le serveur Matrix pour l'instant")
 
     metrics.sync_succeeded()
-    clock.now += 30
+    clock.advance(seconds=30)
     assert sample(metrics, "manufacture_sync_last_success_age_seconds") == 30
     assert sample(metrics, "manufacture_sync_last_success_timestamp_seconds") == 1_000_000
     assert sample(metrics, "manufacture_syncs_total") == 1
     assert health(metrics, 120) == (True, "dernière synchronisation réussie il y a 30 s")
     assert health(metrics, 120, database_answers=False) == (False, "base de données injoignable")
 
-    clock.now += 100
+    clock.advance(seconds=100)
     healthy, reason = health(metrics, 120)
     assert not healthy and reason == "dernière synchronisation réussie il y a 130 s (limite 120 s)"
 
@@ -151,7 +145,7 @@ def free_port() -> int:
 
 async def test_the_server_serves_metrics_and_health_on_loopback_and_stops(tmp_path):
     clock = Clock()
-    metrics = Metrics(CollectorRegistry(), clock=clock)
+    metrics = Metrics(CollectorRegistry(), clock=clock.timestamp)
     port = free_port()
     server = MetricsServer(
         metrics, MetricsConfig(listen=f"127.0.0.1:{port}", sync_stale_seconds=60), Database.in_dir(tmp_path)
@@ -170,7 +164,7 @@ async def test_the_server_serves_metrics_and_health_on_loopback_and_stops(tmp_pa
                 assert answer.status == 200
                 assert answer.headers["Content-Type"].startswith("text/plain")
                 families = {f.name: f for f in text_string_to_metric_families(await answer.text())}
-            clock.now += 61
+            clock.advance(seconds=61)
             async with http.get(f"http://127.0.0.1:{port}/healthz") as answer:
                 assert answer.status == 503
                 assert "limite 60 s" in await answer.text()
@@ -225,7 +219,7 @@ async def test_a_taken_port_stops_start_up_naming_the_key(make_config):
         port = taken.getsockname()[1]
         app = build_app(make_config(metrics={"listen": f"127.0.0.1:{port}"}, knowledge={"enabled": False}))
         try:
-            with pytest.raises(StartupError, match="metrics.listen"):
+            with pytest.raises(StartupError, match=r"metrics\.listen"):
                 await app.start_metrics_server()
         finally:
             await app.close()

@@ -184,7 +184,7 @@ def _hostile(value, bot_written: set[str], text: str):
         return {k: v if k in bot_written else _hostile(v, bot_written, text) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return type(value)(_hostile(v, bot_written, text) for v in value)
-    if dataclasses.is_dataclass(value):
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.replace(
             value,
             **{

@@ -14,7 +14,7 @@ ROOM = "!tribu:h"
 
 
 def text(n: int, sender: str = ANA) -> RoomMessageText:
-    return RoomMessageText.from_dict(
+    event = RoomMessageText.from_dict(
         {
             "type": "m.room.message",
             "event_id": f"${n}",
@@ -23,6 +23,8 @@ def text(n: int, sender: str = ANA) -> RoomMessageText:
             "content": {"msgtype": "m.text", "body": f"m{n}"},
         }
     )
+    assert isinstance(event, RoomMessageText)  # nio parses to whichever class the dict is
+    return event
 
 
 def joined(n: int, user: str = BOT) -> RoomMemberEvent:

@@ -41,7 +41,7 @@ def test_visibility_follows_rights_and_room_kind():
 
 def test_a_word_registered_twice_is_refused():
     registry = make_registry()
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="registered twice"):
         registry.command("help", usage="x", help="x")(noop)
 
 

@@ -6,7 +6,7 @@ from bot.rendering import Renderer, build_template_environment
 from handlers import rooms
 from handlers.context import CommandContext, Message, RoomInfo
 from handlers.registry import CommandRegistry
-from handlers.replies import UserError
+from handlers.replies import Post, UserError
 from handlers.rooms import parse_room_kind
 from storage.rooms import RoomRecord, facilitators_room_id
 
@@ -107,7 +107,7 @@ async def test_an_encrypted_peer_group_is_told_it_is_confidential(salon):
 def introduce(kind: str | None, *, is_direct: bool = False, prefix: str = "!") -> str:
     room = RoomInfo(room_id="!r:x", kind=kind, name="Alimentation", is_direct=is_direct)
     reply = rooms.introduction(room, "Manufacture")
-    assert reply.tag == rooms.INTRODUCTION_TAG and reply.to.room_id == "!r:x"
+    assert reply.tag == rooms.INTRODUCTION_TAG and isinstance(reply.to, Post) and reply.to.room_id == "!r:x"
     return Renderer(build_template_environment(), command_prefix=prefix).render(reply).plain
 
 

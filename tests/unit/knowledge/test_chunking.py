@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
+
 from knowledge.chunking import ChunkingOptions, chunk_document, split_text
 from knowledge.readers import Document, Section
-import itertools
 
 
 def _doc(*sections: Section) -> Document:

@@ -9,10 +9,10 @@ import pytest
 
 from bot.app import build_app
 from bot.session import StoredSession, save_session
-from config import parse_config
 from storage.database import DATABASE_FILE, Database
 from storage.files import secure_data_dir, write_owner_only
 from storage.rooms import RoomRecord
+from tests.unit.stand_ins import build_config
 
 
 @pytest.fixture
@@ -41,10 +41,7 @@ def assert_owner_only(root: Path) -> None:
 
 async def test_everything_the_bot_writes_in_its_data_folder_is_owner_only(tmp_path, usual_umask):
     data_dir = tmp_path / "data"
-    config = parse_config(
-        {"matrix": {"homeserver": "http://127.0.0.1:9", "user_id": "@bot:t"}, "bot": {"data_dir": str(data_dir)}},
-        tmp_path / "c.toml",
-    )
+    config = build_config(tmp_path, matrix={"homeserver": "http://127.0.0.1:9", "user_id": "@bot:t"})
     app = build_app(config)
     try:
         app.lock.acquire()

@@ -281,7 +281,7 @@ def test_a_database_at_a_revision_this_release_does_not_know_is_left_alone(backe
         db.create_all()
         with db.engine.begin() as connection:
             connection.execute(text("UPDATE alembic_version SET version_num = '0099_from_the_future'"))
-        with pytest.raises(UnknownSchema, match="0099_from_the_future.*ne connaît pas"):
+        with pytest.raises(UnknownSchema, match=r"0099_from_the_future.*ne connaît pas"):
             db.create_all()
         assert db.revision() == "0099_from_the_future"
     finally:

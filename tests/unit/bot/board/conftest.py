@@ -90,7 +90,9 @@ class Board:
 
     async def csrf(self, path: str = "/depots") -> str:
         page = await (await self.client.get(path)).text()
-        return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+        found = re.search(r'name="csrf" value="([^"]+)"', page)
+        assert found, f"no CSRF field on {path}"
+        return found.group(1)
 
 
 @pytest.fixture

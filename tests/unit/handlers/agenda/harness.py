@@ -4,25 +4,17 @@ calendar feeds the tests write (served over real HTTP by FeedServer)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.rendering import Renderer, build_template_environment
-from config import (
-    AccessConfig,
-    AgendaConfig,
-    BotConfig,
-    Config,
-    FeedConfig,
-    MatrixConfig,
-    RecurringEventConfig,
-    RoomConfig,
-)
+from config import AgendaConfig, Config, FeedConfig, RecurringEventConfig
 from handlers.agenda import ReminderService
 from handlers.agenda.targets import AliasResolver
 from handlers.context import Services
@@ -30,6 +22,7 @@ from handlers.replies import Reply
 from storage.agenda import ReminderRow
 from storage.database import Database
 from storage.rooms import RoomRecord
+from tests.unit.stand_ins import Clock, build_config
 
 PARIS = ZoneInfo("Europe/Paris")
 ANIM = "@anim:exemple.org"
@@ -47,23 +40,12 @@ PERMANENCE = RecurringEventConfig(
 PERMANENCE_START = datetime(2027, 3, 2, 10, 0, tzinfo=PARIS)
 
 
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def set(self, moment: datetime) -> None:
-        self.now = moment
-
-
 class Poster:
     """A collecting services.post that renders each reply like the sender would."""
 
     def __init__(self) -> None:
         self.renderer = Renderer(build_template_environment())
-        self.attempts: list[tuple[str, str | None, str]] = []  # (room, txn_key, text)
+        self.attempts: list[tuple[str | None, str | None, str]] = []  # (room, txn_key, text)
         self.unreachable: set[str] = set()
         self.crash_after: int | None = None  # raise CancelledError after this many successful posts
         # Like crash_after, but the homeserver has accepted the message when the bot dies (before
@@ -91,16 +73,17 @@ class Poster:
 
 
 def make_config(tmp_path: Path, *, recurring=(PERMANENCE,), feeds=(), grace=30.0, horizon=60) -> Config:
-    return Config(
-        path=tmp_path / "config.toml",
-        matrix=MatrixConfig(homeserver="http://127.0.0.1:8008", user_id="@bot:x"),
-        bot=BotConfig(data_dir=tmp_path),
-        access=AccessConfig(facilitators=(ANIM,)),
-        rooms=(RoomConfig(kind="tribe", name="Atelier", id="!t2:x", alias="#atelier:x"),),
-        agenda=AgendaConfig(
-            recurring=tuple(recurring), feeds=tuple(feeds), poll_minutes=15, grace_minutes=grace, horizon_days=horizon
-        ),
+    # The agenda's events are given as the dataclasses config/ reads them into, not as TOML tables.
+    config = build_config(
+        tmp_path,
+        matrix={"user_id": "@bot:x"},
+        access={"facilitators": [ANIM]},
+        rooms=[{"kind": "tribe", "name": "Atelier", "id": "!t2:x", "alias": "#atelier:x"}],
     )
+    agenda = AgendaConfig(
+        recurring=tuple(recurring), feeds=tuple(feeds), poll_minutes=15, grace_minutes=grace, horizon_days=horizon
+    )
+    return dataclasses.replace(config, agenda=agenda)
 
 
 def make_db(tmp_path: Path) -> Database:
@@ -142,7 +125,7 @@ class Harness:
 
     def rows(self, **where) -> list[ReminderRow]:
         with self.db.session() as session:
-            query = select(ReminderRow).order_by(ReminderRow.due_at, ReminderRow.id)
+            query = select(ReminderRow).order_by(col(ReminderRow.due_at), col(ReminderRow.id))
             for name, value in where.items():
                 query = query.where(getattr(ReminderRow, name) == value)
             return list(session.exec(query))
@@ -193,15 +176,15 @@ class FeedServer:
     async def start(self, port: int = 0) -> None:
         app = web.Application()
         app.router.add_get("/agenda.ics", self.handle)
-        self.runner = web.AppRunner(app)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", port)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]
+        self.runner = runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        _host, port = runner.addresses[0][:2]
         self.url = f"http://127.0.0.1:{port}/agenda.ics"
 
     async def stop(self) -> None:
-        await self.runner.cleanup()
+        if self.runner is not None:
+            await self.runner.cleanup()
 
 
 def feed_harness(tmp_path: Path, url: str) -> Harness:

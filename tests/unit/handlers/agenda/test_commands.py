@@ -9,6 +9,7 @@ import pytest
 
 from bot.rendering import Renderer, build_template_environment
 from config import RecurringEventConfig
+from handlers.agenda import ReminderService
 from handlers.agenda.commands import agenda, diffuser, permanence, rappel, rappels
 from handlers.context import CommandContext, Message, RoomInfo
 from handlers.replies import Reply, UserError
@@ -16,8 +17,15 @@ from storage.agenda import BROADCAST, CANCELLED
 from tests.unit.handlers.agenda.harness import ANIM, FACILITATORS, PEER, PERMANENCE, PERMANENCE_START, Harness
 
 
-def context(harness: Harness, args: str, *, room: RoomInfo | None = None, sender: str = ANIM) -> CommandContext:
-    service = harness.last_service = harness.service()
+def context(
+    harness: Harness,
+    args: str,
+    *,
+    room: RoomInfo | None = None,
+    sender: str = ANIM,
+    service: ReminderService | None = None,
+) -> CommandContext:
+    service = service or harness.service()
     room = room or RoomInfo(room_id=FACILITATORS, kind="facilitators")
     return CommandContext(
         message=Message(room=room, event_id="$cmd", sender=sender, body=args),
@@ -29,8 +37,8 @@ def context(harness: Harness, args: str, *, room: RoomInfo | None = None, sender
 
 async def call(harness: Harness, command, args: str, **where):
     """A command as the registry runs it: bound to a reminder service, given the message's context."""
-    ctx = context(harness, args, **where)
-    return await command(harness.last_service, ctx)
+    service = harness.service()
+    return await command(service, context(harness, args, service=service, **where))
 
 
 def render(reply: Reply) -> str:

@@ -15,7 +15,7 @@ async def test_fire_posts_once_per_room_with_row_derived_txn_keys(harness):
     service = harness.service()
     await service.sync_from_config_and_feeds()
     row = harness.rows()[0]
-    harness.clock.set(row.due_at + timedelta(seconds=2))
+    harness.clock.now = row.due_at + timedelta(seconds=2)
     await service.fire(row.id)
     await service.fire(row.id)  # the job and the catch-up may both try
     assert sorted(room for room, _, _ in harness.poster.attempts) == sorted([*TRIBES, PEER])
@@ -31,12 +31,12 @@ async def test_late_within_grace_is_marked_and_beyond_grace_is_skipped(harness):
     service = harness.service()
     await service.sync_from_config_and_feeds()
     day_before, quarter = harness.rows()[:2]
-    harness.clock.set(day_before.due_at + timedelta(minutes=20))
+    harness.clock.now = day_before.due_at + timedelta(minutes=20)
     assert await service.fire_due_now() == 1
     assert all("(rappel envoyé en retard)" in text for _, _, text in harness.poster.attempts)
     assert harness.rows(id=day_before.id)[0].late
     harness.poster.attempts.clear()
-    harness.clock.set(quarter.due_at + timedelta(minutes=31))
+    harness.clock.now = quarter.due_at + timedelta(minutes=31)
     await service.fire_due_now()
     assert harness.poster.attempts == []
     assert harness.rows(id=quarter.id)[0].status == SKIPPED
@@ -46,10 +46,10 @@ async def test_restart_around_firing_time_posts_nothing_twice(harness):
     before = harness.service()
     await before.sync_from_config_and_feeds()
     row = harness.rows()[0]
-    harness.clock.set(row.due_at)
+    harness.clock.now = row.due_at
     await before.fire(row.id)
     # Restart a few seconds later: catch-up and rebuilt jobs must not repost the sent row.
-    harness.clock.set(row.due_at + timedelta(seconds=5))
+    harness.clock.now = row.due_at + timedelta(seconds=5)
     after = harness.service()
     await after.sync_from_config_and_feeds()
     assert await after.fire_due_now() == 0
@@ -62,7 +62,7 @@ async def test_crash_mid_posting_resumes_the_remaining_rooms_only(harness):
     first = harness.service()
     await first.sync_from_config_and_feeds()
     row = harness.rows()[0]
-    harness.clock.set(row.due_at)
+    harness.clock.now = row.due_at
     harness.poster.crash_after = 1  # the process dies after the first room's post
     with pytest.raises(asyncio.CancelledError):
         await first.fire(row.id)
@@ -80,7 +80,7 @@ async def test_rights_are_checked_when_a_manual_reminder_fires(harness):
     due = harness.clock.now + timedelta(hours=1)
     row = service.schedule_manual("Pensez à l'Agora", due, ("tribus",), ANIM)
     harness.facilitators.clear()
-    harness.clock.set(due)
+    harness.clock.now = due
     await service.fire(row.id)
     assert [room for room, _, _ in harness.poster.attempts] == [FACILITATORS]
     assert "ne fait plus partie" in harness.poster.to(FACILITATORS)[0]
@@ -105,10 +105,10 @@ async def test_a_job_left_at_the_old_time_of_a_moved_occurrence_does_not_fire_ea
         stored = session.get(ReminderRow, row.id)
         stored.due_at = later
         session.add(stored)
-    harness.clock.set(row.due_at)
+    harness.clock.now = row.due_at
     await service.fire(row.id)
     assert harness.poster.attempts == [] and harness.rows(id=row.id)[0].status == PENDING
-    harness.clock.set(later)
+    harness.clock.now = later
     await service.fire(row.id)
     assert len(harness.poster.attempts) == 3
 
@@ -119,7 +119,7 @@ async def test_rows_due_together_for_one_room_go_out_as_one_digest(harness):
     due = harness.clock.now + timedelta(hours=1)
     early = service.schedule_manual("Rappel déjà en retard", due - timedelta(minutes=5), ("pairs",), ANIM)
     rows = [early, *manual_rows(service, due, ("Agora à 14h", ("pairs",)), ("Apportez vos cartes", ("pairs",)))]
-    harness.clock.set(due)
+    harness.clock.now = due
     await service.fire(rows[1].id)  # one row's job takes every row already due along
     for row in rows:
         await service.fire(row.id)  # the other jobs find nothing left to do
@@ -152,7 +152,7 @@ async def test_rows_for_different_rooms_give_one_post_per_room(harness):
         ("C pour t1", ("!t1:x",)),
         ("D pour les tribus", ("tribus",)),
     )
-    harness.clock.set(due)
+    harness.clock.now = due
     assert await service.fire_due_now() == 4
     attempts = {room: (key, text) for room, key, text in harness.poster.attempts}
     assert len(harness.poster.attempts) == len(attempts) == 3  # one message per room
@@ -171,7 +171,7 @@ async def test_a_single_due_row_keeps_its_own_message_and_key(harness):
     due = harness.clock.now + timedelta(hours=1)
     row = service.schedule_manual("Pensez à l'Agora", due, ("pairs",), ANIM)
     service.schedule_manual("Plus tard", due + timedelta(minutes=1), ("pairs",), ANIM)  # not due yet
-    harness.clock.set(due)
+    harness.clock.now = due
     await service.fire(row.id)
     assert harness.poster.attempts == [(PEER, f"reminder-{row.id}-{PEER}", "📢 Pensez à l'Agora")]
     assert harness.poster.tags == [f"reminder:{row.id}"]
@@ -183,7 +183,7 @@ async def test_restart_after_a_partial_digest_posts_only_to_the_rooms_not_reache
     due = harness.clock.now + timedelta(hours=1)
     rows = manual_rows(first, due, ("Agora", ("tous",)), ("Compost", ("tous",)))
     ids = [r.id for r in rows]
-    harness.clock.set(due)
+    harness.clock.now = due
     harness.poster.crash_after = 1  # the process dies after the first room's digest
     with pytest.raises(asyncio.CancelledError):
         await first.fire(rows[0].id)
@@ -192,7 +192,7 @@ async def test_restart_after_a_partial_digest_posts_only_to_the_rooms_not_reache
     reached = crashed[0].posted_room_list
     assert len(reached) == 1 and crashed[1].posted_room_list == reached  # recorded for every row of the group
     harness.poster.crash_after = None
-    harness.clock.set(due + timedelta(seconds=30))
+    harness.clock.now = due + timedelta(seconds=30)
     await harness.service().fire_due_now()
     rooms = [room for room, _, _ in harness.poster.attempts]
     assert sorted(rooms) == sorted([*TRIBES, PEER])  # each room exactly once
@@ -207,7 +207,7 @@ async def test_a_crash_between_post_and_record_retries_with_the_same_digest_key(
     first = harness.service()
     due = harness.clock.now + timedelta(hours=1)
     rows = manual_rows(first, due, ("Agora", ("pairs",)), ("Compost", ("pairs",)))
-    harness.clock.set(due)
+    harness.clock.now = due
     harness.poster.crash_after_accepting = 0  # the homeserver took the digest; the bot died before recording it
     with pytest.raises(asyncio.CancelledError):
         await first.fire(rows[0].id)
@@ -215,7 +215,7 @@ async def test_a_crash_between_post_and_record_retries_with_the_same_digest_key(
     harness.poster.crash_after_accepting = None
     # A row falling due meanwhile must not change the group the retry forms.
     later = harness.service().schedule_manual("Arrivé entre-temps", due + timedelta(seconds=20), ("pairs",), ANIM)
-    harness.clock.set(due + timedelta(seconds=30))
+    harness.clock.now = due + timedelta(seconds=30)
     await harness.service().fire_due_now()
     keys = harness.poster.txn_keys()
     # The retry reuses the first key (the homeserver drops that duplicate); the newcomer goes alone.
@@ -228,7 +228,7 @@ async def test_an_unreachable_room_is_reported_once_per_firing(harness):
     harness.poster.unreachable.add(PEER)
     due = harness.clock.now + timedelta(hours=1)
     rows = manual_rows(service, due, ("Agora", ("tous",)), ("Compost", ("tous",)), ("Pairs seuls", ("pairs",)))
-    harness.clock.set(due)
+    harness.clock.now = due
     await service.fire_due_now()
     notices = harness.poster.to(FACILITATORS)
     assert len(notices) == 1 and PEER in notices[0]
@@ -250,7 +250,7 @@ async def test_lateness_is_measured_when_posted_and_a_reminder_beyond_grace_coun
     service = harness.service()
     await service.sync_from_config_and_feeds()
     day_before, quarter = harness.rows()[:2]
-    harness.clock.set(day_before.due_at + timedelta(minutes=20))
+    harness.clock.now = day_before.due_at + timedelta(minutes=20)
     await service.fire_due_now()
     # Posted 20 min late: one observation, in the 30-min bucket and not the 15-min one.
     assert sample(service, "manufacture_reminder_lateness_seconds_count") == 1
@@ -258,7 +258,7 @@ async def test_lateness_is_measured_when_posted_and_a_reminder_beyond_grace_coun
     assert sample(service, "manufacture_reminder_lateness_seconds_bucket", le="1800.0") == 1
     assert sample(service, "manufacture_reminder_lateness_seconds_bucket", le="900.0") == 0
     assert sample(service, "manufacture_reminders_missed_total", reason="beyond_grace") == 0
-    harness.clock.set(quarter.due_at + timedelta(minutes=31))
+    harness.clock.now = quarter.due_at + timedelta(minutes=31)
     await service.fire_due_now()
     assert sample(service, "manufacture_reminders_missed_total", reason="beyond_grace") == 1
     assert sample(service, "manufacture_reminder_lateness_seconds_count") == 1

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from storage.agenda import PENDING, FeedCache
 from tests.unit.handlers.agenda.harness import FACILITATORS, feed_harness, ics, vevent
 
@@ -18,7 +16,7 @@ async def test_failing_feed_keeps_last_good_copy_and_warns_once(tmp_path, feed_s
     failures = [(500, feed_server.body), (200, "<html>Maintenance</html>")]
     for status, body in failures:
         feed_server.status, feed_server.body = status, body
-        harness.clock.set(harness.clock.now + timedelta(hours=7))  # past any backoff
+        harness.clock.advance(hours=7)  # past any backoff
         report = await service.poll()
         assert report.feed_errors
         assert len(harness.rows(status=PENDING)) == 2  # the last good copy still drives the rows
@@ -37,7 +35,7 @@ async def test_failing_feed_keeps_last_good_copy_and_warns_once(tmp_path, feed_s
     url = feed_server.url
     port = int(url.split(":")[2].split("/")[0])
     await feed_server.stop()
-    harness.clock.set(harness.clock.now + timedelta(hours=7))
+    harness.clock.advance(hours=7)
     report = await service.poll()
     assert "injoignable" in next(iter(report.feed_errors.values()))
     assert len(harness.poster.to(FACILITATORS)) == 1
@@ -48,7 +46,7 @@ async def test_failing_feed_keeps_last_good_copy_and_warns_once(tmp_path, feed_s
     # Back online: one recovery notice, and the next outage would be announced again.
     await feed_server.start(port)
     feed_server.status, feed_server.body = 200, ics(vevent("atelier", "20270304T140000", "Atelier"))
-    harness.clock.set(harness.clock.now + timedelta(hours=7))
+    harness.clock.advance(hours=7)
     await harness.service().poll()
     assert "de nouveau lisible" in harness.poster.to(FACILITATORS)[-1]
     assert len(harness.poster.to(FACILITATORS)) == 2

@@ -20,7 +20,7 @@ async def test_rebuild_jobs_with_a_real_scheduler_fires_through_apscheduler(harn
         assert {job.id for job in scheduler.get_jobs()} == {f"reminder-{r.id}" for r in harness.rows()}
         # A manual reminder half a second ahead in real time; the logic clock agrees.
         real_due = datetime.now(UTC) + timedelta(seconds=0.5)
-        harness.clock.set(real_due)
+        harness.clock.now = real_due
         row = service.schedule_manual("Dans un instant", real_due, ("pairs",), ANIM)
         for _ in range(40):
             await asyncio.sleep(0.05)

@@ -190,7 +190,7 @@ def test_calendar_naming_its_zone_only_in_x_wr_timezone():
 
 
 def test_garbage_is_not_a_calendar():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not an iCalendar document"):
         parse_calendar("<html><body>502 Bad Gateway</body></html>")
 
 

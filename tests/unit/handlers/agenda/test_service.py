@@ -13,7 +13,7 @@ async def test_start_catches_up_within_grace_and_schedules_the_rest(harness):
     await harness.service().sync_from_config_and_feeds()
     day_before = harness.rows()[0]
     # The bot was down when the day-before reminder came due; it restarts 10 minutes later.
-    harness.clock.set(day_before.due_at + timedelta(minutes=10))
+    harness.clock.now = day_before.due_at + timedelta(minutes=10)
     scheduler = AsyncIOScheduler(timezone=UTC)
     scheduler.start(paused=True)  # jobs are inspected, not run
     try:

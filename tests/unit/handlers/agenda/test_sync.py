@@ -57,7 +57,7 @@ async def test_feed_changes_between_polls_move_cancel_and_add(tmp_path, feed_ser
     initiation_day_before = harness.rows(occurrence_key="initiation", offset_minutes=1440)[0]
     assert initiation_day_before.target_list == ["pairs"]
     # The initiation's day-before reminder goes out...
-    harness.clock.set(initiation_day_before.due_at)
+    harness.clock.now = initiation_day_before.due_at
     await service.fire_due_now()
     assert len(harness.poster.to(PEER)) == 1
 

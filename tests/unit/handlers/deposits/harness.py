@@ -10,11 +10,11 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.dispatcher import Dispatcher
 from bot.rendering import Renderer, build_template_environment
-from config import Config, load_config
+from config import Config
 from handlers.context import Message, Reaction, RoomInfo, Services
 from handlers.deposits import register as register_deposits
 from handlers.deposits.cli import register_cli
@@ -25,7 +25,7 @@ from handlers.replies import Reply
 from storage.database import Database
 from storage.deposits import Deposit, DepositDraft
 from storage.rooms import classify_room
-from tests.unit.conftest import Clock
+from tests.unit.stand_ins import Clock, build_config
 
 TRIBE_ENERGY = RoomInfo("!energie:test", "tribe", "Énergie")
 TRIBE_FOOD = RoomInfo("!alimentation:test", "tribe", "Alimentation")
@@ -34,52 +34,12 @@ PEERS = RoomInfo("!pairs:test", "peer_group", "Pairs élus", role="elus")
 DIRECT = RoomInfo("!dm-alice:test", None, "", is_direct=True)
 FACILITATOR = "@fanny:test"
 
-CONFIG_TOML = """
-[matrix]
-homeserver = "http://127.0.0.1:8008"
-user_id = "@bot:test"
-
-[bot]
-data_dir = "{data_dir}"
-
-[access]
-facilitators = ["{facilitator}"]
-
-[deposits]
-announce_in_tribe = {announce}
-
-[[rooms]]
-id = "!energie:test"
-kind = "tribe"
-name = "Énergie"
-
-[[rooms]]
-id = "!alimentation:test"
-kind = "tribe"
-name = "Alimentation"
-
-[[rooms]]
-id = "!animation:test"
-kind = "facilitators"
-name = "Animation"
-
-[[rooms]]
-id = "!pairs:test"
-kind = "peer_group"
-role = "elus"
-name = "Pairs élus"
-"""
-
-
-def write_config(tmp_path: Path, *, announce: bool = True) -> Path:
-    path = tmp_path / "manufacture.toml"
-    path.write_text(
-        CONFIG_TOML.format(
-            data_dir=tmp_path / "data", facilitator=FACILITATOR, announce="true" if announce else "false"
-        ),
-        encoding="utf-8",
-    )
-    return path
+ROOMS = [
+    {"id": "!energie:test", "kind": "tribe", "name": "Énergie"},
+    {"id": "!alimentation:test", "kind": "tribe", "name": "Alimentation"},
+    {"id": "!animation:test", "kind": "facilitators", "name": "Animation"},
+    {"id": "!pairs:test", "kind": "peer_group", "role": "elus", "name": "Pairs élus"},
+]
 
 
 def direct_room_of(user_id: str) -> RoomInfo:
@@ -128,12 +88,19 @@ class Harness:
     @classmethod
     def build(cls, tmp_path: Path, clock: Clock | None = None, *, announce: bool = True) -> Harness:
         """A fresh registry and services over the database file in tmp_path (reused if present)."""
-        config = load_config(write_config(tmp_path, announce=announce))
+        config = build_config(
+            tmp_path,
+            matrix={"user_id": "@bot:test"},
+            access={"facilitators": [FACILITATOR]},
+            deposits={"announce_in_tribe": announce},
+            rooms=ROOMS,
+        )
         db = Database("sqlite:///" + str(tmp_path / "t.db"))
         db.create_all()
         with db.session() as session:
             # As bot/room_directory.py's apply_config does at start: the configured rooms are in the database.
             for room in config.rooms:
+                assert room.id is not None  # ROOMS gives every id (an alias would be resolved by the bot)
                 classify_room(session, room.id, room.kind, room.name, room.role)
         registry = CommandRegistry()
         register_deposits(registry)
@@ -254,12 +221,12 @@ async def deposit_through_chat(
 
 def deposits(h: Harness) -> list[Deposit]:
     with h.db.session() as s:
-        return list(s.exec(select(Deposit).order_by(Deposit.id)))
+        return list(s.exec(select(Deposit).order_by(col(Deposit.id))))
 
 
 def drafts(h: Harness) -> list[DepositDraft]:
     with h.db.session() as s:
-        return list(s.exec(select(DepositDraft).order_by(DepositDraft.id)))
+        return list(s.exec(select(DepositDraft).order_by(col(DepositDraft.id))))
 
 
 def thread_draft_of_the_previous_release(h: Harness, status: str = "filling") -> None:
@@ -303,7 +270,9 @@ def run_cli(argv: list[str]) -> int:
 def copy_db(h: Harness, data_dir: Path) -> None:
     """The CLI opens the database of the config's data_dir: the harness's deposits are copied there."""
     data_dir.mkdir(parents=True, exist_ok=True)
+    assert h.db.sqlite_path is not None  # the harness's database is a SQLite file
     source = sqlite3.connect(h.db.sqlite_path)
     target = sqlite3.connect(data_dir / "manufacture.db")
     source.backup(target)
-    source.close(), target.close()
+    source.close()
+    target.close()

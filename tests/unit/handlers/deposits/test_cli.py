@@ -10,7 +10,7 @@ CONTRACT_KEYS = {"reference", "title", "tribe", "carrier", "depositor", "status"
 
 
 async def test_cli_json_contract(h, tmp_path, capsys):
-    config = str(tmp_path / "manufacture.toml")
+    config = str(h.config.path)
     # The CLI opens the database of the config's data_dir: copy the harness's deposits there.
     copy_db(h, Path(h.config.data_dir))
     assert run_cli(["deposits", "list", "--json", "--config", config]) == 0

@@ -10,7 +10,6 @@ from tests.unit.handlers.deposits.harness import (
     PEERS,
     SELF_DEPOSIT,
     TRIBE_ENERGY,
-    Clock,
     Harness,
     deposits,
     drafts,
@@ -18,6 +17,7 @@ from tests.unit.handlers.deposits.harness import (
     last_tag,
     thread_draft_of_the_previous_release,
 )
+from tests.unit.stand_ins import Clock
 
 
 async def test_deposer_in_a_room_continues_in_the_members_direct_chat(tmp_path):
@@ -127,6 +127,7 @@ async def test_two_members_fill_forms_at_once_without_mixing(tmp_path):
             "!passer",
             "2",
         ],
+        strict=True,
     ):
         await h.say(ALICE, a, room=h.dm(ALICE))
         await h.say(BOB, b, room=h.dm(BOB))

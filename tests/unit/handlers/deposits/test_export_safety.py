@@ -85,7 +85,7 @@ async def test_every_csv_the_chat_and_the_command_line_write_is_neutralised(tmp_
     [export] = await h.say(FACILITATOR, "!depots export", room=FACILITATORS)
     chat = rows_of(export.attachment.content.decode("utf-8-sig"), ";")
     copy_db(h, Path(h.config.data_dir))
-    assert run_cli(["deposits", "export", "--format", "csv", "--config", str(tmp_path / "manufacture.toml")]) == 0
+    assert run_cli(["deposits", "export", "--format", "csv", "--config", str(h.config.path)]) == 0
     cli = rows_of(capsys.readouterr().out, ",")
     for rows in (chat, cli):
         assert_no_formula(rows)

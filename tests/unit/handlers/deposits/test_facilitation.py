@@ -220,7 +220,7 @@ async def facilitators_views(h, tmp_path, capsys) -> dict[str, str]:
     [export] = await h.say(FACILITATOR, "!depots export", room=FACILITATORS)
     views["!depots export"] = export.attachment.content.decode("utf-8-sig")
     copy_db(h, Path(h.config.data_dir))
-    config = str(tmp_path / "manufacture.toml")
+    config = str(h.config.path)
     for argv in (
         ["deposits", "list"],
         ["deposits", "list", "--json"],

@@ -8,16 +8,16 @@ import uuid
 
 from bot.dispatcher import Dispatcher
 from bot.rendering import Renderer, build_template_environment
-from config import parse_config
 from handlers import questions
 from handlers.agenda import ReminderService
 from handlers.context import Message, RoomInfo, Services
 from handlers.registry import CommandRegistry
-from handlers.replies import Post
+from handlers.replies import Post, Reply
 from knowledge.search import SearchService
 from storage.database import open_database
 from storage.messages import SentMessage
 from storage.rooms import RoomRecord
+from tests.unit.stand_ins import build_config
 
 TRIBE = RoomInfo("!tribe:t", "tribe", "Alimentation")
 # Ana's direct chat with the bot, as the room directory records it (is_direct, no kind).
@@ -41,14 +41,11 @@ class DirectChats:
 class Bot:
     def __init__(self, tmp_path, embedder, data_dir, *, agenda: dict | None = None, clock=None):
         shutil.copytree(data_dir, tmp_path / "data")
-        config = parse_config(
-            {
-                "matrix": {"homeserver": "http://h", "user_id": "@bot:t"},
-                "bot": {"data_dir": str(tmp_path / "data")},
-                "access": {"facilitators": [FANNY]},
-                **({"agenda": agenda} if agenda else {}),
-            },
-            tmp_path / "c.toml",
+        config = build_config(
+            tmp_path,
+            matrix={"user_id": "@bot:t"},
+            access={"facilitators": [FANNY]},
+            **({"agenda": agenda} if agenda else {}),
         )
         self.db = open_database(config.data_dir, config.database)
         with self.db.session() as session:
@@ -81,7 +78,7 @@ class Bot:
         self.registry = CommandRegistry()
         questions.register(self.registry, ReminderService(self.services))
         self.renderer = Renderer(build_template_environment())
-        self.sent = []
+        self.sent: list[Reply] = []
 
         async def record(replies, trigger):
             # As the bot's sender does: every message kept with its tag, so replies and ✅ find it.

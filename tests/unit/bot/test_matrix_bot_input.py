@@ -92,14 +92,11 @@ async def test_each_message_read_observes_how_long_after_its_origin_it_is_handle
     db.close()
 
 
-def test_replies_and_threads_are_read_from_the_relation_and_a_quote_is_no_fallback(tmp_path):
-    config = parse_config(
-        {"matrix": {"homeserver": "http://h", "user_id": "@bot:t"}, "bot": {"data_dir": str(tmp_path / "data")}},
-        tmp_path / "c.toml",
-    )
+def test_replies_and_threads_are_read_from_the_relation_and_a_quote_is_no_fallback(make_config):
+    config = make_config()
     db = open_database(config.data_dir, config.database)
     room_info = RoomInfo("!r:t", "tribe", "Alimentation")
-    client = SimpleNamespace(user_id="@bot:t", add_response_callback=lambda callback, kind: None)
+    client = SimpleNamespace(user_id=BOT, add_response_callback=lambda callback, kind: None)
     bot = MatrixBot(
         config,
         client,
@@ -122,7 +119,7 @@ def test_replies_and_threads_are_read_from_the_relation_and_a_quote_is_no_fallba
 
     quoting = read("> le compost, c'est jeudi\n\nvrai ?")
     assert quoting.body == "> le compost, c'est jeudi\n\nvrai ?" and quoting.in_reply_to is None
-    with_fallback = read("> <@bot:t> Qui vient ?\n\n!aide", {"m.in_reply_to": {"event_id": "$ask"}})
+    with_fallback = read(f"> <{BOT}> Qui vient ?\n\n!aide", {"m.in_reply_to": {"event_id": "$ask"}})
     assert with_fallback.body == "!aide" and with_fallback.in_reply_to == "$ask" and with_fallback.addressed
     without_fallback = read("moi", {"m.in_reply_to": {"event_id": "$ask"}})
     assert without_fallback.body == "moi" and without_fallback.in_reply_to == "$ask"

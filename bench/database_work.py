@@ -22,27 +22,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 import tempfile
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any
-from unittest.mock import patch
 
-from nio import KeysUploadResponse, LoginResponse, Response, RoomGetStateResponse, RoomSendResponse, SyncResponse
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.orm import Session, SessionTransaction
 
 from bot.app import BotApp, build_app
-from bot.matrix_bot import SYNC_FILTER
-from bot.matrix_client import BotClient
+from bot.devtools.fake_homeserver import FakeHomeserver, settle, start_app
 from config import parse_config
 
 BOT, HUMAN = "@bot:bench", "@human:bench"
@@ -138,126 +132,13 @@ def opener(frame: FrameType | None) -> str:
     return own[0] if own else "?"
 
 
-class FakeHomeserver:
-    """Answers the bot's nio client in-process: `answer` stands for its HTTP exchange
-    (AsyncClient._send), and nio parses each answer and updates its state as it would a homeserver's.
-    A request it does not know fails loudly, so that a change in what the bot asks is seen rather
-    than measured wrong."""
-
-    def __init__(self, client: BotClient) -> None:
-        self.client = client
-        self.sent: list[dict[str, Any]] = []
-        self._timeline: list[tuple[str, dict[str, Any]]] = []
-        self._batch = 0
-        self._events = 0
-
-    def say(self, room_id: str, body: str) -> None:
-        """A member's message, brought by the next sync."""
-        self._events += 1
-        self._timeline.append(
-            (
-                room_id,
-                {
-                    "type": "m.room.message",
-                    "event_id": f"$human{self._events}",
-                    "sender": HUMAN,
-                    "origin_server_ts": int(time.time() * 1000),
-                    "content": {"msgtype": "m.text", "body": body},
-                },
-            )
-        )
-
-    async def answer(
-        self,
-        response_class: type,
-        method: str,
-        path: str,
-        data: object = None,
-        response_data: tuple[Any, ...] | None = None,
-        **_: object,
-    ) -> Response:
-        extra = response_data or ()
-        response: Response
-        if response_class is LoginResponse:
-            response = LoginResponse.from_dict({"user_id": BOT, "device_id": "BENCH", "access_token": "token"})
-        elif response_class is KeysUploadResponse:
-            response = KeysUploadResponse.from_dict({"one_time_key_counts": {"signed_curve25519": 50}})
-        elif response_class is SyncResponse:
-            response = SyncResponse.from_dict(self._sync())
-        elif response_class is RoomGetStateResponse:
-            response = RoomGetStateResponse.from_dict(state(extra[0]), *extra)
-        elif response_class is RoomSendResponse:
-            self.sent.append(json.loads(data) if isinstance(data, str) else {})
-            response = RoomSendResponse.from_dict({"event_id": f"$bot{len(self.sent)}"}, *extra)
-        else:
-            raise AssertionError(f"the bench's homeserver does not answer {method} {path.split('?')[0]}")
-        await self.client.receive_response(response)
-        return response
-
-    def _sync(self) -> dict[str, Any]:
-        """The first sync brings both rooms' state, the next ones what members said since."""
-        first = self._batch == 0
-        self._batch += 1
-        rooms: dict[str, Any] = {}
-        for room_id in (ROOM, DIRECT):
-            events = [e for r, e in self._timeline if r == room_id]
-            if first or events:
-                rooms[room_id] = {
-                    "state": {"events": state(room_id) if first else []},
-                    "timeline": {"events": events, "limited": False, "prev_batch": f"p{self._batch}"},
-                }
-        self._timeline = []
-        return {"next_batch": f"s{self._batch}", "rooms": {"join": rooms}}
-
-
-def state(room_id: str) -> list[dict[str, Any]]:
-    """A room the member created and invited the bot to, both joined; not encrypted."""
-
-    def state_event(kind: str, key: str, content: dict[str, Any], n: int) -> dict[str, Any]:
-        return {
-            "type": kind,
-            "state_key": key,
-            "sender": HUMAN,
-            "content": content,
-            "event_id": f"${room_id[1:]}-state{n}",
-            "origin_server_ts": 0,
-        }
-
-    return [
-        state_event("m.room.create", "", {"creator": HUMAN, "room_version": "10"}, 1),
-        state_event("m.room.member", HUMAN, {"membership": "join"}, 2),
-        state_event("m.room.power_levels", "", {"users": {HUMAN: 100}}, 3),
-        {**state_event("m.room.member", BOT, {"membership": "join"}, 4), "sender": BOT},
-    ]
-
-
-async def start(app: BotApp) -> None:
-    """BotApp.start() without what needs a real homeserver or runs on a timer."""
-    app.lock.acquire()
-    app.db.create_all()
-    started = time.perf_counter()
-    await app.start_search()
-    print(f"Référentiel indexé par le modèle par défaut en {time.perf_counter() - started:.0f} s", flush=True)
-    await app.matrix.log_in()
-    await app.matrix.first_sync()
-    # The member invited the bot to a direct chat (MatrixBot._on_invite records it so).
-    app.sender.direct_chats.adopt(DIRECT, HUMAN)
-    await app.late_keys.sweep()
-    await app.matrix.start_handling()
-
-
 async def handle(app: BotApp, homeserver: FakeHomeserver, room_id: str, body: str) -> None:
-    """One message through a sync, as MatrixBot's sync loop takes it (nio's sync_forever runs the
-    response callbacks after each sync), until it is answered and marked done."""
+    """One message through a sync, until it is answered and marked done."""
     answered = len(homeserver.sent)
-    homeserver.say(room_id, body)
-    answer = await app.client.sync(timeout=0, sync_filter=SYNC_FILTER, since=app.client.next_batch)
-    await app.client.run_response_callbacks([answer])
-    deadline = time.monotonic() + 60
-    while app.matrix.inbox.pending or len(homeserver.sent) == answered:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"no answer to « {body} »")
-        await asyncio.sleep(0.002)
+    homeserver.message(HUMAN, room_id, body)
+    await settle(app, homeserver)
+    if len(homeserver.sent) == answered:
+        raise AssertionError(f"no answer to « {body} »")
 
 
 async def main(rounds: int) -> int:
@@ -272,11 +153,17 @@ async def main(rounds: int) -> int:
             data / "config.toml",
         )
         app = build_app(config)
-        homeserver = FakeHomeserver(app.client)
+        homeserver = FakeHomeserver(BOT)
+        # A room the member created and invited the bot to, and their direct chat with it.
+        homeserver.room(ROOM, [HUMAN])
+        homeserver.direct_room(DIRECT, HUMAN)
         results: dict[str, list[Tally]] = {}
         try:
-            with patch.object(app.client, "_send", homeserver.answer):
-                await start(app)
+            with homeserver.serving(app.client):
+                indexed = await start_app(app)
+                print(f"Référentiel indexé par le modèle par défaut en {indexed:.0f} s", flush=True)
+                # The member invited the bot to the direct chat (MatrixBot._on_invite records it so).
+                app.sender.direct_chats.adopt(DIRECT, HUMAN)
                 with DatabaseWork(app.db.engine, threading.get_ident()) as work:
                     for label, room_id, body in EVENTS:
                         await handle(app, homeserver, room_id, body)  # warm-up

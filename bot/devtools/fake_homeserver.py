@@ -49,6 +49,10 @@ if TYPE_CHECKING:
 JSON = dict[str, Any]
 # How long settle() waits for the bot to be done with what a sync brought.
 SETTLE_SECONDS = 60.0
+# Event ids are unique across the homeservers of a process, as a real one's are unique for good: the
+# bot restarted over the same database on a new homeserver would take a reused id for an event it
+# handled already.
+_EVENT_NUMBERS = itertools.count(1)
 
 
 @dataclass
@@ -112,7 +116,7 @@ class FakeHomeserver:
         self.not_joining: set[str] = set()
         # The bot's m.direct account data: member → their direct rooms.
         self.direct: dict[str, list[str]] = {}
-        self._ids = itertools.count(1)
+        self._ids = _EVENT_NUMBERS
         self._batch = 0
         self._txns: dict[str, str] = {}
 

@@ -84,7 +84,11 @@ class DepositApp:
         assert tagged, "no tagged message"
         return tagged[-1]
 
-    def since(self, before: int) -> list[Sent]:
+    async def idle_check(self) -> list[Sent]:
+        """The scheduler's job on silent forms, run now; what it sent."""
+        before = len(self.app.sent)
+        await self.app.app.post_idle_draft_reminders()
+        await self.app.settle()
         return self.app.sent[before:]
 
 

@@ -84,6 +84,10 @@ class DepositApp:
         assert tagged, "no tagged message"
         return tagged[-1]
 
+    def attachment(self, sent: Sent) -> bytes:
+        """The file a message of the bot carries, as it was uploaded."""
+        return self.app.homeserver.media[sent.content["url"]]
+
     async def idle_check(self) -> list[Sent]:
         """The scheduler's job on silent forms, run now; what it sent."""
         before = len(self.app.sent)

@@ -7,8 +7,8 @@ What it keeps: rooms with their members (joined, invited, left) and power levels
 (messages with their reply and thread relations, reactions, redactions), what the bot sent with its
 content, the files it uploaded, the direct chats the bot opens (a member it invites joins in the next
 sync unless told otherwise), the bot's m.direct. What it leaves out: end-to-end encryption (no room is
-encrypted here: nio would need the members' devices and keys), federation, downloads. A request it does not know fails
-loudly, so that a change in what the bot asks is seen rather than answered wrong.
+encrypted here: nio would need the members' devices and keys), federation, downloads. A request it
+does not know fails loudly, so that a change in what the bot asks is seen rather than answered wrong.
 """
 
 from __future__ import annotations

@@ -5,10 +5,10 @@ real callbacks, inbox, dispatcher and sender run on what a sync brings.
 
 What it keeps: rooms with their members (joined, invited, left) and power levels, what members said
 (messages with their reply and thread relations, reactions, redactions), what the bot sent with its
-content, the direct chats the bot opens (a member it invites joins in the next sync unless told
-otherwise), the bot's m.direct. What it leaves out: end-to-end encryption (no room is encrypted here:
-nio would need the members' devices and keys), federation, media. A request it does not know fails
-loudly, so that a change in what the bot asks is seen rather than answered wrong.
+content, the files it uploaded, the direct chats the bot opens (a member it invites joins in the next
+sync unless told otherwise), the bot's m.direct. What it leaves out: end-to-end encryption (no room is
+encrypted here: nio would need the members' devices and keys), federation, downloads. A request it
+does not know fails loudly, so that a change in what the bot asks is seen rather than answered wrong.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import asyncio
 import itertools
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -37,6 +37,7 @@ from nio import (
     RoomLeaveResponse,
     RoomSendResponse,
     SyncResponse,
+    UploadResponse,
 )
 
 from bot.matrix_bot import SYNC_FILTER
@@ -49,6 +50,10 @@ if TYPE_CHECKING:
 JSON = dict[str, Any]
 # How long settle() waits for the bot to be done with what a sync brought.
 SETTLE_SECONDS = 60.0
+# Event ids are unique across the homeservers of a process, as a real one's are unique for good: the
+# bot restarted over the same database on a new homeserver would take a reused id for an event it
+# handled already.
+_EVENT_NUMBERS = itertools.count(1)
 
 
 @dataclass
@@ -112,7 +117,9 @@ class FakeHomeserver:
         self.not_joining: set[str] = set()
         # The bot's m.direct account data: member → their direct rooms.
         self.direct: dict[str, list[str]] = {}
-        self._ids = itertools.count(1)
+        # What the bot uploaded, by its mxc:// address.
+        self.media: dict[str, bytes] = {}
+        self._ids = _EVENT_NUMBERS
         self._batch = 0
         self._txns: dict[str, str] = {}
 
@@ -203,8 +210,17 @@ class FakeHomeserver:
             return self._raw(method, path, data)
 
         async def answer(
-            response_class: type, method: str, path: str, data: object = None, response_data: Any = None, **_: object
+            response_class: type,
+            method: str,
+            path: str,
+            data: object = None,
+            response_data: Any = None,
+            data_provider: Callable[[bool, bool], Awaitable[AsyncIterator[bytes]]] | None = None,
+            **_: object,
         ) -> Response:
+            if data_provider is not None:
+                # An upload: nio streams the file from its provider (told it is no retry).
+                data = b"".join([chunk async for chunk in await data_provider(False, False)])
             response = self._answer(response_class, method, path, data, tuple(response_data or ()))
             await client.receive_response(response)
             return response
@@ -241,6 +257,10 @@ class FakeHomeserver:
         if response_class is RoomGetEventResponse:
             found = self.events.get(parts[-1])
             return RoomGetEventResponse.from_dict(found or {"errcode": "M_NOT_FOUND", "error": "no such event"})
+        if response_class is UploadResponse:
+            uri = f"mxc://{self.server}/m{next(self._ids)}"
+            self.media[uri] = data if isinstance(data, bytes) else b""
+            return UploadResponse.from_dict({"content_uri": uri})
         if response_class is RoomCreateResponse:
             return RoomCreateResponse.from_dict({"room_id": self._create(body)})
         if response_class is DirectRoomsResponse:
@@ -397,6 +417,7 @@ KINDS: dict[type, str] = {
     RoomLeaveResponse: "leave",
     DirectRoomsResponse: "direct_rooms",
     SyncResponse: "sync",
+    UploadResponse: "upload",
 }
 
 

@@ -1,5 +1,6 @@
 """What the unit tests stand in for, shared by the fixtures of tests/unit/conftest.py and by the
-harnesses that build their pieces outside a fixture: the clock and the bot's configuration."""
+harnesses that build their pieces outside a fixture: the clock, the bot's configuration, and the
+members' direct chats for tests that build Services by hand."""
 
 from __future__ import annotations
 
@@ -73,3 +74,18 @@ def _toml_value(value: object) -> str:
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_toml_value(item) for item in value) + "]"
     return json.dumps(value)
+
+
+class FakeDirectChats:
+    """Stands for bot/direct_chats.py: each member has one direct chat, « !dm-<name>:test », known
+    from their id; `joined` says whether its member has joined it."""
+
+    def __init__(self) -> None:
+        self.joined = True
+
+    async def room_for(self, user_id: str) -> str:
+        return f"!dm-{user_id[1:].split(':')[0]}:test"
+
+    def member_joined(self, room_id: str) -> bool:
+        # As the real one: a room that is no direct chat can always be written to.
+        return self.joined or not room_id.startswith("!dm-")

@@ -14,13 +14,12 @@ from bot.matrix_bot import StartupError
 from bot.metrics_server import MetricsServer, health
 from config import MetricsConfig
 from handlers.context import Message, RoomInfo
-from handlers.deposits import check_idle_drafts
 from handlers.metrics import Metrics
 from handlers.registry import CommandRegistry
 from handlers.replies import Reply
 from storage.database import Database
 from storage.time import utcnow
-from tests.unit.handlers.deposits.harness import ALICE, BOB, SELF_DEPOSIT, Harness, fill
+from tests.unit.handlers.deposits.deposit_app import ALICE, BOB, SELF_DEPOSIT, deposit_app_maker, fill
 from tests.unit.handlers.questions.world import OUT_OF_DOMAIN, TRIBE, world
 from tests.unit.stand_ins import ANA, Clock
 
@@ -242,19 +241,19 @@ async def test_questions_count_answered_abstained_and_forwarded_with_their_searc
     assert sample(metrics, "manufacture_messages_handled_total", kind="listener") == 1
 
 
-async def test_deposit_forms_count_started_completed_and_abandoned(tmp_path):
-    h = Harness.build(tmp_path)
-    metrics = h.services.metrics
-    await h.say(ALICE, "!deposer")
-    await fill(h, ALICE, SELF_DEPOSIT)
-    await h.say(ALICE, "oui", room=h.dm(ALICE))
-    await h.say(BOB, "!deposer")
-    await h.say(ALICE, "!deposer")
-    assert sample(metrics, "manufacture_deposit_forms_total", stage="started") == 3
-    assert sample(metrics, "manufacture_deposit_forms_total", stage="completed") == 1
-    h.clock.advance(days=8)
-    await check_idle_drafts(h.services)
-    assert sample(metrics, "manufacture_deposit_forms_total", stage="abandoned") == 2
+async def test_deposit_forms_count_started_completed_and_abandoned(make_test_app):
+    async with deposit_app_maker(make_test_app)() as h:
+        metrics = h.app.services.metrics
+        await h.say(ALICE, "!deposer")
+        await fill(h, ALICE, SELF_DEPOSIT)
+        await h.say(ALICE, "oui", room=h.dm(ALICE))
+        await h.say(BOB, "!deposer")
+        await h.say(ALICE, "!deposer")
+        assert sample(metrics, "manufacture_deposit_forms_total", stage="started") == 3
+        assert sample(metrics, "manufacture_deposit_forms_total", stage="completed") == 1
+        h.clock.advance(days=8)
+        assert len(await h.idle_check()) == 2
+        assert sample(metrics, "manufacture_deposit_forms_total", stage="abandoned") == 2
 
 
 async def test_rate_limit_retries_and_sync_failures_are_counted_by_the_bot(make_config):

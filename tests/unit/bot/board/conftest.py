@@ -20,7 +20,7 @@ from handlers.deposits.form import load_form
 from handlers.replies import Post, Reply
 from storage.deposits import Deposit
 from storage.questions import ForwardedQuestion
-from tests.unit.handlers.deposits.harness import FakeDirectChats
+from tests.unit.stand_ins import FakeDirectChats
 
 FACILITATOR = "@fanny:test"
 ALICE, BOB = "@alice:test", "@bob:test"

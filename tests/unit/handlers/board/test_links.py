@@ -12,7 +12,7 @@ from handlers.agenda import ReminderService
 from handlers.board.links import InvalidLink, LoginLinks
 from handlers.context import CommandContext, Message, RoomInfo
 from handlers.replies import Post
-from tests.unit.handlers.deposits.harness import FakeDirectChats
+from tests.unit.stand_ins import FakeDirectChats
 
 FACILITATOR = "@fanny:test"
 

@@ -1,18 +1,16 @@
 """`manufacture-bot deposits list|export`: the JSON contract, and a bad config told the one way."""
 
 import json
-from pathlib import Path
 
 from bot.cli import main
-from tests.unit.handlers.deposits.harness import copy_db, form_keys, run_cli
+from tests.unit.handlers.deposits.deposit_app import form_keys, run_cli
 
 CONTRACT_KEYS = {"reference", "title", "tribe", "carrier", "depositor", "status", "visibility", "created_at", "answers"}
 
 
 async def test_cli_json_contract(h, tmp_path, capsys):
-    config = str(h.config.path)
-    # The CLI opens the database of the config's data_dir: copy the harness's deposits there.
-    copy_db(h, Path(h.config.data_dir))
+    # The CLI opens the database of the config's data_dir: the running bot's.
+    config = str(h.app.config.path)
     assert run_cli(["deposits", "list", "--json", "--config", config]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [r["reference"] for r in rows] == ["DEP-2027-0001", "DEP-2027-0002"]

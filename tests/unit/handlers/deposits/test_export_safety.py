@@ -6,20 +6,11 @@ from __future__ import annotations
 
 import csv
 import io
-from pathlib import Path
 
 import pytest
 
 from handlers.text import spreadsheet_safe
-from tests.unit.handlers.deposits.harness import (
-    ALICE,
-    FACILITATOR,
-    FACILITATORS,
-    TRIBE_ENERGY,
-    Harness,
-    copy_db,
-    run_cli,
-)
+from tests.unit.handlers.deposits.deposit_app import ALICE, FACILITATOR, FACILITATORS, TRIBE_ENERGY, run_cli
 from tests.unit.handlers.deposits.test_facilitation import ORDINARY, store_deposit
 
 FORMULAS = {
@@ -77,16 +68,15 @@ def assert_no_formula(rows: list[list[str]]) -> None:
             assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cell
 
 
-async def test_every_csv_the_chat_and_the_command_line_write_is_neutralised(tmp_path, capsys):
-    h = Harness.build(tmp_path)
-    store_deposit(h, 1, ALICE, TRIBE_ENERGY, {**ORDINARY, "carrier": "other", **FORMULAS})
-    # A facilitator's comment is a cell too.
-    await h.say(FACILITATOR, "!depot DEP-2027-0001 statut en étude =1+1", room=FACILITATORS)
-    [export] = await h.say(FACILITATOR, "!depots export", room=FACILITATORS)
-    chat = rows_of(export.attachment.content.decode("utf-8-sig"), ";")
-    copy_db(h, Path(h.config.data_dir))
-    assert run_cli(["deposits", "export", "--format", "csv", "--config", str(h.config.path)]) == 0
-    cli = rows_of(capsys.readouterr().out, ",")
+async def test_every_csv_the_chat_and_the_command_line_write_is_neutralised(make_deposit_app, capsys):
+    async with make_deposit_app() as h:
+        store_deposit(h, 1, ALICE, TRIBE_ENERGY, {**ORDINARY, "carrier": "other", **FORMULAS})
+        # A facilitator's comment is a cell too.
+        await h.say(FACILITATOR, "!depot DEP-2027-0001 statut en étude =1+1", room=FACILITATORS)
+        _caption, export = await h.say(FACILITATOR, "!depots export", room=FACILITATORS)
+        chat = rows_of(h.attachment(export).decode("utf-8-sig"), ";")
+        assert run_cli(["deposits", "export", "--format", "csv", "--config", str(h.app.config.path)]) == 0
+        cli = rows_of(capsys.readouterr().out, ",")
     for rows in (chat, cli):
         assert_no_formula(rows)
         cells = set(rows[1])

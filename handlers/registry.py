@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
-from typing import Union
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Union
 
 from handlers.context import CommandContext, Reaction, RoomInfo, Services
 from handlers.replies import Reply
 from handlers.text import fold_accents as fold
+
+if TYPE_CHECKING:
+    from storage.unit_of_work import UnitOfWork
 
 HandlerResult = Union[Reply, list[Reply], None]
 CommandHandler = Callable[[CommandContext], Awaitable[HandlerResult]]
@@ -30,6 +33,8 @@ class Redaction:
     # Who redacted it: the author, or a moderator.
     sender: str
     redacted_event_id: str
+    # The redaction's one unit of database work, as CommandContext.work is a message's.
+    work: UnitOfWork = field(kw_only=True)
 
 
 # A redaction only undoes: its handlers answer nothing.

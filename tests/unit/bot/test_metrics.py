@@ -101,7 +101,7 @@ def test_sync_age_and_health_follow_the_last_successful_sync():
 
 
 class Recorder:
-    async def __call__(self, replies, trigger):
+    async def __call__(self, replies, trigger, work=None):
         return ["$x"] * len(replies)
 
 

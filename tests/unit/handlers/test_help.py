@@ -6,6 +6,7 @@ from bot.rendering import Renderer, build_template_environment
 from handlers import help, rooms
 from handlers.context import CommandContext, Message, RoomInfo
 from handlers.registry import CommandRegistry
+from tests.unit.conftest import loose_unit
 
 TRIBE = RoomInfo("!tribe:t", "tribe", "Alimentation")
 FACILITATORS = RoomInfo("!fac:t", "facilitators", "Animation")
@@ -35,12 +36,14 @@ def registry():
 
 
 async def ask_help(registry, make_services, args="", room=TRIBE, is_facilitator=False) -> str:
+    services = make_services()
     ctx = CommandContext(
         message=Message(room=room, event_id="$e", sender="@ana:t", body=f"!aide {args}".strip()),
-        services=make_services(),
+        services=services,
         is_facilitator=is_facilitator,
         command="aide",
         args=args,
+        work=loose_unit(services.db),
     )
     return RENDERER.render(await registry.find("aide").handler(ctx)).plain
 

@@ -25,6 +25,7 @@ from handlers.replies import Reply
 from storage.database import Database
 from storage.deposits import Deposit, DepositDraft
 from storage.rooms import classify_room
+from storage.unit_of_work import UnitOfWork, UnitsOfWork
 from tests.unit.conftest import Clock
 
 TRIBE_ENERGY = RoomInfo("!energie:test", "tribe", "Énergie")
@@ -147,6 +148,7 @@ class Harness:
         services = Services(
             config=config,
             db=db,
+            units=UnitsOfWork(db),
             bot_user_id="@bot:test",
             post=post,
             clock=clock,
@@ -181,7 +183,7 @@ class Harness:
         )
         sent: list[Reply] = []
 
-        async def record(replies, trigger):
+        async def record(replies, trigger, work=None):
             sent.extend(replies)
             return [f"$sent{len(sent)}"] * len(replies)
 
@@ -194,6 +196,10 @@ class Harness:
     async def react(self, user: str, key: str, tag: str, room: RoomInfo | None = None) -> list[Sent]:
         """A reaction on a tagged message; by default in the member's direct chat, where forms are."""
         room = room or self.dm(user)
+        async with self.services.units.open() as work:
+            return await self._react(room, user, key, tag, work)
+
+    async def _react(self, room: RoomInfo, user: str, key: str, tag: str, work: UnitOfWork) -> list[Sent]:
         reaction = Reaction(
             room=room,
             event_id=f"$ev{next(self.ids)}",
@@ -202,6 +208,7 @@ class Harness:
             target_event_id="$recap",
             target_tag=tag,
             target_addressee=user,
+            work=work,
         )
         results = []
         for handler in self.registry.reaction_handlers(tag):

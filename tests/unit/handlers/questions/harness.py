@@ -18,6 +18,7 @@ from knowledge.search import SearchService
 from storage.database import open_database
 from storage.messages import SentMessage
 from storage.rooms import RoomRecord
+from storage.unit_of_work import UnitsOfWork
 
 TRIBE = RoomInfo("!tribe:t", "tribe", "Alimentation")
 # Ana's direct chat with the bot, as the room directory records it (is_direct, no kind).
@@ -72,6 +73,7 @@ class Bot:
         self.services = Services(
             config=config,
             db=self.db,
+            units=UnitsOfWork(self.db),
             bot_user_id="@bot:t",
             post=post,
             search=self.search,
@@ -83,7 +85,7 @@ class Bot:
         self.renderer = Renderer(build_template_environment())
         self.sent = []
 
-        async def record(replies, trigger):
+        async def record(replies, trigger, work=None):
             # As the bot's sender does: every message kept with its tag, so replies and ✅ find it.
             ids = []
             for reply in replies:

@@ -60,7 +60,7 @@ class Votes:
                     )
                 )
 
-        async def send(replies, trigger):
+        async def send(replies, trigger, work=None):
             assert replies == [], "a vote is silent"
             return []
 
@@ -146,17 +146,19 @@ async def test_follow_up_in_the_answer_thread_and_votes(bot):
     assert (await bot.say(ANA, "merci !", thread_root="$other", addressed=False))[0] == []
 
     for key, user in (("👍", ANA), ("👎", FANNY), ("🎉", ANA)):
-        reaction = Reaction(
-            room=TRIBE,
-            event_id=f"$r{key}",
-            sender=user,
-            key=key,
-            target_event_id="$answer",
-            target_tag=answer.tag,
-            target_addressee=ANA,
-        )
-        for handler in bot.registry.reaction_handlers(answer.tag):
-            await handler(reaction, bot.services)
+        async with bot.services.units.open() as work:
+            reaction = Reaction(
+                room=TRIBE,
+                event_id=f"$r{key}",
+                sender=user,
+                key=key,
+                target_event_id="$answer",
+                target_tag=answer.tag,
+                target_addressee=ANA,
+                work=work,
+            )
+            for handler in bot.registry.reaction_handlers(answer.tag):
+                await handler(reaction, bot.services)
     report = build_report(bot.db)
     assert (report["up"], report["down"]) == (1, 1)
     assert report["disliked"][0]["question"] == "à quoi sert une tribu ?"

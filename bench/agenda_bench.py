@@ -21,6 +21,7 @@ from handlers.agenda.occurrences import expand_calendar, parse_calendar
 from handlers.context import Services
 from storage.database import Database
 from storage.rooms import RoomRecord
+from storage.unit_of_work import UnitsOfWork
 
 PARIS = ZoneInfo("Europe/Paris")
 FEEDS, EVENTS_PER_FEED = 200, 50
@@ -123,7 +124,15 @@ async def bench_planning(folder: Path) -> None:
     now = [datetime.now(UTC)]
     scheduler = AsyncIOScheduler(timezone=UTC)
     scheduler.start(paused=True)
-    services = Services(config=config, db=db, bot_user_id="@b:x", post=post, clock=lambda: now[0], scheduler=scheduler)
+    services = Services(
+        config=config,
+        db=db,
+        units=UnitsOfWork(db),
+        bot_user_id="@b:x",
+        post=post,
+        clock=lambda: now[0],
+        scheduler=scheduler,
+    )
     service = ReminderService(services)
 
     began = time.perf_counter()

@@ -37,6 +37,7 @@ from storage.database import Database
 from storage.deposits import DEPOSIT_STATUSES, Deposit
 from storage.knowledge import FAQ, KnowledgeChunk, KnowledgeDocument
 from storage.questions import AnswerFeedback, AnswerRecord, ForwardedQuestion
+from storage.unit_of_work import UnitsOfWork
 
 DEPOSITS, QUESTIONS, WAITING, VOTES, FAQ_ENTRIES, REMINDERS = 5_000, 20_000, 2_000, 10_000, 300, 500
 TRIBES = ("Alimentation", "Énergie", "Mobilité", "Habitat", "Eau", "Culture")
@@ -189,12 +190,18 @@ async def main() -> int:
         async def post(reply):
             return None
 
+        units = UnitsOfWork(db)
         services = Services(
-            config=config, db=db, bot_user_id="@bot:bench", post=post, deposit_form=load_form(config.deposits.form_path)
+            config=config,
+            db=db,
+            units=units,
+            bot_user_id="@bot:bench",
+            post=post,
+            deposit_form=load_form(config.deposits.form_path),
         )
         links = LoginLinks(b"b" * 32, config.board.base_url, services.clock)
         renderer = Renderer(build_template_environment())
-        auth = Auth(db, links, config.board, lambda user: user == FACILITATOR, services.clock)
+        auth = Auth(units, links, config.board, lambda user: user == FACILITATOR, services.clock)
         board = BoardContext(services, ReminderService(services), auth, renderer.env, renderer)
         client = TestClient(TestServer(BoardServer(board, config.board).application()))
         await client.start_server()
@@ -240,6 +247,7 @@ async def main() -> int:
             return 0 if worst < TARGET_MS else 1
         finally:
             await client.close()
+            units.close()
             db.close()
 
 

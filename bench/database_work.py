@@ -122,7 +122,8 @@ def opener(frame: FrameType | None) -> str:
     own: list[str] = []
     while frame is not None:
         path = Path(frame.f_code.co_filename)
-        if path.is_relative_to(REPOSITORY):
+        # A virtualenv inside the clone (as `make` makes it) holds libraries, not the bot's code.
+        if path.is_relative_to(REPOSITORY) and "site-packages" not in path.parts:
             relative = path.relative_to(REPOSITORY).as_posix()
             if not relative.startswith(PLUMBING):
                 return f"{relative}:{frame.f_code.co_name}"
@@ -163,7 +164,7 @@ async def main(rounds: int) -> int:
                 indexed = await start_app(app)
                 print(f"Référentiel indexé par le modèle par défaut en {indexed:.0f} s", flush=True)
                 # The member invited the bot to the direct chat (MatrixBot._on_invite records it so).
-                app.sender.direct_chats.adopt(DIRECT, HUMAN)
+                await app.sender.direct_chats.adopt(DIRECT, HUMAN)
                 with DatabaseWork(app.db.engine, threading.get_ident()) as work:
                     for label, room_id, body in EVENTS:
                         await handle(app, homeserver, room_id, body)  # warm-up

@@ -49,6 +49,7 @@ from knowledge.embedders import Embedder, configured_embedder
 from knowledge.search import INDEX_FOLDER, SearchService
 from storage.database import Database
 from storage.files import owner_only_secret, secure_data_dir
+from storage.unit_of_work import UnitsOfWork
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,8 @@ def build_registry(reminders: ReminderService, board_links: LoginLinks | None = 
 class BotApp:
     config: Config
     db: Database
+    # The one way the bot's event-loop code reaches the database (storage/unit_of_work.py).
+    units: UnitsOfWork
     client: BotClient
     sender: Sender
     directory: RoomDirectory
@@ -102,6 +105,7 @@ class BotApp:
         # First: while the bot logs in and catches up, /healthz already answers (503, no sync yet).
         await self.start_metrics_server()
         self.db.create_all()
+        await self.matrix.direct_chats.load()
         await self.start_search()
         await self.matrix.log_in()
         await self.sign_own_device()
@@ -215,6 +219,8 @@ class BotApp:
         await self.client.close()
         if self.metrics_server is not None:
             await self.metrics_server.stop()
+        # Every unit is closed by now (the handling, the sends and the board are stopped).
+        self.units.close()
         self.db.close()
         self.lock.release()
 
@@ -233,12 +239,13 @@ def build_app(
     # Before anything in the folder is opened: an older release left it readable by others.
     secure_data_dir(config.data_dir)
     db = Database.from_config(config)
+    units = UnitsOfWork(db)
     client = build_client(config)
     metrics = Metrics(CollectorRegistry())
     renderer = Renderer(build_template_environment(config.bot.templates_dir), config.bot.command_prefix)
-    directory = RoomDirectory(config, db, client)
-    direct_chats = DirectChats(client, db, directory)
-    sender = Sender(client, renderer, db, directory, direct_chats, metrics)
+    directory = RoomDirectory(config, units, client)
+    direct_chats = DirectChats(client, units, directory)
+    sender = Sender(client, renderer, units, directory, direct_chats, metrics)
     scheduler = AsyncIOScheduler(timezone=config.bot.tz)
     search = None
     if config.knowledge.enabled:
@@ -252,6 +259,7 @@ def build_app(
     services = Services(
         config=config,
         db=db,
+        units=units,
         bot_user_id=config.matrix.user_id,
         post=sender.post,
         clock=clock,
@@ -271,15 +279,26 @@ def build_app(
         )
     registry = build_registry(reminders, board_links)
     dispatcher = Dispatcher(services, registry, sender.send_all, is_facilitator=directory.is_facilitator)
-    inbox = Inbox(client, db, metrics)
+    inbox = Inbox(client, units, metrics)
     metrics.events_pending.set_function(lambda: inbox.pending)
-    late_keys = LateKeys(client, db, sender.post, deliver=inbox.take, metrics=metrics)
+    late_keys = LateKeys(client, units, sender.post, deliver=inbox.take, metrics=metrics)
     matrix = MatrixBot(
-        config, client, directory, dispatcher, sender, direct_chats, late_keys, inbox, TimelineGaps(client, db), metrics
+        config,
+        client,
+        directory,
+        dispatcher,
+        sender,
+        direct_chats,
+        late_keys,
+        inbox,
+        TimelineGaps(client, units),
+        metrics,
+        units=units,
     )
     app = BotApp(
         config=config,
         db=db,
+        units=units,
         client=client,
         sender=sender,
         directory=directory,
@@ -295,7 +314,7 @@ def build_app(
         metrics_server=MetricsServer(metrics, config.metrics, db) if config.metrics.enabled else None,
     )
     if board_links is not None:
-        auth = Auth(db, board_links, config.board, directory.is_facilitator, services.clock)
+        auth = Auth(units, board_links, config.board, directory.is_facilitator, services.clock)
         matrix.rights_changed.append(auth.close_lost_sessions)
         app.board_server = BoardServer(BoardContext(services, reminders, auth, renderer.env, renderer), config.board)
     return app

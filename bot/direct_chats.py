@@ -12,11 +12,12 @@ from urllib.parse import quote
 
 from nio import AsyncClient, DirectRoomsResponse, RoomCreateResponse
 from nio.api import MATRIX_API_PATH_V3, RoomPreset
+from sqlmodel import Session, select
 
 from bot.room_directory import RoomDirectory
 from handlers.replies import UserError
-from storage.database import Database
 from storage.direct_chats import DirectChat, chat_in, move_pending, open_chat_of
+from storage.unit_of_work import UnitsOfWork
 
 log = logging.getLogger(__name__)
 
@@ -31,42 +32,40 @@ def account_data_path(user_id: str, event_type: str) -> str:
 
 
 class DirectChats:
-    def __init__(self, client: AsyncClient, db: Database, directory: RoomDirectory) -> None:
-        self.client, self.db, self.directory = client, db, directory
+    """Only this class writes the direct chats: it keeps who each one is with in memory too (load()),
+    so that whether a message can go now is known without the database."""
+
+    def __init__(self, client: AsyncClient, units: UnitsOfWork, directory: RoomDirectory) -> None:
+        self.client, self.units, self.directory = client, units, directory
+        # Room id → the member, for every chat the database keeps (open or closed).
+        self._members: dict[str, str] = {}
+
+    async def load(self) -> None:
+        """At start, once the database is there."""
+        self._members = dict(await self.units.run(_members))
 
     async def room_for(self, user_id: str) -> str:
         """The member's direct chat with the bot, opened (and the member invited) if there is none."""
-        with self.db.session() as session:
-            chat = open_chat_of(session, user_id)
+        chat = await self.units.run(open_chat_of, user_id)
         if chat is not None and self._still_private(chat.room_id, user_id):
             return chat.room_id
         if chat is not None:
-            self.close(chat.room_id)
+            await self.close(chat.room_id)
         room_id = await self._existing_direct_room(user_id) or await self._open(user_id)
-        self.adopt(room_id, user_id)
+        await self.adopt(room_id, user_id)
         return room_id
 
-    def adopt(self, room_id: str, user_id: str) -> None:
+    async def adopt(self, room_id: str, user_id: str) -> None:
         """Record a direct chat (one the bot opened, or one the member invited it to)."""
-        with self.db.session() as session:
-            chat = chat_in(session, room_id) or DirectChat(room_id=room_id, user_id=user_id)
-            chat.user_id, chat.state = user_id, "open"
-            session.add(chat)
-            move_pending(session, user_id, room_id)
-        self.directory.mark_direct(room_id)
+        await self.units.run(_adopt, room_id, user_id)
+        self._members[room_id] = user_id
 
-    def close(self, room_id: str) -> None:
-        with self.db.session() as session:
-            chat = chat_in(session, room_id)
-            if chat is not None and chat.state != "closed":
-                chat.state = "closed"
-                session.add(chat)
+    async def close(self, room_id: str) -> None:
+        await self.units.run(_close, room_id)
 
     def member_of(self, room_id: str) -> str | None:
         """The member a direct chat is with, if the bot keeps it as one."""
-        with self.db.session() as session:
-            chat = chat_in(session, room_id)
-        return chat.user_id if chat is not None else None
+        return self._members.get(room_id)
 
     def member_joined(self, room_id: str) -> bool:
         """Whether messages to this room can go now: not a direct chat, or its member has joined."""
@@ -113,7 +112,7 @@ class DirectChats:
         log.info("Opened direct chat %s with %s", answer.room_id, user_id)
         # Known before anything else is awaited: the sync goes on meanwhile, and may already bring the
         # member's answer to the invitation (a refusal is told only in a chat the bot knows).
-        self.adopt(answer.room_id, user_id)
+        await self.adopt(answer.room_id, user_id)
         await self._add_to_m_direct(user_id, answer.room_id)
         return answer.room_id
 
@@ -132,3 +131,22 @@ class DirectChats:
         if response.status != 200:
             log.warning("Could not update m.direct (HTTP %s)", response.status)
         response.release()
+
+
+def _members(session: Session) -> list[tuple[str, str]]:
+    return [(chat.room_id, chat.user_id) for chat in session.exec(select(DirectChat))]
+
+
+def _adopt(session: Session, room_id: str, user_id: str) -> None:
+    chat = chat_in(session, room_id) or DirectChat(room_id=room_id, user_id=user_id)
+    chat.user_id, chat.state = user_id, "open"
+    session.add(chat)
+    move_pending(session, user_id, room_id)
+    RoomDirectory.mark_direct(session, room_id)
+
+
+def _close(session: Session, room_id: str) -> None:
+    chat = chat_in(session, room_id)
+    if chat is not None and chat.state != "closed":
+        chat.state = "closed"
+        session.add(chat)

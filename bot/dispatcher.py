@@ -4,6 +4,9 @@ Order of precedence: a conversation in progress (listeners) owns its messages, t
 then the fallback for messages addressed to the bot (mention, direct chat). Anything a handler
 raises is caught here: the user gets French, the log gets the traceback, the bot keeps serving —
 except a database that does not answer, which is no one's mistake: the event waits (bot/inbox.py).
+
+Each event is one unit of database work (storage/unit_of_work.py): the inbox opens it and hands it in,
+and handlers find it in their context; every step runs off the event loop.
 """
 
 from __future__ import annotations
@@ -12,15 +15,17 @@ import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from bot.sender import HomeserverUnavailable
+from bot.units import unit_for
 from handlers.context import CommandContext, Message, Reaction, RoomInfo, Services
 from handlers.registry import CommandRegistry, HandlerResult, Redaction
 from handlers.replies import Post, Reply, UserError
 from handlers.text import quote
 from storage.database import STORAGE_UNAVAILABLE
 from storage.messages import SentMessage
+from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +49,8 @@ class Dispatcher:
         self,
         services: Services,
         registry: CommandRegistry,
-        send: Callable[[list[Reply], Message | None], Awaitable[list[str | None]]],
+        # Sends replies (to the message they answer, if any) in the event's unit: Sender.send_all.
+        send: Callable[[list[Reply], Message | None, UnitOfWork], Awaitable[list[str | None]]],
         is_facilitator: Callable[[str], bool],
     ) -> None:
         self.services, self.registry, self.send, self.is_facilitator = services, registry, send, is_facilitator
@@ -55,21 +61,26 @@ class Dispatcher:
     def prefix(self) -> str:
         return self.services.config.bot.command_prefix
 
-    async def on_message(self, message: Message) -> None:
+    async def on_message(self, message: Message, work: UnitOfWork | None = None) -> None:
         """Handles a message and sends the replies. A database or homeserver that does not answer raises
         (the inbox tries again later): the replies already decided are then sent again as they were,
-        with the same transaction ids, rather than the message being handled a second time."""
+        with the same transaction ids, rather than the message being handled a second time.
+        `work`: the event's unit (the inbox's); without one, the message gets its own."""
         if message.sender == self.services.bot_user_id:
             return
-        replies = self._decided.get(message.event_id)
-        if replies is None:
-            replies = self._decided[message.event_id] = await self._handle_message(message)
-        await self._send_decided(message.event_id, replies, message)
+        async with unit_for(self.services.units, work) as work:
+            replies = self._decided.get(message.event_id)
+            if replies is None:
+                replies = self._decided[message.event_id] = await self._handle_message(message, work)
+            await self._send_decided(message.event_id, replies, message, work)
 
-    async def _handle_message(self, message: Message) -> list[Reply]:
+    async def _handle_message(self, message: Message, work: UnitOfWork) -> list[Reply]:
         try:
             ctx = CommandContext(
-                message=message, services=self.services, is_facilitator=self.is_facilitator(message.sender)
+                message=message,
+                services=self.services,
+                is_facilitator=self.is_facilitator(message.sender),
+                work=work,
             )
             return await self._route(ctx)
         except UserError as error:
@@ -147,23 +158,35 @@ class Dispatcher:
             is_facilitator=ctx.is_facilitator,
             command=word,
             args=args.strip(),
+            work=ctx.work,
         )
         return as_list(await command.handler(scoped))
 
-    async def on_reaction(self, room: RoomInfo, event_id: str, sender: str, key: str, target_event_id: str) -> None:
+    async def on_reaction(
+        self,
+        room: RoomInfo,
+        event_id: str,
+        sender: str,
+        key: str,
+        target_event_id: str,
+        work: UnitOfWork | None = None,
+    ) -> None:
         if sender == self.services.bot_user_id:
             return
-        replies = self._decided.get(event_id)
-        if replies is None:
-            replies = self._decided[event_id] = await self._handle_reaction(
-                room, event_id, sender, key, target_event_id
-            )
-        await self._send_decided(event_id, replies, None)
+        async with unit_for(self.services.units, work) as work:
+            replies = self._decided.get(event_id)
+            if replies is None:
+                replies = self._decided[event_id] = await self._handle_reaction(
+                    room, event_id, sender, key, target_event_id, work
+                )
+            await self._send_decided(event_id, replies, None, work)
 
-    async def _send_decided(self, event_id: str, replies: list[Reply], trigger: Message | None) -> None:
+    async def _send_decided(
+        self, event_id: str, replies: list[Reply], trigger: Message | None, work: UnitOfWork
+    ) -> None:
         """Sends what was decided for an event; kept only while an outage means it will be sent again."""
         try:
-            await self.send(replies, trigger)
+            await self.send(replies, trigger, work)
         except OUTAGES:
             raise
         except BaseException:
@@ -172,10 +195,9 @@ class Dispatcher:
         del self._decided[event_id]
 
     async def _handle_reaction(
-        self, room: RoomInfo, event_id: str, sender: str, key: str, target_event_id: str
+        self, room: RoomInfo, event_id: str, sender: str, key: str, target_event_id: str, work: UnitOfWork
     ) -> list[Reply]:
-        with self.services.db.session() as session:
-            sent = session.exec(select(SentMessage).where(SentMessage.event_id == target_event_id)).first()
+        sent = await work(_sent_message, target_event_id)
         if sent is None:
             return []
         reaction = Reaction(
@@ -186,6 +208,7 @@ class Dispatcher:
             target_event_id=target_event_id,
             target_tag=sent.tag,
             target_addressee=sent.addressee,
+            work=work,
         )
         self.services.metrics.message_handled("reaction")
         decided: list[Reply] = []
@@ -214,14 +237,21 @@ class Dispatcher:
             for index, r in enumerate(decided)
         ]
 
-    async def on_redaction(self, room: RoomInfo, event_id: str, sender: str, redacted_event_id: str) -> None:
+    async def on_redaction(
+        self, room: RoomInfo, event_id: str, sender: str, redacted_event_id: str, work: UnitOfWork | None = None
+    ) -> None:
         """A redacted event's effect is undone (a vote withdrawn); nobody asked anything, so nothing is said."""
-        redaction = Redaction(room=room, sender=sender, redacted_event_id=redacted_event_id)
         self.services.metrics.message_handled("redaction")
-        for handler in self.registry.redaction_handlers:
-            try:
-                await handler(redaction, self.services)
-            except STORAGE_UNAVAILABLE:
-                raise
-            except Exception:
-                log.exception("Redaction handler failed on %s", event_id)
+        async with unit_for(self.services.units, work) as work:
+            redaction = Redaction(room=room, sender=sender, redacted_event_id=redacted_event_id, work=work)
+            for handler in self.registry.redaction_handlers:
+                try:
+                    await handler(redaction, self.services)
+                except STORAGE_UNAVAILABLE:
+                    raise
+                except Exception:
+                    log.exception("Redaction handler failed on %s", event_id)
+
+
+def _sent_message(session: Session, event_id: str) -> SentMessage | None:
+    return session.exec(select(SentMessage).where(SentMessage.event_id == event_id)).first()

@@ -12,6 +12,9 @@ they are then handled one at a time, in order, and marked done once their replie
   sync token does not move past events that could not be recorded, so a stop meanwhile loses nothing.
   A member gets the answer late, never not at all.
 - A stop (SIGTERM, Ctrl+C) lets the event in hand finish, for a bounded time.
+
+Each event is handled in one unit of database work (storage/unit_of_work.py), its done mark included:
+one session per event, every step off the event loop.
 """
 
 from __future__ import annotations
@@ -38,8 +41,9 @@ from nio import (
 from bot.matrix_client import BotClient
 from bot.sender import UNREACHABLE, HomeserverUnavailable
 from handlers.metrics import Metrics
-from storage.database import STORAGE_UNAVAILABLE, Database
+from storage.database import STORAGE_UNAVAILABLE
 from storage.messages import UNDECRYPTABLE, Arrived, mark_done, pending_events, take_in
+from storage.unit_of_work import UnitOfWork, UnitsOfWork
 
 log = logging.getLogger(__name__)
 
@@ -78,25 +82,28 @@ def kind_of(event: Event) -> str:
     return MESSAGE
 
 
-Handle = Callable[[Arrival], Awaitable[None]]
+# Handles an event in the event's unit of work.
+Handle = Callable[[Arrival, UnitOfWork], Awaitable[None]]
 
 
 class Inbox:
     def __init__(
         self,
         client: BotClient,
-        db: Database,
+        units: UnitsOfWork,
         metrics: Metrics,
         *,
         first_wait: float = FIRST_WAIT,
         longest_wait: float = LONGEST_WAIT,
     ) -> None:
-        self.client, self.db, self.metrics = client, db, metrics
+        self.client, self.units, self.metrics = client, units, metrics
         self.first_wait, self.longest_wait = first_wait, longest_wait
         # Brought by the sync under way, then by syncs whose events are not recorded yet (with the
         # token that passes them), then recorded and waiting their turn.
         self._arriving: list[Arrival] = []
         self._unrecorded: deque[tuple[list[Arrival], str | None]] = deque()
+        # Recording waits on the database: one batch at a time, in order (the loop and take() both record).
+        self._recording = asyncio.Lock()
         self._ready: deque[Arrival] = deque()
         self._queued: set[str] = set()
         self._wake = asyncio.Event()
@@ -120,11 +127,11 @@ class Inbox:
         self._arriving = []
         self._wake.set()
 
-    def take(self, room: MatrixRoom, event: Event) -> None:
+    async def take(self, room: MatrixRoom, event: Event) -> None:
         """An event that comes outside a sync (a message decrypted once its late key came), recorded
         at once: raises one of STORAGE_UNAVAILABLE if it could not be, so that the caller keeps it."""
         self._unrecorded.append(([Arrival(room, event)], None))
-        self._record()
+        await self._record()
         self._wake.set()
 
     def homeserver_back(self) -> None:
@@ -142,15 +149,13 @@ class Inbox:
         """At start, once the catch-up sync is in: the events a previous run left pending and that sync
         did not bring again are fetched and put first in line. Returns how many were."""
         self.end_of_sync(None)
-        self._record()
-        with self.db.session() as session:
-            rows = [row for row in pending_events(session) if row.event_id not in self._queued]
+        await self._record()
+        rows = [row for row in await self.units.run(pending_events) if row.event_id not in self._queued]
         recovered = []
         for row in rows:
             arrival = await self._fetch(row.room_id, row.event_id) if row.room_id else None
             if arrival is None:
-                with self.db.session() as session:
-                    mark_done(session, row.event_id)
+                await self.units.run(mark_done, row.event_id)
                 continue
             recovered.append(arrival)
             self._queued.add(arrival.event_id)
@@ -196,8 +201,12 @@ class Inbox:
 
     # --- the work --------------------------------------------------------------------------
 
-    def _record(self) -> None:
+    async def _record(self) -> None:
         """Records every batch received, in order, and moves the sync token past each one recorded."""
+        async with self._recording:
+            await self._record_batches()
+
+    async def _record_batches(self) -> None:
         while self._unrecorded:
             arrivals, token = self._unrecorded[0]
             fresh: dict[str, Arrival] = {}
@@ -205,11 +214,10 @@ class Inbox:
                 if arrival.event_id not in self._queued:
                     fresh.setdefault(arrival.event_id, arrival)
             if fresh:
-                with self.db.session() as session:
-                    done = take_in(
-                        session,
-                        [Arrived(a.event_id, a.room.room_id, a.kind, a.event.server_timestamp) for a in fresh.values()],
-                    )
+                done = await self.units.run(
+                    take_in,
+                    [Arrived(a.event_id, a.room.room_id, a.kind, a.event.server_timestamp) for a in fresh.values()],
+                )
                 for arrival in fresh.values():
                     if arrival.event_id not in done:
                         self._ready.append(arrival)
@@ -222,15 +230,15 @@ class Inbox:
         wait = self.first_wait
         while not self._stopping:
             try:
-                self._record()
+                await self._record()
                 if self._ready:
                     arrival = self._ready[0]
-                    if self._handled != arrival.event_id:
-                        await handle(arrival)
-                        # Handled and answered: if marking it done fails, only that is tried again.
-                        self._handled = arrival.event_id
-                    with self.db.session() as session:
-                        mark_done(session, arrival.event_id)
+                    async with self.units.open() as work:
+                        if self._handled != arrival.event_id:
+                            await handle(arrival, work)
+                            # Handled and answered: if marking it done fails, only that is tried again.
+                            self._handled = arrival.event_id
+                        await work(mark_done, arrival.event_id)
                     self._handled = None
                     self._ready.popleft()
                     self._queued.discard(arrival.event_id)
@@ -254,7 +262,7 @@ class Inbox:
                 log.exception("Event %s could not be handled; it is dropped", dropped.event_id if dropped else "?")
                 if dropped is not None:
                     self._queued.discard(dropped.event_id)
-                    self._mark_done_quietly(dropped.event_id)
+                    await self._mark_done_quietly(dropped.event_id)
                 continue
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
@@ -277,9 +285,8 @@ class Inbox:
         self.waiting_on = None
         self.metrics.database_answered()
 
-    def _mark_done_quietly(self, event_id: str) -> None:
+    async def _mark_done_quietly(self, event_id: str) -> None:
         try:
-            with self.db.session() as session:
-                mark_done(session, event_id)
+            await self.units.run(mark_done, event_id)
         except STORAGE_UNAVAILABLE:
             log.warning("Event %s stays pending: the database does not answer", event_id)

@@ -28,12 +28,13 @@ from nio import (
     UnknownBadEvent,
 )
 from nio.exceptions import LocalProtocolError
+from sqlmodel import Session
 
 from bot.matrix_client import BotClient
+from bot.units import unit_for
 from handlers.context import system_clock
 from handlers.metrics import Metrics
 from handlers.replies import Post, Reply
-from storage.database import Database
 from storage.undecryptable import (
     UndecryptableEvent,
     due_for_notice,
@@ -44,6 +45,7 @@ from storage.undecryptable import (
     remember,
     waiting_for_session,
 )
+from storage.unit_of_work import UnitOfWork, UnitsOfWork
 
 log = logging.getLogger(__name__)
 
@@ -81,15 +83,15 @@ class LateKeys:
     def __init__(
         self,
         client: BotClient,
-        db: Database,
+        units: UnitsOfWork,
         post: Callable[[Reply], Awaitable[str | None]],
         *,
-        deliver: Callable[[MatrixRoom, Event], None],
+        deliver: Callable[[MatrixRoom, Event], Awaitable[None]],
         clock: Callable[[], datetime] = system_clock,
         notice_after: timedelta = NOTICE_AFTER,
         metrics: Metrics | None = None,
     ) -> None:
-        self.client, self.db, self.post, self.clock = client, db, post, clock
+        self.client, self.units, self.post, self.clock = client, units, post, clock
         # Takes a readable event in (and records it) to be handled; raises if it could not.
         self.deliver = deliver
         self.metrics = metrics or Metrics()
@@ -98,13 +100,14 @@ class LateKeys:
         self._lock = asyncio.Lock()
         self._tasks: set[asyncio.Task] = set()
 
-    async def on_undecryptable(self, room: MatrixRoom, event: MegolmEvent) -> None:
+    async def on_undecryptable(self, room: MatrixRoom, event: MegolmEvent, work: UnitOfWork | None = None) -> None:
+        """`work`: the event's unit, when it comes from the inbox."""
         if event.sender == self.client.user_id:
             return
         # Always there in an encrypted event's content; nio types it optional as any Event's.
         assert event.session_id is not None
-        with self.db.session() as session:
-            kept = remember(session, event.event_id, room.room_id, event.sender, event.session_id, self.clock())
+        async with unit_for(self.units, work) as work:
+            kept = await work(remember, event.event_id, room.room_id, event.sender, event.session_id, self.clock())
         if not kept:
             return
         self.metrics.undecryptable.inc()
@@ -121,8 +124,7 @@ class LateKeys:
 
     async def on_room_key(self, event: RoomKeyEvent | ForwardedRoomKeyEvent) -> None:
         """A to-device callback, run inside the sync: the events are fetched off it."""
-        with self.db.session() as session:
-            waiting = waiting_for_session(session, event.session_id)
+        waiting = await self.units.run(waiting_for_session, event.session_id)
         if not waiting:
             return
         log.info("Room key for session %s arrived: %d waiting event(s)", event.session_id, len(waiting))
@@ -133,11 +135,7 @@ class LateKeys:
     async def sweep(self) -> None:
         """Periodically: retry what is due, tell senders about what stays unreadable, forget what is too old."""
         now = self.clock()
-        with self.db.session() as session:
-            for row in received_before(session, now - KEEP_FOR):
-                log.info("Gave up on event %s in %s: its key never came", row.event_id, row.room_id)
-                session.delete(row)
-            due = [row.event_id for row in due_for_retry(session, now)]
+        due = await self.units.run(_give_up_and_due, now)
         await self._retry(due)
         await self._notify(now)
 
@@ -145,8 +143,7 @@ class LateKeys:
         """Fetches, decrypts and handles these events if their key is there now."""
         async with self._lock:
             for event_id in event_ids:
-                with self.db.session() as session:
-                    row = session.get(UndecryptableEvent, event_id)
+                row = await self.units.run(_kept, event_id)
                 if row is not None:
                     await self._try(row)
 
@@ -161,47 +158,38 @@ class LateKeys:
         # that same sync: they appear a moment later.
         room = await self.client.room_appearing(row.room_id, ROOM_APPEAR_SECONDS)
         if room is None:
-            self._later(row.event_id)
+            await self._later(row.event_id)
             return
         answer = await self.client.room_get_event(row.room_id, row.event_id)
         if isinstance(answer, RoomGetEventError):
             if answer.status_code in ("M_NOT_FOUND", "M_FORBIDDEN"):
-                self._forget(row.event_id)  # gone, or no longer ours to read: nothing left to handle
+                await self._forget(row.event_id)  # gone, or no longer ours to read: nothing left to handle
             else:
-                self._later(row.event_id)
+                await self._later(row.event_id)
             return
         if isinstance(answer.event, MegolmEvent):
-            self._later(row.event_id)
+            await self._later(row.event_id)
             return
         if isinstance(answer.event, (RedactedEvent, BadEvent, UnknownBadEvent)):
-            self._forget(row.event_id)  # redacted meanwhile: nothing left to read
+            await self._forget(row.event_id)  # redacted meanwhile: nothing left to read
             return
         # nio decrypted it on the way in; handled exactly as the sync would have handled it.
-        self.deliver(room, answer.event)
-        self._forget(row.event_id)
+        await self.deliver(room, answer.event)
+        await self._forget(row.event_id)
         log.info("Event %s in %s decrypted late and handled", row.event_id, row.room_id)
 
-    def _later(self, event_id: str) -> None:
-        with self.db.session() as session:
-            row = session.get(UndecryptableEvent, event_id)
-            if row is None:
-                return
-            row.attempts += 1
-            row.next_try_at = self.clock() + min(timedelta(minutes=2**row.attempts), LONGEST_RETRY_WAIT)
-            session.add(row)
+    async def _later(self, event_id: str) -> None:
+        await self.units.run(_try_later, event_id, self.clock())
 
-    def _forget(self, event_id: str) -> None:
-        with self.db.session() as session:
-            forget(session, event_id)
+    async def _forget(self, event_id: str) -> None:
+        await self.units.run(forget, event_id)
 
     async def _notify(self, now: datetime) -> None:
-        with self.db.session() as session:
-            due = due_for_notice(session, now - self.notice_after)
+        due = await self.units.run(due_for_notice, now - self.notice_after)
         due.sort(key=lambda row: (row.room_id, row.sender))
         for (room_id, sender), group in groupby(due, key=lambda row: (row.room_id, row.sender)):
             rows = list(group)
-            with self.db.session() as session:
-                told_lately = noticed_since(session, room_id, sender, now - NOTICE_QUIET)
+            told_lately = await self.units.run(noticed_since, room_id, sender, now - NOTICE_QUIET)
             if not told_lately:
                 log.warning(
                     "%d event(s) from %s in %s still undecryptable: telling the sender", len(rows), sender, room_id
@@ -216,14 +204,38 @@ class LateKeys:
                         txn_key=f"undecryptable-{rows[0].event_id}",
                     )
                 )
-            with self.db.session() as session:
-                for row in rows:
-                    kept = session.get(UndecryptableEvent, row.event_id)
-                    if kept is not None:
-                        kept.noticed = True
-                        session.add(kept)
+            await self.units.run(_noticed, [row.event_id for row in rows])
 
     async def drain(self) -> None:
         """Lets retries started by a room key finish (at shutdown)."""
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _give_up_and_due(session: Session, now: datetime) -> list[str]:
+    """Forgets what is too old to wait for; the event ids due for another try."""
+    for row in received_before(session, now - KEEP_FOR):
+        log.info("Gave up on event %s in %s: its key never came", row.event_id, row.room_id)
+        session.delete(row)
+    return [row.event_id for row in due_for_retry(session, now)]
+
+
+def _kept(session: Session, event_id: str) -> UndecryptableEvent | None:
+    return session.get(UndecryptableEvent, event_id)
+
+
+def _try_later(session: Session, event_id: str, now: datetime) -> None:
+    row = session.get(UndecryptableEvent, event_id)
+    if row is None:
+        return
+    row.attempts += 1
+    row.next_try_at = now + min(timedelta(minutes=2**row.attempts), LONGEST_RETRY_WAIT)
+    session.add(row)
+
+
+def _noticed(session: Session, event_ids: list[str]) -> None:
+    for event_id in event_ids:
+        kept = session.get(UndecryptableEvent, event_id)
+        if kept is not None:
+            kept.noticed = True
+            session.add(kept)

@@ -25,6 +25,7 @@ from nio import (
     SyncError,
     SyncResponse,
 )
+from sqlmodel import Session
 
 from bot.addressing import Addressing, strip_call
 from bot.direct_chats import DirectChats
@@ -39,12 +40,14 @@ from bot.session import StoredSession, forget_session, load_session, save_sessio
 from bot.sync_loop import sync_until_cancelled
 from bot.timeline_gaps import TimelineGaps
 from config import Config
-from handlers.context import Message
+from handlers.context import Message, RoomInfo
 from handlers.metrics import Metrics
 from handlers.replies import Post, Reply
 from handlers.rooms import INTRODUCTION_TAG, introduction
 from handlers.text import normalise_input
 from storage.messages import bot_in_thread, is_bot_message, sent_in_room_with_tag
+from storage.rooms import RoomRecord
+from storage.unit_of_work import UnitOfWork, UnitsOfWork
 
 log = logging.getLogger(__name__)
 
@@ -90,13 +93,16 @@ class MatrixBot:
         inbox: Inbox,
         gaps: TimelineGaps,
         metrics: Metrics | None = None,
+        *,
+        units: UnitsOfWork,
     ) -> None:
         self.config, self.client, self.directory, self.dispatcher = config, client, directory, dispatcher
+        self.units = units
         self.sender, self.direct_chats, self.late_keys, self.inbox = sender, direct_chats, late_keys, inbox
         self.gaps = gaps
         self.metrics = metrics or Metrics()
         # Called when the facilitators' room's members or power levels change (rights may be lost).
-        self.rights_changed: list[Callable[[], object]] = []
+        self.rights_changed: list[Callable[[], Awaitable[object]]] = []
         # nio runs response callbacks on each M_LIMIT_EXCEEDED it waits out before retrying.
         on_response(self.client, self._count_rate_limit, ErrorResponse)
         self.post = sender.post
@@ -225,7 +231,7 @@ class MatrixBot:
         try:
             if touched and self.directory.facilitators_room() in touched:
                 for callback in self.rights_changed:
-                    callback()
+                    await callback()
         except Exception:
             log.exception("Checking facilitators' rights after a change failed")
 
@@ -256,7 +262,7 @@ class MatrixBot:
         self._invites_seen.add(room.room_id)
         if inviter_allowed(self.config, event.sender):
             if event.content.get("is_direct"):
-                self.direct_chats.adopt(room.room_id, event.sender)
+                await self.direct_chats.adopt(room.room_id, event.sender)
             answer = await self.client.join(room.room_id)
             if isinstance(answer, JoinError):
                 log.warning("Could not join %s: %s", room.room_id, answer.message)
@@ -266,15 +272,16 @@ class MatrixBot:
             log.info("Declined invite to %s from %s (not in access.allowed_inviters)", room.room_id, event.sender)
             await self.client.room_leave(room.room_id)
 
-    def _message(self, room: MatrixRoom, event) -> Message:
+    async def _message(self, room: MatrixRoom, event: RoomMessageText, work: UnitOfWork) -> Message:
         content = event.source.get("content", {})
         where = relations(content)
         # The one place member text comes in: every handler reads it normalised.
         body = without_reply_fallback(normalise_input(event.body or ""), content).strip()
-        info = self.directory.info(room.room_id)
-        with self.dispatcher.services.db.session() as session:
-            replies_to_bot = bool(where.in_reply_to and is_bot_message(session, where.in_reply_to))
-            in_bot_thread = bool(where.thread_root and bot_in_thread(session, room.room_id, where.thread_root))
+        # The room is looked up once per message, with what tells whether it is meant for the bot.
+        record, replies_to_bot, in_bot_thread = await work(
+            _message_context, room.room_id, where.in_reply_to, where.thread_root
+        )
+        info = self.directory.info_from(room.room_id, record)
         display_name = room.user_name(self.client.user_id)
         addressed = self.addressing.is_addressed(
             body,
@@ -302,27 +309,28 @@ class MatrixBot:
         if isinstance(event, RoomMemberEvent) or event.sender != self.client.user_id:
             self.inbox.receive(room, event)
 
-    async def _handle(self, arrival: Arrival) -> None:
-        """One event from the inbox. A database or homeserver that does not answer raises: the inbox
-        tries it again later."""
+    async def _handle(self, arrival: Arrival, work: UnitOfWork) -> None:
+        """One event from the inbox, in its unit of work. A database or homeserver that does not answer
+        raises: the inbox tries it again later."""
         room, event = arrival.room, arrival.event
         if isinstance(event, RoomMessageText):
-            await self.warn_if_unencrypted(room.room_id)
+            message = await self._message(room, event, work)
+            await self.warn_if_unencrypted(room.room_id, message.room, work)
             # From the sender's homeserver to us: how far behind the sync (or a restart's catch-up) runs.
             self.metrics.event_lag.observe(max(0.0, self.metrics.clock() - event.server_timestamp / 1000))
-            await self.dispatcher.on_message(self._message(room, event))
+            await self.dispatcher.on_message(message, work)
+            # A facilitator's !salon may have named another facilitators' room: rights are read from it.
+            await self.directory.refresh(work)
         elif isinstance(event, ReactionEvent):
-            await self.dispatcher.on_reaction(
-                self.directory.info(room.room_id), event.event_id, event.sender, event.key, event.reacts_to
-            )
+            info = await self.directory.info(room.room_id, work)
+            await self.dispatcher.on_reaction(info, event.event_id, event.sender, event.key, event.reacts_to, work)
         elif isinstance(event, RedactionEvent):
-            await self.dispatcher.on_redaction(
-                self.directory.info(room.room_id), event.event_id, event.sender, event.redacts
-            )
+            info = await self.directory.info(room.room_id, work)
+            await self.dispatcher.on_redaction(info, event.event_id, event.sender, event.redacts, work)
         elif isinstance(event, RoomMemberEvent):
             await self._on_membership(room, event)
         elif isinstance(event, MegolmEvent):
-            await self.late_keys.on_undecryptable(room, event)
+            await self.late_keys.on_undecryptable(room, event, work)
 
     async def _on_membership(self, room: MatrixRoom, event: RoomMemberEvent) -> None:
         """A member joining the direct chat the bot opened gets what waited for them; refusing it is said.
@@ -347,13 +355,12 @@ class MatrixBot:
         """Once per room, ever: the database knows every message the bot sent, its introduction too.
         Off the sync callback, since the members' device keys may take a moment to come."""
         try:
-            with self.dispatcher.services.db.session() as session:
-                if sent_in_room_with_tag(session, room_id, INTRODUCTION_TAG):
-                    return
+            if await self.units.run(sent_in_room_with_tag, room_id, INTRODUCTION_TAG):
+                return
             room = self.client.rooms.get(room_id)
             name = room.user_name(self.client.user_id) if room else None
             await self.sender.know_devices(room_id)
-            await self.post(introduction(self.directory.info(room_id), name or self.client.user_id))
+            await self.post(introduction(await self.directory.info(room_id), name or self.client.user_id))
         except Exception:
             log.exception("Introduction in %s failed", room_id)
 
@@ -381,11 +388,14 @@ class MatrixBot:
             await self.directory.remember_creator(room_id)
             await self.warn_if_unencrypted(room_id)
 
-    async def warn_if_unencrypted(self, room_id: str) -> None:
-        info = self.directory.info(room_id)
+    async def warn_if_unencrypted(
+        self, room_id: str, info: RoomInfo | None = None, work: UnitOfWork | None = None
+    ) -> None:
+        """`info`: the room as already looked up for the event in hand, `work` its unit."""
+        info = info or await self.directory.info(room_id, work)
         if info.kind != "peer_group" or info.encrypted or room_id not in self.client.rooms:
             return
-        if not self.directory.mark_warned_unencrypted(room_id):
+        if not await self.directory.mark_warned_unencrypted(room_id, work):
             return
         await self.post(
             Reply(
@@ -405,3 +415,14 @@ class MatrixBot:
                     txn_key=f"unencrypted-alert-{room_id}",
                 )
             )
+
+
+def _message_context(
+    session: Session, room_id: str, in_reply_to: str | None, thread_root: str | None
+) -> tuple[RoomRecord | None, bool, bool]:
+    """The room's record, whether the message replies to the bot, whether it is in a thread the bot is in."""
+    return (
+        session.get(RoomRecord, room_id),
+        bool(in_reply_to and is_bot_message(session, in_reply_to)),
+        bool(thread_root and bot_in_thread(session, room_id, thread_root)),
+    )

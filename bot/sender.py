@@ -23,19 +23,21 @@ from datetime import UTC, datetime, timedelta
 from aiohttp import ClientError
 from nio import ErrorResponse, RoomSendResponse, UploadResponse
 from nio.exceptions import LocalProtocolError
+from sqlmodel import Session
 
 from bot.direct_chats import DirectChats
 from bot.matrix_client import BotClient
 from bot.relations import relates_to, relations
 from bot.rendering import Renderer
 from bot.room_directory import RoomDirectory
+from bot.units import unit_for
 from handlers.context import Message
 from handlers.metrics import Metrics
 from handlers.replies import Answer, Attachment, Post, Reply
 from handlers.rooms import INTRODUCTION_TAG
-from storage.database import Database
 from storage.direct_chats import PendingMessage, mark_noticed, pending_in, rooms_with_pending, unnoticed_before
 from storage.messages import SentMessage
+from storage.unit_of_work import UnitOfWork, UnitsOfWork
 
 log = logging.getLogger(__name__)
 
@@ -73,12 +75,12 @@ class Sender:
         self,
         client: BotClient,
         renderer: Renderer,
-        db: Database,
+        units: UnitsOfWork,
         directory: RoomDirectory,
         direct_chats: DirectChats,
         metrics: Metrics | None = None,
     ) -> None:
-        self.client, self.renderer, self.db = client, renderer, db
+        self.client, self.renderer, self.units = client, renderer, units
         self.directory, self.direct_chats = directory, direct_chats
         self.metrics = metrics or Metrics()
         self._room_locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
@@ -93,7 +95,9 @@ class Sender:
             log.warning("Message to %s not delivered: %s", reply.room_id, error)
             return None
 
-    def allowed(self, reply: Reply, room_id: str, trigger: Message | None) -> bool:
+    async def allowed(
+        self, reply: Reply, room_id: str, trigger: Message | None, work: UnitOfWork | None = None
+    ) -> bool:
         """The confidentiality guard: words from a confidential room stay there, unless their author
         agreed, or the reply carries nothing said there (a bare reference, a room's name)."""
         origin = reply.origin_room_id or (trigger.room_id if trigger else None)
@@ -101,24 +105,33 @@ class Sender:
             return True
         if trigger is not None and origin == trigger.room_id:
             return not trigger.room.confidential
-        return not self.directory.info(origin).confidential
+        return not (await self.directory.info(origin, work)).confidential
 
-    async def send_all(self, replies: list[Reply], trigger: Message | None) -> list[str | None]:
+    async def send_all(
+        self, replies: list[Reply], trigger: Message | None, work: UnitOfWork | None = None
+    ) -> list[str | None]:
         """Raises HomeserverUnavailable when one could not be sent for now: the caller sends them all
-        again later (those already sent are not posted twice)."""
+        again later (those already sent are not posted twice). `work`: the event's unit, which records
+        what is sent."""
         results = []
         for index, reply in enumerate(replies):
             # The n-th reply to an event always gets the same transaction id: if the event is
             # handled again after a crash, the homeserver recognises the retry and posts nothing.
             key = reply.txn_key or (f"{trigger.event_id}:{index}" if trigger else None)
-            results.append(await self.send(reply, trigger, key))
+            results.append(await self.send(reply, trigger, key, work))
         return results
 
-    async def send(self, reply: Reply, trigger: Message | None = None, txn_key: str | None = None) -> str | None:
+    async def send(
+        self,
+        reply: Reply,
+        trigger: Message | None = None,
+        txn_key: str | None = None,
+        work: UnitOfWork | None = None,
+    ) -> str | None:
         room_id = reply.room_id or (trigger.room_id if trigger else None)
         if room_id is None:
             raise ValueError("a reply without a trigger needs a room_id")
-        if not self.allowed(reply, room_id, trigger):
+        if not await self.allowed(reply, room_id, trigger, work):
             log.warning(
                 "Dropped a message from confidential room %s to %s (no consent)",
                 reply.origin_room_id or (trigger.room_id if trigger else "?"),
@@ -129,14 +142,14 @@ class Sender:
         if task:
             self._pending.add(task)
         try:
-            async with self._room_locks[room_id]:
-                return await self._send_locked(room_id, reply, trigger, txn_key or reply.txn_key)
+            async with self._room_locks[room_id], unit_for(self.units, work) as work:
+                return await self._send_locked(room_id, reply, trigger, txn_key or reply.txn_key, work)
         finally:
             if task:
                 self._pending.discard(task)
 
     async def _send_locked(
-        self, room_id: str, reply: Reply, trigger: Message | None, txn_key: str | None
+        self, room_id: str, reply: Reply, trigger: Message | None, txn_key: str | None, work: UnitOfWork
     ) -> str | None:
         waiting = not self.direct_chats.member_joined(room_id)
         if room_id not in self.client.rooms and not waiting:
@@ -151,7 +164,7 @@ class Sender:
         }
         mentions = list(reply.mentions)
         if reply.attachment is not None:
-            uploaded = await self._upload(room_id, reply.attachment, content, txn_key, trigger)
+            uploaded = await self._upload(room_id, reply.attachment, content, txn_key, trigger, work)
             if uploaded is None:
                 return None
             content = uploaded
@@ -167,12 +180,12 @@ class Sender:
         tx_id = transaction_id(txn_key) if txn_key else uuid.uuid4().hex
         addressee = trigger.sender if trigger else None
         if waiting:
-            self._queue(room_id, content, tx_id, reply.tag, trigger)
+            await self._queue(room_id, content, tx_id, reply.tag, trigger, work)
             return None
-        return await self._deliver(room_id, content, tx_id, reply.tag, addressee)
+        return await self._deliver(room_id, content, tx_id, reply.tag, addressee, work)
 
     async def _deliver(
-        self, room_id: str, content: dict, tx_id: str, tag: str | None, addressee: str | None
+        self, room_id: str, content: dict, tx_id: str, tag: str | None, addressee: str | None, work: UnitOfWork
     ) -> str | None:
         try:
             answer = await self.client.room_send(
@@ -194,31 +207,29 @@ class Sender:
             return None
         self.metrics.sends.inc()
         thread_root = relations(content).thread_root
-        with self.db.session() as session:
-            # Every message is kept (tag or not): a reply to any of them, or an answer in its
-            # thread, is addressed to the bot.
-            session.merge(
-                SentMessage(
-                    event_id=answer.event_id,
-                    room_id=room_id,
-                    tag=tag or "",
-                    thread_root=thread_root,
-                    addressee=addressee,
-                )
-            )
+        # Every message is kept (tag or not): a reply to any of them, or an answer in its thread, is
+        # addressed to the bot.
+        await work(
+            _keep_sent,
+            SentMessage(
+                event_id=answer.event_id, room_id=room_id, tag=tag or "", thread_root=thread_root, addressee=addressee
+            ),
+        )
         return answer.event_id
 
     # --- direct chats whose member has not joined yet ----------------------------------------
 
-    def _queue(self, room_id: str, content: dict, tx_id: str, tag: str | None, trigger: Message | None) -> None:
+    async def _queue(
+        self, room_id: str, content: dict, tx_id: str, tag: str | None, trigger: Message | None, work: UnitOfWork
+    ) -> None:
         user_id = self.direct_chats.member_of(room_id) or ""
         notice_room = trigger.room_id if trigger is not None and trigger.room_id != room_id else None
-        with self.db.session() as session:
-            session.add(
-                PendingMessage(
-                    room_id=room_id, user_id=user_id, content=content, txn_id=tx_id, tag=tag, notice_room_id=notice_room
-                )
-            )
+        await work(
+            _keep_pending,
+            PendingMessage(
+                room_id=room_id, user_id=user_id, content=content, txn_id=tx_id, tag=tag, notice_room_id=notice_room
+            ),
+        )
         log.debug("Message for %s waits for its member to join", room_id)
 
     def flush_soon(self, room_id: str) -> None:
@@ -232,23 +243,22 @@ class Sender:
         async with self._room_locks[room_id]:
             if not self.direct_chats.member_joined(room_id):
                 return 0
-            with self.db.session() as session:
-                rows = pending_in(session, room_id)
+            rows = await self.units.run(pending_in, room_id)
             if not rows:
                 return 0
             await self.know_devices(room_id, [rows[0].user_id])
             sent = 0
-            for row in rows:
-                try:
-                    delivered = await self._deliver(room_id, row.content, row.txn_id, row.tag, row.user_id)
-                except HomeserverUnavailable as error:
-                    log.warning("Waiting messages for %s not delivered yet: %s", room_id, error)
-                    delivered = None
-                if delivered is None:
-                    break  # kept for the next try, in order
-                with self.db.session() as session:
-                    session.delete(session.get(PendingMessage, row.id))
-                sent += 1
+            async with self.units.open() as work:
+                for row in rows:
+                    try:
+                        delivered = await self._deliver(room_id, row.content, row.txn_id, row.tag, row.user_id, work)
+                    except HomeserverUnavailable as error:
+                        log.warning("Waiting messages for %s not delivered yet: %s", room_id, error)
+                        delivered = None
+                    if delivered is None:
+                        break  # kept for the next try, in order
+                    await work(_forget_pending, row.id)
+                    sent += 1
             log.info("Delivered %d waiting message(s) to direct chat %s", sent, room_id)
             return sent
 
@@ -275,9 +285,7 @@ class Sender:
     async def service_pending(self, wait: timedelta, now: datetime | None = None) -> None:
         """Periodically: deliver what a missed join left waiting, and tell members who have not joined."""
         now = now or datetime.now(UTC)
-        with self.db.session() as session:
-            rooms = rooms_with_pending(session)
-            overdue = {row.room_id for row in unnoticed_before(session, now - wait)}
+        rooms, overdue = await self.units.run(_pending_and_overdue, now - wait)
         for room_id in rooms:
             if self.direct_chats.member_joined(room_id):
                 await self.flush_pending(room_id)
@@ -286,8 +294,7 @@ class Sender:
 
     async def tell_member(self, room_id: str, *, declined: bool) -> None:
         """In the rooms where the member asked: their direct chat is not open, and nothing is lost."""
-        with self.db.session() as session:
-            rows = mark_noticed(session, room_id)
+        rows = await self.units.run(mark_noticed, room_id)
         for notice_room in sorted({row.notice_room_id for row in rows if row.notice_room_id}):
             user_id = rows[0].user_id
             await self.post(
@@ -302,7 +309,7 @@ class Sender:
 
     async def member_declined(self, room_id: str) -> None:
         """The member refused the invitation (or left): tell them where they asked, open anew next time."""
-        self.direct_chats.close(room_id)
+        await self.direct_chats.close(room_id)
         await self.tell_member(room_id, declined=True)
 
     @staticmethod
@@ -317,7 +324,13 @@ class Sender:
         )
 
     async def _upload(
-        self, room_id: str, attachment: Attachment, caption: dict, txn_key: str | None, trigger: Message | None
+        self,
+        room_id: str,
+        attachment: Attachment,
+        caption: dict,
+        txn_key: str | None,
+        trigger: Message | None,
+        work: UnitOfWork,
     ) -> dict | None:
         room = self.client.rooms.get(room_id)
         encrypt = bool(room and room.encrypted)
@@ -350,9 +363,9 @@ class Sender:
         caption = {**caption, "m.mentions": {}}
         caption_tx = transaction_id(f"{txn_key}:caption") if txn_key else uuid.uuid4().hex
         if self.direct_chats.member_joined(room_id):
-            await self._deliver(room_id, caption, caption_tx, None, None)
+            await self._deliver(room_id, caption, caption_tx, None, None, work)
         else:
-            self._queue(room_id, caption, caption_tx, None, trigger)
+            await self._queue(room_id, caption, caption_tx, None, trigger, work)
         return content
 
     async def drain(self, timeout: float = 10.0) -> None:
@@ -360,3 +373,19 @@ class Sender:
         pending = [t for t in self._pending if t is not asyncio.current_task()]
         if pending:
             await asyncio.wait(pending, timeout=timeout)
+
+
+def _keep_sent(session: Session, sent: SentMessage) -> None:
+    session.merge(sent)
+
+
+def _keep_pending(session: Session, pending: PendingMessage) -> None:
+    session.add(pending)
+
+
+def _forget_pending(session: Session, pending_id: int | None) -> None:
+    session.delete(session.get(PendingMessage, pending_id))
+
+
+def _pending_and_overdue(session: Session, noticed_before: datetime) -> tuple[list[str], set[str]]:
+    return rooms_with_pending(session), {row.room_id for row in unnoticed_before(session, noticed_before)}

@@ -21,8 +21,9 @@ from nio import (
 
 from bot.inbox import Arrival
 from bot.matrix_client import BotClient
-from storage.database import STORAGE_UNAVAILABLE, Database
+from storage.database import STORAGE_UNAVAILABLE
 from storage.messages import known_events
+from storage.unit_of_work import UnitsOfWork
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +34,8 @@ WANTED = (RoomMessageText, ReactionEvent, RedactionEvent, MegolmEvent, RoomMembe
 
 
 class TimelineGaps:
-    def __init__(self, client: BotClient, db: Database) -> None:
-        self.client, self.db = client, db
+    def __init__(self, client: BotClient, units: UnitsOfWork) -> None:
+        self.client, self.units = client, units
 
     async def missed(self, answer: SyncResponse) -> list[Arrival]:
         """The events this sync's limited timelines left out, oldest first."""
@@ -65,8 +66,7 @@ class TimelineGaps:
             # What nio could not parse (BadEvent…) is never recorded nor handled: neither a mark nor a miss.
             events = [event for event in page.chunk if isinstance(event, Event)]
             try:
-                with self.db.session() as session:
-                    known = known_events(session, [event.event_id for event in events])
+                known = await self.units.run(known_events, [event.event_id for event in events])
             except STORAGE_UNAVAILABLE:
                 log.warning("Events missed in %s not fetched: the database does not answer", room_id)
                 return []

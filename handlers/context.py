@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from handlers.deposits.form import FormDef
     from knowledge.search import SearchService
     from storage.database import Database
+    from storage.unit_of_work import UnitOfWork, UnitsOfWork
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,9 @@ class Services:
     deposit_form: FormDef | None = None
     # What the operator sees at /metrics; by default counts nobody scrapes.
     metrics: Metrics = field(default_factory=Metrics)
+    # The database's units of work (storage/unit_of_work.py): work outside any event (a job, a board
+    # page) runs through them, off the event loop.
+    units: UnitsOfWork = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,8 @@ class CommandContext:
     # The command word as typed (alias included) and everything after it.
     command: str = ""
     args: str = ""
+    # The event's one unit of database work: every step a handler awaits runs in its session.
+    work: UnitOfWork = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -107,3 +113,5 @@ class Reaction:
     target_event_id: str
     target_tag: str
     target_addressee: str | None
+    # The reaction's one unit of database work, as CommandContext.work is a message's.
+    work: UnitOfWork = field(kw_only=True)

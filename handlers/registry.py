@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from handlers.context import CommandContext, Reaction, RoomInfo, Services
 from handlers.replies import Reply
 from knowledge.folding import fold_accents
+
+if TYPE_CHECKING:
+    from storage.unit_of_work import UnitOfWork
 
 HandlerResult = Reply | list[Reply] | None
 CommandHandler = Callable[[CommandContext], Awaitable[HandlerResult]]
@@ -34,6 +37,8 @@ class Redaction:
     # Who redacted it: the author, or a moderator.
     sender: str
     redacted_event_id: str
+    # The redaction's one unit of database work, as CommandContext.work is a message's.
+    work: UnitOfWork = field(kw_only=True)
 
 
 # A redaction only undoes: its handlers answer nothing.

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from aiohttp import web
+from sqlmodel import Session
 
+from bot.units import unit_for
 from config import BoardConfig
 from handlers.board.links import InvalidLink, LinkClaim, LoginLinks
 from storage.board import (
@@ -30,7 +32,7 @@ from storage.board import (
     session_holders,
     use_link_nonce,
 )
-from storage.database import Database
+from storage.unit_of_work import UnitOfWork, UnitsOfWork
 
 COOKIE = "tableau_session"
 CSRF_FIELD = "csrf"
@@ -61,16 +63,16 @@ class LoginRefused(Exception):
 class Auth:
     def __init__(
         self,
-        db: Database,
+        units: UnitsOfWork,
         links: LoginLinks,
         config: BoardConfig,
         is_facilitator: Callable[[str], bool],
         clock: Callable[[], datetime],
     ) -> None:
-        self.db, self.links, self.config = db, links, config
+        self.units, self.links, self.config = units, links, config
         self.is_facilitator, self.clock = is_facilitator, clock
 
-    def check_link(self, token: str) -> LinkClaim:
+    async def check_link(self, token: str, work: UnitOfWork | None = None) -> LinkClaim:
         """A link fit to log in with, not consumed: opening it (or a link preview) only shows a button."""
         try:
             claim = self.links.verify(token)
@@ -82,31 +84,28 @@ class Auth:
             ) from None
         if not self.is_facilitator(claim.user_id):
             raise LoginRefused("Ce tableau de bord est réservé à l'équipe d'animation.")
-        with self.db.session() as session:
-            if link_used(session, claim.nonce):
+        async with unit_for(self.units, work) as work:
+            if await work(link_used, claim.nonce):
                 raise LoginRefused(USED)
         return claim
 
-    def log_in(self, token: str) -> tuple[str, BoardSession]:
+    async def log_in(self, token: str) -> tuple[str, BoardSession]:
         """Consumes the link and opens a session; returns the cookie's raw value and the session."""
-        claim = self.check_link(token)
-        now = self.clock()
-        raw = secrets.token_urlsafe(32)
-        with self.db.session() as session:
-            if not use_link_nonce(session, claim.nonce, claim.user_id, now):
-                raise LoginRefused(USED)
-            forget_old_link_uses(session, now - 2 * self.links.lifetime)
-            row = open_session(
-                session,
-                hash_id(raw),
-                claim.user_id,
-                secrets.token_urlsafe(32),
-                now,
-                timedelta(hours=self.config.session_hours),
-            )
+        async with self.units.open() as work:
+            claim = await self.check_link(token, work)
+            raw = secrets.token_urlsafe(32)
+            row = await work(self._open, claim, hash_id(raw), self.clock())
         return raw, row
 
-    def visitor(self, request: web.Request) -> Visitor | None:
+    def _open(self, session: Session, claim: LinkClaim, id_hash: str, now: datetime) -> BoardSession:
+        if not use_link_nonce(session, claim.nonce, claim.user_id, now):
+            raise LoginRefused(USED)
+        forget_old_link_uses(session, now - 2 * self.links.lifetime)
+        return open_session(
+            session, id_hash, claim.user_id, secrets.token_urlsafe(32), now, timedelta(hours=self.config.session_hours)
+        )
+
+    async def visitor(self, request: web.Request) -> Visitor | None:
         """The facilitator behind this request, or None: no cookie, an expired session, or rights lost."""
         raw = request.cookies.get(COOKIE)
         if not raw:
@@ -115,24 +114,23 @@ class Auth:
             id_hash = hash_id(raw)
         except UnicodeEncodeError:
             return None
-        with self.db.session() as session:
-            row = live_session(session, id_hash, self.clock())
+        row = await self.units.run(live_session, id_hash, self.clock())
         # Someone who stops being a facilitator loses the board at their next request.
         if row is None or not self.is_facilitator(row.user_id):
             return None
         return Visitor(row.user_id, row.csrf_token, id_hash)
 
-    def close_lost_sessions(self) -> list[str]:
+    async def close_lost_sessions(self) -> list[str]:
         """Closes the sessions of everyone who is no longer a facilitator (called when the facilitators'
         room changes: a kick, a ban, a departure, new power levels); returns who lost the board."""
-        with self.db.session() as session:
-            lost = [user_id for user_id in session_holders(session) if not self.is_facilitator(user_id)]
-            close_sessions_of(session, lost)
+        async with self.units.open() as work:
+            # Rights are read on the event loop (from the client's rooms), the sessions on a database thread.
+            lost = [user_id for user_id in await work(session_holders) if not self.is_facilitator(user_id)]
+            await work(close_sessions_of, lost)
         return lost
 
-    def log_out(self, visitor: Visitor) -> None:
-        with self.db.session() as session:
-            close_session(session, visitor.session_hash)
+    async def log_out(self, visitor: Visitor) -> None:
+        await self.units.run(close_session, visitor.session_hash)
 
     def set_cookie(self, response: web.StreamResponse, raw: str) -> None:
         response.set_cookie(

@@ -131,7 +131,7 @@ class BoardServer:
                 response.headers["X-Content-Type-Options"] = "nosniff"
             return response
         auth: Auth = self.board.auth
-        visitor = auth.visitor(request)
+        visitor = await auth.visitor(request)
         if visitor is None:
             # No data without a session: a page that says how to get a link, nothing else.
             return self.board.render("login_needed.html.j2", status=401)

@@ -434,6 +434,7 @@ async def start_app(app: BotApp) -> float:
     scheduler's jobs, the metrics and board servers); the seconds the search index took to be ready."""
     app.lock.acquire()
     app.db.create_all()
+    await app.matrix.direct_chats.load()
     started = time.perf_counter()
     await app.start_search()
     indexed = time.perf_counter() - started

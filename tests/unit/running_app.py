@@ -86,12 +86,12 @@ class RunningApp:
         assert record is not None, f"{sent.event_id} was not kept by the sender"
         return record.tag
 
-    def direct_chat(self, user: str) -> str:
+    async def direct_chat(self, user: str) -> str:
         """The member's direct chat with the bot, opened by the member, as on their invitation."""
         room_id = f"!dm-{user[1:].split(':')[0]}:{self.homeserver.server}"
         if room_id not in self.homeserver.rooms:
             self.homeserver.direct_room(room_id, user)
-            self.app.sender.direct_chats.adopt(room_id, user)
+            await self.app.sender.direct_chats.adopt(room_id, user)
         return room_id
 
 

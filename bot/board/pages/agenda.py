@@ -7,13 +7,14 @@ from collections import defaultdict
 from datetime import timedelta, tzinfo
 
 from aiohttp import web
+from sqlmodel import Session
 
 from bot.board.context import BoardContext, redirect
 from bot.board.params import BadRequest, number
 from handlers.agenda.feeds import feed_label
 from handlers.french import format_datetime_fr
 from handlers.replies import UserError
-from storage.agenda import ReminderRow, feed_cache
+from storage.agenda import FeedCache, ReminderRow, feed_cache
 
 DAYS = 31
 EVENT_REMINDERS = 50
@@ -23,6 +24,10 @@ def _due(row: ReminderRow, tz: tzinfo) -> str:
     # NOT NULL in the table; the model types it optional only because rows are built field by field.
     assert row.due_at is not None
     return format_datetime_fr(row.due_at, tz)
+
+
+def _feed_caches(session: Session, urls: list[str]) -> list[FeedCache]:
+    return [feed_cache(session, url) for url in urls]
 
 
 def add_routes(app: web.Application, board: BoardContext) -> None:
@@ -51,19 +56,17 @@ def add_routes(app: web.Application, board: BoardContext) -> None:
         for row in event_rows:
             for target in row.target_list or ["tous"]:
                 by_room[target].append({"id": row.id, "when": _due(row, tz), "text": row.title, "manual": False})
-        with services.db.session() as session:
-            feeds = []
-            for feed in services.config.agenda.feeds:
-                cache = feed_cache(session, feed.url)
-                feeds.append(
-                    {
-                        "label": feed_label(feed),
-                        "fetched": format_datetime_fr(cache.fetched_at, tz) if cache.fetched_at else "",
-                        "failures": cache.failures,
-                        "error": cache.last_error,
-                        "failing_since": format_datetime_fr(cache.failing_since, tz) if cache.failing_since else "",
-                    }
-                )
+        caches = await services.units.run(_feed_caches, [feed.url for feed in services.config.agenda.feeds])
+        feeds = [
+            {
+                "label": feed_label(feed),
+                "fetched": format_datetime_fr(cache.fetched_at, tz) if cache.fetched_at else "",
+                "failures": cache.failures,
+                "error": cache.last_error,
+                "failing_since": format_datetime_fr(cache.failing_since, tz) if cache.failing_since else "",
+            }
+            for feed, cache in zip(services.config.agenda.feeds, caches, strict=True)
+        ]
         return board.page(
             request,
             "agenda.html.j2",

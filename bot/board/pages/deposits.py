@@ -8,12 +8,12 @@ looks like an answer."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from datetime import datetime, time, timedelta
 from urllib.parse import urlencode
 
 from aiohttp import web
+from sqlmodel import Session
 
 from bot.board.context import BoardContext, redirect, visitor
 from bot.board.params import BadRequest, choice_field, day, page_exists, page_number, text_field
@@ -24,7 +24,7 @@ from handlers.deposits.formsource import form_for, tribe_names
 from handlers.deposits.records import STATUS_LABELS, deposit_view
 from handlers.replies import UserError
 from storage.board import DepositFilter, deposit_tribes, deposits_page, filtered_deposits
-from storage.deposits import DEPOSIT_STATUSES, find_deposit
+from storage.deposits import DEPOSIT_STATUSES, Deposit, find_deposit
 
 PAGE_SIZE = 50
 # What a reference looks like (DEP-2027-0001, any case): anything else names no deposit, and is
@@ -32,7 +32,7 @@ PAGE_SIZE = 50
 REFERENCE = re.compile(r"[A-Za-z0-9-]{1,40}")
 
 
-def _filters(board: BoardContext, query) -> tuple[DepositFilter, dict[str, str]]:
+async def _filters(board: BoardContext, query) -> tuple[DepositFilter, dict[str, str]]:
     """The filter the query string asks for, and the values to show back in the form."""
     services = board.services
     tz = services.config.bot.tz
@@ -44,8 +44,7 @@ def _filters(board: BoardContext, query) -> tuple[DepositFilter, dict[str, str]]
         )
     tribe = choice_field(query, "tribu", "Tribu")
     if tribe:
-        with services.db.session() as session:
-            known = set(deposit_tribes(session))
+        known = set(await services.units.run(deposit_tribes))
         if tribe not in known | set(tribe_names(services)):
             raise BadRequest(f"Aucune tribu ne s'appelle « {tribe} » : choisissez-la dans la liste.")
     since, until = day(query, "du", "Du"), day(query, "au", "Au")
@@ -78,13 +77,11 @@ def add_routes(app: web.Application, board: BoardContext) -> None:
     services = board.services
 
     async def listing(request: web.Request) -> web.Response:
-        wanted, shown = _filters(board, request.query)
+        wanted, shown = await _filters(board, request.query)
         page = page_number(request.query)
         form = form_for(services)
         tz = services.config.bot.tz
-        with services.db.session() as session:
-            rows, total = deposits_page(session, wanted, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
-            tribes = deposit_tribes(session)
+        rows, total, tribes = await services.units.run(_listing, wanted, (page - 1) * PAGE_SIZE)
         pages = max(1, -(-total // PAGE_SIZE))
         page_exists(page, pages)
         query = {k: v for k, v in shown.items() if v}
@@ -104,16 +101,15 @@ def add_routes(app: web.Application, board: BoardContext) -> None:
         )
 
     async def export(request: web.Request) -> web.Response:
-        wanted, _ = _filters(board, request.query)
+        wanted, _ = await _filters(board, request.query)
         form = form_for(services)
 
-        def build() -> tuple[bytes, int]:
-            with services.db.session() as session:
-                found = filtered_deposits(session, wanted)
+        def build(session: Session) -> bytes:
+            found = filtered_deposits(session, wanted)
             # The chat's `!depots export`: the same rule of disclosure, French headings, the BOM.
-            return to_csv(deposit_rows(found, form.keys()), form, for_spreadsheet=True), len(found)
+            return to_csv(deposit_rows(found, form.keys()), form, for_spreadsheet=True)
 
-        data, _count = await asyncio.to_thread(build)
+        data = await services.units.run(build)
         stamp = services.clock().astimezone(services.config.bot.tz).strftime("%Y-%m-%d")
         return web.Response(
             body=data,
@@ -126,7 +122,7 @@ def add_routes(app: web.Application, board: BoardContext) -> None:
             },
         )
 
-    def _show(
+    async def _show(
         request: web.Request,
         reference: str | None,
         *,
@@ -140,8 +136,7 @@ def add_routes(app: web.Application, board: BoardContext) -> None:
         form = form_for(services)
         deposit = None
         if reference is not None:
-            with services.db.session() as session:
-                deposit = find_deposit(session, reference)
+            deposit = await services.units.run(find_deposit, reference)
         if deposit is None:
             shown = request.match_info["reference"]
             shown = shown if len(shown) <= 40 else shown[:40] + "…"
@@ -166,12 +161,12 @@ def add_routes(app: web.Application, board: BoardContext) -> None:
         )
 
     async def detail(request: web.Request) -> web.Response:
-        return _show(request, _reference(request))
+        return await _show(request, _reference(request))
 
     async def set_status(request: web.Request) -> web.Response:
         reference = _reference(request)
         if reference is None:
-            return _show(request, None)
+            return await _show(request, None)
         form = await request.post()
         status, typed = choice_field(form, "statut", "Nouveau statut"), text_field(form, "commentaire", "Commentaire")
         try:
@@ -180,9 +175,11 @@ def add_routes(app: web.Application, board: BoardContext) -> None:
             )
         except NotDelivered as failed:
             # Nothing changed (handlers/deposits/facilitation.py): the same form, to try again.
-            return _show(request, reference, error=board.plain(failed.message), chosen=status, comment=typed)
+            return await _show(request, reference, error=board.plain(failed.message), chosen=status, comment=typed)
         except UserError as error:
-            return _show(request, reference, status=400, error=board.plain(error.message), chosen=status, comment=typed)
+            return await _show(
+                request, reference, status=400, error=board.plain(error.message), chosen=status, comment=typed
+            )
         board.flash(request, await board.send([acknowledgement]))
         return redirect(f"/depots/{reference}")
 
@@ -190,3 +187,8 @@ def add_routes(app: web.Application, board: BoardContext) -> None:
     app.router.add_get("/depots/export.csv", export)
     app.router.add_get("/depots/{reference}", detail)
     app.router.add_post("/depots/{reference}/statut", set_status)
+
+
+def _listing(session: Session, wanted: DepositFilter, offset: int) -> tuple[list[Deposit], int, list[str]]:
+    rows, total = deposits_page(session, wanted, offset=offset, limit=PAGE_SIZE)
+    return rows, total, deposit_tribes(session)

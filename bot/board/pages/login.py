@@ -13,7 +13,7 @@ def add_routes(app: web.Application, board: BoardContext) -> None:
     async def show(request: web.Request) -> web.Response:
         token = request.query.get("jeton", "")
         try:
-            board.auth.check_link(token)
+            await board.auth.check_link(token)
         except LoginRefused as refused:
             return board.render("message.html.j2", status=403, title="Connexion impossible", text=refused.reason)
         return board.render("login.html.j2", token=token)
@@ -22,7 +22,7 @@ def add_routes(app: web.Application, board: BoardContext) -> None:
         form = await request.post()
         token = form.get("jeton")
         try:
-            raw, _ = board.auth.log_in(token if isinstance(token, str) else "")
+            raw, _ = await board.auth.log_in(token if isinstance(token, str) else "")
         except LoginRefused as refused:
             return board.render("message.html.j2", status=403, title="Connexion impossible", text=refused.reason)
         response = redirect("/depots")
@@ -30,7 +30,7 @@ def add_routes(app: web.Application, board: BoardContext) -> None:
         return response
 
     async def log_out(request: web.Request) -> web.StreamResponse:
-        board.auth.log_out(visitor(request))
+        await board.auth.log_out(visitor(request))
         response = board.render(
             "message.html.j2",
             title="Déconnexion",

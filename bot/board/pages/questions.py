@@ -35,7 +35,7 @@ def _choices(place: AnswerPlace, private: AnswerPlace) -> dict[str, object]:
 def add_routes(app: web.Application, board: BoardContext) -> None:
     services = board.services
 
-    def _show(
+    async def _show(
         request: web.Request,
         *,
         status: int = 200,
@@ -48,8 +48,7 @@ def add_routes(app: web.Application, board: BoardContext) -> None:
         text, error}) put back what was typed in a refused form."""
         page = page if page is not None else page_number(request.query)
         tz = services.config.bot.tz
-        with services.db.session() as session:
-            waiting, total = waiting_page(session, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+        waiting, total = await services.units.run(waiting_page, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
         pages = max(1, -(-total // PAGE_SIZE))
         page_exists(page, pages)
         questions = []
@@ -81,20 +80,19 @@ def add_routes(app: web.Application, board: BoardContext) -> None:
             faq_draft=faq_draft or {},
         )
 
-    def _page_of(question_id: int) -> int:
+    async def _page_of(question_id: int) -> int:
         """The queue's page that shows this question (the first when it waits no more)."""
-        with services.db.session() as session:
-            rank = waiting_rank(session, question_id)
+        rank = await services.units.run(waiting_rank, question_id)
         return 1 if rank is None else rank // PAGE_SIZE + 1
 
     async def queue(request: web.Request) -> web.Response:
-        return _show(request)
+        return await _show(request)
 
     async def answer(request: web.Request) -> web.Response:
         try:
             question_id = number(request.match_info["number"], "question")
         except BadRequest as bad:
-            return _show(request, status=400, error=bad.text, page=1)
+            return await _show(request, status=400, error=bad.text, page=1)
         form = await request.post()
         text = text_field(form, "reponse", "Votre réponse")
         destination, faq = choice_field(form, "destination", "Où envoyer la réponse"), choice_field(form, "faq", "FAQ")
@@ -116,7 +114,9 @@ def add_routes(app: web.Application, board: BoardContext) -> None:
             else:
                 board.flash(request, await board.send([acknowledgement]))
                 return redirect("/questions")
-        return _show(request, status=status, error=error, page=_page_of(question_id), draft={**draft, "error": error})
+        return await _show(
+            request, status=status, error=error, page=await _page_of(question_id), draft={**draft, "error": error}
+        )
 
     async def faq_edit(request: web.Request) -> web.Response:
         form = await request.post()
@@ -125,7 +125,7 @@ def add_routes(app: web.Application, board: BoardContext) -> None:
             entry = await edit_faq(services, source, text)
         except UserError as error:
             message = board.plain(error.message)
-            return _show(
+            return await _show(
                 request, status=400, error=message, page=1, faq_draft={"source": source, "text": text, "error": message}
             )
         board.flash(request, f"Réponse de la FAQ modifiée : « {entry.question} ».")
@@ -136,7 +136,7 @@ def add_routes(app: web.Application, board: BoardContext) -> None:
         try:
             entry = await remove_faq(services, choice_field(form, "source", "Entrée de la FAQ"))
         except UserError as error:
-            return _show(request, status=400, error=board.plain(error.message), page=1)
+            return await _show(request, status=400, error=board.plain(error.message), page=1)
         board.flash(request, f"Entrée retirée de la FAQ : « {entry.question} ».")
         return redirect("/questions#faq")
 

@@ -4,14 +4,16 @@ deposits by tribe and status. Plots drawn server-side as SVG (bot/board/charts.p
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 
 from aiohttp import web
+from sqlmodel import Session
 
 from bot.board.charts import grouped_bars
 from bot.board.context import BoardContext
 from handlers.deposits.records import STATUS_LABELS
 from handlers.french import format_date_fr
-from storage.board import deposits_by_tribe_and_status, weekly_usage
+from storage.board import WeekUsage, deposits_by_tribe_and_status, weekly_usage
 from storage.deposits import DEPOSIT_STATUSES
 
 WEEKS = 12
@@ -33,9 +35,7 @@ def add_routes(app: web.Application, board: BoardContext) -> None:
 
     async def page(request: web.Request) -> web.Response:
         tz = services.config.bot.tz
-        with services.db.session() as session:
-            weeks = weekly_usage(session, services.clock(), WEEKS)
-            deposits = deposits_by_tribe_and_status(session)
+        weeks, deposits = await services.units.run(_usage, services.clock())
         labels = [format_date_fr(w.week.astimezone(tz), weekday=False).rsplit(" ", 1)[0] for w in weeks]
         short = [w.week.astimezone(tz).strftime("%d/%m") for w in weeks]
         questions = grouped_bars(
@@ -85,3 +85,7 @@ def add_routes(app: web.Application, board: BoardContext) -> None:
         )
 
     app.router.add_get("/usage", page)
+
+
+def _usage(session: Session, now: datetime) -> tuple[list[WeekUsage], list[tuple[str | None, str, int]]]:
+    return weekly_usage(session, now, WEEKS), deposits_by_tribe_and_status(session)

@@ -44,9 +44,9 @@ def test_the_account_data_path_escapes_each_part():
     assert account_data_path("@a/b:h", "x/y") == "/_matrix/client/v3/user/%40a%2Fb%3Ah/account_data/x%2Fy"
 
 
-async def test_a_chat_the_bot_opens_is_added_to_its_m_direct(make_config, db):
+async def test_a_chat_the_bot_opens_is_added_to_its_m_direct(make_config, units):
     server = Homeserver()
-    chats = DirectChats(server, db, RoomDirectory(make_config(), db, server))
+    chats = DirectChats(server, units, RoomDirectory(make_config(), units, server))
     assert await chats.room_for(ANA) == "!new:h"
     [(method, path, body, headers)] = server.requests
     assert (method, path) == ("PUT", "/_matrix/client/v3/user/%40bot%3Ah/account_data/m.direct")

@@ -17,7 +17,7 @@ class Recorder:
         self.sent: list[Reply] = []
         self.fail_next = False
 
-    async def __call__(self, replies, trigger):
+    async def __call__(self, replies, trigger, work=None):
         if self.fail_next:
             self.fail_next = False
             raise HomeserverUnavailable("ClientConnectionError")

@@ -16,6 +16,7 @@ from bot.sender import HomeserverUnavailable
 from handlers.metrics import Metrics
 from storage.database import DATABASE_FILE, Database
 from storage.messages import HandledEvent, mark_done, pending_events
+from storage.unit_of_work import UnitOfWork, UnitsOfWork
 
 BOT, ANA = "@bot:h", "@ana:h"
 ROOM = "!tribu:h"
@@ -82,7 +83,7 @@ class Handler:
         self.failures: list[Exception] = []
         self.gate: asyncio.Event | None = None
 
-    async def __call__(self, arrival: Arrival) -> None:
+    async def __call__(self, arrival: Arrival, work: UnitOfWork) -> None:
         if self.gate is not None:
             await self.gate.wait()
         if self.failures:
@@ -97,7 +98,7 @@ def metrics():
 
 
 def inbox_for(client: Client, db: Database, metrics: Metrics) -> Inbox:
-    return Inbox(client, db, metrics, first_wait=0.01, longest_wait=0.05)
+    return Inbox(client, UnitsOfWork(db), metrics, first_wait=0.01, longest_wait=0.05)
 
 
 async def until(condition) -> None:
@@ -141,7 +142,7 @@ async def test_what_a_dead_process_left_pending_is_handled_at_start_before_the_c
     for event_id, ts in (("$old", 1), ("$gone", 2), ("$again", 3)):
         first.receive(room, text(event_id, ts))
     first.end_of_sync("t1")
-    first._record()  # recorded, then the process dies before handling them (never started)
+    await first._record()  # recorded, then the process dies before handling them (never started)
     assert client.tokens == ["t1"] and set(states(db).values()) == {False}
 
     client.events = {"$old": text("$old", 1), "$again": text("$again", 3)}  # "$gone" was deleted meanwhile
@@ -230,7 +231,7 @@ async def test_while_the_database_refuses_writes_the_token_stays_behind_the_even
 async def test_a_failing_homeserver_delays_the_event_and_a_successful_sync_retries_at_once(db, metrics):
     client, handler = Client(), Handler()
     handler.failures = [HomeserverUnavailable("ClientConnectionError")]
-    inbox = Inbox(client, db, metrics, first_wait=30, longest_wait=30)
+    inbox = Inbox(client, UnitsOfWork(db), metrics, first_wait=30, longest_wait=30)
     inbox.start(handler)
     try:
         inbox.receive(client.rooms[ROOM], text("$q"))
@@ -286,8 +287,8 @@ async def test_an_event_kept_unreadable_is_handled_once_its_key_came(db, metrics
         inbox.receive(room, encrypted("$secret"))
         inbox.end_of_sync("t1")
         await until(lambda: states(db).get("$secret") is True)
-        inbox.take(room, text("$secret"))  # decrypted later (bot/late_keys.py)
-        inbox.take(room, text("$secret"))  # the key came twice: still once
+        await inbox.take(room, text("$secret"))  # decrypted later (bot/late_keys.py)
+        await inbox.take(room, text("$secret"))  # the key came twice: still once
         await until(lambda: handler.handled.count("$secret") == 2)
         await asyncio.sleep(0.05)
     finally:

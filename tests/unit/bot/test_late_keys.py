@@ -13,6 +13,7 @@ from bot.late_keys import KEEP_FOR, NOTICE_AFTER, LateKeys
 from handlers.replies import Post
 from storage.database import Database
 from storage.undecryptable import UndecryptableEvent
+from storage.unit_of_work import UnitsOfWork
 from tests.unit.stand_ins import Clock
 
 BOT, ALICE, BOB = "@bot:example.org", "@alice:example.org", "@bob:example.org"
@@ -69,7 +70,7 @@ class Client:
     async def room_appearing(self, room_id: str, seconds: float) -> MatrixRoom | None:
         return self.rooms.get(room_id)
 
-    def deliver(self, room, event) -> None:
+    async def deliver(self, room, event) -> None:
         """The inbox taking a readable event in."""
         assert isinstance(event, RoomMessageText)
         self.handled.append((room.room_id, event.event_id))
@@ -127,11 +128,14 @@ def posted():
 
 @pytest.fixture
 def late(client, db, clock, posted):
+    units = UnitsOfWork(db)
+
     async def post(reply):
         posted.append(reply)
         return "$notice"
 
-    return LateKeys(client, db, post, deliver=client.deliver, clock=clock)
+    yield LateKeys(client, units, post, deliver=client.deliver, clock=clock)
+    units.close()
 
 
 async def arrive(late: LateKeys, client: Client, event: MegolmEvent) -> None:

@@ -95,7 +95,7 @@ def test_sync_age_and_health_follow_the_last_successful_sync():
 
 
 class Recorder:
-    async def __call__(self, replies, trigger):
+    async def __call__(self, replies, trigger, work=None):
         return ["$x"] * len(replies)
 
 
@@ -246,7 +246,7 @@ async def test_deposit_forms_count_started_completed_and_abandoned(make_test_app
         metrics = h.app.services.metrics
         await h.say(ALICE, "!deposer")
         await fill(h, ALICE, SELF_DEPOSIT)
-        await h.say(ALICE, "oui", room=h.dm(ALICE))
+        await h.say(ALICE, "oui", room=await h.dm(ALICE))
         await h.say(BOB, "!deposer")
         await h.say(ALICE, "!deposer")
         assert sample(metrics, "manufacture_deposit_forms_total", stage="started") == 3

@@ -59,7 +59,7 @@ def declare(db, room_id: str, kind: str, name: str = "") -> None:
         session.add(RoomRecord(room_id=room_id, kind=kind, name=name))
 
 
-async def test_config_kinds_are_stored_by_id_or_alias_and_a_kind_set_in_chat_stays(make_config, db, caplog):
+async def test_config_kinds_are_stored_by_id_or_alias_and_a_kind_set_in_chat_stays(make_config, db, units, caplog):
     config = make_config(
         rooms=[
             {"id": TRIBE, "kind": "tribe", "name": "Alimentation"},
@@ -71,22 +71,24 @@ async def test_config_kinds_are_stored_by_id_or_alias_and_a_kind_set_in_chat_sta
     server.aliases["#pairs:h"] = PEERS
     declare(db, MOBILITY, "tribe", "Mobilité")  # a room the config does not list
     declare(db, TRIBE, "facilitators", "Ancien nom")  # a room the config lists otherwise
-    directory = RoomDirectory(config, db, server)
+    directory = RoomDirectory(config, units, server)
     with caplog.at_level(logging.WARNING, logger="bot.room_directory"):
         await directory.apply_config()
-    tribe, peers, mobility = directory.info(TRIBE), directory.info(PEERS), directory.info(MOBILITY)
+    tribe, peers, mobility = await directory.info(TRIBE), await directory.info(PEERS), await directory.info(MOBILITY)
     assert (tribe.kind, tribe.name, tribe.confidential) == ("tribe", "Alimentation", False)
     assert (peers.kind, peers.name, peers.role, peers.confidential) == ("peer_group", "Pairs élus", "elus", True)
     assert (mobility.kind, mobility.name) == ("tribe", "Mobilité")
     assert [r.getMessage() for r in caplog.records] == ["Room alias #disparu:h could not be resolved; skipped"]
 
 
-def test_a_room_without_a_kind_is_named_by_matrix_and_a_direct_chat_known_by_its_invitation(make_config, db):
+async def test_a_room_without_a_kind_is_named_by_matrix_and_a_direct_chat_known_by_its_invitation(
+    make_config, db, units
+):
     server = Homeserver()
     server.join("!nouveau:h", name="Nouveau salon", encrypted=True)
     server.join(DM, encrypted=True)
-    directory = RoomDirectory(make_config(), db, server)
-    new = directory.info("!nouveau:h")
+    directory = RoomDirectory(make_config(), units, server)
+    new = await directory.info("!nouveau:h")
     assert (new.kind, new.name, new.encrypted, new.is_direct, new.confidential) == (
         None,
         "Nouveau salon",
@@ -94,66 +96,73 @@ def test_a_room_without_a_kind_is_named_by_matrix_and_a_direct_chat_known_by_its
         False,
         False,
     )
-    assert directory.info("!inconnu:h").name == "!inconnu:h"
-    directory.mark_direct(DM)
-    assert directory.info(DM).is_direct and directory.info(DM).confidential
+    assert (await directory.info("!inconnu:h")).name == "!inconnu:h"
+    await units.run(RoomDirectory.mark_direct, DM)
+    assert (await directory.info(DM)).is_direct and (await directory.info(DM)).confidential
     # A room a facilitator declared is of that kind, whatever its invitation said.
     with db.session() as session:
         record = session.get(RoomRecord, DM)
         record.kind = "tribe"
         session.add(record)
-    assert not directory.info(DM).is_direct
+    assert not (await directory.info(DM)).is_direct
 
 
-def test_facilitators_listed_in_the_config_by_id_or_pattern(make_config, db):
+async def test_facilitators_listed_in_the_config_by_id_or_pattern(make_config, db, units):
     config = make_config(access={"facilitators": ["@ana:h", "@*:animation.example"]})
-    directory = RoomDirectory(config, db, Homeserver())
+    directory = RoomDirectory(config, units, Homeserver())
     assert directory.is_facilitator("@ana:h") and directory.is_facilitator("@leo:animation.example")
     assert not directory.is_facilitator("@bea:h")  # and there is no facilitators' room to look at
 
 
-def test_facilitators_by_power_level_in_the_facilitators_room_only(make_config, db):
+async def test_facilitators_by_power_level_in_the_facilitators_room_only(make_config, db, units):
     server = Homeserver()
     server.join(FAC, levels={"@mod:h": 50, "@membre:h": 49})
     server.join(TRIBE, levels={"@admin-tribu:h": 100})
     declare(db, FAC, "facilitators")
     declare(db, TRIBE, "tribe")
-    directory = RoomDirectory(make_config(), db, server)
+    directory = RoomDirectory(make_config(), units, server)
+    # Rights are read from the facilitators' room the directory last read (at start, after each message).
+    assert not directory.is_facilitator("@mod:h")
+    await directory.refresh()
     assert directory.is_facilitator("@mod:h")
     assert not directory.is_facilitator("@membre:h") and not directory.is_facilitator("@admin-tribu:h")
-    lower = RoomDirectory(make_config(access={"facilitator_power_level": 40}), db, server)
+    lower = RoomDirectory(make_config(access={"facilitator_power_level": 40}), units, server)
+    await lower.refresh()
     assert lower.is_facilitator("@membre:h")
 
 
-def test_a_facilitator_must_be_joined_to_the_facilitators_room(make_config, db):
+async def test_a_facilitator_must_be_joined_to_the_facilitators_room(make_config, db, units):
     server = Homeserver()
     # Synapse keeps a kicked, banned or departed member's power-level entry: membership decides.
     server.join(
         FAC, levels={"@mod:h": 50, "@parti:h": 100, "@invite:h": 50}, members=("@mod:h",), invited=("@invite:h",)
     )
     declare(db, FAC, "facilitators")
-    directory = RoomDirectory(make_config(), db, server)
+    directory = RoomDirectory(make_config(), units, server)
+    await directory.refresh()
     assert directory.is_facilitator("@mod:h")
     assert not directory.is_facilitator("@parti:h") and not directory.is_facilitator("@invite:h")
     server.rooms[FAC].remove_member("@mod:h")  # a kick, a ban or a leave, as nio applies it
     assert not directory.is_facilitator("@mod:h")
 
 
-def test_a_listed_facilitator_must_be_joined_only_when_the_config_says_so(make_config, db):
+async def test_a_listed_facilitator_must_be_joined_only_when_the_config_says_so(make_config, db, units):
     server = Homeserver()
     server.join(FAC, members=("@ana:h",))
     declare(db, FAC, "facilitators")
-    loose = RoomDirectory(make_config(access={"facilitators": ["@ana:h", "@leo:h"]}), db, server)
+    loose = RoomDirectory(make_config(access={"facilitators": ["@ana:h", "@leo:h"]}), units, server)
+    await loose.refresh()
     assert loose.is_facilitator("@ana:h") and loose.is_facilitator("@leo:h")
     strict = RoomDirectory(
-        make_config(access={"facilitators": ["@ana:h", "@leo:h"], "listed_must_join": True}), db, server
+        make_config(access={"facilitators": ["@ana:h", "@leo:h"], "listed_must_join": True}), units, server
     )
+    await strict.refresh()
     assert strict.is_facilitator("@ana:h") and not strict.is_facilitator("@leo:h")
     server.rooms[FAC].remove_member("@ana:h")
     assert not strict.is_facilitator("@ana:h")
 
 
-async def test_the_creators_of_the_facilitators_room_are_facilitators_once_its_state_is_read(make_config, db):
+async def test_the_creators_of_the_facilitators_room_are_facilitators_once_its_state_is_read(make_config, db, units):
     server = Homeserver()
     # From room version 12, creators hold every right and are absent from power_levels.
     server.join(FAC, members=("@fondatrice:h", "@cofondateur:h", "@passant:h"))
@@ -164,7 +173,8 @@ async def test_the_creators_of_the_facilitators_room_are_facilitators_once_its_s
         "content": {"room_version": "12", "additional_creators": ["@cofondateur:h"]},
     }
     declare(db, FAC, "facilitators")
-    directory = RoomDirectory(make_config(), db, server)
+    directory = RoomDirectory(make_config(), units, server)
+    await directory.refresh()
     assert not directory.is_facilitator("@fondatrice:h")
     await directory.remember_creator(FAC)
     await directory.remember_creator(FAC)

@@ -56,16 +56,16 @@ class Homeserver:
 
 
 @pytest.fixture
-def bot(make_config, db):
+def bot(make_config, db, units):
     config = make_config()
     with db.session() as session:
         session.add(RoomRecord(room_id=TRIBE, kind="tribe", name="Alimentation"))
         session.add(RoomRecord(room_id=PEERS, kind="peer_group", name="Pairs élus"))
         session.add(RoomRecord(room_id=FAC, kind="facilitators", name="Animation"))
     server = Homeserver()
-    directory = RoomDirectory(config, db, server)
-    direct_chats = DirectChats(server, db, directory)
-    sender = Sender(server, Renderer(build_template_environment()), db, directory, direct_chats)
+    directory = RoomDirectory(config, units, server)
+    direct_chats = DirectChats(server, units, directory)
+    sender = Sender(server, Renderer(build_template_environment()), units, directory, direct_chats)
     return sender, server, db, directory, direct_chats, config
 
 
@@ -75,7 +75,7 @@ def message(room: RoomInfo, body: str, event_id: str = "$in") -> Message:
 
 async def test_the_guard_holds_on_replies_reactions_and_posts(bot, make_services):
     sender, server, db, directory, _, config = bot
-    peers = directory.info(PEERS)
+    peers = await directory.info(PEERS)
     assert peers.confidential
     # A reply to a message of the peer group: only what its author agreed to, or what says nothing, goes out.
     await sender.send_all(
@@ -105,13 +105,15 @@ async def test_the_guard_holds_on_replies_reactions_and_posts(bot, make_services
     await dispatcher.on_reaction(peers, "$reaction", ANA, "👍", "$tagged")
     assert "secret posté" not in server.bodies(FAC) and "secret par réaction" not in server.bodies(FAC)
     # From a tribe room, the same replies go out: a tribe is no confidential room.
-    await sender.send_all([Reply(text="question publique", to=Post(FAC))], message(directory.info(TRIBE), "!x", "$t"))
+    await sender.send_all(
+        [Reply(text="question publique", to=Post(FAC))], message(await directory.info(TRIBE), "!x", "$t")
+    )
     assert "question publique" in server.bodies(FAC)
 
 
 async def test_replies_carry_their_relation_and_no_reply_fallback(bot):
     sender, server, _db, directory, _, _ = bot
-    tribe = directory.info(TRIBE)
+    tribe = await directory.info(TRIBE)
     in_thread = Message(room=tribe, event_id="$q", sender=ANA, body="!x", thread_root="$root", addressed=True)
     await sender.send_all([Reply(text="réponse"), Reply(text="à côté", to=Beside())], in_thread)
     await sender.send_all([Reply(text="hors fil")], message(tribe, "!x", "$plain"))
@@ -130,7 +132,8 @@ async def test_replies_carry_their_relation_and_no_reply_fallback(bot):
 async def test_every_sent_message_is_kept_so_replies_to_it_are_recognised(bot):
     sender, _server, db, directory, _, _ = bot
     await sender.send_all(
-        [Reply(text="sans étiquette"), Reply(text="étiquetée", tag="answer:3")], message(directory.info(TRIBE), "!x")
+        [Reply(text="sans étiquette"), Reply(text="étiquetée", tag="answer:3")],
+        message(await directory.info(TRIBE), "!x"),
     )
     with db.session() as session:
         kept = {row.event_id: row.tag for row in session.exec(select(SentMessage))}
@@ -139,9 +142,9 @@ async def test_every_sent_message_is_kept_so_replies_to_it_are_recognised(bot):
 
 async def test_a_direct_chat_waits_for_its_member_then_gets_everything_in_order(bot):
     sender, server, db, directory, direct_chats, _ = bot
-    direct_chats.adopt(DM, ANA)
+    await direct_chats.adopt(DM, ANA)
     server.rooms[DM] = Room(users={BOT: None, ANA: None}, invited_users={ANA: None})  # invited, not joined
-    trigger = message(directory.info(TRIBE), "!deposer")
+    trigger = message(await directory.info(TRIBE), "!deposer")
     await sender.send_all(
         [
             Reply(text="Je vous écris en privé."),
@@ -174,9 +177,9 @@ async def test_a_direct_chat_waits_for_its_member_then_gets_everything_in_order(
 
 async def test_a_declined_invitation_is_said_and_the_next_chat_gets_what_waited(bot):
     sender, server, db, directory, direct_chats, _ = bot
-    direct_chats.adopt(DM, ANA)
+    await direct_chats.adopt(DM, ANA)
     server.rooms[DM] = Room(users={BOT: None, ANA: None}, invited_users={ANA: None})
-    await sender.send_all([Reply(text="Votre liste", to=Post(DM))], message(directory.info(TRIBE), "!mes-depots"))
+    await sender.send_all([Reply(text="Votre liste", to=Post(DM))], message(await directory.info(TRIBE), "!mes-depots"))
     del server.rooms[DM].users[ANA]
     await sender.member_declined(DM)
     [notice] = server.bodies(TRIBE)
@@ -184,7 +187,7 @@ async def test_a_declined_invitation_is_said_and_the_next_chat_gets_what_waited(
     with db.session() as session:
         assert session.get(DirectChat, DM).state == "closed"
     # A chat the member opens later (or the bot's next invitation) receives what waited.
-    direct_chats.adopt("!dm2:h", ANA)
+    await direct_chats.adopt("!dm2:h", ANA)
     server.rooms["!dm2:h"] = Room(users={BOT: None, ANA: None})
     assert await sender.flush_pending("!dm2:h") == 1 and server.bodies("!dm2:h") == ["Votre liste"]
 
@@ -209,16 +212,16 @@ def sample(metrics: Metrics, name: str, **labels) -> float:
     return value
 
 
-async def test_sends_and_each_kind_of_send_failure_are_counted(make_config, db):
+async def test_sends_and_each_kind_of_send_failure_are_counted(make_config, db, units):
     config = make_config()
     with db.session() as session:
         session.add(RoomRecord(room_id=TRIBE, kind="tribe", name="Alimentation"))
         session.add(RoomRecord(room_id=PEERS, kind="peer_group", name="Pairs élus"))
         session.add(RoomRecord(room_id=FAC, kind="facilitators", name="Animation"))
     server, metrics = FailingHomeserver(), Metrics()
-    directory = RoomDirectory(config, db, server)
+    directory = RoomDirectory(config, units, server)
     sender = Sender(
-        server, Renderer(build_template_environment()), db, directory, DirectChats(server, db, directory), metrics
+        server, Renderer(build_template_environment()), units, directory, DirectChats(server, units, directory), metrics
     )
     assert await sender.post(Reply(text="bonjour", to=Post(TRIBE), contains_room_content=False)) == "$sent1"
     assert await sender.post(Reply(text="refusé", to=Post(FAC), contains_room_content=False)) is None

@@ -74,7 +74,7 @@ def limited(events: list, *, is_limited: bool = True):
     return SimpleNamespace(rooms=SimpleNamespace(join={ROOM: SimpleNamespace(timeline=timeline)}))
 
 
-async def test_the_gap_is_fetched_back_to_the_last_event_seen_oldest_first(db):
+async def test_the_gap_is_fetched_back_to_the_last_event_seen_oldest_first(db, units):
     # Seen before the bot stopped: up to $10 (a member's message), and its own answer $11.
     with db.session() as session:
         take_in(session, [Arrived("$10", ROOM, "message", 10)])
@@ -84,7 +84,7 @@ async def test_the_gap_is_fetched_back_to_the_last_event_seen_oldest_first(db):
     history[40] = topic(40)  # state the bot does not handle
     history[60] = text(60, BOT)  # its own message, never taken in
     client = Client(history)
-    missed = await TimelineGaps(client, db).missed(limited([text(200)]))
+    missed = await TimelineGaps(client, units).missed(limited([text(200)]))
     ids = [arrival.event_id for arrival in missed]
     assert ids[0] == "$12" and ids[-1] == "$149"
     assert "$40" not in ids and "$60" not in ids and "$11" not in ids
@@ -92,19 +92,19 @@ async def test_the_gap_is_fetched_back_to_the_last_event_seen_oldest_first(db):
     assert client.pages == 2
 
 
-async def test_a_room_just_joined_or_a_full_timeline_has_no_gap_to_fill(db):
+async def test_a_room_just_joined_or_a_full_timeline_has_no_gap_to_fill(db, units):
     client = Client([text(n) for n in range(50)])
-    gaps = TimelineGaps(client, db)
+    gaps = TimelineGaps(client, units)
     assert await gaps.missed(limited([joined(51), text(52)])) == []  # its past is not the bot's business
     assert await gaps.missed(limited([text(52)], is_limited=False)) == []
     assert client.pages == 0
 
 
-async def test_the_walk_stops_at_the_bot_s_own_join_and_after_so_many_pages(db):
+async def test_the_walk_stops_at_the_bot_s_own_join_and_after_so_many_pages(db, units):
     client = Client([text(n) for n in range(5)] + [joined(5)] + [text(n) for n in range(6, 20)])
-    assert [a.event_id for a in await TimelineGaps(client, db).missed(limited([text(30)]))] == [
+    assert [a.event_id for a in await TimelineGaps(client, units).missed(limited([text(30)]))] == [
         f"${n}" for n in range(6, 20)
     ]
     endless = Client([text(n) for n in range(100 * MOST_PAGES + 500)])
-    missed = await TimelineGaps(endless, db).missed(limited([text(99999)]))
+    missed = await TimelineGaps(endless, units).missed(limited([text(99999)]))
     assert endless.pages == MOST_PAGES and len(missed) == 100 * MOST_PAGES

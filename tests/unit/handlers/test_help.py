@@ -8,6 +8,7 @@ from handlers.context import CommandContext, Message, RoomInfo
 from handlers.help import FACILITATION
 from handlers.registry import Command, CommandNeeding, CommandRegistry
 from handlers.replies import Reply
+from tests.unit.conftest import loose_unit
 
 TRIBE = RoomInfo("!tribe:t", "tribe", "Alimentation")
 FACILITATORS = RoomInfo("!fac:t", "facilitators", "Animation")
@@ -37,12 +38,14 @@ def registry():
 
 
 async def ask_help(registry, make_services, args="", room=TRIBE, is_facilitator=False) -> str:
+    services = make_services()
     ctx = CommandContext(
         message=Message(room=room, event_id="$e", sender="@ana:t", body=f"!aide {args}".strip()),
-        services=make_services(),
+        services=services,
         is_facilitator=is_facilitator,
         command="aide",
         args=args,
+        work=loose_unit(services.db),
     )
     return RENDERER.render(await registry.find("aide").handler(ctx)).plain
 
@@ -127,8 +130,9 @@ async def test_a_command_needing_something_gets_it_when_bound(make_services):
     command = COMPTER.bind(counter)
     ctx = CommandContext(
         message=Message(room=FACILITATORS, event_id="$e", sender="@ana:t", body="!compter mot"),
-        services=make_services(),
+        services=(services := make_services()),
         is_facilitator=True,
+        work=loose_unit(services.db),
         command="compter",
         args="mot",
     )

@@ -1,6 +1,7 @@
 import pytest
 
 from handlers.registry import CommandRegistry
+from tests.unit.conftest import loose_unit
 
 
 async def noop(ctx):
@@ -58,6 +59,7 @@ async def test_help_lists_what_this_person_may_do_here_in_a_stable_order(make_se
             message=Message(room=RoomInfo("!r:h", kind, "Salon"), event_id="$e", sender="@a:h", body="!aide"),
             services=services,
             is_facilitator=facilitator,
+            work=loose_unit(services.db),
         )
 
     member = await registry.find("aide").handler(context_in("tribe", False))

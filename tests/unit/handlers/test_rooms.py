@@ -9,6 +9,7 @@ from handlers.registry import CommandRegistry
 from handlers.replies import Post, UserError
 from handlers.rooms import parse_room_kind
 from storage.rooms import RoomRecord, facilitators_room_id
+from tests.unit.conftest import loose_unit
 
 RENDERER = Renderer(build_template_environment())
 
@@ -57,6 +58,7 @@ def salon(make_services):
             is_facilitator=True,
             command="salon",
             args=args,
+            work=loose_unit(services.db),
         )
         replies = await registry.find("salon").handler(ctx)
         return [(reply.room_id, RENDERER.render(reply).plain) for reply in replies]

@@ -96,7 +96,7 @@ class Board:
 
 
 @pytest.fixture
-async def board(make_config, make_services, db, clock):
+async def board(make_config, make_services, db, units, clock):
     config = make_config(
         access={"facilitators": [FACILITATOR]},
         board={"listen": "127.0.0.1:8470"},
@@ -147,7 +147,7 @@ async def board(make_config, make_services, db, clock):
     links = LoginLinks(b"k" * 32, config.board.base_url, clock)
     facilitators = {FACILITATOR}
     renderer = Renderer(build_template_environment())
-    auth = Auth(db, links, config.board, lambda user: user in facilitators, clock)
+    auth = Auth(units, links, config.board, lambda user: user in facilitators, clock)
     context = BoardContext(services, ReminderService(services), auth, renderer.env, renderer)
     client = TestClient(TestServer(BoardServer(context, config.board).application()))
     await client.start_server()

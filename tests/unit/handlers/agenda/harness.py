@@ -22,6 +22,7 @@ from handlers.replies import Reply
 from storage.agenda import ReminderRow
 from storage.database import Database
 from storage.rooms import RoomRecord
+from storage.unit_of_work import UnitsOfWork
 from tests.unit.stand_ins import Clock, build_config
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -111,6 +112,7 @@ class Harness:
         services = Services(
             config=self.config,
             db=self.db,
+            units=UnitsOfWork(self.db),
             bot_user_id="@bot:x",
             post=self.poster,
             clock=self.clock,

@@ -14,6 +14,7 @@ from handlers.agenda.commands import agenda, diffuser, permanence, rappel, rappe
 from handlers.context import CommandContext, Message, RoomInfo
 from handlers.replies import Reply, UserError
 from storage.agenda import BROADCAST, CANCELLED
+from tests.unit.conftest import loose_unit
 from tests.unit.handlers.agenda.harness import ANIM, FACILITATORS, PEER, PERMANENCE, PERMANENCE_START, Harness
 
 
@@ -32,6 +33,7 @@ def context(
         services=service.services,
         is_facilitator=sender in harness.facilitators,
         args=args,
+        work=loose_unit(service.services.db),
     )
 
 

@@ -12,6 +12,7 @@ from handlers.agenda import ReminderService
 from handlers.board.links import InvalidLink, LoginLinks
 from handlers.context import CommandContext, Message, RoomInfo
 from handlers.replies import Post
+from tests.unit.conftest import loose_unit
 from tests.unit.stand_ins import FakeDirectChats
 
 FACILITATOR = "@fanny:test"
@@ -70,7 +71,9 @@ async def test_tableau_sends_the_link_to_the_facilitators_direct_chat_only(make_
         sender=FACILITATOR,
         body="!tableau",
     )
-    pointer, link = await command.handler(CommandContext(message=message, services=services, is_facilitator=True))
+    pointer, link = await command.handler(
+        CommandContext(message=message, services=services, is_facilitator=True, work=loose_unit(services.db))
+    )
     assert "message privé" in pointer.text and "jeton" not in pointer.text
     assert link.to == Post("!dm-fanny:test") and link.template == "board/link.md.j2"
     assert links.verify(token_of(link.context["url"])).user_id == FACILITATOR

@@ -55,9 +55,9 @@ class DepositApp:
     def clock(self) -> Clock:
         return self.app.clock
 
-    def dm(self, user: str) -> str:
+    async def dm(self, user: str) -> str:
         """The member's direct chat: the one the bot opened, or else one the member opens now."""
-        return self.app.direct_chat(user)
+        return await self.app.direct_chat(user)
 
     async def say(
         self,
@@ -129,7 +129,7 @@ async def fill(h: DepositApp, user: str, answers: list[str]) -> list[Sent]:
     """Answers typed one by one in the member's direct chat; what the bot said to the last one."""
     sent: list[Sent] = []
     for text in answers:
-        sent = await h.say(user, text, room=h.dm(user))
+        sent = await h.say(user, text, room=await h.dm(user))
     return sent
 
 

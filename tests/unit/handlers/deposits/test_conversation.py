@@ -22,15 +22,15 @@ async def test_deposer_in_a_room_continues_in_the_members_direct_chat(make_depos
         told, question = await h.say(ALICE, "!déposer", event_id="$root")
         # The room hears only that the bot wrote privately: no question, no title, nothing typed.
         assert told.room_id == TRIBE_ENERGY and "message privé" in told.body and "Question" not in told.body
-        assert question.room_id == h.dm(ALICE) and "Question 1 —" in question.body
+        assert question.room_id == await h.dm(ALICE) and "Question 1 —" in question.body
         [draft] = drafts(h)
-        assert (draft.room_id, draft.origin_room_id, draft.thread_root) == (h.dm(ALICE), TRIBE_ENERGY, None)
+        assert (draft.room_id, draft.origin_room_id, draft.thread_root) == (await h.dm(ALICE), TRIBE_ENERGY, None)
         # Answers typed in the room are not taken: nothing of the form happens there.
         assert await h.say(ALICE, "Cantine bio") == []
         assert await h.say(ALICE, "Cantine bio", thread_root="$root") == []
-        [second] = await h.say(ALICE, "Cantine bio", room=h.dm(ALICE))
+        [second] = await h.say(ALICE, "Cantine bio", room=await h.dm(ALICE))
         # A reply to the answer, in the direct chat.
-        assert second.room_id == h.dm(ALICE) and second.relations.in_reply_to == h.app.last_event_id
+        assert second.room_id == await h.dm(ALICE) and second.relations.in_reply_to == h.app.last_event_id
         assert "Question 2 —" in second.body
 
 
@@ -40,9 +40,9 @@ async def test_a_member_yet_to_join_the_direct_chat_is_told_to_accept_the_invita
         # The question waits for her in the direct chat: the room hears the pointer alone.
         [told] = await h.say(ALICE, "!deposer")
         assert "Acceptez mon invitation" in told.body
-        h.app.homeserver.join(ALICE, h.dm(ALICE))
+        h.app.homeserver.join(ALICE, await h.dm(ALICE))
         [question] = await h.app.settle()
-        assert question.room_id == h.dm(ALICE) and "Question 1 —" in question.body
+        assert question.room_id == await h.dm(ALICE) and "Question 1 —" in question.body
         told, _ = await h.say(ALICE, "!mes-depots")
         assert told.body == "Je vous ai répondu en message privé."
 
@@ -53,7 +53,7 @@ async def test_a_complete_deposit_is_numbered_announced_and_notified(make_deposi
         sent = await fill(h, ALICE, SELF_DEPOSIT)
         recap = h.tagged(sent)
         assert h.tag(recap) == f"deposit-recap:{drafts(h)[0].id}"
-        sent = await h.say(ALICE, "oui", room=h.dm(ALICE))
+        sent = await h.say(ALICE, "oui", room=await h.dm(ALICE))
         [deposit] = deposits(h)
         assert deposit.reference == "DEP-2027-0001" and deposit.title == "Cantine bio intercommunale"
         assert deposit.tribe == "Alimentation" and deposit.carrier == ALICE and deposit.depositor == ALICE
@@ -61,7 +61,7 @@ async def test_a_complete_deposit_is_numbered_announced_and_notified(make_deposi
         assert deposit.origin_room_id == TRIBE_ENERGY and not deposit.origin_confidential
         assert deposit.answers["needs"] == ["partners", "funding"] and deposit.answers["carrier_name"] is None
         by_room = {s.room_id: s for s in sent}
-        assert "DEP-2027-0001" in by_room[h.dm(ALICE)].body  # the thanks answers the « oui », in the direct chat
+        assert "DEP-2027-0001" in by_room[await h.dm(ALICE)].body  # the thanks answers the « oui », in the direct chat
         # Typed in a direct chat (a confidential room), the notice and the announcement get past the
         # sender's guard only by the author's consent: their confirmed recap.
         notice = by_room[FACILITATORS]
@@ -93,7 +93,7 @@ async def test_confirmation_by_reaction_from_the_author_only(make_deposit_app):
         assert deposits(h) == []
         sent = await h.react(ALICE, "✅", recap)
         assert deposits(h)[0].reference == "DEP-2027-0001"
-        assert sent[0].room_id == h.dm(ALICE) and sent[0].relations.in_reply_to is None
+        assert sent[0].room_id == await h.dm(ALICE) and sent[0].relations.in_reply_to is None
 
 
 async def test_restart_in_the_middle_resumes_exactly_there(make_deposit_app):
@@ -102,7 +102,7 @@ async def test_restart_in_the_middle_resumes_exactly_there(make_deposit_app):
         await fill(first, ALICE, [*SELF_DEPOSIT[:4], "!passer"])
     # A new process over the same data folder: fresh registry, services and database engine.
     async with make_deposit_app() as second:
-        sent = await second.say(ALICE, "!retour", room=second.dm(ALICE))
+        sent = await second.say(ALICE, "!retour", room=await second.dm(ALICE))
         assert "Question 4 —" in sent[0].body and "Réponse actuelle : « Pays de Lunel »" in sent[0].body
         await fill(second, ALICE, ["Pays de Lunel", *SELF_DEPOSIT[4:], "oui"])
         [deposit] = deposits(second)
@@ -128,10 +128,10 @@ async def test_two_members_fill_forms_at_once_without_mixing(make_deposit_app):
             ],
             strict=True,
         ):
-            await h.say(ALICE, a, room=h.dm(ALICE))
-            await h.say(BOB, b, room=h.dm(BOB))
-        await h.say(BOB, "oui", room=h.dm(BOB))
-        await h.say(ALICE, "oui", room=h.dm(ALICE))
+            await h.say(ALICE, a, room=await h.dm(ALICE))
+            await h.say(BOB, b, room=await h.dm(BOB))
+        await h.say(BOB, "oui", room=await h.dm(BOB))
+        await h.say(ALICE, "oui", room=await h.dm(ALICE))
         bob_deposit, alice_deposit = deposits(h)
         assert (bob_deposit.title, bob_deposit.depositor, bob_deposit.visibility) == (
             "Jardin partagé",
@@ -144,11 +144,11 @@ async def test_two_members_fill_forms_at_once_without_mixing(make_deposit_app):
 async def test_one_open_form_per_member_wherever_it_was_started(make_deposit_app):
     async with make_deposit_app() as h:
         await h.say(ALICE, "!deposer")
-        await h.say(ALICE, "Cantine bio", room=h.dm(ALICE))
+        await h.say(ALICE, "Cantine bio", room=await h.dm(ALICE))
         # From another room, !deposer goes back to the form in progress, in the direct chat.
         told, notice, again = await h.say(ALICE, "!deposer", room=PEERS)
         assert told.room_id == PEERS and "message privé" in told.body
-        assert notice.room_id == again.room_id == h.dm(ALICE)
+        assert notice.room_id == again.room_id == await h.dm(ALICE)
         assert "déjà un dépôt en cours" in notice.body and "Question 2 —" in again.body
         assert len(drafts(h)) == 1 and drafts(h)[0].origin_room_id == TRIBE_ENERGY
 
@@ -184,11 +184,11 @@ async def test_confidential_deposit_without_consent_is_never_announced_nor_shown
         told, question = await h.say(ALICE, "!deposer", room=PEERS)
         assert "Question" not in told.body  # the peers read nothing of the form
         # Her own words go to her alone: from a peer group, only that consent gets them past the guard.
-        assert question.room_id == h.dm(ALICE) and "Question 1 —" in question.body
+        assert question.room_id == await h.dm(ALICE) and "Question 1 —" in question.body
         sent = await fill(h, ALICE, SELF_DEPOSIT[:-1])
         assert "espace confidentiel" in sent[0].body
-        await h.say(ALICE, "non", room=h.dm(ALICE))
-        sent = await h.say(ALICE, "oui", room=h.dm(ALICE))
+        await h.say(ALICE, "non", room=await h.dm(ALICE))
+        sent = await h.say(ALICE, "oui", room=await h.dm(ALICE))
         [deposit] = deposits(h)
         assert deposit.visibility == "facilitators" and deposit.origin_confidential and not deposit.content_shared
         assert deposit.origin_room_id == PEERS
@@ -210,7 +210,7 @@ async def test_confidential_deposit_with_consent_reaches_the_facilitators_only(m
         sent = await fill(h, ALICE, [*SELF_DEPOSIT[:-1], "oui", "oui"])
         # The thanks answers the « oui » in the direct chat; the notice goes to the facilitators, past the
         # guard by her consent.
-        assert {s.room_id for s in sent} == {h.dm(ALICE), FACILITATORS}
+        assert {s.room_id for s in sent} == {await h.dm(ALICE), FACILITATORS}
         [notice] = [s for s in sent if s.room_id == FACILITATORS]
         assert "Cantine bio intercommunale" in notice.body
         assert deposits(h)[0].visibility == "facilitators"
@@ -218,17 +218,17 @@ async def test_confidential_deposit_with_consent_reaches_the_facilitators_only(m
 
 async def test_a_form_started_in_a_direct_chat_stays_there(make_deposit_app):
     async with make_deposit_app() as h:
-        [question] = await h.say(ALICE, "!deposer", room=h.dm(ALICE))
+        [question] = await h.say(ALICE, "!deposer", room=await h.dm(ALICE))
         # Answers !deposer where it was typed.
-        assert question.room_id == h.dm(ALICE) and question.relations.in_reply_to == h.app.last_event_id
+        assert question.room_id == await h.dm(ALICE) and question.relations.in_reply_to == h.app.last_event_id
         assert "Question 1 —" in question.body
-        sent = await h.say(ALICE, "Cantine bio", room=h.dm(ALICE))
+        sent = await h.say(ALICE, "Cantine bio", room=await h.dm(ALICE))
         assert "Question 2 —" in sent[0].body
         assert drafts(h)[0].origin_confidential  # a direct chat is a confidential place to start from
         # Other commands are not swallowed by the form: another module's, or one unknown to the bot.
-        [other] = await h.say(ALICE, "!agenda", room=h.dm(ALICE))
+        [other] = await h.say(ALICE, "!agenda", room=await h.dm(ALICE))
         assert "rendez-vous" in other.body and "Question" not in other.body
-        [unknown] = await h.say(ALICE, "!zorglub", room=h.dm(ALICE))
+        [unknown] = await h.say(ALICE, "!zorglub", room=await h.dm(ALICE))
         assert "Je ne connais pas la commande" in unknown.body
 
 
@@ -240,13 +240,13 @@ async def test_mes_depots_answers_in_the_direct_chat_with_every_title(make_depos
         # The tribe room learns nothing: neither the title nor that a deposit was made in a peer group.
         assert told.room_id == TRIBE_ENERGY and "DEP-2027" not in told.body and "Cantine" not in told.body
         assert "confidentiel" not in told.body
-        assert listing.room_id == h.dm(ALICE)
+        assert listing.room_id == await h.dm(ALICE)
         assert "DEP-2027-0001" in listing.body and "Cantine bio intercommunale" in listing.body
         # Asked from the peer group, the listing gets past the guard as shown to its author alone.
         _, listing = await h.say(ALICE, "!mes-depots", room=PEERS)
-        assert listing.room_id == h.dm(ALICE) and "Cantine bio intercommunale" in listing.body
-        [direct] = await h.say(ALICE, "!mes-depots", room=h.dm(ALICE))
-        assert direct.room_id == h.dm(ALICE) and direct.relations.in_reply_to == h.app.last_event_id
+        assert listing.room_id == await h.dm(ALICE) and "Cantine bio intercommunale" in listing.body
+        [direct] = await h.say(ALICE, "!mes-depots", room=await h.dm(ALICE))
+        assert direct.room_id == await h.dm(ALICE) and direct.relations.in_reply_to == h.app.last_event_id
         assert "Cantine bio intercommunale" in direct.body
 
 
@@ -257,9 +257,9 @@ async def test_a_draft_left_in_a_room_thread_by_the_previous_release_moves_to_th
         assert await h.say(BOB, "2", thread_root="$old") == []
         told, question = await h.say(ALICE, "2", thread_root="$old")
         assert told.room_id == TRIBE_ENERGY and "message privé" in told.body and "Cantine" not in told.body
-        assert question.room_id == h.dm(ALICE) and "Question 3 —" in question.body  # « 2 » was the tribe
+        assert question.room_id == await h.dm(ALICE) and "Question 3 —" in question.body  # « 2 » was the tribe
         [draft] = drafts(h)
-        assert (draft.room_id, draft.thread_root, draft.origin_room_id) == (h.dm(ALICE), None, TRIBE_ENERGY)
+        assert (draft.room_id, draft.thread_root, draft.origin_room_id) == (await h.dm(ALICE), None, TRIBE_ENERGY)
         sent = await fill(h, ALICE, [*SELF_DEPOSIT[2:], "oui"])
         [deposit] = deposits(h)
         assert deposit.title == "Cantine bio intercommunale" and deposit.tribe == "Alimentation"
@@ -272,11 +272,11 @@ async def test_another_members_deposer_and_annuler_never_touch_an_open_form(make
         thread_draft_of_the_previous_release(h)  # Alice's form of the previous release, open in a room's thread
         # Bob's !deposer typed in Alice's thread starts Bob's own form, in Bob's direct chat.
         told, question = await h.say(BOB, "!deposer", thread_root="$old")
-        assert "message privé" in told.body and question.room_id == h.dm(BOB) and "Question 1 —" in question.body
-        await h.say(BOB, "Jardin partagé", room=h.dm(BOB))
+        assert "message privé" in told.body and question.room_id == await h.dm(BOB) and "Question 1 —" in question.body
+        await h.say(BOB, "Jardin partagé", room=await h.dm(BOB))
         # His !annuler in the same thread cancels his form, not hers, and is understood there.
         told, cancelled = await h.say(BOB, "!annuler", thread_root="$old")
-        assert "message privé" in told.body and cancelled.room_id == h.dm(BOB)
+        assert "message privé" in told.body and cancelled.room_id == await h.dm(BOB)
         assert "Dépôt annulé" in cancelled.body and "!reprendre" in cancelled.body
         alice, bob = drafts(h)
         assert (alice.user_id, alice.status, alice.thread_root) == (ALICE, "filling", "$old")
@@ -290,10 +290,10 @@ async def test_another_members_deposer_and_annuler_never_touch_an_open_form(make
 async def test_annuler_typed_in_a_room_cancels_the_form_of_the_direct_chat(make_deposit_app):
     async with make_deposit_app() as h:
         await h.say(ALICE, "!deposer")
-        await h.say(ALICE, "Cantine bio", room=h.dm(ALICE))
+        await h.say(ALICE, "Cantine bio", room=await h.dm(ALICE))
         told, cancelled = await h.say(ALICE, "!annuler", room=PEERS)
         assert told.room_id == PEERS and "Cantine" not in told.body  # the peers learn nothing of the form
-        assert cancelled.room_id == h.dm(ALICE) and "Dépôt annulé" in cancelled.body
+        assert cancelled.room_id == await h.dm(ALICE) and "Dépôt annulé" in cancelled.body
         assert drafts(h)[0].status == "cancelled"
 
 
@@ -301,20 +301,20 @@ async def test_a_cancelled_draft_is_resumed_with_reprendre_where_it_was_left(mak
     async with make_deposit_app() as h:
         await h.say(ALICE, "!deposer")
         await fill(h, ALICE, SELF_DEPOSIT[:3])
-        [cancelled] = await h.say(ALICE, "!annuler", room=h.dm(ALICE))
+        [cancelled] = await h.say(ALICE, "!annuler", room=await h.dm(ALICE))
         assert "!reprendre" in cancelled.body
         # A new !deposer starts afresh, and says the cancelled one is still within reach.
-        [reminder, first] = await h.say(ALICE, "!deposer", room=h.dm(ALICE))
+        [reminder, first] = await h.say(ALICE, "!deposer", room=await h.dm(ALICE))
         assert "!reprendre" in reminder.body and "Question 1 —" in first.body
-        await h.say(ALICE, "Autre projet", room=h.dm(ALICE))
-        await h.say(ALICE, "!annuler", room=h.dm(ALICE))
+        await h.say(ALICE, "Autre projet", room=await h.dm(ALICE))
+        await h.say(ALICE, "!annuler", room=await h.dm(ALICE))
         # !reprendre takes up the latest cancelled draft, answers kept, at its next question.
         told, welcome, again = await h.say(ALICE, "!reprendre")
         assert "message privé" in told.body and "Bon retour" in welcome.body
-        assert "Question 2 — Tribu" in again.body and again.room_id == h.dm(ALICE)
+        assert "Question 2 — Tribu" in again.body and again.room_id == await h.dm(ALICE)
         assert [d.status for d in drafts(h)] == ["cancelled", "filling"]
         # While a form is open, !reprendre asks its question again rather than opening another.
-        notice, again = await h.say(ALICE, "!reprendre", room=h.dm(ALICE))
+        notice, again = await h.say(ALICE, "!reprendre", room=await h.dm(ALICE))
         assert "déjà un dépôt en cours" in notice.body and "Question 2 —" in again.body
 
 

@@ -46,11 +46,11 @@ async def test_show_and_change_status_tells_the_depositor(h):
     )
     assert ack.room_id == FACILITATORS
     assert "en étude" in ack.body and "Son auteur en est informé en message privé" in ack.body
-    assert (told.room_id, told.relations.in_reply_to, told.mentions) == (h.dm(ALICE), None, [ALICE])
+    assert (told.room_id, told.relations.in_reply_to, told.mentions) == (await h.dm(ALICE), None, [ALICE])
     assert "Rendez-vous pris le 12 mars" in told.body
     [shown] = await h.say(FACILITATOR, "!depot DEP-2027-0001", room=FACILITATORS)
     assert "en étude" in shown.body and "Rendez-vous pris" in shown.body
-    mine = await h.say(ALICE, "!mes-depots", room=h.dm(ALICE))
+    mine = await h.say(ALICE, "!mes-depots", room=await h.dm(ALICE))
     assert "en étude" in mine[0].body
 
 
@@ -77,7 +77,7 @@ async def test_a_comment_longer_than_a_message_is_refused_before_anything(h):
 async def test_a_depositor_yet_to_join_their_direct_chat_reads_it_when_they_join(h):
     # Alice left her direct chat: the bot invites her to a new one, which she has yet to join.
     h.app.homeserver.not_joining.add(ALICE)
-    h.app.homeserver.leave(ALICE, h.dm(ALICE))
+    h.app.homeserver.leave(ALICE, await h.dm(ALICE))
     await h.app.settle()
     [ack] = await h.say(FACILITATOR, "!depot DEP-2027-0001 statut clos", room=FACILITATORS)
     assert "dès que cette personne aura accepté l'invitation" in ack.body and "en est informé" not in ack.body

@@ -30,7 +30,7 @@ async def test_the_author_may_share_a_withheld_deposit_later_and_only_the_author
         assert deposits(h)[0].content_shared
         told, confirmation, notice = sent
         assert told.room_id == PEERS and "message privé" in told.body and "DEP-2027" not in told.body
-        assert confirmation.room_id == h.dm(ALICE) and "transmis à l'équipe d'animation" in confirmation.body
+        assert confirmation.room_id == await h.dm(ALICE) and "transmis à l'équipe d'animation" in confirmation.body
         # Asked in the peer group, the notice gets past the sender's guard by the author's consent.
         assert notice.room_id == FACILITATORS
         assert "son auteur en partage maintenant le contenu" in notice.body
@@ -39,5 +39,5 @@ async def test_the_author_may_share_a_withheld_deposit_later_and_only_the_author
         shown = await h.say(FACILITATOR, "!depot DEP-2027-0001", room=FACILITATORS)
         assert "Cantine bio intercommunale" in shown[0].body
 
-        [again] = await h.say(ALICE, "!partager DEP-2027-0001", room=h.dm(ALICE))
+        [again] = await h.say(ALICE, "!partager DEP-2027-0001", room=await h.dm(ALICE))
         assert "déjà" in again.body

@@ -8,6 +8,7 @@ from handlers.feedback_cli import build_report
 from handlers.questions.answers import answer_question
 from knowledge.search import SearchResponse
 from tests.unit.handlers.questions.world import OUT_OF_DOMAIN, PEERS, TRIBE
+from tests.unit.conftest import loose_unit
 from tests.unit.stand_ins import ANA
 
 
@@ -148,6 +149,7 @@ async def test_the_search_timer_measures_the_search(make_services):
         message=Message(room=RoomInfo("!r:h", "tribe", "Nord"), event_id="$q", sender=ANA, body="!q agora"),
         services=services,
         is_facilitator=False,
+        work=loose_unit(services.db),
         command="q",
         args="agora",
     )

@@ -49,7 +49,7 @@ async def test_an_offer_expires(app):
 
 
 async def test_a_bare_yes_in_a_direct_chat_explains_how_to_answer_the_offer(app):
-    direct = app.direct_chat(ANA)
+    direct = await app.direct_chat(ANA)
     await app.say(ANA, direct, OUT_OF_DOMAIN)
     [explained] = await app.say(ANA, direct, "oui")
     assert "répondez « oui » à mon message" in explained.body

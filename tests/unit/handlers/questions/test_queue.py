@@ -92,7 +92,7 @@ async def test_an_answer_stays_out_of_the_faq_unless_the_facilitator_asks(app):
 
 @pytest.mark.parametrize("options", ["--prive", "--privé", "--prive --faq", "--faq --privé"])
 async def test_an_answer_in_private_goes_to_the_askers_direct_chat_only(app, options):
-    direct = app.direct_chat(ANA)
+    direct = await app.direct_chat(ANA)
     await forward(app)
     [back, ack] = await app.say(FANNY, FACILITATORS, f"!repondre 1 {options} {RECIPE}")
     assert back.room_id == direct and back.relations == Relations(thread_root=None, in_reply_to=None)
@@ -103,7 +103,7 @@ async def test_an_answer_in_private_goes_to_the_askers_direct_chat_only(app, opt
 
 
 async def test_a_question_asked_in_a_direct_chat_is_answered_there(app):
-    direct = app.direct_chat(ANA)
+    direct = await app.direct_chat(ANA)
     question_event = await forward(app, room=direct)
     [queue] = await app.say(FANNY, FACILITATORS, "!questions")
     assert "@ana:h en message privé" in queue.body
@@ -114,7 +114,7 @@ async def test_a_question_asked_in_a_direct_chat_is_answered_there(app):
 
 
 async def test_a_question_asked_in_private_never_enters_the_faq(app):
-    await forward(app, room=app.direct_chat(ANA))
+    await forward(app, room=await app.direct_chat(ANA))
     [refused] = await app.say(FANNY, FACILITATORS, f"!repondre 1 --faq {RECIPE}")
     assert "a été posée en privé" in refused.body and "rien n'a été envoyé" in refused.body
     assert refused.room_id == FACILITATORS
@@ -184,7 +184,7 @@ async def test_help_and_the_forwarded_notice_say_where_the_answer_goes(app):
 
 
 async def test_the_notice_of_a_question_asked_privately_says_it_is_answered_privately(app):
-    direct = app.direct_chat(ANA)
+    direct = await app.direct_chat(ANA)
     [offer] = await app.say(ANA, direct, f"!question {OUT_OF_DOMAIN}")
     assert "L'équipe vous répondra ici, dans notre conversation privée." in offer.body
     [told, notice] = await app.say(ANA, direct, "oui", reply_to=offer.event_id)

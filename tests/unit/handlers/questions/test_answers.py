@@ -7,8 +7,8 @@ from handlers.context import CommandContext, Message, RoomInfo
 from handlers.feedback_cli import build_report
 from handlers.questions.answers import answer_question
 from knowledge.search import SearchResponse
-from tests.unit.handlers.questions.world import OUT_OF_DOMAIN, PEERS, TRIBE
 from tests.unit.conftest import loose_unit
+from tests.unit.handlers.questions.world import OUT_OF_DOMAIN, PEERS, TRIBE
 from tests.unit.stand_ins import ANA
 
 

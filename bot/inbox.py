@@ -23,8 +23,9 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from nio import (
     Event,
@@ -34,11 +35,11 @@ from nio import (
     RedactedEvent,
     RedactionEvent,
     RoomGetEventError,
+    RoomGetEventResponse,
     RoomMemberEvent,
     RoomMessageText,
 )
 
-from bot.matrix_client import BotClient
 from bot.sender import UNREACHABLE, HomeserverUnavailable
 from handlers.metrics import Metrics
 from storage.database import STORAGE_UNAVAILABLE
@@ -86,10 +87,22 @@ def kind_of(event: Event) -> str:
 Handle = Callable[[Arrival, UnitOfWork], Awaitable[None]]
 
 
+class InboxClient(Protocol):
+    """What the inbox asks of the bot's client (bot.matrix_client.BotClient): its rooms, the
+    homeserver's copy of an event, and the sync token it may commit once a sync's events are recorded."""
+
+    @property
+    def rooms(self) -> Mapping[str, MatrixRoom]: ...
+
+    async def room_get_event(self, room_id: str, event_id: str) -> RoomGetEventResponse | RoomGetEventError: ...
+
+    def commit_sync_token(self, token: str) -> None: ...
+
+
 class Inbox:
     def __init__(
         self,
-        client: BotClient,
+        client: InboxClient,
         units: UnitsOfWork,
         metrics: Metrics,
         *,

@@ -4,21 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from pathlib import Path
 
+from bot.log_setup import setup_logging
 from config import ConfigError
 from config.agenda import check_local_feeds
 from config.cli import add_config_option, config_from
 from handlers.deposits.form import load_form
-
-
-def setup_logging(level: str) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # nio and the HTTP stack are chatty at INFO and may log event content at DEBUG.
-    for noisy in ("nio", "aiohttp", "peewee", "apscheduler", "httpx", "bm25s", "alembic"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
 def cmd_run(args: argparse.Namespace) -> int:

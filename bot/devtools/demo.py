@@ -22,10 +22,10 @@ from pathlib import Path
 from nio import AsyncClient, RoomCreateResponse
 
 from bot.app import build_app
-from bot.cli import setup_logging
 from bot.devtools.local_synapse import LocalSynapse
 from bot.devtools.terminal_chat import TerminalChat
 from bot.instance_lock import AlreadyRunning
+from bot.log_setup import setup_logging
 from bot.matrix_bot import StartupError
 from config import Config, load_config
 from storage.database import DatabaseUnavailable, UnknownSchema

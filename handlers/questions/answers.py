@@ -216,6 +216,8 @@ async def answer_question(
             question=question,
             event_id=message.event_id,
             thread_root=message.thread_root,
+            # Its lifetime is measured on this clock (offers.py): the database's own time would be another.
+            created_at=services.clock(),
         )
         if can_forward
         else None

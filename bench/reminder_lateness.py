@@ -70,7 +70,7 @@ async def main(rooms: int, per_room: int) -> None:
                 started = time.perf_counter()
                 for room_id in room_ids:
                     for n in range(per_room):
-                        app.reminders.schedule_manual(f"Rappel n°{n}", due, (room_id,), "@human:localhost")
+                        await app.reminders.schedule_manual(f"Rappel n°{n}", due, (room_id,), "@human:localhost")
                 planning = time.perf_counter() - started
                 total = rooms * per_room
                 await human.wait_until(

@@ -10,13 +10,16 @@ from datetime import datetime
 from handlers.agenda.feeds import FeedPoller, cached_calendars
 from handlers.agenda.occurrences import Calendars, Occurrence, expand_all, feed_source
 from handlers.context import Services
+from storage.unit_of_work import UnitOfWork
 
 
-async def read_calendars(services: Services, feeds: FeedPoller, *, refresh: bool) -> tuple[Calendars, dict[str, str]]:
+async def read_calendars(
+    services: Services, feeds: FeedPoller, *, refresh: bool, work: UnitOfWork | None = None
+) -> tuple[Calendars, dict[str, str]]:
     """The feeds' calendars by source, and the error of each feed that could not be fetched.
-    Without ``refresh``, the stored copies only (no network)."""
+    Without ``refresh``, the stored copies only (no network), read in ``work`` if given."""
     if not refresh:
-        return await asyncio.to_thread(cached_calendars, services), {}
+        return await cached_calendars(services, work), {}
     calendars: Calendars = {}
     errors: dict[str, str] = {}
     states = await asyncio.gather(*(feeds.refresh(feed) for feed in services.config.agenda.feeds))

@@ -16,6 +16,7 @@ from handlers.help import AGENDA_AND_REMINDERS
 from handlers.registry import CommandNeeding
 from handlers.replies import Reply, UserError
 from knowledge.folding import fold_accents
+from storage.unit_of_work import UnitOfWork
 
 AGENDA_DAYS = 31
 AGENDA_MAX = 8
@@ -43,13 +44,13 @@ def _event_view(occurrence: Occurrence, tz: ZoneInfo) -> dict[str, str]:
 
 async def agenda(service: ReminderService, ctx: CommandContext) -> Reply:
     now = ctx.services.clock()
-    occurrences = await service.occurrences(now, now + timedelta(days=AGENDA_DAYS))
+    occurrences = await service.occurrences(now, now + timedelta(days=AGENDA_DAYS), work=ctx.work)
     shown = [
         o for o in occurrences if not o.cancelled and shown_in_room(o.rooms, ctx.message.room, ctx.services.config)
     ]
     events = [_event_view(o, service.tz) for o in shown[:AGENDA_MAX]]
     # The permanence is the one date everyone looks for: shown even when it falls beyond the window.
-    later = await next_permanence(service, now)
+    later = await next_permanence(service, now, ctx.work)
     return Reply(
         template="agenda/agenda.md.j2",
         context={"events": events, "days": AGENDA_DAYS, "permanence": later if later not in events else None},
@@ -66,9 +67,10 @@ AGENDA = CommandNeeding(
 )
 
 
-async def next_permanence(service: ReminderService, now: datetime) -> dict[str, str] | None:
+async def next_permanence(service: ReminderService, now: datetime, work: UnitOfWork) -> dict[str, str] | None:
     """The next permanence within the agenda's horizon, as templates show events; None if none."""
-    occurrences = await service.occurrences(now, now + timedelta(days=service.services.config.agenda.horizon_days))
+    horizon = now + timedelta(days=service.services.config.agenda.horizon_days)
+    occurrences = await service.occurrences(now, horizon, work=work)
     found = next((o for o in occurrences if not o.cancelled and "permanence" in fold_accents(o.title)), None)
     return _event_view(found, service.tz) if found else None
 
@@ -77,7 +79,7 @@ async def permanence(service: ReminderService, ctx: CommandContext) -> Reply:
     return Reply(
         template="agenda/permanence.md.j2",
         context={
-            "event": await next_permanence(service, ctx.services.clock()),
+            "event": await next_permanence(service, ctx.services.clock(), ctx.work),
             "days": ctx.services.config.agenda.horizon_days,
         },
     )
@@ -101,7 +103,7 @@ async def diffuser(service: ReminderService, ctx: CommandContext) -> Reply:
     if not message:
         raise UserError("Il manque le message. Exemple : `!diffuser L'Agora commence ! -> tribus`")
     await service.check_targets(targets)
-    row = await service.broadcast_now(message, targets, ctx.message.sender)
+    row = await service.broadcast_now(message, targets, ctx.message.sender, ctx.work)
     return Reply(
         template="agenda/broadcast_done.md.j2",
         context={"posted": len(row.posted_room_list), "problem": f"Détail : {row.reason}." if row.reason else ""},
@@ -125,10 +127,10 @@ async def rappel(service: ReminderService, ctx: CommandContext) -> Reply:
         if len(words) != 2 or not words[1].lstrip("n°").isdigit():
             raise UserError("Usage : `!rappel annuler <n°>` (le numéro vient de `!rappels`).")
         number = int(words[1].lstrip("n°"))
-        pending = service.scheduled()[0]
+        pending = (await service.scheduled(work=ctx.work))[0]
         if not 1 <= number <= len(pending):
             raise UserError(f"Aucun rappel n°{number} : {_count_text(len(pending))}. La liste : `!rappels`.")
-        row = service.cancel_manual(saved_id(pending[number - 1]))
+        row = await service.cancel_manual(saved_id(pending[number - 1]), ctx.work)
         # The list may have moved since it was read: saying which one was cancelled shows any mistake.
         return Reply(
             template="agenda/cancelled_one.md.j2",
@@ -144,11 +146,11 @@ async def rappel(service: ReminderService, ctx: CommandContext) -> Reply:
     if not message:
         raise UserError("Il manque le message après la date. Exemple : `!rappel lundi 10h Atelier à 14h -> pairs`")
     await service.check_targets(targets)
-    row = service.schedule_manual(message, moment, targets, ctx.message.sender)
+    row = await service.schedule_manual(message, moment, targets, ctx.message.sender, ctx.work)
     return Reply(
         template="agenda/scheduled_one.md.j2",
         context={
-            "number": _number_in_list(service, saved_id(row)),
+            "number": await _number_in_list(service, saved_id(row), ctx),
             "when": format_datetime_fr(moment, service.tz),
             "targets": _targets_text(list(targets)),
         },
@@ -166,9 +168,10 @@ RAPPEL = CommandNeeding(
 )
 
 
-def _number_in_list(service: ReminderService, row_id: int) -> int:
+async def _number_in_list(service: ReminderService, row_id: int, ctx: CommandContext) -> int:
     """A reminder's number is its place in `!rappels` (soonest first), not a database id."""
-    return next(i for i, r in enumerate(service.scheduled()[0], 1) if r.id == row_id)
+    pending = (await service.scheduled(work=ctx.work))[0]
+    return next(i for i, r in enumerate(pending, 1) if r.id == row_id)
 
 
 def _count_text(count: int) -> str:
@@ -182,7 +185,7 @@ def _short(text: str) -> str:
 
 
 async def rappels(service: ReminderService, ctx: CommandContext) -> Reply:
-    manual, events = service.scheduled()
+    manual, events = await service.scheduled(work=ctx.work)
     tz = service.tz
     return Reply(
         template="agenda/scheduled.md.j2",

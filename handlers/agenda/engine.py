@@ -27,9 +27,12 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import Callable, Iterable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import datetime, timedelta
 from typing import TypedDict
 from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
 
 from handlers.agenda.jobs import ReminderJobs
 from handlers.agenda.notices import notify_facilitators
@@ -53,6 +56,7 @@ from storage.agenda import (
     sending_reminders,
     skip_reminder,
 )
+from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +114,9 @@ class ReminderEngine:
         # Rows being fired by this process: a second firing of the same row while the first is
         # still posting returns at once (the DB claim covers other processes).
         self.in_flight: set[int] = set()
+        # Held from a claim until its rows are in in_flight: another firing of this process reads
+        # "sending" rows only once it knows which of them are being posted already.
+        self._claiming = asyncio.Lock()
 
     @property
     def tz(self) -> ZoneInfo:
@@ -117,33 +124,36 @@ class ReminderEngine:
 
     async def fire_due_now(self) -> int:
         """Fires every row whose time has come (the catch-up after a restart). Returns how many."""
-        return await self._fire_due(None)
+        return await self._fire_due(None, None)
 
-    async def fire(self, row_id: int) -> None:
-        """A row's job: fires that row together with every other row already due (one message per room)."""
-        await self._fire_due(row_id)
+    async def fire(self, row_id: int, work: UnitOfWork | None = None) -> None:
+        """A row's job: fires that row together with every other row already due (one message per room).
+        `work`: the event's unit when a command fires it (`!diffuser`); a job's firing has its own."""
+        await self._fire_due(row_id, work)
 
-    async def _fire_due(self, trigger: int | None) -> int:
+    def _unit(self, work: UnitOfWork | None) -> AbstractAsyncContextManager[UnitOfWork]:
+        return nullcontext(work) if work is not None else self.services.units.open()
+
+    async def _fire_due(self, trigger: int | None, work: UnitOfWork | None) -> int:
         now = self.services.clock()
-        if trigger is not None and not self._trigger_is_due(trigger, now):
-            return 0
-        # No await between the claim and in_flight: another job of this process firing meanwhile
-        # sees these rows as taken (the DB claim covers other processes).
-        batches = self._claim_due(trigger, now)
-        claimed = [saved_id(row) for batch in batches for row in batch]
-        self.in_flight.update(claimed)
-        try:
-            for batch in batches:
-                await self._fire_batch(batch, now)
-        finally:
-            self.in_flight.difference_update(claimed)
-        return len(claimed)
+        async with self._unit(work) as work:
+            if trigger is not None and not await self._trigger_is_due(work, trigger, now):
+                return 0
+            async with self._claiming:
+                batches = await self._claim_due(work, trigger, now)
+                claimed = [saved_id(row) for batch in batches for row in batch]
+                self.in_flight.update(claimed)
+            try:
+                for batch in batches:
+                    await self._fire_batch(work, batch, now)
+            finally:
+                self.in_flight.difference_update(claimed)
+            return len(claimed)
 
-    def _trigger_is_due(self, row_id: int, now: datetime) -> bool:
+    async def _trigger_is_due(self, work: UnitOfWork, row_id: int, now: datetime) -> bool:
         if row_id in self.in_flight:
             return False  # being posted by another firing of this process
-        with self.services.db.session() as session:
-            row = session.get(ReminderRow, row_id)
+        row = await work(_fresh_row, row_id)
         if row is None or row.status not in (PENDING, SENDING):
             return False  # sent, cancelled or skipped already (often by the firing that took it along)
         if row.status == PENDING and due_time(row) - now > EARLY_TOLERANCE:
@@ -152,7 +162,7 @@ class ReminderEngine:
             return False
         return True
 
-    def _claim_due(self, trigger: int | None, now: datetime) -> list[list[ReminderRow]]:
+    async def _claim_due(self, work: UnitOfWork, trigger: int | None, now: datetime) -> list[list[ReminderRow]]:
         """Claims every pending row already due (pending -> sending in one conditional UPDATE) and
         takes back the rows a crash left "sending". Returns the batches to post, each sorted by due time.
 
@@ -160,10 +170,7 @@ class ReminderEngine:
         by a crash are regrouped by it into the firings they belonged to, so a retry forms the same
         per-room groups, hence the same digest transaction ids (see _post_group).
         """
-        with self.services.db.session() as session:
-            # The job's own row may fire within EARLY_TOLERANCE of its time, as it always did.
-            fresh = claim_due_reminders(session, now, trigger=trigger, trigger_due_by=now + EARLY_TOLERANCE)
-            sending = sending_reminders(session)
+        fresh, sending = await work(_claim, now, trigger)
         leftovers: dict[datetime | None, list[ReminderRow]] = {}
         for row in sending:
             if row.id not in fresh and row.id not in self.in_flight:
@@ -179,7 +186,7 @@ class ReminderEngine:
             batches.append(new)
         return batches
 
-    async def _fire_batch(self, rows: list[ReminderRow], now: datetime) -> None:
+    async def _fire_batch(self, work: UnitOfWork, rows: list[ReminderRow], now: datetime) -> None:
         """Posts one message per room for the rows of one firing: a row's own message when it is
         alone in that room, a digest of them all otherwise; then finishes every row."""
         grace = timedelta(minutes=self.services.config.agenda.grace_minutes)
@@ -187,17 +194,18 @@ class ReminderEngine:
         for row in rows:
             lateness = now - due_time(row)
             if lateness > grace:
-                self._skip(saved_id(row), f"en retard de {int(lateness.total_seconds() // 60)} min")
+                await work(skip_reminder, saved_id(row), f"en retard de {int(lateness.total_seconds() // 60)} min")
                 self.services.metrics.reminder_missed("beyond_grace")
                 log.info("reminder %d skipped: %s late, beyond the grace period", row.id, lateness)
             elif row.kind == BROADCAST and row.created_by and not self.is_facilitator(row.created_by):
-                self._skip(saved_id(row), "l'auteur n'est plus dans l'équipe d'animation")
+                await work(skip_reminder, saved_id(row), "l'auteur n'est plus dans l'équipe d'animation")
                 log.info("reminder %d skipped: its author lost facilitator rights", row.id)
                 await notify_facilitators(
                     self.services,
                     "agenda/rights_revoked.md.j2",
                     {"number": row.id, "author": row.created_by},
                     f"{KEY_PREFIX}{row.id}-revoked",
+                    work=work,
                 )
             else:
                 live.append(row)
@@ -206,10 +214,7 @@ class ReminderEngine:
 
         all_targets = [target for row in live for target in row.target_list]
         aliases = await resolve_aliases(all_targets, self.services.config, self.resolve_alias)
-        targets: dict[int, tuple[list[str], list[str]]] = {}
-        with self.services.db.session() as session:
-            for row in live:
-                targets[saved_id(row)] = resolve_targets(row.target_list, session, aliases)
+        targets = await work(_resolve_all, live, aliases)
         late = {saved_id(row): now - due_time(row) > LATE_AFTER for row in live}
         posted = {saved_id(row): set(row.posted_room_list) for row in live}
         failed: dict[int, list[str]] = {saved_id(row): [] for row in live}
@@ -218,54 +223,56 @@ class ReminderEngine:
             for room_id in targets[saved_id(row)][0]:
                 if room_id not in posted[saved_id(row)]:
                     groups.setdefault(room_id, []).append(row)
-        posts = [self._post_group(room_id, group, late, posted, failed) for room_id, group in groups.items()]
+        # The rooms' tasks share the unit, whose steps must run one at a time.
+        recording = asyncio.Lock()
+        posts = [
+            self._post_group(work, recording, room_id, group, late, posted, failed) for room_id, group in groups.items()
+        ]
         if len(posts) == 1:
             await posts[0]
         else:
-            # Rooms concurrently; the sender keeps each room's messages in order.
-            await asyncio.gather(*posts)
+            # Rooms concurrently; the sender keeps each room's messages in order. Every room's task
+            # ends (its record in the unit done) before anything is raised: the unit then closes.
+            for outcome in await asyncio.gather(*posts, return_exceptions=True):
+                if isinstance(outcome, BaseException):
+                    raise outcome
 
         problems: list[_Problem] = []
-        with self.services.db.session() as session:
-            for row in live:
-                number = saved_id(row)
-                room_ids, unresolved = targets[number]
-                problem = failed[number] + unresolved
-                reason = (
-                    ("salons non atteints : " + ", ".join(problem))
-                    if problem
-                    else ("" if room_ids else "aucun salon ne correspond")
+        finished: list[tuple[int, str, str, datetime, bool]] = []
+        for row in live:
+            number = saved_id(row)
+            room_ids, unresolved = targets[number]
+            problem = failed[number] + unresolved
+            reason = (
+                ("salons non atteints : " + ", ".join(problem))
+                if problem
+                else ("" if room_ids else "aucun salon ne correspond")
+            )
+            sent_at = self.services.clock()
+            finished.append((number, SENT if posted[number] else FAILED, reason, sent_at, late[number]))
+            metrics = self.services.metrics
+            if posted[number]:
+                metrics.reminder_lateness.observe(max(0.0, (sent_at - due_time(row)).total_seconds()))
+            else:
+                metrics.reminder_missed("undelivered")
+            if reason:
+                problems.append(
+                    {
+                        "number": number,
+                        "title": row.title or row.text[:60],
+                        "failed": failed[number],
+                        "unresolved": unresolved,
+                        "none": not room_ids,
+                    }
                 )
-                sent_at = self.services.clock()
-                finish_reminder(
-                    session,
-                    number,
-                    SENT if posted[number] else FAILED,
-                    reason=reason,
-                    sent_at=sent_at,
-                    late=late[number],
-                )
-                metrics = self.services.metrics
-                if posted[number]:
-                    metrics.reminder_lateness.observe(max(0.0, (sent_at - due_time(row)).total_seconds()))
-                else:
-                    metrics.reminder_missed("undelivered")
-                if reason:
-                    problems.append(
-                        {
-                            "number": number,
-                            "title": row.title or row.text[:60],
-                            "failed": failed[number],
-                            "unresolved": unresolved,
-                            "none": not room_ids,
-                        }
-                    )
+        await work(_finish_all, finished)
         if len(problems) == 1:
             await notify_facilitators(
                 self.services,
                 "agenda/delivery_problem.md.j2",
                 problems[0],
                 f"{KEY_PREFIX}{problems[0]['number']}-problem",
+                work=work,
             )
         elif problems:
             # One notice per firing, not one per reminder.
@@ -285,10 +292,13 @@ class ReminderEngine:
                 "agenda/delivery_problem.md.j2",
                 context,
                 f"{KEY_PREFIX}problem-{_ids_digest(p['number'] for p in problems)}",
+                work=work,
             )
 
     async def _post_group(
         self,
+        work: UnitOfWork,
+        recording: asyncio.Lock,
         room_id: str,
         group: list[ReminderRow],
         late: dict[int, bool],
@@ -338,16 +348,15 @@ class ReminderEngine:
             for row in group:
                 failed[saved_id(row)].append(room_id)
             return
-        # No await from here to the commit: concurrent rooms' tasks never interleave their updates.
-        with self.services.db.session() as session:
+        # One room's record at a time, each with the rooms reached so far: the last one committed is
+        # the fullest, whatever order the rooms' posts finished in.
+        async with recording:
+            reached = []
             for row in group:
                 rooms = posted[saved_id(row)]
                 rooms.add(room_id)
-                record_posted_rooms(session, saved_id(row), rooms)
-
-    def _skip(self, row_id: int, reason: str) -> None:
-        with self.services.db.session() as session:
-            skip_reminder(session, row_id, reason)
+                reached.append((saved_id(row), set(rooms)))
+            await work(_record_posted, reached)
 
     def _reply_context(self, row: ReminderRow, late: bool) -> dict[str, object]:
         extra = row.context_dict
@@ -366,3 +375,33 @@ class ReminderEngine:
             "link": extra.get("link", ""),
             "all_day": bool(extra.get("all_day")),
         }
+
+
+def _fresh_row(session: Session, row_id: int) -> ReminderRow | None:
+    # populate_existing: the unit's session may hold the row as an earlier step left it.
+    return session.get(ReminderRow, row_id, populate_existing=True)
+
+
+def _claim(session: Session, now: datetime, trigger: int | None) -> tuple[set[int], list[ReminderRow]]:
+    """The claim (see ReminderEngine._claim_due) and every row now "sending", in one transaction."""
+    # The job's own row may fire within EARLY_TOLERANCE of its time, as it always did.
+    fresh = claim_due_reminders(session, now, trigger=trigger, trigger_due_by=now + EARLY_TOLERANCE)
+    # The claim's UPDATE leaves the rows the unit's session holds as they were: read them all afresh.
+    session.expunge_all()
+    return fresh, sending_reminders(session)
+
+
+def _resolve_all(
+    session: Session, rows: list[ReminderRow], aliases: dict[str, str | None]
+) -> dict[int, tuple[list[str], list[str]]]:
+    return {saved_id(row): resolve_targets(row.target_list, session, aliases) for row in rows}
+
+
+def _record_posted(session: Session, reached: list[tuple[int, set[str]]]) -> None:
+    for row_id, rooms in reached:
+        record_posted_rooms(session, row_id, rooms)
+
+
+def _finish_all(session: Session, finished: list[tuple[int, str, str, datetime, bool]]) -> None:
+    for row_id, status, reason, sent_at, late in finished:
+        finish_reminder(session, row_id, status, reason=reason, sent_at=sent_at, late=late)

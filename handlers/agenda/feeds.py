@@ -7,19 +7,21 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import aiohttp
 import icalendar
+from sqlmodel import Session
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from config import FeedConfig
 from handlers.agenda.occurrences import Calendars, feed_source, parse_calendar
 from handlers.context import Services
 from storage.agenda import feed_cache
+from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -96,10 +98,9 @@ class FeedPoller:
     async def refresh(self, feed: FeedConfig) -> FeedState:
         """Fetches the feed unless it is backing off; always returns the best copy available."""
         now = self.services.clock()
-        with self.services.db.session() as session:
-            cache = feed_cache(session, feed.url)
-            backing_off = cache.next_attempt_at is not None and now < cache.next_attempt_at
-            cached_body = cache.body
+        cache = await self.services.units.run(feed_cache, feed.url)
+        backing_off = cache.next_attempt_at is not None and now < cache.next_attempt_at
+        cached_body = cache.body
         if backing_off:
             return FeedState(feed, await self._parse_cached(cached_body), fresh=False)
         try:
@@ -123,19 +124,8 @@ class FeedPoller:
             return None  # only good copies are stored, but be safe
 
     async def _record_failure(self, feed: FeedConfig, now: datetime, error: str) -> None:
-        with self.services.db.session() as session:
-            cache = feed_cache(session, feed.url)
-            # The count and the start of an outage are reset together (_record_success): a first failure.
-            if cache.failures == 0 or cache.failing_since is None:
-                cache.failing_since = now
-            cache.failures += 1
-            cache.last_error = error
-            cache.next_attempt_at = now + _backoff(cache.failures, self.services.config.agenda.poll_minutes)
-            must_notify = not cache.outage_notified
-            # Recorded before posting: a crash here loses one notice rather than repeating it each poll.
-            cache.outage_notified = True
-            session.add(cache)
-            since, last_good = cache.failing_since, cache.fetched_at
+        poll_minutes = self.services.config.agenda.poll_minutes
+        must_notify, since, last_good = await self.services.units.run(_failed, feed.url, now, error, poll_minutes)
         if must_notify:
             await self.notify(
                 "agenda/feed_down.md.j2",
@@ -149,13 +139,7 @@ class FeedPoller:
             )
 
     async def _record_success(self, feed: FeedConfig, now: datetime, body: str) -> None:
-        with self.services.db.session() as session:
-            cache = feed_cache(session, feed.url)
-            was_notified, since = cache.outage_notified, cache.failing_since
-            cache.body, cache.fetched_at = body, now
-            cache.failures, cache.last_error, cache.next_attempt_at = 0, "", None
-            cache.outage_notified, cache.failing_since = False, None
-            session.add(cache)
+        was_notified, since = await self.services.units.run(_fetched, feed.url, now, body)
         if was_notified:
             await self.notify(
                 "agenda/feed_back.md.j2",
@@ -164,12 +148,51 @@ class FeedPoller:
             )
 
 
-def cached_calendars(services: Services) -> Calendars:
-    """The stored copy of every configured feed, parsed (synchronous: run it in a thread)."""
+def _failed(
+    session: Session, url: str, now: datetime, error: str, poll_minutes: float
+) -> tuple[bool, datetime, datetime | None]:
+    """A failed fetch recorded; returns whether to tell the facilitators, since when it fails, and the
+    last good copy's time."""
+    cache = feed_cache(session, url)
+    # The count and the start of an outage are reset together (_fetched): a first failure.
+    if cache.failures == 0 or cache.failing_since is None:
+        cache.failing_since = now
+    cache.failures += 1
+    cache.last_error = error
+    cache.next_attempt_at = now + _backoff(cache.failures, poll_minutes)
+    must_notify = not cache.outage_notified
+    # Recorded before posting: a crash here loses one notice rather than repeating it each poll.
+    cache.outage_notified = True
+    session.add(cache)
+    return must_notify, cache.failing_since, cache.fetched_at
+
+
+def _fetched(session: Session, url: str, now: datetime, body: str) -> tuple[bool, datetime | None]:
+    """A good copy stored; returns whether an outage was told, and since when it lasted."""
+    cache = feed_cache(session, url)
+    was_notified, since = cache.outage_notified, cache.failing_since
+    cache.body, cache.fetched_at = body, now
+    cache.failures, cache.last_error, cache.next_attempt_at = 0, "", None
+    cache.outage_notified, cache.failing_since = False, None
+    session.add(cache)
+    return was_notified, since
+
+
+def _bodies(session: Session, urls: list[str]) -> dict[str, str]:
+    return {url: feed_cache(session, url).body for url in urls}
+
+
+async def cached_calendars(services: Services, work: UnitOfWork | None = None) -> Calendars:
+    """The stored copy of every configured feed, parsed (in a thread: parsing is long).
+    `work`: the event's unit, when a command reads the agenda."""
+    feeds = services.config.agenda.feeds
+    bodies = await (work or services.units.run)(_bodies, [feed.url for feed in feeds])
+    return await asyncio.to_thread(_parse_all, feeds, bodies)
+
+
+def _parse_all(feeds: Sequence[FeedConfig], bodies: dict[str, str]) -> Calendars:
     calendars: Calendars = {}
-    with services.db.session() as session:
-        bodies = {feed.url: feed_cache(session, feed.url).body for feed in services.config.agenda.feeds}
-    for feed in services.config.agenda.feeds:
+    for feed in feeds:
         if bodies[feed.url]:
             try:
                 calendars[feed_source(feed)] = (feed, parse_calendar(bodies[feed.url]))

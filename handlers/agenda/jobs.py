@@ -34,17 +34,19 @@ class ReminderJobs:
     def scheduler(self) -> AsyncIOScheduler | None:
         return self.given_scheduler or self.services.scheduler
 
-    def rebuild(self, scheduler: AsyncIOScheduler, *, in_flight: set[int]) -> int:
+    async def rebuild(self, scheduler: AsyncIOScheduler, *, in_flight: set[int]) -> int:
         """One DateTrigger job per row still to post; stale reminder jobs removed. Returns the job count.
 
         ``in_flight``: rows a firing of this process is posting right now; they need no job, that
         firing finishes them.
         """
-        with self.services.db.session() as session:
-            unfinished = unfinished_due_times(session)
+        # A job added while the rows are read (a `!rappel` meanwhile) is for a row the read may not
+        # see: only the jobs there before it are judged stale.
+        before = {job.id for job in scheduler.get_jobs()}
+        unfinished = await self.services.units.run(unfinished_due_times)
         wanted = {f"{JOB_PREFIX}{row_id}": due for row_id, due in unfinished if row_id not in in_flight}
         for job in scheduler.get_jobs():
-            if job.id.startswith(JOB_PREFIX) and job.id not in wanted:
+            if job.id.startswith(JOB_PREFIX) and job.id in before and job.id not in wanted:
                 job.remove()
         for job_id, due in wanted.items():
             self._add(scheduler, int(job_id[len(JOB_PREFIX) :]), due)

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from datetime import UTC, datetime
+from typing import Protocol
+
+from sqlmodel import Session
 
 from handlers.agenda.jobs import ReminderJobs
 from handlers.agenda.rows import saved_id
@@ -19,8 +22,15 @@ from handlers.replies import UserError
 from handlers.stored import reread
 from handlers.text import quote
 from storage.agenda import BROADCAST, CANCELLED, PENDING, ReminderRow, next_event_reminders, pending_broadcasts
+from storage.unit_of_work import UnitOfWork
 
 MANUAL_SOURCE = "manual"
+
+
+class Fire(Protocol):
+    """The engine's firing of a row (ReminderEngine.fire), in the event's unit if given."""
+
+    def __call__(self, row_id: int, work: UnitOfWork | None = None, /) -> Awaitable[None]: ...
 
 
 class ManualReminders:
@@ -28,7 +38,7 @@ class ManualReminders:
         self,
         services: Services,
         jobs: ReminderJobs,
-        fire: Callable[[int], Awaitable[None]],
+        fire: Fire,
         *,
         resolve_alias: AliasResolver | None,
     ) -> None:
@@ -44,8 +54,11 @@ class ManualReminders:
         if unknown:
             raise UserError(f"Salon introuvable : {quote(', '.join(unknown))}. Vérifiez l'alias (#nom:serveur).")
 
-    def schedule(self, text: str, due_at: datetime, targets: tuple[str, ...], created_by: str) -> ReminderRow:
-        """A facilitator's reminder (!rappel): a row, and its job if a scheduler is running."""
+    async def schedule(
+        self, text: str, due_at: datetime, targets: tuple[str, ...], created_by: str, work: UnitOfWork | None = None
+    ) -> ReminderRow:
+        """A facilitator's reminder (!rappel): a row, and its job if a scheduler is running.
+        `work`, here and below: the event's unit, when a command asks (else a unit of its own)."""
         row = ReminderRow(
             kind=BROADCAST,
             source=MANUAL_SOURCE,
@@ -55,35 +68,55 @@ class ManualReminders:
             targets=json.dumps(list(targets)),
             created_by=created_by,
         )
-        with self.services.db.session() as session:
-            session.add(row)
-            session.flush()
+        await (work or self.services.units.run)(_add, row)
         self.jobs.schedule(row)
         return row
 
-    async def broadcast_now(self, text: str, targets: tuple[str, ...], created_by: str) -> ReminderRow:
+    async def broadcast_now(
+        self, text: str, targets: tuple[str, ...], created_by: str, work: UnitOfWork | None = None
+    ) -> ReminderRow:
         """!diffuser: recorded like any reminder, so a retry after a crash does not post it twice."""
-        row = self.schedule(text, self.services.clock(), targets, created_by)
+        row = await self.schedule(text, self.services.clock(), targets, created_by, work)
         number = saved_id(row)
         self.jobs.unschedule(number)
-        await self.fire(number)
-        with self.services.db.session() as session:
-            return reread(session, ReminderRow, number)
+        await self.fire(number, work)
+        return await (work or self.services.units.run)(_posted, number)
 
-    def scheduled(self, *, limit: int = 10) -> tuple[list[ReminderRow], list[ReminderRow]]:
+    async def scheduled(
+        self, *, limit: int = 10, work: UnitOfWork | None = None
+    ) -> tuple[list[ReminderRow], list[ReminderRow]]:
         """Pending manual reminders (all) and the next pending event reminders (up to ``limit``)."""
-        with self.services.db.session() as session:
-            return pending_broadcasts(session), next_event_reminders(session, limit)
+        return await (work or self.services.units.run)(_scheduled, limit)
 
-    def cancel(self, row_id: int) -> ReminderRow:
-        with self.services.db.session() as session:
-            row = session.get(ReminderRow, row_id)
-            # Numbers are places in `!rappels`, not ids: these messages name no number.
-            if row is None or row.kind != BROADCAST:
-                raise UserError("Ce rappel n'existe pas. La liste : `!rappels`.")
-            if row.status != PENDING:
-                raise UserError("Ce rappel ne peut plus être annulé (déjà envoyé ou annulé). La liste : `!rappels`.")
-            row.status, row.reason = CANCELLED, "annulé par l'équipe d'animation"
-            session.add(row)
+    async def cancel(self, row_id: int, work: UnitOfWork | None = None) -> ReminderRow:
+        row = await (work or self.services.units.run)(_cancel, row_id)
         self.jobs.unschedule(row_id)
         return row
+
+
+def _add(session: Session, row: ReminderRow) -> None:
+    session.add(row)
+    session.flush()
+
+
+def _posted(session: Session, row_id: int) -> ReminderRow:
+    """The row as its firing left it: the unit's session may hold it as it was before."""
+    row = reread(session, ReminderRow, row_id)
+    session.refresh(row)
+    return row
+
+
+def _scheduled(session: Session, limit: int) -> tuple[list[ReminderRow], list[ReminderRow]]:
+    return pending_broadcasts(session), next_event_reminders(session, limit)
+
+
+def _cancel(session: Session, row_id: int) -> ReminderRow:
+    row = session.get(ReminderRow, row_id, populate_existing=True)
+    # Numbers are places in `!rappels`, not ids: these messages name no number.
+    if row is None or row.kind != BROADCAST:
+        raise UserError("Ce rappel n'existe pas. La liste : `!rappels`.")
+    if row.status != PENDING:
+        raise UserError("Ce rappel ne peut plus être annulé (déjà envoyé ou annulé). La liste : `!rappels`.")
+    row.status, row.reason = CANCELLED, "annulé par l'équipe d'animation"
+    session.add(row)
+    return row

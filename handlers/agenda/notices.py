@@ -12,14 +12,22 @@ from collections.abc import Mapping
 from handlers.context import Services
 from handlers.replies import Post, Reply
 from storage.rooms import facilitators_room_id
+from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
 
-async def notify_facilitators(services: Services, template: str, context: Mapping[str, object], txn_key: str) -> None:
-    """Posts the notice; a failure is logged, never raised, since the reminders go on without it."""
-    with services.db.session() as session:
-        room_id = facilitators_room_id(session)
+async def notify_facilitators(
+    services: Services,
+    template: str,
+    context: Mapping[str, object],
+    txn_key: str,
+    *,
+    work: UnitOfWork | None = None,
+) -> None:
+    """Posts the notice; a failure is logged, never raised, since the reminders go on without it.
+    `work`: the unit of the firing or event that has something to tell (else one of its own)."""
+    room_id = await (work or services.units.run)(facilitators_room_id)
     if room_id is None:
         log.warning("no facilitators' room known for notice %s", txn_key)
         return

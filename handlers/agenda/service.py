@@ -27,6 +27,7 @@ from handlers.agenda.sync import sync_reminder_rows
 from handlers.agenda.targets import AliasResolver
 from handlers.context import Services
 from storage.agenda import ReminderRow
+from storage.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -70,7 +71,7 @@ class ReminderService:
         scheduler = self.jobs.given_scheduler = scheduler or self.services.scheduler
         await self.sync_from_config_and_feeds()
         await self.fire_due_now()
-        self.rebuild_jobs(scheduler)
+        await self.rebuild_jobs(scheduler)
         add_poll_job(scheduler, self.poll, self.services.config.agenda.poll_minutes)
 
     async def poll(self) -> SyncReport:
@@ -78,41 +79,50 @@ class ReminderService:
         report = await self.sync_from_config_and_feeds()
         await self.fire_due_now()
         if self.jobs.scheduler is not None:
-            self.rebuild_jobs(self.jobs.scheduler)
+            await self.rebuild_jobs(self.jobs.scheduler)
         return report
 
-    async def occurrences(self, start: datetime, end: datetime, *, refresh: bool = False) -> list[Occurrence]:
-        """Occurrences in [start, end), cancelled ones included; feeds fetched or from the stored copy."""
-        calendars, _ = await read_calendars(self.services, self.feeds, refresh=refresh)
+    async def occurrences(
+        self, start: datetime, end: datetime, *, refresh: bool = False, work: UnitOfWork | None = None
+    ) -> list[Occurrence]:
+        """Occurrences in [start, end), cancelled ones included; feeds fetched or from the stored copy.
+        `work`, here and below: the event's unit, when a command asks (else a unit of its own)."""
+        calendars, _ = await read_calendars(self.services, self.feeds, refresh=refresh, work=work)
         return await expand(self.services, calendars, start, end)
 
     async def sync_from_config_and_feeds(self, *, refresh: bool = True) -> SyncReport:
         """The rows brought in line with the agenda (see sync.py). Idempotent."""
         return await sync_reminder_rows(self.services, self.feeds, refresh=refresh)
 
-    def rebuild_jobs(self, scheduler: AsyncIOScheduler) -> int:
+    async def rebuild_jobs(self, scheduler: AsyncIOScheduler) -> int:
         """One job per row still to post; returns the job count."""
-        return self.jobs.rebuild(scheduler, in_flight=self.engine.in_flight)
+        return await self.jobs.rebuild(scheduler, in_flight=self.engine.in_flight)
 
     async def fire_due_now(self) -> int:
         """Fires every row whose time has come (the catch-up after a restart). Returns how many."""
         return await self.engine.fire_due_now()
 
-    async def fire(self, row_id: int) -> None:
+    async def fire(self, row_id: int, work: UnitOfWork | None = None) -> None:
         """A row's job: fires that row together with every other row already due (one message per room)."""
-        await self.engine.fire(row_id)
+        await self.engine.fire(row_id, work)
 
     async def check_targets(self, targets: tuple[str, ...]) -> None:
         await self.manual.check_targets(targets)
 
-    def schedule_manual(self, text: str, due_at: datetime, targets: tuple[str, ...], created_by: str) -> ReminderRow:
-        return self.manual.schedule(text, due_at, targets, created_by)
+    async def schedule_manual(
+        self, text: str, due_at: datetime, targets: tuple[str, ...], created_by: str, work: UnitOfWork | None = None
+    ) -> ReminderRow:
+        return await self.manual.schedule(text, due_at, targets, created_by, work)
 
-    async def broadcast_now(self, text: str, targets: tuple[str, ...], created_by: str) -> ReminderRow:
-        return await self.manual.broadcast_now(text, targets, created_by)
+    async def broadcast_now(
+        self, text: str, targets: tuple[str, ...], created_by: str, work: UnitOfWork | None = None
+    ) -> ReminderRow:
+        return await self.manual.broadcast_now(text, targets, created_by, work)
 
-    def scheduled(self, *, limit: int = 10) -> tuple[list[ReminderRow], list[ReminderRow]]:
-        return self.manual.scheduled(limit=limit)
+    async def scheduled(
+        self, *, limit: int = 10, work: UnitOfWork | None = None
+    ) -> tuple[list[ReminderRow], list[ReminderRow]]:
+        return await self.manual.scheduled(limit=limit, work=work)
 
-    def cancel_manual(self, row_id: int) -> ReminderRow:
-        return self.manual.cancel(row_id)
+    async def cancel_manual(self, row_id: int, work: UnitOfWork | None = None) -> ReminderRow:
+        return await self.manual.cancel(row_id, work)

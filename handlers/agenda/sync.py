@@ -36,8 +36,7 @@ async def sync_reminder_rows(services: Services, feeds: FeedPoller, *, refresh: 
     live_sources = {CONFIG_SOURCE, *calendars}
     configured = {CONFIG_SOURCE, *(feed_source(f) for f in agenda.feeds)}
     report = SyncReport(feed_errors=errors)
-    with services.db.session() as session:
-        apply_occurrences(session, occurrences, live_sources, configured, now, horizon_end, report)
+    await services.units.run(apply_occurrences, occurrences, live_sources, configured, now, horizon_end, report)
     if report.created or report.moved or report.cancelled or report.notices:
         log.info(
             "agenda sync: %d created, %d moved, %d cancelled, %d cancellation notices",

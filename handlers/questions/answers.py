@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 
+from sqlmodel import Session
+
 from handlers.agenda import ReminderService
 from handlers.agenda.commands import next_permanence
-from handlers.context import CommandContext, Message, RoomInfo, Services
+from handlers.context import CommandContext, Message, RoomInfo
 from handlers.help import REFERENTIEL
 from handlers.questions.offers import may_forward_from, offer_tag
 from handlers.registry import CommandNeeding
@@ -15,6 +17,7 @@ from handlers.text import fold_for_matching
 from knowledge.search import PUBLIC_COLLECTIONS, SearchResult
 from storage.knowledge import tribe_collection
 from storage.questions import AnswerRecord, ForwardOffer, answer_followed_up
+from storage.unit_of_work import UnitOfWork
 
 # Votes are reactions on a message with this tag (handlers/questions/votes.py).
 ANSWER_TAG = "answer"
@@ -116,16 +119,31 @@ def collections_for(room: RoomInfo) -> list[str]:
     return allowed
 
 
-def earlier_question(services: Services, message: Message) -> str | None:
+async def earlier_question(work: UnitOfWork, message: Message) -> str | None:
     """The question of the answer this message follows up (a reply to it, or its thread); None in a
     confidential room, whose questions are never kept."""
     if not (message.in_reply_to or message.thread_root):
         return None
-    with services.db.session() as session:
-        earlier = answer_followed_up(
-            session, message.room_id, reply_to=message.in_reply_to, thread_root=message.thread_root
-        )
-        return earlier.question if earlier is not None else None
+    earlier = await work(
+        answer_followed_up, message.room_id, reply_to=message.in_reply_to, thread_root=message.thread_root
+    )
+    return earlier.question if earlier is not None else None
+
+
+def _record_answer(session: Session, record: AnswerRecord) -> int | None:
+    session.add(record)
+    session.flush()
+    return record.id
+
+
+def _record_abstention(session: Session, record: AnswerRecord, offer: ForwardOffer | None) -> int | None:
+    """The abstention and the offer to forward the question, if one is made, in one transaction."""
+    session.add(record)
+    if offer is None:
+        return None
+    session.add(offer)
+    session.flush()
+    return offer.id
 
 
 async def answer_question(
@@ -146,7 +164,7 @@ async def answer_question(
         return [Reply(template="questions/small_talk.md.j2", context={"kind": manners})]
     if services.search is None:
         raise UserError("La recherche dans le référentiel n'est pas disponible pour le moment.")
-    earlier = earlier_question(services, message) if follow_up else None
+    earlier = await earlier_question(ctx.work, message) if follow_up else None
     if earlier:
         question = f"{earlier} {question}"
     with services.metrics.search_seconds.time():
@@ -157,7 +175,7 @@ async def answer_question(
     sent_to_permanence = not response.answered and room.kind == "peer_group"
     # The permanence's date and link, from the agenda, when the question is about it or is sent there.
     wants_permanence = mentions_permanence(question) or sent_to_permanence
-    upcoming = await next_permanence(agenda, services.clock()) if wants_permanence and agenda else None
+    upcoming = await next_permanence(agenda, services.clock(), ctx.work) if wants_permanence and agenda else None
     record = AnswerRecord(
         room_id=room.room_id,
         asker=message.sender,
@@ -175,10 +193,7 @@ async def answer_question(
             close_enough = other.score >= best.score - SEE_ALSO_MARGIN
             if other.heading != best.heading and label not in see_also and close_enough:
                 see_also.append(label)
-        with services.db.session() as session:
-            session.add(record)
-            session.flush()
-            answer_id = record.id
+        answer_id = await ctx.work(_record_answer, record)
         return [
             Reply(
                 template="questions/answer.md.j2",
@@ -193,21 +208,21 @@ async def answer_question(
                 tag=f"{ANSWER_TAG}:{answer_id}",
             )
         ]
-    can_forward = may_forward_from(services, room)
-    offer_id = None
-    with services.db.session() as session:
-        session.add(record)
-        if can_forward:
-            offer = ForwardOffer(
-                room_id=room.room_id,
-                asker=message.sender,
-                question=question,
-                event_id=message.event_id,
-                thread_root=message.thread_root,
-            )
-            session.add(offer)
-            session.flush()
-            offer_id = offer.id
+    can_forward = await may_forward_from(ctx.work, room)
+    offer = (
+        ForwardOffer(
+            room_id=room.room_id,
+            asker=message.sender,
+            question=question,
+            event_id=message.event_id,
+            thread_root=message.thread_root,
+            # Its lifetime is measured on this clock (offers.py): the database's own time would be another.
+            created_at=services.clock(),
+        )
+        if can_forward
+        else None
+    )
+    offer_id = await ctx.work(_record_abstention, record, offer)
     # The offer message's tag ties a reply or a ✅ to this question, and to no other.
     return [
         Reply(

@@ -21,13 +21,13 @@ class FaqEntry:
     answer: str
 
 
-def list_faq(services: Services) -> list[FaqEntry]:
-    with services.db.session() as session:
-        return [FaqEntry(source, question, answer) for source, question, answer in faq_entries(session)]
+async def list_faq(services: Services) -> list[FaqEntry]:
+    entries = await services.units.run(faq_entries)
+    return [FaqEntry(source, question, answer) for source, question, answer in entries]
 
 
-def _entry(services: Services, source: str) -> FaqEntry:
-    found = next((e for e in list_faq(services) if e.source == source), None)
+async def _entry(services: Services, source: str) -> FaqEntry:
+    found = next((e for e in await list_faq(services) if e.source == source), None)
     if found is None:
         raise UserError("Cette entrée de la FAQ n'existe plus.")
     return found
@@ -42,7 +42,7 @@ async def edit_faq(services: Services, source: str, answer: str) -> FaqEntry:
         raise UserError("La réponse est vide : pour retirer l'entrée, utilisez « Retirer ».")
     # The FAQ's answer is what the bot says in the chat: no longer than a message may be.
     check_length(services, answer, "La réponse est trop longue")
-    entry = _entry(services, source)
+    entry = await _entry(services, source)
     await services.search.add_faq(entry.question, answer)
     return FaqEntry(entry.source, entry.question, answer)
 
@@ -50,6 +50,6 @@ async def edit_faq(services: Services, source: str, answer: str) -> FaqEntry:
 async def remove_faq(services: Services, source: str) -> FaqEntry:
     if services.search is None:
         raise UserError("La recherche est désactivée : la FAQ ne peut pas être modifiée.")
-    entry = _entry(services, source)
+    entry = await _entry(services, source)
     await services.search.remove_faq(source)
     return entry

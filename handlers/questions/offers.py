@@ -8,8 +8,10 @@ Never from a peer-group room: its questions stay there.
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
-from datetime import timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from sqlmodel import Session
 
 from handlers.context import CommandContext, Reaction, RoomInfo, Services
 from handlers.replies import Post, Reply
@@ -17,6 +19,7 @@ from handlers.text import parse_yes_no
 from storage.messages import sent_with_tag
 from storage.questions import ForwardedQuestion, ForwardOffer, open_offer
 from storage.rooms import facilitators_room_id, room_privacy
+from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -33,22 +36,16 @@ def offer_tag(offer_id: int) -> str:
     return f"{OFFER_TAG}:{offer_id}"
 
 
-def may_forward_from(services: Services, room: RoomInfo) -> bool:
+async def may_forward_from(work: UnitOfWork, room: RoomInfo) -> bool:
     """Whether an unanswered question of this room may be offered to the facilitators."""
-    return room.kind != "peer_group" and _facilitators_room(services) is not None
+    return room.kind != "peer_group" and await work(facilitators_room_id) is not None
 
 
-def _facilitators_room(services: Services) -> str | None:
-    with services.db.session() as session:
-        return facilitators_room_id(session)
-
-
-def _offer_answered(services: Services, event_id: str | None) -> int | None:
+async def _offer_answered(work: UnitOfWork, event_id: str | None) -> int | None:
     """The offer whose message this event id is (the message replied to, or a thread's root)."""
     if not event_id:
         return None
-    with services.db.session() as session:
-        sent = sent_with_tag(session, event_id)
+    sent = await work(sent_with_tag, event_id)
     if sent is None or not sent.tag.startswith(OFFER_TAG + ":"):
         return None
     return int(sent.tag.split(":", 1)[1])
@@ -60,15 +57,17 @@ async def offer_listener(ctx: CommandContext) -> list[Reply] | None:
     answer = parse_yes_no(message.body)
     if answer is None or message.body.startswith(services.config.bot.command_prefix):
         return None
-    offer_id = _offer_answered(services, message.in_reply_to) or _offer_answered(services, message.thread_root)
+    offer_id = await _offer_answered(ctx.work, message.in_reply_to) or await _offer_answered(
+        ctx.work, message.thread_root
+    )
     if offer_id is None:
-        if message.room.is_direct and answer and _open_offer_of(services, message.room_id, message.sender):
+        if message.room.is_direct and answer and await _open_offer_of(ctx, message.room_id, message.sender):
             # A bare « oui » may be meant for the offer, or not: say how to answer it, forward nothing.
             return [Reply(text=OFFER_HOW)]
         # A bare yes or no said to the bot is no question to search the référentiel for.
         return [] if message.addressed else None
     # A yes or no to an offer is never a question, even from someone else or once the offer is closed.
-    return _decide(services, offer_id, message.sender, message.room.name, accept=answer) or []
+    return await _decide(services, ctx.work, offer_id, message.sender, message.room.name, accept=answer) or []
 
 
 async def on_offer_reaction(reaction: Reaction, services: Services) -> list[Reply] | None:
@@ -76,7 +75,7 @@ async def on_offer_reaction(reaction: Reaction, services: Services) -> list[Repl
     if reaction.key not in ACCEPT_REACTIONS:
         return None
     offer_id = int(reaction.target_tag.split(":", 1)[1])
-    replies = _decide(services, offer_id, reaction.sender, reaction.room.name, accept=True)
+    replies = await _decide(services, reaction.work, offer_id, reaction.sender, reaction.room.name, accept=True)
     # The acknowledgement answers the offer message itself.
     return [
         r if isinstance(r.to, Post) else replace(r, to=Post(reaction.room.room_id, reply_to=reaction.target_event_id))
@@ -84,45 +83,62 @@ async def on_offer_reaction(reaction: Reaction, services: Services) -> list[Repl
     ]
 
 
-def _open_offer_of(services: Services, room_id: str, asker: str) -> bool:
-    with services.db.session() as session:
-        return open_offer(session, room_id, asker, services.clock() - OFFER_LIFETIME) is not None
+async def _open_offer_of(ctx: CommandContext, room_id: str, asker: str) -> bool:
+    since = ctx.services.clock() - OFFER_LIFETIME
+    return await ctx.work(open_offer, room_id, asker, since) is not None
 
 
-def _decide(services: Services, offer_id: int, sender: str, room_name: str, *, accept: bool) -> list[Reply] | None:
-    """The asker's answer to their offer; anyone else's, a closed or an expired offer: nothing happens."""
-    now = services.clock()
-    with services.db.session() as session:
-        offer = session.get(ForwardOffer, offer_id)
-        if offer is None or offer.asker != sender or offer.state != "open":
-            return None
-        if now - offer.created_at > OFFER_LIFETIME:
-            offer.state = "expired"
-            session.add(offer)
-            return [
-                Reply(text="Cette proposition a expiré : reposez votre question si vous voulez que je la transmette.")
-            ]
-        if not accept:
-            offer.state = "declined"
-            session.add(offer)
-            return [Reply(text="D'accord, je ne la transmets pas.")]
+@dataclass(frozen=True)
+class _Forwarded:
+    number: int | None
+    # As handlers/questions/queue.py answers it: privately when asked privately, else in the room.
+    private: bool
+
+
+def _close_offer(
+    session: Session, offer_id: int, sender: str, room_name: str, now: datetime, *, accept: bool
+) -> tuple[ForwardOffer, _Forwarded | None] | None:
+    """The offer answered in one transaction: its new state, and the question forwarded if accepted."""
+    offer = session.get(ForwardOffer, offer_id)
+    if offer is None or offer.asker != sender or offer.state != "open":
+        return None
+    if now - offer.created_at > OFFER_LIFETIME:
+        offer.state = "expired"
+    elif not accept:
+        offer.state = "declined"
+    else:
         offer.state = "accepted"
-        session.add(offer)
-        forwarded = ForwardedQuestion(
-            room_id=offer.room_id,
-            room_name=room_name,
-            asker=offer.asker,
-            question=offer.question,
-            event_id=offer.event_id,
-            thread_root=offer.thread_root,
-        )
-        session.add(forwarded)
-        session.flush()
-        number = forwarded.id
-        # As handlers/questions/queue.py answers it: privately when asked privately, else in the room.
-        private = room_privacy(session, offer.room_id) != "shared"
+    session.add(offer)
+    if offer.state != "accepted":
+        return offer, None
+    forwarded = ForwardedQuestion(
+        room_id=offer.room_id,
+        room_name=room_name,
+        asker=offer.asker,
+        question=offer.question,
+        event_id=offer.event_id,
+        thread_root=offer.thread_root,
+    )
+    session.add(forwarded)
+    session.flush()
+    return offer, _Forwarded(forwarded.id, private=room_privacy(session, offer.room_id) != "shared")
+
+
+async def _decide(
+    services: Services, work: UnitOfWork, offer_id: int, sender: str, room_name: str, *, accept: bool
+) -> list[Reply] | None:
+    """The asker's answer to their offer; anyone else's, a closed or an expired offer: nothing happens."""
+    closed = await work(_close_offer, offer_id, sender, room_name, services.clock(), accept=accept)
+    if closed is None:
+        return None
+    offer, forwarded = closed
+    if offer.state == "expired":
+        return [Reply(text="Cette proposition a expiré : reposez votre question si vous voulez que je la transmette.")]
+    if forwarded is None:
+        return [Reply(text="D'accord, je ne la transmets pas.")]
+    number, private = forwarded.number, forwarded.private
     services.metrics.answer("forwarded")
-    facilitators = _facilitators_room(services)
+    facilitators = await work(facilitators_room_id)
     prefix = services.config.bot.command_prefix
     told = (
         "C'est transmis à l'équipe d'animation : sa réponse arrivera ici, dans notre conversation privée."

@@ -16,6 +16,9 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session
 
 from handlers.context import CommandContext, Services
 from handlers.delivery import RETRY_ADVICE, Delivery, NotDelivered, check_length, deliver
@@ -29,6 +32,7 @@ from handlers.text import escape_markdown, quote
 from knowledge.folding import fold_accents
 from storage.questions import ForwardedQuestion, waiting_questions
 from storage.rooms import room_privacy
+from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +87,15 @@ class AnswerPlace:
         return f"{self.where()} : {self.readers()}"
 
 
-def answer_place(services: Services, question: ForwardedQuestion, *, private: bool = False) -> AnswerPlace:
-    with services.db.session() as session:
-        origin = room_privacy(session, question.room_id)
+async def answer_place(
+    services: Services, question: ForwardedQuestion, *, private: bool = False, work: UnitOfWork | None = None
+) -> AnswerPlace:
+    """`work`: the event's unit, if asked in one (else a unit of its own)."""
+    origin = await (work or services.units.run)(room_privacy, question.room_id)
+    return _place(question, origin, private=private)
+
+
+def _place(question: ForwardedQuestion, origin: str, *, private: bool = False) -> AnswerPlace:
     # A question asked privately is answered privately: posting it in a room would tell what was asked there.
     return AnswerPlace(
         origin=origin,
@@ -99,11 +109,9 @@ def answer_place(services: Services, question: ForwardedQuestion, *, private: bo
 async def queue_command(ctx: CommandContext) -> Reply:
     services = ctx.services
     tz = services.config.bot.tz
-    with services.db.session() as session:
-        waiting = waiting_questions(session)
     items = []
-    for q in waiting:
-        place = answer_place(services, q)
+    for q, origin in await ctx.work(_waiting_from):
+        place = _place(q, origin)
         items.append(
             {
                 "id": q.id,
@@ -118,6 +126,11 @@ async def queue_command(ctx: CommandContext) -> Reply:
     return Reply(
         template="questions/queue.md.j2", context={"questions": items, "prefix": services.config.bot.command_prefix}
     )
+
+
+def _waiting_from(session: Session) -> list[tuple[ForwardedQuestion, str]]:
+    """The queue, each question with its room's privacy (room_privacy)."""
+    return [(q, room_privacy(session, q.room_id)) for q in waiting_questions(session)]
 
 
 QUESTIONS = Command(
@@ -156,7 +169,13 @@ async def answer_command(ctx: CommandContext) -> Reply:
     if fold_accents(rest.strip()) in (FAQ_FLAG, PRIVATE_FLAG):
         raise UserError(f"La réponse est vide. {USAGE}")
     return await answer_question(
-        ctx.services, ctx.message.sender, number, rest, to_faq=FAQ_FLAG in flags, private=PRIVATE_FLAG in flags
+        ctx.services,
+        ctx.message.sender,
+        number,
+        rest,
+        to_faq=FAQ_FLAG in flags,
+        private=PRIVATE_FLAG in flags,
+        work=ctx.work,
     )
 
 
@@ -177,14 +196,22 @@ REPONDRE = Command(
 
 
 async def answer_question(
-    services: Services, facilitator: str, number: int, text: str, *, to_faq: bool = False, private: bool = False
+    services: Services,
+    facilitator: str,
+    number: int,
+    text: str,
+    *,
+    to_faq: bool = False,
+    private: bool = False,
+    work: UnitOfWork | None = None,
 ) -> Reply:
     """A facilitator answers forwarded question n° `number` (the chat's `!repondre` and the web board).
 
     The answer is posted here, through Services.post, and only once it is delivered (or kept by the
     sender for a direct chat its member has yet to join) is the question marked answered and, if
     `to_faq`, the answer added to the FAQ. Not delivered: NotDelivered, and nothing changed. Returns
-    the facilitator's acknowledgement, which says where the answer went.
+    the facilitator's acknowledgement, which says where the answer went. `work`: the event's unit
+    (`!repondre`); the board's answer runs in a unit of its own.
     """
     text = text.strip()
     if not text:
@@ -195,8 +222,9 @@ async def answer_question(
             "La recherche dans le référentiel est désactivée : la réponse ne peut pas entrer dans la "
             "FAQ. Répondez sans l'ajouter à la FAQ ; rien n'a été envoyé."
         )
-    question = _waiting(services, number)
-    place = answer_place(services, question, private=private)
+    run = work or services.units.run
+    question = await run(_waiting, number)
+    place = _place(question, await run(room_privacy, question.room_id), private=private)
     if to_faq and place.origin != "shared":
         # The FAQ is cited to everyone, everywhere: a question asked in private is not its to give.
         raise UserError(
@@ -228,30 +256,30 @@ async def answer_question(
             "serveur Matrix l'a refusée ou n'a pas répondu. Rien n'a changé : la question attend "
             f"toujours sa réponse{' et la FAQ est inchangée' if to_faq else ''}. {RETRY_ADVICE}"
         )
-    earlier = _record(services, number, facilitator, text)
+    earlier = await run(_record, number, facilitator, text, services.clock())
     added = await _add_to_faq(services, question.question, text) if to_faq else False
     return Reply(text=_acknowledgement(number, place, delivery, to_faq=to_faq, added=added, earlier=earlier))
 
 
-def _waiting(services: Services, number: int) -> ForwardedQuestion:
-    with services.db.session() as session:
-        question = session.get(ForwardedQuestion, number) if 0 < number <= LARGEST_NUMBER else None
-        if question is None:
-            raise UserError(f"Il n'y a pas de question n°{number}. `!questions` liste celles en attente.")
-        if question.answer is not None:
-            raise UserError(f"La question n°{number} a déjà reçu une réponse.")
-        return question
+def _waiting(session: Session, number: int) -> ForwardedQuestion:
+    question = session.get(ForwardedQuestion, number) if 0 < number <= LARGEST_NUMBER else None
+    if question is None:
+        raise UserError(f"Il n'y a pas de question n°{number}. `!questions` liste celles en attente.")
+    if question.answer is not None:
+        raise UserError(f"La question n°{number} a déjà reçu une réponse.")
+    return question
 
 
-def _record(services: Services, number: int, facilitator: str, text: str) -> str | None:
+def _record(session: Session, number: int, facilitator: str, text: str, now: datetime) -> str | None:
     """Marks the question answered; returns who had answered it meanwhile, if someone did (two
     facilitators answering at once: both were sent, the first one recorded stays)."""
-    with services.db.session() as session:
-        question = reread(session, ForwardedQuestion, number)
-        if question.answer is not None:
-            return question.answered_by or "quelqu'un d'autre"
-        question.answer, question.answered_by, question.answered_at = text, facilitator, services.clock()
-        session.add(question)
+    question = reread(session, ForwardedQuestion, number)
+    # Read afresh: the unit's session may hold the row as it was before the answer was sent.
+    session.refresh(question)
+    if question.answer is not None:
+        return question.answered_by or "quelqu'un d'autre"
+    question.answer, question.answered_by, question.answered_at = text, facilitator, now
+    session.add(question)
     return None
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlmodel import Session
+
 from handlers.context import Reaction, Services
 from handlers.registry import Redaction
 from storage.questions import AnswerFeedback, withdraw_vote
@@ -21,11 +23,14 @@ async def record_vote(reaction: Reaction, services: Services) -> None:
     if vote is None:
         return
     answer_id = int(reaction.target_tag.split(":", 1)[1])
-    with services.db.session() as session:
-        session.add(AnswerFeedback(answer_id=answer_id, user_id=reaction.sender, vote=vote, event_id=reaction.event_id))
-    return
+    await reaction.work(
+        _add, AnswerFeedback(answer_id=answer_id, user_id=reaction.sender, vote=vote, event_id=reaction.event_id)
+    )
+
+
+def _add(session: Session, feedback: AnswerFeedback) -> None:
+    session.add(feedback)
 
 
 async def withdraw_vote_on_redaction(redaction: Redaction, services: Services) -> None:
-    with services.db.session() as session:
-        withdraw_vote(session, redaction.redacted_event_id)
+    await redaction.work(withdraw_vote, redaction.redacted_event_id)

@@ -64,7 +64,9 @@ async def test_a_reminder_is_posted_on_time_and_exactly_once(
     async with make_bot(config) as app:
         await bot_joined(app, human, tribe)
         due = datetime.now(UTC) + timedelta(seconds=3)
-        reminder = app.reminders.schedule_manual("Atelier compost samedi à 14h", due, ("tribus",), facilitator.user_id)
+        reminder = await app.reminders.schedule_manual(
+            "Atelier compost samedi à 14h", due, ("tribus",), facilitator.user_id
+        )
         message = await human.wait_for_message(tribe, bot_id, contains="Atelier compost", timeout=10)
         assert message.decrypted and message.body.startswith("📢 Atelier compost samedi à 14h")
         assert "en retard" not in message.body
@@ -121,7 +123,9 @@ async def test_a_restart_around_the_firing_time_posts_the_reminder_once(
     async with make_bot(config) as app:
         await bot_joined(app, human, tribe)
         due = datetime.now(UTC) + timedelta(seconds=2)
-        reminder_id = app.reminders.schedule_manual("Réunion de tribu jeudi", due, ("tribus",), facilitator.user_id).id
+        reminder_id = (
+            await app.reminders.schedule_manual("Réunion de tribu jeudi", due, ("tribus",), facilitator.user_id)
+        ).id
     # Stopped before the due time: nothing was posted, and the row is still pending.
     assert datetime.now(UTC) < due, "the bot took too long to stop for this test to mean anything"
     with_app_down = bot_messages(human, tribe, bot_id, "Réunion de tribu")
@@ -156,11 +160,15 @@ async def test_overdue_reminders_go_out_marked_late_within_grace_and_are_skipped
     async with make_bot(config) as app:
         await bot_joined(app, human, tribe)
         now = datetime.now(UTC)
-        late_id = app.reminders.schedule_manual(
-            "Rappel en retard de cinq minutes", now - timedelta(minutes=5), ("tribus",), facilitator.user_id
+        late_id = (
+            await app.reminders.schedule_manual(
+                "Rappel en retard de cinq minutes", now - timedelta(minutes=5), ("tribus",), facilitator.user_id
+            )
         ).id
-        stale_id = app.reminders.schedule_manual(
-            "Rappel trop ancien", now - timedelta(minutes=45), ("tribus",), facilitator.user_id
+        stale_id = (
+            await app.reminders.schedule_manual(
+                "Rappel trop ancien", now - timedelta(minutes=45), ("tribus",), facilitator.user_id
+            )
         ).id
         message = await human.wait_for_message(tribe, bot_id, contains="cinq minutes", timeout=10)
         assert "(rappel envoyé en retard)" in message.body

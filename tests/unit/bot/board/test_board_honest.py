@@ -136,8 +136,12 @@ async def test_a_faq_answer_longer_than_a_message_is_refused_and_kept(board, db,
     from handlers.questions.faq import FaqEntry
 
     entry = FaqEntry("faq/local", "Qui contacter pour un local ?", "La mairie.")
-    monkeypatch.setattr("bot.board.pages.questions.list_faq", lambda services: [entry])
-    monkeypatch.setattr("handlers.questions.faq.list_faq", lambda services: [entry])
+
+    async def listed(services):
+        return [entry]
+
+    monkeypatch.setattr("bot.board.pages.questions.list_faq", listed)
+    monkeypatch.setattr("handlers.questions.faq.list_faq", listed)
     await board.log_in()
     csrf = await board.csrf("/questions")
     response = await board.client.post(

@@ -133,8 +133,10 @@ class Harness:
             return list(session.exec(query))
 
 
-def manual_rows(service: ReminderService, due: datetime, *specs: tuple[str, tuple[str, ...]]) -> list[ReminderRow]:
-    return [service.schedule_manual(text, due, targets, ANIM) for text, targets in specs]
+async def manual_rows(
+    service: ReminderService, due: datetime, *specs: tuple[str, tuple[str, ...]]
+) -> list[ReminderRow]:
+    return [await service.schedule_manual(text, due, targets, ANIM) for text, targets in specs]
 
 
 def digest_key(room_id: str, row_ids) -> str:

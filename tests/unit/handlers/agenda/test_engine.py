@@ -78,7 +78,7 @@ async def test_crash_mid_posting_resumes_the_remaining_rooms_only(harness):
 async def test_rights_are_checked_when_a_manual_reminder_fires(harness):
     service = harness.service()
     due = harness.clock.now + timedelta(hours=1)
-    row = service.schedule_manual("Pensez à l'Agora", due, ("tribus",), ANIM)
+    row = await service.schedule_manual("Pensez à l'Agora", due, ("tribus",), ANIM)
     harness.facilitators.clear()
     harness.clock.now = due
     await service.fire(row.id)
@@ -117,8 +117,8 @@ async def test_rows_due_together_for_one_room_go_out_as_one_digest(harness):
     service = harness.service()
     await service.sync_from_config_and_feeds()
     due = harness.clock.now + timedelta(hours=1)
-    early = service.schedule_manual("Rappel déjà en retard", due - timedelta(minutes=5), ("pairs",), ANIM)
-    rows = [early, *manual_rows(service, due, ("Agora à 14h", ("pairs",)), ("Apportez vos cartes", ("pairs",)))]
+    early = await service.schedule_manual("Rappel déjà en retard", due - timedelta(minutes=5), ("pairs",), ANIM)
+    rows = [early, *await manual_rows(service, due, ("Agora à 14h", ("pairs",)), ("Apportez vos cartes", ("pairs",)))]
     harness.clock.now = due
     await service.fire(rows[1].id)  # one row's job takes every row already due along
     for row in rows:
@@ -144,7 +144,7 @@ async def test_rows_due_together_for_one_room_go_out_as_one_digest(harness):
 async def test_rows_for_different_rooms_give_one_post_per_room(harness):
     service = harness.service()
     due = harness.clock.now + timedelta(hours=1)
-    a, b, c, d = manual_rows(
+    a, b, c, d = await manual_rows(
         service,
         due,
         ("A pour les pairs", ("pairs",)),
@@ -169,8 +169,8 @@ async def test_rows_for_different_rooms_give_one_post_per_room(harness):
 async def test_a_single_due_row_keeps_its_own_message_and_key(harness):
     service = harness.service()
     due = harness.clock.now + timedelta(hours=1)
-    row = service.schedule_manual("Pensez à l'Agora", due, ("pairs",), ANIM)
-    service.schedule_manual("Plus tard", due + timedelta(minutes=1), ("pairs",), ANIM)  # not due yet
+    row = await service.schedule_manual("Pensez à l'Agora", due, ("pairs",), ANIM)
+    await service.schedule_manual("Plus tard", due + timedelta(minutes=1), ("pairs",), ANIM)  # not due yet
     harness.clock.now = due
     await service.fire(row.id)
     assert harness.poster.attempts == [(PEER, f"reminder-{row.id}-{PEER}", "📢 Pensez à l'Agora")]
@@ -181,7 +181,7 @@ async def test_a_single_due_row_keeps_its_own_message_and_key(harness):
 async def test_restart_after_a_partial_digest_posts_only_to_the_rooms_not_reached(harness):
     first = harness.service()
     due = harness.clock.now + timedelta(hours=1)
-    rows = manual_rows(first, due, ("Agora", ("tous",)), ("Compost", ("tous",)))
+    rows = await manual_rows(first, due, ("Agora", ("tous",)), ("Compost", ("tous",)))
     ids = [r.id for r in rows]
     harness.clock.now = due
     harness.poster.crash_after = 1  # the process dies after the first room's digest
@@ -206,7 +206,7 @@ async def test_restart_after_a_partial_digest_posts_only_to_the_rooms_not_reache
 async def test_a_crash_between_post_and_record_retries_with_the_same_digest_key(harness):
     first = harness.service()
     due = harness.clock.now + timedelta(hours=1)
-    rows = manual_rows(first, due, ("Agora", ("pairs",)), ("Compost", ("pairs",)))
+    rows = await manual_rows(first, due, ("Agora", ("pairs",)), ("Compost", ("pairs",)))
     harness.clock.now = due
     harness.poster.crash_after_accepting = 0  # the homeserver took the digest; the bot died before recording it
     with pytest.raises(asyncio.CancelledError):
@@ -214,7 +214,7 @@ async def test_a_crash_between_post_and_record_retries_with_the_same_digest_key(
     assert [r.posted_room_list for r in harness.rows(kind=BROADCAST)] == [[], []]
     harness.poster.crash_after_accepting = None
     # A row falling due meanwhile must not change the group the retry forms.
-    later = harness.service().schedule_manual("Arrivé entre-temps", due + timedelta(seconds=20), ("pairs",), ANIM)
+    later = await harness.service().schedule_manual("Arrivé entre-temps", due + timedelta(seconds=20), ("pairs",), ANIM)
     harness.clock.now = due + timedelta(seconds=30)
     await harness.service().fire_due_now()
     keys = harness.poster.txn_keys()
@@ -227,7 +227,7 @@ async def test_an_unreachable_room_is_reported_once_per_firing(harness):
     service = harness.service()
     harness.poster.unreachable.add(PEER)
     due = harness.clock.now + timedelta(hours=1)
-    rows = manual_rows(service, due, ("Agora", ("tous",)), ("Compost", ("tous",)), ("Pairs seuls", ("pairs",)))
+    rows = await manual_rows(service, due, ("Agora", ("tous",)), ("Compost", ("tous",)), ("Pairs seuls", ("pairs",)))
     harness.clock.now = due
     await service.fire_due_now()
     notices = harness.poster.to(FACILITATORS)

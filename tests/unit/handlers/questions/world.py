@@ -31,8 +31,7 @@ def peers_already_warned(app: BotApp) -> None:
 
 def world(embedder: Embedder | None, data_dir: Path | None) -> dict[str, object]:
     """make_test_app's options for the bot in these rooms, searching the pack in `data_dir` with
-    `embedder` (none: search is off). Its clock should start at the real time: an offer's created_at
-    is the database's default (storage/questions.py, utcnow), its lifetime counted on Services.clock."""
+    `embedder` (none: search is off)."""
     return {
         "members": MEMBERS,
         "rooms": ROOMS,

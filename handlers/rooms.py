@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlmodel import Session
+
 from config import PEER_ROLES
 from handlers.context import CommandContext, RoomInfo
 from handlers.help import FACILITATION
@@ -68,17 +70,7 @@ def introduction(room: RoomInfo, bot_name: str) -> Reply:
 async def set_room_kind(ctx: CommandContext) -> list[Reply]:
     kind, name, role = parse_room_kind(ctx.args)
     room = ctx.message.room
-    with ctx.services.db.session() as session:
-        if kind == "facilitators":
-            other = next((r for r in rooms_of_kind(session, "facilitators") if r.room_id != room.room_id), None)
-            if other:
-                raise UserError(
-                    f"Le salon d'animation est déjà « {quote(other.name)} ». "
-                    "Changez d'abord son type pour en désigner un autre."
-                )
-        record = classify_room(session, room.room_id, kind, name, role)
-        record.warned_unencrypted = kind == "peer_group" and not room.encrypted
-        facilitators = facilitators_room_id(session)
+    facilitators = await ctx.work(_classify, room, kind, name, role)
     labels = {
         "tribe": f"la tribu « {quote(name)} »",
         "peer_group": f"le groupe de pairs des {ROLE_LABELS.get(role or '', '')}",
@@ -107,6 +99,20 @@ async def set_room_kind(ctx: CommandContext) -> list[Reply]:
                     )
                 )
     return replies
+
+
+def _classify(session: Session, room: RoomInfo, kind: str, name: str, role: str | None) -> str | None:
+    """Records the room's kind (one facilitators' room at most); the facilitators' room afterwards."""
+    if kind == "facilitators":
+        other = next((r for r in rooms_of_kind(session, "facilitators") if r.room_id != room.room_id), None)
+        if other:
+            raise UserError(
+                f"Le salon d'animation est déjà « {quote(other.name)} ». "
+                "Changez d'abord son type pour en désigner un autre."
+            )
+    record = classify_room(session, room.room_id, kind, name, role)
+    record.warned_unencrypted = kind == "peer_group" and not room.encrypted
+    return facilitators_room_id(session)
 
 
 SALON = Command(

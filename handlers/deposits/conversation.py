@@ -8,11 +8,18 @@ one form in progress at a time, so two forms never mix.
 
 Drafts of the 2026-12-01 release were filled in a thread of the room: the first message in such a
 thread (or the next reminder) moves the draft to the direct chat, answers kept.
+
+Every read and write of a draft is a step of the event's unit of work (`await work(step, …)`); what
+must be atomic (the step saved and, on confirmation, the deposit created) is one step.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
 
 from handlers.context import CommandContext, Message, Reaction, Services
 from handlers.deposits.form import FormDef
@@ -39,7 +46,8 @@ from handlers.private import TOLD_PRIVATELY, pointer, private_room
 from handlers.registry import Command, HandlerResult
 from handlers.replies import ANSWER, Post, Reply, UserError
 from handlers.stored import reread
-from storage.deposits import DepositDraft, draft_in_thread, latest_draft, open_draft, private_draft
+from storage.deposits import Deposit, DepositDraft, draft_in_thread, latest_draft, open_draft, private_draft
+from storage.unit_of_work import UnitOfWork
 
 CONFIRM_REACTIONS = ("✅", "✔️", "✔", "☑️", "👍")
 
@@ -74,30 +82,41 @@ async def _conversation_room(services: Services, message: Message) -> str:
     return message.room_id if message.room.is_direct else await private_room(services, message.sender)
 
 
-def _move(services: Services, draft: DepositDraft, room_id: str) -> DepositDraft:
+def _move(session: Session, draft_id: int | None, room_id: str) -> DepositDraft:
     """Give a draft its direct chat (a draft of a room's thread, or one filled in another direct chat)."""
-    with services.db.session() as session:
-        stored = reread(session, DepositDraft, draft.id)
-        # A draft of the previous release was started where it was filled in.
-        stored.origin_room_id = stored.origin_room_id or stored.room_id
-        stored.room_id, stored.thread_root = room_id, None
-        session.add(stored)
+    stored = reread(session, DepositDraft, draft_id)
+    # A draft of the previous release was started where it was filled in.
+    stored.origin_room_id = stored.origin_room_id or stored.room_id
+    stored.room_id, stored.thread_root = room_id, None
+    session.add(stored)
     return stored
 
 
+def _open_and_latest(session: Session, user_id: str) -> tuple[DepositDraft | None, DepositDraft | None]:
+    """The member's form in progress, if any, and their latest draft (which it is, when there is one)."""
+    existing = open_draft(session, user_id)
+    return existing, existing or latest_draft(session, user_id)
+
+
+def _add_draft(session: Session, draft: DepositDraft) -> None:
+    session.add(draft)
+    # The draft's id is the recap's tag, given before the replies are.
+    session.flush()
+
+
 async def start_deposit(ctx: CommandContext) -> HandlerResult:
-    services, message = ctx.services, ctx.message
-    form = form_for(services)
+    services, message, work = ctx.services, ctx.message, ctx.work
+    form = await work(form_for, services)
     room_id = await _conversation_room(services, message)
     told = [] if message.room.is_direct else [pointer(services, room_id, MOVED_TO_PRIVATE)]
-    with services.db.session() as session:
-        existing = open_draft(session, message.sender)
-        latest = latest_draft(session, message.sender)
+    existing, latest = await work(_open_and_latest, message.sender)
     if existing is None and latest is not None and latest.status == ABANDONED:
         # A form closed by silence, not by the member: !deposer picks it up again.
-        return told + _resume(services, form, _move(services, latest, room_id), message.room_id)
+        moved = await work(_move, latest.id, room_id)
+        return told + await _resume(work, services, form, moved, message.room_id)
     if existing is not None:
-        return told + _ask_again(services, form, _move(services, existing, room_id), message.room_id)
+        moved = await work(_move, existing.id, room_id)
+        return told + _ask_again(form, moved, message.room_id)
 
     now = services.clock()
     state, replies = start(form, {"origin_confidential": message.room.confidential}, now)
@@ -116,9 +135,7 @@ async def start_deposit(ctx: CommandContext) -> HandlerResult:
         created_at=now,
         updated_at=now,
     )
-    with services.db.session() as session:
-        session.add(draft)
-        session.flush()
+    await work(_add_draft, draft)
     services.metrics.form("started")
     return told + _in_draft(replies, draft, message.room_id)
 
@@ -135,7 +152,7 @@ DEPOSER = Command(
 )
 
 
-def _ask_again(services: Services, form: FormDef, draft: DepositDraft, trigger_room: str) -> list[Reply]:
+def _ask_again(form: FormDef, draft: DepositDraft, trigger_room: str) -> list[Reply]:
     state = FormState.from_json(draft.state)
     again = question_reply(form, state) if state.status == FILLING else recap_reply(form, state)
     notice = Reply(
@@ -147,18 +164,17 @@ def _ask_again(services: Services, form: FormDef, draft: DepositDraft, trigger_r
 
 async def resume_deposit(ctx: CommandContext) -> HandlerResult:
     """!reprendre: the member's latest draft, cancelled or abandoned, taken up where it was left."""
-    services, message = ctx.services, ctx.message
-    with services.db.session() as session:
-        existing = open_draft(session, message.sender)
-        latest = existing or latest_draft(session, message.sender)
+    services, message, work = ctx.services, ctx.message, ctx.work
+    existing, latest = await work(_open_and_latest, message.sender)
     if latest is None or latest.status not in (FILLING, RECAP, CANCELLED, ABANDONED):
         raise UserError("Vous n'avez pas de dépôt annulé ou interrompu à reprendre : `!deposer` en commence un.")
     room_id = await _conversation_room(services, message)
     told = [] if message.room.is_direct else [pointer(services, room_id, MOVED_TO_PRIVATE)]
-    draft = _move(services, latest, room_id)
+    draft = await work(_move, latest.id, room_id)
+    form = await work(form_for, services)
     if existing is not None:
-        return told + _ask_again(services, form_for(services), draft, message.room_id)
-    return told + _resume(services, form_for(services), draft, message.room_id)
+        return told + _ask_again(form, draft, message.room_id)
+    return told + await _resume(work, services, form, draft, message.room_id)
 
 
 REPRENDRE = Command(
@@ -173,17 +189,16 @@ REPRENDRE = Command(
 async def cancel_deposit(ctx: CommandContext) -> HandlerResult:
     """!annuler typed outside the form's own messages (a room, another member's thread): it still
     cancels the member's form in progress, and says so in the direct chat."""
-    services, message = ctx.services, ctx.message
-    with services.db.session() as session:
-        draft = open_draft(session, message.sender)
+    services, message, work = ctx.services, ctx.message, ctx.work
+    draft = await work(open_draft, message.sender)
     if draft is None:
         raise UserError(
             "Vous n'avez pas de dépôt en cours : il n'y a rien à annuler. (Pour un rappel programmé, "
             "c'est `!rappel annuler <n°>`.)"
         )
-    form = form_for(services)
+    form = await work(form_for, services)
     new_state, replies = step(form, FormState.from_json(draft.state), Control("cancel", services.clock()))
-    _save(services, form, draft, new_state)
+    await _save(work, services, form, draft, new_state)
     told = [] if draft.room_id == message.room_id else [pointer(services, draft.room_id, TOLD_PRIVATELY)]
     return told + _in_draft(replies, draft, message.room_id)
 
@@ -200,20 +215,19 @@ ANNULER = Command(
 async def form_listener(ctx: CommandContext) -> HandlerResult:
     """Owns the messages of a member's form (controls included): in their direct chat, or in the
     room thread of a draft of the previous release. None for anything else."""
-    services, message = ctx.services, ctx.message
+    services, message, work = ctx.services, ctx.message, ctx.work
     if not message.room.is_direct and message.thread_root is None:
         return None
-    draft = _current_draft(services, message)
+    draft = await work(_current_draft, message)
     if draft is None:
         return None
     event = parse_event(message.body, services.clock(), services.config.bot.command_prefix)
     if event is None:
         return None  # another command typed during the form: not the form's business
-    form = form_for(services)
+    form = await work(form_for, services)
     told: list[Reply] = []
     if not message.room.is_direct:
-        with services.db.session() as session:
-            other = private_draft(session, message.sender)
+        other = await work(private_draft, message.sender)
         if other is not None and other.id != draft.id:
             return Reply(
                 text="Vous avez un autre dépôt en cours, en message privé : terminez-le (ou `!annuler`-le "
@@ -221,22 +235,21 @@ async def form_listener(ctx: CommandContext) -> HandlerResult:
             )
         told = [Reply(text=THREAD_MOVED)]
     if draft.room_id != message.room_id or draft.thread_root is not None:
-        draft = _move(services, draft, await _conversation_room(services, message))
+        draft = await work(_move, draft.id, await _conversation_room(services, message))
     state = FormState.from_json(draft.state)
     if draft.status == ABANDONED:
-        return told + _resume(services, form, draft, message.room_id)
+        return told + await _resume(work, services, form, draft, message.room_id)
     new_state, replies = step(form, state, event)
-    notices = _save(services, form, draft, new_state)
+    notices = await _save(work, services, form, draft, new_state)
     return told + _in_draft(replies + notices, draft, message.room_id)
 
 
-def _current_draft(services: Services, message: Message) -> DepositDraft | None:
+def _current_draft(session: Session, message: Message) -> DepositDraft | None:
     """The member's open form, in their direct chat; or, in a room's thread, the form of the previous
     release that lives there (even abandoned: writing in its thread takes it up again)."""
-    with services.db.session() as session:
-        if message.room.is_direct:
-            return private_draft(session, message.sender)
-        draft = draft_in_thread(session, message.room_id, message.sender, message.thread_root)
+    if message.room.is_direct:
+        return private_draft(session, message.sender)
+    draft = draft_in_thread(session, message.room_id, message.sender, message.thread_root)
     if draft is not None and draft.status in (FILLING, RECAP, ABANDONED):
         return draft
     return None
@@ -250,9 +263,8 @@ async def on_recap_reaction(reaction: Reaction, services: Services) -> HandlerRe
         draft_id = int(reaction.target_tag.split(":", 1)[1])
     except (IndexError, ValueError):
         return None
-    form = form_for(services)
-    with services.db.session() as session:
-        draft = session.get(DepositDraft, draft_id)
+    work = reaction.work
+    draft = await work(_draft, draft_id)
     if (
         draft is None
         or draft.user_id != reaction.sender
@@ -260,33 +272,51 @@ async def on_recap_reaction(reaction: Reaction, services: Services) -> HandlerRe
         or draft.status != RECAP
     ):
         return None
+    form = await work(form_for, services)
     new_state, replies = step(form, FormState.from_json(draft.state), Control("confirm", services.clock()))
-    return _in_draft(_save(services, form, draft, new_state) + replies, draft, None)
+    return _in_draft(await _save(work, services, form, draft, new_state) + replies, draft, None)
 
 
-def _save(services: Services, form: FormDef, draft: DepositDraft, state: FormState) -> list[Reply]:
+def _draft(session: Session, draft_id: int) -> DepositDraft | None:
+    return session.get(DepositDraft, draft_id)
+
+
+async def _save(
+    work: UnitOfWork, services: Services, form: FormDef, draft: DepositDraft, state: FormState
+) -> list[Reply]:
     """Persist the step; on confirmation also create the deposit in the same transaction."""
-    now = services.clock()
-    with services.db.session() as session:
-        draft = reread(session, DepositDraft, draft.id)
-        draft.state, draft.status, draft.updated_at = state.to_json(), state.status, now
-        # Any activity restarts the silence counter, and earns a new reminder if it falls silent again.
-        draft.reminded_at = None
-        session.add(draft)
-        if state.status != CONFIRMED:
-            return []
-        deposit = create_deposit(session, form, draft, state, now, services.config.bot.tz)
-        session.flush()
+    deposit = await work(_record, form, draft.id, state, services.clock(), services.config.bot.tz)
+    if deposit is None:
+        return []
     services.metrics.form("completed")
-    return confirmation_replies(services, form, deposit)
+    return await work(confirmation_replies, services, form, deposit)
 
 
-def _resume(services: Services, form: FormDef, draft: DepositDraft, trigger_room: str) -> list[Reply]:
+def _record(
+    session: Session, form: FormDef, draft_id: int | None, state: FormState, now: datetime, tz: ZoneInfo
+) -> Deposit | None:
+    """The draft at this state and, when it is confirmed, its deposit (one transaction: a confirmed
+    draft never lacks its deposit)."""
+    draft = reread(session, DepositDraft, draft_id)
+    draft.state, draft.status, draft.updated_at = state.to_json(), state.status, now
+    # Any activity restarts the silence counter, and earns a new reminder if it falls silent again.
+    draft.reminded_at = None
+    session.add(draft)
+    if state.status != CONFIRMED:
+        return None
+    deposit = create_deposit(session, form, draft, state, now, tz)
+    session.flush()
+    return deposit
+
+
+async def _resume(
+    work: UnitOfWork, services: Services, form: FormDef, draft: DepositDraft, trigger_room: str
+) -> list[Reply]:
     """An abandoned form taken up again, at the question where the member left it."""
     state = FormState.from_json(draft.state)
     following = next_field(form, state)
     state = replace(state, status=FILLING if following else RECAP, current=following.key if following else None)
-    _save(services, form, draft, state)
+    await _save(work, services, form, draft, state)
     # The message itself is not taken as an answer: after days away it is rarely one.
     welcome = Reply(text="Bon retour ! Vos réponses étaient conservées ; reprenons là où nous en étions.")
     again = question_reply(form, state) if following else recap_reply(form, state)

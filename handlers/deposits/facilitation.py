@@ -5,6 +5,10 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session
 
 from handlers.context import CommandContext, Services
 from handlers.delivery import RETRY_ADVICE, Delivery, NotDelivered, check_length, deliver
@@ -17,7 +21,8 @@ from handlers.registry import Command, HandlerResult
 from handlers.replies import Attachment, Post, Reply, UserError
 from handlers.stored import reread
 from handlers.text import fold_for_matching, quote
-from storage.deposits import DEPOSIT_STATUSES, Deposit, drafts_of, find_deposit, list_deposits
+from storage.deposits import DEPOSIT_STATUSES, Deposit, DepositDraft, drafts_of, find_deposit, list_deposits
+from storage.unit_of_work import UnitOfWork
 
 DRAFT_STATUS_LABELS = {"filling": "en cours", "recap": "à confirmer", "cancelled": "annulé", "abandoned": "interrompu"}
 
@@ -57,11 +62,10 @@ async def list_command(ctx: CommandContext) -> HandlerResult:
             rest = rest_after_two if status else rest
         tribe_text = rest if status else args
         if tribe_text:
-            tribe = _find_tribe(ctx, tribe_text)
-    form = form_for(ctx.services)
+            tribe = await _find_tribe(ctx, tribe_text)
+    form = await ctx.work(form_for, ctx.services)
     tz = ctx.services.config.bot.tz
-    with ctx.services.db.session() as session:
-        deposits = list_deposits(session, status=status, tribe=tribe)
+    deposits = await ctx.work(list_deposits, status=status, tribe=tribe)
     if tribe:
         # Listing a deposit under its tribe would tell what its author chose not to share.
         deposits = [d for d in deposits if d.content_shared]
@@ -84,8 +88,8 @@ DEPOTS = Command(
 )
 
 
-def _find_tribe(ctx: CommandContext, text: str) -> str:
-    tribes = tribe_names(ctx.services)
+async def _find_tribe(ctx: CommandContext, text: str) -> str:
+    tribes = await ctx.work(tribe_names, ctx.services)
     by_fold = {fold_for_matching(t): t for t in tribes}
     close = difflib.get_close_matches(fold_for_matching(text), list(by_fold), n=1, cutoff=0.6)
     if not close:
@@ -98,9 +102,8 @@ def _find_tribe(ctx: CommandContext, text: str) -> str:
 
 
 async def _export(ctx: CommandContext) -> HandlerResult:
-    form = form_for(ctx.services)
-    with ctx.services.db.session() as session:
-        deposits = list_deposits(session)
+    form = await ctx.work(form_for, ctx.services)
+    deposits = await ctx.work(list_deposits)
     data = to_csv(deposit_rows(deposits, form.keys()), form, for_spreadsheet=True)
     stamp = ctx.services.clock().astimezone(ctx.services.config.bot.tz).strftime("%Y-%m-%d")
     return Reply(
@@ -114,10 +117,9 @@ async def deposit_command(ctx: CommandContext) -> HandlerResult:
     words = ctx.args.split()
     if not words:
         raise UserError("Indiquez la référence d'un dépôt, par exemple `!depot DEP-2027-0001`.")
-    form = form_for(ctx.services)
+    form = await ctx.work(form_for, ctx.services)
     tz = ctx.services.config.bot.tz
-    with ctx.services.db.session() as session:
-        deposit = find_deposit(session, words[0])
+    deposit = await ctx.work(find_deposit, words[0])
     if deposit is None:
         raise UserError(f"Aucun dépôt ne porte la référence « {quote(words[0])} ». `!depots` les liste tous.")
     if len(words) == 1:
@@ -147,10 +149,49 @@ async def _change_status(ctx: CommandContext, reference: str, words: list[str]) 
         status, comment = parse_status(f"{words[0]} {words[1]}"), " ".join(words[2:])
     if status is None:
         raise UserError(f"« {quote(words[0])} » n'est pas un statut connu : {_statuses_text()}.")
-    return await change_status(ctx.services, ctx.message.sender, reference, status, comment)
+    return await change_status(ctx.services, ctx.message.sender, reference, status, comment, work=ctx.work)
 
 
-async def change_status(services: Services, facilitator: str, reference: str, status: str, comment: str = "") -> Reply:
+@dataclass(frozen=True)
+class _StatusTarget:
+    """What the note to the depositor needs of the deposit, read before it is posted."""
+
+    deposit_id: int | None
+    reference: str
+    depositor: str
+    title: str
+    steps: int
+
+
+def _status_target(session: Session, reference: str) -> _StatusTarget:
+    deposit = find_deposit(session, reference)
+    if deposit is None:
+        raise UserError(f"Aucun dépôt ne porte la référence « {quote(reference)} ».")
+    return _StatusTarget(deposit.id, deposit.reference, deposit.depositor, deposit.title, len(deposit.history))
+
+
+def _record_status(
+    session: Session, deposit_id: int | None, status: str, now: datetime, facilitator: str, comment: str
+) -> None:
+    deposit = reread(session, Deposit, deposit_id)
+    deposit.status = status
+    # A new list, so the JSON column sees the change.
+    deposit.history = [
+        *deposit.history,
+        {"status": status, "at": now.isoformat(), "by": facilitator, "comment": comment},
+    ]
+    session.add(deposit)
+
+
+async def change_status(
+    services: Services,
+    facilitator: str,
+    reference: str,
+    status: str,
+    comment: str = "",
+    *,
+    work: UnitOfWork | None = None,
+) -> Reply:
     """A facilitator sets a deposit's status (the chat's `!depot … statut` and the web board): the
     history keeps who and why, and the depositor is told in their direct chat.
 
@@ -158,16 +199,23 @@ async def change_status(services: Services, facilitator: str, reference: str, st
     status the depositor was not told of would be a change half made. Delivered (or kept by the
     sender until the depositor joins their direct chat): the status and its history are recorded.
     Not delivered: NotDelivered, and the deposit is unchanged. Returns the facilitator's
-    acknowledgement, which says whether the depositor has read it or will once they join."""
+    acknowledgement, which says whether the depositor has read it or will once they join.
+
+    `work`: the event's unit of work; the board, outside any event, gives none and gets a unit of its own."""
     if status not in DEPOSIT_STATUSES:
         raise UserError(f"« {quote(status)} » n'est pas un statut connu : {_statuses_text()}.")
     check_length(services, comment, "Le commentaire est trop long")
-    with services.db.session() as session:
-        deposit = find_deposit(session, reference)
-        if deposit is None:
-            raise UserError(f"Aucun dépôt ne porte la référence « {quote(reference)} ».")
-        deposit_id, reference, depositor, title = deposit.id, deposit.reference, deposit.depositor, deposit.title
-        steps = len(deposit.history)
+    if work is None:
+        async with services.units.open() as own:
+            return await _change_status_in(own, services, facilitator, reference, status, comment)
+    return await _change_status_in(work, services, facilitator, reference, status, comment)
+
+
+async def _change_status_in(
+    work: UnitOfWork, services: Services, facilitator: str, reference: str, status: str, comment: str
+) -> Reply:
+    target = await work(_status_target, reference)
+    reference, depositor, title = target.reference, target.depositor, target.title
     label = STATUS_LABELS[status]
     # Told in the depositor's direct chat: the title goes back to its author alone.
     direct = await private_room(services, depositor)
@@ -179,7 +227,7 @@ async def change_status(services: Services, facilitator: str, reference: str, st
             to=Post(direct),
             mentions=(depositor,),
             context={"reference": reference, "title": title, "status_label": label, "comment": comment},
-            txn_key=f"deposit-status:{reference}:{steps + 1}:{change}",
+            txn_key=f"deposit-status:{reference}:{target.steps + 1}:{change}",
         ),
         direct,
     )
@@ -190,16 +238,7 @@ async def change_status(services: Services, facilitator: str, reference: str, st
             "n'a pas pu être envoyé dans sa conversation privée avec le bot (le serveur Matrix l'a "
             f"refusé ou n'a pas répondu). {RETRY_ADVICE}"
         )
-    now = services.clock()
-    with services.db.session() as session:
-        deposit = reread(session, Deposit, deposit_id)
-        deposit.status = status
-        # A new list, so the JSON column sees the change.
-        deposit.history = [
-            *deposit.history,
-            {"status": status, "at": now.isoformat(), "by": facilitator, "comment": comment},
-        ]
-        session.add(deposit)
+    await work(_record_status, target.deposit_id, status, services.clock(), facilitator, comment)
     if delivery is Delivery.WAITING:
         told = (
             "Son auteur le lira en message privé, dans sa conversation avec le bot, dès que cette personne "
@@ -214,9 +253,7 @@ async def mine_command(ctx: CommandContext) -> HandlerResult:
     """A member's deposits and unfinished drafts, in their direct chat: nobody reads over their shoulder."""
     services, message = ctx.services, ctx.message
     tz = services.config.bot.tz
-    with services.db.session() as session:
-        deposits = list_deposits(session, depositor=message.sender)
-        drafts = drafts_of(session, message.sender)
+    deposits, drafts = await ctx.work(_member_records, message.sender)
     deposit_items = [
         {
             "reference": d.reference,
@@ -239,6 +276,10 @@ async def mine_command(ctx: CommandContext) -> HandlerResult:
         )
     listing = Reply(template="deposits/mine.md.j2", context={"deposits": deposit_items, "drafts": draft_items})
     return await in_private(ctx, [listing])
+
+
+def _member_records(session: Session, user_id: str) -> tuple[list[Deposit], list[DepositDraft]]:
+    return list_deposits(session, depositor=user_id), drafts_of(session, user_id)
 
 
 MES_DEPOTS = Command(

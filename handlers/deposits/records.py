@@ -137,22 +137,22 @@ def deposit_view(deposit: Deposit, form: FormDef, tz: ZoneInfo) -> dict[str, Any
     }
 
 
-def tribe_room(services: Services, tribe: str) -> str | None:
+def tribe_room(session: Session, tribe: str) -> str | None:
     """The room of this tribe, names compared folded: the form may spell it as the config does
     (« Énergie ») and the room as a facilitator's !salon did (« energie »)."""
-    with services.db.session() as session:
-        return next(
-            (
-                room.room_id
-                for room in rooms_of_kind(session, "tribe")
-                if fold_for_matching(room.name) == fold_for_matching(tribe)
-            ),
-            None,
-        )
+    return next(
+        (
+            room.room_id
+            for room in rooms_of_kind(session, "tribe")
+            if fold_for_matching(room.name) == fold_for_matching(tribe)
+        ),
+        None,
+    )
 
 
-def confirmation_replies(services: Services, form: FormDef, deposit: Deposit) -> list[Reply]:
-    """The thank-you to the depositor, the facilitators' notice and, maybe, the tribe's announcement."""
+def confirmation_replies(session: Session, services: Services, form: FormDef, deposit: Deposit) -> list[Reply]:
+    """The thank-you to the depositor, the facilitators' notice and, maybe, the tribe's announcement
+    (a step: the rooms are read from the database)."""
     replies: list[Reply] = []
     announce_in = None
     if (
@@ -161,7 +161,7 @@ def confirmation_replies(services: Services, form: FormDef, deposit: Deposit) ->
         and not deposit.origin_confidential
         and deposit.tribe
     ):
-        announce_in = tribe_room(services, deposit.tribe)
+        announce_in = tribe_room(session, deposit.tribe)
     replies.append(
         Reply(
             template="deposits/confirmed.md.j2",
@@ -175,7 +175,7 @@ def confirmation_replies(services: Services, form: FormDef, deposit: Deposit) ->
         )
     )
 
-    notice = facilitators_notice(services, form, deposit)
+    notice = facilitators_notice(session, services, form, deposit)
     if notice:
         replies.append(notice)
 
@@ -202,12 +202,11 @@ def confirmation_replies(services: Services, form: FormDef, deposit: Deposit) ->
 
 
 def facilitators_notice(
-    services: Services, form: FormDef, deposit: Deposit, *, shared_later: bool = False
+    session: Session, services: Services, form: FormDef, deposit: Deposit, *, shared_later: bool = False
 ) -> Reply | None:
     """The notice of a deposit in the facilitators' room (None when no such room is known).
     `shared_later`: its author, who first kept the content to themselves, now shares it."""
-    with services.db.session() as session:
-        facilitators_room = facilitators_room_id(session)
+    facilitators_room = facilitators_room_id(session)
     if not facilitators_room:
         return None
     return Reply(

@@ -4,6 +4,8 @@ to their direct chat, and the room where they typed it only hears that it did.""
 
 from __future__ import annotations
 
+from sqlmodel import Session
+
 from handlers.context import CommandContext
 from handlers.deposits.formsource import form_for
 from handlers.deposits.records import facilitators_notice
@@ -12,7 +14,7 @@ from handlers.private import in_private
 from handlers.registry import Command, HandlerResult
 from handlers.replies import Reply, UserError
 from handlers.text import quote
-from storage.deposits import find_deposit
+from storage.deposits import Deposit, find_deposit
 
 
 async def share_command(ctx: CommandContext) -> HandlerResult:
@@ -22,29 +24,19 @@ async def share_command(ctx: CommandContext) -> HandlerResult:
             "Indiquez la référence du dépôt à partager, par exemple `!partager DEP-2027-0001`. "
             "`!mes-depots` liste vos dépôts."
         )
-    sender = ctx.message.sender
-    with ctx.services.db.session() as session:
-        deposit = find_deposit(session, words[0])
-        # Someone else's reference gets the same answer as an unknown one: it tells nothing.
-        if deposit is None or deposit.depositor != sender:
-            raise UserError(f"Vous n'avez pas de dépôt « {quote(words[0])} ». `!mes-depots` liste vos dépôts.")
-        if deposit.content_shared:
-            return await in_private(
-                ctx,
-                [
-                    Reply(
-                        text=f"L'équipe d'animation peut déjà lire le contenu du dépôt "
-                        f"{deposit.reference} : il n'y a rien de plus à faire."
-                    )
-                ],
-            )
-        deposit.content_shared = True
-        if "share_content" in deposit.answers:
-            # The form's « non » is the author's word no more; a new dict, so the JSON column sees it.
-            deposit.answers = {**deposit.answers, "share_content": True}
-        session.add(deposit)
-    form = form_for(ctx.services)
-    notice = facilitators_notice(ctx.services, form, deposit, shared_later=True)
+    deposit, already = await ctx.work(_share, words[0], ctx.message.sender)
+    if already:
+        return await in_private(
+            ctx,
+            [
+                Reply(
+                    text=f"L'équipe d'animation peut déjà lire le contenu du dépôt "
+                    f"{deposit.reference} : il n'y a rien de plus à faire."
+                )
+            ],
+        )
+    form = await ctx.work(form_for, ctx.services)
+    notice = await ctx.work(facilitators_notice, ctx.services, form, deposit, shared_later=True)
     told = (
         "son contenu est transmis à l'équipe d'animation"
         if notice
@@ -55,6 +47,22 @@ async def share_command(ctx: CommandContext) -> HandlerResult:
         "l'équipe d'animation et ne sera annoncé nulle part."
     )
     return [*await in_private(ctx, [confirmation]), *([notice] if notice else [])]
+
+
+def _share(session: Session, reference: str, sender: str) -> tuple[Deposit, bool]:
+    """The sender's deposit, its content now shared; and whether it already was."""
+    deposit = find_deposit(session, reference)
+    # Someone else's reference gets the same answer as an unknown one: it tells nothing.
+    if deposit is None or deposit.depositor != sender:
+        raise UserError(f"Vous n'avez pas de dépôt « {quote(reference)} ». `!mes-depots` liste vos dépôts.")
+    if deposit.content_shared:
+        return deposit, True
+    deposit.content_shared = True
+    if "share_content" in deposit.answers:
+        # The form's « non » is the author's word no more; a new dict, so the JSON column sees it.
+        deposit.answers = {**deposit.answers, "share_content": True}
+    session.add(deposit)
+    return deposit, False
 
 
 PARTAGER = Command(

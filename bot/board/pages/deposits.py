@@ -45,7 +45,7 @@ async def _filters(board: BoardContext, query) -> tuple[DepositFilter, dict[str,
     tribe = choice_field(query, "tribu", "Tribu")
     if tribe:
         known = set(await services.units.run(deposit_tribes))
-        if tribe not in known | set(tribe_names(services)):
+        if tribe not in known | set(await services.units.run(tribe_names, services)):
             raise BadRequest(f"Aucune tribu ne s'appelle « {tribe} » : choisissez-la dans la liste.")
     since, until = day(query, "du", "Du"), day(query, "au", "Au")
     if since and until and since > until:
@@ -79,7 +79,7 @@ def add_routes(app: web.Application, board: BoardContext) -> None:
     async def listing(request: web.Request) -> web.Response:
         wanted, shown = await _filters(board, request.query)
         page = page_number(request.query)
-        form = form_for(services)
+        form = await services.units.run(form_for, services)
         tz = services.config.bot.tz
         rows, total, tribes = await services.units.run(_listing, wanted, (page - 1) * PAGE_SIZE)
         pages = max(1, -(-total // PAGE_SIZE))
@@ -102,7 +102,7 @@ def add_routes(app: web.Application, board: BoardContext) -> None:
 
     async def export(request: web.Request) -> web.Response:
         wanted, _ = await _filters(board, request.query)
-        form = form_for(services)
+        form = await services.units.run(form_for, services)
 
         def build(session: Session) -> bytes:
             found = filtered_deposits(session, wanted)
@@ -133,7 +133,7 @@ def add_routes(app: web.Application, board: BoardContext) -> None:
     ) -> web.Response:
         """The deposit's page; after a refused change, with the facilitator's choice and comment
         filled in again, so that nothing they typed is lost."""
-        form = form_for(services)
+        form = await services.units.run(form_for, services)
         deposit = None
         if reference is not None:
             deposit = await services.units.run(find_deposit, reference)

@@ -212,7 +212,8 @@ async def withheld(make_deposit_app):
         }
         bob_deposit = store_deposit(h, 2, BOB, PEERS, WITHHELD, (follow_up,))
         services = h.app.services
-        notice = facilitators_notice(services, form_for(services), bob_deposit)
+        with h.db.session() as session:
+            notice = facilitators_notice(session, services, form_for(session, services), bob_deposit)
         assert notice is not None
         before = len(h.app.sent)
         assert await services.post(notice)

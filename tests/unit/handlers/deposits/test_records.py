@@ -12,11 +12,12 @@ async def test_a_tribe_is_found_whatever_the_case_and_accents_of_its_name(make_d
         services = h.app.services
         with h.db.session() as session:
             classify_room(session, "!jardins:test", "tribe", "jardins partagés", None)
-        assert tribe_room(services, "Énergie") == tribe_room(services, "energie") == TRIBE_ENERGY
-        assert tribe_room(services, "Jardins Partages") == "!jardins:test"
-        assert tribe_room(services, "Eau") is None
-        # The form offers each tribe once, spelt as the configuration does.
-        assert tribe_names(services) == ["Énergie", "Alimentation", "jardins partagés"]
+        with h.db.session() as session:
+            assert tribe_room(session, "Énergie") == tribe_room(session, "energie") == TRIBE_ENERGY
+            assert tribe_room(session, "Jardins Partages") == "!jardins:test"
+            assert tribe_room(session, "Eau") is None
+            # The form offers each tribe once, spelt as the configuration does.
+            assert tribe_names(session, services) == ["Énergie", "Alimentation", "jardins partagés"]
 
 
 async def test_without_a_facilitators_room_there_is_no_notice(make_deposit_app):
@@ -32,11 +33,13 @@ async def test_without_a_facilitators_room_there_is_no_notice(make_deposit_app):
             origin_room_id=TRIBE_ENERGY,
             created_at=h.clock(),
         )
-        notice = facilitators_notice(services, form_for(services), deposit)
+        with h.db.session() as session:
+            notice = facilitators_notice(session, services, form_for(session, services), deposit)
         assert notice is not None and notice.room_id == FACILITATORS
         with h.db.session() as session:
             room = session.get(RoomRecord, FACILITATORS)
             assert room is not None
             room.kind = None
             session.add(room)
-        assert facilitators_notice(services, form_for(services), deposit) is None
+        with h.db.session() as session:
+            assert facilitators_notice(session, services, form_for(session, services), deposit) is None

@@ -126,7 +126,6 @@ async def bench_planning(folder: Path) -> None:
     scheduler.start(paused=True)
     services = Services(
         config=config,
-        db=db,
         units=UnitsOfWork(db),
         bot_user_id="@b:x",
         post=post,

@@ -193,7 +193,6 @@ async def main() -> int:
         units = UnitsOfWork(db)
         services = Services(
             config=config,
-            db=db,
             units=units,
             bot_user_id="@bot:bench",
             post=post,

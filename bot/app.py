@@ -258,7 +258,6 @@ def build_app(
         )
     services = Services(
         config=config,
-        db=db,
         units=units,
         bot_user_id=config.matrix.user_id,
         post=sender.post,

@@ -16,7 +16,6 @@ if TYPE_CHECKING:
     from config import Config
     from handlers.deposits.form import FormDef
     from knowledge.search import SearchService
-    from storage.database import Database
     from storage.unit_of_work import UnitOfWork, UnitsOfWork
 
 
@@ -72,7 +71,6 @@ class Services:
     """Everything the composition root (bot/app.py) built, passed to handlers instead of singletons."""
 
     config: Config
-    db: Database
     bot_user_id: str
     # Posts a reply outside the request/response flow (scheduled reminders, notices), through the
     # bot's one sender. Returns the event id, or None when it could not be posted.

@@ -75,7 +75,7 @@ def make_services(make_config, db, units) -> Callable[..., Services]:
     def make(config: Config | None = None, **pieces) -> Services:
         pieces.setdefault("post", _post_nowhere)
         pieces.setdefault("units", units)
-        return Services(config=config or make_config(), db=db, bot_user_id=BOT, **pieces)
+        return Services(config=config or make_config(), bot_user_id=BOT, **pieces)
 
     return make
 

@@ -45,7 +45,7 @@ async def ask_help(registry, make_services, args="", room=TRIBE, is_facilitator=
         is_facilitator=is_facilitator,
         command="aide",
         args=args,
-        work=loose_unit(services.db),
+        work=loose_unit(services.units.db),
     )
     return RENDERER.render(await registry.find("aide").handler(ctx)).plain
 
@@ -132,7 +132,7 @@ async def test_a_command_needing_something_gets_it_when_bound(make_services):
         message=Message(room=FACILITATORS, event_id="$e", sender="@ana:t", body="!compter mot"),
         services=(services := make_services()),
         is_facilitator=True,
-        work=loose_unit(services.db),
+        work=loose_unit(services.units.db),
         command="compter",
         args="mot",
     )

@@ -59,7 +59,7 @@ async def test_help_lists_what_this_person_may_do_here_in_a_stable_order(make_se
             message=Message(room=RoomInfo("!r:h", kind, "Salon"), event_id="$e", sender="@a:h", body="!aide"),
             services=services,
             is_facilitator=facilitator,
-            work=loose_unit(services.db),
+            work=loose_unit(services.units.db),
         )
 
     member = await registry.find("aide").handler(context_in("tribe", False))

@@ -58,12 +58,12 @@ def salon(make_services):
             is_facilitator=True,
             command="salon",
             args=args,
-            work=loose_unit(services.db),
+            work=loose_unit(services.units.db),
         )
         replies = await registry.find("salon").handler(ctx)
         return [(reply.room_id, RENDERER.render(reply).plain) for reply in replies]
 
-    say.db = services.db
+    say.db = services.units.db
     return say
 
 

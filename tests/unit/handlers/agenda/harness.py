@@ -111,7 +111,6 @@ class Harness:
         """A new service over the same database: what a restart gives."""
         services = Services(
             config=self.config,
-            db=self.db,
             units=UnitsOfWork(self.db),
             bot_user_id="@bot:x",
             post=self.poster,

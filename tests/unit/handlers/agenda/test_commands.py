@@ -33,7 +33,7 @@ def context(
         services=service.services,
         is_facilitator=sender in harness.facilitators,
         args=args,
-        work=loose_unit(service.services.db),
+        work=loose_unit(service.services.units.db),
     )
 
 

@@ -72,7 +72,7 @@ async def test_tableau_sends_the_link_to_the_facilitators_direct_chat_only(make_
         body="!tableau",
     )
     pointer, link = await command.handler(
-        CommandContext(message=message, services=services, is_facilitator=True, work=loose_unit(services.db))
+        CommandContext(message=message, services=services, is_facilitator=True, work=loose_unit(services.units.db))
     )
     assert "message privé" in pointer.text and "jeton" not in pointer.text
     assert link.to == Post("!dm-fanny:test") and link.template == "board/link.md.j2"

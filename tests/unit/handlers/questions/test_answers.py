@@ -149,7 +149,7 @@ async def test_the_search_timer_measures_the_search(make_services):
         message=Message(room=RoomInfo("!r:h", "tribe", "Nord"), event_id="$q", sender=ANA, body="!q agora"),
         services=services,
         is_facilitator=False,
-        work=loose_unit(services.db),
+        work=loose_unit(services.units.db),
         command="q",
         args="agora",
     )

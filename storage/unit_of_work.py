@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlmodel import Session
 
@@ -34,13 +34,16 @@ class UnitOfWork:
     def __init__(self, db: Database, threads: ThreadPoolExecutor) -> None:
         self._db, self._threads = db, threads
         self._session: Session | None = None
+        # The step running on a database thread, if any: a cancelled caller stops waiting for it, but
+        # the thread goes on with the session, which must not be closed under it.
+        self._in_flight: Future[Any] | None = None
 
     async def __call__(self, step: Callable[Concatenate[Session, P], T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """`step(session, *args, **kwargs)` on a database thread, committed when it returns, rolled back
         (and its exception raised here) when it fails."""
-        return await asyncio.get_running_loop().run_in_executor(
-            self._threads, functools.partial(self._run, step, *args, **kwargs)
-        )
+        running = self._threads.submit(functools.partial(self._run, step, *args, **kwargs))
+        self._in_flight = running
+        return await asyncio.wrap_future(running)
 
     def _run(self, step: Callable[Concatenate[Session, P], T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         if self._session is None:
@@ -54,6 +57,10 @@ class UnitOfWork:
         return result
 
     async def close(self) -> None:
+        in_flight = self._in_flight
+        if in_flight is not None and not in_flight.done():
+            # Its outcome was its caller's, who has gone (cancelled): only its end matters here.
+            await asyncio.wait([asyncio.wrap_future(in_flight)])
         if self._session is not None:
             session, self._session = self._session, None
             await asyncio.get_running_loop().run_in_executor(self._threads, session.close)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -67,3 +69,26 @@ async def test_a_unit_gives_its_connection_back_when_it_ends(units: UnitsOfWork,
     # Only a pooled engine can say; SQLite and PostgreSQL both get a QueuePool.
     pool = db.engine.pool
     assert isinstance(pool, QueuePool) and pool.checkedout() == 0
+
+
+async def test_a_unit_cancelled_mid_step_closes_its_session_only_after_the_step(units: UnitsOfWork) -> None:
+    started, finished = threading.Event(), threading.Event()
+
+    def slow(session: Session) -> None:
+        started.set()
+        time.sleep(0.3)
+        # The session is still the step's: closing it under the step would break this statement.
+        insert(session, 7)
+        finished.set()
+
+    async def event() -> None:
+        async with units.open() as work:
+            await work(slow)
+
+    task = asyncio.create_task(event())
+    await asyncio.to_thread(started.wait, 5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert finished.is_set()
+    assert await units.run(values) == [7]

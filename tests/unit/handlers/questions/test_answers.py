@@ -138,7 +138,7 @@ class SlowSearch:
 
     SECONDS = 0.05
 
-    async def search(self, question, collections):
+    async def search(self, question, collections, work=None):
         await asyncio.sleep(self.SECONDS)
         return SearchResponse(question=question, answered=False)
 

@@ -25,8 +25,10 @@ async def test_the_bot_answers_when_called_and_not_when_merely_named(
         await member.wait_joined(tribe, bot_id)
         await app.client.set_displayname("Manufacture")
         await human.wait_until(
+            # The member sees the bot join before the bot's own sync brings the room.
             lambda: (
-                app.client.rooms[tribe].user_name(bot_id) == "Manufacture"
+                tribe in app.client.rooms
+                and app.client.rooms[tribe].user_name(bot_id) == "Manufacture"
                 and human.client.rooms[tribe].user_name(bot_id) == "Manufacture"
             ),
             what="the bot's new display name",

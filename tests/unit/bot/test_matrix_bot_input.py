@@ -12,13 +12,11 @@ from storage.unit_of_work import UnitsOfWork
 from tests.unit.stand_ins import BOT
 
 
-async def test_the_message_body_is_normalised_before_addressing_and_handlers(make_config):
-    config = make_config()
-    db = open_database(config.data_dir, config.database)
+def reader(config, units):
+    """A MatrixBot that only reads messages: a tribe room, and nothing behind it."""
     room_info = RoomInfo("!r:t", "tribe", "Alimentation")
     client = SimpleNamespace(user_id=BOT, add_response_callback=lambda callback, kind: None)
-    units = UnitsOfWork(db)
-    bot = MatrixBot(
+    return MatrixBot(
         config,
         client,
         SimpleNamespace(info_from=lambda room_id, record: room_info),
@@ -30,6 +28,13 @@ async def test_the_message_body_is_normalised_before_addressing_and_handlers(mak
         None,
         units=units,
     )
+
+
+async def test_the_message_body_is_normalised_before_addressing_and_handlers(make_config):
+    config = make_config()
+    db = open_database(config.data_dir, config.database)
+    units = UnitsOfWork(db)
+    bot = reader(config, units)
     room = SimpleNamespace(room_id="!r:t", user_name=lambda user_id: "Manufacture")
     event = RoomMessageText.from_dict(
         {
@@ -107,21 +112,8 @@ async def test_each_message_read_observes_how_long_after_its_origin_it_is_handle
 async def test_replies_and_threads_are_read_from_the_relation_and_a_quote_is_no_fallback(make_config):
     config = make_config()
     db = open_database(config.data_dir, config.database)
-    room_info = RoomInfo("!r:t", "tribe", "Alimentation")
-    client = SimpleNamespace(user_id=BOT, add_response_callback=lambda callback, kind: None)
     units = UnitsOfWork(db)
-    bot = MatrixBot(
-        config,
-        client,
-        SimpleNamespace(info_from=lambda room_id, record: room_info),
-        SimpleNamespace(),
-        SimpleNamespace(post=None),
-        None,
-        None,
-        None,
-        None,
-        units=units,
-    )
+    bot = reader(config, units)
     room = SimpleNamespace(room_id="!r:t", user_name=lambda user_id: "Manufacture")
 
     async def read(body: str, relation: dict | None = None):

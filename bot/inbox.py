@@ -237,7 +237,8 @@ class Inbox:
                         self._queued.add(arrival.event_id)
             self._unrecorded.popleft()
             if token:
-                self.client.commit_sync_token(token)
+                # A write to nio's store: off the loop, while the events just recorded are handled.
+                await asyncio.to_thread(self.client.commit_sync_token, token)
 
     async def _run(self, handle: Handle) -> None:
         wait = self.first_wait

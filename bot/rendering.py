@@ -10,6 +10,7 @@ The plain-text body is the Markdown source minus its markers and escapes: readab
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,7 +98,11 @@ class Renderer:
         return source
 
     def render(self, reply: Reply) -> RenderedMessage:
-        source = self.markdown_source(reply)
+        return self._rendered(self.markdown_source(reply))
+
+    @functools.lru_cache(maxsize=256)  # noqa: B019  # one Renderer lives as long as the process
+    def _rendered(self, source: str) -> RenderedMessage:
+        # The same Markdown comes back often (the help, a form's questions): markdown-it took 3 ms on it.
         return RenderedMessage(plain=plain_text(source), html=self.markdown.render(source).strip())
 
 

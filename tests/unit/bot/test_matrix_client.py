@@ -77,3 +77,17 @@ async def test_a_room_waited_for_is_there_as_soon_as_a_sync_brings_it():
 async def test_a_room_no_sync_brings_is_none_after_the_wait():
     client = BotClient("http://127.0.0.1:1", BOT)
     assert await client.room_appearing(ROOM, 0.05) is None
+
+
+async def test_the_sync_token_committed_off_the_loop_is_the_one_read_at_start(tmp_path):
+    from nio.crypto import OlmAccount
+
+    from bot.matrix_client import BotStore
+
+    store = BotStore(BOT, "DEVICE", str(tmp_path))
+    store.save_account(OlmAccount())
+    store.save_sync_token("s1")  # nio's own call, before the sync's events are recorded: ignored
+    assert store.load_sync_token() is None
+    for token in ("s2", "s3"):
+        await asyncio.to_thread(store.commit_sync_token, token)
+    assert store.load_sync_token() == "s3"

@@ -18,7 +18,6 @@ from collections.abc import Awaitable, Callable
 from sqlmodel import Session, select
 
 from bot.sender import HomeserverUnavailable
-from bot.units import unit_for
 from handlers.context import CommandContext, Message, Reaction, RoomInfo, Services
 from handlers.registry import CommandRegistry, HandlerResult, Redaction
 from handlers.replies import Post, Reply, UserError
@@ -68,7 +67,7 @@ class Dispatcher:
         `work`: the event's unit (the inbox's); without one, the message gets its own."""
         if message.sender == self.services.bot_user_id:
             return
-        async with unit_for(self.services.units, work) as work:
+        async with self.services.units.joining(work) as work:
             replies = self._decided.get(message.event_id)
             if replies is None:
                 replies = self._decided[message.event_id] = await self._handle_message(message, work)
@@ -173,7 +172,7 @@ class Dispatcher:
     ) -> None:
         if sender == self.services.bot_user_id:
             return
-        async with unit_for(self.services.units, work) as work:
+        async with self.services.units.joining(work) as work:
             replies = self._decided.get(event_id)
             if replies is None:
                 replies = self._decided[event_id] = await self._handle_reaction(
@@ -241,7 +240,7 @@ class Dispatcher:
     ) -> None:
         """A redacted event's effect is undone (a vote withdrawn); nobody asked anything, so nothing is said."""
         self.services.metrics.message_handled("redaction")
-        async with unit_for(self.services.units, work) as work:
+        async with self.services.units.joining(work) as work:
             redaction = Redaction(room=room, sender=sender, redacted_event_id=redacted_event_id, work=work)
             for handler in self.registry.redaction_handlers:
                 try:

@@ -31,7 +31,6 @@ from nio.exceptions import LocalProtocolError
 from sqlmodel import Session
 
 from bot.matrix_client import BotClient
-from bot.units import unit_for
 from handlers.context import system_clock
 from handlers.metrics import Metrics
 from handlers.replies import Post, Reply
@@ -106,7 +105,7 @@ class LateKeys:
             return
         # Always there in an encrypted event's content; nio types it optional as any Event's.
         assert event.session_id is not None
-        async with unit_for(self.units, work) as work:
+        async with self.units.joining(work) as work:
             kept = await work(remember, event.event_id, room.room_id, event.sender, event.session_id, self.clock())
         if not kept:
             return

@@ -13,7 +13,6 @@ import logging
 from nio import AsyncClient, RoomGetStateResponse, RoomResolveAliasResponse
 from sqlmodel import Session
 
-from bot.units import unit_for
 from config import Config, RoomConfig
 from handlers.context import RoomInfo
 from storage.rooms import RoomRecord, facilitators_room_id
@@ -54,7 +53,7 @@ class RoomDirectory:
     async def refresh(self, work: UnitOfWork | None = None) -> None:
         """Reads again which room is the facilitators' (after an event: a facilitator's !salon may have
         changed it)."""
-        async with unit_for(self.units, work) as work:
+        async with self.units.joining(work) as work:
             self._facilitators_room = await work(facilitators_room_id)
 
     async def resolve_alias(self, alias: str) -> str | None:
@@ -62,7 +61,7 @@ class RoomDirectory:
         return answer.room_id if isinstance(answer, RoomResolveAliasResponse) else None
 
     async def record(self, room_id: str, work: UnitOfWork | None = None) -> RoomRecord | None:
-        async with unit_for(self.units, work) as work:
+        async with self.units.joining(work) as work:
             return await work(_record, room_id)
 
     async def info(self, room_id: str, work: UnitOfWork | None = None) -> RoomInfo:
@@ -116,7 +115,7 @@ class RoomDirectory:
 
     async def mark_warned_unencrypted(self, room_id: str, work: UnitOfWork | None = None) -> bool:
         """True the first time only: the warning about an unencrypted confidential room is said once."""
-        async with unit_for(self.units, work) as work:
+        async with self.units.joining(work) as work:
             return await work(_mark_warned_unencrypted, room_id)
 
 

@@ -30,7 +30,6 @@ from bot.matrix_client import BotClient
 from bot.relations import relates_to, relations
 from bot.rendering import Renderer
 from bot.room_directory import RoomDirectory
-from bot.units import unit_for
 from handlers.context import Message
 from handlers.metrics import Metrics
 from handlers.replies import Answer, Attachment, Post, Reply
@@ -142,7 +141,7 @@ class Sender:
         if task:
             self._pending.add(task)
         try:
-            async with self._room_locks[room_id], unit_for(self.units, work) as work:
+            async with self._room_locks[room_id], self.units.joining(work) as work:
                 return await self._send_locked(room_id, reply, trigger, txn_key or reply.txn_key, work)
         finally:
             if task:

@@ -13,7 +13,7 @@ import asyncio
 import functools
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlmodel import Session
@@ -80,6 +80,11 @@ class UnitsOfWork:
             yield unit
         finally:
             await unit.close()
+
+    def joining(self, work: UnitOfWork | None) -> AbstractAsyncContextManager[UnitOfWork]:
+        """`async with units.joining(work) as work:` — inside an event, its steps join the event's unit
+        (closed with the event); outside one, they get a unit of their own, closed on leaving."""
+        return nullcontext(work) if work is not None else self.open()
 
     async def run(self, step: Callable[Concatenate[Session, P], T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """A unit of one step, for work that has only one (a board page's query, a job's read)."""

@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 from aiohttp import web
 from sqlmodel import Session
 
-from bot.units import unit_for
 from config import BoardConfig
 from handlers.board.links import InvalidLink, LinkClaim, LoginLinks
 from storage.board import (
@@ -84,7 +83,7 @@ class Auth:
             ) from None
         if not self.is_facilitator(claim.user_id):
             raise LoginRefused("Ce tableau de bord est réservé à l'équipe d'animation.")
-        async with unit_for(self.units, work) as work:
+        async with self.units.joining(work) as work:
             if await work(link_used, claim.nonce):
                 raise LoginRefused(USED)
         return claim

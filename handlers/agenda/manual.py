@@ -19,9 +19,9 @@ from handlers.agenda.rows import saved_id
 from handlers.agenda.targets import AliasResolver, resolve_aliases
 from handlers.context import Services
 from handlers.replies import UserError
-from handlers.stored import reread
 from handlers.text import quote
 from storage.agenda import BROADCAST, CANCELLED, PENDING, ReminderRow, next_event_reminders, pending_broadcasts
+from storage.rows import reread
 from storage.unit_of_work import UnitOfWork
 
 MANUAL_SOURCE = "manual"

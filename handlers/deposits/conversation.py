@@ -45,8 +45,8 @@ from handlers.help import DEPOSITS
 from handlers.private import TOLD_PRIVATELY, pointer, private_room
 from handlers.registry import Command, HandlerResult
 from handlers.replies import ANSWER, Post, Reply, UserError
-from handlers.stored import reread
 from storage.deposits import Deposit, DepositDraft, draft_in_thread, latest_draft, open_draft, private_draft
+from storage.rows import reread
 from storage.unit_of_work import UnitOfWork
 
 CONFIRM_REACTIONS = ("✅", "✔️", "✔", "☑️", "👍")

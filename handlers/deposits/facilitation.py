@@ -19,9 +19,9 @@ from handlers.help import DEPOSITS
 from handlers.private import in_private, private_room, to_member
 from handlers.registry import Command, HandlerResult
 from handlers.replies import Attachment, Post, Reply, UserError
-from handlers.stored import reread
 from handlers.text import fold_for_matching, quote
 from storage.deposits import DEPOSIT_STATUSES, Deposit, DepositDraft, drafts_of, find_deposit, list_deposits
+from storage.rows import reread
 from storage.unit_of_work import UnitOfWork
 
 DRAFT_STATUS_LABELS = {"filling": "en cours", "recap": "à confirmer", "cancelled": "annulé", "abandoned": "interrompu"}

@@ -27,11 +27,11 @@ from handlers.help import FACILITATION
 from handlers.private import private_room, to_member
 from handlers.registry import Command
 from handlers.replies import Post, Reply, UserError
-from handlers.stored import reread
 from handlers.text import escape_markdown, quote
 from knowledge.folding import fold_accents
 from storage.questions import ForwardedQuestion, waiting_questions
 from storage.rooms import room_privacy
+from storage.rows import reread
 from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)

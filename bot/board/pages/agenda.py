@@ -12,6 +12,7 @@ from sqlmodel import Session
 from bot.board.context import BoardContext, redirect
 from bot.board.params import BadRequest, number
 from handlers.agenda.feeds import feed_label
+from handlers.agenda.rows import due_time
 from handlers.french import format_datetime_fr
 from handlers.replies import UserError
 from storage.agenda import FeedCache, ReminderRow, feed_cache
@@ -21,9 +22,7 @@ EVENT_REMINDERS = 50
 
 
 def _due(row: ReminderRow, tz: tzinfo) -> str:
-    # NOT NULL in the table; the model types it optional only because rows are built field by field.
-    assert row.due_at is not None
-    return format_datetime_fr(row.due_at, tz)
+    return format_datetime_fr(due_time(row), tz)
 
 
 def _feed_caches(session: Session, urls: list[str]) -> list[FeedCache]:

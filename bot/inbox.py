@@ -70,6 +70,10 @@ class Arrival:
     def kind(self) -> str:
         return kind_of(self.event)
 
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.event_id, self.kind
+
 
 def kind_of(event: Event) -> str:
     if isinstance(event, MegolmEvent):
@@ -118,11 +122,15 @@ class Inbox:
         # Recording waits on the database: one batch at a time, in order (the loop and take() both record).
         self._recording = asyncio.Lock()
         self._ready: deque[Arrival] = deque()
-        self._queued: set[str] = set()
+        # What is in line or in hand, by event and kind: a message decrypted once its key came is the same
+        # event as the unreadable one still being handled, but not the same work.
+        self._queued: set[tuple[str, str]] = set()
         self._wake = asyncio.Event()
         # The event first in line once handled, while it waits to be marked done.
         self._handled: str | None = None
         self._task: asyncio.Task | None = None
+        # The last sync token being saved: the next one waits for it, a stop too.
+        self._token_saved: asyncio.Task[None] | None = None
         self._stopping = False
         # Why the last attempt failed (None: it did not); read by /healthz through Metrics.
         self.waiting_on: str | None = None
@@ -163,7 +171,11 @@ class Inbox:
         did not bring again are fetched and put first in line. Returns how many were."""
         self.end_of_sync(None)
         await self._record()
-        rows = [row for row in await self.units.run(pending_events) if row.event_id not in self._queued]
+        rows = [
+            row
+            for row in await self.units.run(pending_events)
+            if row.event_id not in {event_id for event_id, _ in self._queued}
+        ]
         recovered = []
         for row in rows:
             arrival = await self._fetch(row.room_id, row.event_id) if row.room_id else None
@@ -171,7 +183,7 @@ class Inbox:
                 await self.units.run(mark_done, row.event_id)
                 continue
             recovered.append(arrival)
-            self._queued.add(arrival.event_id)
+            self._queued.add(arrival.key)
         self._ready.extendleft(reversed(recovered))
         if recovered:
             log.info("%d event(s) left pending by the previous run will be handled again", len(recovered))
@@ -211,6 +223,8 @@ class Inbox:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         self._task = None
+        if self._token_saved is not None:
+            await self._token_saved
 
     # --- the work --------------------------------------------------------------------------
 
@@ -224,7 +238,7 @@ class Inbox:
             arrivals, token = self._unrecorded[0]
             fresh: dict[str, Arrival] = {}
             for arrival in arrivals:
-                if arrival.event_id not in self._queued:
+                if arrival.key not in self._queued:
                     fresh.setdefault(arrival.event_id, arrival)
             if fresh:
                 done = await self.units.run(
@@ -234,11 +248,24 @@ class Inbox:
                 for arrival in fresh.values():
                     if arrival.event_id not in done:
                         self._ready.append(arrival)
-                        self._queued.add(arrival.event_id)
+                        self._queued.add(arrival.key)
             self._unrecorded.popleft()
             if token:
-                # A write to nio's store: off the loop, while the events just recorded are handled.
-                await asyncio.to_thread(self.client.commit_sync_token, token)
+                # The events it passes are recorded: the token may move. Nothing waits for it but the next
+                # token, so the reply does not wait on a write to nio's store.
+                self._token_saved = asyncio.create_task(self._save_token(token, after=self._token_saved))
+
+    async def _save_token(self, token: str, after: asyncio.Task[None] | None) -> None:
+        if after is not None:
+            await after
+        try:
+            await asyncio.to_thread(self.client.commit_sync_token, token)
+        except Exception:
+            # The token stays behind: the next start syncs from an earlier one, and what it brings again
+            # is recorded as already handled, so nothing is lost and nothing handled twice.
+            log.warning(
+                "The sync token could not be saved; the next start catches up from an earlier one", exc_info=True
+            )
 
     async def _run(self, handle: Handle) -> None:
         wait = self.first_wait
@@ -255,7 +282,7 @@ class Inbox:
                         await work(mark_done, arrival.event_id)
                     self._handled = None
                     self._ready.popleft()
-                    self._queued.discard(arrival.event_id)
+                    self._queued.discard(arrival.key)
                 else:
                     self._wake.clear()
                     if not self._unrecorded:
@@ -275,7 +302,7 @@ class Inbox:
                 self._handled = None
                 log.exception("Event %s could not be handled; it is dropped", dropped.event_id if dropped else "?")
                 if dropped is not None:
-                    self._queued.discard(dropped.event_id)
+                    self._queued.discard(dropped.key)
                     await self._mark_done_quietly(dropped.event_id)
                 continue
             self._wake.clear()

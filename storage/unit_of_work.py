@@ -56,6 +56,15 @@ class UnitOfWork:
             raise
         return result
 
+    def run_alone(self, step: Callable[Concatenate[Session, P], T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """The unit's only step, its session closed on the same thread: one hop off the loop, not two."""
+        try:
+            return self._run(step, *args, **kwargs)
+        finally:
+            if self._session is not None:
+                session, self._session = self._session, None
+                session.close()
+
     async def close(self) -> None:
         in_flight = self._in_flight
         if in_flight is not None and not in_flight.done():
@@ -87,9 +96,10 @@ class UnitsOfWork:
         return nullcontext(work) if work is not None else self.open()
 
     async def run(self, step: Callable[Concatenate[Session, P], T], /, *args: P.args, **kwargs: P.kwargs) -> T:
-        """A unit of one step, for work that has only one (a board page's query, a job's read)."""
-        async with self.open() as unit:
-            return await unit(step, *args, **kwargs)
+        """A unit of one step, for work that has only one (a board page's query, a job's read). A caller
+        cancelled meanwhile stops waiting; the thread still ends the step and closes its session."""
+        unit = UnitOfWork(self.db, self._threads)
+        return await asyncio.wrap_future(self._threads.submit(functools.partial(unit.run_alone, step, *args, **kwargs)))
 
     def close(self) -> None:
         self._threads.shutdown(wait=True)

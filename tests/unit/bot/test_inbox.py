@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 
 import pytest
 from nio import MatrixRoom, MegolmEvent, RoomGetEventError, RoomGetEventResponse, RoomMessageText
@@ -135,6 +136,31 @@ async def test_a_sync_s_events_are_recorded_before_its_token_and_handled_once_in
     assert states(db) == {"$1": True, "$2": True, "$3": True}
 
 
+async def test_the_reply_does_not_wait_for_the_sync_token_to_be_saved(db, metrics):
+    """The token is a write to nio's store: once the events are recorded it may move, beside their handling."""
+    saving = threading.Event()
+
+    class SlowStore(Client):
+        def commit_sync_token(self, token: str) -> None:
+            saving.wait(10)
+            super().commit_sync_token(token)
+
+    client, handler = SlowStore(), Handler()
+    inbox = inbox_for(client, db, metrics)
+    inbox.start(handler)
+    try:
+        inbox.receive(client.rooms[ROOM], text("$q"))
+        inbox.end_of_sync("t1")
+        inbox.receive(client.rooms[ROOM], text("$r"))
+        inbox.end_of_sync("t2")
+        await until(lambda: handler.handled == ["$q", "$r"])
+        assert client.tokens == []
+    finally:
+        saving.set()
+        await inbox.stop()
+    assert client.tokens == ["t1", "t2"]  # in order, and saved before the stop returns
+
+
 async def test_what_a_dead_process_left_pending_is_handled_at_start_before_the_catch_up(db, metrics):
     client = Client()
     room = client.rooms[ROOM]
@@ -143,7 +169,8 @@ async def test_what_a_dead_process_left_pending_is_handled_at_start_before_the_c
         first.receive(room, text(event_id, ts))
     first.end_of_sync("t1")
     await first._record()  # recorded, then the process dies before handling them (never started)
-    assert client.tokens == ["t1"] and set(states(db).values()) == {False}
+    await until(lambda: client.tokens == ["t1"])  # the token is saved beside the handling, once recorded
+    assert set(states(db).values()) == {False}
 
     client.events = {"$old": text("$old", 1), "$again": text("$again", 3)}  # "$gone" was deleted meanwhile
     handler = Handler()

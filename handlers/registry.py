@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import partial
 from typing import TYPE_CHECKING, Generic, TypeVar
 
@@ -49,10 +49,12 @@ EVERYWHERE = None
 D = TypeVar("D")
 
 
-@dataclass(frozen=True)
-class Command:
+@dataclass(frozen=True, kw_only=True)
+class CommandDeclaration:
+    """What a command says of itself, whatever its handler takes: the help lists it from this, and the
+    rights and rooms it is offered in come from it."""
+
     name: str
-    handler: CommandHandler
     usage: str
     help: str
     aliases: tuple[str, ...] = ()
@@ -63,38 +65,28 @@ class Command:
     # Shown in the help under this heading.
     section: str = "Général"
 
+
+@dataclass(frozen=True, kw_only=True)
+class Command(CommandDeclaration):
+    handler: CommandHandler
+
     def allowed_in(self, room_kind: str | None, is_direct: bool) -> bool:
         if self.room_kinds is None:
             return True
         return ("direct" in self.room_kinds and is_direct) or (room_kind in self.room_kinds)
 
 
-@dataclass(frozen=True)
-class CommandNeeding(Generic[D]):
+@dataclass(frozen=True, kw_only=True)
+class CommandNeeding(CommandDeclaration, Generic[D]):
     """A command whose handler takes, before the context, something only the composition root
     builds (the reminder service, the board's links, the registry itself): declared like a
     `Command`, and made one by `bind` when its package registers."""
 
-    name: str
     handler: Callable[[D, CommandContext], Awaitable[HandlerResult]]
-    usage: str
-    help: str
-    aliases: tuple[str, ...] = ()
-    facilitators_only: bool = False
-    room_kinds: frozenset[str] | None = EVERYWHERE
-    section: str = "Général"
 
     def bind(self, dependency: D) -> Command:
-        return Command(
-            name=self.name,
-            handler=partial(self.handler, dependency),
-            usage=self.usage,
-            help=self.help,
-            aliases=self.aliases,
-            facilitators_only=self.facilitators_only,
-            room_kinds=self.room_kinds,
-            section=self.section,
-        )
+        declared = {f.name: getattr(self, f.name) for f in fields(CommandDeclaration)}
+        return Command(**declared, handler=partial(self.handler, dependency))
 
 
 class CommandRegistry:

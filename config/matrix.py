@@ -22,6 +22,8 @@ class MatrixConfig:
     access_token: str = field(default="", repr=False)
     device_id: str = ""
     device_name: str = "manufacture-bot"
+    # Tchap asks bots to keep bulk invitations near one a second.
+    invite_interval_seconds: float = 1.0
 
     @property
     def uses_access_token(self) -> bool:
@@ -57,6 +59,9 @@ def parse_matrix(m: TomlReader) -> MatrixConfig:
         access_token=access_token,
         device_id=device_id,
         device_name=m.get("device_name", str, MatrixConfig.device_name),
+        invite_interval_seconds=m.get("invite_interval_seconds", float, MatrixConfig.invite_interval_seconds),
     )
+    if config.invite_interval_seconds < 0:
+        raise m.fail("invite_interval_seconds", "doit être positif ou nul")
     m.no_unknown_keys()
     return config

@@ -159,8 +159,15 @@ def test_the_readme_path_to_a_real_homeserver_copy_the_example_then_give_the_pas
     shutil.copy(ROOT / "config.example.toml", config_path)
     monkeypatch.setenv("MANUFACTURE_PASSWORD", "from-env")
     assert main(["check-config", "--config", str(config_path)]) == 0
-    assert "Configuration valide" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Configuration valide" in out and "connexion : mot de passe" in out
     assert load_config(config_path).matrix.password == "from-env"
+    # Or a token, for homeservers without password logins; check-config says which the bot will use.
+    monkeypatch.delenv("MANUFACTURE_PASSWORD")
+    monkeypatch.setenv("MANUFACTURE_ACCESS_TOKEN", "syt_secret")
+    assert main(["check-config", "--config", str(config_path)]) == 0
+    out = capsys.readouterr().out
+    assert "connexion : jeton d'accès" in out and "syt_secret" not in out
 
 
 def test_the_password_key_serves_when_no_variable_is_set(tmp_path, monkeypatch):

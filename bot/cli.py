@@ -241,7 +241,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_chat(args: argparse.Namespace) -> int:
     from bot.devtools.demo import run_chat_only
 
-    return run_chat_only(Path(args.dir))
+    return run_chat_only(Path(args.dir), args.user)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -292,6 +292,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     chat = sub.add_parser("chat", help="discuter avec le bot de la démo depuis le terminal (démo déjà lancée)")
     chat.add_argument("--dir", default="demo-data", help="dossier de la démo (défaut : demo-data)")
+    chat.add_argument(
+        "--user", default=None, help="parler en tant que ce membre de la démo : alice, bob (défaut : demo)"
+    )
     chat.set_defaults(func=cmd_chat)
 
     from handlers.agenda.cli import register_cli as agenda_cli

@@ -19,7 +19,7 @@ import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from nio import AsyncClient, LoginResponse, RoomCreateResponse, RoomInviteResponse
+from nio import AsyncClient, JoinResponse, LoginResponse, RoomCreateResponse, RoomInviteResponse
 
 from bot.app import build_app
 from bot.devtools.local_synapse import LocalSynapse, RegisteredUser
@@ -229,7 +229,9 @@ async def _add_members(synapse: LocalSynapse, demo_account: dict, rooms: list[di
                         answer = await client.room_invite(room["id"], account.user_id)
                         if not isinstance(answer, RoomInviteResponse):
                             raise RuntimeError(f"invitation de {account.user_id} impossible : {answer}")
-                        await member.join(room["id"])
+                        joined = await member.join(room["id"])
+                        if not isinstance(joined, JoinResponse):
+                            raise RuntimeError(f"{account.user_id} ne peut pas rejoindre {room['name']} : {joined}")
                 await member.logout()
             finally:
                 await member.close()

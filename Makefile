@@ -54,8 +54,10 @@ setup-browser:
 demo: setup-demo
 	$(BIN)/manufacture-bot demo --dir demo-data $(DEMO_ARGS)
 
+# `make chat USER=alice`: USER counts only when given on make's command line (the shell has its own).
+CHAT_AS = $(if $(filter command line,$(origin USER)),--user $(USER),)
 chat: setup-demo
-	$(BIN)/manufacture-bot chat --dir demo-data
+	$(BIN)/manufacture-bot chat --dir demo-data $(CHAT_AS)
 
 # The gates: lint findings, formatting and typing, all at zero (configured in pyproject.toml).
 lint: setup-test

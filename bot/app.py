@@ -33,6 +33,7 @@ from bot.metrics_server import MetricsServer
 from bot.rendering import Renderer, build_template_environment
 from bot.room_directory import RoomDirectory
 from bot.sender import Sender
+from bot.throttle import Throttle
 from bot.timeline_gaps import TimelineGaps
 from config import Config
 from handlers import agenda, board, deposits, questions
@@ -244,7 +245,7 @@ def build_app(
     metrics = Metrics(CollectorRegistry())
     renderer = Renderer(build_template_environment(config.bot.templates_dir), config.bot.command_prefix)
     directory = RoomDirectory(config, units, client)
-    direct_chats = DirectChats(client, units, directory)
+    direct_chats = DirectChats(client, units, directory, Throttle(config.matrix.invite_interval_seconds))
     sender = Sender(client, renderer, units, directory, direct_chats, metrics)
     scheduler = AsyncIOScheduler(timezone=config.bot.tz)
     search = None

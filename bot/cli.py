@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from bot.log_setup import setup_logging
-from config import ConfigError
+from config import Config, ConfigError
 from config.agenda import check_local_feeds
 from config.cli import add_config_option, config_from
 from handlers.deposits.form import load_form
@@ -37,6 +37,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     check_local_feeds(config.agenda, config.path)
     print(f"Configuration valide : {args.config}")
     print(f"  serveur : {config.matrix.homeserver} ({config.matrix.user_id})")
+    print(f"  connexion : {_login_summary(config)}")
     print(f"  données : {config.data_dir}")
     print(
         f"  salons déclarés : {len(config.rooms)} ; événements récurrents : {len(config.agenda.recurring)} ; "
@@ -44,6 +45,24 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     )
     print(f"  formulaire de dépôt : {form.path} ({len(form.fields)} questions)")
     return 0
+
+
+def _login_summary(config: Config) -> str:
+    """How the next start will log in: what the operator checks after setting a variable."""
+    from bot.session import load_session
+
+    matrix = config.matrix
+    if matrix.uses_access_token:
+        device = f", appareil {matrix.device_id}" if matrix.device_id else ""
+        return f"jeton d'accès{device} (variable MANUFACTURE_ACCESS_TOKEN ou clé matrix.access_token)"
+    stored = load_session(config.data_dir)
+    if stored is not None and stored.user_id == matrix.user_id:
+        return f"session gardée dans {config.data_dir} (appareil {stored.device_id})"
+    if matrix.password:
+        return "mot de passe, pour la première connexion (variable MANUFACTURE_PASSWORD ou clé matrix.password)"
+    return (
+        "aucune pour l'instant : donnez MANUFACTURE_PASSWORD (ou MANUFACTURE_ACCESS_TOKEN) avant `manufacture-bot run`"
+    )
 
 
 RESET_WARNING = (
@@ -222,7 +241,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_chat(args: argparse.Namespace) -> int:
     from bot.devtools.demo import run_chat_only
 
-    return run_chat_only(Path(args.dir))
+    return run_chat_only(Path(args.dir), args.user)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -273,6 +292,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     chat = sub.add_parser("chat", help="discuter avec le bot de la démo depuis le terminal (démo déjà lancée)")
     chat.add_argument("--dir", default="demo-data", help="dossier de la démo (défaut : demo-data)")
+    chat.add_argument(
+        "--user", default=None, help="parler en tant que ce membre de la démo : alice, bob (défaut : demo)"
+    )
     chat.set_defaults(func=cmd_chat)
 
     from handlers.agenda.cli import register_cli as agenda_cli

@@ -170,6 +170,30 @@ KEYS_LOST_ADVICE = (
 )
 
 
+# Homeservers whose logins moved to OIDC (MAS; Tchap is moving there) ask for an approval given in
+# the account's management page instead of a password (MSC4312's m.oauth, formerly this unstable name).
+APPROVAL_STAGES = ("m.oauth", "org.matrix.cross_signing_reset")
+
+
+def approval_advice(challenge: dict, flows: list[list[str]], what: str) -> str:
+    """How the operator does by hand, once, what the bot cannot: for an OIDC homeserver, approve the
+    reset in the account's management page, then start the bot again within the minutes allowed."""
+    stage = next((s for flow in flows for s in flow if s in APPROVAL_STAGES), None)
+    if stage is not None:
+        url = (challenge.get("params", {}).get(stage) or {}).get("url")
+        where = f"sur {url}" if url else "dans la page de gestion du compte du bot (chez son fournisseur d'identité)"
+        return (
+            f"Le serveur demande une approbation pour {what} : connectez-vous une fois en tant que le bot {where}, "
+            "autorisez la réinitialisation de son identité cryptographique (« reset cross-signing »), puis, dans "
+            "les minutes qui suivent, redémarrez le bot (ou lancez `manufacture-bot crypto reset`)."
+        )
+    return (
+        f"Le serveur demande, pour {what}, une authentification que le bot ne sait pas faire "
+        f"({', '.join('/'.join(f) for f in flows) or 'aucune'}) : il faudrait l'approuver depuis la gestion du "
+        "compte du bot, puis redémarrer le bot."
+    )
+
+
 class CrossSigning:
     """Cross-signing for the account the client is logged in as (user id, device id, access token set)."""
 
@@ -252,17 +276,14 @@ class CrossSigning:
 
     def _password_auth(self, challenge: dict, replacing: bool) -> dict:
         flows = [flow.get("stages", []) for flow in challenge.get("flows", [])]
+        what = "remplacer l'identité du bot" if replacing else "publier l'identité du bot"
         if ["m.login.password"] not in flows:
-            raise CrossSigningError(
-                "Le serveur demande, pour publier les clés de signature croisée, une authentification que le bot "
-                f"ne sait pas faire ({', '.join('/'.join(f) for f in flows) or 'aucune'}) : il faudrait l'approuver "
-                "depuis la gestion du compte du bot."
-            )
+            raise CrossSigningError(approval_advice(challenge, flows, what))
         if not self.password:
-            what = "remplacer l'identité du bot" if replacing else "publier l'identité du bot"
             raise CrossSigningError(
-                f"Le serveur demande le mot de passe du bot pour {what} : donnez-le une fois "
-                "par la variable MANUFACTURE_PASSWORD (ou la clé matrix.password)."
+                f"Le serveur demande le mot de passe du bot pour {what} : donnez-le une fois, le temps d'un "
+                "démarrage (ou de `manufacture-bot crypto reset`), par la variable MANUFACTURE_PASSWORD, puis "
+                "retirez-la : le bot ne le garde nulle part."
             )
         return {
             "type": "m.login.password",

@@ -15,6 +15,7 @@ from nio.api import MATRIX_API_PATH_V3, RoomPreset
 from sqlmodel import Session, select
 
 from bot.room_directory import RoomDirectory
+from bot.throttle import Throttle
 from handlers.replies import UserError
 from storage.direct_chats import DirectChat, chat_in, move_pending, open_chat_of
 from storage.unit_of_work import UnitsOfWork
@@ -35,8 +36,12 @@ class DirectChats:
     """Only this class writes the direct chats: it keeps who each one is with in memory too (load()),
     so that whether a message can go now is known without the database."""
 
-    def __init__(self, client: AsyncClient, units: UnitsOfWork, directory: RoomDirectory) -> None:
+    def __init__(
+        self, client: AsyncClient, units: UnitsOfWork, directory: RoomDirectory, invitations: Throttle | None = None
+    ) -> None:
         self.client, self.units, self.directory = client, units, directory
+        # Opening a chat invites its member: the homeserver's pace for invitations applies.
+        self.invitations = invitations or Throttle(0)
         # Room id → the member, for every chat the database keeps (open or closed).
         self._members: dict[str, str] = {}
 
@@ -100,6 +105,9 @@ class DirectChats:
         return None
 
     async def _open(self, user_id: str) -> str:
+        await self.invitations.wait()
+        # is_direct and no name nor topic: Tchap's `direct` access rule refuses a named direct chat,
+        # and clients name it after the member anyway.
         answer = await self.client.room_create(
             is_direct=True, invite=[user_id], preset=RoomPreset.trusted_private_chat, initial_state=[ENCRYPTION]
         )

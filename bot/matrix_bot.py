@@ -36,7 +36,17 @@ from bot.matrix_client import BotClient, EventT, on_event, on_response, on_to_de
 from bot.relations import relations, without_reply_fallback
 from bot.room_directory import RoomDirectory, inviter_allowed
 from bot.sender import Sender
-from bot.session import StoredSession, forget_session, load_session, save_session
+from bot.session import (
+    TOKEN_ADVICE,
+    SessionProblem,
+    StoredSession,
+    device_has_other_keys,
+    forget_session,
+    kept_session_fits,
+    load_session,
+    save_session,
+    session_from_token,
+)
 from bot.sync_loop import sync_until_cancelled
 from bot.timeline_gaps import TimelineGaps
 from config import Config
@@ -67,15 +77,20 @@ class SyncFailed(Exception):
     """The homeserver answered a sync with an error; the sync loop tries again, waiting longer."""
 
 
-def sync_failure(answer: SyncError, data_dir: Path) -> Exception:
+def sync_failure(answer: SyncError, data_dir: Path, *, with_token: bool = False) -> Exception:
     """The exception for a refused sync. A revoked session is forgotten, so that the next start
-    logs in again with the password (as a new device) instead of failing the same way forever."""
+    logs in again with the password (as a new device) instead of failing the same way forever;
+    a bot given an access token needs a new one."""
     if answer.status_code == "M_UNKNOWN_TOKEN":
         forget_session(data_dir)
+        then = (
+            f"il faut au bot un nouveau jeton d'accès. {TOKEN_ADVICE}"
+            if with_token
+            else "au prochain démarrage, le bot se reconnecte avec son mot de passe, comme un nouvel appareil."
+        )
         return SessionRevoked(
             "Le serveur Matrix ne reconnaît plus la session du bot (déconnectée ou appareil "
-            "supprimé). Elle est oubliée : au prochain démarrage, le bot se reconnecte avec son "
-            "mot de passe, comme un nouvel appareil."
+            f"supprimé). Elle est oubliée : {then}"
         )
     return SyncFailed(f"Synchronisation refusée : {answer.status_code} {answer.message}")
 
@@ -116,33 +131,49 @@ class MatrixBot:
 
     async def log_in(self) -> None:
         data_dir: Path = self.config.data_dir
+        matrix = self.config.matrix
         (data_dir / "store").mkdir(parents=True, exist_ok=True)
         stored = load_session(data_dir)
-        if (
-            stored
-            and stored.user_id == self.config.matrix.user_id
-            and stored.homeserver == self.config.matrix.homeserver
-        ):
+        if kept_session_fits(stored, matrix):
+            assert stored is not None
             self.client.restore_login(stored.user_id, stored.device_id, stored.access_token)
             log.info("Session restored for %s (device %s)", stored.user_id, stored.device_id)
+        elif matrix.uses_access_token:
+            await self._adopt_access_token()
         else:
-            if not self.config.matrix.password:
+            if not matrix.password:
                 raise StartupError(
                     "Première connexion : il faut un mot de passe (clé matrix.password du fichier "
-                    f"{self.config.path}, ou la variable MANUFACTURE_PASSWORD)."
+                    f"{self.config.path}, ou la variable MANUFACTURE_PASSWORD), ou un jeton d'accès "
+                    "(variable MANUFACTURE_ACCESS_TOKEN)."
                 )
-            answer = await self.client.login(self.config.matrix.password, device_name=self.config.matrix.device_name)
+            answer = await self.client.login(matrix.password, device_name=matrix.device_name)
             if not isinstance(answer, LoginResponse):
-                raise StartupError(
-                    f"Connexion refusée par {self.config.matrix.homeserver} : {getattr(answer, 'message', answer)}"
-                )
+                raise StartupError(f"Connexion refusée par {matrix.homeserver} : {getattr(answer, 'message', answer)}")
             save_session(
-                data_dir,
-                StoredSession(self.config.matrix.homeserver, answer.user_id, answer.device_id, answer.access_token),
+                data_dir, StoredSession(matrix.homeserver, answer.user_id, answer.device_id, answer.access_token)
             )
             log.info("Logged in as %s, new device %s", answer.user_id, answer.device_id)
         if self.client.should_upload_keys:
             await self.client.keys_upload()
+
+    async def _adopt_access_token(self) -> None:
+        """A token the operator made for the bot (no password kept anywhere): checked, then kept in
+        data_dir as the session. Its device gets its own encryption store (nio names the store after
+        the device), so a new token for a new device never mixes two identities."""
+        try:
+            session = await session_from_token(self.client, self.config.matrix)
+        except SessionProblem as problem:
+            raise StartupError(str(problem)) from None
+        self.client.restore_login(session.user_id, session.device_id, session.access_token)
+        if self.client.should_upload_keys and await device_has_other_keys(self.client):
+            raise StartupError(
+                f"L'appareil {session.device_id} de ce jeton a déjà ses propres clés de chiffrement sur le "
+                "serveur (jeton pris dans Element ou un autre client, ou dossier data_dir/store perdu) : le bot "
+                f"ne peut pas s'en servir. {TOKEN_ADVICE}"
+            )
+        save_session(self.config.data_dir, session)
+        log.info("Access token adopted for %s (device %s)", session.user_id, session.device_id)
 
     async def first_sync(self) -> None:
         """Catch up on state. With no stored token, history is skipped: the bot never answers the past.
@@ -192,7 +223,7 @@ class MatrixBot:
         await self.inbox.stop()
 
     def _startup_sync_error(self, answer: SyncError) -> StartupError:
-        failure = sync_failure(answer, self.config.data_dir)
+        failure = sync_failure(answer, self.config.data_dir, with_token=self.config.matrix.uses_access_token)
         return failure if isinstance(failure, StartupError) else StartupError(str(failure))
 
     async def sync_forever(self) -> None:
@@ -206,7 +237,7 @@ class MatrixBot:
 
     async def _on_sync_error(self, answer: SyncError) -> None:
         self.metrics.sync_failures.inc()
-        raise sync_failure(answer, self.config.data_dir)
+        raise sync_failure(answer, self.config.data_dir, with_token=self.config.matrix.uses_access_token)
 
     async def _on_sync(self, answer: SyncResponse) -> None:
         self.metrics.sync_succeeded()

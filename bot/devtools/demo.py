@@ -19,10 +19,11 @@ import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from nio import AsyncClient, RoomCreateResponse
+from nio import AsyncClient, JoinResponse, LoginResponse, RoomCreateResponse, RoomInviteResponse
 
 from bot.app import build_app
-from bot.devtools.local_synapse import LocalSynapse
+from bot.devtools.local_synapse import LocalSynapse, RegisteredUser
+from bot.devtools.person import ScriptedPerson
 from bot.devtools.terminal_chat import TerminalChat
 from bot.instance_lock import AlreadyRunning
 from bot.log_setup import setup_logging
@@ -32,6 +33,13 @@ from storage.database import DatabaseUnavailable, UnknownSchema
 from storage.files import secure_data_dir, write_owner_only
 
 DEMO_PASSWORD = "demo-manufacture"
+# Two ordinary members, to try the bot with several people (`make chat USER=alice`): invited to the
+# tribe and the peer group; the facilitators' room stays the demo account's.
+MEMBERS = ("alice", "bob")
+MEMBER_ROOM_KINDS = ("tribe", "peer_group")
+# The account that checks, at each start, that the bot answers before the demo says it runs.
+CHECK_ACCOUNT = "verification"
+CHECK_SECONDS = 120
 PREFERRED_PORT = 8008
 # The facilitators' web board of the demo (`!tableau` in the chat gives the login link).
 BOARD_PORT = 8470
@@ -200,6 +208,40 @@ async def _create_rooms(synapse: LocalSynapse, demo, bot_user_id: str) -> list[d
     return rooms
 
 
+async def _add_members(synapse: LocalSynapse, demo_account: dict, rooms: list[dict]) -> dict:
+    """The member accounts, invited by the demo account (the rooms' creator) to the members' rooms."""
+    members = {}
+    client = AsyncClient(synapse.url, demo_account["user_id"])
+    try:
+        # A session of its own, logged out after: the demo account's devices stay the person's.
+        login = await client.login(demo_account["password"], device_name="demo-setup")
+        if not isinstance(login, LoginResponse):
+            raise RuntimeError(f"connexion du compte de démo impossible : {login}")
+        for name in MEMBERS:
+            account = synapse.register(name, f"{name}-manufacture")
+            # Invited, then joined at once through the registration's session (logged out after): a
+            # member is in the rooms from the start, as they would be after a click on the invitation.
+            member = AsyncClient(synapse.url, account.user_id)
+            member.restore_login(account.user_id, account.device_id, account.access_token)
+            try:
+                for room in rooms:
+                    if room["kind"] in MEMBER_ROOM_KINDS:
+                        answer = await client.room_invite(room["id"], account.user_id)
+                        if not isinstance(answer, RoomInviteResponse):
+                            raise RuntimeError(f"invitation de {account.user_id} impossible : {answer}")
+                        joined = await member.join(room["id"])
+                        if not isinstance(joined, JoinResponse):
+                            raise RuntimeError(f"{account.user_id} ne peut pas rejoindre {room['name']} : {joined}")
+                await member.logout()
+            finally:
+                await member.close()
+            members[name] = {"user_id": account.user_id, "password": account.password}
+        await client.logout()
+    finally:
+        await client.close()
+    return members
+
+
 def _prepare(directory: Path) -> tuple[LocalSynapse, dict]:
     state_path = directory / "demo.json"
     state = json.loads(state_path.read_text()) if state_path.exists() else None
@@ -229,11 +271,26 @@ def _prepare(directory: Path) -> tuple[LocalSynapse, dict]:
         write_owner_only(state_path, json.dumps(state, indent=2))
         write_owner_only(directory / "config.toml", _config_text(state, directory))
         write_owner_only(directory / "agenda.ics", _sample_calendar(datetime.now(UTC)))
+    if "members" not in state:  # a new folder, or one made before the demo had members
+        state["members"] = asyncio.run(_add_members(synapse, state["demo"], state["rooms"]))
+        write_owner_only(state_path, json.dumps(state, indent=2))
+    if "check" not in state:
+        check = synapse.register(CHECK_ACCOUNT)
+        state["check"] = {
+            "user_id": check.user_id,
+            "password": check.password,
+            "access_token": check.access_token,
+            "device_id": check.device_id,
+        }
+        write_owner_only(state_path, json.dumps(state, indent=2))
     return synapse, state
 
 
 def _instructions(state: dict, directory: Path, config: Config) -> str:
     rooms = "\n".join(f"   - {room['name']}" for room in state["rooms"])
+    members = "\n".join(
+        f"   {member['user_id']} / mot de passe : {member['password']}" for member in state.get("members", {}).values()
+    )
     if config.board.enabled:
         board = f""" Tableau de bord web de l'équipe d'animation : écrivez !tableau dans le
  salon Animation, le bot vous envoie en privé un lien vers
@@ -251,8 +308,13 @@ def _instructions(state: dict, directory: Path, config: Config) -> str:
    mot de passe : {state["demo"]["password"]}
  Salons déjà créés (acceptez les invitations si besoin) :
 {rooms}
+ Deux membres ordinaires, pour essayer à plusieurs (invités dans les
+ salons de la tribu et des pairs) :
+{members}
  Ou, sans client Matrix, dans un autre terminal :
-   .venv/bin/manufacture-bot chat --dir {directory}
+   .venv/bin/manufacture-bot chat --dir {directory}                (en tant que demo)
+   .venv/bin/manufacture-bot chat --dir {directory} --user alice   (ou bob)
+   (avec le dossier demo-data : make chat, make chat USER=alice)
 
  Essayez : !aide, !permanence, !agenda, !deposer, ou une question.
 {board}
@@ -261,13 +323,19 @@ def _instructions(state: dict, directory: Path, config: Config) -> str:
 """
 
 
-def _chat(state: dict, directory: Path) -> TerminalChat:
+def _chat(state: dict, directory: Path, user: str | None = None) -> TerminalChat:
+    """The terminal chat as the demo account, or as one of the members (its own session folder)."""
+    if user is None:
+        account, rooms, state_dir = state["demo"], state["rooms"], directory / "chat"
+    else:
+        account, state_dir = state["members"][user], directory / f"chat-{user}"
+        rooms = [room for room in state["rooms"] if room["kind"] in MEMBER_ROOM_KINDS]
     return TerminalChat(
         state["homeserver"],
-        state["demo"]["user_id"],
-        state["demo"]["password"],
-        directory / "chat",
-        {room["name"]: room["id"] for room in state["rooms"]},
+        account["user_id"],
+        account["password"],
+        state_dir,
+        {room["name"]: room["id"] for room in rooms},
         state["bot"]["user_id"],
     )
 
@@ -290,18 +358,61 @@ def _own_folder(directory: Path) -> None:
     secure_data_dir(directory)
 
 
+async def _self_check(state: dict, directory: Path) -> None:
+    """As the check account, in its direct chat with the bot (made once): `!aide`, and the bot's
+    answer awaited. Raises if none comes in CHECK_SECONDS."""
+    bot_user_id, check = state["bot"]["user_id"], state["check"]
+    account = RegisteredUser(check["user_id"], check["password"], check["access_token"], check["device_id"])
+    person = await ScriptedPerson(state["homeserver"], account, directory / "check").start()
+    try:
+        room_id = check.get("room")
+        if room_id is None:
+            room_id = await person.create_room("Vérification de la démo", invite=(bot_user_id,), is_direct=True)
+            check["room"] = room_id
+            write_owner_only(directory / "demo.json", json.dumps(state, indent=2))
+        await person.wait_joined(room_id, bot_user_id, timeout=CHECK_SECONDS)
+        await person.send(room_id, "!aide")
+        await person.wait_for_message(room_id, bot_user_id, timeout=CHECK_SECONDS)
+    finally:
+        await person.stop()
+
+
+async def _until_answering(app, bot: asyncio.Task, state: dict, directory: Path) -> bool:
+    """Waits until the bot has answered the demo's check; False if the bot stopped meanwhile. The bot
+    tells no one of its first sync, and gains no hook for a dev tool: its client is polled, for the
+    start only, then a real message goes to it."""
+    while not bot.done() and not app.client.next_batch:  # noqa: ASYNC110
+        await asyncio.sleep(0.2)
+    if bot.done():
+        return False
+    check = asyncio.create_task(_self_check(state, directory))
+    await asyncio.wait({bot, check}, return_when=asyncio.FIRST_COMPLETED)
+    if not check.done():
+        check.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await check
+        return False
+    if not check.cancelled() and check.exception() is not None:
+        print(
+            f"(Attention : le bot n'a pas répondu à la vérification de la démo en {CHECK_SECONDS} s "
+            f"({check.exception()}) ; son journal dira pourquoi.)",
+            file=sys.stderr,
+            flush=True,
+        )
+    return True
+
+
 async def _serve(config: Config, state: dict, directory: Path, chat: bool) -> None:
     app = build_app(config)
     bot = asyncio.create_task(app.run())
+    # The banner (and the chat) come once the bot answers: printed while the model loads, the demo
+    # would say it runs while nobody answers yet, and the chat would tangle with the indexing's
+    # progress bar. A bot that could not start leaves nobody to talk to.
+    if await _until_answering(app, bot, state, directory):
+        print(_instructions(state, directory, config), flush=True)
     if not chat:
         await bot
         return
-    # The chat starts once the bot has caught up (model loaded, rooms joined): started under the
-    # indexing's progress bar, the two tangled on the screen. A bot that could not start leaves
-    # nobody to talk to. The bot tells no one of its first sync, and gains no hook for a dev tool:
-    # its client is polled, for the start only.
-    while not bot.done() and not app.client.next_batch:  # noqa: ASYNC110
-        await asyncio.sleep(0.2)
     if not bot.done():
         talk = asyncio.create_task(_chat(state, directory).run())
         await asyncio.wait({bot, talk}, return_when=asyncio.FIRST_COMPLETED)
@@ -333,7 +444,11 @@ def run_demo(directory: Path, chat: bool = False) -> int:
     try:
         config = load_config(directory / "config.toml")
         check_listeners(config)
-        print(_instructions(state, directory, config), flush=True)
+        print(
+            "Démarrage du bot… (la première fois, l'indexation du référentiel prend quelques minutes ; "
+            "les informations de connexion s'affichent dès que le bot répond.)",
+            flush=True,
+        )
         ran = True
         asyncio.run(_serve(config, state, directory, chat))
     # The words say what to change (a port, a running demo): a traceback would hide them.
@@ -353,10 +468,17 @@ def run_demo(directory: Path, chat: bool = False) -> int:
     return 0
 
 
-def run_chat_only(directory: Path) -> int:
+def run_chat_only(directory: Path, user: str | None = None) -> int:
     state_path = directory / "demo.json"
     if not state_path.exists():
         print(f"Pas de démo dans {directory} : lancez d'abord `manufacture-bot demo`.")
+        return 2
+    members = json.loads(state_path.read_text()).get("members", {})
+    if user in ("demo", ""):
+        user = None
+    if user is not None and user not in members:
+        known = ", ".join(["demo", *members]) if members else "demo (relancez la démo pour créer alice et bob)"
+        print(f"Pas de compte « {user} » dans la démo : choisissez parmi {known}.", file=sys.stderr)
         return 2
     # The person reads the conversation here: nio's retry warnings (a restarted demo server, say)
     # would break it up, and a message that cannot be sent is reported on its own.
@@ -373,5 +495,5 @@ def run_chat_only(directory: Path) -> int:
         )
         return 2
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_chat(state, directory).run())
+        asyncio.run(_chat(state, directory, user).run())
     return 0

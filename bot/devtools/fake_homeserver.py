@@ -38,6 +38,7 @@ from nio import (
     RoomSendResponse,
     SyncResponse,
     UploadResponse,
+    WhoamiResponse,
 )
 
 from bot.matrix_bot import SYNC_FILTER
@@ -119,6 +120,14 @@ class FakeHomeserver:
         self.direct: dict[str, list[str]] = {}
         # What the bot uploaded, by its mxc:// address.
         self.media: dict[str, bytes] = {}
+        # The rooms the bot created, as it asked for them (is_direct, name, initial state…).
+        self.created: list[JSON] = []
+        # Whose session an access token is, as whoami tells it (an operator-made token: its device).
+        self.token_owner, self.token_device = bot_user_id, device_id
+        # Device keys the homeserver already holds, by device id (a token taken from another client).
+        self.device_keys: dict[str, JSON] = {}
+        # The nio requests answered, by their response class's name, in order.
+        self.asked: list[str] = []
         self._ids = _EVENT_NUMBERS
         self._batch = 0
         self._txns: dict[str, str] = {}
@@ -231,6 +240,7 @@ class FakeHomeserver:
     def _answer(self, response_class: type, method: str, path: str, data: object, extra: tuple[Any, ...]) -> Response:
         parts = [unquote(part) for part in urlparse(path).path.split("/")]
         body: JSON = json.loads(data) if isinstance(data, str) and data else {}
+        self.asked.append(response_class.__name__)
         kind = KINDS.get(response_class)
         refusal = self.refusals.get(kind or "")
         if refusal is not None:
@@ -244,6 +254,8 @@ class FakeHomeserver:
             return from_dict(error, *extra)
         if response_class is LoginResponse:
             return LoginResponse.from_dict({"user_id": self.bot, "device_id": self.device_id, "access_token": "token"})
+        if response_class is WhoamiResponse:
+            return WhoamiResponse.from_dict({"user_id": self.token_owner, "device_id": self.token_device})
         if response_class is KeysUploadResponse:
             return KeysUploadResponse.from_dict({"one_time_key_counts": {"signed_curve25519": 50}})
         if response_class is KeysQueryResponse:
@@ -283,6 +295,10 @@ class FakeHomeserver:
                 return FakeTransport(403)
             self.direct = {k: list(v) for k, v in json.loads(str(data)).items()}
             return FakeTransport(200)
+        if method == "POST" and parts[-2:] == ["keys", "query"]:
+            wanted = json.loads(str(data))["device_keys"].get(self.bot, [])
+            held = {d: keys for d, keys in self.device_keys.items() if d in wanted}
+            return FakeTransport(200, {"device_keys": {self.bot: held}})
         raise AssertionError(f"the fake homeserver does not answer {method} {urlparse(path).path}")
 
     # --- what the bot's requests do --------------------------------------------------------
@@ -306,6 +322,7 @@ class FakeHomeserver:
         return event_id
 
     def _create(self, body: JSON) -> str:
+        self.created.append(body)
         invited = list(body.get("invite", []))
         name = invited[0][1:].split(":")[0] if invited else f"r{next(self._ids)}"
         room_id = f"!dm-{name}:{self.server}"
@@ -399,12 +416,13 @@ class FakeTransport:
     """Stands for the aiohttp answer of AsyncClient.send."""
 
     status: int
+    body: JSON = field(default_factory=dict)
 
     def release(self) -> None:
         pass
 
-    async def json(self) -> JSON:
-        return {}
+    async def json(self, content_type: str | None = None) -> JSON:
+        return self.body
 
 
 # The requests refuse() names, by the nio response they expect.
@@ -418,6 +436,7 @@ KINDS: dict[type, str] = {
     DirectRoomsResponse: "direct_rooms",
     SyncResponse: "sync",
     UploadResponse: "upload",
+    WhoamiResponse: "whoami",
 }
 
 

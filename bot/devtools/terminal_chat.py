@@ -30,6 +30,7 @@ from nio import (
     MatrixRoom,
     MegolmEvent,
     ReactionEvent,
+    RoomInviteResponse,
     RoomKeyEvent,
     RoomMessage,
     RoomMessagesResponse,
@@ -60,6 +61,7 @@ la « {PRIVATE} ».
   /repondre TEXTE       répond au dernier message du bot dans ce salon
   /reagir N EMOJI       réagit au message N (par exemple /reagir 13 ✅)
   /reagir EMOJI         réagit au dernier message du bot dans ce salon
+  /inviter NOM          invite quelqu'un dans le salon courant (alice, ou @alice:localhost)
   /aide                 affiche cette aide
   /quitter              termine la conversation
 Les commandes du bot commencent par « ! » : essayez !aide."""
@@ -83,6 +85,8 @@ COMMANDS = {
     "/répondre": "reply",
     "/reagir": "react",
     "/réagir": "react",
+    "/inviter": "invite",
+    "/invite": "invite",
     "/aide": "help",
     "/help": "help",
     "/quitter": "quit",
@@ -92,7 +96,7 @@ COMMANDS = {
 
 @dataclass(frozen=True)
 class ChatCommand:
-    """A typed line: `kind` is send, rooms, room, thread, reply, react, help, quit or unknown."""
+    """A typed line: `kind` is send, rooms, room, thread, reply, react, invite, help, quit or unknown."""
 
     kind: str
     text: str = ""
@@ -115,6 +119,8 @@ def parse_line(line: str) -> ChatCommand | None:
         return ChatCommand("unknown", word)
     if kind in ("rooms", "help", "quit"):
         return ChatCommand(kind)
+    if kind == "invite":
+        return ChatCommand(kind, rest)
     first, _, after = rest.partition(" ")
     if kind in ("room", "thread"):
         return ChatCommand(kind, rest, int(rest) if rest.isdigit() else None)
@@ -331,6 +337,10 @@ class TerminalChat:
             await self.client.sync(timeout=0, full_state=True)
         finally:
             self.catching_up = False
+        # A demo member's invitations to the demo rooms: accepted, as their client would on a click.
+        for room_id in list(self.client.invited_rooms):
+            if room_id in self.rooms.values():
+                await self.client.join(room_id)
         for room_id, room in self.client.rooms.items():
             if room_id not in self.rooms.values() and set(room.users) == {self.user_id, self.bot_user_id}:
                 self.rooms[PRIVATE] = room_id  # opened by the bot in an earlier session
@@ -542,6 +552,8 @@ class TerminalChat:
             self._enter_thread(command)
         elif command.kind in ("reply", "react"):
             await self._answer(command)
+        elif command.kind == "invite":
+            await self._invite(command.text)
         elif command.kind == "help":
             self.out(HELP)
         else:
@@ -602,6 +614,24 @@ class TerminalChat:
             )
         else:
             await self._send(shown.room_id, command.text, thread=shown.thread_root, reply_to=shown.event_id)
+
+    async def _invite(self, who: str) -> None:
+        """Invites someone to the current room: a bare name is an account of this homeserver."""
+        if not who or " " in who:
+            self.out("Donnez qui inviter, par exemple /inviter bob (ou /inviter @bob:localhost).")
+            return
+        user_id = who if who.startswith("@") else f"@{who}:{self.user_id.split(':', 1)[1]}"
+        answer = await self.client.room_invite(self.current, user_id)
+        where = visible(self._room_name(self.current))
+        if isinstance(answer, RoomInviteResponse):
+            self.out(f"({visible(user_id)} est invité dans « {where} ».)")
+        else:
+            self.out(
+                screen_text(
+                    f"(invitation de {visible(user_id)} refusée : {visible(str(getattr(answer, 'message', answer)))})",
+                    width=self.columns(),
+                )
+            )
 
     async def _send(self, room_id: str, text: str, *, thread: str | None = None, reply_to: str | None = None) -> None:
         content: dict = {"msgtype": "m.text", "body": text}

@@ -4,6 +4,7 @@ files (database, journal, media store, signing key, log) included."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 
 import pytest
@@ -15,9 +16,14 @@ from tests.unit.storage.test_files import assert_owner_only, modes
 pytestmark = pytest.mark.synapse
 
 
+class NotSyncedYet:
+    next_batch = ""
+
+
 class StoppedAtOnce:
     def __init__(self) -> None:
         self.stopping = asyncio.Event()
+        self.client = NotSyncedYet()
 
     async def run(self) -> None:
         pass
@@ -52,6 +58,9 @@ def test_a_new_demo_folder_synapse_included_is_owner_only_under_a_usual_umask(tm
         "synapse/media",
     } <= written
     assert_owner_only(directory)
+    # The members were made on the real Synapse, and joined the members' rooms.
+    state = json.loads((directory / "demo.json").read_text())
+    assert set(state["members"]) == {"alice", "bob"} and state["check"]["user_id"] == "@verification:localhost"
 
 
 def test_the_test_suites_own_synapse_is_owner_only_too(synapse):

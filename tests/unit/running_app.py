@@ -115,9 +115,14 @@ async def running_app(
     if embedder is None:
         knowledge = tables.get("knowledge")
         tables["knowledge"] = {"enabled": False, **(knowledge if isinstance(knowledge, dict) else {})}
-    # A first start logs in with a password.
+    # A first start logs in with a password; direct chats open without spacing (the pace is tested
+    # on its own, tests/unit/bot/test_throttle.py).
     matrix = tables.get("matrix")
-    tables["matrix"] = {"password": "test", **(matrix if isinstance(matrix, dict) else {})}
+    tables["matrix"] = {
+        "password": "test",
+        "invite_interval_seconds": 0,
+        **(matrix if isinstance(matrix, dict) else {}),
+    }
     config = build_config(folder, **tables)
     clock = clock or Clock()
     app = build_app(config, embedder=embedder, clock=clock)

@@ -53,6 +53,9 @@ class Homeserver:
         self.self_signing: dict | None = None
         self.calls: list[str] = []
         self.uia_session = "uia-1"
+        # What a replacement asks for: the password on Synapse's own logins.
+        self.uia_flows: list[dict] = [{"stages": ["m.login.password"]}]
+        self.uia_params: dict = {}
 
     def add_device(self, device_id: str) -> None:
         self.devices[device_id] = {
@@ -98,9 +101,7 @@ class Homeserver:
                 "password": PASSWORD,
                 "session": self.uia_session,
             }:
-                return Response(
-                    401, {"session": self.uia_session, "flows": [{"stages": ["m.login.password"]}], "params": {}}
-                )
+                return Response(401, {"session": self.uia_session, "flows": self.uia_flows, "params": self.uia_params})
         assert master["usage"] == ["master"] and self_signing["usage"] == ["self_signing"]
         verify(self.public(master), self_signing, self_signing["signatures"][USER][f"ed25519:{self.public(master)}"])
         self.master, self.self_signing = master, self_signing
@@ -231,6 +232,20 @@ async def test_reset_without_the_password_keeps_the_identity_as_it_was(server, t
         await CrossSigning(Client(server, "DEVICE1"), tmp_path).reset()
     assert server.master == master and (tmp_path / KEYS_FILE).read_text() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == [KEYS_FILE]
+
+
+async def test_an_oidc_homeserver_asking_for_an_approval_gets_the_steps_by_hand(server, tmp_path):
+    """MAS-backed homeservers (Tchap is moving to OIDC) never take a password: the operator approves
+    the reset once in the account's page, then starts the bot again; the error says so in French."""
+    await CrossSigning(Client(server, "DEVICE1"), tmp_path).ensure()
+    master = server.master
+    server.uia_flows = [{"stages": ["m.oauth"]}]
+    server.uia_params = {"m.oauth": {"url": "https://compte.example.org/reset-cross-signing"}}
+    with pytest.raises(CrossSigningError) as caught:
+        await CrossSigning(Client(server, "DEVICE1"), tmp_path, PASSWORD).reset()
+    assert "https://compte.example.org/reset-cross-signing" in str(caught.value)
+    assert "redémarrez le bot" in str(caught.value) and "crypto reset" in str(caught.value)
+    assert server.master == master
 
 
 async def test_a_refused_signature_is_an_error_although_the_answer_is_200(server, tmp_path):

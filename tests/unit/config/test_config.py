@@ -146,3 +146,51 @@ url = "absent.ics"
     (tmp_path / "absent.ics").write_text("BEGIN:VCALENDAR\nEND:VCALENDAR\n")
     assert main(["check-config", "--config", str(config_path)]) == 0
     assert "Configuration valide" in capsys.readouterr().out
+
+
+def test_the_readme_path_to_a_real_homeserver_copy_the_example_then_give_the_password(tmp_path, monkeypatch, capsys):
+    """README « Running against a real homeserver »: cp config.example.toml config.toml (it holds
+    `password = ""`), then MANUFACTURE_PASSWORD=… check-config: the variable wins over the key."""
+    import shutil
+
+    from bot.cli import main
+
+    config_path = tmp_path / "config.toml"
+    shutil.copy(ROOT / "config.example.toml", config_path)
+    monkeypatch.setenv("MANUFACTURE_PASSWORD", "from-env")
+    assert main(["check-config", "--config", str(config_path)]) == 0
+    out = capsys.readouterr().out
+    assert "Configuration valide" in out and "connexion : mot de passe" in out
+    assert load_config(config_path).matrix.password == "from-env"
+    # Or a token, for homeservers without password logins; check-config says which the bot will use.
+    monkeypatch.delenv("MANUFACTURE_PASSWORD")
+    monkeypatch.setenv("MANUFACTURE_ACCESS_TOKEN", "syt_secret")
+    assert main(["check-config", "--config", str(config_path)]) == 0
+    out = capsys.readouterr().out
+    assert "connexion : jeton d'accès" in out and "syt_secret" not in out
+
+
+def test_the_password_key_serves_when_no_variable_is_set(tmp_path, monkeypatch):
+    monkeypatch.delenv("MANUFACTURE_PASSWORD", raising=False)
+    config = parse_config({**MINIMAL, "matrix": {**MINIMAL["matrix"], "password": "in-file"}}, tmp_path / "c.toml")
+    assert config.matrix.password == "in-file"
+    assert not config.matrix.uses_access_token
+
+
+def test_an_access_token_and_its_device_from_the_environment_win_over_the_keys(tmp_path, monkeypatch):
+    monkeypatch.setenv("MANUFACTURE_ACCESS_TOKEN", "syt_env")
+    monkeypatch.setenv("MANUFACTURE_DEVICE_ID", "ENVDEVICE")
+    matrix = {**MINIMAL["matrix"], "access_token": "syt_file", "device_id": "FILEDEVICE"}
+    config = parse_config({**MINIMAL, "matrix": matrix}, tmp_path / "c.toml")
+    assert (config.matrix.access_token, config.matrix.device_id) == ("syt_env", "ENVDEVICE")
+    assert config.matrix.uses_access_token
+    # Secrets never show in a printed configuration.
+    assert "syt_env" not in repr(config) and "ENVDEVICE" in repr(config)
+
+
+def test_a_device_id_without_an_access_token_is_refused_naming_the_key(tmp_path, monkeypatch):
+    monkeypatch.delenv("MANUFACTURE_ACCESS_TOKEN", raising=False)
+    monkeypatch.delenv("MANUFACTURE_DEVICE_ID", raising=False)
+    with pytest.raises(ConfigError) as caught:
+        parse_config({**MINIMAL, "matrix": {**MINIMAL["matrix"], "device_id": "ABC"}}, tmp_path / "c.toml")
+    assert caught.value.key == "matrix.device_id" and "MANUFACTURE_ACCESS_TOKEN" in str(caught.value)

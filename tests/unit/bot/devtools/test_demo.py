@@ -38,6 +38,19 @@ def umask_back():
     os.umask(previous)
 
 
+@pytest.fixture(autouse=True)
+def checked_at_once(monkeypatch):
+    """The demo's check that the bot answers (a real account writing to it) stands answered: these
+    bots are stand-ins. Each check is recorded."""
+    checks: list[dict] = []
+
+    async def answered(state: dict, directory: Path) -> None:
+        checks.append(state)
+
+    monkeypatch.setattr(demo, "_self_check", answered)
+    return checks
+
+
 @pytest.fixture
 def usual_umask():
     os.umask(0o022)
@@ -284,7 +297,11 @@ def test_everything_the_demo_writes_is_owner_only_under_a_usual_umask(tmp_path, 
     async def rooms(synapse, person, bot_user_id):
         return STATE["rooms"]
 
+    async def members(synapse, demo_account, rooms):
+        return {"alice": {"user_id": "@alice:localhost", "password": "alice-manufacture"}}
+
     monkeypatch.setattr(demo, "_create_rooms", rooms)
+    monkeypatch.setattr(demo, "_add_members", members)
     monkeypatch.setattr(demo, "build_app", lambda config: StoppedAtOnce(writes=directory / "bot"))
 
     assert demo.run_demo(directory) == 0
@@ -323,7 +340,7 @@ def test_the_chat_alone_keeps_its_session_and_store_owner_only(tmp_path, monkeyp
             (directory / "chat" / "store").mkdir()
             (directory / "chat" / "store" / "@demo:localhost_DEVICE.db").write_text("keys")
 
-    monkeypatch.setattr(demo, "_chat", lambda state, folder: ChatWritingItsStore())
+    monkeypatch.setattr(demo, "_chat", lambda state, folder, user=None: ChatWritingItsStore())
     monkeypatch.setattr(demo, "_answers", lambda homeserver: True)
 
     assert demo.run_chat_only(directory) == 0
@@ -350,3 +367,83 @@ def test_the_package_license_is_an_spdx_string_so_setuptools_does_not_warn_at_se
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert pyproject["project"]["license"] == "MIT"
     assert "setuptools>=77" in pyproject["build-system"]["requires"]
+
+
+MEMBERS_STATE = {
+    **STATE,
+    "rooms": [
+        {"name": "Tribu Alimentation", "id": "!a:localhost", "kind": "tribe", "role": None},
+        {"name": "Pairs — agents", "id": "!p:localhost", "kind": "peer_group", "role": "agents"},
+        {"name": "Animation", "id": "!f:localhost", "kind": "facilitators", "role": None},
+    ],
+    "members": {
+        "alice": {"user_id": "@alice:localhost", "password": "alice-manufacture"},
+        "bob": {"user_id": "@bob:localhost", "password": "bob-manufacture"},
+    },
+}
+
+
+def test_a_member_chats_as_themself_in_the_members_rooms_with_a_session_of_their_own(tmp_path):
+    chat = demo._chat(MEMBERS_STATE, tmp_path, "alice")
+    assert (chat.user_id, chat.password) == ("@alice:localhost", "alice-manufacture")
+    assert chat.rooms == {"Tribu Alimentation": "!a:localhost", "Pairs — agents": "!p:localhost"}
+    assert chat.state_dir == tmp_path / "chat-alice"
+    as_demo = demo._chat(MEMBERS_STATE, tmp_path)
+    assert as_demo.user_id == "@demo:localhost" and as_demo.state_dir == tmp_path / "chat"
+    assert "Animation" in as_demo.rooms
+
+
+def test_chatting_as_an_unknown_member_names_the_accounts_there_are(tmp_path, monkeypatch, capsys):
+    (tmp_path / "demo.json").write_text(json.dumps(MEMBERS_STATE))
+    monkeypatch.setattr(demo, "_chat", never)
+    assert demo.run_chat_only(tmp_path, "zoe") == 2
+    assert "Pas de compte « zoe » dans la démo : choisissez parmi demo, alice, bob." in capsys.readouterr().err
+
+
+def test_the_instructions_give_the_members_logins_and_how_to_chat_as_them(tmp_path):
+    (tmp_path / "config.toml").write_text(demo._config_text(MEMBERS_STATE, tmp_path))
+    text = demo._instructions(MEMBERS_STATE, tmp_path, demo.load_config(tmp_path / "config.toml"))
+    assert "@alice:localhost / mot de passe : alice-manufacture" in text
+    assert "@bob:localhost / mot de passe : bob-manufacture" in text
+    assert f"chat --dir {tmp_path} --user alice" in text and "make chat USER=alice" in text
+
+
+def test_the_demo_says_it_runs_only_once_the_bot_answered_its_check(
+    tmp_path, monkeypatch, capsys, board_port, checked_at_once
+):
+    printed_before_check: list[bool] = []
+
+    async def check(state: dict, directory: Path) -> None:
+        printed_before_check.append("La démo de manufacture-bot tourne" in capsys.readouterr().out)
+        checked_at_once.append(state)
+
+    app = BotIndexingFirst()
+    monkeypatch.setattr(demo, "_self_check", check)
+    monkeypatch.setattr(demo, "_prepare", prepared(tmp_path))
+
+    monkeypatch.setattr(demo, "build_app", lambda config: app)
+    # The bot stops once the banner is out (Ctrl+C, as a person would).
+    original = demo._instructions
+
+    def instructions(*args):
+        app.stopping.set()
+        return original(*args)
+
+    monkeypatch.setattr(demo, "_instructions", instructions)
+    assert demo.run_demo(tmp_path) == 0
+    out = capsys.readouterr().out
+    assert printed_before_check == [False] and "La démo de manufacture-bot tourne" in out
+
+
+def test_a_bot_stopping_before_its_check_is_answered_prints_no_banner(tmp_path, monkeypatch, capsys, board_port):
+    app = BotIndexingFirst()
+
+    async def never_answered(state: dict, directory: Path) -> None:
+        app.stopping.set()
+        await asyncio.Event().wait()
+
+    monkeypatch.setattr(demo, "_self_check", never_answered)
+    monkeypatch.setattr(demo, "_prepare", prepared(tmp_path))
+    monkeypatch.setattr(demo, "build_app", lambda config: app)
+    assert demo.run_demo(tmp_path) == 0
+    assert "La démo de manufacture-bot tourne" not in capsys.readouterr().out

@@ -40,6 +40,8 @@ from bot.devtools.terminal_chat import (
         ("/salons", ChatCommand("rooms")),
         ("/aide", ChatCommand("help")),
         ("/quitter", ChatCommand("quit")),
+        ("/inviter bob", ChatCommand("invite", "bob")),
+        ("/inviter", ChatCommand("invite", "")),
         ("/bonjour", ChatCommand("unknown", "/bonjour")),
     ],
 )
@@ -79,6 +81,7 @@ def test_the_help_lists_every_command_in_french():
         "/reagir EMOJI",
         "/aide",
         "/quitter",
+        "/inviter NOM",
     ):
         assert command in HELP
     assert "numéro" in HELP
@@ -346,3 +349,27 @@ async def test_what_the_chat_sends_in_a_thread_and_as_a_reply() -> None:
     ]
     # No reply fallback: the body is what was typed.
     assert [content["body"] for content in sent] == ["dans le fil", "réponse", "réponse hors fil", "au salon"]
+
+
+async def test_inviter_invites_a_bare_name_of_this_homeserver_to_the_current_room_and_says_so() -> None:
+    from nio import RoomInviteError, RoomInviteResponse
+
+    chat, printed = chat_screen()
+    invited: list[tuple[str, str]] = []
+
+    class Client:
+        async def room_invite(self, room_id: str, user_id: str):
+            invited.append((room_id, user_id))
+            if user_id == "@demo:localhost":
+                return RoomInviteError("@demo:localhost is already in the room.")
+            return RoomInviteResponse()
+
+    chat._client = Client()  # type: ignore[assignment]
+    await chat.handle_line("/inviter bob")
+    await chat.handle_line("/inviter @carol:example.org")
+    await chat.handle_line("/inviter demo")
+    await chat.handle_line("/inviter")
+    assert invited == [(ROOM, "@bob:localhost"), (ROOM, "@carol:example.org"), (ROOM, "@demo:localhost")]
+    assert printed[-4] == "(@bob:localhost est invité dans « Tribu ».)"
+    assert printed[-2].startswith("(invitation de @demo:localhost refusée : @demo:localhost is already")
+    assert printed[-1].startswith("Donnez qui inviter")

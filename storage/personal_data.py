@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, col, delete, select
+from sqlmodel import Session, col, delete, func, select
 
 from storage.agenda import ReminderRow
 from storage.board import BoardLinkUse, BoardSession
@@ -337,6 +337,14 @@ def erase(session: Session, user_id: str, *, remove_deposits: bool) -> Erased:
         session.add(deposit)
     counts["depots"] = own
     counts["depots_pour_vous"] = len(erased.carrier_erased)
+    # Someone else's form naming them as carrier (a deposit's own draft among them) keeps its answers in its state.
+    for draft in session.exec(
+        select(DepositDraft).where(
+            col(DepositDraft.user_id) != user_id, func.lower(DepositDraft.state).contains(user_id.casefold())
+        )
+    ):
+        _forget_carrier_in_draft(draft, user_id)
+        session.add(draft)
     # Drafts last: a deposit kept anonymised no longer points at its draft. A confirmed deposit's
     # draft goes with it, uncounted: the deposits are counted already.
     counts["brouillons"] = _delete(
@@ -354,3 +362,12 @@ def _anonymise(deposit: Deposit, user_id: str) -> None:
         deposit.carrier = ""
     deposit.draft_id = None
     deposit.answers = {**deposit.answers, "contact": None, "carrier_contact": None}
+
+
+def _forget_carrier_in_draft(draft: DepositDraft, user_id: str) -> None:
+    state = json.loads(draft.state)
+    answers = state.get("answers", {})
+    contact = answers.get("carrier_contact")
+    if isinstance(contact, str) and user_id.casefold() in contact.casefold():
+        state["answers"] = {**answers, "carrier_name": None, "carrier_contact": None}
+        draft.state = json.dumps(state, ensure_ascii=False, sort_keys=True)

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from handlers.context import CommandContext, Reaction, Services
 from handlers.deposits.records import local_date
 from handlers.help import GENERAL
-from handlers.private import in_private
+from handlers.private import in_private, private_room
 from handlers.registry import Command, HandlerResult
 from handlers.replies import Attachment, Post, Reply
 from handlers.text import fold_for_matching, parse_yes_no
@@ -45,6 +45,9 @@ def _tag_time(tag: str) -> datetime:
 async def my_data_command(ctx: CommandContext) -> HandlerResult:
     services, user_id = ctx.services, ctx.message.sender
     now = services.clock()
+    if not ctx.message.room.is_direct:
+        # Opened (and recorded) before the inventory is read, so that it lists the chat it arrives in.
+        await private_room(services, user_id)
     held = await ctx.work(inventory, user_id, now)
     tz = services.config.bot.tz
     kinds = [

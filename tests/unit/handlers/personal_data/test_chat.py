@@ -89,6 +89,12 @@ async def test_forgetting_asks_first_and_acts_only_on_the_members_own_answer(h: 
     with h.db.session() as session:
         assert session.exec(select(DepositDraft).where(DepositDraft.user_id == ALICE)).all() == []
         assert session.exec(select(DirectChat).where(DirectChat.user_id == ALICE)).all() == []
+    # Erased, she is a newcomer: a direct chat with her is recorded anew (found again in m.direct when it is
+    # encrypted, as the bot opens them; the fake homeserver's is not, so one is opened) and holds only itself.
+    sent = await h.say(ALICE, "!mes-donnees", room=TRIBE_ENERGY)
+    summary, upload = [s for s in sent if s.room_id != TRIBE_ENERGY]
+    assert "Conversations privées avec moi : 1" in summary.body and "Dépôts" not in summary.body
+    assert json.loads(h.attachment(upload))["depots"] == []
 
 
 async def test_a_check_mark_keeps_the_deposits_anonymised(h: DepositApp):

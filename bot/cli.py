@@ -291,6 +291,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         args = parser.parse_args(["run", *(argv or sys.argv[1:])])
+    if getattr(args, "log_to_stderr", False):
+        # A command whose acts are an operator's record (personal data): logged as the bot logs.
+        setup_logging("INFO")
     try:
         return args.func(args)
     except ConfigError as error:

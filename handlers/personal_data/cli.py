@@ -26,6 +26,8 @@ def register_cli(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         "personal-data", help="Données personnelles d'un membre : export ou effacement (demande hors Matrix)."
     )
     command.add_argument("user", help="identifiant Matrix du membre (@nom:serveur)")
+    # bot/cli.py logs it to stderr: what was done, by counts, is the operator's record of the request.
+    command.set_defaults(log_to_stderr=True)
     actions = command.add_subparsers(dest="personal_data_action", required=True)
 
     export = actions.add_parser("export", help="Tout ce que le bot garde sur ce membre, en JSON.")

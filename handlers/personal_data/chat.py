@@ -18,7 +18,8 @@ from handlers.help import GENERAL
 from handlers.private import in_private, private_room
 from handlers.registry import Command, HandlerResult
 from handlers.replies import Attachment, Post, Reply
-from handlers.text import fold_for_matching, parse_yes_no
+from handlers.text import YES_WORDS, fold_for_matching, parse_yes_no
+from storage.deposits import list_deposits
 from storage.messages import sent_with_tag
 from storage.personal_data import Erased, erase, inventory
 from storage.rooms import facilitators_room_id
@@ -29,8 +30,17 @@ log = logging.getLogger(__name__)
 FORGET_TAG = "forget-request"
 FORGET_LIFETIME = timedelta(hours=1)
 ACCEPT_REACTIONS = ("✅", "✔️", "✔", "☑️")
-# « OUI SUPPRIMER »: the deposits go too; a bare « OUI » keeps them, anonymised.
-REMOVE_WORDS = ("supprimer", "supprime", "suppression")
+# « OUI SUPPRIMER » (« supprimez », « suppression »…): the deposits go too; a bare « OUI » keeps them,
+# anonymised, and then they can no longer be told apart as the member's.
+REMOVE_STEM = "suppr"
+NOT_UNDERSTOOD = (
+    "Je n'ai pas compris : répondez **OUI** à ma question pour tout effacer, ou **NON** pour ne rien effacer. "
+    "Je n'ai rien effacé."
+)
+WHICH_DEPOSITS = (
+    "Je n'ai rien effacé encore : pour vos dépôts, répondez à ma question **OUI** (ils restent pour la "
+    "communauté, sans votre nom ni vos coordonnées) ou **OUI SUPPRIMER** (ils sont supprimés aussi)."
+)
 
 
 def _forget_tag(asked_at: datetime) -> str:
@@ -137,20 +147,19 @@ async def forget_listener(ctx: CommandContext) -> HandlerResult:
     if not _is_member_of(services, message.room_id, message.sender):
         return []
     folded = fold_for_matching(message.body).rstrip("!. ")
-    words = folded.replace(",", " ").split()
     answer = parse_yes_no(message.body)
-    if answer is None:
-        return [
-            Reply(
-                text="Je n'ai pas compris : répondez **OUI** à ma question pour tout effacer, ou **NON** pour "
-                "ne rien effacer. Je n'ai rien effacé."
-            )
-        ]
+    remove = any(word.startswith(REMOVE_STEM) for word in folded.replace(",", " ").split())
+    if answer is None or (remove and not answer):
+        return [Reply(text=NOT_UNDERSTOOD)]
     if not answer:
         return [Reply(text="D'accord, je n'efface rien.")]
-    return await _forget(
-        services, ctx.work, message.sender, asked_at, remove_deposits=bool(set(words) & set(REMOVE_WORDS))
-    )
+    # A yes with more words than « oui » may mean the deposits as well, or not: unless there are none,
+    # the member says which.
+    if not remove and folded not in YES_WORDS:
+        deposits = await ctx.work(list_deposits, depositor=message.sender)
+        if deposits:
+            return [Reply(text=WHICH_DEPOSITS)]
+    return await _forget(services, ctx.work, message.sender, asked_at, remove_deposits=remove)
 
 
 async def on_forget_reaction(reaction: Reaction, services: Services) -> HandlerResult:

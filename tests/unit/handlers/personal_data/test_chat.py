@@ -74,9 +74,12 @@ async def test_forgetting_asks_first_and_acts_only_on_the_members_own_answer(h: 
     assert "rien effacé" in unclear.body
     [renounced] = await h.app.say(ALICE, dm, "non", reply_to=prompt.event_id)
     assert "n'efface rien" in renounced.body
+    # A yes that may or may not mean her deposits too: she is asked which, nothing is erased.
+    [which] = await h.app.say(ALICE, dm, "oui allez-y", reply_to=prompt.event_id)
+    assert "OUI SUPPRIMER" in which.body and "rien effacé" in which.body
     assert len(deposits(h)) == 1
 
-    sent = await h.app.say(ALICE, dm, "OUI SUPPRIMER", reply_to=prompt.event_id)
+    sent = await h.app.say(ALICE, dm, "Oui, supprimez-les", reply_to=prompt.event_id)
     [done] = [s for s in sent if s.room_id == dm]
     reference = f"{h.clock.now.year}-"
     assert "C'est effacé" in done.body and "est supprimé" in done.body

@@ -36,7 +36,7 @@ from bot.sender import Sender
 from bot.throttle import Throttle
 from bot.timeline_gaps import TimelineGaps
 from config import Config
-from handlers import agenda, board, deposits, questions
+from handlers import agenda, board, deposits, personal_data, questions
 from handlers import help as help_handlers
 from handlers import rooms as room_handlers
 from handlers.agenda import ReminderService
@@ -68,6 +68,8 @@ def build_registry(reminders: ReminderService, board_links: LoginLinks | None = 
     # Order matters for listeners: a form in progress owns its member's messages before anything else.
     help_handlers.register(registry)
     room_handlers.register(registry)
+    # Its listener takes only answers to its own question, which a form in progress must not swallow.
+    personal_data.register(registry)
     deposits.register(registry)
     agenda.register(registry, reminders)
     questions.register(registry, reminders)

@@ -300,9 +300,10 @@ def build_parser() -> argparse.ArgumentParser:
     from handlers.agenda.cli import register_cli as agenda_cli
     from handlers.deposits.cli import register_cli as deposits_cli
     from handlers.feedback_cli import register_cli as feedback_cli
+    from handlers.personal_data.cli import register_cli as personal_data_cli
     from knowledge.cli import register_cli as knowledge_cli
 
-    for register_cli in (knowledge_cli, feedback_cli, deposits_cli, agenda_cli):
+    for register_cli in (knowledge_cli, feedback_cli, deposits_cli, agenda_cli, personal_data_cli):
         register_cli(sub)
     return parser
 
@@ -312,6 +313,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         args = parser.parse_args(["run", *(argv or sys.argv[1:])])
+    if getattr(args, "log_to_stderr", False):
+        # A command whose acts are an operator's record (personal data): logged as the bot logs.
+        setup_logging("INFO")
     try:
         return args.func(args)
     except ConfigError as error:

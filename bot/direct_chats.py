@@ -34,7 +34,9 @@ def account_data_path(user_id: str, event_type: str) -> str:
 
 class DirectChats:
     """Only this class writes the direct chats: it keeps who each one is with in memory too (load()),
-    so that whether a message can go now is known without the database."""
+    so that whether a message can go now is known without the database. A member's erasure
+    (storage/personal_data.py) deletes their rows; the memory keeps the room until the next start, and a
+    private exchange afterwards finds the chat again in m.direct."""
 
     def __init__(
         self, client: AsyncClient, units: UnitsOfWork, directory: RoomDirectory, invitations: Throttle | None = None

@@ -61,6 +61,9 @@ class DirectChats(Protocol):
     def member_joined(self, room_id: str) -> bool:
         """Whether the member has joined it (a chat just opened waits for them to accept the invitation)."""
 
+    def member_of(self, room_id: str) -> str | None:
+        """The member a direct chat is with, if the bot keeps it as one."""
+
 
 def system_clock() -> datetime:
     return datetime.now(UTC)

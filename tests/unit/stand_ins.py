@@ -89,3 +89,6 @@ class FakeDirectChats:
     def member_joined(self, room_id: str) -> bool:
         # As the real one: a room that is no direct chat can always be written to.
         return self.joined or not room_id.startswith("!dm-")
+
+    def member_of(self, room_id: str) -> str | None:
+        return f"@{room_id[4:]}" if room_id.startswith("!dm-") else None

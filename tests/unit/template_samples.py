@@ -108,3 +108,35 @@ BOT_WRITTEN = {
 SAMPLES.update(
     {"rooms/introduction.md.j2": {"kind": "peer_group", "name": "Pairs — agents", "bot_name": "Manufacture"}}
 )
+SAMPLES.update(
+    {
+        "personal_data/inventory.md.j2": {
+            "prefix": "!",
+            "kinds": [
+                {"label": "Questions posées", "count": 3, "first": "1er mars 2027", "last": "9 mars 2027"},
+                {
+                    "label": "Conversations privées avec moi",
+                    "count": 1,
+                    "first": "1er mars 2027",
+                    "last": "1er mars 2027",
+                },
+            ],
+        },
+        "personal_data/forget_prompt.md.j2": {
+            "lines": [("Questions posées", 3), ("Dépôts de projets faits par vous", 2)],
+            "deposits": 2,
+            "lifetime": "une heure",
+        },
+        "personal_data/erased.md.j2": {
+            "lines": [("Questions posées", 3), ("Dépôts de projets faits par vous", 2)],
+            "anonymised": ["DEP-2027-0001"],
+            "removed": ["DEP-2027-0002", "DEP-2027-0003"],
+            "carrier_erased": ["DEP-2027-0004"],
+        },
+        "personal_data/facilitators_notice.md.j2": {
+            "anonymised": ["DEP-2027-0001"],
+            "removed": ["DEP-2027-0002"],
+            "carrier_erased": ["DEP-2027-0004"],
+        },
+    }
+)

@@ -10,9 +10,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from nio import LocalProtocolError, RoomSendError, RoomSendResponse, UploadError
+from nio import AsyncClient, LocalProtocolError, RoomSendError, RoomSendResponse, UploadError
+from nio.crypto import decrypt_attachment
 from sqlmodel import select
 
+from bot.devtools.fake_homeserver import FakeHomeserver
 from bot.direct_chats import DirectChats
 from bot.dispatcher import Dispatcher
 from bot.rendering import Renderer, build_template_environment
@@ -241,3 +243,26 @@ async def test_sends_and_each_kind_of_send_failure_are_counted(make_config, db, 
     assert sample(metrics, "manufacture_send_failures_total", reason="refused") == 1
     assert sample(metrics, "manufacture_send_failures_total", reason="local_error") == 1
     assert sample(metrics, "manufacture_send_failures_total", reason="upload") == 1
+
+
+async def test_a_file_for_an_encrypted_room_is_uploaded_encrypted_and_its_keys_go_in_the_event(bot, tmp_path):
+    """As `!mes-donnees` sends its JSON file to a direct chat: the homeserver keeps only ciphertext, and
+    the m.file event carries what decrypts it (the `file` field), never a plain `url`."""
+    sender, server, *_ = bot
+    server.rooms[DM] = Room(users={BOT: None, ANA: None}, encrypted=True)
+    homeserver, client = FakeHomeserver(BOT), AsyncClient("http://h", BOT, store_path=str(tmp_path))
+    client.access_token = "token"  # as after a login: nio uploads only then
+    server.upload = client.upload
+    data = b'{"membre": "@ana:h"}\n'
+    with homeserver.serving(client):
+        await sender.post(
+            Reply(text="Vos données", to=Post(DM), attachment=Attachment("mes-donnees.json", data, "application/json"))
+        )
+    await client.close()
+    caption, (room, file_event, _) = server.sent[-2][1], server.sent[-1]
+    assert room == DM and caption["body"] == "Vos données" and file_event["msgtype"] == "m.file"
+    assert "url" not in file_event
+    stored = homeserver.media[file_event["file"]["url"]]
+    assert data not in stored
+    keys = file_event["file"]
+    assert decrypt_attachment(stored, keys["key"]["k"], keys["hashes"]["sha256"], keys["iv"]) == data

@@ -278,9 +278,10 @@ def build_parser() -> argparse.ArgumentParser:
     from handlers.agenda.cli import register_cli as agenda_cli
     from handlers.deposits.cli import register_cli as deposits_cli
     from handlers.feedback_cli import register_cli as feedback_cli
+    from handlers.retention import register_cli as retention_cli
     from knowledge.cli import register_cli as knowledge_cli
 
-    for register_cli in (knowledge_cli, feedback_cli, deposits_cli, agenda_cli):
+    for register_cli in (knowledge_cli, feedback_cli, deposits_cli, agenda_cli, retention_cli):
         register_cli(sub)
     return parser
 

@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import Case, case, exc
+from sqlalchemy import Case, Column, case, exc
 from sqlalchemy.orm import Mapped
 from sqlmodel import Field, Session, SQLModel, col, delete, func, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from storage.deposits import Deposit
 from storage.questions import AnswerFeedback, AnswerRecord, ForwardedQuestion
-from storage.time import utc_field, utcnow
+from storage.time import UTCDateTime, utc_field, utcnow
 
 _T = TypeVar("_T")
 
@@ -205,6 +205,21 @@ def waiting_rank(session: Session, question_id: int) -> int | None:
 # ---------------------------------------------------------------- usage
 
 
+class UsageWeek(SQLModel, table=True):
+    """The usage page's weekly counts of questions, answers, forwarded questions and votes whose rows
+    the retention purge deleted (storage/retention.py): numbers only, no id, no text, kept for good."""
+
+    __tablename__ = "usage_week"
+
+    # Monday 00:00 UTC.
+    week: datetime = Field(sa_column=Column(UTCDateTime(), primary_key=True))
+    asked: int = 0
+    answered: int = 0
+    forwarded: int = 0
+    up: int = 0
+    down: int = 0
+
+
 @dataclass
 class WeekUsage:
     week: datetime  # Monday 00:00 UTC
@@ -263,4 +278,15 @@ def weekly_usage(session: Session, now: datetime, weeks: int) -> list[WeekUsage]
                 usage[index].up = count
             elif vote == "down":
                 usage[index].down = count
+    # The weeks whose rows were purged (or partly purged) keep their counts in usage_week.
+    for kept in session.exec(select(UsageWeek).where(col(UsageWeek.week) >= first)).all():
+        index = (kept.week - first).days // 7
+        if 0 <= index < weeks:
+            week_usage = usage[index]
+            week_usage.asked += kept.asked
+            week_usage.answered += kept.answered
+            week_usage.abstained += kept.asked - kept.answered
+            week_usage.forwarded += kept.forwarded
+            week_usage.up += kept.up
+            week_usage.down += kept.down
     return usage

@@ -24,7 +24,10 @@ _T = TypeVar("_T")
 
 
 class BoardLinkUse(SQLModel, table=True):
-    """A login link's nonce, recorded when the link logs someone in: it never works twice."""
+    """A login link's nonce, recorded when the link logs someone in: it never works twice.
+
+    Personal data: the facilitator's id and when they logged in. How long: while the link could be replayed
+    (twice its 10 minutes), by the login itself and the purge."""
 
     __tablename__ = "board_link_use"
 
@@ -34,7 +37,10 @@ class BoardLinkUse(SQLModel, table=True):
 
 
 class BoardSession(SQLModel, table=True):
-    """A facilitator logged in on the board. The cookie holds a random id; only its hash is kept."""
+    """A facilitator logged in on the board. The cookie holds a random id; only its hash is kept.
+
+    Personal data: the facilitator's id. How long: until it expires ([board] session_hours) or its holder loses
+    their rights; purged at expiry."""
 
     __tablename__ = "board_session"
 
@@ -207,7 +213,9 @@ def waiting_rank(session: Session, question_id: int) -> int | None:
 
 class UsageWeek(SQLModel, table=True):
     """The usage page's weekly counts of questions, answers, forwarded questions and votes whose rows
-    the retention purge deleted (storage/retention.py): numbers only, no id, no text, kept for good."""
+    the retention purge deleted (storage/retention.py): numbers only, no id, no text, kept for good.
+
+    Personal data: none (a week and numbers). How long: for good."""
 
     __tablename__ = "usage_week"
 

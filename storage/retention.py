@@ -35,7 +35,9 @@ BATCH = 5000
 
 class PurgeRun(SQLModel, table=True):
     """When the purge last ran, and how many rows it deleted: the daily job is planned from the latest
-    one at every start. No personal data; kept as long as the records of sent messages."""
+    one at every start.
+
+    Personal data: none. How long: [retention] sent_messages_days (90 days)."""
 
     __tablename__ = "purge_run"
 

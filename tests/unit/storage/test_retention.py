@@ -205,3 +205,19 @@ def test_the_last_purge_is_read_back(db):
         record_purge(session, ago(1), 3)
     with db.session() as session:
         assert last_purge(session) == ago(1)
+
+
+def test_every_table_says_what_personal_data_it_keeps_why_and_how_long():
+    import storage.models  # noqa: F401  (every table registered)
+
+    models = {
+        mapper.class_
+        for mapper in SQLModel._sa_registry.mappers
+        if hasattr(mapper.class_, "__table__") and mapper.class_.__module__.startswith("storage.")
+    }
+    # The bot's every table, the one added later too.
+    assert {model.__table__.name for model in models} >= {"handledevent", "deposit", "usage_week", "purge_run"}
+    assert len(models) == 20
+    for model in models:
+        doc = " ".join((model.__doc__ or "").split())
+        assert "Personal data:" in doc and "How long:" in doc, f"{model.__name__} does not say what it keeps"

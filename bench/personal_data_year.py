@@ -28,8 +28,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import closing
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -38,7 +38,7 @@ from typing import Any
 from sqlalchemy import Engine, event
 
 from bench.database_work import BOT, DIRECT, EVENTS, HUMAN, ROOM, handle
-from bot.app import build_app
+from bot.app import BotApp, build_app
 from bot.devtools.fake_homeserver import FakeHomeserver, start_app
 from config import RetentionConfig, parse_config
 from knowledge.embedders import Embedder
@@ -295,32 +295,49 @@ def _config(folder: Path) -> Any:
     )
 
 
-async def measure(folder: Path, rounds: int, embedder: Embedder | None) -> tuple[dict[str, Timings], Embedder | None]:
-    """`!aide` and the questions of bench.database_work, `rounds` times each (after a warm-up)."""
+@asynccontextmanager
+async def started(folder: Path, embedder: Embedder | None) -> AsyncIterator[tuple[BotApp, FakeHomeserver]]:
+    """The real app on the data folder `folder`, started over its own fake homeserver."""
     app = build_app(_config(folder), embedder=embedder)
     homeserver = FakeHomeserver(BOT)
     homeserver.room(ROOM, [HUMAN])
     homeserver.direct_room(DIRECT, HUMAN)
-    results: dict[str, Timings] = {}
     try:
         with homeserver.serving(app.client):
             await start_app(app)
             await app.sender.direct_chats.adopt(DIRECT, HUMAN)
-            with StatementClock(app.db.engine) as clock:
-                for label, room_id, body in EVENTS:
-                    await handle(app, homeserver, room_id, body)
-                    timings = results.setdefault(label, Timings())
-                    for _ in range(rounds):
-                        clock.reset()
-                        started = time.perf_counter()
-                        await handle(app, homeserver, room_id, body)
-                        timings.wall.append(time.perf_counter() - started)
-                        timings.database.append(clock.seconds)
-                        timings.statements.append(clock.count)
-        search = app.services.search
-        return results, search.embedder if search is not None else None
+            yield app, homeserver
     finally:
         await app.close()
+
+
+async def measure(empty: Path, year: Path, rounds: int) -> dict[str, tuple[Timings, Timings]]:
+    """`!aide` and the questions of bench.database_work, `rounds` times each (after a warm-up), on the
+    empty database and on the year's in turn: both bots run side by side, so the machine's load
+    weighs the same on both."""
+    results: dict[str, tuple[Timings, Timings]] = {}
+    async with AsyncExitStack() as stack:
+        empty_app = await stack.enter_async_context(started(empty, None))
+        search = empty_app[0].services.search
+        year_app = await stack.enter_async_context(started(year, search.embedder if search is not None else None))
+        clocks = [stack.enter_context(StatementClock(app.db.engine)) for app, _ in (empty_app, year_app)]
+        for label, room_id, body in EVENTS:
+            timings = results.setdefault(label, (Timings(), Timings()))
+            for app, homeserver in (empty_app, year_app):
+                await handle(app, homeserver, room_id, body)
+            for round_ in range(rounds):
+                # Each goes first every other round.
+                order = (0, 1) if round_ % 2 == 0 else (1, 0)
+                for which in order:
+                    app, homeserver = (empty_app, year_app)[which]
+                    clock = clocks[which]
+                    clock.reset()
+                    began = time.perf_counter()
+                    await handle(app, homeserver, room_id, body)
+                    timings[which].wall.append(time.perf_counter() - began)
+                    timings[which].database.append(clock.seconds)
+                    timings[which].statements.append(clock.count)
+    return results
 
 
 def p95(values: list[float]) -> float:
@@ -373,16 +390,14 @@ async def main(rounds: int, events: int) -> int:
             )
         )
 
-        empty_results, embedder = await measure(empty, rounds, None)
-        year_results, _ = await measure(year, rounds, embedder)
+        results = await measure(empty, year, rounds)
         vacuum(path)
         loaded = size(path)
 
         print(
             f"\nCoût en base d'un message, p95 sur {rounds} mesures (base vide → année chargée ; cible : +10 % au plus)"
         )
-        for label in empty_results:
-            before, after = empty_results[label], year_results[label]
+        for label, (before, after) in results.items():
             db_before, db_after = p95(before.database) * 1000, p95(after.database) * 1000
             print(
                 f"  {label} : requêtes SQL {db_before:.2f} ms → {db_after:.2f} ms ({(db_after / db_before - 1) * 100:+.0f} %)"

@@ -6,6 +6,7 @@ deletes nothing. On SQLite and PostgreSQL (the `db` fixture)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlmodel import Session, SQLModel, func, select
 
@@ -80,7 +81,7 @@ def fill(session: Session) -> None:
     # A vote newer than its answer still goes with it.
     session.add(AnswerFeedback(answer_id=1, user_id="@b", vote="up", created_at=ago(300)))
     session.add(AnswerFeedback(answer_id=2, user_id="@b", vote="up", created_at=ago(300)))
-    forwarded = {"room_id": "!r", "asker": "@a", "question": "q", "event_id": "$q"}
+    forwarded: dict[str, Any] = {"room_id": "!r", "asker": "@a", "question": "q", "event_id": "$q"}
     session.add(ForwardedQuestion(id=1, **forwarded, created_at=ago(365.01), answer="a", answered_by="@f"))
     session.add(ForwardedQuestion(id=2, **forwarded, created_at=ago(364.99), answer="a", answered_by="@f"))
     # Still waiting for the facilitators: the queue's work, however old.

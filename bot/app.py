@@ -294,7 +294,7 @@ def build_app(
         direct_chats,
         late_keys,
         inbox,
-        TimelineGaps(client, units),
+        TimelineGaps(client, units, remembers=timedelta(days=config.retention.handled_events_days)),
         metrics,
         units=units,
     )

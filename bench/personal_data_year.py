@@ -384,11 +384,8 @@ async def main(rounds: int, events: int) -> int:
         now = datetime.now(UTC)
         started = time.perf_counter()
         rows = load_year(path, now, volumes)
-        print(
-            f"Une année chargée : {rows:,} lignes en {time.perf_counter() - started:.0f} s ({volumes})".replace(
-                ",", " "
-            )
-        )
+        held = ", ".join(f"{name} {_n(getattr(volumes, name))}" for name in volumes.__dataclass_fields__)
+        print(f"Une année chargée : {_n(rows)} lignes en {time.perf_counter() - started:.0f} s ({held})")
 
         results = await measure(empty, year, rounds)
         vacuum(path)

@@ -42,5 +42,8 @@ def parse_retention(r: TomlReader) -> RetentionConfig:
             raise r.fail(name, f"doit valoir au moins {minimum} jours")
         values[name] = days
     config = RetentionConfig(**values)
+    if config.questions_days < config.sent_messages_days:
+        # A vote on an answer goes with the answer: the answer must outlive the message voted on.
+        raise r.fail("questions_days", f"doit valoir au moins sent_messages_days ({config.sent_messages_days} jours)")
     r.no_unknown_keys()
     return config

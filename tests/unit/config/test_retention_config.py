@@ -35,6 +35,7 @@ def test_a_period_can_be_changed(tmp_path):
         ({"drafts_days": 30.5}, "type attendu entier, trouvé nombre"),
         ({"reminders_days": True}, "type attendu entier"),
         ({"question_days": 365}, "vouliez-vous dire « retention.questions_days »"),
+        ({"questions_days": 60}, "au moins sent_messages_days (90 jours)"),
     ],
 )
 def test_a_wrong_retention_key_is_named_with_its_file(tmp_path, table, problem):

@@ -167,7 +167,7 @@ def test_the_usage_page_shows_the_same_weeks_once_the_questions_are_gone(db):
     with db.session() as session:
         before = weekly_usage(session, now, 6)
     # Questions are kept 7 days: all but the last week's go, mid-week included.
-    short = RetentionConfig(questions_days=7)
+    short = RetentionConfig(questions_days=7, sent_messages_days=7)
     with db.session() as session:
         deleted = purge(session, cutoffs(now, short), limit=2)
     assert (deleted["answerrecord"], deleted["answerfeedback"], deleted["forwardedquestion"]) == (4, 3, 1)

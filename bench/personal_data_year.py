@@ -13,7 +13,7 @@ abandoned drafts, 3,000 reminders, all spread over the last 365 days. Then:
   vote and finished draft goes too, counted per week first): its time per million rows deleted;
 - the database's size loaded, after the purges, and after VACUUM.
 
-Run: .venv/bin/python -m bench.personal_data_year [--rounds 40] [--events 1000000]
+Run: .venv/bin/python -m bench.personal_data_year [--rounds 100] [--events 1000000]
 Target (issue 20): the year's p95 within 10% of the empty database's.
 """
 
@@ -425,7 +425,7 @@ async def main(rounds: int, events: int) -> int:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--rounds", type=int, default=100)
     parser.add_argument("--events", type=int, default=Volumes.events, help="handled events (the rest scales with it)")
     arguments = parser.parse_args()
     sys.exit(asyncio.run(main(arguments.rounds, arguments.events)))

@@ -413,13 +413,12 @@ async def main(rounds: int, events: int) -> int:
                 f"  {title} : {_n(deleted)} lignes supprimées en {seconds:.1f} s, soit {per_million:.1f} s par million "
                 "de lignes"
             )
-            if title.startswith("au bout"):
-                purged = size(path)
-                vacuum(path)
-                print(
-                    f"  taille de la base : {mib(loaded)} chargée, {mib(purged)} après la purge, "
-                    f"{mib(size(path))} après VACUUM"
-                )
+            purged = size(path)
+            vacuum(path)
+            print(
+                f"    taille de la base : {mib(loaded)} → {mib(purged)} après la purge → {mib(size(path))} après VACUUM"
+            )
+            loaded = size(path)
     return 0
 
 

@@ -152,13 +152,6 @@ _SIMPLE = (
 class _Answers:
     """Answers older than `questions` go with every vote on them, counted per week into usage_week first."""
 
-    @staticmethod
-    def _batch(cut: Cutoffs, limit: int | None) -> Any:
-        query = (
-            select(AnswerRecord.id).where(col(AnswerRecord.created_at) < cut.questions).order_by(col(AnswerRecord.id))
-        )
-        return query.limit(limit) if limit is not None else query
-
     def count(self, session: Session, cut: Cutoffs) -> Counter[str]:
         old = select(AnswerRecord.id).where(col(AnswerRecord.created_at) < cut.questions)
         return Counter(
@@ -171,7 +164,12 @@ class _Answers:
         )
 
     def purge_batch(self, session: Session, cut: Cutoffs, limit: int) -> Counter[str]:
-        batch = self._batch(cut, limit)
+        batch = (
+            select(AnswerRecord.id)
+            .where(col(AnswerRecord.created_at) < cut.questions)
+            .order_by(col(AnswerRecord.id))
+            .limit(limit)
+        )
         weeks: dict[datetime, Counter[str]] = {}
         for created_at, answered in session.exec(
             select(AnswerRecord.created_at, AnswerRecord.answered).where(col(AnswerRecord.id).in_(batch))

@@ -46,6 +46,7 @@ from handlers.deposits import check_idle_drafts
 from handlers.deposits.form import load_form
 from handlers.metrics import Metrics
 from handlers.registry import CommandRegistry
+from handlers.retention import RetentionJob
 from knowledge.embedders import Embedder, configured_embedder
 from knowledge.search import INDEX_FOLDER, SearchService
 from storage.database import Database
@@ -96,6 +97,8 @@ class BotApp:
     cross_signing: CrossSigning
     late_keys: LateKeys
     metrics: Metrics
+    # The daily retention purge ([retention]).
+    retention: RetentionJob
     # None unless [metrics] listen is set.
     metrics_server: MetricsServer | None = None
     # None unless [board] listen is set.
@@ -128,6 +131,7 @@ class BotApp:
             max_instances=1,
         )
         await self.reminders.start(self.scheduler)
+        await self.retention.start(self.scheduler)
         self.scheduler.add_job(
             self.post_idle_draft_reminders,
             "interval",
@@ -293,7 +297,7 @@ def build_app(
         direct_chats,
         late_keys,
         inbox,
-        TimelineGaps(client, units),
+        TimelineGaps(client, units, remembers=timedelta(days=config.retention.handled_events_days)),
         metrics,
         units=units,
     )
@@ -313,6 +317,7 @@ def build_app(
         cross_signing=CrossSigning(client, config.data_dir, config.matrix.password),
         late_keys=late_keys,
         metrics=metrics,
+        retention=RetentionJob(services),
         metrics_server=MetricsServer(metrics, config.metrics, db) if config.metrics.enabled else None,
     )
     if board_links is not None:

@@ -301,9 +301,10 @@ def build_parser() -> argparse.ArgumentParser:
     from handlers.deposits.cli import register_cli as deposits_cli
     from handlers.feedback_cli import register_cli as feedback_cli
     from handlers.personal_data.cli import register_cli as personal_data_cli
+    from handlers.retention import register_cli as retention_cli
     from knowledge.cli import register_cli as knowledge_cli
 
-    for register_cli in (knowledge_cli, feedback_cli, deposits_cli, agenda_cli, personal_data_cli):
+    for register_cli in (knowledge_cli, feedback_cli, deposits_cli, agenda_cli, personal_data_cli, retention_cli):
         register_cli(sub)
     return parser
 

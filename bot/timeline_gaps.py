@@ -6,6 +6,9 @@ last event the bot had seen, so that a question asked meanwhile is answered like
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
+from datetime import timedelta
 
 from nio import (
     Event,
@@ -34,8 +37,19 @@ WANTED = (RoomMessageText, ReactionEvent, RedactionEvent, MegolmEvent, RoomMembe
 
 
 class TimelineGaps:
-    def __init__(self, client: BotClient, units: UnitsOfWork) -> None:
+    def __init__(
+        self,
+        client: BotClient,
+        units: UnitsOfWork,
+        *,
+        remembers: timedelta | None = None,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
         self.client, self.units = client, units
+        # How long the bot remembers the events it handled ([retention] handled_events_days): an older
+        # event may have been handled and forgotten since, so the walk back stops there. Compared with
+        # the homeserver's timestamps, hence the wall clock.
+        self.remembers, self.wall_clock = remembers, wall_clock
 
     async def missed(self, answer: SyncResponse) -> list[Arrival]:
         """The events this sync's limited timelines left out, oldest first."""
@@ -71,7 +85,7 @@ class TimelineGaps:
                 log.warning("Events missed in %s not fetched: the database does not answer", room_id)
                 return []
             for event in events:  # newest first
-                if event.event_id in known or self._joined_in([event]):
+                if event.event_id in known or self._joined_in([event]) or self._forgotten(event):
                     return self._arrivals(room, missed)
                 missed.append(event)
             if not page.chunk or not page.end or page.end == token:
@@ -79,6 +93,11 @@ class TimelineGaps:
             token = page.end
         log.warning("More than %d events missed in %s: the older ones are left unanswered", len(missed), room_id)
         return self._arrivals(room, missed)
+
+    def _forgotten(self, event: Event) -> bool:
+        if self.remembers is None:
+            return False
+        return event.server_timestamp < (self.wall_clock() - self.remembers.total_seconds()) * 1000
 
     def _arrivals(self, room: MatrixRoom, missed: list[Event]) -> list[Arrival]:
         wanted = [

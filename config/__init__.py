@@ -21,6 +21,7 @@ from config.knowledge import EMBEDDER_BACKENDS, KnowledgeConfig, parse_knowledge
 from config.matrix import MatrixConfig, parse_matrix
 from config.metrics import MetricsConfig, parse_metrics
 from config.reader import ConfigError, TomlReader, read_toml
+from config.retention import RetentionConfig, parse_retention
 from config.rooms import PEER_ROLES, ROOM_KINDS, TARGET_KINDS, RoomConfig, parse_room
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "MatrixConfig",
     "MetricsConfig",
     "RecurringEventConfig",
+    "RetentionConfig",
     "RoomConfig",
     "TomlReader",
     "default_config_path",
@@ -69,6 +71,7 @@ class Config:
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     board: BoardConfig = field(default_factory=BoardConfig)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
 
     @property
     def data_dir(self) -> Path:
@@ -94,6 +97,7 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
         metrics=parse_metrics(root.sub("metrics")),
         database=parse_database(root.sub("database")),
         board=parse_board(root.sub("board")),
+        retention=parse_retention(root.sub("retention")),
     )
     root.no_unknown_keys()
     return config

@@ -4,12 +4,14 @@ The help's section headings live here, with their order; each command names its 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from itertools import groupby
 
+from config import RetentionConfig
 from handlers.context import CommandContext
 from handlers.registry import CommandNeeding, CommandRegistry
 from handlers.replies import Reply
-from handlers.text import quote
+from handlers.text import fold_for_matching, quote
 
 GENERAL = "Général"
 REFERENTIEL = "Référentiel"
@@ -21,6 +23,49 @@ BOARD = "Tableau de bord"
 SECTION_ORDER = (GENERAL, REFERENTIEL, DEPOSITS, AGENDA_AND_REMINDERS, FACILITATION, BOARD)
 
 
+@dataclass(frozen=True)
+class HelpTopic:
+    """`!aide <name>`: a page on something that is no command, from help/topics/<name>.md.j2."""
+
+    name: str
+    # What the overview's last line says the page is about.
+    about: str
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def template(self) -> str:
+        return f"help/topics/{self.name}.md.j2"
+
+
+TOPICS = (
+    HelpTopic(
+        "confidentialite",
+        "vos données",
+        aliases=("confidentialité", "donnees", "données", "rgpd", "vie privee", "vie privée"),
+    ),
+)
+
+
+def find_topic(words: str) -> HelpTopic | None:
+    wanted = fold_for_matching(words)
+    for topic in TOPICS:
+        if wanted in {fold_for_matching(name) for name in (topic.name, *topic.aliases)}:
+            return topic
+    return None
+
+
+def retention_durations(retention: RetentionConfig) -> dict[str, str]:
+    """Each [retention] period as a member reads it: « 12 mois », « 90 jours »."""
+    return {name.removesuffix("_days"): _duration(getattr(retention, name)) for name in retention.__dataclass_fields__}
+
+
+def _duration(days: int) -> str:
+    months = days / (365 / 12)
+    if days >= 180 and abs(months - round(months)) < 0.1:
+        return f"{round(months)} mois"
+    return f"{days} jours"
+
+
 def _section_rank(section: str) -> tuple[int, str]:
     return (SECTION_ORDER.index(section) if section in SECTION_ORDER else len(SECTION_ORDER), section)
 
@@ -28,6 +73,9 @@ def _section_rank(section: str) -> tuple[int, str]:
 async def help_command(registry: CommandRegistry, ctx: CommandContext) -> Reply:
     prefix = ctx.services.config.bot.command_prefix
     room = ctx.message.room
+    if ctx.args and (topic := find_topic(ctx.args.lstrip(prefix))) is not None:
+        durations = retention_durations(ctx.services.config.retention)
+        return Reply(template=topic.template, context={"prefix": prefix, "durations": durations})
     if ctx.args:
         command = registry.find(ctx.args.lstrip(prefix).split()[0])
         if command is None:
@@ -42,7 +90,13 @@ async def help_command(registry: CommandRegistry, ctx: CommandContext) -> Reply:
     ]
     return Reply(
         template="help/overview.md.j2",
-        context={"prefix": prefix, "sections": sections, "room": room, "is_facilitator": ctx.is_facilitator},
+        context={
+            "prefix": prefix,
+            "sections": sections,
+            "room": room,
+            "is_facilitator": ctx.is_facilitator,
+            "topics": TOPICS,
+        },
     )
 
 
@@ -52,7 +106,7 @@ AIDE = CommandNeeding(
     handler=help_command,
     aliases=("help", "aidez-moi", "?"),
     usage="aide [commande]",
-    help="Affiche ce que je sais faire ici, ou le détail d'une commande.",
+    help="Affiche ce que je sais faire ici, le détail d'une commande, ou `aide confidentialite` : vos données.",
     section=GENERAL,
 )
 

@@ -7,9 +7,11 @@ Labels take a handful of fixed words only: never a user id, a room id or anythin
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from storage.retention import PURGED_TABLES
 
 MESSAGE_KINDS = ("command", "unknown_command", "listener", "question", "too_long", "ignored", "reaction", "redaction")
 ANSWER_OUTCOMES = ("answered", "abstained", "forwarded")
@@ -107,6 +109,20 @@ class Metrics:
         self.undecryptable = Counter(
             "manufacture_undecryptable_events", "Encrypted events whose key had not arrived when they did.", registry=r
         )
+        self.purged_rows = Counter(
+            "manufacture_purged_rows",
+            "Rows the retention purge deleted ([retention]), by table.",
+            ["table"],
+            registry=r,
+        )
+        self.purge_success_time = Gauge(
+            "manufacture_purge_last_success_timestamp_seconds",
+            "When the last retention purge finished (Unix time; 0 before the first since start).",
+            registry=r,
+        )
+        self.purge_seconds = Gauge(
+            "manufacture_purge_last_duration_seconds", "How long the last retention purge took.", registry=r
+        )
         # Every series exists from the start at 0: a rate over a series born late misses its first count.
         for family, label_values in (
             (self.messages, MESSAGE_KINDS),
@@ -115,6 +131,7 @@ class Metrics:
             (self.reminders_missed, MISSED_REASONS),
             (self.send_failures, SEND_FAILURES),
             (self.event_retries, RETRY_CAUSES),
+            (self.purged_rows, PURGED_TABLES),
         ):
             for value in label_values:
                 family.labels(value)
@@ -138,6 +155,12 @@ class Metrics:
         self.event_retries.labels(_known(cause, RETRY_CAUSES)).inc()
         if cause == "database" and self.database_down_since is None:
             self.database_down_since = self.clock()
+
+    def purged(self, deleted: Mapping[str, int], seconds: float) -> None:
+        for table, count in deleted.items():
+            self.purged_rows.labels(_known(table, PURGED_TABLES)).inc(count)
+        self.purge_seconds.set(seconds)
+        self.purge_success_time.set(self.clock())
 
     def database_answered(self) -> None:
         self.database_down_since = None

@@ -29,6 +29,11 @@ def _utc_column(nullable: bool = True, index: bool = False) -> Any:
 
 
 class ReminderRow(SQLModel, table=True):
+    """A reminder to post: an occurrence × offset, or a facilitator's manual message.
+
+    Personal data: who scheduled a manual reminder and its text. Why: posted on time, never twice. How long:
+    until posted; then [retention] reminders_days (12 months) after it was due."""
+
     __tablename__ = "agenda_reminder"
     __table_args__ = (
         # One live row per occurrence × offset × kind. A row superseded by a moved occurrence
@@ -94,7 +99,10 @@ class ReminderRow(SQLModel, table=True):
 
 
 class FeedCache(SQLModel, table=True):
-    """The last good copy of a calendar feed, and the state of its current outage if any."""
+    """The last good copy of a calendar feed, and the state of its current outage if any.
+
+    Personal data: what the calendar holds (event titles, perhaps organisers' names). Why: reminders go out when
+    the feed is down. How long: while the feed is configured; purged once it is not."""
 
     __tablename__ = "agenda_feed_cache"
 

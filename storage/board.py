@@ -11,20 +11,23 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import Case, case, exc
+from sqlalchemy import Case, Column, case, exc
 from sqlalchemy.orm import Mapped
 from sqlmodel import Field, Session, SQLModel, col, delete, func, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from storage.deposits import Deposit
 from storage.questions import AnswerFeedback, AnswerRecord, ForwardedQuestion
-from storage.time import utc_field, utcnow
+from storage.time import UTCDateTime, utc_field, utcnow
 
 _T = TypeVar("_T")
 
 
 class BoardLinkUse(SQLModel, table=True):
-    """A login link's nonce, recorded when the link logs someone in: it never works twice."""
+    """A login link's nonce, recorded when the link logs someone in: it never works twice.
+
+    Personal data: the facilitator's id and when they logged in. How long: while the link could be replayed
+    (twice its 10 minutes), by the login itself and the purge."""
 
     __tablename__ = "board_link_use"
 
@@ -34,7 +37,10 @@ class BoardLinkUse(SQLModel, table=True):
 
 
 class BoardSession(SQLModel, table=True):
-    """A facilitator logged in on the board. The cookie holds a random id; only its hash is kept."""
+    """A facilitator logged in on the board. The cookie holds a random id; only its hash is kept.
+
+    Personal data: the facilitator's id. How long: until it expires ([board] session_hours) or its holder loses
+    their rights; purged at expiry."""
 
     __tablename__ = "board_session"
 
@@ -205,6 +211,23 @@ def waiting_rank(session: Session, question_id: int) -> int | None:
 # ---------------------------------------------------------------- usage
 
 
+class UsageWeek(SQLModel, table=True):
+    """The usage page's weekly counts of questions, answers, forwarded questions and votes whose rows
+    the retention purge deleted (storage/retention.py): numbers only, no id, no text, kept for good.
+
+    Personal data: none (a week and numbers). How long: for good."""
+
+    __tablename__ = "usage_week"
+
+    # Monday 00:00 UTC.
+    week: datetime = Field(sa_column=Column(UTCDateTime(), primary_key=True))
+    asked: int = 0
+    answered: int = 0
+    forwarded: int = 0
+    up: int = 0
+    down: int = 0
+
+
 @dataclass
 class WeekUsage:
     week: datetime  # Monday 00:00 UTC
@@ -263,4 +286,15 @@ def weekly_usage(session: Session, now: datetime, weeks: int) -> list[WeekUsage]
                 usage[index].up = count
             elif vote == "down":
                 usage[index].down = count
+    # The weeks whose rows were purged (or partly purged) keep their counts in usage_week.
+    for kept in session.exec(select(UsageWeek).where(col(UsageWeek.week) >= first)).all():
+        index = (kept.week - first).days // 7
+        if 0 <= index < weeks:
+            week_usage = usage[index]
+            week_usage.asked += kept.asked
+            week_usage.answered += kept.answered
+            week_usage.abstained += kept.asked - kept.answered
+            week_usage.forwarded += kept.forwarded
+            week_usage.up += kept.up
+            week_usage.down += kept.down
     return usage

@@ -19,6 +19,12 @@ DRAFT_OPEN_STATUSES = ("filling", "recap")
 
 
 class DepositDraft(SQLModel, table=True):
+    """A deposit form in progress, saved after every step.
+
+    Personal data: the member's id and every answer typed so far. Why: the form resumes where it was, !mes-
+    depots lists it. How long: while in progress (closed as abandoned after [deposits] abandon_after_days);
+    abandoned, cancelled or turned into a deposit, [retention] drafts_days (6 months) after its last step."""
+
     id: int | None = Field(default=None, primary_key=True)
     # Where the form is filled in: the member's direct chat with the bot.
     room_id: str = Field(index=True)
@@ -40,6 +46,12 @@ class DepositDraft(SQLModel, table=True):
 
 
 class Deposit(SQLModel, table=True):
+    """A confirmed project deposit.
+
+    Personal data: the depositor's id, the carrier and their contact, the project's answers, the facilitators'
+    ids in its history. Why: the community's record of its projects, followed by the facilitators. How long:
+    no automatic period; erased or anonymised at the depositor's request (!oublier)."""
+
     __table_args__ = (UniqueConstraint("year", "sequence"),)
 
     id: int | None = Field(default=None, primary_key=True)

@@ -17,6 +17,11 @@ from storage.time import utc_field, utcnow
 
 
 class DirectChat(SQLModel, table=True):
+    """A member's direct chat with the bot.
+
+    Personal data: the member's id and the chat's room. Why: private exchanges (forms, a member's own data) go
+    there. How long: as long as the member uses the bot; erased at their request (!oublier)."""
+
     room_id: str = Field(primary_key=True)
     user_id: str = Field(index=True)
     # open: usable · closed: the member declined the invitation or left; a new chat is opened next time.
@@ -25,7 +30,10 @@ class DirectChat(SQLModel, table=True):
 
 
 class PendingMessage(SQLModel, table=True):
-    """A message for a direct chat whose member has not joined yet, ready to send as it is."""
+    """A message for a direct chat whose member has not joined yet, ready to send as it is.
+
+    Personal data: the member's id and a message for them (their form, their data). Why: nothing is lost while
+    they have not joined. How long: until sent; erased at their request."""
 
     id: int | None = Field(default=None, primary_key=True)
     room_id: str = Field(index=True)

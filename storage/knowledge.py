@@ -29,6 +29,11 @@ def tribe_collection(name: str) -> str:
 
 
 class KnowledgeDocument(SQLModel, table=True):
+    """A document of the référentiel, a tribe's documents or the FAQ.
+
+    Personal data: none expected (published documents, the facilitators' FAQ). Why: the bot answers from them.
+    How long: until removed from the ingested folders."""
+
     __tablename__ = "knowledge_document"
     __table_args__ = (UniqueConstraint("collection", "source"),)
 
@@ -45,6 +50,10 @@ class KnowledgeDocument(SQLModel, table=True):
 
 
 class KnowledgeChunk(SQLModel, table=True):
+    """A section of a document, with its embedding.
+
+    Personal data: as its document. How long: as its document."""
+
     __tablename__ = "knowledge_chunk"
 
     id: int | None = Field(default=None, primary_key=True)

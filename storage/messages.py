@@ -12,6 +12,13 @@ from storage.time import utc_field, utcnow
 
 
 class SentMessage(SQLModel, table=True):
+    """The bot's own messages: event id, room, tag (which answer, offer or recap it was) and thread.
+
+    Personal data: none of their text nor whom they answered; a message in a direct chat tells the chat. Why:
+    votes, replies and follow-ups on the bot's messages find what they are about. How long: [retention]
+    sent_messages_days (90 days); a room's introduction for good (once per room, ever), a deposit recap
+    while its form waits for its ✅."""
+
     event_id: str = Field(primary_key=True)
     room_id: str = Field(index=True)
     tag: str = Field(index=True)
@@ -26,7 +33,11 @@ class HandledEvent(SQLModel, table=True):
 
     Holds where the event is, its kind and its time, never what it says nor who said it (it is fetched
     again if need be). A done row only serves to recognise an event brought a second time (a sync
-    resumed from an older token, a gap read back), which happens within days; nothing purges them yet."""
+    resumed from an older token, a gap read back), which happens within days.
+
+    Personal data: that something was said in a room at a time (no sender, no content). Why: nothing handled
+    twice, nothing lost to a crash. How long: done rows [retention] handled_events_days (30 days); pending
+    rows until handled."""
 
     event_id: str = Field(primary_key=True)
     # When it was taken in (rows of earlier releases: when it was handled).

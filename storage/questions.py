@@ -11,7 +11,11 @@ from storage.time import utc_field, utcnow
 
 
 class AnswerRecord(SQLModel, table=True):
-    """One answer (or abstention) the bot gave. From a confidential room the question is not kept."""
+    """One answer (or abstention) the bot gave. From a confidential room the question is not kept.
+
+    Personal data: the asker's id and, outside confidential rooms, their question. Why: follow-ups, votes and
+    the usage page. How long: [retention] questions_days (12 months), then only its week's counts
+    (usage_week)."""
 
     id: int | None = Field(default=None, primary_key=True)
     room_id: str = Field(index=True)
@@ -25,7 +29,10 @@ class AnswerRecord(SQLModel, table=True):
 
 
 class ForwardOffer(SQLModel, table=True):
-    """The bot offered to pass an unanswered question on; it waits for the asker's « oui »."""
+    """The bot offered to pass an unanswered question on; it waits for the asker's « oui ».
+
+    Personal data: the asker's id and question. Why: the question is passed on only on their « oui ». How long:
+    it expires within the hour; the row goes after [retention] sent_messages_days (90 days)."""
 
     id: int | None = Field(default=None, primary_key=True)
     room_id: str = Field(index=True)
@@ -39,6 +46,12 @@ class ForwardOffer(SQLModel, table=True):
 
 
 class ForwardedQuestion(SQLModel, table=True):
+    """A question passed on to the facilitators, and their answer.
+
+    Personal data: the asker's id and question, the answering facilitator's id and answer. Why: the
+    facilitators' queue, the answer sent back. How long: [retention] questions_days (12 months) once
+    answered; a question still waiting stays until answered."""
+
     id: int | None = Field(default=None, primary_key=True)
     room_id: str
     room_name: str = ""
@@ -53,7 +66,10 @@ class ForwardedQuestion(SQLModel, table=True):
 
 
 class AnswerFeedback(SQLModel, table=True):
-    """One 👍/👎 reaction on an answer. A person's vote is their latest one; redacting it deletes the row."""
+    """One 👍/👎 reaction on an answer. A person's vote is their latest one; redacting it deletes the row.
+
+    Personal data: who voted what. Why: whether answers help (the feedback report, the usage page). How long:
+    with its answer ([retention] questions_days), counted per week first; a redacted reaction at once."""
 
     id: int | None = Field(default=None, primary_key=True)
     answer_id: int = Field(index=True)

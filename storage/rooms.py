@@ -14,6 +14,11 @@ from storage.time import utc_field, utcnow
 
 
 class RoomRecord(SQLModel, table=True):
+    """A room the bot is in and its kind.
+
+    Personal data: none (room ids and names, a direct chat's flag). Why: what may be said where. How long: while
+    the bot is in the room."""
+
     room_id: str = Field(primary_key=True)
     # tribe | peer_group | facilitators | None (not classified yet)
     kind: str | None = None

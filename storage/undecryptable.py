@@ -14,6 +14,11 @@ from storage.time import utc_field, utcnow
 
 
 class UndecryptableEvent(SQLModel, table=True):
+    """An encrypted event waiting for its room key.
+
+    Personal data: the sender's id, the room and the event's id, never its content. Why: handled once the key
+    comes, the sender told once. How long: until the key comes, at most 7 days (bot/late_keys.py)."""
+
     event_id: str = Field(primary_key=True)
     room_id: str = Field(index=True)
     sender: str

@@ -1,6 +1,8 @@
 """A sample context for every shipped template, so a test can render each one."""
 
+from config import RetentionConfig
 from handlers.context import RoomInfo
+from handlers.help import TOPICS, retention_durations
 from handlers.registry import Command
 
 
@@ -16,8 +18,10 @@ SAMPLES = {
         "sections": [("Général", [_COMMAND])],
         "room": RoomInfo(room_id="!r:x", kind="tribe", name="Alimentation"),
         "is_facilitator": False,
+        "topics": TOPICS,
     },
     "help/command.md.j2": {"prefix": "!", "command": _COMMAND},
+    "help/topics/confidentialite.md.j2": {"prefix": "!", "durations": retention_durations(RetentionConfig())},
     "rooms/unencrypted_warning.md.j2": {"name": "Pairs — agents"},
     "rooms/unencrypted_alert.md.j2": {"name": "Pairs — agents"},
     "rooms/direct_chat_waiting.md.j2": {"declined": True},
@@ -98,7 +102,8 @@ SAMPLES.update(
 # Deposit references are numbered by the bot and printed inside code spans.
 BOT_WRITTEN_EVERYWHERE = {"prefix", "template", "type", "visibility", "reference", "url"}
 BOT_WRITTEN = {
-    "help/overview.md.j2": {"sections"},
+    "help/overview.md.j2": {"sections", "topics"},
+    "help/topics/confidentialite.md.j2": {"durations"},
     "help/command.md.j2": {"command"},
     "deposits/question.md.j2": {"intro", "error", "question"},
     "deposits/help.md.j2": {"question", "help"},

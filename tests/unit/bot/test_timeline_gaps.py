@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from types import SimpleNamespace
 
 from nio import MatrixRoom, RoomMemberEvent, RoomMessagesResponse, RoomMessageText, RoomTopicEvent
@@ -108,3 +109,14 @@ async def test_the_walk_stops_at_the_bot_s_own_join_and_after_so_many_pages(db, 
     endless = Client([text(n) for n in range(100 * MOST_PAGES + 500)])
     missed = await TimelineGaps(endless, units).missed(limited([text(99999)]))
     assert endless.pages == MOST_PAGES and len(missed) == 100 * MOST_PAGES
+
+
+async def test_the_walk_stops_where_the_bot_s_memory_of_handled_events_ends(db, units):
+    # The bot forgets handled events after [retention] handled_events_days: an older event may have been
+    # answered already, so it is never taken for a missed one.
+    day = 24 * 3600 * 1000
+    history = [text(n * day) for n in range(1, 61)]  # one message a day, for 60 days
+    client = Client(history)
+    gaps = TimelineGaps(client, units, remembers=timedelta(days=30), wall_clock=lambda: 60.5 * day / 1000)
+    missed = await gaps.missed(limited([text(61 * day)]))
+    assert [a.event_id for a in missed] == [f"${n * day}" for n in range(31, 61)]

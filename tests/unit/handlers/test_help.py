@@ -138,3 +138,35 @@ async def test_a_command_needing_something_gets_it_when_bound(make_services):
     )
     assert (await command.handler(ctx)).text == "2" and counter == ["déjà", "mot"]
     assert (command.name, command.usage, command.room_kinds) == ("compter", "compter <mot>", {"facilitators"})
+
+
+async def test_privacy_help_says_what_is_kept_how_long_and_how_to_see_or_erase_it(make_test_app):
+    from tests.unit.stand_ins import ANA, ROOM
+
+    async with make_test_app(
+        members={ROOM: [ANA]},
+        rooms=[{"id": ROOM, "kind": "tribe", "name": "Alimentation"}],
+        retention={"questions_days": 730, "drafts_days": 90},
+    ) as app:
+        [reply] = await app.say(ANA, ROOM, "!aide confidentialité")
+        text = reply.body
+        # The configured periods, as a member reads them.
+        assert "24 mois" in text and "90 jours après la dernière étape" in text
+        assert "!mes-donnees" in text and "!oublier" in text and "sauvegarde" in text
+        [again] = await app.say(ANA, ROOM, "!aide rgpd")
+        assert again.body == text
+        [overview] = await app.say(ANA, ROOM, "!aide")
+        assert "!aide confidentialite" in overview.body
+
+
+def test_periods_read_in_months_when_they_are_months():
+    from config import RetentionConfig
+
+    durations = help.retention_durations(RetentionConfig())
+    assert durations == {
+        "handled_events": "30 jours",
+        "sent_messages": "90 jours",
+        "questions": "12 mois",
+        "drafts": "6 mois",
+        "reminders": "12 mois",
+    }

@@ -1,4 +1,5 @@
-"""Every benchmark, one after the other, each printing its figures: `python -m bench` (or `make bench`).
+"""Every benchmark, one after the other, each printing its figures: `python -m bench` (or `make bench`);
+one of them by its short name: `python -m bench answers` (`python -m bench --list` names them).
 
 Each runs in its own process so one's memory figure is not another's.
 """
@@ -16,6 +17,7 @@ BENCHMARKS = (
         ["bench.roundtrip", "--with-model"],
     ),
     ("Qualité de la recherche (issue 3)", ["bench.retrieval_eval"]),
+    ("Réponses : les faits attendus dans le texte que lit le membre (issue 19)", ["bench.answer_eval"]),
     ("Vitesse et mémoire de la recherche (issue 3)", ["bench.retrieval_speed"]),
     ("Agenda : expansion des calendriers et planification (issue 5)", ["bench.agenda_bench"]),
     ("Agenda : retard de 1 000 rappels simultanés (issue 5)", ["bench.reminder_lateness"]),
@@ -24,9 +26,22 @@ BENCHMARKS = (
 )
 
 
-def main() -> int:
+def short_name(module: list[str]) -> str:
+    """« answers » for bench.answer_eval, « roundtrip » for bench.roundtrip (both of its runs)."""
+    name = module[0].removeprefix("bench.")
+    return "answers" if name == "answer_eval" else name
+
+
+def main(argv: list[str]) -> int:
+    if argv == ["--list"]:
+        print("\n".join(sorted({short_name(module) for _, module in BENCHMARKS})))
+        return 0
+    chosen = [(title, module) for title, module in BENCHMARKS if not argv or short_name(module) in argv]
+    if not chosen:
+        print(f"Aucun banc nommé {' '.join(argv)} : python -m bench --list les nomme.")
+        return 2
     failed = []
-    for title, module in BENCHMARKS:
+    for title, module in chosen:
         print(f"\n=== {title} ===", flush=True)
         started = time.monotonic()
         result = subprocess.run([sys.executable, "-m", *module])
@@ -39,4 +54,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -42,6 +42,10 @@ from storage.questions import AnswerRecord
 EVAL_FILE = Path(__file__).parent / "eval" / "answers.jsonl"
 KINDS = ("list", "count", "comparison", "definition", "fact")
 OUT_OF_DOMAIN = "out_of_domain"
+# Members' own questions, exported by `manufacture-bot feedback export`: scored on the section cited
+# (expected after a 👍 or a choice, to avoid after a 👎) and on being answered, until someone writes
+# their facts and gives them a kind.
+FEEDBACK = "feedback"
 BOT, HUMAN = "@manufacture:bench", "@membre:bench"
 DIRECT = "!direct:bench"
 BOT_NAME = "Manufacture"
@@ -77,6 +81,9 @@ class EvalQuestion:
     facts: tuple[Fact, ...]
     # Dressings written by hand (typos, chat spelling), asked beside the generated ones.
     dressed: tuple[str, ...] = ()
+    # Sections whose citation is right, or wrong (headings, as in questions.jsonl).
+    expected: tuple[str, ...] = ()
+    avoid: tuple[str, ...] = ()
 
     @property
     def in_domain(self) -> bool:
@@ -90,12 +97,21 @@ def load_questions(path: Path = EVAL_FILE) -> list[EvalQuestion]:
             continue
         row = json.loads(line)
         kind = row["kind"]
-        if kind not in (*KINDS, OUT_OF_DOMAIN):
+        if kind not in (*KINDS, OUT_OF_DOMAIN, FEEDBACK):
             raise ValueError(f"{path}:{number}: unknown kind {kind!r}")
         facts = tuple((f,) if isinstance(f, str) else tuple(f) for f in row.get("facts", ()))
-        if (kind == OUT_OF_DOMAIN) != (not facts):
+        if kind != FEEDBACK and (kind == OUT_OF_DOMAIN) != (not facts):
             raise ValueError(f"{path}:{number}: facts are required in domain, and only there")
-        questions.append(EvalQuestion(row["question"], kind, facts, tuple(row.get("dressed", ()))))
+        questions.append(
+            EvalQuestion(
+                row["question"],
+                kind,
+                facts,
+                tuple(row.get("dressed", ())),
+                tuple(row.get("expected", ())),
+                tuple(row.get("avoid", ())),
+            )
+        )
     return questions
 
 
@@ -124,14 +140,19 @@ class Asked:
     # "answered", "declined", or "other" (no question record: small talk, a command, an ask-back…).
     outcome: str
     present: list[bool] = field(default_factory=list)
+    # The section the answer cites (its record's heading), None when it declined.
+    heading: str | None = None
 
     @property
     def complete(self) -> bool:
         return all(self.present)
 
 
-async def ask(app: BotApp, homeserver: FakeHomeserver, room_id: str, member: str, text: str) -> tuple[str, str]:
-    """The bodies the bot sent back to `text` (joined), and the outcome read from the question's record."""
+async def ask(
+    app: BotApp, homeserver: FakeHomeserver, room_id: str, member: str, text: str
+) -> tuple[str, str, str | None]:
+    """The bodies the bot sent back to `text` (joined), the outcome read from the question's record and
+    the section it cites."""
     with app.db.session() as session:
         last = session.exec(select(AnswerRecord.id).order_by(col(AnswerRecord.id).desc())).first()
     before = len(homeserver.sent)
@@ -143,12 +164,15 @@ async def ask(app: BotApp, homeserver: FakeHomeserver, room_id: str, member: str
             select(AnswerRecord).where(col(AnswerRecord.id) > (last or 0)).order_by(col(AnswerRecord.id).desc())
         ).first()
         outcome = "other" if record is None else "answered" if record.answered else "declined"
-    return reply, outcome
+        heading = record.heading if record is not None and record.answered else None
+    return reply, outcome, heading
 
 
 def variants(question: EvalQuestion, dressings: Iterable[str]) -> list[tuple[str, str]]:
     """(dressing, text): the bare question first."""
     asked = [("", question.question)]
+    if question.kind == FEEDBACK:
+        return asked  # asked by a member already, dressed as they wrote it
     asked += [(name, DRESSINGS[name](question.question)) for name in dressings]
     asked += [(WRITTEN, text) for text in question.dressed]
     return asked
@@ -166,8 +190,8 @@ async def evaluate(
     dressings = tuple(dressings)
     for question in questions:
         for dressing, text in variants(question, dressings):
-            reply, outcome = await ask(app, homeserver, room_id, member, text)
-            runs.append(Asked(question, dressing, text, reply, outcome, facts_present(reply, question.facts)))
+            reply, outcome, heading = await ask(app, homeserver, room_id, member, text)
+            runs.append(Asked(question, dressing, text, reply, outcome, facts_present(reply, question.facts), heading))
     return runs
 
 
@@ -193,8 +217,9 @@ def figures(runs: list[Asked]) -> Figures | None:
 
 def report(runs: list[Asked], verbose: bool = False) -> list[str]:
     lines = []
-    in_domain = [r for r in runs if r.question.in_domain]
-    out = [r for r in runs if not r.question.in_domain]
+    feedback = [r for r in runs if r.question.kind == FEEDBACK]
+    in_domain = [r for r in runs if r.question.kind in KINDS]
+    out = [r for r in runs if r.question.kind == OUT_OF_DOMAIN]
 
     def cell(subset: list[Asked]) -> str:
         f = figures(subset)
@@ -213,6 +238,8 @@ def report(runs: list[Asked], verbose: bool = False) -> list[str]:
         if subset:
             declined = sum(r.outcome != "answered" for r in subset) / len(subset)
             lines.append(f"  hors sujet refusé ({label}) : {declined:.2f} sur {len(subset)}")
+    if feedback:
+        lines += feedback_lines([r for r in feedback if not r.dressing])
     lines.append("  par habillage (questions du domaine complètes, refus ; hors sujet refusé) :")
     for dressing in ("", *DRESSINGS, WRITTEN):
         subset = [r for r in in_domain if r.dressing == dressing]
@@ -233,6 +260,24 @@ def report(runs: list[Asked], verbose: bool = False) -> list[str]:
                 lines.append(
                     f"    [hors sujet/{r.dressing or 'nu'}] {r.text!r} répondu → {' '.join(r.reply.split())[:120]}"
                 )
+    return lines
+
+
+def feedback_lines(runs: list[Asked]) -> list[str]:
+    """The members' questions (feedback export), bare: sections cited and answers given."""
+    expected = [r for r in runs if r.question.expected]
+    avoid = [r for r in runs if r.question.avoid]
+    answered = sum(r.outcome == "answered" for r in runs)
+    lines = [f"  questions des membres : {answered}/{len(runs)} répondues"]
+    if expected:
+        right = sum(r.heading in r.question.expected for r in expected)
+        lines.append(f"    section attendue citée (👍, choix) : {right}/{len(expected)}")
+    if avoid:
+        changed = sum(r.heading not in r.question.avoid for r in avoid)
+        lines.append(f"    section désavouée évitée (👎) : {changed}/{len(avoid)}")
+    with_facts = [r for r in runs if r.question.facts]
+    if with_facts:
+        lines.append(f"    complètes (faits écrits) : {sum(r.complete for r in with_facts)}/{len(with_facts)}")
     return lines
 
 

@@ -67,3 +67,19 @@ async def test_the_eval_asks_the_real_bot_and_scores_what_the_member_reads(make_
     assert [r.outcome for r in runs[2:]] == ["declined", "declined"]
     bare = figures([r for r in runs if r.question.in_domain and not r.dressing])
     assert bare is not None and (bare.facts, bare.complete, bare.declined) == (0.5, 0.0, 0.0)
+
+
+def test_members_questions_are_scored_on_the_section_they_cite() -> None:
+    from bench.answer_eval import Asked, feedback_lines
+
+    liked = EvalQuestion("c'est quoi une tribu ?", "feedback", (), expected=("Les tribus",))
+    disliked = EvalQuestion("qui anime l'alliance ?", "feedback", (), avoid=("Les cercles de la communauté",))
+    runs = [
+        Asked(liked, "", liked.question, "…", "answered", heading="Les tribus"),
+        Asked(disliked, "", disliked.question, "…", "answered", heading="Les cercles de la communauté"),
+    ]
+    assert feedback_lines(runs) == [
+        "  questions des membres : 2/2 répondues",
+        "    section attendue citée (👍, choix) : 1/1",
+        "    section désavouée évitée (👎) : 0/1",
+    ]

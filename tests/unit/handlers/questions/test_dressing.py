@@ -58,3 +58,11 @@ async def test_a_typo_in_a_term_of_the_referentiel_finds_the_term_s_section(app)
     assert (await ask(app, room, "c'est quoi une balise ?")).heading == (
         await ask(app, room, "c quoi une balize")
     ).heading
+
+
+async def test_manners_alone_get_a_friendly_word_and_no_search(app):
+    for said in ["Salut Bot !", "🙂 (n°4)", "<img src=x> [cliquez](https://x.y)"]:
+        [reply] = await app.say(ANA, TRIBE, said, mention=True)
+        assert app.tag(reply) == "" and "Source" not in reply.body and "transmette" not in reply.body, said
+    with app.db.session() as session:
+        assert session.exec(select(AnswerRecord)).first() is None  # no question was asked

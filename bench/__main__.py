@@ -1,5 +1,6 @@
 """Every benchmark, one after the other, each printing its figures: `python -m bench` (or `make bench`);
-`python -m bench NAME...` runs only those named (a module of bench/, e.g. personal_data_year).
+`python -m bench NAME...` runs only those named, by short name (`python -m bench answers`,
+`python -m bench personal_data_year`; `python -m bench --list` names them).
 
 Each runs in its own process so one's memory figure is not another's.
 """
@@ -17,6 +18,7 @@ BENCHMARKS = (
         ["bench.roundtrip", "--with-model"],
     ),
     ("Qualité de la recherche (issue 3)", ["bench.retrieval_eval"]),
+    ("Réponses : les faits attendus dans le texte que lit le membre (issue 19)", ["bench.answer_eval"]),
     ("Vitesse et mémoire de la recherche (issue 3)", ["bench.retrieval_speed"]),
     ("Agenda : expansion des calendriers et planification (issue 5)", ["bench.agenda_bench"]),
     ("Agenda : retard de 1 000 rappels simultanés (issue 5)", ["bench.reminder_lateness"]),
@@ -29,16 +31,23 @@ BENCHMARKS = (
 )
 
 
-def main(names: list[str]) -> int:
-    """Every benchmark, or those named (`python -m bench personal_data_year`)."""
-    known = {module[0].removeprefix("bench.") for _, module in BENCHMARKS}
-    if unknown := sorted(set(names) - known):
-        print(f"Banc inconnu : {', '.join(unknown)} (connus : {', '.join(sorted(known))})")
+def short_name(module: list[str]) -> str:
+    """« answers » for bench.answer_eval, « roundtrip » for bench.roundtrip (both of its runs)."""
+    name = module[0].removeprefix("bench.")
+    return "answers" if name == "answer_eval" else name
+
+
+def main(argv: list[str]) -> int:
+    if argv == ["--list"]:
+        print("\n".join(sorted({short_name(module) for _, module in BENCHMARKS})))
+        return 0
+    known = {short_name(module) for _, module in BENCHMARKS}
+    if unknown := sorted(set(argv) - known):
+        print(f"Banc inconnu : {', '.join(unknown)} (python -m bench --list les nomme).")
         return 2
+    chosen = [(title, module) for title, module in BENCHMARKS if not argv or short_name(module) in argv]
     failed = []
-    for title, module in BENCHMARKS:
-        if names and module[0].removeprefix("bench.") not in names:
-            continue
+    for title, module in chosen:
         print(f"\n=== {title} ===", flush=True)
         started = time.monotonic()
         result = subprocess.run([sys.executable, "-m", *module])

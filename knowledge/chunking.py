@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from knowledge.readers import Document
 
 HEADING_SEPARATOR = " › "
+# Inline code (`…`), whatever the length of its fence; its content is group 2.
+_CODE_SPAN = re.compile(r"(`+)(?!`)(.+?)(?<!`)\1(?!`)", re.DOTALL)
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[«\"'(A-ZÀ-Ý0-9-])")
 
 
@@ -47,7 +49,15 @@ class Chunk:
 
 
 def embedding_text(heading_path: tuple[str, ...] | list[str], text: str) -> str:
-    return f"{HEADING_SEPARATOR.join(heading_path)}\n{text}"
+    return f"{HEADING_SEPARATOR.join(heading_path)}\n{without_examples(text)}"
+
+
+def without_examples(text: str) -> str:
+    """What a passage is about, without the examples it quotes as code: `!question c'est quoi une
+    tribu ?` shows how to ask the bot, it says nothing about tribes. The command's own word stays
+    searchable (« !question »), the example after it does not. A page describing the bot then
+    answers questions about the bot, never one of its example questions (issue 19)."""
+    return _CODE_SPAN.sub(lambda m: (m.group(2).split() or [""])[0], text)
 
 
 def chunk_document(document: Document, options: ChunkingOptions = ChunkingOptions()) -> list[Chunk]:

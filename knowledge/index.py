@@ -9,18 +9,27 @@ a search reads only those of its results.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from sqlmodel import Session
 
 from knowledge.chunking import embedding_text
 from knowledge.index_store import IndexStore, StoredCollection, index_key
 from knowledge.lexical import FrenchAnalyzer, LexicalIndex
 from knowledge.normalise import QueryNormaliser, Vocabulary
 from storage.database import Database
-from storage.knowledge import chunks_by_id, collections_with_chunks, index_fingerprint, index_rows
+from storage.knowledge import (
+    QUESTIONS,
+    chunk_paths,
+    chunks_by_id,
+    collections_with_chunks,
+    index_fingerprint,
+    index_rows,
+)
 
 # What storage.knowledge.index_rows gives: (id, collection, source, heading, heading_path, text, embedding).
 IndexRow = tuple[int, str, str, str, list[str], str, bytes]
@@ -48,6 +57,15 @@ class CollectionIndex:
     lexical: LexicalIndex
     # Its words, for rewriting chat-style questions (knowledge.normalise).
     vocabulary: Vocabulary
+
+
+@dataclass(frozen=True)
+class QuestionField:
+    """Members' questions attached to sections of one collection: row `questions[i]` of the questions
+    collection belongs to the chunk at row `targets[i]` (every chunk of its section)."""
+
+    questions: np.ndarray
+    targets: np.ndarray
 
 
 @dataclass
@@ -125,6 +143,8 @@ class SearchIndex:
         self.lexical_weight = lexical_weight
         self.normaliser = QueryNormaliser()
         self._collections: dict[str, CollectionIndex] = {}
+        # By target collection: the questions searched as an extra field of its chunks.
+        self._fields: dict[str, QuestionField] = {}
 
     @property
     def collections(self) -> list[str]:
@@ -160,7 +180,36 @@ class SearchIndex:
                     self._collections[name] = CollectionIndex(
                         name, stored.ids, stored.matrix, stored.lexical, stored.vocabulary
                     )
+            # Chunk ids change when a document is indexed again: the attachments are found afresh.
+            self._fields = self._question_fields(session)
         return self
+
+    def _question_fields(self, session: Session) -> dict[str, QuestionField]:
+        """Each attached question's section, found by its heading path among the other collections."""
+        questions = self._collections.get(QUESTIONS)
+        if questions is None:
+            return {}
+        others = [name for name in self._collections if name != QUESTIONS]
+        paths: dict[tuple[str, ...], list[tuple[str, int]]] = defaultdict(list)
+        attached: list[tuple[int, tuple[str, ...]]] = []
+        for chunk_id, collection, path in chunk_paths(session, [QUESTIONS, *others]):
+            if collection == QUESTIONS:
+                attached.append((chunk_id, tuple(path)))
+            else:
+                paths[tuple(path)].append((collection, chunk_id))
+        rows = {name: {int(i): row for row, i in enumerate(c.ids)} for name, c in self._collections.items()}
+        pairs: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        for chunk_id, heading_path in attached:
+            question_row = rows[QUESTIONS].get(chunk_id)
+            for collection, target in paths.get(heading_path, []):
+                if question_row is not None and target in rows[collection]:
+                    pairs[collection].append((question_row, rows[collection][target]))
+        return {
+            name: QuestionField(
+                np.array([q for q, _ in p], dtype=np.int64), np.array([t for _, t in p], dtype=np.int64)
+            )
+            for name, p in pairs.items()
+        }
 
     def _build(self, name: str, rows: list[IndexRow], key: str) -> StoredCollection | None:
         """Build collection `name` from its database rows, save it, and return it as the folder
@@ -206,6 +255,9 @@ class SearchIndex:
         dense = np.concatenate([p.matrix @ np.asarray(query_vector, dtype=np.float32) for p in parts])
         terms = self.analyzer.terms(query_text)
         lexical = np.concatenate([p.lexical.scores(terms) for p in parts])
+        # Where each collection starts in the concatenated scores, to map a position back to its chunk.
+        starts = np.cumsum([0] + [len(p.ids) for p in parts[:-1]])
+        self._add_question_field(query_vector, terms, parts, starts, dense, lexical)
 
         if method == "dense":
             fused = dense
@@ -219,14 +271,34 @@ class SearchIndex:
         else:
             raise ValueError(f"unknown search method {method!r}")
 
-        # Where each collection starts in the concatenated scores, to map a position back to its chunk.
-        starts = np.cumsum([0] + [len(p.ids) for p in parts[:-1]])
         hits = []
         for i in _top(fused, k):
             slot = int(np.searchsorted(starts, i, side="right")) - 1
             part, row = parts[slot], int(i) - int(starts[slot])
             hits.append(Hit(int(part.ids[row]), part.name, row, float(dense[i]), float(lexical[i]), float(fused[i])))
         return Scores(hits, float(dense.max()), _lexical_support(terms, parts, dense, lexical))
+
+    def _add_question_field(
+        self,
+        query_vector: np.ndarray,
+        terms: list[str],
+        parts: list[CollectionIndex],
+        starts: np.ndarray,
+        dense: np.ndarray,
+        lexical: np.ndarray,
+    ) -> None:
+        """A chunk scores as well as the best question attached to it, on each signal (in place): a
+        member's question, as they wrote it, is a second field of the section that answered it."""
+        questions = self._collections.get(QUESTIONS)
+        if questions is None or not self._fields:
+            return
+        question_dense = questions.matrix @ np.asarray(query_vector, dtype=np.float32)
+        question_lexical = questions.lexical.scores(terms)
+        for part, start in zip(parts, starts, strict=True):
+            field = self._fields.get(part.name)
+            if field is not None:
+                np.maximum.at(dense, start + field.targets, question_dense[field.questions])
+                np.maximum.at(lexical, start + field.targets, question_lexical[field.questions])
 
     def read(self, scores: Scores) -> Ranking:
         """The ranking of these scores, their chunks read in a session of the index's own (the CLI's and

@@ -37,7 +37,7 @@ from storage.knowledge import (
 EMBED_BATCH = 16
 # Part of every document hash: bump it when the readers or the chunker change what a file yields,
 # so that unchanged files are parsed and chunked again (vectors of unchanged chunks are still reused).
-PIPELINE_VERSION = "1"
+PIPELINE_VERSION = "2"  # 2: code keeps its backticks, its examples are not embedded (without_examples)
 
 
 @dataclass(frozen=True)

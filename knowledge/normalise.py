@@ -12,6 +12,8 @@ Three general rules, none of them about a particular question:
   what follows the elision is known;
 - missing accents restored from the corpus itself (« journees » -> « journées »), only when the
   unaccented form never occurs there, and never on stop words (« a »/« à », « ou »/« où »).
+- a typo in a word the corpus does not know (« balize » -> « balise », « fondamenteaux »): one
+  letter wrong, missing, extra or swapped, and only when the corpus has a single such word.
 The vocabulary comes from the indexed chunks, so the rules follow whatever documents are indexed.
 """
 
@@ -20,7 +22,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 import Stemmer
 from stop_words import get_stop_words
@@ -69,18 +71,48 @@ _TOKEN = re.compile(r"\w+(?:['’]\w+)*|[^\w]+")
 _WORD = re.compile(r"\w+")
 _ELISION = re.compile(r"^(qu|[cdjlmnst])(\w{3,})$")
 _VOWEL_START = re.compile(r"^[aeiouyhàâäéèêëîïôöûü]")
+# Shorter words have too many neighbours one letter away (« mise »/« mais »/« mois »).
+MIN_TYPO_LENGTH = 5
+
+
+def _singular(word: str) -> str:
+    return word[:-1] if word.endswith(("s", "x")) else word
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Whether `b` is `a` with one letter wrong, missing or extra, or two neighbours swapped."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) == 1 or (
+            len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+        )
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+
+
+def _deleted(word: str) -> set[str]:
+    """The word and each form of it with one letter deleted."""
+    return {word} | {word[:i] + word[i + 1 :] for i in range(len(word))}
 
 
 class VocabularyJSON(TypedDict):
     words: list[str]
     written: dict[str, str]
     stems: list[str]
+    # Absent from a vocabulary saved before typos were corrected: none are, until it is built again.
+    terms: NotRequired[list[str]]
 
 
 class Vocabulary:
-    """The words of one collection: exact forms, folded form -> commonest written form, stems."""
+    """The words of one collection: exact forms, folded form -> commonest written form, stems, and
+    the terms of its headings (folded), the words a typo is corrected to."""
+
+    _deletions: dict[str, set[str]] | None = None
 
     def __init__(self, texts: Iterable[str], stemmer: Stemmer.Stemmer) -> None:
+        texts = list(texts)
         counts = Counter(w for text in texts for w in _WORD.findall(text.lower()))
         forms: dict[str, Counter[str]] = defaultdict(Counter)
         for word, n in counts.items():
@@ -88,9 +120,24 @@ class Vocabulary:
         self.words = frozenset(counts)
         self.written = {folded: c.most_common(1)[0][0] for folded, c in forms.items()}
         self.stems = frozenset(fold_accents(stemmer.stemWord(w)) for w in counts if len(w) > 2)
+        # A text's first line is its heading path (knowledge.chunking.embedding_text); a plural heading
+        # word (« Les balises ») brings its singular when the corpus writes it.
+        headings = {fold_accents(w) for text in texts for w in _WORD.findall(text.split("\n", 1)[0].lower())}
+        self.terms = frozenset(
+            term
+            for word in headings
+            if len(word) > 3
+            for term in (word, word[:-1])
+            if term == word or (word.endswith(("s", "x")) and term in self.written)
+        )
 
     def to_json(self) -> VocabularyJSON:
-        return {"words": sorted(self.words), "written": self.written, "stems": sorted(self.stems)}
+        return {
+            "words": sorted(self.words),
+            "written": self.written,
+            "stems": sorted(self.stems),
+            "terms": sorted(self.terms),
+        }
 
     @classmethod
     def from_json(cls, data: VocabularyJSON) -> Vocabulary:
@@ -99,7 +146,28 @@ class Vocabulary:
         vocabulary.words = frozenset(data["words"])
         vocabulary.written = dict(data["written"])
         vocabulary.stems = frozenset(data["stems"])
+        vocabulary.terms = frozenset(data.get("terms", ()))
         return vocabulary
+
+    def one_typo_from(self, folded: str) -> str | None:
+        """The heading term one typo away from `folded` (a letter wrong, missing, extra, or two swapped),
+        as the corpus writes it, when there is exactly one; None otherwise. Only the headings' terms:
+        members misspell what they ask about, while a question's ordinary words the corpus happens not
+        to use (« combien », « pistes ») are one letter from one of its other words (« combine »,
+        « postes »). Symmetric deletions find them all: two
+        words one edit apart share a form with at most one letter deleted from each (so do some words
+        two edits apart, which _one_edit sets aside)."""
+        if self._deletions is None:
+            deletions: dict[str, set[str]] = defaultdict(set)
+            for word in self.terms:
+                for form in _deleted(word):
+                    deletions[form].add(word)
+            self._deletions = deletions
+        found = {w for form in _deleted(folded) for w in self._deletions.get(form, ()) if _one_edit(folded, w)}
+        if len({_singular(w) for w in found}) != 1:
+            return None
+        # One word, singular and plural: the number the member wrote.
+        return self.written[max(found, key=lambda w: (_singular(w) == w) == (_singular(folded) == folded))]
 
 
 class QueryNormaliser:
@@ -136,6 +204,10 @@ class QueryNormaliser:
             rest = next((v.written[fold_accents(rest)] for v in vocabularies if fold_accents(rest) in v.written), rest)
             # « jcomprends »: before a consonant the pronoun is « je », not an elision.
             return f"{head}'{rest}" if head != "j" or _VOWEL_START.match(rest) else f"je {rest}"
+        if len(folded) >= MIN_TYPO_LENGTH and folded not in SMS_ABBREVIATIONS:
+            fixes = {fix for v in vocabularies if (fix := v.one_typo_from(folded)) is not None}
+            if len(fixes) == 1:
+                return fixes.pop()
         return word
 
     def _known(self, word: str, vocabularies: list[Vocabulary]) -> bool:

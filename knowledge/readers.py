@@ -161,11 +161,15 @@ def _read_markdown(path: Path) -> tuple[str, list[Section]]:
 
 
 def _inline_text(token: Token) -> str:
-    """Inline Markdown -> plain words: drops emphasis markers and link targets, keeps their text."""
+    """Inline Markdown -> plain words: drops emphasis markers and link targets, keeps their text. Code
+    keeps its backticks: it is quoted (a command, an example), which the index tells from what the
+    passage is about (knowledge.chunking.without_examples)."""
     parts: list[str] = []
     for child in token.children or []:
-        if child.type in ("text", "code_inline"):
+        if child.type == "text":
             parts.append(child.content)
+        elif child.type == "code_inline":
+            parts.append(f"{child.markup}{child.content}{child.markup}")
         elif child.type in ("softbreak", "hardbreak"):
             parts.append(" ")
     return "".join(parts)

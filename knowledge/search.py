@@ -23,7 +23,7 @@ from knowledge.index import Candidate, Ranking, Scores, SearchIndex
 from knowledge.ingestion import Ingestor, IngestReport, discover, pack_sources
 from knowledge.readers import Document, Section
 from storage.database import Database
-from storage.knowledge import FAQ, REFERENTIEL, chunks_by_id, delete_document, find_document
+from storage.knowledge import FAQ, QUESTIONS, REFERENTIEL, chunks_by_id, delete_document, find_document
 from storage.unit_of_work import UnitOfWork
 
 # Collections every room may search; tribe collections ("tribu:<name>") are added by the caller.
@@ -198,6 +198,26 @@ class SearchService:
         self._ingestor(False).add_document(document, FAQ, root="faq")
         self.index.load(self.db, self.embedder.name, [FAQ])
         return source
+
+    async def attach_question(self, question: str, answer: str) -> tuple[str, ...] | None:
+        """Off the event loop: see attach_question_sync."""
+        return await asyncio.to_thread(self.attach_question_sync, question, answer)
+
+    def attach_question_sync(self, question: str, answer: str) -> tuple[str, ...] | None:
+        """A member's real question, answered by a facilitator, attached to the référentiel section the
+        answer lands on (when the search is confident of it) and searched from then on as an extra field
+        of that section (knowledge.index): human-written question expansion, learnt offline from people,
+        never from votes. The section's heading path, or None when the answer landed nowhere."""
+        question = " ".join(question.split())
+        landed = self.search_sync(answer, [REFERENTIEL])
+        if not question or not landed.answered or not landed.results:
+            return None
+        path = tuple(landed.results[0].heading_path)
+        source = f"{QUESTIONS}/{_faq_key(question)}"
+        document = Document(source=source, title=path[0], sections=(Section(path, question),))
+        self._ingestor(False).add_document(document, QUESTIONS, root=QUESTIONS)
+        self.index.load(self.db, self.embedder.name, [QUESTIONS])
+        return path
 
     async def remove_faq(self, source: str) -> bool:
         """Take a FAQ entry out of the base and the index; False when there was no such entry."""

@@ -21,6 +21,9 @@ from storage.time import utc_field, utcnow
 # Collections searchable from every room; tribe collections are named "tribu:<name>".
 REFERENTIEL = "referentiel"
 FAQ = "faq"
+# Members' real questions, each attached to the section that answers it: never searched on its own,
+# read as an extra field of that section (knowledge.index, SearchService.attach_question).
+QUESTIONS = "questions"
 TRIBE_PREFIX = "tribu:"
 
 
@@ -213,6 +216,14 @@ def index_fingerprint(session: Session, collection: str, embedder: str) -> str:
     for chunk_id, source, content_hash in rows:
         digest.update(f"{chunk_id}\x1f{source}\x1f{content_hash}\x1e".encode())
     return digest.hexdigest()
+
+
+def chunk_paths(session: Session, collections: list[str]) -> list[tuple[int, str, list[str]]]:
+    """(id, collection, heading_path) of every chunk of these collections."""
+    columns: Select[int, str, list[str]] = Select(
+        col(KnowledgeChunk.id), col(KnowledgeChunk.collection), col(KnowledgeChunk.heading_path)
+    )
+    return list(session.exec(columns.where(col(KnowledgeChunk.collection).in_(collections))).all())
 
 
 def chunks_by_id(session: Session, ids: list[int]) -> list[tuple[int, str, str, str, list[str], str]]:

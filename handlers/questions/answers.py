@@ -14,6 +14,7 @@ from handlers.questions.offers import may_forward_from, offer_tag
 from handlers.registry import CommandNeeding
 from handlers.replies import Reply, UserError
 from handlers.text import fold_for_matching
+from knowledge.dressing import undress
 from knowledge.search import PUBLIC_COLLECTIONS, SearchResult
 from storage.knowledge import tribe_collection
 from storage.questions import AnswerRecord, ForwardOffer, answer_followed_up
@@ -159,14 +160,18 @@ async def answer_question(
             f"Posez votre question après la commande, par exemple : `{prefix}question comment "
             "fonctionne la permanence ?`"
         )
-    manners = small_talk(question)
+    # What the member wrapped around the question (greetings, the bot's name, « (n°4) », a pasted link
+    # or markup, emoji) is not read; the question is recorded and forwarded as typed.
+    typed, question = question, undress(question, [services.config.matrix.user_id])
+    # Nothing left but manners: « Salut Manufacture ! » is a greeting even when small talk misses the name.
+    manners = small_talk(question) if question else small_talk(typed) or "greeting"
     if manners:
         return [Reply(template="questions/small_talk.md.j2", context={"kind": manners})]
     if services.search is None:
         raise UserError("La recherche dans le référentiel n'est pas disponible pour le moment.")
     earlier = await earlier_question(ctx.work, message) if follow_up else None
     if earlier:
-        question = f"{earlier} {question}"
+        question, typed = f"{earlier} {question}", f"{earlier} {typed}"
     with services.metrics.search_seconds.time():
         # Its passages are read in the event's unit: a question is one session.
         response = await services.search.search(question, collections_for(message.room), work=ctx.work)
@@ -181,7 +186,7 @@ async def answer_question(
         room_id=room.room_id,
         asker=message.sender,
         answered=response.answered,
-        question=None if room.confidential else question,
+        question=None if room.confidential else typed,
         confidential=room.confidential,
     )
     if response.answered and response.results:
@@ -214,7 +219,7 @@ async def answer_question(
         ForwardOffer(
             room_id=room.room_id,
             asker=message.sender,
-            question=question,
+            question=typed,
             event_id=message.event_id,
             thread_root=message.thread_root,
             # Its lifetime is measured on this clock (offers.py): the database's own time would be another.

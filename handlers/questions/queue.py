@@ -292,6 +292,11 @@ async def _add_to_faq(services: Services, question: str, text: str) -> bool:
         # The answer is delivered and recorded: the acknowledgement says the FAQ part failed.
         log.exception("Adding forwarded question's answer to the FAQ failed")
         return False
+    try:
+        # The member's words also become a field of the référentiel section the answer lands on.
+        await services.search.attach_question(question, text)
+    except Exception:
+        log.exception("Attaching a forwarded question to its section failed")
     return True
 
 

@@ -29,3 +29,23 @@ def test_accents_restored_only_on_content_words_the_corpus_writes_accented():
 def test_written_french_and_unknown_words_are_left_alone():
     for question in ("C'est quoi la SCIC ?", "Quelle est la capitale de l'Australie ?", "sinon plombier"):
         assert _normalise(question) == question
+
+
+def test_a_typo_one_letter_from_a_single_corpus_word_is_corrected():
+    # Wrong, missing, extra or swapped letter; the accents come with the corpus's spelling.
+    assert _normalise("la permanance des habitnats") == "la permanence des habitants"
+    assert _normalise("les entreprsies et les habtants") == "les entreprises et les habitants"
+
+
+def test_only_heading_terms_correct_a_typo_and_only_when_one_is_one_letter_away():
+    normaliser = QueryNormaliser()
+    # Each text's first line is its heading path, as the index gives them.
+    vocabulary = normaliser.vocabulary(["Les balises › Les valises\nOn combine les outils.", "Cerise\nUn fruit."])
+    # « balize » is one letter from « balise » only (the singular of « balises », which the text writes
+    # too); « calise » from both « balise » and « valise ».
+    vocabulary = normaliser.vocabulary(["Les balises › Les valises\nUne balise, une valise. On combine.", "Cerise\n"])
+    assert normaliser.normalise("balize balizes calise", [vocabulary]) == "balise balises calise"
+    # « combien » is one letter from « combine », a word of the text, not of a heading.
+    assert normaliser.normalise("combien de cerisse", [vocabulary]) == "combien de cerise"
+    # « impots » and « imposé » share « impos » once a letter is deleted from each: two edits apart.
+    assert normaliser.normalise("impots", [normaliser.vocabulary(["Un montant imposé"])]) == "impots"

@@ -40,6 +40,9 @@ NOT_PERSONAL = {
     "knowledge_document",
     "knowledge_chunk",
     "agenda_feed_cache",
+    # The purge's own bookkeeping, and the usage page's weekly counts (a week and numbers).
+    "purge_run",
+    "usage_week",
 }
 ROOMS = [
     {"id": TRIBE_ENERGY, "kind": "tribe", "name": "Énergie"},

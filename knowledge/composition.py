@@ -321,14 +321,20 @@ class Composer:
         asked = self._stems(hit.question)
         best: tuple[float, Node | None] = (0.0, None)
         for depth, candidate in enumerate([node, *outline.ancestors(node)]):
-            if len(candidate.items) < 2 and not self._stated(candidate.overview, nouns):
+            stated_here = self._stated(candidate.overview, nouns)
+            if len(candidate.items) < 2 and not stated_here:
                 continue
             title_terms = self._stems(candidate.title)
             score = 2.0 * len(nouns & title_terms) + len((asked - nouns) & title_terms) - 0.01 * depth
-            if self._stated(candidate.overview, nouns):
+            if stated_here:
                 score += 1
-            if not nouns and candidate is node:
+            # Its children count what is asked (« Il réunit trois fiches »): it holds them all.
+            if nouns and any(self._stated(i.overview, nouns) for i in candidate.items):
+                score += 1.5
+            if nouns & self._stems(candidate.overview):
                 score += 1
+            if candidate is node or candidate.lead is node:
+                score += 0.5 if nouns else 1.0
             if score > best[0]:
                 best = (score, candidate)
         within = best[1]

@@ -272,8 +272,22 @@ class Composer:
         overview = parent.overview
         sentences: tuple[str, ...] = ()
         if overview:
+            shared = _common_terms([self._stems(m.title) for m in members])
+            titles = [self._stems(m.title) - shared for m in members]
+
+            def enumerates(sentence: str) -> bool:
+                # The sentence that names the children (« l'élu, l'agent, l'État territorial et… »).
+                terms = self._stems(sentence)
+                return sum(1 for title in titles if title & terms) >= min(2, len(titles))
+
             excerpt = self.chooser.choose(
-                hit.question, hit.vector, overview, skip=shown.sentences, words=OVERVIEW_WORDS, short=OVERVIEW_WORDS
+                hit.question,
+                hit.vector,
+                overview,
+                skip=shown.sentences,
+                prefer=enumerates,
+                words=OVERVIEW_WORDS,
+                short=OVERVIEW_WORDS,
             )
             # A list shown whole already says what its overview's enumeration says.
             sentences = excerpt.sentences if not shown.items else ()
@@ -293,9 +307,11 @@ class Composer:
             or all(self._stems(m.title) & listed for m in members)
             or self._stated(parent.overview, listed)
         )
-        noun = (
-            question.listed or "" if named else self._noun_of(parent.overview, len(members), [m.title for m in members])
-        )
+        titles = [m.title for m in members]
+        noun = question.listed or "" if named else self._noun_of(parent.overview, len(members), titles)
+        # « Les 4 fantastiques — 4 fantastiques » says nothing: the number alone, then.
+        if self._stems(noun) & self._stems(parent.title):
+            noun = ""
         return Block(
             hit.passage.source,
             parent.path,
@@ -340,11 +356,20 @@ class Composer:
         within = best[1]
         if within is None:
             # Not a count of parts: the sentence that gives the number, from the section found.
-            prefer = _number_near(noun)
+            number = _number_near(noun)
             text = node.text or node.overview
-            excerpt = self.chooser.choose(hit.question, hit.vector, text, skip=shown.sentences, prefer=prefer)
+            excerpt = self.chooser.choose(
+                hit.question,
+                hit.vector,
+                text,
+                skip=shown.sentences,
+                prefer=lambda sentence: bool(number.search(fold_accents(sentence))),
+            )
             return Block(hit.passage.source, node.path, excerpt.sentences)
         items = within.items
+        if nouns:
+            # As the member wrote it, accents and capitals included (« COMAP », not « comap »).
+            noun = _written(hit.question, nouns, self._stems) or noun
         if not nouns:
             # « et combien y en a-t-il ? »: of what the question and the parent's title both name.
             nouns = asked & self._stems(within.title)
@@ -382,7 +407,7 @@ def _written(question: str, stems: set[str], stemmer: Callable[[str], set[str]])
     words: list[str] = re.findall(r"[\w-]+", question)
     for word in words:
         if stemmer(word) & stems:
-            return word if word.endswith(("s", "x")) else word + "s"
+            return word if word.endswith(("s", "x")) or not word.islower() else word + "s"
     return None
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -133,12 +133,12 @@ class ExcerptChooser:
         text: str,
         *,
         skip: frozenset[str] = frozenset(),
-        prefer: re.Pattern[str] | None = None,
+        prefer: Callable[[str], bool] | None = None,
         words: int = EXCERPT_WORDS,
         short: int = SHORT_SECTION_WORDS,
     ) -> Excerpt:
         """The excerpt of `text` that answers `question`; sentences in `skip` (already shown) are left
-        out; sentences matching `prefer` (a count's number) come first."""
+        out; sentences `prefer` accepts (a count's number, a list's enumeration) come first."""
         sentences = split_sentences(text)
         if not sentences:
             return Excerpt((), (), True)
@@ -149,7 +149,7 @@ class ExcerptChooser:
             return Excerpt((), (), False)
         scores = self.scores(question, question_vector, sentences)
         if prefer is not None:
-            scores = scores + np.array([2.0 if prefer.search(fold_accents(s)) else 0.0 for s in sentences])
+            scores = scores + np.array([2.0 if prefer(s) else 0.0 for s in sentences])
         ranked = sorted(open_, key=lambda i: -scores[i])
         best = ranked[0]
         chosen = [best]

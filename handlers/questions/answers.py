@@ -199,7 +199,8 @@ def block_view(block: Block) -> dict[str, object]:
             "parts": [{"title": t, "number": n} for t, n in count.parts],
             "groups": count.groups,
         },
-        "citation": cited(block.source, block.heading_path),
+        # A whole document is cited by its title.
+        "citation": " › ".join(block.heading_path),
     }
 
 

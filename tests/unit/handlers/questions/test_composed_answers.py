@@ -37,7 +37,7 @@ async def test_a_list_question_gets_every_item_of_the_parent(app):
     assert "4 familles" in text and "Famille engagement (6)" in text
     # Each family comes with its first sentence, whole.
     assert all(item.endswith(".") for item in items)
-    assert sources(text) == ["01-balises.md › Les balises du référentiel"]
+    assert sources(text) == ["Les balises du référentiel"]
 
 
 async def test_a_question_about_one_child_gets_that_child_and_its_own_children(app):

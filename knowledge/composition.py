@@ -307,8 +307,8 @@ class Composer:
             or all(self._stems(m.title) & listed for m in members)
             or self._stated(parent.overview, listed)
         )
-        titles = [m.title for m in members]
-        noun = question.listed or "" if named else self._noun_of(parent.overview, len(members), titles)
+        member_titles = [m.title for m in members]
+        noun = question.listed or "" if named else self._noun_of(parent.overview, len(members), member_titles)
         # « Les 4 fantastiques — 4 fantastiques » says nothing: the number alone, then.
         if self._stems(noun) & self._stems(parent.title):
             noun = ""

@@ -171,6 +171,29 @@ class SearchService:
         rows = await work(chunks_by_id, scores.chunk_ids) if scores.chunk_ids else []
         return self._response(question, scores.ranking(rows), vector)
 
+    async def search_each(
+        self, questions: list[str], collections: list[str] | None, work: UnitOfWork
+    ) -> list[SearchResponse]:
+        """Several questions at once (a comparison's sides): embedded in one call, read in one step."""
+        questions = [" ".join(q.split()) for q in questions]
+        scored = await asyncio.to_thread(self._score_each, questions, collections)
+        ids = list(dict.fromkeys(i for scores, _ in scored for i in scores.chunk_ids))
+        rows = await work(chunks_by_id, ids) if ids else []
+        responses = []
+        for question, (scores, vector) in zip(questions, scored, strict=True):
+            own = set(scores.chunk_ids)
+            responses.append(self._response(question, scores.ranking([r for r in rows if r[0] in own]), vector))
+        return responses
+
+    def _score_each(self, questions: list[str], collections: list[str] | None) -> list[tuple[Scores, np.ndarray]]:
+        allowed = list(collections) if collections is not None else list(PUBLIC_COLLECTIONS)
+        texts = [self.index.normalise(q, allowed) for q in questions]
+        vectors = self.embedder.embed_queries(texts)
+        return [
+            (self.index.score(vector, text, allowed, self.top_k, method=self.method), vector)
+            for text, vector in zip(texts, vectors, strict=True)
+        ]
+
     def search_sync(self, question: str, collections: list[str] | None = None, k: int | None = None) -> SearchResponse:
         question = " ".join(question.split())
         if not question:

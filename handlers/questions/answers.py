@@ -117,7 +117,7 @@ async def hits_for(
     two apart."""
     if reading.kind is not Kind.COMPARE or not reading.sides:
         return [hit(result, response) for result in response.results]
-    sides = [await search.search(side, allowed, work=work) for side in reading.sides]
+    sides = await search.search_each(list(reading.sides), allowed, work)
     if not all(side.results for side in sides):
         return [hit(response.results[0], response)]
     first = sides[0].results[0]

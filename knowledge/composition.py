@@ -28,6 +28,9 @@ from knowledge.question_kind import NUMBER_WORDS, Kind, QuestionKind, number_in
 LIST_ITEMS = 7
 # Characters a list's glosses may take, for a message that stays readable on a phone.
 LIST_CHARS = 1300
+# How far (in cosine) below the best section another may be and still answer a follow-up the best
+# one has nothing more for: the « voir aussi » margin (handlers.questions.answers).
+FOLLOW_UP_MARGIN = 0.03
 # The parent's overview shown above its list, in words.
 OVERVIEW_WORDS = 60
 
@@ -124,6 +127,8 @@ class Hit:
     # The question that found it, and its vector (a comparison's side has its own).
     question: str
     vector: np.ndarray | None = field(default=None, compare=False)
+    # Its cosine to the question: how close a lower hit is to the best.
+    score: float = 0.0
 
 
 class Composer:
@@ -164,7 +169,16 @@ class Composer:
                 best = (score - 0.5 * rank, other, parent, members)
         if best[1] is not None and best[2] is not None:
             return Composition((self._list(best[1], best[2], best[3], question, shown),))
-        return Composition((self._section(hit, node, shown),))
+        block = self._section(hit, node, shown)
+        if block.empty and shown.sentences:
+            # A follow-up the best section has said all it could to: the next section about as close.
+            for other, _, other_node in placed[1:]:
+                if other.score < hit.score - FOLLOW_UP_MARGIN or other_node is node:
+                    continue
+                following = self._section(other, other_node, shown)
+                if not following.empty:
+                    return Composition((following,))
+        return Composition((block,))
 
     # -- where a hit is --------------------------------------------------------------------
 

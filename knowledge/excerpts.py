@@ -142,7 +142,8 @@ class ExcerptChooser:
         sentences = split_sentences(text)
         if not sentences:
             return Excerpt((), (), True)
-        if not skip and _words(sentences) <= short:
+        # A short section none of which was shown yet is the answer whole, in a follow-up too.
+        if not skip.intersection(sentences) and _words(sentences) <= short:
             return Excerpt(tuple(sentences), tuple(range(len(sentences))), True)
         open_ = [i for i, s in enumerate(sentences) if s not in skip]
         if not open_:

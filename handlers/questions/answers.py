@@ -107,7 +107,8 @@ def cited(source: str, heading_path: tuple[str, ...]) -> str:
 
 
 def hit(result: SearchResult, response: SearchResponse) -> Hit:
-    return Hit(Passage(result.collection, result.source, result.heading_path), response.question, response.vector)
+    passage = Passage(result.collection, result.source, result.heading_path)
+    return Hit(passage, response.question, response.vector, result.score)
 
 
 async def hits_for(

@@ -110,3 +110,9 @@ async def test_a_long_list_is_summarised_and_its_rest_comes_in_the_thread(app):
     assert "Financer autrement" in rest.body and "demandez-moi" not in rest.body
     [done] = await app.say(ANA, TRIBE, "et encore ?", thread_root=root)
     assert "n'en dit pas plus" in done.body
+
+
+async def test_a_follow_up_the_first_section_has_no_more_for_gets_the_next_one(app):
+    [first] = await app.say(ANA, TRIBE, "!q c'est quand la permanence ?")
+    [after] = await app.say(ANA, TRIBE, "et comment la rejoindre ?", reply_to=first.event_id)
+    assert "lien de connexion" in after.body and sources(after.body) != sources(first.body)

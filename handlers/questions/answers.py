@@ -98,12 +98,8 @@ def mentions_permanence(question: str) -> bool:
 
 def citation(result: SearchResult) -> str:
     """« Document › Section » — the document title is the first element of the heading path."""
-    return cited(result.source, tuple(result.heading_path) or (result.heading,))
-
-
-def cited(source: str, heading_path: tuple[str, ...]) -> str:
-    path = list(heading_path)
-    return " › ".join(path) if len(path) > 1 else f"{source} › {path[0]}"
+    path = list(result.heading_path) or [result.heading]
+    return " › ".join(path) if len(path) > 1 else f"{result.source} › {path[0]}"
 
 
 def hit(result: SearchResult, response: SearchResponse) -> Hit:
@@ -265,7 +261,11 @@ async def answer_question(
     with services.metrics.search_seconds.time():
         # Its passages are read in the event's unit: a question is one session.
         response = await services.search.search(question, collections_for(message.room), work=ctx.work)
-    services.metrics.answer("answered" if response.answered and response.results else "abstained")
+    composition = (
+        await composed(ctx, question, response, added, earlier) if response.answered and response.results else None
+    )
+    answered = composition is not None and not composition.empty
+    services.metrics.answer("answered" if answered else "abstained")
     room = message.room
     # A peer group's unanswered question never leaves the room: the permanence is where to ask it.
     sent_to_permanence = not response.answered and room.kind == "peer_group"
@@ -279,10 +279,7 @@ async def answer_question(
         question=None if room.confidential else question,
         confidential=room.confidential,
     )
-    composition = (
-        await composed(ctx, question, response, added, earlier) if response.answered and response.results else None
-    )
-    if composition is not None and not composition.empty:
+    if composition is not None and answered:
         best = response.results[0]
         record.heading, record.source = best.heading, best.source
         shown_blocks = [block for block in composition.blocks if not block.empty]

@@ -322,7 +322,11 @@ class Composer:
             or self._stated(parent.overview, listed)
         )
         member_titles = [m.title for m in members]
-        noun = question.listed or "" if named else self._noun_of(parent.overview, len(members), member_titles)
+        if named:
+            # As the member wrote it (« étapes », where the question was read folded).
+            noun = _written(hit.question, listed, self._stems) or question.listed or ""
+        else:
+            noun = self._noun_of(parent.overview, len(members), member_titles)
         # « Les 4 fantastiques — 4 fantastiques » says nothing: the number alone, then.
         if self._stems(noun) & self._stems(parent.title):
             noun = ""

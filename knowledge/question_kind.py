@@ -69,7 +69,7 @@ NOT_COUNTED = {"temps", "fois", "jours", "heures", "minutes", "mois", "ans", "an
 _LIST_OPENINGS = re.compile(
     r"^(?:et\s+)?(?:quel(?:le)?s\s+(?:sont|seraient)\b|quel(?:le)?s\s+\w+|lesquel(?:le)?s\b|"
     r"(?:peux[- ]tu|pouvez[- ]vous|pourrais[- ]tu|pourriez[- ]vous)\s+(?:me\s+)?(?:lister|citer|enumerer|donner\s+la\s+liste)|"
-    r"(?:liste|listez|liste[- ]moi|cite|citez|enumere|enumerez)\b|la\s+liste\b)"
+    r"(?:liste|listez|liste[- ]moi|cite|citez|enumere|enumerez)\b|la\s+liste\b)|\blesquel(?:le)?s\b"
 )
 # « quelles balises composent… », « quels sont les… »: plural interrogatives ask for several things.
 _PLURAL_WHICH = re.compile(r"\bquel(?:le)?s\b")
@@ -115,7 +115,9 @@ def read_question(question: str) -> QuestionKind:
     if _MORE.search(text) and len(text.split()) <= 6:
         return QuestionKind(Kind.MORE, number=number)
     noun = _listed_noun(text)
-    if _LIST_OPENINGS.search(text) and (_PLURAL_WHICH.search(text) or _LIST_WORDS.search(text) or "liste" in text):
+    if _LIST_OPENINGS.search(text) and (
+        _PLURAL_WHICH.search(text) or _LIST_WORDS.search(text) or "liste" in text or "lesquel" in text
+    ):
         return QuestionKind(Kind.LIST, number=number, listed=noun)
     if _LIST_WORDS.search(text) or (number is not None and number > 1 and _PLURAL_WHICH.search(text)):
         return QuestionKind(Kind.LIST, number=number, listed=noun)
@@ -123,7 +125,35 @@ def read_question(question: str) -> QuestionKind:
 
 
 _LIST_STARTERS = {"quels", "quelles", "liste", "listez", "lister", "cite", "citez", "citer", "enumere", "enumerez"}
-_SKIPPED = {"sont", "seraient", "les", "des", "ses", "leurs", "nos", "vos", "moi", "donc", "en", "tous", "toutes"}
+_SKIPPED = {
+    "sont",
+    "seraient",
+    "les",
+    "des",
+    "du",
+    "de",
+    "d'",
+    "la",
+    "le",
+    "ses",
+    "leurs",
+    "nos",
+    "vos",
+    "moi",
+    "donc",
+    "en",
+    "tous",
+    "toutes",
+    "differents",
+    "differentes",
+    "principaux",
+    "principales",
+    "grands",
+    "grandes",
+    "autres",
+}
+# « quels types d'accompagnement »: what is listed is the accompaniments, not the types.
+_GENERIC = {"types", "type", "sortes", "formes", "categories", "facons", "manieres", "genres", "modalites"}
 
 
 def _listed_noun(text: str) -> str | None:
@@ -132,9 +162,10 @@ def _listed_noun(text: str) -> str | None:
     for i, word in enumerate(words):
         if word not in _LIST_STARTERS:
             continue
-        for following in words[i + 1 : i + 5]:
-            if following in _SKIPPED or number_in(following) is not None:
+        for following in words[i + 1 : i + 7]:
+            if following in _SKIPPED or following in _GENERIC or number_in(following) is not None:
                 continue
+            following = following.removeprefix("d'")
             return following if len(following) > 2 else None
     return None
 

@@ -89,6 +89,18 @@ def test_question_kinds_are_read_from_french_wording():
     assert read_question("c'est quoi un jardin partagé ?").kind is Kind.OTHER
 
 
+def test_list_questions_are_read_however_they_are_worded():
+    for question, listed in [
+        ("Quelles sont les différentes formes d'outils ?", "outils"),
+        ("Donne-moi la liste des fiches", "fiches"),
+        ("Quels types de fiches existent ?", "fiches"),
+        ("Les ensembles, c'est lesquels ?", None),
+        ("Quelles sont les étapes du jardin ?", "etapes"),
+    ]:
+        reading = read_question(question)
+        assert (reading.kind, reading.listed) == (Kind.LIST, listed), question
+
+
 def test_a_list_question_gets_the_parent_its_children_and_their_number():
     question = "quels sont les trois ensembles d'outils ?"
     [block] = composer().compose(read_question(question), [hit(question, "Ensemble eau")], OUTLINES).blocks

@@ -28,6 +28,8 @@ SHORT_SECTION_WORDS = 110
 EXCERPT_WORDS = 90
 # How far below the best sentence (in standardised score) another may be and still be shown.
 SENTENCE_MARGIN = 1.0
+# Sentence vectors kept (about 1.5 KB each): the oldest go first beyond this many.
+KEPT_SENTENCES = 20_000
 # The search's weight of BM25 against the cosine (knowledge.index.SearchIndex.lexical_weight).
 LEXICAL_WEIGHT = 0.5
 # A sentence opening with one of these leans on the one before it: the section's opening sentence
@@ -90,8 +92,13 @@ class SentenceVectors:
             with self._lock:
                 for sentence, vector in zip(missing, vectors, strict=True):
                     self._vectors[_key(sentence)] = vector
-        with self._lock:
-            return np.stack([self._vectors[k] for k in keys]) if keys else np.zeros((0, 1), dtype=np.float32)
+                found = [self._vectors[k] for k in keys]
+                for old in list(self._vectors)[: max(0, len(self._vectors) - KEPT_SENTENCES)]:
+                    del self._vectors[old]
+        else:
+            with self._lock:
+                found = [self._vectors[k] for k in keys]
+        return np.stack(found) if found else np.zeros((0, 1), dtype=np.float32)
 
     def __len__(self) -> int:
         return len(self._vectors)

@@ -85,6 +85,10 @@ _COMPARE = [
     re.compile(r"^(.+?)\s+(?:et|ou)\s+(.+?)\s+(?:quelle|quelles)\s+differences?\b"),
     re.compile(r"\b(?:difference|differences|distingue)\b.*?\b(?:entre\s+)?(.+?)\s+ou\s+(.+)$"),
 ]
+# « et la différence avec les journées entre pairs ? », after an answer: the other side is the thread's.
+_COMPARE_WITH = re.compile(
+    r"\b(?:difference|differences|distingue\w*|differencie\w*|compar\w*)\s+(?:avec|aux?|a|par\s+rapport\s+(?:a|au|aux))\s+(.+)$"
+)
 _MORE = re.compile(
     r"^(?:et\s+)?(?:la\s+suite|les\s+autres|le\s+reste|d'autres|encore|(?:et\s+)?apres|continue[rz]?|plus\s+de\s+details?|"
     r"quoi\s+d'autre|autre\s+chose|les\s+suivant\w*|la\s+suivante|le\s+suivant)\b"
@@ -104,6 +108,12 @@ def read_question(question: str) -> QuestionKind:
             sides = tuple(_side(original[found.start(i) + shift : found.end(i) + shift]) for i in (1, 2))
             if all(sides):
                 return QuestionKind(Kind.COMPARE, sides=(sides[0], sides[1]), number=number)
+    found = _COMPARE_WITH.search(spaced)
+    if found:
+        side = _side(original[found.start(1) : found.end(1)])
+        if side:
+            # The first side is what the thread was about: filled in by the caller, « » until then.
+            return QuestionKind(Kind.COMPARE, sides=("", side), number=number)
     if _COUNT.search(text):
         found_noun = _COUNTED_NOUN.search(text)
         counted = found_noun.group(1) if found_noun else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from sqlmodel import Session
 
@@ -161,6 +162,10 @@ async def step(
     if response is None:
         response = await search.search(question, allowed, work=work)
     reading = read_question(added)
+    if reading.kind is Kind.COMPARE and reading.sides and not reading.sides[0]:
+        # « et la différence avec B ? »: A is what the thread asked about.
+        sides = (previous, reading.sides[1]) if previous else None
+        reading = replace(reading, sides=sides) if sides else QuestionKind(Kind.OTHER)
     if previous:
         if reading.kind is Kind.MORE and last is not None:
             # « et la suite ? »: more of the same answer.

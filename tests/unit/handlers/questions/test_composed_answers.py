@@ -116,3 +116,14 @@ async def test_a_follow_up_the_first_section_has_no_more_for_gets_the_next_one(a
     [first] = await app.say(ANA, TRIBE, "!q c'est quand la permanence ?")
     [after] = await app.say(ANA, TRIBE, "et comment la rejoindre ?", reply_to=first.event_id)
     assert "lien de connexion" in after.body and sources(after.body) != sources(first.body)
+
+
+async def test_a_follow_up_asking_the_difference_gets_the_other_side(app):
+    assert await app.say(ANA, TRIBE, "Une question sur l'Agora") == []
+    root = app.last_event_id
+    [first] = await app.say(ANA, TRIBE, "!q c'est quoi l'Agora ?", thread_root=root)
+    assert sources(first.body) == ["Le parcours territoires pilotes › L'Agora"]
+    [other] = await app.say(ANA, TRIBE, "et la différence avec les journées entre pairs ?", thread_root=root)
+    # The Agora was shown: the new part is the other side.
+    assert sources(other.body) == ["Le parcours territoires pilotes › Les journées entre pairs"]
+    assert "trois demi-journées" in other.body and "journée plénière" not in other.body

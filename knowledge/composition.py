@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -179,6 +179,26 @@ class Composer:
                 if not following.empty:
                     return Composition((following,))
         return Composition((block,))
+
+    def side_hits(self, sides: tuple[str, str], hits: Sequence[Hit]) -> list[Hit] | None:
+        """Each side of a comparison in the sections the whole question found, by the words of its
+        own the section's title has (« Agora » for « la journée Agora », « pairs » for « les journées
+        entre pairs »): no search of its own. None when a side has none, or both land in one section."""
+        stems = [self._stems(side) for side in sides]
+        picks = []
+        for own, other in ((stems[0], stems[1]), (stems[1], stems[0])):
+            scored = [
+                (len((own - other) & self._stems(h.passage.heading_path[-1])), -rank, h)
+                for rank, h in enumerate(hits)
+                if h.passage.heading_path
+            ]
+            best = max(scored, key=lambda t: (t[0], t[1]), default=None)
+            if best is None or best[0] == 0:
+                return None
+            picks.append(best[2])
+        if picks[0].passage == picks[1].passage:
+            return None
+        return [replace(pick, question=side) for pick, side in zip(picks, sides, strict=True)]
 
     # -- where a hit is --------------------------------------------------------------------
 

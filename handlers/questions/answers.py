@@ -113,8 +113,13 @@ async def hits_for(
 ) -> list[Hit]:
     """The sections found, best first; for a comparison, each side's own best section (searched alone),
     two apart."""
+    found = [hit(result, response) for result in response.results]
     if reading.kind is not Kind.COMPARE or not reading.sides:
-        return [hit(result, response) for result in response.results]
+        return found
+    # Both sides among the sections the question found: no search of their own.
+    placed = search.composer.side_hits(reading.sides, found)
+    if placed is not None:
+        return placed
     sides = await search.search_each(list(reading.sides), allowed, work)
     if not all(side.results for side in sides):
         return [hit(response.results[0], response)]

@@ -159,3 +159,17 @@ def test_a_long_section_shows_the_sentence_that_answers_whole_not_its_head():
         Shown(sentences=frozenset(block.sentences)),
     )
     assert answer not in again.blocks[0].sentences
+
+
+def test_a_comparison_s_sides_are_found_among_the_sections_the_question_found():
+    hits = [
+        hit("q", "Ensemble sol", "Le paillage"),
+        hit("q", "Ensemble sol", "Les buttes"),
+        hit("q", "Ensemble sol", "Le compost"),
+    ]
+    picked = composer().side_hits(("le compost", "le paillage"), hits)
+    assert picked is not None
+    assert [h.passage.heading_path[-1] for h in picked] == ["Le compost", "Le paillage"]
+    assert [h.question for h in picked] == ["le compost", "le paillage"]
+    # A side no section's title names: the caller searches it.
+    assert composer().side_hits(("le compost", "la tondeuse"), hits) is None

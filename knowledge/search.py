@@ -11,19 +11,31 @@ import asyncio
 import hashlib
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from knowledge.calibration import AbstentionRule, default_rule
+from knowledge.composition import NOTHING_SHOWN, Composer, Composition, Hit, Shown
 from knowledge.embedders import Embedder
+from knowledge.excerpts import ExcerptChooser, SentenceVectors
 from knowledge.index import Candidate, Ranking, Scores, SearchIndex
 from knowledge.ingestion import Ingestor, IngestReport, discover, pack_sources
+from knowledge.outline import Outline, build_outline
+from knowledge.question_kind import QuestionKind
 from knowledge.readers import Document, Section
 from storage.database import Database
-from storage.knowledge import FAQ, QUESTIONS, REFERENTIEL, chunks_by_id, delete_document, find_document
+from storage.knowledge import (
+    FAQ,
+    QUESTIONS,
+    REFERENTIEL,
+    chunks_by_id,
+    delete_document,
+    document_sections,
+    find_document,
+)
 from storage.unit_of_work import UnitOfWork
 
 # Collections every room may search; tribe collections ("tribu:<name>") are added by the caller.
@@ -56,6 +68,8 @@ class SearchResponse:
     # The statistic compared with the threshold (see knowledge.calibration), for logs and feedback.
     confidence: float = 0.0
     threshold: float = 0.0
+    # The question's vector, which the answer's sentences are scored against (knowledge.excerpts).
+    vector: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         """The shape `manufacture-bot ask --json` prints, one object per question."""
@@ -107,6 +121,8 @@ class SearchService:
         self.pack_dir = pack_dir or referentiel_dir()
         # None keeps the index in memory only: every start builds it again.
         self.index = SearchIndex(folder=index_dir)
+        # Sentence vectors are embedded when a section is first quoted, then kept for the process.
+        self.composer = Composer(ExcerptChooser(SentenceVectors(self.embedder), self.index.analyzer))
 
     # -- start -------------------------------------------------------------------------------
 
@@ -158,30 +174,77 @@ class SearchService:
         question = " ".join(question.split())
         if not question:
             return SearchResponse(question, False, threshold=self.rule.threshold)
-        scores = await asyncio.to_thread(self._score, question, collections, k)
+        scores, vector = await asyncio.to_thread(self._score, question, collections, k)
         # Nothing to read (no allowed collection, say): no step, as the index's own read opens no session.
         rows = await work(chunks_by_id, scores.chunk_ids) if scores.chunk_ids else []
-        return self._response(question, scores.ranking(rows))
+        return self._response(question, scores.ranking(rows), vector)
+
+    async def search_each(
+        self, questions: list[str], collections: list[str] | None, work: UnitOfWork
+    ) -> list[SearchResponse]:
+        """Several questions at once (a comparison's sides): embedded in one call, read in one step."""
+        questions = [" ".join(q.split()) for q in questions]
+        scored = await asyncio.to_thread(self._score_each, questions, collections)
+        ids = list(dict.fromkeys(i for scores, _ in scored for i in scores.chunk_ids))
+        rows = await work(chunks_by_id, ids) if ids else []
+        responses = []
+        for question, (scores, vector) in zip(questions, scored, strict=True):
+            own = set(scores.chunk_ids)
+            responses.append(self._response(question, scores.ranking([r for r in rows if r[0] in own]), vector))
+        return responses
+
+    def _score_each(self, questions: list[str], collections: list[str] | None) -> list[tuple[Scores, np.ndarray]]:
+        allowed = list(collections) if collections is not None else list(PUBLIC_COLLECTIONS)
+        texts = [self.index.normalise(q, allowed) for q in questions]
+        vectors = self.embedder.embed_queries(texts)
+        return [
+            (self.index.score(vector, text, allowed, self.top_k, method=self.method), vector)
+            for text, vector in zip(texts, vectors, strict=True)
+        ]
 
     def search_sync(self, question: str, collections: list[str] | None = None, k: int | None = None) -> SearchResponse:
         question = " ".join(question.split())
         if not question:
             return SearchResponse(question, False, threshold=self.rule.threshold)
-        return self._response(question, self.index.read(self._score(question, collections, k)))
+        scores, vector = self._score(question, collections, k)
+        return self._response(question, self.index.read(scores), vector)
 
-    def _score(self, question: str, collections: list[str] | None, k: int | None) -> Scores:
+    def _score(self, question: str, collections: list[str] | None, k: int | None) -> tuple[Scores, np.ndarray]:
         """The CPU-bound part of a search (the question embedded, every allowed chunk scored): blocking."""
         allowed = list(collections) if collections is not None else list(PUBLIC_COLLECTIONS)
         # The original question is kept for the response; the normalised text is what is searched.
         text = self.index.normalise(question, allowed)
         vector = self.embedder.embed_queries([text])[0]
-        return self.index.score(vector, text, allowed, k or self.top_k, method=self.method)
+        return self.index.score(vector, text, allowed, k or self.top_k, method=self.method), vector
 
-    def _response(self, question: str, ranking: Ranking) -> SearchResponse:
+    def _response(self, question: str, ranking: Ranking, vector: np.ndarray | None = None) -> SearchResponse:
         results = tuple(_result(rank, c) for rank, c in enumerate(ranking.candidates, 1))
         return SearchResponse(
-            question, self.rule.answers(ranking), results, self.rule.confidence(ranking), self.rule.threshold
+            question,
+            self.rule.answers(ranking),
+            results,
+            self.rule.confidence(ranking),
+            self.rule.threshold,
+            vector,
         )
+
+    # -- answers -----------------------------------------------------------------------------
+
+    async def compose(
+        self, question: QuestionKind, hits: list[Hit], work: UnitOfWork, shown: Shown = NOTHING_SHOWN
+    ) -> Composition:
+        """What the reply shows of these hits (knowledge.composition): their documents' outlines are
+        read in the event's unit of work, the sentences chosen off the event loop."""
+        documents = [(hit.passage.collection, hit.passage.source) for hit in hits]
+        rows = await work(document_sections, documents) if documents else []
+        outlines = _outlines(rows)
+        return await asyncio.to_thread(self.composer.compose, question, hits, outlines, shown)
+
+    def compose_sync(self, question: QuestionKind, hits: list[Hit], shown: Shown = NOTHING_SHOWN) -> Composition:
+        """`compose` for the CLI and the benchmarks, in a session of its own."""
+        with self.db.session() as session:
+            rows = document_sections(session, [(hit.passage.collection, hit.passage.source) for hit in hits])
+        return self.composer.compose(question, hits, _outlines(rows), shown)
 
     # -- FAQ ---------------------------------------------------------------------------------
 
@@ -274,6 +337,13 @@ def _result(rank: int, candidate: Candidate) -> SearchResult:
         text=chunk.text,
         collection=chunk.collection,
     )
+
+
+def _outlines(rows: list[tuple[str, str, list[str], str]]) -> dict[tuple[str, str], Outline]:
+    grouped: dict[tuple[str, str], list[tuple[list[str], str]]] = {}
+    for collection, source, path, text in rows:
+        grouped.setdefault((collection, source), []).append((path, text))
+    return {key: build_outline(key[1], sections) for key, sections in grouped.items()}
 
 
 def _faq_key(question: str) -> str:

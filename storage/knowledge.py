@@ -243,6 +243,20 @@ def chunks_by_id(session: Session, ids: list[int]) -> list[tuple[int, str, str, 
     return rows
 
 
+def document_sections(session: Session, documents: Iterable[tuple[str, str]]) -> list[tuple[str, str, list[str], str]]:
+    """(collection, source, heading_path, text) of every chunk of these (collection, source) documents,
+    each document's in its order: what its outline is rebuilt from (knowledge.outline)."""
+    rows: list[tuple[str, str, list[str], str]] = []
+    for collection, source in dict.fromkeys(documents):
+        found = session.exec(
+            select(KnowledgeChunk.heading_path, KnowledgeChunk.text)
+            .where(KnowledgeChunk.collection == collection, KnowledgeChunk.source == source)
+            .order_by(col(KnowledgeChunk.ordinal))
+        ).all()
+        rows.extend((collection, source, list(path), text) for path, text in found)
+    return rows
+
+
 def _delete_chunks(session: Session, collection: str, source: str) -> int:
     result = session.exec(
         delete(KnowledgeChunk).where(col(KnowledgeChunk.collection) == collection, col(KnowledgeChunk.source) == source)

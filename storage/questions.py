@@ -118,6 +118,19 @@ def answer_followed_up(
     return session.get(AnswerRecord, int(tagged.tag.split(":", 1)[1]))
 
 
+def questions_leading_to(session: Session, room_id: str, question: str, limit: int = 50) -> list[str]:
+    """The questions of this room's recent answers that `question` extends, shortest first, itself
+    included: a follow-up's question is its thread's, the follow-up added (handlers.questions.answers)."""
+    recent = session.exec(
+        select(AnswerRecord.question)
+        .where(AnswerRecord.room_id == room_id, col(AnswerRecord.question).is_not(None))
+        .order_by(col(AnswerRecord.created_at).desc(), col(AnswerRecord.id).desc())
+        .limit(limit)
+    ).all()
+    found = {q for q in recent if q and (q == question or question.startswith(q + " "))}
+    return sorted(found | {question}, key=len)
+
+
 def open_offer(session: Session, room_id: str, asker: str, since: datetime) -> ForwardOffer | None:
     """The asker's latest offer in this room still waiting for an answer."""
     return session.exec(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from sqlmodel import Session
 
@@ -14,15 +15,16 @@ from handlers.questions.offers import may_forward_from, offer_tag
 from handlers.registry import CommandNeeding
 from handlers.replies import Reply, UserError
 from handlers.text import fold_for_matching
+from knowledge.composition import Block, Composition, Hit, Passage, Shown
 from knowledge.dressing import undress
-from knowledge.search import PUBLIC_COLLECTIONS, SearchResult
+from knowledge.question_kind import Kind, QuestionKind, read_question
+from knowledge.search import PUBLIC_COLLECTIONS, SearchResponse, SearchResult, SearchService
 from storage.knowledge import tribe_collection
-from storage.questions import AnswerRecord, ForwardOffer, answer_followed_up
+from storage.questions import AnswerRecord, ForwardOffer, answer_followed_up, questions_leading_to
 from storage.unit_of_work import UnitOfWork
 
 # Votes are reactions on a message with this tag (handlers/questions/votes.py).
 ANSWER_TAG = "answer"
-PASSAGE_CHARS = 700
 # How far (in cosine) below the answer a passage may score and still be offered as « voir aussi ».
 # The default model's scores are compressed (about 0.75 to 0.92): 0.03 keeps the permanence's two
 # sections together and drops the référentiel sections that trail a FAQ answer by 0.1.
@@ -92,16 +94,6 @@ def small_talk(text: str) -> str | None:
     return next((kind for kind in ("thanks", "goodbye", "greeting") if words & MANNERS[kind]), None)
 
 
-def trim(text: str, limit: int = PASSAGE_CHARS) -> str:
-    """Cut at a sentence (or word) boundary, never mid-word."""
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    cut = text[:limit]
-    sentence_end = max(cut.rfind(". "), cut.rfind("? "), cut.rfind("! "))
-    return cut[: sentence_end + 1] if sentence_end > limit // 2 else cut[: cut.rfind(" ")] + " …"
-
-
 def mentions_permanence(question: str) -> bool:
     return bool(PERMANENCE_WORDS & set(re.findall(r"\w+", fold_for_matching(question))))
 
@@ -110,6 +102,114 @@ def citation(result: SearchResult) -> str:
     """« Document › Section » — the document title is the first element of the heading path."""
     path = list(result.heading_path) or [result.heading]
     return " › ".join(path) if len(path) > 1 else f"{result.source} › {path[0]}"
+
+
+def hit(result: SearchResult, response: SearchResponse) -> Hit:
+    passage = Passage(result.collection, result.source, result.heading_path)
+    return Hit(passage, response.question, response.vector, result.score)
+
+
+async def hits_for(
+    search: SearchService, reading: QuestionKind, response: SearchResponse, allowed: list[str], work: UnitOfWork
+) -> list[Hit]:
+    """The sections found, best first; for a comparison, each side's own best section (searched alone),
+    two apart."""
+    found = [hit(result, response) for result in response.results]
+    if reading.kind is not Kind.COMPARE or not reading.sides:
+        return found
+    # Both sides among the sections the question found: no search of their own.
+    placed = search.composer.side_hits(reading.sides, found)
+    if placed is not None:
+        return placed
+    sides = await search.search_each(list(reading.sides), allowed, work)
+    if not all(side.results for side in sides):
+        return [hit(response.results[0], response)]
+    first = sides[0].results[0]
+    # Both sides found in one section: the second takes its best other one.
+    second = next((r for r in sides[1].results if r.heading_path != first.heading_path), None)
+    if second is None:
+        return [hit(first, sides[0])]
+    return [hit(first, sides[0]), hit(second, sides[1])]
+
+
+async def composed(
+    ctx: CommandContext, question: str, response: SearchResponse, follow_up: str | None, earlier: str | None
+) -> Composition:
+    """What the reply shows. A follow-up is read with its thread's question, and shows what the answers
+    before it did not: the number, the next items, the other sentences; nothing when there are none."""
+    if not (earlier and follow_up):
+        return (await step(ctx, None, question, Shown(), None, response))[0]
+    # What the thread showed so far: its first question's answer, then each follow-up's, replayed.
+    chain = await ctx.work(questions_leading_to, ctx.message.room.room_id, earlier)
+    shown, previous = Shown(), None
+    last: tuple[QuestionKind, SearchResponse] | None = None
+    for asked in chain:
+        added = asked[len(previous) :].strip() if previous else asked
+        composition, reading, answered = await step(ctx, previous, added, shown, last)
+        last = (reading, answered)
+        shown, previous = shown.adding(composition), asked
+    return (await step(ctx, earlier, follow_up, shown, last, response))[0]
+
+
+async def step(
+    ctx: CommandContext,
+    previous: str | None,
+    added: str,
+    shown: Shown,
+    last: tuple[QuestionKind, SearchResponse] | None,
+    response: SearchResponse | None = None,
+) -> tuple[Composition, QuestionKind, SearchResponse]:
+    """One question of a thread: `added` after `previous` (None for the thread's first), given what
+    the thread `shown` already and how its `last` question was read and answered."""
+    search, work = ctx.services.search, ctx.work
+    assert search is not None
+    allowed = collections_for(ctx.message.room)
+    question = f"{previous} {added}" if previous else added
+    if response is None:
+        response = await search.search(question, allowed, work=work)
+    reading = read_question(added)
+    if reading.kind is Kind.COMPARE and reading.sides and not reading.sides[0]:
+        # « et la différence avec B ? »: A is what the thread asked about.
+        sides = (previous, reading.sides[1]) if previous else None
+        reading = replace(reading, sides=sides) if sides else QuestionKind(Kind.OTHER)
+    if previous:
+        if reading.kind is Kind.MORE and last is not None:
+            # « et la suite ? »: more of the same answer.
+            reading, response = last
+        elif reading.kind in (Kind.OTHER, Kind.MORE):
+            reading = read_question(question)
+    if not response.results:
+        return Composition(), reading, response
+    hits = await hits_for(search, reading, response, allowed, work)
+    return await search.compose(reading, hits, work, shown), reading, response
+
+
+def block_view(block: Block) -> dict[str, object]:
+    """A block as the template prints it: every text in it is the document's, escaped there."""
+    count = block.count
+    return {
+        "side": block.side,
+        "sentences": list(block.sentences),
+        "entries": [{"title": i.title, "gloss": i.gloss, "size": i.size} for i in block.items],
+        "total": block.total,
+        "offset": block.offset,
+        "more": block.more,
+        "title": block.heading_path[-1],
+        "noun": block.noun,
+        "heading_path": block.heading_path,
+        "count": None
+        if count is None
+        else {
+            "number": count.number,
+            "noun": count.noun,
+            "within": count.within,
+            "stated": count.stated,
+            "parts": [{"title": t, "number": n} for t, n in count.parts],
+            "groups": count.groups,
+        },
+        # A whole document is cited by its title.
+        "citation": " › ".join(block.heading_path),
+    }
 
 
 def collections_for(room: RoomInfo) -> list[str]:
@@ -170,12 +270,17 @@ async def answer_question(
     if services.search is None:
         raise UserError("La recherche dans le référentiel n'est pas disponible pour le moment.")
     earlier = await earlier_question(ctx.work, message) if follow_up else None
+    added = question
     if earlier:
         question, typed = f"{earlier} {question}", f"{earlier} {typed}"
     with services.metrics.search_seconds.time():
         # Its passages are read in the event's unit: a question is one session.
         response = await services.search.search(question, collections_for(message.room), work=ctx.work)
-    services.metrics.answer("answered" if response.answered and response.results else "abstained")
+    composition = (
+        await composed(ctx, question, response, added, earlier) if response.answered and response.results else None
+    )
+    answered = composition is not None and not composition.empty
+    services.metrics.answer("answered" if answered else "abstained")
     room = message.room
     # A peer group's unanswered question never leaves the room: the permanence is where to ask it.
     sent_to_permanence = not response.answered and room.kind == "peer_group"
@@ -189,23 +294,26 @@ async def answer_question(
         question=None if room.confidential else typed,
         confidential=room.confidential,
     )
-    if response.answered and response.results:
+    if composition is not None and answered:
         best = response.results[0]
         record.heading, record.source = best.heading, best.source
-        see_also = []
+        shown_blocks = [block for block in composition.blocks if not block.empty]
+        blocks = [block_view(block) for block in shown_blocks]
+        see_also: list[str] = []
         for other in response.results[1:]:
             label = citation(other)
             # Far below the answer, a « voir aussi » is noise: under a FAQ answer, unrelated sections came up.
             close_enough = other.score >= best.score - SEE_ALSO_MARGIN
-            if other.heading != best.heading and label not in see_also and close_enough:
+            # A section the reply already shows, or lists (a child of a parent shown), is not « voir aussi ».
+            already = any(other.heading_path[: len(b.heading_path)] == b.heading_path for b in shown_blocks)
+            if other.heading != best.heading and label not in see_also and close_enough and not already:
                 see_also.append(label)
         answer_id = await ctx.work(_record_answer, record)
         return [
             Reply(
                 template="questions/answer.md.j2",
                 context={
-                    "passage": trim(best.text),
-                    "citation": citation(best),
+                    "blocks": blocks,
                     "see_also": see_also[:2],
                     "follow_up": True,
                     "in_thread": message.thread_root is not None,
@@ -214,6 +322,10 @@ async def answer_question(
                 tag=f"{ANSWER_TAG}:{answer_id}",
             )
         ]
+    # Answered before, and the référentiel has nothing more: said so, and the offer to forward stands.
+    nothing_more = composition is not None
+    if nothing_more:
+        record.answered = False
     can_forward = await may_forward_from(ctx.work, room)
     offer = (
         ForwardOffer(
@@ -236,6 +348,7 @@ async def answer_question(
             tag=offer_tag(offer_id) if offer_id else None,
             context={
                 "can_forward": can_forward,
+                "nothing_more": nothing_more,
                 "confidential": sent_to_permanence,
                 "prefix": prefix,
                 "permanence": upcoming,

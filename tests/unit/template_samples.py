@@ -37,8 +37,28 @@ SAMPLES.update(AGENDA_TEMPLATE_SAMPLES)
 SAMPLES.update(
     {
         "questions/answer.md.j2": {
-            "passage": "La permanence a lieu le premier mardi du mois.",
-            "citation": "Animation › La permanence mensuelle",
+            "blocks": [
+                {
+                    "side": "la permanence",
+                    "sentences": ["La permanence a lieu le premier mardi du mois."],
+                    "entries": [{"title": "Les chantiers", "gloss": "Un chantier produit un outil.", "size": 0}],
+                    "total": 3,
+                    "offset": 0,
+                    "more": 2,
+                    "title": "Animation",
+                    "noun": "rendez-vous",
+                    "heading_path": ["Animation"],
+                    "count": {
+                        "number": 23,
+                        "noun": "balises",
+                        "within": "Les balises",
+                        "stated": None,
+                        "parts": [{"title": "Famille engagement", "number": 6}],
+                        "groups": "familles",
+                    },
+                    "citation": "Animation › La permanence mensuelle",
+                }
+            ],
             "see_also": ["Animation › Les chantiers"],
             "follow_up": True,
             "in_thread": False,
@@ -52,6 +72,7 @@ SAMPLES.update(
         "questions/small_talk.md.j2": {"kind": "greeting"},
         "questions/abstain.md.j2": {
             "can_forward": False,
+            "nothing_more": False,
             "confidential": True,
             "prefix": "!",
             "in_direct": False,

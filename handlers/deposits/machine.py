@@ -15,13 +15,18 @@ from typing import Any
 
 from handlers.deposits.answers import InvalidAnswer, display_value, parse_answer
 from handlers.deposits.form import FieldDef, FormDef
-from handlers.replies import Reply
+from handlers.replies import Poll, PollChoice, Reply
 from handlers.text import fold_for_matching, parse_yes_no, quote
 
 FILLING, RECAP, CONFIRMED, CANCELLED, ABANDONED = "filling", "recap", "confirmed", "cancelled", "abandoned"
 OPEN_STATUSES = (FILLING, RECAP)
 # The conversation layer appends ":<draft id>" so a ✅ on the recap finds its draft.
 RECAP_TAG = "deposit-recap"
+# A question's poll is tagged "deposit-poll:<field key>"; the conversation layer makes it
+# "deposit-poll:<draft id>:<field key>", so a response finds its draft and the step it answers.
+POLL_TAG = "deposit-poll"
+# Fields answered by one choice among fixed ones: a poll offers them to tap.
+POLL_TYPES = ("choice", "tribe", "yes_no")
 
 CONTROL_WORDS = {
     "retour": "back",
@@ -332,7 +337,21 @@ def question_reply(form: FormDef, state: FormState, *, error: str = "", intro: s
     return Reply(
         template="deposits/question.md.j2",
         context={**_question_context(form, state, f), "error": error, "intro": intro},
+        poll=question_poll(f, state),
     )
+
+
+def question_poll(f: FieldDef, state: FormState) -> Poll | None:
+    """The choices to tap, for a question with fixed ones. A response carries the choice's id, which
+    is what typing it would say: its number, or « oui »/« non »."""
+    if f.type not in POLL_TYPES:
+        return None
+    if f.type == "yes_no":
+        choices: tuple[PollChoice, ...] = (PollChoice("oui", "Oui"), PollChoice("non", "Non"))
+    else:
+        choices = tuple(PollChoice(str(i), o.label) for i, o in enumerate(f.options, 1))
+    question = f.question_for(bool(state.facts.get("origin_confidential")))
+    return Poll(question=question, choices=choices, tag=f"{POLL_TAG}:{f.key}")
 
 
 def help_reply(form: FormDef, state: FormState) -> Reply:

@@ -145,3 +145,10 @@ def end_polls(session: Session, tag_prefix: str) -> list[tuple[str, str]]:
         poll.tag = ENDED_POLL + poll.tag
         session.add(poll)
     return [(poll.room_id, poll.event_id) for poll in polls]
+
+
+def last_sent_in_room(session: Session, room_id: str) -> SentMessage | None:
+    """The bot's latest message in a room (a direct chat: what the member's next message follows)."""
+    return session.exec(
+        select(SentMessage).where(SentMessage.room_id == room_id).order_by(col(SentMessage.sent_at).desc())
+    ).first()

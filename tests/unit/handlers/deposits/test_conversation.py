@@ -322,3 +322,13 @@ async def test_reprendre_with_nothing_to_resume_says_how_to_start(make_deposit_a
     async with make_deposit_app() as h:
         [answer] = await h.say(ALICE, "!reprendre")
         assert "pas de dépôt annulé ou interrompu" in answer.body and "!deposer" in answer.body
+
+
+async def test_the_announcement_says_the_detail_given_for_another_need(make_deposit_app):
+    async with make_deposit_app() as h:
+        answers = [*SELF_DEPOSIT[:5], "partenaires et autre chose", "Un camion frigorifique", *SELF_DEPOSIT[6:]]
+        await h.say(ALICE, "!deposer")
+        sent = await fill(h, ALICE, [*answers, "oui"])
+        [announce] = [s for s in sent if s.room_id == TRIBE_FOOD]
+        assert "Besoins : Des partenaires, Un camion frigorifique" in announce.body
+        assert "Autre chose" not in announce.body

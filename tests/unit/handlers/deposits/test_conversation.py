@@ -332,3 +332,15 @@ async def test_the_announcement_says_the_detail_given_for_another_need(make_depo
         [announce] = [s for s in sent if s.room_id == TRIBE_FOOD]
         assert "Besoins : Des partenaires, Un camion frigorifique" in announce.body
         assert "Autre chose" not in announce.body
+
+
+async def test_modifier_says_it_edits_an_answer_not_that_it_is_the_last_question(make_deposit_app):
+    async with make_deposit_app() as h:
+        await h.say(ALICE, "!deposer")
+        await fill(h, ALICE, SELF_DEPOSIT)
+        [question] = await h.say(ALICE, "!modifier territoire", room=await h.dm(ALICE))
+        assert "Question 4 — Territoire (modification de votre réponse)" in question.body
+        assert "dernière question" not in question.body and "Réponse actuelle : « Pays de Lunel »" in question.body
+        # Answered, the recap comes back at once: nothing else was asked.
+        [recap] = await h.say(ALICE, "Pays de Lunel et Camargue", room=await h.dm(ALICE))
+        assert "Pays de Lunel et Camargue" in recap.body and h.tag(recap).startswith("deposit-recap:")

@@ -14,8 +14,7 @@ from handlers.help import DEPOSITS
 from handlers.private import in_private
 from handlers.registry import Command, HandlerResult
 from handlers.replies import Reply, UserError
-from handlers.text import quote
-from handlers.text import fold_for_matching
+from handlers.text import fold_for_matching, quote
 from storage.deposits import Deposit, find_deposit
 
 CONFIRM_WORDS = ("confirmer", "confirme", "oui")

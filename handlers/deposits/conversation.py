@@ -102,9 +102,9 @@ async def _end_polls(work: UnitOfWork, draft: DepositDraft) -> list[Reply]:
     ]
 
 
-def _moved_on(before: FormState, after: FormState, replies: list[Reply]) -> bool:
-    """Whether a step leaves the question in hand, or asks it again with a new poll."""
-    return (before.current, before.status) != (after.current, after.status) or any(r.poll for r in replies)
+def _moved_on(before: FormState, after: FormState) -> bool:
+    """Whether a step leaves the question in hand (answered, skipped, gone back, cancelled…)."""
+    return (before.current, before.status) != (after.current, after.status)
 
 
 async def _conversation_room(services: Services, message: Message) -> str:
@@ -278,8 +278,10 @@ async def _step(
     state = FormState.from_json(draft.state)
     new_state, replies = step(form, state, event)
     notices = await _save(work, services, form, draft, new_state)
-    ended = await _end_polls(work, draft) if _moved_on(state, new_state, replies) else []
-    return ended + _in_draft(replies + notices, draft, trigger_room)
+    if not _moved_on(state, new_state):
+        # The same question asked again (an answer refused): its poll, still open, still answers it.
+        return _in_draft([replace(r, poll=None) for r in replies + notices], draft, trigger_room)
+    return await _end_polls(work, draft) + _in_draft(replies + notices, draft, trigger_room)
 
 
 async def on_poll_vote(vote: PollVote, services: Services) -> HandlerResult:

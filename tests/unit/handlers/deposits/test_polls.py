@@ -120,3 +120,17 @@ async def test_a_whole_deposit_answered_by_polls_where_there_are_some(make_depos
         await fill(h, ALICE, ["oui"])
         [deposit] = deposits(h)
         assert deposit.tribe == "Alimentation" and deposit.carrier == ALICE and deposit.visibility == "community"
+
+
+async def test_a_refused_answer_keeps_the_poll_open(make_deposit_app):
+    async with make_deposit_app() as h:
+        await h.say(ALICE, "!deposer")
+        dm = await h.dm(ALICE)
+        await h.say(ALICE, TITLE, room=dm)
+        [poll] = polls(h.events)
+        sent = await h.say_all(ALICE, "7", room=dm)
+        # Asked again, without a second poll nor ending the first: it still answers the question.
+        assert "parmi les choix proposés" in messages(sent)[0].body
+        assert polls(sent) == [] and poll_ends(sent) == []
+        sent = await h.vote(ALICE, poll, "2")
+        assert len(poll_ends(sent)) == 1 and '"tribe": "Alimentation"' in drafts(h)[0].state

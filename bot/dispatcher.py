@@ -14,11 +14,12 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 
 from sqlmodel import Session, select
 
 from bot.sender import HomeserverUnavailable
-from handlers.context import CommandContext, Message, Reaction, RoomInfo, Services
+from handlers.context import CommandContext, Message, PollVote, Reaction, RoomInfo, Services
 from handlers.registry import CommandRegistry, HandlerResult, Redaction
 from handlers.replies import Post, Reply, UserError
 from handlers.text import quote
@@ -209,20 +210,61 @@ class Dispatcher:
             work=work,
         )
         self.services.metrics.message_handled("reaction")
+        handlers = self.registry.reaction_handlers(sent.tag)
+        return await self._run_tagged([partial(h, reaction, self.services) for h in handlers], room, event_id)
+
+    async def on_poll_vote(
+        self,
+        room: RoomInfo,
+        event_id: str,
+        sender: str,
+        choices: tuple[str, ...],
+        poll_event_id: str,
+        work: UnitOfWork | None = None,
+    ) -> None:
+        """A response to one of the bot's polls, routed by the poll's tag as a reaction is by its target's."""
+        if sender == self.services.bot_user_id:
+            return
+        async with self.services.units.joining(work) as work:
+            replies = self._decided.get(event_id)
+            if replies is None:
+                sent = await work(_sent_message, poll_event_id)
+                vote = PollVote(
+                    room=room,
+                    event_id=event_id,
+                    sender=sender,
+                    choices=choices,
+                    poll_event_id=poll_event_id,
+                    poll_tag=sent.tag if sent is not None else "",
+                    work=work,
+                )
+                handlers = self.registry.poll_handlers(vote.poll_tag) if vote.poll_tag else []
+                if handlers:
+                    self.services.metrics.message_handled("poll")
+                replies = self._decided[event_id] = await self._run_tagged(
+                    [partial(h, vote, self.services) for h in handlers], room, event_id
+                )
+            await self._send_decided(event_id, replies, None, work)
+
+    async def _run_tagged(
+        self, calls: list[Callable[[], Awaitable[HandlerResult]]], room: RoomInfo, event_id: str
+    ) -> list[Reply]:
+        """The replies of the handlers an event on one of the bot's tagged messages (a reaction, a poll
+        response) reaches."""
         decided: list[Reply] = []
-        for handler in self.registry.reaction_handlers(sent.tag):
+        for call in calls:
             try:
-                replies = as_list(await handler(reaction, self.services))
+                replies = as_list(await call())
             except UserError as error:
                 replies = [Reply(text=error.message, to=Post(room.room_id))]
             except STORAGE_UNAVAILABLE:
                 raise
             except Exception:
-                log.exception("Reaction handler failed on %s", event_id)
+                log.exception("Handler failed on %s", event_id)
                 self.services.metrics.handler_failures.inc()
                 replies = [Reply(text=APOLOGY, to=Post(room.room_id))]
             decided.extend(replies)
-        # A reaction is no message to reply to: replies go to the room (or the thread they name), and
+        # A reaction (a poll response) is no message to reply to: replies go to the room (or the thread they name), and
         # they carry that room's words as far as the sender's guard is concerned. Their transaction ids
         # come from the reaction, so that sending them again after a failure posts nothing twice.
         return [

@@ -38,8 +38,10 @@ from nio import (
     RoomGetEventResponse,
     RoomMemberEvent,
     RoomMessageText,
+    UnknownEvent,
 )
 
+from bot.polls import is_response
 from bot.sender import UNREACHABLE, HomeserverUnavailable
 from handlers.metrics import Metrics
 from storage.database import STORAGE_UNAVAILABLE
@@ -49,6 +51,7 @@ from storage.unit_of_work import UnitOfWork, UnitsOfWork
 log = logging.getLogger(__name__)
 
 MESSAGE, REACTION, REDACTION, MEMBERSHIP = "message", "reaction", "redaction", "membership"
+POLL_RESPONSE = "poll_response"
 FIRST_WAIT = 0.5
 LONGEST_WAIT = 30.0
 # How long a stop waits for the event in hand.
@@ -84,7 +87,14 @@ def kind_of(event: Event) -> str:
         return REDACTION
     if isinstance(event, RoomMemberEvent):
         return MEMBERSHIP
+    if is_poll_response(event):
+        return POLL_RESPONSE
     return MESSAGE
+
+
+def is_poll_response(event: Event) -> bool:
+    """nio has no poll classes: a response is an UnknownEvent, decrypted or not."""
+    return isinstance(event, UnknownEvent) and is_response(event.type)
 
 
 # Handles an event in the event's unit of work.
@@ -203,7 +213,9 @@ class Inbox:
         event = answer.event
         if isinstance(event, RedactedEvent):
             return None
-        if not isinstance(event, (RoomMessageText, ReactionEvent, RedactionEvent, RoomMemberEvent, MegolmEvent)):
+        if not isinstance(
+            event, (RoomMessageText, ReactionEvent, RedactionEvent, RoomMemberEvent, MegolmEvent)
+        ) and not is_poll_response(event):
             return None
         return Arrival(room, event)
 

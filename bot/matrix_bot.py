@@ -24,15 +24,17 @@ from nio import (
     RoomMessageText,
     SyncError,
     SyncResponse,
+    UnknownEvent,
 )
 from sqlmodel import Session
 
 from bot.addressing import Addressing, strip_call
 from bot.direct_chats import DirectChats
 from bot.dispatcher import Dispatcher
-from bot.inbox import Arrival, Inbox
+from bot.inbox import Arrival, Inbox, is_poll_response
 from bot.late_keys import LateKeys
 from bot.matrix_client import BotClient, EventT, on_event, on_response, on_to_device
+from bot.polls import read_response
 from bot.relations import relations, without_reply_fallback
 from bot.room_directory import RoomDirectory, inviter_allowed
 from bot.sender import Sender
@@ -197,8 +199,12 @@ class MatrixBot:
         # Memberships go through the inbox too, in order with messages: a member refusing the direct
         # chat a command is opening is handled once that command's messages wait for them. From here
         # on only: a first start neither answers nor introduces itself for the account's past.
+        # UnknownEvent: poll responses (bot/polls.py), in encrypted rooms too once decrypted; _receive
+        # lets no other unknown event in.
         on_event(
-            self.client, self._receive, (RoomMessageText, ReactionEvent, RedactionEvent, MegolmEvent, RoomMemberEvent)
+            self.client,
+            self._receive,
+            (RoomMessageText, ReactionEvent, RedactionEvent, MegolmEvent, RoomMemberEvent, UnknownEvent),
         )
         if not fresh:
             # Resume from the stored token: what was said while the bot was down is handled now, once;
@@ -337,6 +343,8 @@ class MatrixBot:
     async def _receive(self, room: MatrixRoom, event: Event) -> None:
         """From the sync: into the inbox, to be handled once recorded (bot/inbox.py). The bot's own
         events are not, but its own joins (its introduction follows one)."""
+        if isinstance(event, UnknownEvent) and not is_poll_response(event):
+            return
         if isinstance(event, RoomMemberEvent) or event.sender != self.client.user_id:
             self.inbox.receive(room, event)
 
@@ -360,6 +368,13 @@ class MatrixBot:
             await self.dispatcher.on_redaction(info, event.event_id, event.sender, event.redacts, work)
         elif isinstance(event, RoomMemberEvent):
             await self._on_membership(room, event)
+        elif isinstance(event, UnknownEvent):
+            response = read_response(event.type, event.source.get("content", {}))
+            if response is not None:
+                info = await self.directory.info(room.room_id, work)
+                await self.dispatcher.on_poll_vote(
+                    info, event.event_id, event.sender, response.answers, response.poll_event_id, work
+                )
         elif isinstance(event, MegolmEvent):
             await self.late_keys.on_undecryptable(room, event, work)
 

@@ -27,6 +27,7 @@ from sqlmodel import Session
 
 from bot.direct_chats import DirectChats
 from bot.matrix_client import BotClient
+from bot.polls import POLL_END, POLL_START, end_content, start_content
 from bot.relations import relates_to, relations
 from bot.rendering import Renderer
 from bot.room_directory import RoomDirectory
@@ -155,6 +156,13 @@ class Sender:
             # A room the bot has just joined is known to others before our own client has synced it.
             await self.client.room_appearing(room_id, ROOM_APPEAR_SECONDS)
         rendered = self.renderer.render(reply)
+        if reply.ends_poll is not None:
+            if waiting:
+                return None  # polls are not queued (below): there is none to end
+            tx_id = transaction_id(txn_key) if txn_key else uuid.uuid4().hex
+            return await self._deliver(
+                room_id, end_content(reply.ends_poll, rendered.plain), tx_id, reply.tag, work, POLL_END
+            )
         content: dict = {
             "msgtype": "m.notice",
             "body": rendered.plain,
@@ -178,14 +186,28 @@ class Sender:
             content[INTRODUCTION_FIELD] = True
         tx_id = transaction_id(txn_key) if txn_key else uuid.uuid4().hex
         if waiting:
+            # The poll is not queued: the text carries the numbered choices, and a queued event is a message.
             await self._queue(room_id, content, tx_id, reply.tag, trigger, work)
             return None
-        return await self._deliver(room_id, content, tx_id, reply.tag, work)
+        sent = await self._deliver(room_id, content, tx_id, reply.tag, work)
+        if sent is not None and reply.poll is not None:
+            poll_tx = transaction_id(f"{txn_key}:poll") if txn_key else uuid.uuid4().hex
+            # Kept with the poll's tag: a response finds its handler by it, as a reaction does.
+            await self._deliver(room_id, start_content(reply.poll), poll_tx, reply.poll.tag, work, POLL_START)
+        return sent
 
-    async def _deliver(self, room_id: str, content: dict, tx_id: str, tag: str | None, work: UnitOfWork) -> str | None:
+    async def _deliver(
+        self,
+        room_id: str,
+        content: dict,
+        tx_id: str,
+        tag: str | None,
+        work: UnitOfWork,
+        event_type: str = "m.room.message",
+    ) -> str | None:
         try:
             answer = await self.client.room_send(
-                room_id, "m.room.message", content, tx_id=tx_id, ignore_unverified_devices=True
+                room_id, event_type, content, tx_id=tx_id, ignore_unverified_devices=True
             )
         except LocalProtocolError as exc:
             log.warning("Cannot send to %s: %s", room_id, exc)

@@ -115,3 +115,18 @@ class Reaction:
     target_tag: str
     # The reaction's one unit of database work, as CommandContext.work is a message's.
     work: UnitOfWork = field(kw_only=True)
+
+
+@dataclass(frozen=True)
+class PollVote:
+    """A member's response to one of the bot's polls (handlers.replies.Poll)."""
+
+    room: RoomInfo
+    event_id: str
+    sender: str
+    # The chosen choices' ids (PollChoice.id), in the member's order; empty: a vote taken back.
+    choices: tuple[str, ...]
+    # The poll's start event and the tag it was sent with (Poll.tag).
+    poll_event_id: str
+    poll_tag: str
+    work: UnitOfWork = field(kw_only=True)

@@ -13,7 +13,17 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from storage.retention import PURGED_TABLES
 
-MESSAGE_KINDS = ("command", "unknown_command", "listener", "question", "too_long", "ignored", "reaction", "redaction")
+MESSAGE_KINDS = (
+    "command",
+    "unknown_command",
+    "listener",
+    "question",
+    "too_long",
+    "ignored",
+    "reaction",
+    "redaction",
+    "poll",
+)
 ANSWER_OUTCOMES = ("answered", "abstained", "forwarded")
 FORM_STAGES = ("started", "completed", "abandoned")
 MISSED_REASONS = ("beyond_grace", "undelivered")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields
 from functools import partial
 from typing import TYPE_CHECKING, Generic, TypeVar
 
-from handlers.context import CommandContext, Reaction, RoomInfo, Services
+from handlers.context import CommandContext, PollVote, Reaction, RoomInfo, Services
 from handlers.replies import Reply
 from knowledge.folding import fold_accents
 
@@ -27,6 +27,7 @@ CommandHandler = Callable[[CommandContext], Awaitable[HandlerResult]]
 # A listener sees every message not already consumed; it returns None when the message is not its own.
 Listener = Callable[[CommandContext], Awaitable[HandlerResult]]
 ReactionHandler = Callable[[Reaction, Services], Awaitable[HandlerResult]]
+PollHandler = Callable[[PollVote, Services], Awaitable[HandlerResult]]
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,7 @@ class CommandRegistry:
         self.fallback: CommandHandler | None = None
         self._reactions: list[tuple[str, ReactionHandler]] = []
         self._redactions: list[RedactionHandler] = []
+        self._polls: list[tuple[str, PollHandler]] = []
 
     def add(self, command: Command) -> Command:
         words = {fold_accents(word) for word in (command.name, *command.aliases)}
@@ -147,6 +149,10 @@ class CommandRegistry:
     def add_reaction_handler(self, tag_prefix: str, handler: ReactionHandler) -> None:
         self._reactions.append((tag_prefix, handler))
 
+    def add_poll_handler(self, tag_prefix: str, handler: PollHandler) -> None:
+        """Responses to the bot's polls whose tag starts so (an ended poll is retagged: nobody answers it)."""
+        self._polls.append((tag_prefix, handler))
+
     def add_redaction_handler(self, handler: RedactionHandler) -> None:
         self._redactions.append(handler)
 
@@ -177,6 +183,9 @@ class CommandRegistry:
 
     def reaction_handlers(self, tag: str) -> list[ReactionHandler]:
         return [h for prefix, h in self._reactions if tag.startswith(prefix)]
+
+    def poll_handlers(self, tag: str) -> list[PollHandler]:
+        return [h for prefix, h in self._polls if tag.startswith(prefix)]
 
     @property
     def redaction_handlers(self) -> tuple[RedactionHandler, ...]:

@@ -39,6 +39,25 @@ class Post:
     reply_to: str | None = None
 
 
+@dataclass(frozen=True)
+class PollChoice:
+    """One answer of a poll: `id` is what a response carries back to the handler (e.g. "2")."""
+
+    id: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Poll:
+    """Choices a member may tap instead of typing, sent as a Matrix poll just after the reply's text
+    (which keeps the numbered choices for clients without polls). A response is routed by `tag`, as
+    a reaction is by its target's tag (CommandRegistry.add_poll_handler)."""
+
+    question: str
+    choices: tuple[PollChoice, ...]
+    tag: str
+
+
 ANSWER, BESIDE = Answer(), Beside()
 Destination = Answer | Beside | Post
 
@@ -73,6 +92,11 @@ class Reply:
     author_consented: bool = False
     # ...or unless it carries nothing said there (a bare deposit reference, a room's name).
     contains_room_content: bool = True
+    # Sent as a poll too, after the text.
+    poll: Poll | None = None
+    # The bot's poll (its start event) this reply ends: the reply is then the poll's end event, its
+    # text the fallback shown by clients without polls.
+    ends_poll: str | None = None
 
     def __post_init__(self) -> None:
         if (self.text is None) == (self.template is None):

@@ -44,7 +44,7 @@ class HandledEvent(SQLModel, table=True):
     handled_at: datetime = utc_field(utcnow)
     # None on rows of releases before the inbox, all done.
     room_id: str | None = None
-    # bot/inbox.py's kinds: message, reaction, redaction, membership, undecryptable.
+    # bot/inbox.py's kinds: message, reaction, redaction, membership, poll_response, undecryptable.
     kind: str | None = None
     # The sender's timestamp (ms): pending events are handled again in the order they were sent.
     origin_ts: int | None = Field(default=None, sa_type=BigInteger)
@@ -142,3 +142,24 @@ def known_events(session: Session, event_ids: list[str]) -> set[str]:
     taken = session.exec(select(HandledEvent.event_id).where(col(HandledEvent.event_id).in_(event_ids))).all()
     sent = session.exec(select(SentMessage.event_id).where(col(SentMessage.event_id).in_(event_ids))).all()
     return {*taken, *sent}
+
+
+# An ended poll's tag starts so: no poll handler's prefix matches it, so later responses reach nobody.
+ENDED_POLL = "ended-poll:"
+
+
+def end_polls(session: Session, tag_prefix: str) -> list[tuple[str, str]]:
+    """Marks ended the bot's open polls whose tag starts with `tag_prefix`; their rooms and start
+    events, for the poll end events that close them in the members' clients."""
+    polls = session.exec(select(SentMessage).where(col(SentMessage.tag).startswith(tag_prefix, autoescape=True))).all()
+    for poll in polls:
+        poll.tag = ENDED_POLL + poll.tag
+        session.add(poll)
+    return [(poll.room_id, poll.event_id) for poll in polls]
+
+
+def last_sent_in_room(session: Session, room_id: str) -> SentMessage | None:
+    """The bot's latest message in a room (a direct chat: what the member's next message follows)."""
+    return session.exec(
+        select(SentMessage).where(SentMessage.room_id == room_id).order_by(col(SentMessage.sent_at).desc())
+    ).first()

@@ -195,6 +195,18 @@ class FakeHomeserver:
         content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
         return self._add(room_id, {"type": "m.reaction", "sender": user, "content": content})
 
+    def poll_response(
+        self, user: str, room_id: str, poll_event_id: str, answers: list[str], *, stable: bool = False
+    ) -> str:
+        """A member's response to a poll, as Element sends it (or in the stable names, MSC3381 as merged)."""
+        relation = {"rel_type": "m.reference", "event_id": poll_event_id}
+        if stable:
+            event = {"type": "m.poll.response", "content": {"m.relates_to": relation, "m.selections": answers}}
+        else:
+            content = {"m.relates_to": relation, "org.matrix.msc3381.poll.response": {"answers": answers}}
+            event = {"type": "org.matrix.msc3381.poll.response", "content": content}
+        return self._add(room_id, {**event, "sender": user})
+
     def redaction(self, user: str, room_id: str, event_id: str) -> str:
         return self._add(room_id, {"type": "m.room.redaction", "sender": user, "redacts": event_id, "content": {}})
 

@@ -25,6 +25,7 @@ from nio import (
     RoomMessage,
     RoomRedactResponse,
     RoomSendResponse,
+    UnknownEvent,
 )
 from nio.store import SqliteStore
 
@@ -60,6 +61,8 @@ class ScriptedPerson:
         self.introductions: list[RoomMessage | MegolmEvent] = []
         # Where each received event came from, by event id: nio's room events do not say.
         self.room_of: dict[str, str] = {}
+        # Other events the bot sent (polls and their ends: nio knows no poll classes), decrypted.
+        self.other_events: list[UnknownEvent] = []
         self._arrived = asyncio.Condition()
         self._sync_task: asyncio.Task | None = None
 
@@ -77,6 +80,7 @@ class ScriptedPerson:
         # taking any Event though nio calls it only with the kinds it was registered for.
         self.client.add_event_callback(self._collect, (RoomMessage, MegolmEvent))  # type: ignore[arg-type]
         self.client.add_event_callback(self._on_invite, InviteMemberEvent)  # type: ignore[arg-type]
+        self.client.add_event_callback(self._collect_other, UnknownEvent)  # type: ignore[arg-type]
         self._sync_task = asyncio.create_task(sync_until_cancelled(self.client, timeout=3000, full_state=True))
         return self
 
@@ -95,6 +99,27 @@ class ScriptedPerson:
             else:
                 self.received.append(event)
             self._arrived.notify_all()
+
+    async def _collect_other(self, room: MatrixRoom, event: UnknownEvent) -> None:
+        self.room_of[event.event_id] = room.room_id
+        async with self._arrived:
+            self.other_events.append(event)
+            self._arrived.notify_all()
+
+    def events_of_type(self, room_id: str, event_type: str) -> list[UnknownEvent]:
+        return [e for e in self.other_events if e.type == event_type and self.room_of[e.event_id] == room_id]
+
+    async def vote(self, room_id: str, poll_event_id: str, answer_id: str) -> str:
+        """A response to a poll, as Element sends it."""
+        content = {
+            "m.relates_to": {"rel_type": "m.reference", "event_id": poll_event_id},
+            "org.matrix.msc3381.poll.response": {"answers": [answer_id]},
+        }
+        answer = await self.client.room_send(
+            room_id, "org.matrix.msc3381.poll.response", content, ignore_unverified_devices=True
+        )
+        assert isinstance(answer, RoomSendResponse), answer
+        return answer.event_id
 
     async def _on_invite(self, room: MatrixRoom, event: InviteMemberEvent) -> None:
         if event.state_key != self.user_id or event.membership != "invite" or room.room_id in self.invites:

@@ -7,9 +7,17 @@ and register_cli(subparsers) from handlers.deposits.cli in bot/cli.py.
 
 from __future__ import annotations
 
-from handlers.deposits.conversation import ANNULER, DEPOSER, REPRENDRE, form_listener, on_recap_reaction
+from handlers.deposits.conversation import (
+    ANNULER,
+    DEPOSER,
+    REPRENDRE,
+    form_listener,
+    on_poll_vote,
+    on_recap_reaction,
+)
 from handlers.deposits.facilitation import DEPOT, DEPOTS, MES_DEPOTS
 from handlers.deposits.idle import check_idle_drafts
+from handlers.deposits.machine import POLL_TAG
 from handlers.deposits.sharing import PARTAGER
 from handlers.registry import CommandRegistry
 
@@ -25,3 +33,4 @@ def register(registry: CommandRegistry) -> None:
     # Listeners run before commands: inside a form's thread, !retour, !passer, !aide… are the form's.
     registry.add_listener("deposits", form_listener)
     registry.add_reaction_handler("deposit-recap:", on_recap_reaction)
+    registry.add_poll_handler(POLL_TAG + ":", on_poll_vote)

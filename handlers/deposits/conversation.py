@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
-from handlers.context import CommandContext, Message, Reaction, Services
+from handlers.context import CommandContext, Message, PollVote, Reaction, Services
 from handlers.deposits.form import FormDef
 from handlers.deposits.formsource import form_for
 from handlers.deposits.machine import (
@@ -29,9 +29,12 @@ from handlers.deposits.machine import (
     CANCELLED,
     CONFIRMED,
     FILLING,
+    POLL_TAG,
     RECAP,
     RECAP_TAG,
+    Answer,
     Control,
+    Event,
     FormState,
     next_field,
     parse_event,
@@ -46,6 +49,7 @@ from handlers.private import TOLD_PRIVATELY, pointer, private_room
 from handlers.registry import Command, HandlerResult
 from handlers.replies import ANSWER, Post, Reply, UserError
 from storage.deposits import Deposit, DepositDraft, draft_in_thread, latest_draft, open_draft, private_draft
+from storage.messages import end_polls
 from storage.rows import reread
 from storage.unit_of_work import UnitOfWork
 
@@ -73,8 +77,34 @@ def _in_draft(replies: list[Reply], draft: DepositDraft, trigger_room: str | Non
             to, consented = (ANSWER if answers else Post(draft.room_id)), True
         if reply.tag == RECAP_TAG:
             tag = f"{RECAP_TAG}:{draft.id}"
-        pinned.append(replace(reply, to=to, author_consented=consented, tag=tag))
+        poll = reply.poll
+        if poll is not None:
+            poll = replace(poll, tag=_poll_tag(draft) + poll.tag.removeprefix(f"{POLL_TAG}:"))
+        pinned.append(replace(reply, to=to, author_consented=consented, tag=tag, poll=poll))
     return pinned
+
+
+def _poll_tag(draft: DepositDraft) -> str:
+    """What the tags of a draft's polls start with (the field key follows)."""
+    return f"{POLL_TAG}:{draft.id}:"
+
+
+POLL_ENDED = "Sondage clos."
+
+
+async def _end_polls(work: UnitOfWork, draft: DepositDraft) -> list[Reply]:
+    """Ends the draft's open polls (at most the one of the question in hand): once the member has moved
+    on, by poll or by typing, a late response to it answers nothing."""
+    ended = await work(end_polls, _poll_tag(draft))
+    # Only the member reads them, in their direct chat.
+    return [
+        Reply(text=POLL_ENDED, to=Post(room), ends_poll=event_id, author_consented=True) for room, event_id in ended
+    ]
+
+
+def _moved_on(before: FormState, after: FormState) -> bool:
+    """Whether a step leaves the question in hand (answered, skipped, gone back, cancelled…)."""
+    return (before.current, before.status) != (after.current, after.status)
 
 
 async def _conversation_room(services: Services, message: Message) -> str:
@@ -116,7 +146,7 @@ async def start_deposit(ctx: CommandContext) -> HandlerResult:
         return told + await _resume(work, services, form, moved, message.room_id)
     if existing is not None:
         moved = await work(_move, existing.id, room_id)
-        return told + _ask_again(form, moved, message.room_id)
+        return told + await _end_polls(work, moved) + _ask_again(form, moved, message.room_id)
 
     now = services.clock()
     state, replies = start(form, {"origin_confidential": message.room.confidential}, now)
@@ -173,7 +203,7 @@ async def resume_deposit(ctx: CommandContext) -> HandlerResult:
     draft = await work(_move, latest.id, room_id)
     form = await work(form_for, services)
     if existing is not None:
-        return told + _ask_again(form, draft, message.room_id)
+        return told + await _end_polls(work, draft) + _ask_again(form, draft, message.room_id)
     return told + await _resume(work, services, form, draft, message.room_id)
 
 
@@ -200,7 +230,7 @@ async def cancel_deposit(ctx: CommandContext) -> HandlerResult:
     new_state, replies = step(form, FormState.from_json(draft.state), Control("cancel", services.clock()))
     await _save(work, services, form, draft, new_state)
     told = [] if draft.room_id == message.room_id else [pointer(services, draft.room_id, TOLD_PRIVATELY)]
-    return told + _in_draft(replies, draft, message.room_id)
+    return told + await _end_polls(work, draft) + _in_draft(replies, draft, message.room_id)
 
 
 ANNULER = Command(
@@ -236,12 +266,38 @@ async def form_listener(ctx: CommandContext) -> HandlerResult:
         told = [Reply(text=THREAD_MOVED)]
     if draft.room_id != message.room_id or draft.thread_root is not None:
         draft = await work(_move, draft.id, await _conversation_room(services, message))
-    state = FormState.from_json(draft.state)
     if draft.status == ABANDONED:
         return told + await _resume(work, services, form, draft, message.room_id)
+    return told + await _step(work, services, form, draft, event, message.room_id)
+
+
+async def _step(
+    work: UnitOfWork, services: Services, form: FormDef, draft: DepositDraft, event: Event, trigger_room: str | None
+) -> list[Reply]:
+    """One step of the member's form, saved, with the polls it leaves behind ended."""
+    state = FormState.from_json(draft.state)
     new_state, replies = step(form, state, event)
     notices = await _save(work, services, form, draft, new_state)
-    return told + _in_draft(replies + notices, draft, message.room_id)
+    if not _moved_on(state, new_state):
+        # The same question asked again (an answer refused): its poll, still open, still answers it.
+        return _in_draft([replace(r, poll=None) for r in replies + notices], draft, trigger_room)
+    return await _end_polls(work, draft) + _in_draft(replies + notices, draft, trigger_room)
+
+
+async def on_poll_vote(vote: PollVote, services: Services) -> HandlerResult:
+    """A response to a question's poll is the member's answer, as if they had typed the choice; from
+    anyone else, or to a question no longer in hand, it is nothing."""
+    try:
+        draft_id, key = vote.poll_tag.removeprefix(f"{POLL_TAG}:").split(":", 1)
+        draft = await vote.work(_draft, int(draft_id))
+    except ValueError:
+        return None
+    if draft is None or draft.user_id != vote.sender or draft.room_id != vote.room.room_id or draft.status != FILLING:
+        return None
+    if FormState.from_json(draft.state).current != key or len(vote.choices) != 1:
+        return None
+    form = await vote.work(form_for, services)
+    return await _step(vote.work, services, form, draft, Answer(vote.choices[0], services.clock()), None)
 
 
 def _current_draft(session: Session, message: Message) -> DepositDraft | None:
@@ -320,4 +376,4 @@ async def _resume(
     # The message itself is not taken as an answer: after days away it is rarely one.
     welcome = Reply(text="Bon retour ! Vos réponses étaient conservées ; reprenons là où nous en étions.")
     again = question_reply(form, state) if following else recap_reply(form, state)
-    return _in_draft([welcome, again], draft, trigger_room)
+    return await _end_polls(work, draft) + _in_draft([welcome, again], draft, trigger_room)

@@ -15,13 +15,18 @@ from typing import Any
 
 from handlers.deposits.answers import InvalidAnswer, display_value, parse_answer
 from handlers.deposits.form import FieldDef, FormDef
-from handlers.replies import Reply
+from handlers.replies import Poll, PollChoice, Reply
 from handlers.text import fold_for_matching, parse_yes_no, quote
 
 FILLING, RECAP, CONFIRMED, CANCELLED, ABANDONED = "filling", "recap", "confirmed", "cancelled", "abandoned"
 OPEN_STATUSES = (FILLING, RECAP)
 # The conversation layer appends ":<draft id>" so a ✅ on the recap finds its draft.
 RECAP_TAG = "deposit-recap"
+# A question's poll is tagged "deposit-poll:<field key>"; the conversation layer makes it
+# "deposit-poll:<draft id>:<field key>", so a response finds its draft and the step it answers.
+POLL_TAG = "deposit-poll"
+# Fields answered by one choice among fixed ones: a poll offers them to tap.
+POLL_TYPES = ("choice", "tribe", "yes_no")
 
 CONTROL_WORDS = {
     "retour": "back",
@@ -40,6 +45,30 @@ CONTROL_WORDS = {
 }
 # Typed without the prefix, a lone « retour » or « annuler » is still meant as a control.
 BARE_CONTROLS = ("retour", "passer", "annuler", "aide")
+# Free-text fields, where a question to the bot would otherwise be saved as the answer.
+FREE_TEXT_TYPES = ("short_text", "long_text")
+# How a French question starts (folded): « c'est quoi une balise », « comment on fait ».
+QUESTION_STARTS = (
+    "c est quoi",
+    "qu est ce",
+    "est ce que",
+    "que veut dire",
+    "que signifie",
+    "ca veut dire",
+    "comment",
+    "pourquoi",
+    "combien",
+    "quel ",
+    "quelle ",
+    "quels ",
+    "quelles ",
+    "je ne comprends pas",
+    "je comprends pas",
+)
+ANSWER_OR_QUESTION = (
+    "Est-ce votre réponse, ou une question pour moi ? Répondez « oui » pour l'enregistrer comme réponse, "
+    "« non » si c'était une question ; ou écrivez directement votre réponse."
+)
 
 
 @dataclass(frozen=True)
@@ -83,6 +112,9 @@ class FormState:
     facts: dict[str, Any] = field(default_factory=dict)
     started_at: str = ""
     updated_at: str = ""
+    # A text that read as a question, typed on a free-text field: saved only once the member says it
+    # is their answer.
+    unsure: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
@@ -128,17 +160,49 @@ def step(form: FormDef, state: FormState, event: Event) -> tuple[FormState, list
     # Work on a copy: the caller's state stays as it was if it wants to compare or retry.
     state = FormState.from_json(state.to_json())
     state.updated_at = event.at.isoformat()
+    unsure, state.unsure = state.unsure, None
     if isinstance(event, Control):
         return _control(form, state, event)
+    if unsure is not None and state.status == FILLING:
+        return _unsure_answer(form, state, unsure, event.text)
     if state.status == RECAP:
         return _recap_answer(form, state, event.text)
     return _answer(form, state, event.text)
 
 
-def _answer(form: FormDef, state: FormState, text: str) -> tuple[FormState, list[Reply]]:
+def reads_as_question(text: str) -> bool:
+    """Whether a message reads as a question: it ends with « ? » or starts as one does."""
+    folded = fold_for_matching(text)
+    return text.rstrip().endswith("?") or (folded + " ").startswith(QUESTION_STARTS)
+
+
+def _unsure_answer(form: FormDef, state: FormState, unsure: str, text: str) -> tuple[FormState, list[Reply]]:
+    """The member's word on a text that read as a question: « oui » saves it, « non » asks the
+    question again with its help; anything else is their answer."""
+    decision = parse_yes_no(text)
+    if decision is True:
+        return _answer(form, state, unsure, checked=True)
+    if decision is False:
+        current = _current_field(form, state)
+        helped = f"{current.help}\n\n" if current is not None and current.help else ""
+        return state, [
+            question_reply(
+                form,
+                state,
+                intro=f"{helped}Pour une question sur autre chose, `!q` suivi de votre question me la pose "
+                "sans quitter le formulaire. Votre réponse à cette question-ci :",
+            )
+        ]
+    return _answer(form, state, text)
+
+
+def _answer(form: FormDef, state: FormState, text: str, *, checked: bool = False) -> tuple[FormState, list[Reply]]:
     current = _current_field(form, state)
     if current is None:
         return _advance(form, state)
+    if not checked and current.type in FREE_TEXT_TYPES and reads_as_question(text):
+        state.unsure = text
+        return state, [Reply(text=ANSWER_OR_QUESTION)]
     try:
         value = parse_answer(current, text)
     except InvalidAnswer as exc:
@@ -332,7 +396,21 @@ def question_reply(form: FormDef, state: FormState, *, error: str = "", intro: s
     return Reply(
         template="deposits/question.md.j2",
         context={**_question_context(form, state, f), "error": error, "intro": intro},
+        poll=question_poll(f, state),
     )
+
+
+def question_poll(f: FieldDef, state: FormState) -> Poll | None:
+    """The choices to tap, for a question with fixed ones. A response carries the choice's id, which
+    is what typing it would say: its number, or « oui »/« non »."""
+    if f.type not in POLL_TYPES:
+        return None
+    if f.type == "yes_no":
+        choices: tuple[PollChoice, ...] = (PollChoice("oui", "Oui"), PollChoice("non", "Non"))
+    else:
+        choices = tuple(PollChoice(str(i), o.label) for i, o in enumerate(f.options, 1))
+    question = f.question_for(bool(state.facts.get("origin_confidential")))
+    return Poll(question=question, choices=choices, tag=f"{POLL_TAG}:{f.key}")
 
 
 def help_reply(form: FormDef, state: FormState) -> Reply:

@@ -180,8 +180,6 @@ def confirmation_replies(session: Session, services: Services, form: FormDef, de
         replies.append(notice)
 
     if announce_in:
-        fields = {f.key: f for f in form.fields}
-        needs = deposit.answers.get("needs")
         replies.append(
             Reply(
                 template="deposits/tribe_announce.md.j2",
@@ -190,7 +188,7 @@ def confirmation_replies(session: Session, services: Services, form: FormDef, de
                     "title": deposit.title,
                     "reference": deposit.reference,
                     "territory": deposit.answers.get("territory") or "",
-                    "needs": display_value(fields["needs"], needs) if needs and "needs" in fields else "",
+                    "needs": needs_text(form, deposit.answers),
                 },
                 # The form was filled in the author's direct chat; « toute la communauté » to the
                 # visibility question, confirmed at the recap, is their explicit yes to this announcement.
@@ -199,6 +197,22 @@ def confirmation_replies(session: Session, services: Services, form: FormDef, de
             )
         )
     return replies
+
+
+def needs_text(form: FormDef, answers: dict[str, Any]) -> str:
+    """The needs as the announcement says them: a choice followed by its own question (« Autre chose »,
+    then « Quel autre besoin ? ») reads as the detail the member gave, not as the bare choice."""
+    if "needs" not in form or not answers.get("needs"):
+        return ""
+    field = form.field("needs")
+    chosen = answers["needs"] if isinstance(answers["needs"], list) else [answers["needs"]]
+    details = {
+        value: str(answers[f.key])
+        for f in form.fields
+        if f.condition is not None and f.condition.field == "needs" and answers.get(f.key)
+        for value in f.condition.values
+    }
+    return ", ".join(details.get(value) or display_value(field, [value]) for value in chosen)
 
 
 def facilitators_notice(

@@ -1,6 +1,7 @@
 """!partager: the author of a deposit made in a confidential room, who first kept its content to
-themselves, lets the facilitators read it after all. Only the author can; the confirmation goes
-to their direct chat, and the room where they typed it only hears that it did."""
+themselves, lets the facilitators read it after all. Only the author can, and only by confirming
+(`!partager <référence> confirmer`): lifting a confidentiality is never done on one word typed
+too fast. The exchange happens in their direct chat; the room where they typed it only hears that it did."""
 
 from __future__ import annotations
 
@@ -13,18 +14,35 @@ from handlers.help import DEPOSITS
 from handlers.private import in_private
 from handlers.registry import Command, HandlerResult
 from handlers.replies import Reply, UserError
-from handlers.text import quote
+from handlers.text import fold_for_matching, quote
 from storage.deposits import Deposit, find_deposit
+
+CONFIRM_WORDS = ("confirmer", "confirme", "oui")
 
 
 async def share_command(ctx: CommandContext) -> HandlerResult:
     words = ctx.args.split()
-    if len(words) != 1:
+    if len(words) not in (1, 2) or (len(words) == 2 and fold_for_matching(words[1]) not in CONFIRM_WORDS):
         raise UserError(
             "Indiquez la référence du dépôt à partager, par exemple `!partager DEP-2027-0001`. "
             "`!mes-depots` liste vos dépôts."
         )
-    deposit, already = await ctx.work(_share, words[0], ctx.message.sender)
+    prefix = ctx.services.config.bot.command_prefix
+    if len(words) == 1:
+        deposit, already = await ctx.work(_own, words[0], ctx.message.sender)
+        if not already:
+            return await in_private(
+                ctx,
+                [
+                    Reply(
+                        text=f"Vous allez lever la confidentialité du dépôt {deposit.reference} : l'équipe "
+                        "d'animation pourra lire tout son contenu. Pour confirmer, écrivez "
+                        f"`{prefix}partager {deposit.reference} confirmer`."
+                    )
+                ],
+            )
+    else:
+        deposit, already = await ctx.work(_share, words[0], ctx.message.sender)
     if already:
         return await in_private(
             ctx,
@@ -49,13 +67,19 @@ async def share_command(ctx: CommandContext) -> HandlerResult:
     return [*await in_private(ctx, [confirmation]), *([notice] if notice else [])]
 
 
-def _share(session: Session, reference: str, sender: str) -> tuple[Deposit, bool]:
-    """The sender's deposit, its content now shared; and whether it already was."""
+def _own(session: Session, reference: str, sender: str) -> tuple[Deposit, bool]:
+    """The sender's deposit, and whether its content is shared already."""
     deposit = find_deposit(session, reference)
     # Someone else's reference gets the same answer as an unknown one: it tells nothing.
     if deposit is None or deposit.depositor != sender:
         raise UserError(f"Vous n'avez pas de dépôt « {quote(reference)} ». `!mes-depots` liste vos dépôts.")
-    if deposit.content_shared:
+    return deposit, deposit.content_shared
+
+
+def _share(session: Session, reference: str, sender: str) -> tuple[Deposit, bool]:
+    """The sender's deposit, its content now shared; and whether it already was."""
+    deposit, already = _own(session, reference, sender)
+    if already:
         return deposit, True
     deposit.content_shared = True
     if "share_content" in deposit.answers:
@@ -68,8 +92,8 @@ def _share(session: Session, reference: str, sender: str) -> tuple[Deposit, bool
 PARTAGER = Command(
     name="partager",
     handler=share_command,
-    usage="partager <référence>",
+    usage="partager <référence> [confirmer]",
     help="Pour un dépôt fait dans un espace confidentiel dont vous aviez gardé le contenu pour vous : "
-    "le transmettre à l'équipe d'animation.",
+    "le transmettre à l'équipe d'animation (je vous demande de confirmer).",
     section=DEPOSITS,
 )

@@ -1,7 +1,9 @@
 """Offers to forward an unanswered question, and the asker's answer to one.
 
 Only the asker's unambiguous yes to this very offer forwards it: « oui » in reply to the offer
-message (or in its thread), or a ✅ on it, within OFFER_LIFETIME. Any other « oui » is conversation.
+message (or in its thread), or a ✅ on it, within OFFER_LIFETIME; in a direct chat, where only the
+two of them talk, also a plain « oui » as the next message after the offer. Any other « oui » is
+conversation.
 Never from a peer-group room: its questions stay there.
 """
 
@@ -16,7 +18,7 @@ from sqlmodel import Session
 from handlers.context import CommandContext, Reaction, RoomInfo, Services
 from handlers.replies import Post, Reply
 from handlers.text import parse_yes_no
-from storage.messages import sent_with_tag
+from storage.messages import last_sent_in_room, sent_with_tag
 from storage.questions import ForwardedQuestion, ForwardOffer, open_offer
 from storage.rooms import facilitators_room_id, room_privacy
 from storage.unit_of_work import UnitOfWork
@@ -60,6 +62,8 @@ async def offer_listener(ctx: CommandContext) -> list[Reply] | None:
     offer_id = await _offer_answered(ctx.work, message.in_reply_to) or await _offer_answered(
         ctx.work, message.thread_root
     )
+    if offer_id is None and message.room.is_direct:
+        offer_id = await _offer_just_made(ctx.work, message.room_id)
     if offer_id is None:
         if message.room.is_direct and answer and await _open_offer_of(ctx, message.room_id, message.sender):
             # A bare « oui » may be meant for the offer, or not: say how to answer it, forward nothing.
@@ -68,6 +72,12 @@ async def offer_listener(ctx: CommandContext) -> list[Reply] | None:
         return [] if message.addressed else None
     # A yes or no to an offer is never a question, even from someone else or once the offer is closed.
     return await _decide(services, ctx.work, offer_id, message.sender, message.room.name, accept=answer) or []
+
+
+async def _offer_just_made(work: UnitOfWork, room_id: str) -> int | None:
+    """The offer the bot's latest message in this direct chat is: nothing was said since but this answer."""
+    last = await work(last_sent_in_room, room_id)
+    return await _offer_answered(work, last.event_id) if last is not None else None
 
 
 async def on_offer_reaction(reaction: Reaction, services: Services) -> list[Reply] | None:

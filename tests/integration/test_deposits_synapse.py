@@ -15,6 +15,7 @@ from nio.crypto.attachments import decrypt_attachment
 from sqlmodel import col, select
 
 from bot.devtools.person import ScriptedPerson
+from bot.polls import POLL_END, POLL_START
 from handlers.deposits.machine import FormState
 from storage.deposits import Deposit, DepositDraft
 from tests.integration.conftest import bot_config
@@ -148,7 +149,18 @@ async def test_a_whole_deposit_started_in_an_encrypted_tribe_room_is_filled_in_p
         assert "Merci de déposer un projet" in first.body and "Quel est le titre du projet ?" in first.body
         tribe_question = await form.answer("Jardin partagé des Lilas", "Question 2 — Tribu")
         assert "1. Alimentation" in tribe_question.body
-        recap = await form.fill(answers_until_recap("Jardin partagé des Lilas")[1:])
+        # The tribe is also asked as a poll, in the encrypted direct chat: the member taps it.
+        await human.wait_until(lambda: bool(human.events_of_type(form.direct, POLL_START)), what="the tribe's poll")
+        [poll] = human.events_of_type(form.direct, POLL_START)
+        answers = poll.source["content"][POLL_START]["answers"]
+        assert [a["org.matrix.msc1767.text"] for a in answers] == ["Alimentation"]
+        before = len(form.bot_messages())
+        await human.vote(form.direct, poll.event_id, answers[0]["id"])
+        await form._next_reply(before, "Question 3 — Porteur du projet")
+        await human.wait_until(lambda: bool(human.events_of_type(form.direct, POLL_END)), what="the poll's end")
+        [end] = human.events_of_type(form.direct, POLL_END)
+        assert end.source["content"]["m.relates_to"]["event_id"] == poll.event_id
+        recap = await form.fill(answers_until_recap("Jardin partagé des Lilas")[2:])
         for line in (
             "Titre : Jardin partagé des Lilas",
             "Tribu : Alimentation",

@@ -69,6 +69,11 @@ class RunningApp:
         self.last_event_id = self.homeserver.reaction(user, room_id, event_id, key)
         return await self.settle()
 
+    async def vote(self, user: str, poll: Sent, answer: str, *, stable: bool = False) -> list[Sent]:
+        """A member's response to one of the bot's polls: the answer with this id."""
+        self.last_event_id = self.homeserver.poll_response(user, poll.room_id, poll.event_id, [answer], stable=stable)
+        return await self.settle()
+
     async def redact(self, user: str, room_id: str, event_id: str) -> list[Sent]:
         self.last_event_id = self.homeserver.redaction(user, room_id, event_id)
         return await self.settle()

@@ -104,9 +104,11 @@ async def test_an_answer_to_the_deposit_form_is_one_session_and_no_statement_on_
     [question] = await test_app.say(ANA, direct, "!deposer")
     assert question.room_id == direct
     with counting(test_app.db) as counted:
-        [next_question] = await test_app.say(ANA, direct, "Cantine bio intercommunale")
+        next_question, poll = await test_app.say(ANA, direct, "Cantine bio intercommunale")
     assert next_question.room_id == direct and next_question.body != question.body
-    # The draft read, the form's tribes, the step saved, the reply's record, the done mark: one session.
+    assert poll.type == "org.matrix.msc3381.poll.start" and test_app.tag(poll).startswith("deposit-poll:")
+    # The draft read, the form's tribes, the step saved, the reply's and the poll's records, the done
+    # mark: one session.
     assert len(counted.event_sessions()) == 1
     assert counted.statements and counted.on(loop_thread) == []
 

@@ -46,6 +46,8 @@ class DepositApp:
 
     def __init__(self, app: RunningApp) -> None:
         self.app = app
+        # Every event the bot sent in answer to the last thing said (polls included).
+        self.events: list[Sent] = []
 
     @property
     def db(self) -> Database:
@@ -67,13 +69,31 @@ class DepositApp:
         thread_root: str | None = None,
         event_id: str | None = None,
     ) -> list[Sent]:
-        """What the bot sent until it was done with the member's message (its direct chat's messages
-        included, once the member has joined it)."""
-        return await self.app.say(user, room, body, thread_root=thread_root, event_id=event_id)
+        """The messages the bot sent until it was done with the member's message (its direct chat's
+        messages included, once the member has joined it); its polls are in `events`."""
+        return messages(await self.say_all(user, body, room, thread_root, event_id))
+
+    async def say_all(
+        self,
+        user: str,
+        body: str,
+        room: str = TRIBE_ENERGY,
+        thread_root: str | None = None,
+        event_id: str | None = None,
+    ) -> list[Sent]:
+        """Every event the bot sent in answer, polls and poll ends included."""
+        self.events = await self.app.say(user, room, body, thread_root=thread_root, event_id=event_id)
+        return self.events
 
     async def react(self, user: str, key: str, target: Sent, room: str | None = None) -> list[Sent]:
         """A reaction on one of the bot's messages; in that message's room unless told otherwise."""
-        return await self.app.react(user, room or target.room_id, target.event_id, key)
+        self.events = await self.app.react(user, room or target.room_id, target.event_id, key)
+        return messages(self.events)
+
+    async def vote(self, user: str, poll: Sent, answer: str, *, stable: bool = False) -> list[Sent]:
+        """A response to one of the bot's polls; every event the bot sent in answer."""
+        self.events = await self.app.vote(user, poll, answer, stable=stable)
+        return self.events
 
     def tag(self, sent: Sent) -> str:
         return self.app.tag(sent)
@@ -94,6 +114,19 @@ class DepositApp:
         await self.app.app.post_idle_draft_reminders()
         await self.app.settle()
         return self.app.sent[before:]
+
+
+def messages(sent: list[Sent]) -> list[Sent]:
+    """The bot's messages among what it sent (not its polls nor their ends)."""
+    return [s for s in sent if s.type == "m.room.message"]
+
+
+def polls(sent: list[Sent]) -> list[Sent]:
+    return [s for s in sent if s.type == "org.matrix.msc3381.poll.start"]
+
+
+def poll_ends(sent: list[Sent]) -> list[Sent]:
+    return [s for s in sent if s.type == "org.matrix.msc3381.poll.end"]
 
 
 MakeDepositApp = Callable[..., AbstractAsyncContextManager[DepositApp]]

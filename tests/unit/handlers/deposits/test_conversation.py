@@ -1,6 +1,7 @@
 """The deposit form in the chat: in the member's direct chat wherever it starts, restarts, two members at
 once, confidential rooms, and drafts of the previous release left in a room's thread."""
 
+from handlers.deposits.machine import FormState
 from tests.unit.handlers.deposits.deposit_app import (
     ALICE,
     BOB,
@@ -322,3 +323,56 @@ async def test_reprendre_with_nothing_to_resume_says_how_to_start(make_deposit_a
     async with make_deposit_app() as h:
         [answer] = await h.say(ALICE, "!reprendre")
         assert "pas de dépôt annulé ou interrompu" in answer.body and "!deposer" in answer.body
+
+
+async def test_the_announcement_says_the_detail_given_for_another_need(make_deposit_app):
+    async with make_deposit_app() as h:
+        answers = [*SELF_DEPOSIT[:5], "partenaires et autre chose", "Un camion frigorifique", *SELF_DEPOSIT[6:]]
+        await h.say(ALICE, "!deposer")
+        sent = await fill(h, ALICE, [*answers, "oui"])
+        [announce] = [s for s in sent if s.room_id == TRIBE_FOOD]
+        assert "Besoins : Des partenaires, Un camion frigorifique" in announce.body
+        assert "Autre chose" not in announce.body
+
+
+async def test_modifier_says_it_edits_an_answer_not_that_it_is_the_last_question(make_deposit_app):
+    async with make_deposit_app() as h:
+        await h.say(ALICE, "!deposer")
+        await fill(h, ALICE, SELF_DEPOSIT)
+        [question] = await h.say(ALICE, "!modifier territoire", room=await h.dm(ALICE))
+        assert "Question 4 — Territoire (modification de votre réponse)" in question.body
+        assert "dernière question" not in question.body and "Réponse actuelle : « Pays de Lunel »" in question.body
+        # Answered, the recap comes back at once: nothing else was asked.
+        [recap] = await h.say(ALICE, "Pays de Lunel et Camargue", room=await h.dm(ALICE))
+        assert "Pays de Lunel et Camargue" in recap.body and h.tag(recap).startswith("deposit-recap:")
+
+
+async def test_a_question_typed_on_a_text_field_is_not_saved_until_the_member_says(make_deposit_app):
+    async with make_deposit_app() as h:
+        await h.say(ALICE, "!deposer")
+        dm = await h.dm(ALICE)
+        await fill(h, ALICE, SELF_DEPOSIT[:3])
+        [asked] = await h.say(ALICE, "c'est quoi une balise ?", room=dm)
+        assert asked.body.startswith("Est-ce votre réponse, ou une question pour moi ?")
+        assert "territory" not in FormState.from_json(drafts(h)[0].state).answers
+        # « non »: nothing saved, the question comes again.
+        [again] = await h.say(ALICE, "non", room=dm)
+        assert "Question 4 — Territoire" in again.body and "!q" in again.body
+        assert "territory" not in FormState.from_json(drafts(h)[0].state).answers
+        # A question-like text, then « oui »: it was the answer after all, and it is saved.
+        await h.say(ALICE, "Comment dire, Pays de Lunel", room=dm)
+        [following] = await h.say(ALICE, "oui", room=dm)
+        assert "Question 5 — Description" in following.body
+        assert FormState.from_json(drafts(h)[0].state).answers["territory"] == "Comment dire, Pays de Lunel"
+
+
+async def test_after_the_doubt_a_plain_answer_is_taken_and_choices_are_never_doubted(make_deposit_app):
+    async with make_deposit_app() as h:
+        await h.say(ALICE, "!deposer")
+        dm = await h.dm(ALICE)
+        [asked] = await h.say(ALICE, "Pourquoi pas une cantine ?", room=dm)
+        assert asked.body.startswith("Est-ce votre réponse")
+        # Anything but yes or no is the answer itself.
+        [tribe] = await h.say(ALICE, "Cantine bio intercommunale", room=dm)
+        assert "Question 2 — Tribu" in tribe.body
+        assert FormState.from_json(drafts(h)[0].state).answers["title"] == "Cantine bio intercommunale"

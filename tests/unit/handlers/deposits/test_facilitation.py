@@ -266,7 +266,7 @@ async def test_a_withheld_deposit_shows_its_reference_date_and_status_only(withh
 
 async def test_after_partager_every_view_shows_the_withheld_deposit(withheld, capsys):
     h, _ = withheld
-    sent = await h.say(BOB, "!partager DEP-2027-0002", room=PEERS)
+    sent = await h.say(BOB, "!partager DEP-2027-0002 confirmer", room=PEERS)
     [notice] = [s for s in sent if s.room_id == FACILITATORS]
     views = {"notice": notice.body, **await facilitators_views(h, capsys)}
     for name, text in views.items():

@@ -26,7 +26,17 @@ async def test_the_author_may_share_a_withheld_deposit_later_and_only_the_author
         [bad] = await h.say(ALICE, "!partager", room=PEERS)
         assert "référence" in bad.body
 
-        sent = await h.say(ALICE, "!partager dep-2027-0001", room=PEERS)
+        # The first word only asks for a confirmation: nothing is lifted yet.
+        told, asked = await h.say(ALICE, "!partager dep-2027-0001", room=PEERS)
+        assert told.room_id == PEERS and "DEP-2027" not in told.body
+        assert asked.room_id == await h.dm(ALICE) and "!partager DEP-2027-0001 confirmer" in asked.body
+        assert not deposits(h)[0].content_shared
+        assert not [s for s in h.app.sent if s.room_id == FACILITATORS and "Cantine" in s.body]
+        # Someone else's confirmation is refused like their request.
+        [refused] = await h.say(BOB, "!partager DEP-2027-0001 confirmer", room=PEERS)
+        assert "Vous n'avez pas de dépôt" in refused.body and not deposits(h)[0].content_shared
+
+        sent = await h.say(ALICE, "!partager dep-2027-0001 confirmer", room=PEERS)
         assert deposits(h)[0].content_shared
         told, confirmation, notice = sent
         assert told.room_id == PEERS and "message privé" in told.body and "DEP-2027" not in told.body

@@ -48,9 +48,35 @@ async def test_an_offer_expires(app):
     assert nothing_forwarded(app)
 
 
-async def test_a_bare_yes_in_a_direct_chat_explains_how_to_answer_the_offer(app):
+async def test_in_a_direct_chat_a_plain_yes_right_after_the_offer_forwards(app):
     direct = await app.direct_chat(ANA)
     await app.say(ANA, direct, OUT_OF_DOMAIN)
+    sent = await app.say(ANA, direct, "oui")
+    forwarded = [s.body for s in sent if s.room_id == FACILITATORS]
+    assert len(forwarded) == 1 and "crêpes" in forwarded[0]
+    assert any("C'est transmis" in s.body for s in sent if s.room_id == direct)
+
+
+async def test_in_a_direct_chat_a_plain_no_right_after_the_offer_declines(app):
+    direct = await app.direct_chat(ANA)
+    await app.say(ANA, direct, OUT_OF_DOMAIN)
+    [declined] = await app.say(ANA, direct, "non")
+    assert "je ne la transmets pas" in declined.body
+    # The offer is closed: a later « oui » forwards nothing.
+    await app.say(ANA, direct, "oui")
+    assert nothing_forwarded(app)
+
+
+async def test_a_yes_after_something_else_was_said_explains_how_to_answer_the_offer(app):
+    direct = await app.direct_chat(ANA)
+    await app.say(ANA, direct, OUT_OF_DOMAIN)
+    await app.say(ANA, direct, "!aide")
     [explained] = await app.say(ANA, direct, "oui")
     assert "répondez « oui » à mon message" in explained.body
+    assert nothing_forwarded(app)
+
+
+async def test_in_a_shared_room_a_plain_yes_after_the_offer_still_forwards_nothing(app):
+    await app.say(ANA, TRIBE, f"!q {OUT_OF_DOMAIN}")
+    assert await app.say(ANA, TRIBE, "oui") == []
     assert nothing_forwarded(app)

@@ -21,8 +21,9 @@ import numpy as np
 
 from knowledge.excerpts import ExcerptChooser
 from knowledge.folding import fold_accents
+from knowledge.french_numbers import NUMBER_WORDS, number_in
 from knowledge.outline import Node, Outline
-from knowledge.question_kind import NUMBER_WORDS, Kind, QuestionKind, number_in
+from knowledge.question_kind import Kind, QuestionKind
 
 # A list longer than this is summarised: the first items with their first sentence, then « demandez-moi ».
 LIST_ITEMS = 7

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from knowledge.folding import fold_accents
+from knowledge.french_numbers import NUMBER_WORDS, number_in
 
 
 class Kind(StrEnum):
@@ -36,34 +37,6 @@ class QuestionKind:
     listed: str | None = None
 
 
-NUMBER_WORDS = {
-    "un": 1,
-    "une": 1,
-    "deux": 2,
-    "trois": 3,
-    "quatre": 4,
-    "cinq": 5,
-    "six": 6,
-    "sept": 7,
-    "huit": 8,
-    "neuf": 9,
-    "dix": 10,
-    "onze": 11,
-    "douze": 12,
-    "treize": 13,
-    "quatorze": 14,
-    "quinze": 15,
-    "seize": 16,
-    "dix-sept": 17,
-    "dix-huit": 18,
-    "dix-neuf": 19,
-    "vingt": 20,
-    "trente": 30,
-    "quarante": 40,
-    "cinquante": 50,
-    "soixante": 60,
-    "cent": 100,
-}
 # « combien de temps », « combien de fois »: a duration or a frequency, not things to count.
 NOT_COUNTED = {"temps", "fois", "jours", "heures", "minutes", "mois", "ans", "annees", "euros", "argent"}
 _LIST_OPENINGS = re.compile(
@@ -187,12 +160,6 @@ def named_number(folded: str) -> int | None:
         if value is not None and 1 < value < 1000:
             return value
     return None
-
-
-def number_in(word: str) -> int | None:
-    """The number one word says (« six », « 23 »), or None."""
-    folded = fold_accents(word)
-    return int(folded) if folded.isdigit() else NUMBER_WORDS.get(folded)
 
 
 def _folded(question: str) -> str:

@@ -19,24 +19,9 @@ from handlers.french import DAYS, MONTHS, format_datetime_fr
 from handlers.replies import UserError
 from handlers.text import quote
 from knowledge.folding import fold_accents
+from knowledge.french_numbers import NUMBER_WORDS, number_in
 
 DEFAULT_TIME = time(9, 0)
-_NUMBERS = {
-    "un": 1,
-    "une": 1,
-    "deux": 2,
-    "trois": 3,
-    "quatre": 4,
-    "cinq": 5,
-    "six": 6,
-    "sept": 7,
-    "huit": 8,
-    "neuf": 9,
-    "dix": 10,
-    "quinze": 15,
-    "vingt": 20,
-    "trente": 30,
-}
 _UNITS = {
     "minute": 1,
     "minutes": 1,
@@ -55,7 +40,8 @@ _UNITS = {
 }
 _FOLDED_MONTHS = [fold_accents(m) for m in MONTHS]
 
-_NUM = r"\d+|" + "|".join(_NUMBERS)
+# Longest first: « dix-sept » before « dix ».
+_NUM = r"\d+|" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
 _RELATIVE = re.compile(rf"dans\s+(?P<n>{_NUM})\s*(?P<unit>{'|'.join(sorted(_UNITS, key=len, reverse=True))})\b")
 _WEEKDAY = "|".join(DAYS)
 _DAY = re.compile(
@@ -77,7 +63,10 @@ def _fold_same_length(text: str) -> str:
 
 
 def _number(word: str) -> int:
-    return int(word) if word.isdigit() else _NUMBERS[word]
+    value = number_in(word)
+    if value is None:  # _NUM matched it: a digit string or a word of NUMBER_WORDS
+        raise ValueError(word)
+    return value
 
 
 def _time_of(match: re.Match[str]) -> time | str:

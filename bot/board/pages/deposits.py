@@ -71,13 +71,17 @@ async def _filters(board: BoardContext, query) -> tuple[DepositFilter, dict[str,
 
 
 def _period(since: str, until: str) -> str:
-    """The dates filtered on, in words beside the fields (« du lundi 1er février 2027 »)."""
-    parts = []
-    for word, typed in (("du", since), ("au", until)):
-        if typed:
-            day_, month, year = typed.split("/")
-            parts.append(f"{word} {format_date_fr(date(int(year), int(month), int(day_)))}")
-    return "Dépôts " + " ".join(parts) if parts else ""
+    """The dates filtered on, in words beside the fields (« Dépôts à partir du lundi 1er février 2027 »)."""
+
+    def words(typed: str) -> str:
+        day_, month, year = typed.split("/")
+        return format_date_fr(date(int(year), int(month), int(day_)))
+
+    if since and until:
+        return f"Dépôts du {words(since)} au {words(until)}"
+    if since:
+        return f"Dépôts à partir du {words(since)}"
+    return f"Dépôts jusqu'au {words(until)}" if until else ""
 
 
 def _reference(request: web.Request) -> str | None:

@@ -196,3 +196,5 @@ async def test_dates_are_typed_and_shown_the_french_way(board):
     )
     iso = await text_of(board, "/depots?du=2027-02-02")
     assert "Aucun dépôt ne correspond" in iso and 'value="02/02/2027"' in iso
+    assert "Dépôts à partir du mardi 2 février 2027." in iso
+    assert "Dépôts jusqu'au lundi 1er mars 2027." in await text_of(board, "/depots?au=1.3.2027")

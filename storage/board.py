@@ -18,6 +18,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from storage.deposits import Deposit
 from storage.questions import AnswerFeedback, AnswerRecord, ForwardedQuestion
+from storage.rooms import RoomRecord
 from storage.time import UTCDateTime, utc_field, utcnow
 
 _T = TypeVar("_T")
@@ -206,6 +207,34 @@ def waiting_rank(session: Session, question_id: int) -> int | None:
     return session.exec(
         select(func.count()).select_from(ForwardedQuestion).where(waiting, col(ForwardedQuestion.id) < question_id)
     ).one()
+
+
+def answered_questions(session: Session) -> list[ForwardedQuestion]:
+    """The answered questions still kept ([retention] questions_days), last answered first: the board's
+    history. All of them: the page filters them by words folded as the bot folds them (accents, case),
+    which no portable SQL does, and the purge keeps them to a year of a community's questions."""
+    return list(
+        session.exec(
+            select(ForwardedQuestion)
+            .where(col(ForwardedQuestion.answer).is_not(None))
+            .order_by(col(ForwardedQuestion.answered_at).desc(), col(ForwardedQuestion.id).desc())
+        ).all()
+    )
+
+
+# ---------------------------------------------------------------- agenda
+
+
+def named_rooms(session: Session) -> list[RoomRecord]:
+    """The rooms the bot is in and knows the kind of (never a direct chat), in the configuration's
+    order: the agenda names a reminder's rooms with them instead of « tous » or an id."""
+    return list(
+        session.exec(
+            select(RoomRecord)
+            .where(col(RoomRecord.kind).is_not(None), col(RoomRecord.is_direct).is_(False))
+            .order_by(col(RoomRecord.recorded_order), col(RoomRecord.room_id))
+        ).all()
+    )
 
 
 # ---------------------------------------------------------------- usage

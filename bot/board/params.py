@@ -25,6 +25,8 @@ FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
 LONGEST_CHOICE = 300
 _DIGITS = re.compile(r"[0-9]{1,12}")
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# How the team writes a date: 12/03/2027 (or 12-03-2027, 12.03.2027; day and month of one or two digits).
+_FRENCH_DAY = re.compile(r"([0-9]{1,2})[/.-]([0-9]{1,2})[/.-]([0-9]{4})")
 
 
 class BadRequest(Exception):
@@ -60,10 +62,16 @@ def number(text: str, what: str) -> int:
     return int(text)
 
 
-def page_number(query: MultiMapping) -> int:
-    """`page`, from 1; absent: 1. Whether the page exists is the caller's to check (page_exists)."""
-    text = choice_field(query, "page", "page")
+def page_number(query: MultiMapping, name: str = "page") -> int:
+    """`page` (or another list's page parameter), from 1; absent: 1. Whether the page exists is the
+    caller's to check (page_exists)."""
+    text = choice_field(query, name, "page")
     return number(text, "page") if text else 1
+
+
+def typed_day(value: date) -> str:
+    """A date as the filters show it back, as it is typed: 01/03/2027."""
+    return value.strftime("%d/%m/%Y")
 
 
 def page_exists(page: int, pages: int) -> None:
@@ -75,19 +83,24 @@ def page_exists(page: int, pages: int) -> None:
 
 
 def day(query: MultiMapping, name: str, label: str) -> date | None:
-    """A date written AAAA-MM-JJ, as the date fields of the forms send it; absent: None."""
+    """A date written as the team writes it, JJ/MM/AAAA (12/03/2027), or AAAA-MM-JJ (a link made by
+    the board or by a date picker); absent: None."""
     text = choice_field(query, name, label)
     if not text:
         return None
+    value = None
     try:
-        value = date.fromisoformat(text) if _ISO_DAY.fullmatch(text) else None
+        if _ISO_DAY.fullmatch(text):
+            value = date.fromisoformat(text)
+        elif found := _FRENCH_DAY.fullmatch(text):
+            value = date(int(found[3]), int(found[2]), int(found[1]))
     except ValueError:
         value = None
     shown = text if len(text) <= 30 else text[:30] + "…"
     if value is None:
         raise BadRequest(
             f"La date « {shown} » (champ « {label} ») n'est pas valable : écrivez-la sous la forme "
-            "AAAA-MM-JJ, par exemple 2027-03-01."
+            "JJ/MM/AAAA, par exemple 01/03/2027 pour le 1er mars 2027."
         )
     if not FIRST_DAY <= value <= LAST_DAY:
         raise BadRequest(

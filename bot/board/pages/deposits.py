@@ -9,19 +9,20 @@ looks like an answer."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from urllib.parse import urlencode
 
 from aiohttp import web
 from sqlmodel import Session
 
 from bot.board.context import BoardContext, redirect, visitor
-from bot.board.params import BadRequest, choice_field, day, page_exists, page_number, text_field
+from bot.board.params import BadRequest, choice_field, day, page_exists, page_number, text_field, typed_day
 from handlers.delivery import NotDelivered
 from handlers.deposits.export import deposit_rows, to_csv
 from handlers.deposits.facilitation import change_status
 from handlers.deposits.formsource import form_for, tribe_names
 from handlers.deposits.records import STATUS_LABELS, deposit_view
+from handlers.french import format_date_fr
 from handlers.replies import UserError
 from storage.board import DepositFilter, deposit_tribes, deposits_page, filtered_deposits
 from storage.deposits import DEPOSIT_STATUSES, Deposit, find_deposit
@@ -50,7 +51,8 @@ async def _filters(board: BoardContext, query) -> tuple[DepositFilter, dict[str,
     since, until = day(query, "du", "Du"), day(query, "au", "Au")
     if since and until and since > until:
         raise BadRequest(
-            f"La date de début ({since.isoformat()}) est après la date de fin ({until.isoformat()}) : inversez-les."
+            f"La date de début ({format_date_fr(since, weekday=False)}) est après la date de fin "
+            f"({format_date_fr(until, weekday=False)}) : inversez-les."
         )
     wanted = DepositFilter(
         status=status or None,
@@ -62,10 +64,24 @@ async def _filters(board: BoardContext, query) -> tuple[DepositFilter, dict[str,
     shown = {
         "statut": status,
         "tribu": tribe,
-        "du": since.isoformat() if since else "",
-        "au": until.isoformat() if until else "",
+        "du": typed_day(since) if since else "",
+        "au": typed_day(until) if until else "",
     }
     return wanted, shown
+
+
+def _period(since: str, until: str) -> str:
+    """The dates filtered on, in words beside the fields (« Dépôts à partir du lundi 1er février 2027 »)."""
+
+    def words(typed: str) -> str:
+        day_, month, year = typed.split("/")
+        return format_date_fr(date(int(year), int(month), int(day_)))
+
+    if since and until:
+        return f"Dépôts du {words(since)} au {words(until)}"
+    if since:
+        return f"Dépôts à partir du {words(since)}"
+    return f"Dépôts jusqu'au {words(until)}" if until else ""
 
 
 def _reference(request: web.Request) -> str | None:
@@ -94,6 +110,7 @@ def add_routes(app: web.Application, board: BoardContext) -> None:
             page=page,
             pages=pages,
             filters=shown,
+            period=_period(shown["du"], shown["au"]),
             tribes=tribes,
             statuses=[(s, STATUS_LABELS[s]) for s in DEPOSIT_STATUSES],
             query=urlencode(query),

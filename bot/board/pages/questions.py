@@ -1,24 +1,32 @@
 """Questions: the queue of forwarded questions, an answer to one (as `!repondre` gives it: where the
 question was asked, or « en privé » in the asker's direct chat; into the FAQ when the facilitator
-ticks it), and the FAQ's entries, editable and removable.
+ticks it), the answered ones (who answered what, when; filtered by words), and the FAQ's entries,
+editable and removable.
 
 A refused answer or FAQ edit (too long, not delivered) shows the page again with the text typed
 in its form and the choices as they were: nothing the facilitator wrote is lost."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from aiohttp import web
 
 from bot.board.context import BoardContext, redirect, visitor
 from bot.board.params import BadRequest, choice_field, number, page_exists, page_number, text_field
 from handlers.delivery import NotDelivered
-from handlers.french import format_datetime_fr
+from handlers.french import format_count_fr, format_datetime_fr
 from handlers.questions.faq import edit_faq, list_faq, remove_faq
 from handlers.questions.queue import AnswerPlace, answer_place, answer_question
 from handlers.replies import UserError
-from storage.board import waiting_page, waiting_rank
+from handlers.text import fold_for_matching
+from storage.board import answered_questions, waiting_page, waiting_rank
+from storage.questions import ForwardedQuestion
 
 PAGE_SIZE = 30
+HISTORY_SIZE = 20
+# Words to look for, not a text to keep: longer than this is no search anyone types.
+LONGEST_SEARCH = 200
 # The answer form's choice of destination, as posted.
 IN_ROOM, IN_PRIVATE = "salon", "prive"
 
@@ -30,6 +38,26 @@ def _sentence(text: str) -> str:
 def _choices(place: AnswerPlace, private: AnswerPlace) -> dict[str, object]:
     """The labels of the answer form's choice: they say where the answer goes and who reads it."""
     return {"choosable": place.choosable, "in_room": _sentence(place.label()), "in_private": _sentence(private.label())}
+
+
+def _search_words(query) -> tuple[str, list[str]]:
+    """The history's filter as typed (shown back) and its words as the bot compares them."""
+    typed = " ".join(text_field(query, "cherche", "Rechercher").split())
+    if len(typed) > LONGEST_SEARCH:
+        raise BadRequest(
+            f"La recherche dépasse {LONGEST_SEARCH} caractères : quelques mots suffisent (un nom, un thème)."
+        )
+    return typed, fold_for_matching(typed).split()
+
+
+def _matches(question: ForwardedQuestion, words: list[str]) -> bool:
+    """Every word is somewhere in the question, its answer, the room or who asked or answered."""
+    haystack = fold_for_matching(
+        " ".join(
+            (question.question, question.answer or "", question.room_name, question.asker, question.answered_by or "")
+        )
+    )
+    return all(word in haystack for word in words)
 
 
 def add_routes(app: web.Application, board: BoardContext) -> None:
@@ -64,6 +92,26 @@ def add_routes(app: web.Application, board: BoardContext) -> None:
                     **choices,
                 }
             )
+        typed, words = _search_words(request.query)
+        history_page = page_number(request.query, "historique")
+        answered = await services.units.run(answered_questions)
+        found = [q for q in answered if _matches(q, words)]
+        history_pages = max(1, -(-len(found) // HISTORY_SIZE))
+        page_exists(history_page, history_pages)
+        shown = found[(history_page - 1) * HISTORY_SIZE : history_page * HISTORY_SIZE]
+        history = [
+            {
+                "id": q.id,
+                "asker": q.asker,
+                "room_name": q.room_name,
+                "question": q.question,
+                "asked": format_datetime_fr(q.created_at, tz),
+                "answer": q.answer,
+                "answered_by": q.answered_by or "",
+                "answered": format_datetime_fr(q.answered_at, tz) if q.answered_at else "",
+            }
+            for q in shown
+        ]
         return board.page(
             request,
             "questions.html.j2",
@@ -74,6 +122,14 @@ def add_routes(app: web.Application, board: BoardContext) -> None:
             total=total,
             page=page,
             pages=pages,
+            history=history,
+            history_total=format_count_fr(len(found)),
+            history_count=len(found),
+            answered_count=len(answered),
+            history_page=history_page,
+            history_pages=history_pages,
+            search=typed,
+            search_query=urlencode({"cherche": typed}) if typed else "",
             faq=await list_faq(services),
             search_enabled=services.search is not None,
             draft=draft or {},

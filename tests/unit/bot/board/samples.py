@@ -56,7 +56,8 @@ BOARD_HTML_SAMPLES = {
         "total": 2,
         "page": 1,
         "pages": 2,
-        "filters": {"statut": "nouveau", "tribu": EVIL, "du": "", "au": ""},
+        "filters": {"statut": "nouveau", "tribu": EVIL, "du": "01/02/2027", "au": ""},
+        "period": "Dépôts du lundi 1er février 2027" + EVIL,
         "tribes": ["Énergie" + EVIL],
         "statuses": [("nouveau", "nouveau")],
         "query": "tribu=%3Cscript%3E",
@@ -97,6 +98,25 @@ BOARD_HTML_SAMPLES = {
         "page": 1,
         "pages": 1,
         "search_enabled": True,
+        "history": [
+            {
+                "id": 2,
+                "asker": "@bob:test" + EVIL,
+                "room_name": "Énergie" + EVIL,
+                "question": "Où ? " + EVIL,
+                "asked": "lundi",
+                "answer": "Là " + EVIL,
+                "answered_by": "@fanny:test" + EVIL,
+                "answered": "mardi",
+            }
+        ],
+        "history_total": "1",
+        "history_count": 1,
+        "answered_count": 3,
+        "history_page": 1,
+        "history_pages": 2,
+        "search": "local " + EVIL,
+        "search_query": "cherche=local",
         "draft": {"id": 3, "text": "Brouillon " + EVIL, "private": True, "faq": True, "error": "Trop long " + EVIL},
         "faq_draft": {"source": "faq/abc" + EVIL, "text": "Nouvelle " + EVIL, "error": "Trop long " + EVIL},
         "faq": [type("Entry", (), {"source": "faq/abc" + EVIL, "question": "Q " + EVIL, "answer": "R " + EVIL})()],
@@ -105,12 +125,20 @@ BOARD_HTML_SAMPLES = {
         **_PAGE,
         "days": 31,
         "events": [
-            {"title": "Atelier " + EVIL, "when": "mardi", "location": EVIL, "cancelled": False, "rooms": "tous"}
+            {
+                "title": "Atelier " + EVIL,
+                "when": "mardi",
+                "location": EVIL,
+                "cancelled": False,
+                "rooms": ["Toutes les tribus : Énergie" + EVIL],
+                "feed": "Calendrier " + EVIL,
+            }
         ],
         "rooms": [("tribus" + EVIL, [{"id": 4, "when": "mardi", "text": "Pensez " + EVIL, "manual": True}])],
         "feeds": [
             {
                 "label": "Agenda " + EVIL,
+                "address": "/srv/agenda.ics" + EVIL,
                 "fetched": "lundi",
                 "failures": 2,
                 "error": "HTTP 500 " + EVIL,
@@ -124,11 +152,16 @@ BOARD_HTML_SAMPLES = {
         "charts": [
             grouped_bars("Questions " + EVIL, ["1 mars", "8 mars" + EVIL], [("répondues" + EVIL, "#2e8b57", [3, 4])])
         ],
+        "totals": [{"count": "3", "label": "questions posées au bot" + EVIL}],
         "weeks": [
-            {"week": "1 mars" + EVIL, "asked": 3, "answered": 2, "abstained": 1, "forwarded": 1, "up": 1, "down": 0}
+            {
+                "week": "1er mars" + EVIL,
+                "summary": "3 questions " + EVIL,
+                "figures": [{"count": "3", "label": "questions posées au bot" + EVIL}],
+            }
         ],
-        "tribes": [{"tribe": "Énergie" + EVIL, "counts": [1, 0, 0, 0]}],
-        "status_labels": ["nouveau", "en étude", "accompagné", "clos"],
+        "quiet_weeks": ["8 mars" + EVIL],
+        "tribes": [{"tribe": "Énergie" + EVIL, "total": 1, "statuses": ["nouveau : 1" + EVIL]}],
     },
 }
 

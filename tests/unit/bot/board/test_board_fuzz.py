@@ -37,7 +37,7 @@ ROUTES = [
         {},
         {"statut": "en-etude", "commentaire": "Vu"},
     ),
-    ("GET", "/questions", {}, {"page": "1"}, None),
+    ("GET", "/questions", {}, {"page": "1", "cherche": "local", "historique": "1"}, None),
     (
         "POST",
         "/questions/{number}/repondre",

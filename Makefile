@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: demo chat test lint unit bench setup-demo setup-test setup-js setup-pg setup-browser clean
+.PHONY: demo chat test lint unit bench guide-images setup-demo setup-test setup-js setup-pg setup-browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -75,6 +75,10 @@ test: setup-test setup-js setup-pg setup-browser lint
 
 unit: setup-test setup-pg
 	$(BIN)/python -m pytest tests/unit $(UNIT_WORKERS) $(PYTEST_ARGS)
+
+# The guide's screenshots (docs/images/), taken by the board's browser test.
+guide-images: setup-test setup-js setup-browser
+	MANUFACTURE_GUIDE_IMAGES=1 $(BIN)/python -m pytest tests/integration/test_board_browser.py $(PYTEST_ARGS)
 
 bench: setup-test
 	$(BIN)/python -m bench

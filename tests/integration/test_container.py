@@ -22,10 +22,12 @@ import subprocess
 import time
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from storage.database import DATABASE_FILE
 from tests.integration.conftest import person, unique
+from tests.integration.test_metrics_synapse import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGE = "localhost/manufacture-bot:test"
@@ -162,9 +164,10 @@ def volumes(tmp_path, indexed_database) -> tuple[Path, Path]:
     return tmp_path / "config.toml", data
 
 
-def write_config(path: Path, homeserver: str, user_id: str) -> None:
+def write_config(path: Path, homeserver: str, user_id: str, extra: str = "") -> None:
     # As the README's container section has it: data in /data, the password in the environment only.
-    path.write_text(f"""[matrix]
+    path.write_text(f"""{extra}
+[matrix]
 homeserver = "{homeserver}"
 user_id = "{user_id}"
 [bot]
@@ -197,7 +200,8 @@ def test_the_image_checks_its_configuration(image, synapse, volumes):
 async def test_the_container_starts_against_synapse_and_answers_a_member(image, synapse, volumes, tmp_path):
     config, data = volumes
     account = synapse.register(unique("bot"))
-    write_config(config, synapse.url, account.user_id)
+    metrics = f"127.0.0.1:{free_port()}"
+    write_config(config, synapse.url, account.user_id, f'[metrics]\nlisten = "{metrics}"')
     name = unique("manufacture-test-")
     # --network host: the test Synapse listens on the host's loopback only.
     await asyncio.to_thread(
@@ -224,6 +228,12 @@ async def test_the_container_starts_against_synapse_and_answers_a_member(image, 
             await human.send(room_id, "!question comment garder nos bénévoles motivés dans la durée ?")
             answer = await human.wait_for_message(room_id, account.user_id, contains="Source :", timeout=60)
             assert "bénévole" in answer.body.lower()
+        # The operator's view from outside the container: health follows the sync, the answer is counted.
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://{metrics}/healthz") as health:
+                assert health.status == 200
+            async with http.get(f"http://{metrics}/metrics") as scrape:
+                assert 'manufacture_answers_total{outcome="answered"} 1.0' in await scrape.text()
         # `podman stop` sends SIGTERM: the bot closes its stores and exits cleanly, well before the kill.
         await asyncio.to_thread(podman, "stop", "--time", "30", name)
         state = await asyncio.to_thread(podman, "inspect", "--format", "{{.State.ExitCode}}", name)

@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: demo chat test lint unit bench guide-images setup-demo setup-test setup-js setup-pg setup-browser clean
+.PHONY: demo chat test lint unit bench guide-images setup-demo setup-test setup-js setup-pg setup-browser setup-container clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,15 @@ setup-pg:
 setup-browser:
 	test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-color-emoji; }
 
+# deploy/Containerfile is built and started by tests/integration/test_container.py with Debian's podman; runc
+# because crun refuses hybrid cgroups, debootstrap for a base image where no registry is reachable. Where
+# nothing can be installed (no apt-get, not root), the test says why it is skipped.
+setup-container:
+	@if command -v podman >/dev/null && command -v runc >/dev/null && command -v debootstrap >/dev/null; then :; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc debootstrap; \
+	else echo "setup-container: podman, runc or debootstrap missing and no apt-get as root: the container test will skip"; fi
+
 demo: setup-demo
 	$(BIN)/manufacture-bot demo --dir demo-data $(DEMO_ARGS)
 
@@ -69,7 +78,7 @@ lint: setup-test
 # one Synapse and time real round trips.
 UNIT_WORKERS ?= -n auto
 
-test: setup-test setup-js setup-pg setup-browser lint
+test: setup-test setup-js setup-pg setup-browser setup-container lint
 	$(BIN)/python -m pytest tests/unit $(UNIT_WORKERS) $(PYTEST_ARGS)
 	$(BIN)/python -m pytest tests/integration $(PYTEST_ARGS)
 

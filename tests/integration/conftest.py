@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from bot.app import BotApp, build_app
-from bot.devtools.local_synapse import LocalSynapse
+from bot.devtools.local_synapse import LocalSynapse, start_federating_pair
 from bot.devtools.person import ScriptedPerson
 from config import KnowledgeConfig, parse_config
 from knowledge.embedders import build_embedder
@@ -29,6 +29,18 @@ def synapse(tmp_path_factory):
     server = LocalSynapse(tmp_path_factory.mktemp("synapse")).start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def federating_pair(tmp_path_factory):
+    """(home, remote): two Synapses federating with each other on loopback, each named after its own
+    address, for the tests of members on another homeserver. A pair of its own rather than the session's
+    server made to federate: that one is named `localhost` (its ids fill the other tests), and a name that
+    is not an IP needs DNS or .well-known, and port 8448 of 127.0.0.1, shared by parallel sessions."""
+    home, remote = start_federating_pair(tmp_path_factory.mktemp("federation"))
+    yield home, remote
+    home.stop()
+    remote.stop()
 
 
 def unique(prefix: str) -> str:
@@ -96,7 +108,7 @@ def indexed_database(tmp_path_factory, embedder) -> Path:
 
 
 @pytest.fixture
-def make_bot(synapse, indexed_database, embedder):
+def make_bot(indexed_database, embedder):
     """make_bot(config) -> async context manager running the bot."""
 
     def make(config) -> RunningBot:

@@ -97,6 +97,12 @@ def sync_failure(answer: SyncError, data_dir: Path, *, with_token: bool = False)
     return SyncFailed(f"Synchronisation refusée : {answer.status_code} {answer.message}")
 
 
+# A remote inviter's homeserver may take a moment to store its invitation (see MatrixBot._join).
+JOIN_RETRY_SECONDS = 30.0
+JOIN_FIRST_WAIT = 0.5
+JOIN_LONGEST_WAIT = 8.0
+
+
 class MatrixBot:
     def __init__(
         self,
@@ -128,6 +134,7 @@ class MatrixBot:
         # Rooms whose confidentiality was checked since start: a room joined later is checked on arrival.
         self._rooms_checked: set[str] = set()
         self._introductions: set[asyncio.Task] = set()
+        self._joins: set[asyncio.Task] = set()
 
     # --- session -------------------------------------------------------------------------
 
@@ -225,7 +232,10 @@ class MatrixBot:
         self.inbox.start(self._handle)
 
     async def stop_handling(self) -> None:
-        """Lets the event in hand finish (bounded); the rest stays pending for the next start."""
+        """Lets the event in hand finish (bounded); the rest stays pending for the next start. A join
+        still being asked again is given up (the inviter can invite again)."""
+        for task in list(self._joins):
+            task.cancel()
         await self.inbox.stop()
 
     def _startup_sync_error(self, answer: SyncError) -> StartupError:
@@ -300,14 +310,30 @@ class MatrixBot:
         if inviter_allowed(self.config, event.sender):
             if event.content.get("is_direct"):
                 await self.direct_chats.adopt(room.room_id, event.sender)
-            answer = await self.client.join(room.room_id)
-            if isinstance(answer, JoinError):
-                log.warning("Could not join %s: %s", room.room_id, answer.message)
-            else:
-                log.info("Joined %s on invite from %s", room.room_id, event.sender)
+            # Off the sync: a join may be tried again for a while, and the sync goes on meanwhile.
+            task = asyncio.create_task(self._join(room.room_id, event.sender))
+            self._joins.add(task)
+            task.add_done_callback(self._joins.discard)
         else:
             log.info("Declined invite to %s from %s (not in access.allowed_inviters)", room.room_id, event.sender)
             await self.client.room_leave(room.room_id)
+
+    async def _join(self, room_id: str, inviter: str) -> None:
+        """Joins on an invitation. From another homeserver, ours may show the invitation before the
+        inviter's has stored it, and the join is refused (403) for a moment: asked again for a while."""
+        remote = inviter.partition(":")[2] != self.client.user_id.partition(":")[2]
+        loop = asyncio.get_running_loop()
+        deadline, wait = loop.time() + JOIN_RETRY_SECONDS, JOIN_FIRST_WAIT
+        while True:
+            answer = await self.client.join(room_id)
+            if not isinstance(answer, JoinError):
+                log.info("Joined %s on invite from %s", room_id, inviter)
+                return
+            if not (remote and answer.status_code == "M_FORBIDDEN") or loop.time() + wait > deadline:
+                log.warning("Could not join %s: %s", room_id, answer.message)
+                return
+            await asyncio.sleep(wait)
+            wait = min(2 * wait, JOIN_LONGEST_WAIT)
 
     async def _message(self, room: MatrixRoom, event: RoomMessageText, work: UnitOfWork) -> Message:
         content = event.source.get("content", {})

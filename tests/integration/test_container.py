@@ -175,6 +175,9 @@ data_dir = "/data"
 [access]
 allowed_inviters = ["@human*:localhost"]
 """)
+    # Read by the image's user: whatever umask the test process runs under (the bot's own code, run
+    # in-process by earlier tests, makes files owner-only), the operator's file is readable.
+    path.chmod(0o644)
 
 
 def mounts(config: Path, data: Path) -> tuple[str, ...]:

@@ -275,7 +275,8 @@ class SearchIndex:
 
     def _sentence_vectors(self, texts: list[str]) -> tuple[np.ndarray | None, np.ndarray | None]:
         """The vectors of the chunks' sentences, in row order, and where each row's start."""
-        if self.sentences is None:
+        # Every chunk has at least one sentence: a collection this large is not even split.
+        if self.sentences is None or len(texts) > MAX_SENTENCES:
             return None, None
         per_chunk = [searched_sentences(text) for text in texts]
         counts = [len(s) for s in per_chunk]

@@ -11,6 +11,8 @@ from knowledge import index as index_module
 from knowledge.excerpts import SentenceVectors
 from knowledge.index import SearchIndex
 from knowledge.ingestion import Ingestor, discover
+from knowledge.search import SearchService
+from storage.database import Database
 from tests.unit.knowledge.helpers import HashingEmbedder
 
 # The answer is one sentence of a long passage about something else; a short passage shares a word.
@@ -91,3 +93,20 @@ def test_a_collection_with_too_many_sentences_ranks_as_without_them(ingested, em
     query = embedder.embed_queries([QUESTION])[0]
     fused = [c.fused for c in index.search(query, QUESTION, ["referentiel"], 2).candidates]
     assert np.allclose(fused, [c.fused for c in plain.search(query, QUESTION, ["referentiel"], 2).candidates])
+
+
+def test_the_service_embeds_sentences_once_for_the_index_and_the_excerpts(tmp_path, embedder):
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    (pack / "long.txt").write_text(LONG, encoding="utf-8")
+    in_memory = SearchService(Database.in_dir(tmp_path / "a"), embedder, pack_dir=pack)
+    in_memory.start_sync()
+    # Without a folder to save them to, the index goes without (a start would embed them every time).
+    assert in_memory.index._collections["referentiel"].sentences is None
+    saved = SearchService(Database.in_dir(tmp_path / "b"), embedder, pack_dir=pack, index_dir=tmp_path / "index")
+    saved.start_sync()
+    assert saved.index._collections["referentiel"].sentences is not None
+    embedded = len(embedder.passages_embedded)
+    # Quoting the section needs no new embedding: the index filled the excerpts' cache.
+    saved.composer.chooser.vectors(["Le compost collectif se fait au pied des immeubles."])
+    assert len(embedder.passages_embedded) == embedded

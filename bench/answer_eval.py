@@ -35,7 +35,7 @@ from bot.devtools.fake_homeserver import FakeHomeserver, settle, start_app
 from config import KnowledgeConfig, parse_config
 from knowledge.embedders import build_embedder
 from knowledge.folding import fold_accents
-from knowledge.search import SearchService
+from knowledge.search import INDEX_FOLDER, SearchService
 from storage.database import Database
 from storage.questions import AnswerRecord
 
@@ -287,7 +287,8 @@ def indexed_pack(backend: str, model: str) -> Path:
     safe = embedder.name.replace(":", "_").replace("/", "_")
     folder = Path(tempfile.gettempdir()) / "manufacture-bench" / f"answers-{safe}"
     folder.mkdir(parents=True, exist_ok=True)
-    service = SearchService(Database.in_dir(folder), embedder)
+    # Its search index saved with it, so that the app started on a copy loads its sentence vectors.
+    service = SearchService(Database.in_dir(folder), embedder, index_dir=folder / INDEX_FOLDER)
     service.start_sync()
     service.db.close()
     return folder

@@ -20,7 +20,7 @@ from config import KnowledgeConfig
 from knowledge.calibration import AbstentionRule
 from knowledge.embedders import build_embedder
 from knowledge.index import Ranking
-from knowledge.search import PUBLIC_COLLECTIONS, SearchService
+from knowledge.search import INDEX_FOLDER, PUBLIC_COLLECTIONS, SearchService
 from storage.database import Database
 
 EVAL_DIR = Path(__file__).parent / "eval"
@@ -63,7 +63,8 @@ def build_service(backend: str, model: str, data_dir: Path | None) -> SearchServ
     embedder = build_embedder(config)
     safe = embedder.name.replace(":", "_").replace("/", "_")
     data_dir = data_dir or Path(tempfile.gettempdir()) / "manufacture-bench" / safe
-    service = SearchService(Database.in_dir(data_dir), embedder)
+    # With its index saved, as the bot runs it (and so with sentence vectors, knowledge.index).
+    service = SearchService(Database.in_dir(data_dir), embedder, index_dir=data_dir / INDEX_FOLDER)
     started = time.perf_counter()
     report = service.start_sync()
     print(

@@ -53,6 +53,12 @@ def embedding_text(heading_path: tuple[str, ...] | list[str], text: str) -> str:
     return f"{HEADING_SEPARATOR.join(heading_path)}\n{without_examples(text)}"
 
 
+def searched_sentences(text: str) -> list[str]:
+    """The sentences of a chunk that are embedded one by one (knowledge.index: a chunk also scores as
+    well as its best sentence), without its quoted examples; at least one, so every chunk has some."""
+    return split_sentences(without_examples(text)) or [" ".join(text.split())]
+
+
 def without_examples(text: str) -> str:
     """What a passage is about, without the examples it quotes as code: `!question c'est quoi une
     tribu ?` shows how to ask the bot, it says nothing about tribes. The command's own word stays

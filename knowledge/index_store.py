@@ -39,6 +39,10 @@ class StoredCollection:
     matrix: np.ndarray  # (n, dim) float32 (memory-mapped)
     lexical: LexicalIndex
     vocabulary: Vocabulary
+    # Sentence vectors (m, dim) float32, the sentences of row i at [starts[i], starts[i + 1]); None
+    # when the collection was indexed without them (knowledge.index.SearchIndex, multi-vector chunks).
+    sentences: np.ndarray | None = None
+    sentence_starts: np.ndarray | None = None
 
 
 class IndexStore:
@@ -61,12 +65,18 @@ class IndexStore:
                 raise ValueError(f"arrays of {ids.shape} and {matrix.shape} for {size} chunks")
             lexical.load(path / "bm25", size)
             vocabulary = Vocabulary.from_json(json.loads((path / "vocabulary.json").read_text(encoding="utf-8")))
+            sentences = starts = None
+            if manifest.get("sentences") is not None:
+                sentences = np.load(path / "sentences.npy", mmap_mode="r")
+                starts = np.load(path / "sentence_starts.npy", mmap_mode="r")
+                if sentences.shape != (manifest["sentences"], manifest["dim"]) or starts.shape != (size,):
+                    raise ValueError(f"sentence arrays of {sentences.shape} and {starts.shape}")
         except FileNotFoundError:
             return None
         except Exception as exc:  # a damaged file only costs a rebuild
             log.warning("Saved search index of a collection is unreadable (%s): rebuilt", type(exc).__name__)
             return None
-        return StoredCollection(ids, matrix, lexical, vocabulary)
+        return StoredCollection(ids, matrix, lexical, vocabulary, sentences, starts)
 
     def save(
         self,
@@ -76,6 +86,8 @@ class IndexStore:
         matrix: np.ndarray,
         lexical: LexicalIndex,
         vocabulary: Vocabulary,
+        sentences: np.ndarray | None = None,
+        sentence_starts: np.ndarray | None = None,
     ) -> None:
         """Write the collection beside its old copy, then swap folders: a crash midway leaves the
         old copy or none, never a mix. Temporary names carry the process id, so that `ask` on the
@@ -89,10 +101,13 @@ class IndexStore:
         np.save(staging / "vectors.npy", np.ascontiguousarray(matrix, dtype=np.float32))
         lexical.save(staging / "bm25")
         (staging / "vocabulary.json").write_text(json.dumps(vocabulary.to_json(), ensure_ascii=False), encoding="utf-8")
+        manifest = {"key": key, "size": len(ids), "dim": int(matrix.shape[1])}
+        if sentences is not None and sentence_starts is not None:
+            np.save(staging / "sentences.npy", np.ascontiguousarray(sentences, dtype=np.float32))
+            np.save(staging / "sentence_starts.npy", np.asarray(sentence_starts, dtype=np.int64))
+            manifest["sentences"] = len(sentences)
         # The manifest last: its key vouches for the files written before it.
-        (staging / MANIFEST).write_text(
-            json.dumps({"key": key, "size": len(ids), "dim": int(matrix.shape[1])}), encoding="utf-8"
-        )
+        (staging / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
         _owner_only(staging)
         retired = path.with_name(f"{path.name}.old-{os.getpid()}")
         shutil.rmtree(retired, ignore_errors=True)

@@ -119,10 +119,13 @@ class SearchService:
         if threshold is not None:
             self.rule = self.rule.with_threshold(threshold)
         self.pack_dir = pack_dir or referentiel_dir()
+        # Sentence vectors: the index's (each chunk also scores as its best sentence) and the excerpts'
+        # (a reply's sentences), one cache for both. The index computes them only when it is saved to
+        # a folder, so that a start loads them (about a minute of embedding for the pack otherwise).
+        sentences = SentenceVectors(self.embedder)
         # None keeps the index in memory only: every start builds it again.
-        self.index = SearchIndex(folder=index_dir)
-        # Sentence vectors are embedded when a section is first quoted, then kept for the process.
-        self.composer = Composer(ExcerptChooser(SentenceVectors(self.embedder), self.index.analyzer))
+        self.index = SearchIndex(folder=index_dir, sentences=sentences if index_dir is not None else None)
+        self.composer = Composer(ExcerptChooser(sentences, self.index.analyzer))
 
     # -- start -------------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from bot.devtools.local_synapse import LocalSynapse, start_federating_pair
 from bot.devtools.person import ScriptedPerson
 from config import KnowledgeConfig, parse_config
 from knowledge.embedders import build_embedder
-from knowledge.search import SearchService
+from knowledge.search import INDEX_FOLDER, SearchService
 from storage.database import DATABASE_FILE, Database
 
 pytestmark = pytest.mark.synapse
@@ -102,9 +102,17 @@ def indexed_database(tmp_path_factory, embedder) -> Path:
     the bot still checks every chunk's hash at start, but embeds nothing again."""
     directory = tmp_path_factory.mktemp("index")
     db = Database.in_dir(directory)
-    SearchService(db, embedder).start_sync()
+    # With its saved search index, which holds the sentence vectors (knowledge.index): copied along
+    # (install_indexed_pack), a bot starts without embedding the pack's sentences again.
+    SearchService(db, embedder, index_dir=directory / INDEX_FOLDER).start_sync()
     db.close()
     return directory / DATABASE_FILE
+
+
+def install_indexed_pack(indexed_database: Path, data_dir: Path) -> None:
+    """The indexed référentiel (database and saved search index) into a bot's data_dir."""
+    shutil.copy(indexed_database, data_dir / DATABASE_FILE)
+    shutil.copytree(indexed_database.parent / INDEX_FOLDER, data_dir / INDEX_FOLDER, dirs_exist_ok=True)
 
 
 @pytest.fixture
@@ -114,7 +122,7 @@ def make_bot(indexed_database, embedder):
     def make(config) -> RunningBot:
         config.data_dir.mkdir(parents=True, exist_ok=True)
         if not (config.data_dir / DATABASE_FILE).exists():
-            shutil.copy(indexed_database, config.data_dir / DATABASE_FILE)
+            install_indexed_pack(indexed_database, config.data_dir)
         return RunningBot(build_app(config, embedder=embedder))
 
     return make

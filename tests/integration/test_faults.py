@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import shutil
 import socket
 import sqlite3
 import time
@@ -17,7 +16,7 @@ from nio import MegolmEvent, RoomMessagesResponse
 
 from bot.devtools.local_synapse import LocalSynapse
 from storage.database import DATABASE_FILE
-from tests.integration.conftest import bot_config, person, unique
+from tests.integration.conftest import bot_config, install_indexed_pack, person, unique
 from tests.integration.processes import BotProcess, write_toml
 from tests.postgres import PostgresCluster
 
@@ -106,7 +105,7 @@ def bot_process(stack, synapse, bot_account, tmp_path, indexed_database, room_id
     data_dir = tmp_path / "data"
     if not data_dir.exists():
         data_dir.mkdir()
-        shutil.copy(indexed_database, data_dir / DATABASE_FILE)
+        install_indexed_pack(indexed_database, data_dir)
     config_path = tmp_path / "config.toml"
     write_toml(
         config_path,

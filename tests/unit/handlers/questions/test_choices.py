@@ -5,7 +5,6 @@ the choice becomes a labelled example of `manufacture-bot feedback export`."""
 import pytest
 
 from handlers.feedback_cli import build_evaluation_set
-from handlers.questions import choices
 from handlers.questions.choices import typed_choice
 from storage.questions import AnswerRecord
 from tests.unit.handlers.questions.world import PEERS, TRIBE
@@ -15,12 +14,6 @@ from tests.unit.stand_ins import ANA, FANNY
 # within 0.05 of each other in the ranking's score, in different sections.
 TOSS_UP = "Qu'apportent les employés de la collectivité par rapport aux élus de passage ?"
 POLL_START = "org.matrix.msc3381.poll.start"
-
-
-@pytest.fixture(autouse=True)
-def toss_up_margin(monkeypatch):
-    """The margin measured on bench/eval (off by default until it is measured in tribe rooms too)."""
-    monkeypatch.setattr(choices, "TOSS_UP_MARGIN", 0.12)
 
 
 def messages(sent):
@@ -100,11 +93,24 @@ async def test_another_members_vote_answers_nothing(app):
 
 
 @pytest.mark.parametrize("confidential", ["peer group", "direct chat"])
-async def test_a_confidential_room_never_asks_back_and_keeps_nothing(app, confidential):
+async def test_in_a_confidential_room_the_choice_keeps_nothing_of_the_question(app, confidential):
     room = PEERS if confidential == "peer group" else await app.direct_chat(ANA)
     sent = await app.say(ANA, room, f"!q {TOSS_UP}")
-    assert polls(sent) == [] and "Source :" in messages(sent)[0].body
-    assert [r.question for r in records(app)] == [None]
+    [poll] = polls(sent)
+    _, second = options(poll)
+    answered = await app.say(ANA, room, "2", mention=True)
+    [answer] = messages(answered)
+    assert f"Source : {second}" in answer.body
+    [record] = records(app)
+    assert record.question is None and record.confidential and record.heading == second.split(" › ")[-1]
+    # Nothing of it is exported.
+    assert build_evaluation_set(app.db) == []
+
+
+async def test_a_section_and_the_overview_of_its_parent_are_no_toss_up(app):
+    # « Les balises, des repères partagés » (the overview of the balises) and one balise came within 0.02.
+    [answer] = await app.say(ANA, TRIBE, "!q c quoi une balize")
+    assert "Source : Les balises du référentiel" in answer.body
 
 
 async def test_the_choice_is_exported_as_a_labelled_example(app):

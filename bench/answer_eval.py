@@ -243,13 +243,15 @@ def report(runs: list[Asked], verbose: bool = False) -> list[str]:
     dressed_out = [r for r in out if r.dressing]
     for label, subset in (("nu", bare_out), ("habillé", dressed_out)):
         if subset:
-            declined = sum(r.outcome != "answered" for r in subset) / len(subset)
+            # Asking back is not declining: only a refusal counts.
+            declined = sum(r.outcome in ("declined", "other") for r in subset) / len(subset)
             lines.append(f"  hors sujet refusé ({label}) : {declined:.2f} sur {len(subset)}")
     asked = [r for r in in_domain if r.outcome == "asked"]
     bare_asked = [r for r in asked if not r.dressing]
     lines.append(
         f"  demandé en retour (« Vous cherchez plutôt… », compté non répondu) : {len(bare_asked)} sur "
-        f"{sum(not r.dressing for r in in_domain)} nues, {len(asked)} sur {len(in_domain)} en tout"
+        f"{sum(not r.dressing for r in in_domain)} nues, {len(asked)} sur {len(in_domain)} en tout ; "
+        f"hors sujet : {sum(r.outcome == 'asked' for r in out)} sur {len(out)}"
     )
     if feedback:
         lines += feedback_lines([r for r in feedback if not r.dressing])
@@ -260,7 +262,8 @@ def report(runs: list[Asked], verbose: bool = False) -> list[str]:
         f = figures(subset)
         if f is None:
             continue
-        declined_out = f" ; {sum(r.outcome != 'answered' for r in outs) / len(outs):.2f}" if outs else ""
+        refused = sum(r.outcome in ("declined", "other") for r in outs)
+        declined_out = f" ; {refused / len(outs):.2f}" if outs else ""
         lines.append(f"    {dressing or 'nu':18} {f.complete:.2f}, {f.declined:.2f}{declined_out}   ({f.count})")
     if verbose:
         lines.append("  manques :")

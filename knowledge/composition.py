@@ -190,8 +190,11 @@ class Composer:
         best = placed[0][0].score
         if nouns:
             for found, outline, node in placed[:COUNT_HITS]:
-                # Level with the best: a section far below it is about something else.
-                if found.score >= best - FOLLOW_UP_MARGIN and self._stated(node.text, nouns):
+                # Level with the best, and named for the rest of the question (« l'alliance » in « L'alliance
+                # et sa charte »): else the number it states is of something else (« demi-journées »).
+                level = found.score >= best - FOLLOW_UP_MARGIN
+                named = found is placed[0][0] or (self._stems(found.question) - nouns) & self._stems(node.title)
+                if level and named and self._stated(node.text, nouns):
                     return found, outline, node
         return placed[0]
 
@@ -432,9 +435,9 @@ class Composer:
             total = _cardinal_then_ordinal(excerpt.sentences)
             if total is not None and total not in shown.counts:
                 # « Trois sont consacrées à la méthode… Une quatrième est thématique »: four in all.
-                stated = " ".join(excerpt.sentences)
+                told = " ".join(excerpt.sentences)
                 written = _written(hit.question, nouns, self._stems) or noun or ""
-                return Block(hit.passage.source, node.path, count=Count(total, written, node.title, stated=stated))
+                return Block(hit.passage.source, node.path, count=Count(total, written, node.title, stated=told))
             return Block(hit.passage.source, node.path, excerpt.sentences)
         items = within.items
         if nouns:

@@ -31,6 +31,8 @@ LIST_CHARS = 1300
 # How far (in cosine) below the best section another may be and still answer a follow-up the best
 # one has nothing more for: the « voir aussi » margin (handlers.questions.answers).
 FOLLOW_UP_MARGIN = 0.03
+# Words of a section that tells a list in its sentences, shown whole up to this (about LIST_CHARS).
+LIST_WORDS = 200
 # How many of the best sections a count looks through for the one that states its number.
 COUNT_HITS = 3
 # The parent's overview shown above its list, in words.
@@ -170,6 +172,9 @@ class Composer:
             if parent is not None and score - 0.5 * rank > best[0]:
                 best = (score - 0.5 * rank, other, parent, members)
         if best[1] is not None and best[2] is not None:
+            inline = self._inline_list(question, placed, best[2], best[3], shown)
+            if inline is not None:
+                return Composition((inline,))
             return Composition((self._list(best[1], best[2], best[3], question, shown),))
         block = self._section(hit, node, shown)
         if block.empty and shown.sentences:
@@ -197,6 +202,49 @@ class Composer:
                 if level and named and self._stated(node.text, nouns):
                     return found, outline, node
         return placed[0]
+
+    def _inline_list(
+        self,
+        question: QuestionKind,
+        placed: list[tuple[Hit, Outline, Node]],
+        parent: Node,
+        members: list[Node],
+        shown: Shown,
+    ) -> Block | None:
+        """A list told in a section's sentences (« La charte fixe quatre ambitions : … », « Elle combine trois
+        outils : … », « Les cercles de la communauté » and its text), when the parent found does not name
+        what is listed: its children would be other things."""
+        listed = self._stems(_original(placed[0][0].question, question.listed) or "")
+        if question.kind is not Kind.LIST or not listed:
+            return None
+        titles = [self._stems(m.title) for m in members]
+        if (
+            listed & self._stems(parent.title)
+            or listed & _common_terms(titles)
+            or self._stated(parent.overview, listed)
+        ):
+            return None
+        best = placed[0][0].score
+        for found, _, node in placed[:COUNT_HITS]:
+            level = found.score >= best - FOLLOW_UP_MARGIN
+            named = found is placed[0][0] or (self._stems(found.question) - listed) & self._stems(node.title)
+            if not (level and named) or node.items or not node.text:
+                continue
+            stated = self._stated(node.text, listed)
+            if stated is None and not listed <= self._stems(node.title):
+                continue
+            told = {stated[1]} if stated else set()
+            # A list is read whole: a section of a list's length is shown whole.
+            excerpt = self.chooser.choose(
+                found.question,
+                found.vector,
+                node.text,
+                skip=shown.sentences,
+                prefer=told.__contains__,
+                short=LIST_WORDS,
+            )
+            return Block(found.passage.source, node.path, excerpt.sentences)
+        return None
 
     def side_hits(self, sides: tuple[str, str], hits: Sequence[Hit]) -> list[Hit] | None:
         """Each side of a comparison in the sections the whole question found, by the words of its

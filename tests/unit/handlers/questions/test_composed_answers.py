@@ -139,3 +139,14 @@ async def test_a_count_finds_its_number_where_the_text_gives_it(app):
     # « Trois sont consacrées à la méthode… Une quatrième est thématique »: four in all.
     [days] = await app.say(ANA, TRIBE, "!q combien de journées d'approfondissement y a-t-il ?")
     assert days.body.startswith("4 journées") and "Une quatrième est thématique" in days.body
+
+
+async def test_a_list_told_in_a_sections_sentences_is_that_section(app):
+    # « Elle combine trois outils : … »: the sentence that lists them, not the parcours' sections.
+    [tools] = await app.say(ANA, TRIBE, "!q quels outils combine la seconde phase du parcours ?")
+    assert "trois outils : un accompagnement de terrain" in tools.body
+    assert sources(tools.body) == ["Le parcours territoires pilotes › La seconde phase du parcours"]
+    # A section named for what is listed is read whole, its last item included.
+    [circles] = await app.say(ANA, TRIBE, "!q quels sont les cercles de la communauté ?")
+    assert "noyau initial" in circles.body and "cœur d'écosystème" in circles.body
+    assert listed(circles.body) == []

@@ -84,6 +84,11 @@ _COMPARE = [
     re.compile(r"^(.+?)\s+(?:vs\.?|versus|contre)\s+(.+)$"),
     re.compile(r"^(.+?)\s+(?:et|ou)\s+(.+?)\s+(?:quelle|quelles)\s+differences?\b"),
     re.compile(r"\b(?:difference|differences|distingue)\b.*?\b(?:entre\s+)?(.+?)\s+ou\s+(.+)$"),
+    # « A ou B, qu'est-ce qui change ? », « A et B, c'est pareil ? »: the question after the two sides.
+    re.compile(
+        r"^(.+?)\s+(?:et|ou)\s+(.+?)\s+(?:qu'est-ce\s+qui\s+(?:change|differe|les\s+distingue|les\s+differencie)|"
+        r"c'est\s+(?:pareil|la\s+meme\s+chose)|quelle\s+nuance)\b"
+    ),
 ]
 # « et la différence avec les journées entre pairs ? », after an answer: the other side is the thread's.
 _COMPARE_WITH = re.compile(

@@ -11,7 +11,7 @@ from handlers.agenda import ReminderService
 from handlers.agenda.commands import next_permanence
 from handlers.context import CommandContext, Message, PollVote, RoomInfo, Services
 from handlers.help import REFERENTIEL
-from handlers.questions.choices import ask_back, nested, offered, toss_up, typed_choice
+from handlers.questions.choices import ask_back, offered, toss_up, typed_choice, upper
 from handlers.questions.offers import may_forward_from, offer_tag
 from handlers.registry import CommandNeeding
 from handlers.replies import ANSWER, Destination, Post, Reply, UserError
@@ -305,7 +305,12 @@ async def answer_question(
         pair = toss_up(read_question(question), response)
     if pair is not None:
         documents = list({(r.collection, r.source) for r in pair})
-        if not nested(*pair, await services.search.outlines(documents, ctx.work)):
+        above = upper(*pair, await services.search.outlines(documents, ctx.work))
+        if above is pair[1]:
+            # A toss-up between a section and what contains it: the containing one answers, the other
+            # in its list (« c'est quoi une balise ? »: what the balises are, not one of them).
+            response = replace(response, results=(above, *(r for r in response.results if r is not above)))
+        elif above is None:
             # Neither answered nor declined until the member chooses: the record says not answered, and,
             # as for any question, keeps nothing of a confidential room's.
             asked = AnswerRecord(

@@ -57,19 +57,20 @@ def toss_up(reading: QuestionKind, response: SearchResponse) -> tuple[SearchResu
     return first, second
 
 
-def nested(first: SearchResult, second: SearchResult, outlines: dict[tuple[str, str], Outline]) -> bool:
-    """One section contains the other: its ancestor, or the overview of one of its ancestors (the lead
-    section that introduces its siblings, « Les balises, des repères partagés » for a balise). The answer
-    to the upper one shows the lower one in its list: nothing to ask."""
+def upper(first: SearchResult, second: SearchResult, outlines: dict[tuple[str, str], Outline]) -> SearchResult | None:
+    """Of two sections one of which contains the other (its ancestor, or the overview of one of its
+    ancestors: the lead section that introduces its siblings, « Les balises, des repères partagés » for a
+    balise), the containing one: its answer shows the other in its list, so there is nothing to ask.
+    None when neither contains the other."""
     if (first.collection, first.source) != (second.collection, second.source):
-        return False
+        return None
     outline = outlines.get((first.collection, first.source))
     if outline is None:
-        return False
+        return None
     a, b = outline.node(first.heading_path), outline.node(second.heading_path)
     if a is None or b is None:
-        return False
-    return _above(outline, a, b) or _above(outline, b, a)
+        return None
+    return first if _above(outline, a, b) else second if _above(outline, b, a) else None
 
 
 def _above(outline: Outline, upper: Node, lower: Node) -> bool:

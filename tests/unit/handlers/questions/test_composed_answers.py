@@ -150,3 +150,9 @@ async def test_a_list_told_in_a_sections_sentences_is_that_section(app):
     [circles] = await app.say(ANA, TRIBE, "!q quels sont les cercles de la communauté ?")
     assert "noyau initial" in circles.body and "cœur d'écosystème" in circles.body
     assert listed(circles.body) == []
+
+
+async def test_a_b_then_what_changes_is_a_comparison(app):
+    [reply] = await app.say(ANA, TRIBE, "!q accompagnement en cohorte ou expérimental, qu'est-ce qui change ?")
+    assert len(sources(reply.body)) == 2
+    assert "plusieurs territoires" in reply.body and "un seul territoire" in reply.body

@@ -3,8 +3,9 @@ counting people: each one's latest reaction on an answer, a withdrawn one not co
 
 `manufacture-bot feedback export` writes what people taught the bot as an evaluation set for the next
 release, in the format of bench/eval/answers.jsonl (bench/eval/README.md): each voted question with
-the section it landed on (expected after a 👍, to avoid after a 👎), each forwarded question with the
-facilitators' answer as its reference. It is read offline, by the benchmark: nothing re-ranks live.
+the section it landed on (expected after a 👍, to avoid after a 👎), each question the bot asked back
+about with the section the member chose (expected), each forwarded question with the facilitators'
+answer as its reference. It is read offline, by the benchmark: nothing re-ranks live.
 
 Questions from confidential rooms were never stored, so neither output can leak them; the export also
 leaves out everything said in a direct chat or a peer group (storage.rooms.room_privacy), whose
@@ -91,7 +92,7 @@ class EvaluationRow(TypedDict):
     question: str
     kind: str
     facts: list[str]
-    origin: str  # vote | forwarded (| choice, when the bot asks which section was meant)
+    origin: str  # vote | forwarded | choice (the section a member chose when the bot asked back)
     expected: NotRequired[list[str]]
     avoid: NotRequired[list[str]]
     up: NotRequired[int]

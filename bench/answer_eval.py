@@ -37,7 +37,7 @@ from knowledge.embedders import build_embedder
 from knowledge.folding import fold_accents
 from knowledge.search import INDEX_FOLDER, SearchService
 from storage.database import Database
-from storage.questions import AnswerRecord
+from storage.questions import AnswerRecord, choice_records
 
 EVAL_FILE = Path(__file__).parent / "eval" / "answers.jsonl"
 KINDS = ("list", "count", "comparison", "definition", "fact")
@@ -137,7 +137,8 @@ class Asked:
     dressing: str  # "" for the bare question
     text: str
     reply: str
-    # "answered", "declined", or "other" (no question record: small talk, a command, an ask-back…).
+    # "answered", "declined", "asked" (the bot asked back which section: no fact counted), or "other"
+    # (no question record: small talk, a command…).
     outcome: str
     present: list[bool] = field(default_factory=list)
     # The section the answer cites (its record's heading), None when it declined.
@@ -163,7 +164,12 @@ async def ask(
         record = session.exec(
             select(AnswerRecord).where(col(AnswerRecord.id) > (last or 0)).order_by(col(AnswerRecord.id).desc())
         ).first()
-        outcome = "other" if record is None else "answered" if record.answered else "declined"
+        # A question asked back (« Vous cherchez plutôt… ») is not answered: what the member reads then
+        # is a choice of titles, whose words must not count as the answer's facts.
+        asked_back = record is not None and record.id in choice_records(session)
+        outcome = (
+            "other" if record is None else "answered" if record.answered else "asked" if asked_back else "declined"
+        )
         heading = record.heading if record is not None and record.answered else None
     return reply, outcome, heading
 
@@ -191,7 +197,8 @@ async def evaluate(
     for question in questions:
         for dressing, text in variants(question, dressings):
             reply, outcome, heading = await ask(app, homeserver, room_id, member, text)
-            runs.append(Asked(question, dressing, text, reply, outcome, facts_present(reply, question.facts), heading))
+            read = reply if outcome != "asked" else ""
+            runs.append(Asked(question, dressing, text, reply, outcome, facts_present(read, question.facts), heading))
     return runs
 
 
@@ -236,8 +243,16 @@ def report(runs: list[Asked], verbose: bool = False) -> list[str]:
     dressed_out = [r for r in out if r.dressing]
     for label, subset in (("nu", bare_out), ("habillé", dressed_out)):
         if subset:
-            declined = sum(r.outcome != "answered" for r in subset) / len(subset)
+            # Asking back is not declining: only a refusal counts.
+            declined = sum(r.outcome in ("declined", "other") for r in subset) / len(subset)
             lines.append(f"  hors sujet refusé ({label}) : {declined:.2f} sur {len(subset)}")
+    asked = [r for r in in_domain if r.outcome == "asked"]
+    bare_asked = [r for r in asked if not r.dressing]
+    lines.append(
+        f"  demandé en retour (« Vous cherchez plutôt… », compté non répondu) : {len(bare_asked)} sur "
+        f"{sum(not r.dressing for r in in_domain)} nues, {len(asked)} sur {len(in_domain)} en tout ; "
+        f"hors sujet : {sum(r.outcome == 'asked' for r in out)} sur {len(out)}"
+    )
     if feedback:
         lines += feedback_lines([r for r in feedback if not r.dressing])
     lines.append("  par habillage (questions du domaine complètes, refus ; hors sujet refusé) :")
@@ -247,7 +262,8 @@ def report(runs: list[Asked], verbose: bool = False) -> list[str]:
         f = figures(subset)
         if f is None:
             continue
-        declined_out = f" ; {sum(r.outcome != 'answered' for r in outs) / len(outs):.2f}" if outs else ""
+        refused = sum(r.outcome in ("declined", "other") for r in outs)
+        declined_out = f" ; {refused / len(outs):.2f}" if outs else ""
         lines.append(f"    {dressing or 'nu':18} {f.complete:.2f}, {f.declined:.2f}{declined_out}   ({f.count})")
     if verbose:
         lines.append("  manques :")

@@ -3,8 +3,9 @@ counting people: each one's latest reaction on an answer, a withdrawn one not co
 
 `manufacture-bot feedback export` writes what people taught the bot as an evaluation set for the next
 release, in the format of bench/eval/answers.jsonl (bench/eval/README.md): each voted question with
-the section it landed on (expected after a 👍, to avoid after a 👎), each forwarded question with the
-facilitators' answer as its reference. It is read offline, by the benchmark: nothing re-ranks live.
+the section it landed on (expected after a 👍, to avoid after a 👎), each question the bot asked back
+about with the section the member chose (expected), each forwarded question with the facilitators'
+answer as its reference. It is read offline, by the benchmark: nothing re-ranks live.
 
 Questions from confidential rooms were never stored, so neither output can leak them; the export also
 leaves out everything said in a direct chat or a peer group (storage.rooms.room_privacy), whose
@@ -23,7 +24,7 @@ from typing import NotRequired, TypedDict
 from config.cli import add_config_option, config_from
 from knowledge.folding import fold_accents
 from storage.database import Database, open_database
-from storage.questions import answers_given, current_votes, forwarded_questions
+from storage.questions import answers_given, choice_records, current_votes, forwarded_questions
 from storage.rooms import room_privacy
 
 
@@ -91,7 +92,7 @@ class EvaluationRow(TypedDict):
     question: str
     kind: str
     facts: list[str]
-    origin: str  # vote | forwarded (| choice, when the bot asks which section was meant)
+    origin: str  # vote | forwarded | choice (the section a member chose when the bot asked back)
     expected: NotRequired[list[str]]
     avoid: NotRequired[list[str]]
     up: NotRequired[int]
@@ -100,11 +101,12 @@ class EvaluationRow(TypedDict):
 
 
 def build_evaluation_set(db: Database) -> list[EvaluationRow]:
-    """The voted and the forwarded questions of shared rooms, each once (its first occurrence)."""
+    """The chosen, voted and forwarded questions of shared rooms, each once (its first occurrence)."""
     with db.session() as session:
         answers = answers_given(session)
         votes = current_votes(session)
         forwarded = forwarded_questions(session)
+        chosen = choice_records(session)
         rooms = {a.room_id for a in answers} | {q.room_id for q in forwarded}
         shared = {room for room in rooms if room_privacy(session, room) == "shared"}
     tally: dict[int, Counter[str]] = defaultdict(Counter)
@@ -112,6 +114,19 @@ def build_evaluation_set(db: Database) -> list[EvaluationRow]:
         tally[vote.answer_id][vote.vote] += 1
     rows: list[EvaluationRow] = []
     for answer in answers:
+        # The section the member chose when the bot asked back: a labelled example, above any vote.
+        if answer.id in chosen and answer.answered and answer.heading and answer.question:
+            if not answer.confidential and answer.room_id in shared:
+                rows.append(
+                    {
+                        "question": answer.question,
+                        "kind": "feedback",
+                        "facts": [],
+                        "origin": "choice",
+                        "expected": [answer.heading],
+                    }
+                )
+            continue
         counted = tally.get(answer.id or 0)
         if not counted or not answer.question or answer.confidential or answer.room_id not in shared:
             continue

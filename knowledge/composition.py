@@ -32,6 +32,10 @@ LIST_CHARS = 1300
 # How far (in cosine) below the best section another may be and still answer a follow-up the best
 # one has nothing more for: the « voir aussi » margin (handlers.questions.answers).
 FOLLOW_UP_MARGIN = 0.03
+# Words of a section that tells a list in its sentences, shown whole up to this (about LIST_CHARS).
+LIST_WORDS = 200
+# How many of the best sections a count looks through for the one that states its number.
+COUNT_HITS = 3
 # The parent's overview shown above its list, in words.
 OVERVIEW_WORDS = 60
 
@@ -159,7 +163,7 @@ class Composer:
             return Composition(tuple(sides))
         hit, outline, node = placed[0]
         if question.kind is Kind.COUNT:
-            return Composition((self._count(question, hit, outline, node, shown),))
+            return Composition((self._count(question, *self._stating(question, placed), shown),))
         best: tuple[float, Hit | None, Node | None, list[Node]] = (0.0, None, None, [])
         for rank, (other, other_outline, other_node) in enumerate(placed):
             if rank and question.kind is not Kind.LIST:
@@ -169,6 +173,9 @@ class Composer:
             if parent is not None and score - 0.5 * rank > best[0]:
                 best = (score - 0.5 * rank, other, parent, members)
         if best[1] is not None and best[2] is not None:
+            inline = self._inline_list(question, placed, best[2], best[3], shown)
+            if inline is not None:
+                return Composition((inline,))
             return Composition((self._list(best[1], best[2], best[3], question, shown),))
         block = self._section(hit, node, shown)
         if block.empty and shown.sentences:
@@ -180,6 +187,65 @@ class Composer:
                 if not following.empty:
                     return Composition((following,))
         return Composition((block,))
+
+    def _stating(self, question: QuestionKind, placed: list[tuple[Hit, Outline, Node]]) -> tuple[Hit, Outline, Node]:
+        """For a count, the first of the best sections whose own text states the number of what is counted
+        (« l'alliance comptait plus de 1400 organisations »), when the best one does not: the sections
+        the search puts level are often neighbours, one of which says it."""
+        nouns = self._stems(_original(placed[0][0].question, question.counted) or "")
+        best = placed[0][0].score
+        if nouns:
+            for found, outline, node in placed[:COUNT_HITS]:
+                # Level with the best, and named for the rest of the question (« l'alliance » in « L'alliance
+                # et sa charte »): else the number it states is of something else (« demi-journées »).
+                level = found.score >= best - FOLLOW_UP_MARGIN
+                named = found is placed[0][0] or (self._stems(found.question) - nouns) & self._stems(node.title)
+                if level and named and self._stated(node.text, nouns):
+                    return found, outline, node
+        return placed[0]
+
+    def _inline_list(
+        self,
+        question: QuestionKind,
+        placed: list[tuple[Hit, Outline, Node]],
+        parent: Node,
+        members: list[Node],
+        shown: Shown,
+    ) -> Block | None:
+        """A list told in a section's sentences (« La charte fixe quatre ambitions : … », « Elle combine trois
+        outils : … », « Les cercles de la communauté » and its text), when the parent found does not name
+        what is listed: its children would be other things."""
+        listed = self._stems(_original(placed[0][0].question, question.listed) or "")
+        if question.kind is not Kind.LIST or not listed:
+            return None
+        titles = [self._stems(m.title) for m in members]
+        if (
+            listed & self._stems(parent.title)
+            or listed & _common_terms(titles)
+            or self._stated(parent.overview, listed)
+        ):
+            return None
+        best = placed[0][0].score
+        for found, _, node in placed[:COUNT_HITS]:
+            level = found.score >= best - FOLLOW_UP_MARGIN
+            named = found is placed[0][0] or (self._stems(found.question) - listed) & self._stems(node.title)
+            if not (level and named) or node.items or not node.text:
+                continue
+            stated = self._stated(node.text, listed)
+            if stated is None and not listed <= self._stems(node.title):
+                continue
+            told = {stated[1]} if stated else set()
+            # A list is read whole: a section of a list's length is shown whole.
+            excerpt = self.chooser.choose(
+                found.question,
+                found.vector,
+                node.text,
+                skip=shown.sentences,
+                prefer=told.__contains__,
+                short=LIST_WORDS,
+            )
+            return Block(found.passage.source, node.path, excerpt.sentences)
+        return None
 
     def side_hits(self, sides: tuple[str, str], hits: Sequence[Hit]) -> list[Hit] | None:
         """Each side of a comparison in the sections the whole question found, by the words of its
@@ -371,13 +437,17 @@ class Composer:
         return _kind_noun(titles)
 
     def _count(self, question: QuestionKind, hit: Hit, outline: Outline, node: Node, shown: Shown) -> Block:
-        noun = question.counted
+        noun = _original(hit.question, question.counted)
         nouns = self._stems(noun or "")
         asked = self._stems(hit.question)
         best: tuple[float, Node | None] = (0.0, None)
         for depth, candidate in enumerate([node, *outline.ancestors(node)]):
             stated_here = self._stated(candidate.overview, nouns)
             if len(candidate.items) < 2 and not stated_here:
+                continue
+            # What is counted is one of its children by name (« les communautés apprenantes », one of the
+            # rendez-vous): its siblings are no count of it.
+            if nouns and not stated_here and any(nouns <= self._stems(i.title) for i in candidate.items):
                 continue
             title_terms = self._stems(candidate.title)
             # With no noun counted (« et combien y en a-t-il ? »), what the thread asked about is what the title
@@ -398,8 +468,12 @@ class Composer:
         within = best[1]
         if within is None:
             # Not a count of parts: the sentence that gives the number, from the section found.
-            number = _number_near(noun)
             text = node.text or node.overview
+            # A number before the noun counted; else, in a section about it, any number (« Quatre COMAP
+            # existent », the member having said « communautés apprenantes »).
+            number = _number_near(noun)
+            if not any(number.search(fold_accents(sentence)) for sentence in _sentences(text)):
+                number = _number_near(None)
             excerpt = self.chooser.choose(
                 hit.question,
                 hit.vector,
@@ -407,6 +481,12 @@ class Composer:
                 skip=shown.sentences,
                 prefer=lambda sentence: bool(number.search(fold_accents(sentence))),
             )
+            total = _cardinal_then_ordinal(excerpt.sentences)
+            if total is not None and total not in shown.counts:
+                # « Trois sont consacrées à la méthode… Une quatrième est thématique »: four in all.
+                told = " ".join(excerpt.sentences)
+                written = _written(hit.question, nouns, self._stems) or noun or ""
+                return Block(hit.passage.source, node.path, count=Count(total, written, node.title, stated=told))
             return Block(hit.passage.source, node.path, excerpt.sentences)
         items = within.items
         if nouns:
@@ -444,6 +524,14 @@ def _sentences(text: str) -> list[str]:
     return split_sentences(text)
 
 
+def _original(question: str, folded: str | None) -> str | None:
+    """The question's own word for a word read folded (« journées » for « journees »): accents change
+    the stem the lexical analyser gives, so the document's « journées » is matched by the former only."""
+    if folded is None:
+        return None
+    return next((w for w in re.findall(r"[\w-]+", question) if fold_accents(w).lower() == folded), folded)
+
+
 def _written(question: str, stems: set[str], stemmer: Callable[[str], set[str]]) -> str | None:
     """The question's word for one of these stems, in the plural (« balise » -> « balises »)."""
     words: list[str] = re.findall(r"[\w-]+", question)
@@ -478,3 +566,27 @@ def _number_near(noun: str | None) -> re.Pattern[str]:
     stem = fold_accents(noun)[:5] if noun else ""
     near = rf"(?:\s+[\w'-]+){{0,2}}\s+{re.escape(stem)}" if stem else ""
     return re.compile(rf"\b(?:\d+|{numbers}|dizaine|vingtaine|trentaine|cinquantaine|centaine){near}")
+
+
+def _ordinal(word: str) -> str:
+    """« quatre » -> « quatrieme », « cinq » -> « cinquieme », « neuf » -> « neuvieme » (folded)."""
+    stem = {"cinq": "cinqu", "neuf": "neuv"}.get(word, word.removesuffix("e"))
+    return stem + "ieme"
+
+
+_ORDINALS = {_ordinal(word): value for word, value in NUMBER_WORDS.items() if 2 <= value <= 20}
+
+
+def _cardinal_then_ordinal(sentences: Sequence[str]) -> int | None:
+    """A count told item by item, « trois … une quatrième », is the ordinal's number: the text names N
+    things, then one more as the (N+1)th."""
+    cardinals: set[int] = set()
+    for sentence in sentences:
+        for word in re.findall(r"[\w-]+", fold_accents(sentence).lower()):
+            value = NUMBER_WORDS.get(word) or (int(word) if word.isdigit() and len(word) < 3 else None)
+            if value is not None and value >= 2:
+                cardinals.add(value)
+            ordinal = _ORDINALS.get(word)
+            if ordinal is not None and ordinal - 1 in cardinals:
+                return ordinal
+    return None

@@ -47,16 +47,22 @@ _LIST_OPENINGS = re.compile(
 # « quelles balises composent… », « quels sont les… »: plural interrogatives ask for several things.
 _PLURAL_WHICH = re.compile(r"\bquel(?:le)?s\b")
 _LIST_WORDS = re.compile(r"\b(?:liste|lister|enumere\w*|composent|comprend|comprennent|regroupe\w*|rassemble\w*)\b")
+_THE_N = re.compile(r"\b(?:les|ces|vos|nos|ses)\s+([\w-]+)\s+([\w-]{3,})")
 _COUNT = re.compile(r"\b(?:combien|nombre\s+de|nombre\s+d')\b")
 _COUNTED_NOUN = re.compile(r"\b(?:combien|nombre)\b(?:\s+(?!de\b|d')[\w-]+){0,4}?\s+(?:de\s+|d'\s*)([\w-]+)")
 _COUNT_PRONOUN = re.compile(r"\bcombien\s+(?:y\s+)?en\b|\ben\s+(?:a|compte|existe)[- ]t[- ](?:il|on)\b.*combien")
 _COMPARE = [
-    re.compile(r"\bdifferences?\s+(?:y\s+a[- ]t[- ]il\s+)?entre\s+(.+?)\s+et\s+(.+)$"),
+    re.compile(r"\b(?:differences?|diff|dif)\s+(?:y\s+a[- ]t[- ]il\s+)?entre\s+(.+?)\s+et\s+(.+)$"),
     re.compile(r"\b(?:distinguer|distingue|differencier|differencie)\s+(.+?)\s+(?:de|et|des|du)\s+(.+)$"),
     re.compile(r"\bcompar\w*\s+(.+?)\s+(?:et|avec|a)\s+(.+)$"),
     re.compile(r"^(.+?)\s+(?:vs\.?|versus|contre)\s+(.+)$"),
     re.compile(r"^(.+?)\s+(?:et|ou)\s+(.+?)\s+(?:quelle|quelles)\s+differences?\b"),
     re.compile(r"\b(?:difference|differences|distingue)\b.*?\b(?:entre\s+)?(.+?)\s+ou\s+(.+)$"),
+    # « A ou B, qu'est-ce qui change ? », « A et B, c'est pareil ? »: the question after the two sides.
+    re.compile(
+        r"^(.+?)\s+(?:et|ou)\s+(.+?)\s+(?:qu'est-ce\s+qui\s+(?:change|differe|les\s+distingue|les\s+differencie)|"
+        r"c'est\s+(?:pareil|la\s+meme\s+chose)|quelle\s+nuance)\b"
+    ),
 ]
 # « et la différence avec les journées entre pairs ? », after an answer: the other side is the thread's.
 _COMPARE_WITH = re.compile(
@@ -104,6 +110,10 @@ def read_question(question: str) -> QuestionKind:
         return QuestionKind(Kind.LIST, number=number, listed=noun)
     if _LIST_WORDS.search(text) or (number is not None and number > 1 and _PLURAL_WHICH.search(text)):
         return QuestionKind(Kind.LIST, number=number, listed=noun)
+    # « c'est quoi les 4 familles ? », « c koi les quatre familles »: things named by their number are a list.
+    counted_things = _THE_N.search(text)
+    if counted_things and (number_in(counted_things.group(1)) or 0) > 1:
+        return QuestionKind(Kind.LIST, number=number, listed=counted_things.group(2))
     return QuestionKind(Kind.OTHER, number=number)
 
 

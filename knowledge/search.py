@@ -58,6 +58,8 @@ class SearchResult:
     heading_path: tuple[str, ...]
     text: str
     collection: str
+    # The score the ranking used (dense and lexical standardised, then weighed): how near a toss-up is.
+    fused: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -238,10 +240,13 @@ class SearchService:
     ) -> Composition:
         """What the reply shows of these hits (knowledge.composition): their documents' outlines are
         read in the event's unit of work, the sentences chosen off the event loop."""
-        documents = [(hit.passage.collection, hit.passage.source) for hit in hits]
-        rows = await work(document_sections, documents) if documents else []
-        outlines = _outlines(rows)
+        outlines = await self.outlines([(hit.passage.collection, hit.passage.source) for hit in hits], work)
         return await asyncio.to_thread(self.composer.compose, question, hits, outlines, shown)
+
+    async def outlines(self, documents: list[tuple[str, str]], work: UnitOfWork) -> dict[tuple[str, str], Outline]:
+        """These documents' trees, keyed by (collection, source), read in the event's unit of work."""
+        rows = await work(document_sections, documents) if documents else []
+        return _outlines(rows)
 
     def compose_sync(self, question: QuestionKind, hits: list[Hit], shown: Shown = NOTHING_SHOWN) -> Composition:
         """`compose` for the CLI and the benchmarks, in a session of its own."""
@@ -339,6 +344,7 @@ def _result(rank: int, candidate: Candidate) -> SearchResult:
         heading_path=chunk.heading_path,
         text=chunk.text,
         collection=chunk.collection,
+        fused=candidate.fused,
     )
 
 

@@ -160,3 +160,38 @@ def answers_given(session: Session) -> list[AnswerRecord]:
 
 def forwarded_questions(session: Session) -> list[ForwardedQuestion]:
     return list(session.exec(select(ForwardedQuestion).order_by(col(ForwardedQuestion.id))))
+
+
+# The bot asking which of two sections was meant (handlers/questions/choices.py): the question's text is
+# tagged CHOICE_ASK_TAG<record id>, its poll CHOICE_TAG<record id>: (retagged once ended, as every poll).
+CHOICE_TAG = "choice:"
+CHOICE_ASK_TAG = "choice-ask:"
+
+
+def open_choice(session: Session, room_id: str, asker: str) -> tuple[AnswerRecord, SentMessage] | None:
+    """The asker's latest question still waiting for their choice in this room, and its poll."""
+    polls = session.exec(
+        select(SentMessage)
+        .where(SentMessage.room_id == room_id, col(SentMessage.tag).startswith(CHOICE_TAG, autoescape=True))
+        .order_by(col(SentMessage.sent_at).desc())
+    ).all()
+    for poll in polls:
+        record = session.get(AnswerRecord, _record_id(poll.tag))
+        if record is not None and record.asker == asker:
+            return record, poll
+    return None
+
+
+def choice_records(session: Session) -> set[int]:
+    """The questions the bot asked back about: the member's choice, once made, is their heading."""
+    tags = session.exec(
+        select(SentMessage.tag).where(col(SentMessage.tag).startswith(CHOICE_ASK_TAG, autoescape=True))
+    ).all()
+    return {_record_id(tag) for tag in tags}
+
+
+def _record_id(tag: str) -> int:
+    try:
+        return int(tag.split(":")[1])
+    except (IndexError, ValueError):
+        return 0

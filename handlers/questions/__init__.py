@@ -11,11 +11,12 @@ from __future__ import annotations
 from functools import partial
 
 from handlers.agenda import ReminderService
-from handlers.questions.answers import ANSWER_TAG, QUESTION, answer_addressed
+from handlers.questions.answers import ANSWER_TAG, QUESTION, answer_addressed, on_choice_vote
 from handlers.questions.offers import OFFER_TAG, offer_listener, on_offer_reaction
 from handlers.questions.queue import QUESTIONS, REPONDRE
 from handlers.questions.votes import record_vote, withdraw_vote_on_redaction
 from handlers.registry import CommandRegistry
+from storage.questions import CHOICE_TAG
 
 
 def register(registry: CommandRegistry, agenda: ReminderService | None = None) -> None:
@@ -23,6 +24,7 @@ def register(registry: CommandRegistry, agenda: ReminderService | None = None) -
     registry.add_listener("forward-offer", offer_listener)
     registry.add_reaction_handler(OFFER_TAG + ":", on_offer_reaction)
     registry.add_reaction_handler(ANSWER_TAG + ":", record_vote)
+    registry.add_poll_handler(CHOICE_TAG, on_choice_vote)
     registry.add_redaction_handler(withdraw_vote_on_redaction)
     registry.fallback = partial(answer_addressed, agenda)
     registry.add(QUESTION.bind(agenda))

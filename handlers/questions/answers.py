@@ -9,18 +9,27 @@ from sqlmodel import Session
 
 from handlers.agenda import ReminderService
 from handlers.agenda.commands import next_permanence
-from handlers.context import CommandContext, Message, RoomInfo
+from handlers.context import CommandContext, Message, PollVote, RoomInfo, Services
 from handlers.help import REFERENTIEL
+from handlers.questions.choices import ask_back, offered, toss_up, typed_choice, upper
 from handlers.questions.offers import may_forward_from, offer_tag
 from handlers.registry import CommandNeeding
-from handlers.replies import Reply, UserError
+from handlers.replies import ANSWER, Destination, Post, Reply, UserError
 from handlers.text import fold_for_matching
 from knowledge.composition import Block, Composition, Hit, Passage, Shown
 from knowledge.dressing import undress
 from knowledge.question_kind import Kind, QuestionKind, read_question
 from knowledge.search import PUBLIC_COLLECTIONS, SearchResponse, SearchResult, SearchService
 from storage.knowledge import tribe_collection
-from storage.questions import AnswerRecord, ForwardOffer, answer_followed_up, questions_leading_to
+from storage.messages import SentMessage, end_polls
+from storage.questions import (
+    CHOICE_TAG,
+    AnswerRecord,
+    ForwardOffer,
+    answer_followed_up,
+    open_choice,
+    questions_leading_to,
+)
 from storage.unit_of_work import UnitOfWork
 
 # Votes are reactions on a message with this tag (handlers/questions/votes.py).
@@ -260,6 +269,19 @@ async def answer_question(
             f"Posez votre question après la commande, par exemple : `{prefix}question comment "
             "fonctionne la permanence ?`"
         )
+    room = message.room
+    # A question of the asker's waiting for their choice.
+    pending = None
+    if services.search is not None:
+        pending = await ctx.work(open_choice, room.room_id, message.sender)
+    ended: list[Reply] = []
+    if pending is not None:
+        number = typed_choice(question)
+        if number is not None:
+            return await answer_choice(services, ctx.work, room, pending, number, ANSWER, message.thread_root)
+        # Something else asked: the choice is dropped, and this question gets a plain answer (never two
+        # asks in a row).
+        ended = await end_choice(ctx.work, pending[0])
     # What the member wrapped around the question (greetings, the bot's name, « (n°4) », a pasted link
     # or markup, emoji) is not read; the question is recorded and forwarded as typed.
     typed, question = question, undress(question, [services.config.matrix.user_id])
@@ -276,12 +298,35 @@ async def answer_question(
     with services.metrics.search_seconds.time():
         # Its passages are read in the event's unit: a question is one session.
         response = await services.search.search(question, collections_for(message.room), work=ctx.work)
+    # Never in a thread's follow-up nor right after an ask-back; nor when the agenda answers (« c'est quand
+    # la permanence ? » gets its date whichever section comes first).
+    pair = None
+    if not (earlier or pending or (agenda is not None and mentions_permanence(question))):
+        pair = toss_up(read_question(question), response)
+    if pair is not None:
+        documents = list({(r.collection, r.source) for r in pair})
+        above = upper(*pair, await services.search.outlines(documents, ctx.work))
+        if above is pair[1]:
+            # A toss-up between a section and what contains it: the containing one answers, the other
+            # in its list (« c'est quoi une balise ? »: what the balises are, not one of them).
+            response = replace(response, results=(above, *(r for r in response.results if r is not above)))
+        elif above is None:
+            # Neither answered nor declined until the member chooses: the record says not answered, and,
+            # as for any question, keeps nothing of a confidential room's.
+            asked = AnswerRecord(
+                room_id=room.room_id,
+                asker=message.sender,
+                answered=False,
+                question=None if room.confidential else typed,
+                confidential=room.confidential,
+            )
+            record_id = await ctx.work(_record_answer, asked)
+            return [*ended, ask_back(record_id or 0, pair, (citation(pair[0]), citation(pair[1])))]
     composition = (
         await composed(ctx, question, response, added, earlier) if response.answered and response.results else None
     )
     answered = composition is not None and not composition.empty
     services.metrics.answer("answered" if answered else "abstained")
-    room = message.room
     # A peer group's unanswered question never leaves the room: the permanence is where to ask it.
     sent_to_permanence = not response.answered and room.kind == "peer_group"
     # The permanence's date and link, from the agenda, when the question is about it or is sent there.
@@ -310,6 +355,7 @@ async def answer_question(
                 see_also.append(label)
         answer_id = await ctx.work(_record_answer, record)
         return [
+            *ended,
             Reply(
                 template="questions/answer.md.j2",
                 context={
@@ -320,7 +366,7 @@ async def answer_question(
                     "permanence": upcoming,
                 },
                 tag=f"{ANSWER_TAG}:{answer_id}",
-            )
+            ),
         ]
     # Answered before, and the référentiel has nothing more: said so, and the offer to forward stands.
     nothing_more = composition is not None
@@ -343,6 +389,7 @@ async def answer_question(
     offer_id = await ctx.work(_record_abstention, record, offer)
     # The offer message's tag ties a reply or a ✅ to this question, and to no other.
     return [
+        *ended,
         Reply(
             template="questions/abstain.md.j2",
             tag=offer_tag(offer_id) if offer_id else None,
@@ -354,8 +401,87 @@ async def answer_question(
                 "permanence": upcoming,
                 "in_direct": room.is_direct,
             },
-        )
+        ),
     ]
+
+
+POLL_ENDED = "Sondage clos."
+
+
+async def end_choice(work: UnitOfWork, record: AnswerRecord) -> list[Reply]:
+    """Ends the poll of a question asked back: once chosen, or once the member moved on, a late vote
+    answers nothing."""
+    ended = await work(end_polls, f"{CHOICE_TAG}{record.id}:")
+    return [
+        Reply(text=POLL_ENDED, to=Post(room_id), ends_poll=event_id, contains_room_content=False)
+        for room_id, event_id in ended
+    ]
+
+
+def _settle_choice(session: Session, record_id: int, heading: str, source: str) -> None:
+    """The member's choice is the question's answer: its section is what a vote on it, or the export
+    (handlers/feedback_cli.py, « origin: choice »), reads."""
+    record = session.get(AnswerRecord, record_id)
+    if record is not None:
+        record.answered, record.heading, record.source = True, heading, source
+        session.add(record)
+
+
+async def answer_choice(
+    services: Services,
+    work: UnitOfWork,
+    room: RoomInfo,
+    pending: tuple[AnswerRecord, SentMessage],
+    number: int,
+    to: Destination,
+    thread_root: str | None,
+) -> list[Reply]:
+    """The chosen section's answer, composed as any answer is; it never asks back."""
+    record, poll = pending
+    search = services.search
+    # Read before the poll is ended, which retags it.
+    options = offered(poll.tag)
+    ended = await end_choice(work, record)
+    if search is None or record.id is None or len(options) < number:
+        return ended
+    chosen = options[number - 1]
+    # Its sentences are chosen for the question where it was kept; in a confidential room, for its title.
+    question, vector = chosen.heading_path[-1], None
+    if record.question is not None:
+        question = undress(record.question, [services.config.matrix.user_id])
+        vector = (await search.search(question, collections_for(room), work=work)).vector
+    composition = await search.compose(read_question(question), [Hit(chosen, question, vector)], work)
+    heading = chosen.heading_path[-1]
+    await work(_settle_choice, record.id, heading, chosen.source)
+    services.metrics.answer("answered")
+    blocks = [block_view(block) for block in composition.blocks if not block.empty]
+    return [
+        *ended,
+        Reply(
+            template="questions/answer.md.j2",
+            context={
+                "blocks": blocks,
+                "see_also": [],
+                "follow_up": True,
+                "in_thread": thread_root is not None,
+                "permanence": None,
+            },
+            tag=f"{ANSWER_TAG}:{record.id}",
+            to=to,
+        ),
+    ]
+
+
+async def on_choice_vote(vote: PollVote, services: Services) -> list[Reply] | None:
+    """A vote on the question asked back answers it, from its asker, while it is open."""
+    if len(vote.choices) != 1 or vote.choices[0] not in ("1", "2"):
+        return None
+    pending = await vote.work(open_choice, vote.room.room_id, vote.sender)
+    if pending is None or pending[1].event_id != vote.poll_event_id:
+        return None
+    poll = pending[1]
+    to = Post(vote.room.room_id, thread_root=poll.thread_root, reply_to=poll.event_id)
+    return await answer_choice(services, vote.work, vote.room, pending, int(vote.choices[0]), to, poll.thread_root)
 
 
 async def ask(agenda: ReminderService | None, ctx: CommandContext) -> list[Reply]:

@@ -70,6 +70,10 @@ SAMPLES.update(
             },
         },
         "questions/small_talk.md.j2": {"kind": "greeting"},
+        "questions/choice.md.j2": {
+            "question": "Vous cherchez plutôt :",
+            "labels": ["Les acteurs du territoire › L'agent", "Les balises du référentiel › Famille engagement"],
+        },
         "questions/abstain.md.j2": {
             "can_forward": False,
             "nothing_more": False,
@@ -130,6 +134,7 @@ BOT_WRITTEN = {
     "deposits/help.md.j2": {"question", "help"},
     "deposits/reminder.md.j2": {"question"},
     "questions/small_talk.md.j2": {"kind"},
+    "questions/choice.md.j2": {"question"},
 }
 SAMPLES.update(
     {"rooms/introduction.md.j2": {"kind": "peer_group", "name": "Pairs — agents", "bot_name": "Manufacture"}}

@@ -87,6 +87,11 @@ def test_question_kinds_are_read_from_french_wording():
     assert compare.kind is Kind.COMPARE and compare.sides == ("le compost", "le paillage")
     assert read_question("et la suite ?").kind is Kind.MORE
     assert read_question("c'est quoi un jardin partagé ?").kind is Kind.OTHER
+    # Sides then the question (« A ou B, qu'est-ce qui change ? »), and « diff » for « différence ».
+    for question in ("Le compost ou le paillage, qu'est-ce qui change ?", "diff entre le compost et le paillage"):
+        compare = read_question(question)
+        assert compare.kind is Kind.COMPARE and compare.sides is not None, question
+        assert [side.lower() for side in compare.sides] == ["le compost", "le paillage"], question
 
 
 def test_list_questions_are_read_however_they_are_worded():
@@ -96,6 +101,9 @@ def test_list_questions_are_read_however_they_are_worded():
         ("Quels types de fiches existent ?", "fiches"),
         ("Les ensembles, c'est lesquels ?", None),
         ("Quelles sont les étapes du jardin ?", "etapes"),
+        # Named by their number, in chat style: « c koi les 3 ensembles ».
+        ("c koi les 3 ensembles", "ensembles"),
+        ("c'est quoi les trois ensembles ?", "ensembles"),
     ]:
         reading = read_question(question)
         assert (reading.kind, reading.listed) == (Kind.LIST, listed), question

@@ -127,3 +127,32 @@ async def test_a_follow_up_asking_the_difference_gets_the_other_side(app):
     # The Agora was shown: the new part is the other side.
     assert sources(other.body) == ["Le parcours territoires pilotes › Les journées entre pairs"]
     assert "trois demi-journées" in other.body and "journée plénière" not in other.body
+
+
+async def test_a_count_finds_its_number_where_the_text_gives_it(app):
+    # The number is in the second of two level sections, not in the first one's document tree.
+    [alliance] = await app.say(ANA, TRIBE, "!q combien d'organisations compte l'alliance ?")
+    assert "1400 organisations" in alliance.body and "6 organisations" not in alliance.body
+    # What is counted is one of the document's sections by name: its siblings are no count of it.
+    [comap] = await app.say(ANA, TRIBE, "!q combien y a-t-il de communautés apprenantes ?")
+    assert "Quatre COMAP existent" in comap.body and "5 communautés" not in comap.body
+    # « Trois sont consacrées à la méthode… Une quatrième est thématique »: four in all.
+    [days] = await app.say(ANA, TRIBE, "!q combien de journées d'approfondissement y a-t-il ?")
+    assert days.body.startswith("4 journées") and "Une quatrième est thématique" in days.body
+
+
+async def test_a_list_told_in_a_sections_sentences_is_that_section(app):
+    # « Elle combine trois outils : … »: the sentence that lists them, not the parcours' sections.
+    [tools] = await app.say(ANA, TRIBE, "!q quels outils combine la seconde phase du parcours ?")
+    assert "trois outils : un accompagnement de terrain" in tools.body
+    assert sources(tools.body) == ["Le parcours territoires pilotes › La seconde phase du parcours"]
+    # A section named for what is listed is read whole, its last item included.
+    [circles] = await app.say(ANA, TRIBE, "!q quels sont les cercles de la communauté ?")
+    assert "noyau initial" in circles.body and "cœur d'écosystème" in circles.body
+    assert listed(circles.body) == []
+
+
+async def test_a_b_then_what_changes_is_a_comparison(app):
+    [reply] = await app.say(ANA, TRIBE, "!q accompagnement en cohorte ou expérimental, qu'est-ce qui change ?")
+    assert len(sources(reply.body)) == 2
+    assert "plusieurs territoires" in reply.body and "un seul territoire" in reply.body

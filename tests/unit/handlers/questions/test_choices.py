@@ -10,9 +10,9 @@ from storage.questions import AnswerRecord
 from tests.unit.handlers.questions.world import PEERS, TRIBE
 from tests.unit.stand_ins import ANA, FANNY
 
-# In bench/eval/questions.jsonl: « L'agent » and « Changer le travail des services et des élus » come
-# within 0.05 of each other in the ranking's score, in different sections.
-TOSS_UP = "Qu'apportent les employés de la collectivité par rapport aux élus de passage ?"
+# In bench/eval/questions.jsonl, with both sections expected: « S'engager, c'est voyager » and « Les
+# voyages apprenants » come within 0.05 of each other in the ranking's score, neither inside the other.
+TOSS_UP = "Est-ce que ça vaut le coup d'emmener l'équipe municipale visiter une autre commune ?"
 POLL_START = "org.matrix.msc3381.poll.start"
 
 

@@ -19,6 +19,7 @@ BENCHMARKS = (
     ),
     ("Qualité de la recherche (issue 3)", ["bench.retrieval_eval"]),
     ("Réponses : les faits attendus dans le texte que lit le membre (issue 19)", ["bench.answer_eval"]),
+    ("Réponses, jeu de contrôle jamais utilisé pour régler (issue 19)", ["bench.answer_eval", "--heldout"]),
     ("Vitesse et mémoire de la recherche (issue 3)", ["bench.retrieval_speed"]),
     ("Agenda : expansion des calendriers et planification (issue 5)", ["bench.agenda_bench"]),
     ("Agenda : retard de 1 000 rappels simultanés (issue 5)", ["bench.reminder_lateness"]),

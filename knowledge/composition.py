@@ -360,6 +360,21 @@ class Composer:
                     return value, sentence
         return None
 
+    def _stated_in(self, node: Node, nouns: set[str]) -> tuple[int, str] | None:
+        """A number `node` gives for one of `nouns`: in its overview, or in the heading of the lead child
+        that introduces its sections (« Trois formes d'accompagnement », whose text says « trois
+        manières »). The overview's sentence that repeats the number is the one quoted, if there is one."""
+        stated = self._stated(node.overview, nouns)
+        lead = node.lead
+        if stated is not None or lead is None:
+            return stated
+        titled = self._stated(lead.title, nouns)
+        if titled is None:
+            return None
+        value = titled[0]
+        repeated = (s for s in _sentences(node.overview) if any(number_in(w) == value for w in _WORDS.findall(s)))
+        return value, next(repeated, titled[1])
+
     # -- shapes of answers -----------------------------------------------------------------
 
     def _section(self, hit: Hit, node: Node, shown: Shown, side: str | None = None) -> Block:
@@ -442,7 +457,7 @@ class Composer:
         asked = self._stems(hit.question)
         best: tuple[float, Node | None] = (0.0, None)
         for depth, candidate in enumerate([node, *outline.ancestors(node)]):
-            stated_here = self._stated(candidate.overview, nouns)
+            stated_here = self._stated_in(candidate, nouns)
             if len(candidate.items) < 2 and not stated_here:
                 continue
             # What is counted is one of its children by name (« les communautés apprenantes », one of the
@@ -497,7 +512,7 @@ class Composer:
             nouns = asked & self._stems(within.title)
             noun = _written(hit.question, nouns, self._stems)
         item_terms = _common_terms([self._stems(i.title) for i in items])
-        stated = self._stated(within.overview, nouns) if nouns else None
+        stated = self._stated_in(within, nouns) if nouns else None
         count: Count
         if stated is not None:
             count = Count(stated[0], noun or "", within.title, stated=stated[1])
@@ -514,6 +529,7 @@ class Composer:
         return Block(hit.passage.source, within.path, count=count)
 
 
+_WORDS = re.compile(r"[\w-]+")
 # A word and the one or two after it, at every word (a lookahead: matches overlap).
 _NUMBER_THEN_WORDS = re.compile(r"(?<![\w-])([\w-]+)(?=\s+((?:[\w'-]+\s+)?[\w'-]+))")
 

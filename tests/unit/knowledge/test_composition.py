@@ -181,3 +181,23 @@ def test_a_comparison_s_sides_are_found_among_the_sections_the_question_found():
     assert [h.question for h in picked] == ["le compost", "le paillage"]
     # A side no section's title names: the caller searches it.
     assert composer().side_hits(("le compost", "la tondeuse"), hits) is None
+
+
+def test_a_number_the_introducing_heading_states_wins_over_counting_the_sections():
+    # « Trois saisons au jardin » introduces four sections: the fourth is about the whole year.
+    title = "Le calendrier du jardin"
+    sections = [
+        ((title, "Trois saisons au jardin"), "Le jardin vit trois temps : semer, entretenir, récolter."),
+        ((title, "Semer"), "Au printemps, on sème."),
+        ((title, "Entretenir"), "En été, on arrose et on désherbe."),
+        ((title, "Récolter"), "En automne, on récolte."),
+        ((title, "Toute l'année"), "Le compost se nourrit en toute saison."),
+    ]
+    document = Document("calendrier.md", title, tuple(Section(path, text) for path, text in sections))
+    tree = build_outline("calendrier.md", [(c.heading_path, c.text) for c in chunk_document(document)])
+    question = "combien y a-t-il de saisons au jardin ?"
+    found = Hit(Passage("referentiel", "calendrier.md", (title, "Trois saisons au jardin")), question)
+    [block] = composer().compose(read_question(question), [found], {("referentiel", "calendrier.md"): tree}).blocks
+    assert block.count is not None and block.count.number == 3
+    # The sentence that says it in words, not the heading.
+    assert block.count.stated == "Le jardin vit trois temps : semer, entretenir, récolter."

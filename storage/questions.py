@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Field, Session, SQLModel, col, func, select
 
-from storage.messages import SentMessage
+from storage.messages import SentMessage, tag_starts_with
 from storage.time import utc_field, utcnow
 
 
@@ -170,12 +170,11 @@ CHOICE_ASK_TAG = "choice-ask:"
 
 def open_choice(session: Session, room_id: str, asker: str) -> tuple[AnswerRecord, SentMessage] | None:
     """The asker's latest question still waiting for their choice in this room, and its poll."""
+    # The open choices, few, by their tag's index; then the room's.
     polls = session.exec(
-        select(SentMessage)
-        .where(SentMessage.room_id == room_id, col(SentMessage.tag).startswith(CHOICE_TAG, autoescape=True))
-        .order_by(col(SentMessage.sent_at).desc())
+        select(SentMessage).where(tag_starts_with(session, CHOICE_TAG)).order_by(col(SentMessage.sent_at).desc())
     ).all()
-    for poll in polls:
+    for poll in (poll for poll in polls if poll.room_id == room_id):
         record = session.get(AnswerRecord, _record_id(poll.tag))
         if record is not None and record.asker == asker:
             return record, poll
@@ -184,9 +183,7 @@ def open_choice(session: Session, room_id: str, asker: str) -> tuple[AnswerRecor
 
 def choice_records(session: Session) -> set[int]:
     """The questions the bot asked back about: the member's choice, once made, is their heading."""
-    tags = session.exec(
-        select(SentMessage.tag).where(col(SentMessage.tag).startswith(CHOICE_ASK_TAG, autoescape=True))
-    ).all()
+    tags = session.exec(select(SentMessage.tag).where(tag_starts_with(session, CHOICE_ASK_TAG))).all()
     return {_record_id(tag) for tag in tags}
 
 

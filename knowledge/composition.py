@@ -267,6 +267,15 @@ class Composer:
             return None
         return [replace(pick, question=side) for pick, side in zip(picks, sides, strict=True)]
 
+    def tells_both(self, sides: tuple[str, str], text: str) -> bool:
+        """Whether one section's text names both sides of a comparison, each by every word of its own
+        (« le noyau initial » and « le groupe d'activation », two circles of one section): then that
+        section compares them, and a side searched alone would only find its words elsewhere."""
+        stems = [self._stems(side) for side in sides]
+        told = self._stems(text)
+        own = (stems[0] - stems[1], stems[1] - stems[0])
+        return all(words and words <= told for words in own)
+
     # -- where a hit is --------------------------------------------------------------------
 
     @staticmethod

@@ -130,6 +130,8 @@ async def hits_for(
     placed = search.composer.side_hits(reading.sides, found)
     if placed is not None:
         return placed
+    if search.composer.tells_both(reading.sides, response.results[0].text):
+        return found[:1]
     sides = await search.search_each(list(reading.sides), allowed, work)
     if not all(side.results for side in sides):
         return [hit(response.results[0], response)]

@@ -201,3 +201,11 @@ def test_a_number_the_introducing_heading_states_wins_over_counting_the_sections
     assert block.count is not None and block.count.number == 3
     # The sentence that says it in words, not the heading.
     assert block.count.stated == "Le jardin vit trois temps : semer, entretenir, récolter."
+
+
+def test_a_section_naming_both_sides_of_a_comparison_is_the_answer_to_it():
+    sides = ("le compost", "le paillage")
+    assert composer().tells_both(sides, "Le compost nourrit la terre, le paillage la couvre.")
+    # One side only, or a word of a side missing: each side is looked for on its own.
+    assert not composer().tells_both(sides, "Le compost transforme les déchets verts en engrais.")
+    assert not composer().tells_both(("les buttes chaudes", "le paillage"), "Les buttes et le paillage.")

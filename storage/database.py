@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 
 from alembic import command
@@ -42,24 +42,28 @@ VERSION_TABLE = "alembic_version"
 RELEASE_2026_12_01 = "0001_release_2026_12_01"
 
 
+# How long a SQLite write waits for another process's lock (a CLI export, a backup) before it fails.
+LOCK_WAIT_MS = 5000
+
+
 class Database:
-    def __init__(self, url: str | URL) -> None:
+    def __init__(self, url: str | URL, *, lock_wait_ms: int = LOCK_WAIT_MS) -> None:
         self.url = make_url(url)
         if self.is_sqlite:
             # The scheduler's jobs and the threads of asyncio.to_thread share the engine's connections.
             self.engine = create_engine(self.url, connect_args={"check_same_thread": False})
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "connect", partial(_sqlite_pragmas, lock_wait_ms))
         else:
             # A server may close idle connections (restart, timeout): a stale one is replaced, not failed on.
             self.engine = create_engine(self.url, pool_pre_ping=True)
 
     @classmethod
-    def in_dir(cls, data_dir: Path) -> Database:
+    def in_dir(cls, data_dir: Path, *, lock_wait_ms: int = LOCK_WAIT_MS) -> Database:
         """The data folder's database, which holds unshared confidential deposits: owner-only."""
         secure_data_dir(data_dir)
         path = data_dir / DATABASE_FILE
         create_owner_only(path)
-        return cls(f"sqlite:///{path}")
+        return cls(f"sqlite:///{path}", lock_wait_ms=lock_wait_ms)
 
     @classmethod
     def from_config(cls, config: Config) -> Database:
@@ -209,7 +213,7 @@ def copy_sqlite(source: Path, destination: Path) -> None:
     online backup API copies pages under SQLite's own locks, which a file copy would not respect."""
     create_owner_only(destination)
     with closing(sqlite3.connect(source)) as reader, closing(sqlite3.connect(destination)) as writer:
-        reader.execute("PRAGMA busy_timeout=5000")
+        reader.execute(f"PRAGMA busy_timeout={LOCK_WAIT_MS}")
         reader.backup(writer)
 
 
@@ -294,10 +298,10 @@ def _tables_at(revision: str) -> dict[str, set[str]]:
         engine.dispose()
 
 
-def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+def _sqlite_pragmas(lock_wait_ms: int, dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets the CLI read (deposits export, ask) while the bot writes.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA busy_timeout={int(lock_wait_ms)}")
     cursor.close()

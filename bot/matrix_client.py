@@ -43,6 +43,13 @@ class BotStore(SqliteStore):
     def save_sync_token(self, token: str) -> None:
         """Called by nio before the sync's events are handled: ignored (see commit_sync_token)."""
 
+    def save_encrypted_rooms(self, rooms: set[str]) -> None:
+        """nio calls this on the event loop after every sync, with the rooms that sync found encrypted:
+        almost always none, and the empty save still cost 2 ms of transaction and model binding before
+        the sync's events could be handled."""
+        if rooms:
+            super().save_encrypted_rooms(rooms)
+
     def commit_sync_token(self, token: str) -> None:
         """Every event a sync up to `token` brought is recorded: a restart may resume after them.
 

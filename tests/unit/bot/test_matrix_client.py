@@ -91,3 +91,19 @@ async def test_the_sync_token_committed_off_the_loop_is_the_one_read_at_start(tm
     for token in ("s2", "s3"):
         await asyncio.to_thread(store.commit_sync_token, token)
     assert store.load_sync_token() == "s3"
+
+
+def test_only_rooms_found_encrypted_are_saved_and_they_are_read_at_start(tmp_path):
+    from nio.crypto import OlmAccount
+
+    from bot.matrix_client import BotStore
+
+    store = BotStore(BOT, "DEVICE", str(tmp_path))
+    store.save_account(OlmAccount())
+    statements: list[str] = []
+    store.database.execute_sql = lambda sql, *args, **kwargs: statements.append(sql)
+    store.save_encrypted_rooms(set())  # what nio saves after a sync that found no new encrypted room
+    assert statements == []
+    del store.database.execute_sql
+    store.save_encrypted_rooms({ROOM})
+    assert BotStore(BOT, "DEVICE", str(tmp_path)).load_encrypted_rooms() == {ROOM}

@@ -184,6 +184,8 @@ class SearchIndex:
         self._collections: dict[str, CollectionIndex] = {}
         # By target collection: the questions searched as an extra field of its chunks.
         self._fields: dict[str, QuestionField] = {}
+        # Moves at each load: what was read of the chunks before it (an outline) may be stale after.
+        self.version = 0
 
     @property
     def collections(self) -> list[str]:
@@ -227,6 +229,7 @@ class SearchIndex:
                     )
             # Chunk ids change when a document is indexed again: the attachments are found afresh.
             self._fields = self._question_fields(session)
+        self.version += 1
         return self
 
     def _question_fields(self, session: Session) -> dict[str, QuestionField]:

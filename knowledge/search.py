@@ -128,6 +128,11 @@ class SearchService:
         # None keeps the index in memory only: every start builds it again.
         self.index = SearchIndex(folder=index_dir, sentences=sentences if index_dir is not None else None)
         self.composer = Composer(ExcerptChooser(sentences, self.index.analyzer))
+        # Documents' outlines, read once per index version: the chunks change only through this service,
+        # which reloads the index each time (the CLI's changes, as for the index, count from a restart).
+        # A question then spends no database step on them.
+        self._outlines: dict[tuple[str, str], Outline] = {}
+        self._outlines_version = -1
 
     # -- start -------------------------------------------------------------------------------
 
@@ -244,9 +249,17 @@ class SearchService:
         return await asyncio.to_thread(self.composer.compose, question, hits, outlines, shown)
 
     async def outlines(self, documents: list[tuple[str, str]], work: UnitOfWork) -> dict[tuple[str, str], Outline]:
-        """These documents' trees, keyed by (collection, source), read in the event's unit of work."""
-        rows = await work(document_sections, documents) if documents else []
-        return _outlines(rows)
+        """These documents' trees, keyed by (collection, source); those not yet known to this index
+        version are read in the event's unit of work."""
+        version = self.index.version
+        if version != self._outlines_version:
+            self._outlines, self._outlines_version = {}, version
+        known = self._outlines
+        missing = [document for document in dict.fromkeys(documents) if document not in known]
+        read = _outlines(await work(document_sections, missing)) if missing else {}
+        if self.index.version == version:
+            known.update(read)
+        return {document: outline for document in documents if (outline := known.get(document) or read.get(document))}
 
     def compose_sync(self, question: QuestionKind, hits: list[Hit], shown: Shown = NOTHING_SHOWN) -> Composition:
         """`compose` for the CLI and the benchmarks, in a session of its own."""

@@ -102,3 +102,30 @@ async def test_a_search_in_a_unit_of_work_gives_the_same_response(service, quest
     assert inside == await service.search(question, ["referentiel", "faq", "tribu:nord"])
     # The passages are read as a step of the caller's unit (none for a blank question).
     assert steps == ([] if not question.strip() else ["chunks_by_id"])
+
+
+async def test_an_outline_is_read_once_and_again_after_the_document_changes(service):
+    units = UnitsOfWork(service.db)
+    steps: list[str] = []
+
+    async def outlines(documents):
+        async with units.open() as work:
+
+            async def counted(step, *args):
+                steps.append(step.__name__)
+                return await work(step, *args)
+
+            return await service.outlines(documents, counted)
+
+    try:
+        source = await service.add_faq("Où se garent les vélos ?", "Dans la cour, derrière la mairie.")
+        faq = ("faq", source)
+        first = await outlines([faq])
+        assert first[faq].root.children[0].text.startswith("Dans la cour")
+        assert await outlines([faq]) == first and steps == ["document_sections"]  # known: no step
+        await service.add_faq("Où se garent les vélos ?", "Au garage à vélos de la gare.")
+        changed = await outlines([faq])
+        assert changed[faq].root.children[0].text.startswith("Au garage")
+        assert steps == ["document_sections", "document_sections"]
+    finally:
+        units.close()

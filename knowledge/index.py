@@ -108,6 +108,9 @@ class Ranking:
     # among the three best by cosine: lexical evidence that the question is in domain even when
     # the cosine is low, as for a bare acronym (« SCIC »). See knowledge.calibration.
     lexical_support: bool = False
+    # The question has word stems and the allowed chunks use none of them (« déclaration d'impôts »):
+    # the cosine alone says it is in domain, so it must say so by a margin. See knowledge.calibration.
+    foreign: bool = False
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,7 @@ class Scores:
     hits: list[Hit]
     best_dense: float
     lexical_support: bool
+    foreign: bool = False
 
     @property
     def chunk_ids(self) -> list[int]:
@@ -148,7 +152,7 @@ class Scores:
             for hit in self.hits
             if (hit.collection, hit.row) in found
         ]
-        return Ranking(candidates, self.best_dense, self.lexical_support)
+        return Ranking(candidates, self.best_dense, self.lexical_support, self.foreign)
 
 
 class SearchIndex:
@@ -341,7 +345,7 @@ class SearchIndex:
             slot = int(np.searchsorted(starts, i, side="right")) - 1
             part, row = parts[slot], int(i) - int(starts[slot])
             hits.append(Hit(int(part.ids[row]), part.name, row, float(dense[i]), float(lexical[i]), float(fused[i])))
-        return Scores(hits, float(dense.max()), _lexical_support(terms, parts, dense, lexical))
+        return Scores(hits, float(dense.max()), _lexical_support(terms, parts, dense, lexical), _foreign(terms, parts))
 
     def _add_question_field(
         self,
@@ -388,6 +392,12 @@ def _lexical_support(terms: list[str], parts: list[CollectionIndex], dense: np.n
     if not all(any(p.lexical.knows(s) for p in parts) for s in stems):
         return False
     return int(np.argmax(lexical)) in set(_top(dense, 3).tolist())
+
+
+def _foreign(terms: list[str], parts: list[CollectionIndex]) -> bool:
+    """Whether the question has whole stems and the allowed chunks know none of them."""
+    stems = {t for t in terms if not t.startswith("#")}
+    return bool(stems) and not any(p.lexical.knows(s) for s in stems for p in parts)
 
 
 def _matrix(vectors: list[bytes]) -> np.ndarray:

@@ -19,12 +19,14 @@ import numpy as np
 from sqlmodel import Session
 
 from knowledge.chunking import embedding_text, searched_sentences
+from knowledge.glossary import expand, split
 from knowledge.index_store import IndexStore, StoredCollection, index_key
 from knowledge.lexical import FrenchAnalyzer, LexicalIndex
 from knowledge.normalise import QueryNormaliser, Vocabulary
 from storage.database import Database
 from storage.knowledge import (
     QUESTIONS,
+    REFERENTIEL,
     chunk_paths,
     chunks_by_id,
     collections_with_chunks,
@@ -292,9 +294,11 @@ class SearchIndex:
 
     def normalise(self, question: str, collections: Iterable[str]) -> str:
         """The question in the written French of the allowed collections (knowledge.normalise):
-        only their own words are used, so a tribe's vocabulary never shapes another room's search."""
-        vocabularies = [self._collections[c].vocabulary for c in dict.fromkeys(collections) if c in self._collections]
-        return self.normaliser.normalise(question, vocabularies)
+        only their own words are used, so a tribe's vocabulary never shapes another room's search; with
+        the référentiel's words for the members' words it uses (knowledge.glossary) when it is searched."""
+        allowed = [c for c in dict.fromkeys(collections) if c in self._collections]
+        normalised = self.normaliser.normalise(question, [self._collections[c].vocabulary for c in allowed])
+        return expand(normalised) if REFERENTIEL in allowed else normalised
 
     def search(
         self, query_vector: np.ndarray, query_text: str, collections: Iterable[str], k: int, method: str = "hybrid"
@@ -320,7 +324,8 @@ class SearchIndex:
         dense: np.ndarray = np.concatenate(own)
         sentences = np.concatenate([p.best_sentences(query, d) for p, d in zip(parts, own, strict=True)])
         has_sentences = any(p.sentences is not None for p in parts)
-        terms = self.analyzer.terms(query_text)
+        typed, added = split(query_text)
+        terms = self.analyzer.terms(typed) + self.analyzer.stems(" ".join(added))
         lexical = np.concatenate([p.lexical.scores(terms) for p in parts])
         # Where each collection starts in the concatenated scores, to map a position back to its chunk.
         starts = np.cumsum([0] + [len(p.ids) for p in parts[:-1]])

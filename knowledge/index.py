@@ -19,12 +19,14 @@ import numpy as np
 from sqlmodel import Session
 
 from knowledge.chunking import embedding_text, searched_sentences
+from knowledge.glossary import expand, split
 from knowledge.index_store import IndexStore, StoredCollection, index_key
 from knowledge.lexical import FrenchAnalyzer, LexicalIndex
 from knowledge.normalise import QueryNormaliser, Vocabulary
 from storage.database import Database
 from storage.knowledge import (
     QUESTIONS,
+    REFERENTIEL,
     chunk_paths,
     chunks_by_id,
     collections_with_chunks,
@@ -108,6 +110,9 @@ class Ranking:
     # among the three best by cosine: lexical evidence that the question is in domain even when
     # the cosine is low, as for a bare acronym (« SCIC »). See knowledge.calibration.
     lexical_support: bool = False
+    # The question has word stems and the allowed chunks use none of them (« déclaration d'impôts »):
+    # the cosine alone says it is in domain, so it must say so by a margin. See knowledge.calibration.
+    foreign: bool = False
 
 
 @dataclass(frozen=True)
@@ -130,6 +135,7 @@ class Scores:
     hits: list[Hit]
     best_dense: float
     lexical_support: bool
+    foreign: bool = False
 
     @property
     def chunk_ids(self) -> list[int]:
@@ -148,7 +154,7 @@ class Scores:
             for hit in self.hits
             if (hit.collection, hit.row) in found
         ]
-        return Ranking(candidates, self.best_dense, self.lexical_support)
+        return Ranking(candidates, self.best_dense, self.lexical_support, self.foreign)
 
 
 class SearchIndex:
@@ -291,9 +297,11 @@ class SearchIndex:
 
     def normalise(self, question: str, collections: Iterable[str]) -> str:
         """The question in the written French of the allowed collections (knowledge.normalise):
-        only their own words are used, so a tribe's vocabulary never shapes another room's search."""
-        vocabularies = [self._collections[c].vocabulary for c in dict.fromkeys(collections) if c in self._collections]
-        return self.normaliser.normalise(question, vocabularies)
+        only their own words are used, so a tribe's vocabulary never shapes another room's search; with
+        the référentiel's words for the members' words it uses (knowledge.glossary) when it is searched."""
+        allowed = [c for c in dict.fromkeys(collections) if c in self._collections]
+        normalised = self.normaliser.normalise(question, [self._collections[c].vocabulary for c in allowed])
+        return expand(normalised) if REFERENTIEL in allowed else normalised
 
     def search(
         self, query_vector: np.ndarray, query_text: str, collections: Iterable[str], k: int, method: str = "hybrid"
@@ -319,7 +327,8 @@ class SearchIndex:
         dense: np.ndarray = np.concatenate(own)
         sentences = np.concatenate([p.best_sentences(query, d) for p, d in zip(parts, own, strict=True)])
         has_sentences = any(p.sentences is not None for p in parts)
-        terms = self.analyzer.terms(query_text)
+        typed, added = split(query_text)
+        terms = self.analyzer.terms(typed) + self.analyzer.stems(" ".join(added))
         lexical = np.concatenate([p.lexical.scores(terms) for p in parts])
         # Where each collection starts in the concatenated scores, to map a position back to its chunk.
         starts = np.cumsum([0] + [len(p.ids) for p in parts[:-1]])
@@ -344,7 +353,7 @@ class SearchIndex:
             slot = int(np.searchsorted(starts, i, side="right")) - 1
             part, row = parts[slot], int(i) - int(starts[slot])
             hits.append(Hit(int(part.ids[row]), part.name, row, float(dense[i]), float(lexical[i]), float(fused[i])))
-        return Scores(hits, float(dense.max()), _lexical_support(terms, parts, dense, lexical))
+        return Scores(hits, float(dense.max()), _lexical_support(terms, parts, dense, lexical), _foreign(terms, parts))
 
     def _add_question_field(
         self,
@@ -391,6 +400,12 @@ def _lexical_support(terms: list[str], parts: list[CollectionIndex], dense: np.n
     if not all(any(p.lexical.knows(s) for p in parts) for s in stems):
         return False
     return int(np.argmax(lexical)) in set(_top(dense, 3).tolist())
+
+
+def _foreign(terms: list[str], parts: list[CollectionIndex]) -> bool:
+    """Whether the question has whole stems and the allowed chunks know none of them."""
+    stems = {t for t in terms if not t.startswith("#")}
+    return bool(stems) and not any(p.lexical.knows(s) for s in stems for p in parts)
 
 
 def _matrix(vectors: list[bytes]) -> np.ndarray:

@@ -61,6 +61,10 @@ class FrenchAnalyzer:
             terms.extend(cached)
         return terms
 
+    def stems(self, text: str) -> list[str]:
+        """The terms of `text` without its character n-grams."""
+        return [t for t in self.terms(text) if not t.startswith("#")]
+
     def _word_terms(self, word: str) -> tuple[str, ...]:
         folded = fold_accents(word)
         if len(word) < self.min_length or folded in self.stop_words:

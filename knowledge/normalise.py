@@ -13,7 +13,9 @@ Three general rules, none of them about a particular question:
 - missing accents restored from the corpus itself (« journees » -> « journées »), only when the
   unaccented form never occurs there, and never on stop words (« a »/« à », « ou »/« où »).
 - a typo in a word the corpus does not know (« balize » -> « balise », « fondamenteaux »): one
-  letter wrong, missing, extra or swapped, and only when the corpus has a single such word.
+  letter wrong, missing, extra or swapped, and only when the corpus has a single such word, and
+  never a word French itself knows (simplemma's dictionary): « Paris » is one swap from « pairs »,
+  and a train to Paris became a question about the peer days, answered.
 The vocabulary comes from the indexed chunks, so the rules follow whatever documents are indexed.
 """
 
@@ -24,6 +26,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from typing import NotRequired, TypedDict
 
+import simplemma
 import Stemmer
 from stop_words import get_stop_words
 
@@ -95,6 +98,12 @@ def _one_edit(a: str, b: str) -> bool:
 def _deleted(word: str) -> set[str]:
     """The word and each form of it with one letter deleted."""
     return {word} | {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+def _french(word: str) -> bool:
+    """A word of French (or a place, a name) in simplemma's dictionary: a word the corpus does not use,
+    not a typo of one it does."""
+    return bool(simplemma.is_known(word, lang="fr"))
 
 
 class VocabularyJSON(TypedDict):
@@ -204,7 +213,7 @@ class QueryNormaliser:
             rest = next((v.written[fold_accents(rest)] for v in vocabularies if fold_accents(rest) in v.written), rest)
             # « jcomprends »: before a consonant the pronoun is « je », not an elision.
             return f"{head}'{rest}" if head != "j" or _VOWEL_START.match(rest) else f"je {rest}"
-        if len(folded) >= MIN_TYPO_LENGTH and folded not in SMS_ABBREVIATIONS:
+        if len(folded) >= MIN_TYPO_LENGTH and folded not in SMS_ABBREVIATIONS and not _french(lower):
             fixes = {fix for v in vocabularies if (fix := v.one_typo_from(folded)) is not None}
             if len(fixes) == 1:
                 return fixes.pop()

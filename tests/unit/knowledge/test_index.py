@@ -44,6 +44,14 @@ def test_lexical_support_needs_every_stem_in_the_corpus(db, tmp_path):
     assert not index.search(vectors[1], "SCIC piscine", ["referentiel"], 1).lexical_support
 
 
+def test_a_question_none_of_whose_stems_the_corpus_uses_is_foreign(db, tmp_path):
+    index, vectors = _index(db, tmp_path)
+    assert index.search(vectors[1], "Comment remplir ma déclaration d'impôts ?", ["referentiel"], 1).foreign
+    assert not index.search(vectors[1], "Comment payer les impôts de la SCIC ?", ["referentiel"], 1).foreign
+    # Nothing but stop words: nothing to judge by.
+    assert not index.search(vectors[1], "et avec eux ?", ["referentiel"], 1).foreign
+
+
 def test_index_normalises_with_allowed_collections_only(db, tmp_path):
     index, _ = _index(db, tmp_path)
     assert index.normalise("lagenda", ["referentiel"]) == "l'agenda"

@@ -37,6 +37,14 @@ def test_a_typo_one_letter_from_a_single_corpus_word_is_corrected():
     assert _normalise("les entreprsies et les habtants") == "les entreprises et les habitants"
 
 
+def test_a_word_french_knows_is_no_typo_of_a_corpus_word():
+    # « Paris » and « paris » are one swap from « pairs », a heading term, but words of French (and a place).
+    normaliser = QueryNormaliser()
+    vocabulary = normaliser.vocabulary(["Les journées entre pairs\nElles réunissent les élus."])
+    assert normaliser.normalise("un train pour Paris, des paris", [vocabulary]) == "un train pour Paris, des paris"
+    assert normaliser.normalise("les journées entre piars", [vocabulary]) == "les journées entre pairs"
+
+
 def test_only_heading_terms_correct_a_typo_and_only_when_one_is_one_letter_away():
     normaliser = QueryNormaliser()
     # Each text's first line is its heading path, as the index gives them.

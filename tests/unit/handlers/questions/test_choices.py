@@ -10,9 +10,11 @@ from storage.questions import AnswerRecord
 from tests.unit.handlers.questions.world import PEERS, TRIBE
 from tests.unit.stand_ins import ANA, FANNY
 
-# In bench/eval/questions.jsonl, with both sections expected: « S'engager, c'est voyager » and « Les
-# voyages apprenants » come within 0.05 of each other in the ranking's score, neither inside the other.
-TOSS_UP = "Est-ce que ça vaut le coup d'emmener l'équipe municipale visiter une autre commune ?"
+# « Les voyages apprenants » and « S'engager, c'est voyager » come within 0.05 of each other in the
+# ranking's score, neither inside the other (the question of bench/eval/questions.jsonl that did so
+# before, « … emmener l'équipe municipale visiter une autre commune ? », now finds the voyages apprenants
+# first by 0.9 with the glossary's « voyage apprenant » for « visiter »).
+TOSS_UP = "Est-ce utile de voyager pour apprendre d'autres territoires ?"
 POLL_START = "org.matrix.msc3381.poll.start"
 
 

@@ -66,3 +66,17 @@ async def test_manners_alone_get_a_friendly_word_and_no_search(app):
         assert app.tag(reply) == "" and "Source" not in reply.body and "transmette" not in reply.body, said
     with app.db.session() as session:
         assert session.exec(select(AnswerRecord)).first() is None  # no question was asked
+
+
+async def test_off_topic_questions_near_the_threshold_stay_declined(app):
+    # Each scored above the threshold once: a city read as a typo of « pairs » (a heading term), or no
+    # word the référentiel uses at all (knowledge.calibration's margin).
+    room = TRIBE
+    for question in (
+        "Quels vols partent de Paris ce soir ?",
+        "Comment remplir un chèque ?",
+        "Comment remplir ma feuille de soins ?",
+    ):
+        for dressing in ("{q}", "Bonjour, {q} Merci !"):
+            record = await ask(app, room, dressing.format(q=question))
+            assert not record.answered, dressing.format(q=question)

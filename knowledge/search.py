@@ -21,10 +21,11 @@ from knowledge.calibration import AbstentionRule, default_rule
 from knowledge.composition import NOTHING_SHOWN, Composer, Composition, Hit, Shown
 from knowledge.embedders import Embedder
 from knowledge.excerpts import ExcerptChooser, SentenceVectors
-from knowledge.index import Candidate, Ranking, Scores, SearchIndex
+from knowledge.index import Candidate, ChunkRow, Ranking, Scores, SearchIndex
 from knowledge.ingestion import Ingestor, IngestReport, discover, pack_sources
 from knowledge.outline import Outline, build_outline
 from knowledge.question_kind import QuestionKind
+from knowledge.read_cache import ReadCache
 from knowledge.readers import Document, Section
 from storage.database import Database
 from storage.knowledge import (
@@ -42,6 +43,10 @@ from storage.unit_of_work import UnitOfWork
 PUBLIC_COLLECTIONS = (REFERENTIEL, FAQ)
 # The saved search index, inside data_dir (knowledge.index_store).
 INDEX_FOLDER = "search-index"
+# Chunk rows and outlines kept in memory (knowledge.read_cache): the pack is 95 chunks in 9 documents; a
+# large tribe's documents keep the most recently asked.
+KEPT_ROWS = 2000
+KEPT_OUTLINES = 50
 
 
 def referentiel_dir() -> Path:
@@ -128,11 +133,10 @@ class SearchService:
         # None keeps the index in memory only: every start builds it again.
         self.index = SearchIndex(folder=index_dir, sentences=sentences if index_dir is not None else None)
         self.composer = Composer(ExcerptChooser(sentences, self.index.analyzer))
-        # Documents' outlines, read once per index version: the chunks change only through this service,
-        # which reloads the index each time (the CLI's changes, as for the index, count from a restart).
-        # A question then spends no database step on them.
-        self._outlines: dict[tuple[str, str], Outline] = {}
-        self._outlines_version = -1
+        # What questions read of the chunks, kept for the index's version (knowledge.read_cache): a
+        # question on known sections spends no database step on them.
+        self._rows: ReadCache[int, ChunkRow] = ReadCache(self.index, KEPT_ROWS)
+        self._outlines: ReadCache[tuple[str, str], Outline] = ReadCache(self.index, KEPT_OUTLINES)
 
     # -- start -------------------------------------------------------------------------------
 
@@ -186,7 +190,7 @@ class SearchService:
             return SearchResponse(question, False, threshold=self.rule.threshold)
         scores, vector = await asyncio.to_thread(self._score, question, collections, k)
         # Nothing to read (no allowed collection, say): no step, as the index's own read opens no session.
-        rows = await work(chunks_by_id, scores.chunk_ids) if scores.chunk_ids else []
+        rows = await self._chunk_rows(scores.chunk_ids, work)
         return self._response(question, scores.ranking(rows), vector)
 
     async def search_each(
@@ -196,7 +200,7 @@ class SearchService:
         questions = [" ".join(q.split()) for q in questions]
         scored = await asyncio.to_thread(self._score_each, questions, collections)
         ids = list(dict.fromkeys(i for scores, _ in scored for i in scores.chunk_ids))
-        rows = await work(chunks_by_id, ids) if ids else []
+        rows = await self._chunk_rows(ids, work)
         responses = []
         for question, (scores, vector) in zip(questions, scored, strict=True):
             own = set(scores.chunk_ids)
@@ -249,17 +253,22 @@ class SearchService:
         return await asyncio.to_thread(self.composer.compose, question, hits, outlines, shown)
 
     async def outlines(self, documents: list[tuple[str, str]], work: UnitOfWork) -> dict[tuple[str, str], Outline]:
-        """These documents' trees, keyed by (collection, source); those not yet known to this index
-        version are read in the event's unit of work."""
-        version = self.index.version
-        if version != self._outlines_version:
-            self._outlines, self._outlines_version = {}, version
-        known = self._outlines
-        missing = [document for document in dict.fromkeys(documents) if document not in known]
-        read = _outlines(await work(document_sections, missing)) if missing else {}
-        if self.index.version == version:
-            known.update(read)
-        return {document: outline for document in documents if (outline := known.get(document) or read.get(document))}
+        """These documents' trees, keyed by (collection, source); those not yet read for this version of
+        the index are read in the event's unit of work."""
+
+        async def read(missing: list[tuple[str, str]]) -> dict[tuple[str, str], Outline]:
+            return _outlines(await work(document_sections, missing))
+
+        return await self._outlines.get(documents, read)
+
+    async def _chunk_rows(self, ids: list[int], work: UnitOfWork) -> list[ChunkRow]:
+        """These chunks' rows, those that still exist; those not yet read for this version of the index
+        are read in the event's unit of work."""
+
+        async def read(missing: list[int]) -> dict[int, ChunkRow]:
+            return {row[0]: row for row in await work(chunks_by_id, missing)}
+
+        return list((await self._rows.get(ids, read)).values())
 
     def compose_sync(self, question: QuestionKind, hits: list[Hit], shown: Shown = NOTHING_SHOWN) -> Composition:
         """`compose` for the CLI and the benchmarks, in a session of its own."""

@@ -129,3 +129,27 @@ async def test_an_outline_is_read_once_and_again_after_the_document_changes(serv
         assert steps == ["document_sections", "document_sections"]
     finally:
         units.close()
+
+
+async def test_a_question_on_sections_already_read_spends_no_database_step(service):
+    units = UnitsOfWork(service.db)
+    steps: list[str] = []
+
+    async def ask(question):
+        async with units.open() as work:
+
+            async def counted(step, *args):
+                steps.append(step.__name__)
+                return await work(step, *args)
+
+            return await service.search(question, ["referentiel", "faq"], work=counted)
+
+    try:
+        first = await ask("c'est quoi une tribu ?")
+        assert steps == ["chunks_by_id"]
+        # The same sections found again (by another member, say): read from memory.
+        again = await ask("c'est quoi une tribu ?")
+        assert steps == ["chunks_by_id"] and again.results[0].heading == first.results[0].heading == "Les tribus"
+        assert again.results[0].text == first.results[0].text
+    finally:
+        units.close()

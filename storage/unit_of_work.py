@@ -29,7 +29,7 @@ DATABASE_THREADS = 4
 
 class UnitOfWork:
     """The database work of one event. Its session is opened at the first step and closed with the unit;
-    steps run one after the other (each is awaited), so the session is never used by two threads at once."""
+    steps take turns, so the session is never used by two threads at once."""
 
     def __init__(self, db: Database, threads: ThreadPoolExecutor) -> None:
         self._db, self._threads = db, threads
@@ -37,13 +37,20 @@ class UnitOfWork:
         # The step running on a database thread, if any: a cancelled caller stops waiting for it, but
         # the thread goes on with the session, which must not be closed under it.
         self._in_flight: Future[Any] | None = None
+        self._turn = asyncio.Lock()
 
     async def __call__(self, step: Callable[Concatenate[Session, P], T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """`step(session, *args, **kwargs)` on a database thread, committed when it returns, rolled back
-        (and its exception raised here) when it fails."""
-        running = self._threads.submit(functools.partial(self._run, step, *args, **kwargs))
-        self._in_flight = running
-        return await asyncio.wrap_future(running)
+        (and its exception raised here) when it fails. Steps asked for at once (a question searched while
+        another step runs) take turns."""
+        async with self._turn:
+            previous = self._in_flight
+            if previous is not None and not previous.done():
+                # Its caller was cancelled and stopped waiting; the session is still the thread's.
+                await asyncio.wait([asyncio.wrap_future(previous)])
+            running = self._threads.submit(functools.partial(self._run, step, *args, **kwargs))
+            self._in_flight = running
+            return await asyncio.wrap_future(running)
 
     def _run(self, step: Callable[Concatenate[Session, P], T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         if self._session is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import replace
 
@@ -272,23 +273,58 @@ async def answer_question(
             "fonctionne la permanence ?`"
         )
     room = message.room
+    # What the member wrapped around the question (greetings, the bot's name, « (n°4) », a pasted link
+    # or markup, emoji) is not read; the question is recorded and forwarded as typed.
+    typed, undressed = question, undress(question, [services.config.matrix.user_id])
+    # Nothing left but manners: « Salut Manufacture ! » is a greeting even when small talk misses the name.
+    manners = small_talk(undressed) if undressed else small_talk(typed) or "greeting"
+    # A question read alone (no thread to read it with) is searched while the database says whether the
+    # asker has a choice pending: the embedding, most of a question's time, runs beside that step.
+    alone = not (follow_up and (message.in_reply_to or message.thread_root))
+    early = None
+    if services.search is not None and not manners and alone:
+        early = asyncio.create_task(searched(services, undressed, room, ctx.work))
+    try:
+        return await _answer(ctx, typed, undressed, manners, early, agenda, follow_up=follow_up)
+    finally:
+        if early is not None:
+            # Not needed after all (a choice's number, an error): stopped, its outcome read. An embedding
+            # under way ends on its own thread.
+            early.cancel()
+            await asyncio.gather(early, return_exceptions=True)
+
+
+async def searched(services: Services, question: str, room: RoomInfo, work: UnitOfWork) -> SearchResponse:
+    assert services.search is not None
+    with services.metrics.search_seconds.time():
+        # Its passages are read in the event's unit: a question is one session.
+        return await services.search.search(question, collections_for(room), work=work)
+
+
+async def _answer(
+    ctx: CommandContext,
+    typed: str,
+    question: str,
+    manners: str | None,
+    early: asyncio.Task[SearchResponse] | None,
+    agenda: ReminderService | None,
+    *,
+    follow_up: bool,
+) -> list[Reply]:
+    services, message, room = ctx.services, ctx.message, ctx.message.room
+    prefix = services.config.bot.command_prefix
     # A question of the asker's waiting for their choice.
     pending = None
     if services.search is not None:
         pending = await ctx.work(open_choice, room.room_id, message.sender)
     ended: list[Reply] = []
     if pending is not None:
-        number = typed_choice(question)
+        number = typed_choice(typed)
         if number is not None:
             return await answer_choice(services, ctx.work, room, pending, number, ANSWER, message.thread_root)
         # Something else asked: the choice is dropped, and this question gets a plain answer (never two
         # asks in a row).
         ended = await end_choice(ctx.work, pending[0])
-    # What the member wrapped around the question (greetings, the bot's name, « (n°4) », a pasted link
-    # or markup, emoji) is not read; the question is recorded and forwarded as typed.
-    typed, question = question, undress(question, [services.config.matrix.user_id])
-    # Nothing left but manners: « Salut Manufacture ! » is a greeting even when small talk misses the name.
-    manners = small_talk(question) if question else small_talk(typed) or "greeting"
     if manners:
         return [Reply(template="questions/small_talk.md.j2", context={"kind": manners})]
     if services.search is None:
@@ -297,9 +333,7 @@ async def answer_question(
     added = question
     if earlier:
         question, typed = f"{earlier} {question}", f"{earlier} {typed}"
-    with services.metrics.search_seconds.time():
-        # Its passages are read in the event's unit: a question is one session.
-        response = await services.search.search(question, collections_for(message.room), work=ctx.work)
+    response = await (early if early is not None else searched(services, question, room, ctx.work))
     # Never in a thread's follow-up nor right after an ask-back; nor when the agenda answers (« c'est quand
     # la permanence ? » gets its date whichever section comes first).
     pair = None

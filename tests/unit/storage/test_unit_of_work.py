@@ -92,3 +92,48 @@ async def test_a_unit_cancelled_mid_step_closes_its_session_only_after_the_step(
         await task
     assert finished.is_set()
     assert await units.run(values) == [7]
+
+
+async def test_steps_asked_for_at_once_take_turns_on_the_session(units: UnitsOfWork) -> None:
+    inside: list[str] = []
+    overlaps: list[str] = []
+    release = threading.Event()
+
+    def step(session: Session, name: str) -> None:
+        if inside:
+            overlaps.append(name)
+        inside.append(name)
+        if name == "first":
+            release.wait(5)
+        insert(session, len(name))
+        inside.remove(name)
+
+    async with units.open() as work:
+        first = asyncio.create_task(work(step, "first"))
+        second = asyncio.create_task(work(step, "second"))  # a search reading its chunks, say
+        await asyncio.sleep(0.05)
+        assert inside == ["first"]
+        release.set()
+        await asyncio.gather(first, second)
+    assert overlaps == [] and await units.run(values) == [5, 6]
+
+
+async def test_a_step_after_a_cancelled_one_waits_for_its_thread(units: UnitsOfWork) -> None:
+    started, finished = threading.Event(), threading.Event()
+
+    def slow(session: Session) -> None:
+        started.set()
+        time.sleep(0.2)
+        insert(session, 1)
+        finished.set()
+
+    def after(session: Session) -> bool:
+        insert(session, 2)
+        return finished.is_set()
+
+    async with units.open() as work:
+        abandoned = asyncio.create_task(work(slow))
+        await asyncio.to_thread(started.wait, 5)
+        abandoned.cancel()  # an early search no longer needed
+        assert await work(after)
+    assert await units.run(values) == [1, 2]

@@ -178,7 +178,15 @@ class SearchIndex:
         # 0.803 on questions.jsonl (15 questions ranked better, 5 worse), heldout unchanged at the top
         # (0.737 / 0.737, MRR 0.783 -> 0.784); weights 0.2–0.4 gave the same, 1.0 less. The sentences'
         # own vectors with their heading path, the heading path's own vector, and a best-sentence
-        # cosine replacing the chunk's were each worse on heldout.
+        # cosine replacing the chunk's were each worse on heldout. Later attempts, a fourth signal
+        # beside these three (weight by 5-fold cross-validation on questions.jsonl; questions.jsonl
+        # cross-validated -> heldout, from 0.769 / 0.912 / 0.850 and 0.737 / 0.737 / 0.784), none kept:
+        # the section title's own vector, saved with the index (0.809 / 0.923 / 0.869 -> 0.684 /
+        # 0.737 / 0.764); « title + first sentence » (0.773 / 0.916 / 0.852 -> 0.737 / 0.737 / 0.782);
+        # a soft maximum (log-sum-exp, ×20) of the sentence cosines (0.791 / 0.923 / 0.865 -> 0.737 /
+        # 0.737 / 0.773); a listwise logistic ranker over the cosines, BM25, these views, the heading-
+        # term overlap, depth and glossary hits (nested cross-validation 0.787 / 0.916 / 0.855 -> 0.684
+        # / 0.737 / 0.767). Pack chunks are one paragraph each: per-paragraph vectors are the chunk's.
         self.sentences = sentences
         self.sentence_weight = sentence_weight
         self.store = IndexStore(folder) if folder is not None else None

@@ -383,9 +383,12 @@ class MatrixBot:
             await self.warn_if_unencrypted(room.room_id, message.room, work)
             # From the sender's homeserver to us: how far behind the sync (or a restart's catch-up) runs.
             self.metrics.event_lag.observe(max(0.0, self.metrics.clock() - event.server_timestamp / 1000))
+            # Only a facilitator's !salon can name another facilitators' room, which rights are read from:
+            # read again after a facilitator's message only, not after every member's.
+            facilitator = self.directory.is_facilitator(message.sender)
             await self.dispatcher.on_message(message, work)
-            # A facilitator's !salon may have named another facilitators' room: rights are read from it.
-            await self.directory.refresh(work)
+            if facilitator:
+                await self.directory.refresh(work)
         elif isinstance(event, ReactionEvent):
             info = await self.directory.info(room.room_id, work)
             await self.dispatcher.on_reaction(info, event.event_id, event.sender, event.key, event.reacts_to, work)

@@ -74,7 +74,9 @@ async def test_each_message_read_observes_how_long_after_its_origin_it_is_handle
     bot = MatrixBot(
         config,
         client,
-        SimpleNamespace(info_from=lambda room_id, record: room_info, refresh=refresh),
+        SimpleNamespace(
+            info_from=lambda room_id, record: room_info, refresh=refresh, is_facilitator=lambda user: False
+        ),
         SimpleNamespace(on_message=on_message),
         SimpleNamespace(post=None),
         None,

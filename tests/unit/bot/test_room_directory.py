@@ -7,8 +7,9 @@ import logging
 
 from nio import MatrixRoom, RoomGetStateResponse, RoomResolveAliasError, RoomResolveAliasResponse
 
+from bot import room_directory
 from bot.room_directory import RoomDirectory
-from storage.rooms import RoomRecord
+from storage.rooms import RoomRecord, facilitators_room_id
 
 BOT = "@bot:h"
 TRIBE, PEERS, MOBILITY, FAC, DM = "!tribe:h", "!peers:h", "!mobilite:h", "!fac:h", "!dm:h"
@@ -181,3 +182,28 @@ async def test_the_creators_of_the_facilitators_room_are_facilitators_once_its_s
     assert directory.is_facilitator("@fondatrice:h") and directory.is_facilitator("@cofondateur:h")
     assert not directory.is_facilitator("@passant:h")
     assert server.state_requests == [FAC]  # the creators do not change: the state is read once
+
+
+async def test_a_facilitators_salon_names_the_facilitators_room_and_a_members_message_reads_nothing(
+    make_test_app, monkeypatch
+):
+    reads: list[str] = []
+
+    def counted(session):
+        reads.append("facilitators_room_id")
+        return facilitators_room_id(session)
+
+    monkeypatch.setattr(room_directory, "facilitators_room_id", counted)
+    team, tribe = "!team:t", "!tribe:t"
+    async with make_test_app(
+        members={team: ["@fanny:t"], tribe: ["@ana:t", "@fanny:t"]},
+        access={"facilitators": ["@fanny:t"]},
+        rooms=[{"id": tribe, "kind": "tribe", "name": "Alimentation"}],
+    ) as app:
+        directory = app.app.directory
+        assert directory.facilitators_room() is None
+        before = len(reads)
+        assert await app.say("@ana:t", tribe, "!aide")
+        assert len(reads) == before  # a member's message cannot change it: not read again
+        await app.say("@fanny:t", team, "!salon animation")
+        assert directory.facilitators_room() == team and len(reads) == before + 1

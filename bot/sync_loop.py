@@ -23,12 +23,13 @@ log = logging.getLogger(__name__)
 
 
 async def sync_until_cancelled(
-    client: AsyncClient, *, give_up_on: tuple[type[Exception], ...] = (), **sync_options
+    client: AsyncClient, *, give_up_on: tuple[type[Exception], ...] = (), first_wait: float = 0.5, **sync_options
 ) -> None:
     """Runs `client.sync_forever(**sync_options)` again after any error but those of `give_up_on`,
-    waiting longer each time (up to a minute). Returns only if nio's loop is stopped on purpose."""
+    waiting longer each time from `first_wait` seconds (up to a minute). Returns only if nio's loop is
+    stopped on purpose."""
     retrying = AsyncRetrying(
-        wait=wait_exponential(multiplier=0.5, max=60),
+        wait=wait_exponential(multiplier=first_wait, max=60),
         reraise=True,
         # Exception, not BaseException: a cancelled task must end, not sync again.
         retry=retry_if_exception_type(Exception) & retry_if_not_exception_type(give_up_on),

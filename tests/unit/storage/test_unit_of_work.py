@@ -76,7 +76,7 @@ async def test_a_unit_cancelled_mid_step_closes_its_session_only_after_the_step(
 
     def slow(session: Session) -> None:
         started.set()
-        time.sleep(0.3)
+        time.sleep(0.1)
         # The session is still the step's: closing it under the step would break this statement.
         insert(session, 7)
         finished.set()
@@ -123,7 +123,7 @@ async def test_a_step_after_a_cancelled_one_waits_for_its_thread(units: UnitsOfW
 
     def slow(session: Session) -> None:
         started.set()
-        time.sleep(0.2)
+        time.sleep(0.05)
         insert(session, 1)
         finished.set()
 

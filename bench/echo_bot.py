@@ -4,9 +4,10 @@ answers every message with a notice, in plain and encrypted rooms alike. It does
 own work costs. It runs as its own process, as the bot does.
 
 Given ANSWER_FILE, it answers with the content that file holds when the message comes (the bench writes
-the bot's own last answer there), its body behind the echo's mark: the floor of sending that answer, whose
-size Synapse and the person's client pay for whoever sends it (a 4 KB `!aide` costs them about 10 ms more
-than a one-line echo in a plain room, where Synapse indexes the text).
+the bot's own last answer there), its body behind the echo's mark, replying to and mentioning the message
+and its sender when the bot's answer did: the floor of sending that answer, whose size and relations
+Synapse and the person's client pay for whoever sends it (a 4 KB `!aide` costs them about 10 ms more than a
+one-line echo in a plain room, where Synapse indexes the text and reads the mention).
 
 Run: .venv/bin/python -m bench.echo_bot HOMESERVER USER_ID PASSWORD STORE_DIR [ANSWER_FILE]
 """
@@ -17,6 +18,7 @@ import asyncio
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from nio import (
     AsyncClient,
@@ -34,13 +36,27 @@ from nio.store import SqliteStore
 ECHO = "écho : "
 
 
-def answer_to(body: str, answer_file: Path | None) -> dict[str, str]:
+def answer_to(event_id: str, sender: str, body: str, answer_file: Path | None) -> dict[str, Any]:
     """The echo's content: the file's, if there is one, else the message's own body."""
-    if answer_file is not None and answer_file.exists():
-        kept = json.loads(answer_file.read_text())
-        content = {key: kept[key] for key in ("msgtype", "body", "format", "formatted_body") if key in kept}
-        return {**content, "msgtype": "m.notice", "body": ECHO + content.get("body", "")}
-    return {"msgtype": "m.notice", "body": ECHO + body}
+    if answer_file is None or not answer_file.exists():
+        return {"msgtype": "m.notice", "body": ECHO + body}
+    kept = json.loads(answer_file.read_text())
+    content: dict[str, Any] = {key: kept[key] for key in ("format", "formatted_body") if key in kept}
+    content.update(msgtype="m.notice", body=ECHO + kept.get("body", ""))
+    if "m.relates_to" in kept:
+        # The same relation (a reply, a thread), to this message.
+        content["m.relates_to"] = _pointing_at(kept["m.relates_to"], event_id)
+    if "m.mentions" in kept:
+        content["m.mentions"] = {"user_ids": [sender]}
+    return content
+
+
+def _pointing_at(relation: Any, event_id: str) -> Any:
+    if isinstance(relation, dict):
+        return {
+            key: event_id if key == "event_id" else _pointing_at(value, event_id) for key, value in relation.items()
+        }
+    return relation
 
 
 async def main(homeserver: str, user_id: str, password: str, store: Path, answer_file: Path | None = None) -> None:
@@ -65,7 +81,7 @@ async def main(homeserver: str, user_id: str, password: str, store: Path, answer
 
     async def on_message(room: MatrixRoom, event: Event) -> None:
         if isinstance(event, RoomMessageText) and event.sender != user_id:
-            content = answer_to(event.body, answer_file)
+            content = answer_to(event.event_id, event.sender, event.body, answer_file)
             await client.room_send(room.room_id, "m.room.message", content, ignore_unverified_devices=True)
 
     # nio annotates the callback as a coroutine object where it takes (and calls) a coroutine function.

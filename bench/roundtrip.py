@@ -4,9 +4,9 @@ sent alternately so all see the same load. And the bot's memory. Every bot runs 
 as in production.
 
 Two floors: « plancher », the one-line echo; « même réponse », an echo that answers with the bot's own
-last answer, byte for byte. The second tells the bot's own work apart from what the size of its answer
-costs Synapse and the person's client (in a plain room Synapse indexes the text: about 10 ms for the
-4 KB of `!aide`).
+last answer, its text and markup byte for byte, replying to and mentioning as it does. The second tells
+the bot's own work apart from what its answer itself costs Synapse and the person's client (in a plain
+room Synapse indexes the text and reads the mention: about 10 ms for the 4 KB of `!aide`).
 
 Run: .venv/bin/python -m bench.roundtrip [--messages 100] [--with-model]
 Targets: median < 150 ms, p95 < 300 ms, RSS < 150 MB without a search model (issue 2); `!aide`
@@ -142,7 +142,7 @@ async def main(count: int, with_model: bool) -> None:
     print(
         f"Aller-retour message → réponse, {count} messages par salon après {WARM_UP} d'échauffement, le bot et ses "
         "planchers en alternance : un bot nio nu qui répond en écho d'une ligne (plancher), et le même qui répond "
-        "la dernière réponse du bot, octet pour octet (même réponse)"
+        "la dernière réponse du bot, même texte, même mise en forme, en réponse et en mention comme elle (même réponse)"
     )
     print("(cibles : médiane < 150 ms, p95 < 300 ms ; `!aide` ≤ 1,05 × le plancher, une question ≤ plancher + 25 ms)")
     for (body, label), timings in results.items():

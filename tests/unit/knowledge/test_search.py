@@ -3,11 +3,25 @@ collection isolation and FAQ entries searchable at once."""
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
+
 import pytest
 
 from knowledge.search import INDEX_FOLDER, SearchService
 from storage.database import Database
 from storage.unit_of_work import UnitsOfWork
+
+
+@asynccontextmanager
+async def counted_steps(units: UnitsOfWork, steps: list[str]):
+    """A unit of work that adds the name of each step it runs to `steps`."""
+    async with units.open() as work:
+
+        async def counted(step, *args):
+            steps.append(step.__name__)
+            return await work(step, *args)
+
+        yield counted
 
 
 @pytest.fixture
@@ -90,13 +104,8 @@ async def test_a_search_in_a_unit_of_work_gives_the_same_response(service, quest
     units = UnitsOfWork(service.db)
     steps: list[str] = []
     try:
-        async with units.open() as unit:
-
-            async def counted(step, *args):
-                steps.append(step.__name__)
-                return await unit(step, *args)
-
-            inside = await service.search(question, ["referentiel", "faq", "tribu:nord"], work=counted)
+        async with counted_steps(units, steps) as work:
+            inside = await service.search(question, ["referentiel", "faq", "tribu:nord"], work=work)
     finally:
         units.close()
     assert inside == await service.search(question, ["referentiel", "faq", "tribu:nord"])
@@ -109,13 +118,8 @@ async def test_an_outline_is_read_once_and_again_after_the_document_changes(serv
     steps: list[str] = []
 
     async def outlines(documents):
-        async with units.open() as work:
-
-            async def counted(step, *args):
-                steps.append(step.__name__)
-                return await work(step, *args)
-
-            return await service.outlines(documents, counted)
+        async with counted_steps(units, steps) as work:
+            return await service.outlines(documents, work)
 
     try:
         source = await service.add_faq("Où se garent les vélos ?", "Dans la cour, derrière la mairie.")
@@ -136,13 +140,8 @@ async def test_a_question_on_sections_already_read_spends_no_database_step(servi
     steps: list[str] = []
 
     async def ask(question):
-        async with units.open() as work:
-
-            async def counted(step, *args):
-                steps.append(step.__name__)
-                return await work(step, *args)
-
-            return await service.search(question, ["referentiel", "faq"], work=counted)
+        async with counted_steps(units, steps) as work:
+            return await service.search(question, ["referentiel", "faq"], work=work)
 
     try:
         first = await ask("c'est quoi une tribu ?")

@@ -4,6 +4,10 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
+# Python keeps compiled modules in __pycache__ (ignored by git), whatever the shell says: with
+# PYTHONDONTWRITEBYTECODE set, as on these machines, every test worker and every bot the integration
+# tests start compiled the whole bot again, about 5 s a process.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: demo chat test lint unit bench guide-images setup-demo setup-test setup-js setup-pg setup-browser setup-container clean
 

@@ -139,8 +139,6 @@ class Inbox:
         # The event first in line once handled, while it waits to be marked done.
         self._handled: str | None = None
         self._task: asyncio.Task | None = None
-        # The last sync token being saved: the next one waits for it, a stop too.
-        self._token_saved: asyncio.Task[None] | None = None
         self._stopping = False
         # Why the last attempt failed (None: it did not); read by /healthz through Metrics.
         self.waiting_on: str | None = None
@@ -235,8 +233,6 @@ class Inbox:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         self._task = None
-        if self._token_saved is not None:
-            await self._token_saved
 
     # --- the work --------------------------------------------------------------------------
 
@@ -263,15 +259,15 @@ class Inbox:
                         self._queued.add(arrival.key)
             self._unrecorded.popleft()
             if token:
-                # The events it passes are recorded: the token may move. Nothing waits for it but the next
-                # token, so the reply does not wait on a write to nio's store.
-                self._token_saved = asyncio.create_task(self._save_token(token, after=self._token_saved))
+                self._save_token(token)
 
-    async def _save_token(self, token: str, after: asyncio.Task[None] | None) -> None:
-        if after is not None:
-            await after
+    def _save_token(self, token: str) -> None:
+        """The events the token passes are recorded: it may move. On the event loop's thread, on purpose:
+        nio writes its store from that thread's connection, in transactions that read then write, and a
+        commit from another connection in between makes SQLite refuse their write at once (database is
+        locked, whatever the busy timeout), leaving nio's memory ahead of its store. One statement, 45 µs."""
         try:
-            await asyncio.to_thread(self.client.commit_sync_token, token)
+            self.client.commit_sync_token(token)
         except Exception:
             # The token stays behind: the next start syncs from an earlier one, and what it brings again
             # is recorded as already handled, so nothing is lost and nothing handled twice.

@@ -53,9 +53,9 @@ class BotStore(SqliteStore):
     def commit_sync_token(self, token: str) -> None:
         """Every event a sync up to `token` brought is recorded: a restart may resume after them.
 
-        Called off the event loop (bot/inbox.py): plain SQL on this thread's own connection, what
-        nio's save_sync_token does without its per-call binding of every model (about 3 ms, and
-        class-wide state the loop's thread uses meanwhile)."""
+        Called on the event loop (bot/inbox.py), like nio's own writes, so that one connection writes
+        the store. Plain SQL: what nio's save_sync_token does without its per-call binding of every
+        model (about 3 ms)."""
         self.database.execute_sql(
             "INSERT OR REPLACE INTO synctokens (token, account_id) "
             "SELECT ?, id FROM accounts WHERE user_id = ? AND device_id = ?",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from nio import MatrixRoom, PowerLevelsEvent
 from nio.responses import RoomInfo, Timeline
 
@@ -79,7 +80,7 @@ async def test_a_room_no_sync_brings_is_none_after_the_wait():
     assert await client.room_appearing(ROOM, 0.05) is None
 
 
-async def test_the_sync_token_committed_off_the_loop_is_the_one_read_at_start(tmp_path):
+def test_the_sync_token_committed_is_the_one_read_at_start(tmp_path):
     from nio.crypto import OlmAccount
 
     from bot.matrix_client import BotStore
@@ -89,8 +90,34 @@ async def test_the_sync_token_committed_off_the_loop_is_the_one_read_at_start(tm
     store.save_sync_token("s1")  # nio's own call, before the sync's events are recorded: ignored
     assert store.load_sync_token() is None
     for token in ("s2", "s3"):
-        await asyncio.to_thread(store.commit_sync_token, token)
+        store.commit_sync_token(token)
     assert store.load_sync_token() == "s3"
+
+
+def test_a_commit_from_a_second_connection_breaks_a_transaction_of_nio_so_the_inbox_commits_on_the_loop(tmp_path):
+    """Why bot/inbox.py commits the token on the loop's thread: nio's transactions read, then write; a
+    commit from another thread's connection in between makes SQLite refuse the write at once."""
+    import threading
+
+    from nio.crypto import OlmAccount
+    from peewee import OperationalError
+
+    from bot.matrix_client import BotStore
+
+    store = BotStore(BOT, "DEVICE", str(tmp_path))
+    store.save_account(OlmAccount())
+    write = "INSERT OR REPLACE INTO synctokens (token, account_id) SELECT 'nio', id FROM accounts"
+    with store.database.atomic():
+        store.database.execute_sql("SELECT * FROM accounts").fetchall()
+        store.commit_sync_token("same connection")
+        store.database.execute_sql(write)  # fine: one connection
+    with store.database.atomic():
+        store.database.execute_sql("SELECT * FROM accounts").fetchall()
+        other = threading.Thread(target=store.commit_sync_token, args=("other connection",))
+        other.start()
+        other.join()
+        with pytest.raises(OperationalError, match="locked"):
+            store.database.execute_sql(write)
 
 
 def test_only_rooms_found_encrypted_are_saved_and_they_are_read_at_start(tmp_path):

@@ -471,6 +471,7 @@ async def start_app(app: BotApp) -> float:
     indexed = time.perf_counter() - started
     await app.matrix.log_in()
     await app.matrix.first_sync()
+    await app.matrix.rooms_checked(SETTLE_SECONDS)
     await app.late_keys.sweep()
     await app.matrix.start_handling()
     return indexed
@@ -485,8 +486,8 @@ async def sync_once(app: BotApp) -> None:
 
 async def settle(app: BotApp, homeserver: FakeHomeserver, timeout: float = SETTLE_SECONDS) -> None:
     """Syncs until the homeserver has nothing more to bring, each time waiting until the bot is done
-    with what came: every event handled and marked done (or waiting on an outage), sends in flight
-    over (messages that waited for a member's join)."""
+    with what came: every event handled and marked done (or waiting on an outage), the rooms it brought
+    checked, sends in flight over (messages that waited for a member's join)."""
     deadline = time.monotonic() + timeout
     while True:
         await sync_once(app)
@@ -495,5 +496,11 @@ async def settle(app: BotApp, homeserver: FakeHomeserver, timeout: float = SETTL
                 raise TimeoutError(f"the bot still has {app.matrix.inbox.pending} event(s) in hand")
             await asyncio.sleep(0.002)
         await app.sender.drain(max(0.0, deadline - time.monotonic()))
-        if not homeserver.has_news or app.matrix.inbox.waiting_on is not None:
+        if app.matrix.inbox.waiting_on is not None:
+            return
+        if homeserver.has_news:
+            continue
+        # Last, once the homeserver has brought everything: a check may wait for a room a sync brings.
+        await app.matrix.rooms_checked(max(0.0, deadline - time.monotonic()))
+        if not homeserver.has_news:
             return

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 from nio import (
     ErrorResponse,
@@ -312,9 +313,7 @@ class MatrixBot:
             if event.content.get("is_direct"):
                 await self.direct_chats.adopt(room.room_id, event.sender)
             # Off the sync: a join may be tried again for a while, and the sync goes on meanwhile.
-            task = asyncio.create_task(self._join(room.room_id, event.sender))
-            self._joins.add(task)
-            task.add_done_callback(self._joins.discard)
+            _run_kept(self._joins, self._join(room.room_id, event.sender))
         else:
             log.info("Declined invite to %s from %s (not in access.allowed_inviters)", room.room_id, event.sender)
             await self.client.room_leave(room.room_id)
@@ -415,9 +414,7 @@ class MatrixBot:
             # Only an accepted invitation: a room the bot created (a direct chat it opens to say
             # something) is joined from no invitation, and its first message is that something.
             if event.membership == "join" and event.prev_membership == "invite":
-                task = asyncio.create_task(self._introduce(room.room_id))
-                self._introductions.add(task)
-                task.add_done_callback(self._introductions.discard)
+                _run_kept(self._introductions, self._introduce(room.room_id))
             return
         member = self.direct_chats.member_of(room.room_id)
         if member is None or event.state_key != member:
@@ -462,9 +459,7 @@ class MatrixBot:
         if not room_ids:
             return
         self._rooms_checked.update(room_ids)
-        task = asyncio.create_task(self._check_rooms(room_ids))
-        self._room_checks.add(task)
-        task.add_done_callback(self._room_checks.discard)
+        _run_kept(self._room_checks, self._check_rooms(room_ids))
 
     async def rooms_checked(self, timeout: float) -> None:
         """Waits (at most `timeout`) for the room checks under way: for tests, which read what they said."""
@@ -506,6 +501,14 @@ class MatrixBot:
                     txn_key=f"unencrypted-alert-{room_id}",
                 )
             )
+
+
+def _run_kept(tasks: set[asyncio.Task], work: Coroutine[Any, Any, None]) -> None:
+    """Runs `work` off the caller, kept in `tasks` while it runs (asyncio holds only a weak reference
+    to a task, and the set tells what is still under way)."""
+    task = asyncio.create_task(work)
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
 
 
 def _message_context(
